@@ -1,0 +1,204 @@
+//! Issue credentials and check them against the trust policies, including
+//! the forgeries an attacker would try.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use crosslock_credential::*;
+
+const DAY: u64 = 86_400;
+const NOW: u64 = 1_790_000_000;
+
+struct P256Signer(p256::ecdsa::SigningKey, PublicKey);
+impl P256Signer {
+    fn new() -> Self {
+        let sk = p256::ecdsa::SigningKey::from_slice(&rand_bytes::<32>()).unwrap();
+        let pk = sk.verifying_key().to_sec1_point(false).as_bytes().to_vec();
+        P256Signer(sk, PublicKey::new(KeyAlgorithm::EcdsaP256, pk).unwrap())
+    }
+}
+impl CertSigner for P256Signer {
+    fn public_key(&self) -> &PublicKey {
+        &self.1
+    }
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String> {
+        use p256::ecdsa::signature::Signer;
+        let sig: p256::ecdsa::Signature = self.0.sign(message);
+        Ok(sig.to_der().as_bytes().to_vec())
+    }
+}
+
+struct EdSigner(ed25519_dalek::SigningKey, PublicKey);
+impl EdSigner {
+    fn new() -> Self {
+        let sk = ed25519_dalek::SigningKey::from_bytes(&rand_bytes());
+        let pk = PublicKey::new(KeyAlgorithm::Ed25519, sk.verifying_key().to_bytes().to_vec());
+        EdSigner(sk, pk.unwrap())
+    }
+}
+impl CertSigner for EdSigner {
+    fn public_key(&self) -> &PublicKey {
+        &self.1
+    }
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String> {
+        use ed25519_dalek::Signer;
+        Ok(self.0.sign(message).to_bytes().to_vec())
+    }
+}
+
+struct FailingSigner(PublicKey);
+impl CertSigner for FailingSigner {
+    fn public_key(&self) -> &PublicKey {
+        &self.0
+    }
+    fn sign(&self, _: &[u8]) -> Result<Vec<u8>, String> {
+        Err("key store locked".into())
+    }
+}
+
+fn rand_bytes<const N: usize>() -> [u8; N] {
+    let mut out = [0u8; N];
+    getrandom::fill(&mut out).unwrap();
+    out
+}
+
+fn profile(number: &str) -> ParticipantProfile {
+    ParticipantProfile {
+        number: PhoneNumber::parse(number).unwrap(),
+        device: Some("6f1e1b0a-41f2-4bb6-9c3c-6a9a55f3a001".into()),
+        not_before: NOW - DAY,
+        not_after: NOW + 75 * DAY,
+        serial: [7; 16],
+    }
+}
+
+fn dev() -> TrustPolicy {
+    TrustPolicy::Development { anchors: TrustAnchors::none() }
+}
+
+fn root(signer: &dyn CertSigner) -> CertificateAuthority {
+    CertificateAuthority::new_root("Provider A root", NOW - DAY, NOW + 3650 * DAY, [1; 16], signer)
+        .unwrap()
+}
+
+#[test]
+fn development_credential_round_trip_p256_and_ed25519() {
+    for signer in [&P256Signer::new() as &dyn CertSigner, &EdSigner::new()] {
+        let der = issue_development_credential(&profile("+15551230001"), signer).unwrap();
+        let v = dev().validate(&[&der], NOW).unwrap();
+        assert_eq!(v.number().as_str(), "+15551230001");
+        assert_eq!(v.device(), Some("6f1e1b0a-41f2-4bb6-9c3c-6a9a55f3a001"));
+        assert_eq!(v.key(), signer.public_key());
+        assert!(v.is_development());
+    }
+}
+
+#[test]
+fn production_never_accepts_a_development_credential() {
+    let signer = P256Signer::new();
+    let der = issue_development_credential(&profile("+15551230001"), &signer).unwrap();
+    // Even when the participant key itself is (wrongly) configured as an anchor.
+    let policy = TrustPolicy::Production {
+        anchors: TrustAnchors::new(vec![signer.public_key().clone()]),
+    };
+    assert_eq!(
+        policy.validate(&[&der], NOW),
+        Err(CredentialError::DevelopmentCredentialRefused)
+    );
+}
+
+#[test]
+fn provider_issued_credential_validates_in_production() {
+    let ca_key = P256Signer::new();
+    let ca = root(&ca_key);
+    let device = P256Signer::new();
+    let leaf = ca.issue(&profile("+447700900123"), device.public_key(), &ca_key).unwrap();
+    let anchors = TrustAnchors::new(vec![ca_key.public_key().clone()]);
+    let prod = TrustPolicy::Production { anchors: anchors.clone() };
+    // With and without the root in the chain.
+    for chain in [vec![leaf.clone()], vec![leaf.clone(), ca.certificate().to_vec()]] {
+        let v = prod.validate(&chain, NOW).unwrap();
+        assert_eq!(v.number().as_str(), "+447700900123");
+        assert_eq!(v.key(), device.public_key());
+        assert!(!v.is_development());
+    }
+    // Development policy with the same anchors also accepts it.
+    TrustPolicy::Development { anchors }.validate(&[&leaf], NOW).unwrap();
+}
+
+#[test]
+fn a_credential_from_another_ca_is_untrusted() {
+    let ca_key = P256Signer::new();
+    let rogue_key = P256Signer::new();
+    let rogue = root(&rogue_key);
+    let leaf = rogue.issue(&profile("+15551230001"), P256Signer::new().public_key(), &rogue_key);
+    let prod =
+        TrustPolicy::Production { anchors: TrustAnchors::new(vec![ca_key.public_key().clone()]) };
+    let leaf = leaf.unwrap();
+    assert_eq!(prod.validate(&[&leaf], NOW), Err(CredentialError::UntrustedRoot));
+    // Appending the rogue root does not help.
+    assert_eq!(
+        prod.validate(&[leaf.clone(), rogue.certificate().to_vec()], NOW),
+        Err(CredentialError::UntrustedRoot)
+    );
+    // Nor does a development policy: the leaf is not a development credential.
+    assert_eq!(dev().validate(&[&leaf], NOW), Err(CredentialError::UntrustedRoot));
+}
+
+#[test]
+fn tampered_certificates_are_refused() {
+    let ca_key = P256Signer::new();
+    let ca = root(&ca_key);
+    let leaf = ca.issue(&profile("+15551230001"), P256Signer::new().public_key(), &ca_key).unwrap();
+    let prod =
+        TrustPolicy::Production { anchors: TrustAnchors::new(vec![ca_key.public_key().clone()]) };
+    let mut refused = 0;
+    for i in 0..leaf.len() {
+        let mut forged = leaf.clone();
+        forged[i] ^= 0x01;
+        match prod.validate(&[&forged], NOW) {
+            Ok(v) => panic!("byte {i} flipped and still accepted as {:?}", v.number()),
+            Err(_) => refused += 1,
+        }
+    }
+    assert_eq!(refused, leaf.len());
+}
+
+#[test]
+fn validity_window_is_enforced() {
+    let signer = EdSigner::new();
+    let der = issue_development_credential(&profile("+15551230001"), &signer).unwrap();
+    assert_eq!(dev().validate(&[&der], NOW - 2 * DAY), Err(CredentialError::NotYetValid { index: 0 }));
+    assert_eq!(dev().validate(&[&der], NOW + 76 * DAY), Err(CredentialError::Expired { index: 0 }));
+}
+
+#[test]
+fn garbage_and_oversize_chains_are_refused() {
+    assert_eq!(dev().validate(&[] as &[&[u8]], NOW), Err(CredentialError::ChainLength));
+    assert!(matches!(dev().validate(&[b"not a cert"], NOW), Err(CredentialError::Malformed { .. })));
+    let big = vec![0x30u8; MAX_CERT_LEN + 1];
+    assert!(matches!(dev().validate(&[&big], NOW), Err(CredentialError::Malformed { .. })));
+    let signer = EdSigner::new();
+    let der = issue_development_credential(&profile("+15551230001"), &signer).unwrap();
+    let long = vec![der.clone(); MAX_CHAIN_LEN + 1];
+    assert_eq!(dev().validate(&long, NOW), Err(CredentialError::ChainLength));
+}
+
+#[test]
+fn signer_failure_is_reported() {
+    let key = P256Signer::new().public_key().clone();
+    assert_eq!(
+        issue_development_credential(&profile("+15551230001"), &FailingSigner(key)),
+        Err(CredentialError::Signer("key store locked".into()))
+    );
+}
+
+#[test]
+fn public_key_verify_rejects_garbage() {
+    let signer = P256Signer::new();
+    let sig = signer.sign(b"hello").unwrap();
+    assert!(signer.public_key().verify(b"hello", &sig));
+    assert!(!signer.public_key().verify(b"hellO", &sig));
+    assert!(!signer.public_key().verify(b"hello", &sig[..sig.len() - 1]));
+    assert!(!signer.public_key().verify(b"hello", b""));
+    assert!(PublicKey::new(KeyAlgorithm::EcdsaP256, vec![4; 64]).is_none());
+    assert!(PublicKey::new(KeyAlgorithm::Ed25519, vec![0; 31]).is_none());
+}

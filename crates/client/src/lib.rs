@@ -1,1 +1,38 @@
+//! Crosslock's client core.
 #![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod config;
+mod conversation;
+mod device;
+pub mod env;
+pub mod error;
+mod ids;
+mod keypackages;
+pub mod keystore;
+pub(crate) mod mls;
+mod outbound;
+mod receive;
+pub(crate) mod records;
+mod safety;
+mod security;
+mod send;
+pub mod store;
+pub mod suite;
+
+pub use config::{DeviceConfig, KeyPackagePolicy};
+pub use conversation::{CommitApplied, DeviceKeyPackages, NewConversation, ParticipantKeyPackages};
+pub use crosslock_credential as credential;
+pub use crosslock_wire as wire;
+pub use device::{Device, NewDevice};
+pub use error::ClientError;
+pub use ids::{ConversationId, DeliveryId};
+pub use keypackages::{KeyPackageBatch, KeyPackageStock};
+pub use mls::identity::LeafIdentity;
+pub use mls::storage::EpochRetention;
+pub use outbound::{Outbound, PendingCommit};
+pub use receive::{CommitEvent, Received, ReceivedContent, ReceivedMessage, Sender};
+pub use records::{ConversationKind, ConversationStatus, DeviceProfile};
+pub use safety::{SAFETY_NUMBER_VERSION, SafetyNumber};
+pub use security::{DeviceInfo, SecurityState, Verification};
+pub use send::{Content, Sent};

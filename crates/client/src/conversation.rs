@@ -1,0 +1,535 @@
+//! Conversation operations that change membership or keys. Each returns a
+//! [`PendingCommit`]; local state moves only when the delivery service's
+//! verdict is reported (stage, then merge: GUIDE §3.4).
+
+use std::collections::BTreeSet;
+
+use crosslock_credential::PhoneNumber;
+use mls_rs::group::CommitBuilder;
+use mls_rs::{ExtensionList, MlsMessage};
+
+use crate::device::Device;
+use crate::error::{ClientError, internal};
+use crate::ids::ConversationId;
+use crate::keypackages::now_mls;
+use crate::mls::MlsConfig;
+use crate::mls::extensions::{EndMlsExtension, EraExtension};
+use crate::mls::identity::LeafIdentity;
+use crate::outbound::{
+    HANDSHAKE, PendingCommit, authenticated_data, envelope, epoch_authenticator,
+};
+use crate::records::{ConversationKind, ConversationRecord, ConversationStatus, PendingRecord};
+use crate::store::{Table, key};
+use crate::suite::{Suite, negotiate};
+
+/// One device's KeyPackages, possibly one per suite (as a KDS claim returns them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceKeyPackages(pub Vec<Vec<u8>>);
+
+/// Every device of one participant: all are added in one commit (RCC.16).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParticipantKeyPackages {
+    /// The number the KeyPackages were claimed for.
+    pub number: PhoneNumber,
+    /// One entry per device.
+    pub devices: Vec<DeviceKeyPackages>,
+}
+
+/// What kind of conversation to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewConversation {
+    /// A 1:1 chat with exactly one other participant (our own other
+    /// devices may be included); the group id is a fresh UUIDv4 string.
+    OneToOne,
+    /// A group chat under the RCS group id given.
+    Group {
+        /// The RCS group id (1–255 bytes).
+        group_id: Vec<u8>,
+    },
+}
+
+/// The outcome of a commit the delivery service accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitApplied {
+    /// The conversation.
+    pub conversation: ConversationId,
+    /// The new epoch.
+    pub epoch: u64,
+}
+
+/// A checked KeyPackage, ready to add.
+struct Checked {
+    message: MlsMessage,
+    identity: LeafIdentity,
+}
+
+impl Device {
+    /// Checks every KeyPackage of `participants` and returns, per device,
+    /// the KeyPackages by suite.
+    fn check_participants(
+        &self,
+        participants: &[ParticipantKeyPackages],
+    ) -> Result<Vec<Vec<(Suite, Checked)>>, ClientError> {
+        if participants.is_empty() {
+            return Err(ClientError::InvalidRequest("no participants given".into()));
+        }
+        let mut devices = Vec::new();
+        for participant in participants {
+            if participant.devices.is_empty() {
+                return Err(ClientError::InvalidRequest(format!(
+                    "{} has no devices",
+                    participant.number.redacted()
+                )));
+            }
+            for device in &participant.devices {
+                let mut by_suite = Vec::new();
+                for bytes in &device.0 {
+                    let (message, suite, identity) = self.check_key_package(bytes)?;
+                    // The credential must name the number that was asked for.
+                    if identity.number != participant.number {
+                        return Err(ClientError::KeyPackageIdentityMismatch {
+                            expected: participant.number.clone(),
+                        });
+                    }
+                    by_suite.push((suite, Checked { message, identity }));
+                }
+                devices.push(by_suite);
+            }
+        }
+        Ok(devices)
+    }
+
+    /// Creates a conversation and invites `participants`, every device of
+    /// each in one commit. The suite is the strongest that every device
+    /// and our policy support (post-quantum when all have it).
+    pub fn create_conversation(
+        &mut self,
+        kind: NewConversation,
+        participants: &[ParticipantKeyPackages],
+    ) -> Result<PendingCommit, ClientError> {
+        let group_id = match &kind {
+            NewConversation::OneToOne => {
+                let others: BTreeSet<_> = participants
+                    .iter()
+                    .map(|p| &p.number)
+                    .filter(|n| **n != self.number)
+                    .collect();
+                if others.len() != 1 {
+                    return Err(ClientError::InvalidRequest(
+                        "a 1:1 conversation has exactly one other participant".into(),
+                    ));
+                }
+                uuid::Builder::from_random_bytes(self.env.random())
+                    .into_uuid()
+                    .to_string()
+                    .into_bytes()
+            }
+            NewConversation::Group { group_id } => group_id.clone(),
+        };
+        let id = ConversationId::new(group_id)
+            .ok_or_else(|| ClientError::InvalidRequest("group id must be 1 to 255 bytes".into()))?;
+        if self
+            .staged
+            .get(Table::Conversation, id.as_bytes())?
+            .is_some()
+        {
+            return Err(ClientError::ConversationExists);
+        }
+        let devices = self.check_participants(participants)?;
+        let preference = self.record.suites.clone();
+        let suite = negotiate(
+            &preference,
+            |s| {
+                devices
+                    .iter()
+                    .all(|d| d.iter().any(|(suite, _)| *suite == s))
+            },
+            &self.config.suites,
+        )
+        .ok_or(ClientError::NoCommonSuite)?;
+        let mut chosen = Vec::new();
+        for device in devices {
+            if let Some((_, checked)) = device.into_iter().find(|(s, _)| *s == suite) {
+                chosen.push(checked);
+            }
+        }
+        let kind = match kind {
+            NewConversation::OneToOne => ConversationKind::OneToOne,
+            NewConversation::Group { .. } => ConversationKind::Group,
+        };
+        self.atomically(|device| {
+            let now = now_mls(device);
+            let mut extensions = ExtensionList::new();
+            extensions.set_from(EraExtension { era: 1 }).map_err(internal)?;
+            let group = device
+                .client(suite)?
+                .create_group_with_id(id.as_bytes().to_vec(), extensions, ExtensionList::new(), Some(now))
+                .map_err(internal)?;
+            device.groups.insert(id.clone(), group);
+            let record = ConversationRecord {
+                kind,
+                era: 1,
+                suite,
+                status: ConversationStatus::Active,
+                pending: None,
+                created_at: device.env.clock.now(),
+            };
+            device.put_conversation(&id, &record)?;
+            device.record_epoch_authenticator(&id)?;
+            tracing::info!(conversation = %id, suite = suite.code(), devices = chosen.len(), "conversation created");
+            device.stage_commit(&id, |builder| {
+                chosen.into_iter().try_fold(builder, |b, c| b.add_member(c.message))
+            })
+        })
+    }
+
+    /// Adds participants to a conversation: every device of each, in one
+    /// commit, using the KeyPackages in the conversation's suite.
+    pub fn add_participants(
+        &mut self,
+        id: &ConversationId,
+        participants: &[ParticipantKeyPackages],
+    ) -> Result<PendingCommit, ClientError> {
+        let record = self.conversation_record(id)?;
+        let devices = self.check_participants(participants)?;
+        let members = self.members_of(id)?;
+        let mut chosen = Vec::new();
+        for (device, participant) in devices.into_iter().zip(
+            participants
+                .iter()
+                .flat_map(|p| p.devices.iter().map(move |_| &p.number)),
+        ) {
+            let (_, checked) = device
+                .into_iter()
+                .find(|(s, _)| *s == record.suite)
+                .ok_or_else(|| ClientError::MissingSuite {
+                    number: participant.clone(),
+                    suite: record.suite,
+                })?;
+            if members.iter().any(|m| m.identity == checked.identity) {
+                return Err(ClientError::InvalidRequest(format!(
+                    "a device of {} is already in the conversation",
+                    participant.redacted()
+                )));
+            }
+            chosen.push(checked);
+        }
+        self.atomically(|device| {
+            device.stage_commit(id, |builder| {
+                chosen
+                    .into_iter()
+                    .try_fold(builder, |b, c| b.add_member(c.message))
+            })
+        })
+    }
+
+    /// Removes a participant: all of their devices in one commit.
+    pub fn remove_participant(
+        &mut self,
+        id: &ConversationId,
+        number: &PhoneNumber,
+    ) -> Result<PendingCommit, ClientError> {
+        if number == &self.number {
+            return Err(ClientError::InvalidRequest(
+                "use leave() to leave a conversation".into(),
+            ));
+        }
+        let leaves: Vec<u32> = self
+            .members_of(id)?
+            .into_iter()
+            .filter(|m| &m.identity.number == number)
+            .map(|m| m.index)
+            .collect();
+        if leaves.is_empty() {
+            return Err(ClientError::UnknownParticipant(number.clone()));
+        }
+        self.atomically(|device| {
+            device.stage_commit(id, |builder| {
+                leaves
+                    .into_iter()
+                    .try_fold(builder, |b, i| b.remove_member(i))
+            })
+        })
+    }
+
+    /// Removes one device of a participant (a lost or retired phone).
+    pub fn remove_device(
+        &mut self,
+        id: &ConversationId,
+        number: &PhoneNumber,
+        device_id: &str,
+    ) -> Result<PendingCommit, ClientError> {
+        let own = self.group(id)?.current_member_index();
+        let leaf = self
+            .members_of(id)?
+            .into_iter()
+            .find(|m| {
+                &m.identity.number == number && m.identity.device == device_id && m.index != own
+            })
+            .ok_or_else(|| ClientError::UnknownParticipant(number.clone()))?;
+        self.atomically(|device| {
+            device.stage_commit(id, |builder| builder.remove_member(leaf.index))
+        })
+    }
+
+    /// Updates this device's leaf with a fresh path (post-compromise security).
+    pub fn update_keys(&mut self, id: &ConversationId) -> Result<PendingCommit, ClientError> {
+        self.atomically(|device| device.stage_commit(id, |b| Ok(b)))
+    }
+
+    /// Re-presents this device's current credential in the conversation
+    /// (RCC.16: every group at least every 30 days; after
+    /// [`Device::install_credential`]).
+    pub fn refresh_credential(
+        &mut self,
+        id: &ConversationId,
+    ) -> Result<PendingCommit, ClientError> {
+        let record = self.conversation_record(id)?;
+        let client = self.client(record.suite)?;
+        let (identity, _) = client.signing_identity().map_err(internal)?;
+        let identity = identity.clone();
+        let alias = self
+            .credential_record(record.suite.signature_algorithm())
+            .alias
+            .clone();
+        self.atomically(|device| {
+            device.stage_commit(id, |builder| {
+                Ok(builder
+                    .set_new_signing_identity(crate::mls::crypto::signer_handle(&alias), identity))
+            })
+        })
+    }
+
+    /// Commits proposals received from others (e.g. a member's request to
+    /// leave). Sending is refused with [`ClientError::CommitRequired`] while
+    /// proposals wait.
+    pub fn commit_pending_proposals(
+        &mut self,
+        id: &ConversationId,
+    ) -> Result<PendingCommit, ClientError> {
+        self.atomically(|device| device.stage_commit(id, |b| Ok(b)))
+    }
+
+    /// Leaves end-to-end encryption explicitly: commits the RCC.16
+    /// `end_mls` extension, which every member sees. Nothing is encrypted
+    /// or accepted in this conversation afterwards; there is no silent
+    /// downgrade path.
+    pub fn end_encryption(&mut self, id: &ConversationId) -> Result<PendingCommit, ClientError> {
+        let record = self.conversation_record(id)?;
+        self.atomically(|device| {
+            let mut extensions = device.group(id)?.context().extensions.clone();
+            extensions
+                .set_from(EraExtension { era: record.era })
+                .map_err(internal)?;
+            extensions.set_from(EndMlsExtension).map_err(internal)?;
+            device.stage_commit(id, |builder| builder.set_group_context_ext(extensions))
+        })
+    }
+
+    /// Leaves the conversation: sends a SelfRemove proposal that the next
+    /// committer applies. This device stops being a member when that commit
+    /// arrives.
+    pub fn leave(&mut self, id: &ConversationId) -> Result<crate::outbound::Outbound, ClientError> {
+        let record = self.active_record(id)?;
+        self.atomically(|device| {
+            let message_id = device.new_message_id();
+            let aad = authenticated_data(&message_id, record.era, None);
+            let group = device.group(id)?;
+            let auth = epoch_authenticator(group)?;
+            let proposal = group.propose_self_remove(aad).map_err(internal)?;
+            group.write_to_storage().map_err(internal)?;
+            envelope(message_id, HANDSHAKE, record.era, auth, &proposal)
+        })
+    }
+
+    /// The delivery service accepted our pending commit: apply it.
+    pub fn commit_accepted(&mut self, id: &ConversationId) -> Result<CommitApplied, ClientError> {
+        let mut record = self.conversation_record(id)?;
+        if record.pending.is_none() {
+            return Err(ClientError::NoPendingCommit);
+        }
+        self.atomically(|device| {
+            let group = device.group(id)?;
+            let description = group.apply_pending_commit().map_err(internal)?;
+            group.write_to_storage().map_err(internal)?;
+            let epoch = group.current_epoch();
+            if group
+                .context()
+                .extensions
+                .has_extension(EndMlsExtension::TYPE)
+            {
+                record.status = ConversationStatus::Ended;
+            }
+            drop(description);
+            record.pending = None;
+            device.put_conversation(id, &record)?;
+            device.record_epoch_authenticator(id)?;
+            device.observe_member_keys(id)?;
+            Ok(CommitApplied {
+                conversation: id.clone(),
+                epoch,
+            })
+        })
+    }
+
+    /// The delivery service refused our pending commit (another commit won
+    /// the epoch, or it was invalid): discard it. The conversation is
+    /// exactly as before the commit was made. Does nothing when no commit
+    /// is pending (e.g. the winning commit already superseded it).
+    pub fn commit_rejected(&mut self, id: &ConversationId) -> Result<(), ClientError> {
+        let mut record = self.conversation_record(id)?;
+        if record.pending.is_none() {
+            return Ok(());
+        }
+        self.atomically(|device| {
+            let group = device.group(id)?;
+            group.clear_pending_commit();
+            group.write_to_storage().map_err(internal)?;
+            record.pending = None;
+            device.put_conversation(id, &record)
+        })
+    }
+
+    /// The pending commit of a conversation, to (re)send after a restart.
+    pub fn pending_commit(
+        &self,
+        id: &ConversationId,
+    ) -> Result<Option<PendingCommit>, ClientError> {
+        let record = self.conversation_record(id)?;
+        Ok(record.pending.map(|p| PendingCommit {
+            conversation: id.clone(),
+            commit: crate::outbound::Outbound {
+                message_id: p.message_id,
+                content_type: HANDSHAKE,
+                envelope: p.commit.0,
+            },
+            welcome: p.welcome.map(|w| crate::outbound::Outbound {
+                message_id: p.welcome_message_id.unwrap_or_default(),
+                content_type: HANDSHAKE,
+                envelope: w.0,
+            }),
+        }))
+    }
+
+    // ---- shared steps ---------------------------------------------------------
+
+    /// The record of a conversation we can still act in.
+    pub(crate) fn active_record(
+        &self,
+        id: &ConversationId,
+    ) -> Result<ConversationRecord, ClientError> {
+        let record = self.conversation_record(id)?;
+        match record.status {
+            ConversationStatus::Active => Ok(record),
+            ConversationStatus::Ended => Err(ClientError::EncryptionEnded),
+            ConversationStatus::Removed => Err(ClientError::NotAMember),
+        }
+    }
+
+    /// Builds a commit (inside an `atomically`), stages the group state and
+    /// the pending record.
+    fn stage_commit(
+        &mut self,
+        id: &ConversationId,
+        build: impl FnOnce(
+            CommitBuilder<'_, MlsConfig>,
+        ) -> Result<CommitBuilder<'_, MlsConfig>, mls_rs::error::MlsError>,
+    ) -> Result<PendingCommit, ClientError> {
+        let mut record = self.active_record(id)?;
+        if record.pending.is_some() {
+            return Err(ClientError::CommitPending);
+        }
+        let now = now_mls(self);
+        let commit_id = self.new_message_id();
+        let welcome_id = self.new_message_id();
+        let aad = authenticated_data(&commit_id, record.era, None);
+        let group = self.group(id)?;
+        if group.has_pending_commit() {
+            return Err(ClientError::CommitPending);
+        }
+        let auth = epoch_authenticator(group)?;
+        let builder = group
+            .commit_builder()
+            .authenticated_data(aad)
+            .commit_time(now);
+        let output = build(builder)
+            .and_then(|b| b.build())
+            .map_err(commit_error)?;
+        group.write_to_storage().map_err(internal)?;
+        let commit = envelope(
+            commit_id,
+            HANDSHAKE,
+            record.era,
+            auth,
+            output.commit_message(),
+        )?;
+        let welcome = output
+            .welcome_messages()
+            .first()
+            .map(|w| envelope(welcome_id, HANDSHAKE, record.era, auth, w))
+            .transpose()?;
+        record.pending = Some(PendingRecord {
+            message_id: commit.message_id.clone(),
+            commit: commit.envelope.clone().into(),
+            welcome: welcome.as_ref().map(|w| w.envelope.clone().into()),
+            welcome_message_id: welcome.as_ref().map(|w| w.message_id.clone()),
+        });
+        self.put_conversation(id, &record)?;
+        Ok(PendingCommit {
+            conversation: id.clone(),
+            commit,
+            welcome,
+        })
+    }
+
+    /// Remembers the current epoch's authenticator, to check the
+    /// `mls.Epoch-Authenticator` header of late messages from that epoch.
+    pub(crate) fn record_epoch_authenticator(
+        &mut self,
+        id: &ConversationId,
+    ) -> Result<(), ClientError> {
+        let keep = self.config.epoch_retention.max_epochs;
+        let group = self.group(id)?;
+        let epoch = group.current_epoch();
+        let auth = epoch_authenticator(group)?;
+        self.staged.put(
+            Table::EpochAuthenticator,
+            key(&[id.as_bytes(), &epoch.to_be_bytes()]),
+            auth.to_vec(),
+        );
+        if let Some(old) = epoch.checked_sub(keep) {
+            self.staged.delete(
+                Table::EpochAuthenticator,
+                key(&[id.as_bytes(), &old.to_be_bytes()]),
+            );
+        }
+        Ok(())
+    }
+
+    pub(crate) fn stored_epoch_authenticator(
+        &self,
+        id: &ConversationId,
+        epoch: u64,
+    ) -> Result<Option<Vec<u8>>, ClientError> {
+        Ok(self.staged.get(
+            Table::EpochAuthenticator,
+            &key(&[id.as_bytes(), &epoch.to_be_bytes()]),
+        )?)
+    }
+}
+
+/// Maps an mls-rs failure while building a commit.
+fn commit_error(e: mls_rs::error::MlsError) -> ClientError {
+    use mls_rs::error::MlsError as E;
+    match e {
+        E::InvalidLifetime { .. } => ClientError::KeyPackageExpired,
+        E::InvalidSignature => ClientError::InvalidKeyPackage("signature does not verify".into()),
+        E::IdentityProviderError(e) => ClientError::InvalidKeyPackage(e.to_string()),
+        E::DuplicateLeafData(_) => {
+            ClientError::InvalidRequest("device is already in the conversation".into())
+        }
+        E::CommitRequired => ClientError::CommitRequired,
+        E::ExistingPendingCommit => ClientError::CommitPending,
+        other => ClientError::Internal(other.to_string()),
+    }
+}

@@ -1,0 +1,399 @@
+//! A device: its identity, its MLS clients (one per suite) and the
+//! conversations it is in, over one state store.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crosslock_credential::{
+    CertSigner, KeyAlgorithm, ParticipantProfile, PhoneNumber, PublicKey,
+    issue_development_credential,
+};
+use mls_rs::crypto::SignaturePublicKey;
+use mls_rs::identity::{Credential, SigningIdentity};
+use mls_rs_core::identity::CertificateChain;
+
+use crate::config::DeviceConfig;
+use crate::env::Environment;
+use crate::error::{ClientError, internal};
+use crate::ids::ConversationId;
+use crate::keystore::KeyStore;
+use crate::mls::crypto::{KeyStoreCrypto, signer_handle};
+use crate::mls::extensions::{EndMlsExtension, EraExtension};
+use crate::mls::identity::Rcc16Identity;
+use crate::mls::rules::CrosslockRules;
+use crate::mls::storage::{GroupStore, KeyPackageStore};
+use crate::mls::{MlsClient, MlsGroup};
+use crate::records::{self, ConversationRecord, CredentialRecord, DeviceProfile, DeviceRecord};
+use crate::store::{Staged, StateStore, Table};
+use crate::suite::Suite;
+
+const DEVICE_KEY: &[u8] = b"device";
+
+/// What a new device is.
+#[derive(Debug, Clone)]
+pub struct NewDevice {
+    /// The participant's number.
+    pub number: PhoneNumber,
+    /// Android or iPhone.
+    pub profile: DeviceProfile,
+}
+
+/// A device's client core.
+///
+/// All methods are synchronous and perform at most one atomic write to
+/// the store; a method that returns an error has changed nothing.
+pub struct Device {
+    pub(crate) env: Environment,
+    pub(crate) config: DeviceConfig,
+    pub(crate) record: DeviceRecord,
+    pub(crate) number: PhoneNumber,
+    pub(crate) staged: Staged,
+    pub(crate) keystore: Arc<dyn KeyStore>,
+    pub(crate) identity: Rcc16Identity,
+    pub(crate) group_store: GroupStore,
+    pub(crate) kp_store: KeyPackageStore,
+    pub(crate) clients: BTreeMap<Suite, MlsClient>,
+    pub(crate) groups: HashMap<ConversationId, MlsGroup>,
+}
+
+impl std::fmt::Debug for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Device")
+            .field("number", &self.number)
+            .field("device_id", &self.record.device_id)
+            .field("profile", &self.record.profile)
+            .field("loaded_groups", &self.groups.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Signs certificates with a key-store key.
+struct KeyStoreSigner<'a> {
+    keystore: &'a dyn KeyStore,
+    alias: &'a str,
+    public: PublicKey,
+}
+
+impl CertSigner for KeyStoreSigner<'_> {
+    fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String> {
+        self.keystore
+            .sign(self.alias, message)
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl Device {
+    /// Creates a new device in `store`: participant keys in `keystore` (P-256
+    /// and Ed25519), a self-issued development credential for each, and
+    /// the device record. Fails if the store already holds a device.
+    ///
+    /// Development credentials are accepted only under
+    /// [`crosslock_credential::TrustPolicy::Development`]; a device meant for
+    /// production installs provider-issued credentials with
+    /// [`Device::install_credential`] before anyone will talk to it.
+    pub fn create(
+        store: Arc<dyn StateStore>,
+        keystore: Arc<dyn KeyStore>,
+        new: NewDevice,
+        config: DeviceConfig,
+        env: Environment,
+    ) -> Result<Device, ClientError> {
+        if store.get(Table::Device, DEVICE_KEY)?.is_some() {
+            return Err(ClientError::DeviceExists);
+        }
+        let device_id = uuid::Builder::from_random_bytes(env.random())
+            .into_uuid()
+            .to_string();
+        let now = env.clock.now();
+        let credential =
+            |algorithm: KeyAlgorithm, tag: &str| -> Result<CredentialRecord, ClientError> {
+                let alias = format!("crosslock/{device_id}/{tag}");
+                let public = keystore.generate(&alias, algorithm)?;
+                let signer = KeyStoreSigner {
+                    keystore: keystore.as_ref(),
+                    alias: &alias,
+                    public,
+                };
+                let profile = ParticipantProfile {
+                    number: new.number.clone(),
+                    device: Some(device_id.clone()),
+                    not_before: now.saturating_sub(3_600),
+                    not_after: now + config.credential_lifetime_secs,
+                    serial: env.random(),
+                };
+                let der = issue_development_credential(&profile, &signer)?;
+                Ok(CredentialRecord {
+                    alias,
+                    chain: vec![der.into()],
+                })
+            };
+        let record = DeviceRecord {
+            number: new.number.as_str().to_owned(),
+            device_id: device_id.clone(),
+            profile: new.profile,
+            suites: new.profile.suite_preference().to_vec(),
+            p256: credential(KeyAlgorithm::EcdsaP256, "p256")?,
+            ed25519: credential(KeyAlgorithm::Ed25519, "ed25519")?,
+            created_at: now,
+        };
+        let staged = Staged::new(store);
+        staged.put(
+            Table::Device,
+            DEVICE_KEY.to_vec(),
+            records::encode(&record)?,
+        );
+        staged.flush()?;
+        tracing::info!(device = %device_id, number = %new.number.redacted(), "device created");
+        Self::assemble(staged, keystore, record, config, env)
+    }
+
+    /// Opens the device stored in `store`.
+    pub fn open(
+        store: Arc<dyn StateStore>,
+        keystore: Arc<dyn KeyStore>,
+        config: DeviceConfig,
+        env: Environment,
+    ) -> Result<Device, ClientError> {
+        let bytes = store
+            .get(Table::Device, DEVICE_KEY)?
+            .ok_or(ClientError::NoDevice)?;
+        let record: DeviceRecord = records::decode(&bytes)?;
+        Self::assemble(Staged::new(store), keystore, record, config, env)
+    }
+
+    fn assemble(
+        staged: Staged,
+        keystore: Arc<dyn KeyStore>,
+        record: DeviceRecord,
+        config: DeviceConfig,
+        env: Environment,
+    ) -> Result<Device, ClientError> {
+        let number = PhoneNumber::parse(&record.number)
+            .map_err(|e| internal(format!("stored number: {e}")))?;
+        let identity = Rcc16Identity::new(config.trust.clone(), env.clock.clone());
+        let group_store =
+            GroupStore::new(staged.clone(), env.clock.clone(), config.epoch_retention);
+        let kp_store = KeyPackageStore::new(staged.clone());
+        let mut device = Device {
+            env,
+            config,
+            record,
+            number,
+            staged,
+            keystore,
+            identity,
+            group_store,
+            kp_store,
+            clients: BTreeMap::new(),
+            groups: HashMap::new(),
+        };
+        device.build_clients()?;
+        Ok(device)
+    }
+
+    /// (Re)builds the mls-rs client of every suite from the device record.
+    fn build_clients(&mut self) -> Result<(), ClientError> {
+        let crypto = KeyStoreCrypto::new(self.keystore.clone());
+        self.clients.clear();
+        for &suite in &self.record.suites {
+            let credential = self.credential_record(suite.signature_algorithm());
+            let public = self.keystore.public_key(&credential.alias)?;
+            let chain = CertificateChain::from(
+                credential
+                    .chain
+                    .iter()
+                    .map(|c| c.0.clone())
+                    .collect::<Vec<_>>(),
+            );
+            let signing_identity = SigningIdentity::new(
+                Credential::X509(chain),
+                SignaturePublicKey::new(public.as_bytes().to_vec()),
+            );
+            let client = mls_rs::Client::builder()
+                .key_package_repo(self.kp_store.clone())
+                .group_state_storage(self.group_store.clone())
+                .identity_provider(self.identity.clone())
+                .mls_rules(CrosslockRules)
+                .crypto_provider(crypto.clone())
+                .extension_types([EraExtension::TYPE, EndMlsExtension::TYPE])
+                .key_package_lifetime(Duration::from_secs(self.config.key_packages.lifetime_secs))
+                .signing_identity(
+                    signing_identity,
+                    signer_handle(&credential.alias),
+                    suite.cipher_suite(),
+                )
+                .build();
+            self.clients.insert(suite, client);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn credential_record(&self, algorithm: KeyAlgorithm) -> &CredentialRecord {
+        match algorithm {
+            KeyAlgorithm::EcdsaP256 | KeyAlgorithm::EcdsaP384 => &self.record.p256,
+            KeyAlgorithm::Ed25519 => &self.record.ed25519,
+        }
+    }
+
+    /// The participant's number.
+    pub fn number(&self) -> &PhoneNumber {
+        &self.number
+    }
+
+    /// This device's instance id (a UUID).
+    pub fn device_id(&self) -> &str {
+        &self.record.device_id
+    }
+
+    /// Android or iPhone.
+    pub fn profile(&self) -> DeviceProfile {
+        self.record.profile
+    }
+
+    /// Suites this device supports, in preference order.
+    pub fn suites(&self) -> &[Suite] {
+        &self.record.suites
+    }
+
+    /// The participant public key used with `suite`.
+    pub fn participant_key(&self, suite: Suite) -> Result<PublicKey, ClientError> {
+        let credential = self.credential_record(suite.signature_algorithm());
+        Ok(self.keystore.public_key(&credential.alias)?)
+    }
+
+    /// The credential chain (leaf first, DER) presented with `suite`.
+    pub fn credential_chain(&self, suite: Suite) -> Vec<Vec<u8>> {
+        self.credential_record(suite.signature_algorithm())
+            .chain
+            .iter()
+            .map(|c| c.0.clone())
+            .collect()
+    }
+
+    /// Replaces the credential for one participant key, e.g. with the one
+    /// the provider's KDS issued. The chain must pass this device's trust
+    /// policy now, name this device's number, and certify the key-store
+    /// key; existing conversations pick it up with
+    /// [`Device::refresh_credential`].
+    pub fn install_credential(
+        &mut self,
+        algorithm: KeyAlgorithm,
+        chain: Vec<Vec<u8>>,
+    ) -> Result<(), ClientError> {
+        let validated = self.config.trust.validate(&chain, self.env.clock.now())?;
+        let alias = self.credential_record(algorithm).alias.clone();
+        let public = self.keystore.public_key(&alias)?;
+        if validated.key() != &public {
+            return Err(crosslock_credential::CredentialError::KeyMismatch.into());
+        }
+        if validated.number() != &self.number {
+            return Err(ClientError::KeyPackageIdentityMismatch {
+                expected: self.number.clone(),
+            });
+        }
+        let mut record = self.record.clone();
+        let slot = match algorithm {
+            KeyAlgorithm::EcdsaP256 | KeyAlgorithm::EcdsaP384 => &mut record.p256,
+            KeyAlgorithm::Ed25519 => &mut record.ed25519,
+        };
+        slot.chain = chain.into_iter().map(Into::into).collect();
+        self.staged.put(
+            Table::Device,
+            DEVICE_KEY.to_vec(),
+            records::encode(&record)?,
+        );
+        self.commit_staged()?;
+        self.record = record;
+        self.groups.clear();
+        self.build_clients()
+    }
+
+    // ---- plumbing shared by the operations --------------------------------
+
+    /// Runs `op` as one atomic state change: everything it staged is
+    /// committed if it succeeds, and discarded (with every cached group
+    /// reloaded from the store on next use) if it fails.
+    pub(crate) fn atomically<T>(
+        &mut self,
+        op: impl FnOnce(&mut Device) -> Result<T, ClientError>,
+    ) -> Result<T, ClientError> {
+        self.staged.discard();
+        match op(self) {
+            Ok(value) => {
+                self.commit_staged()?;
+                Ok(value)
+            }
+            Err(e) => {
+                self.staged.discard();
+                self.groups.clear();
+                Err(e)
+            }
+        }
+    }
+
+    fn commit_staged(&mut self) -> Result<(), ClientError> {
+        if let Err(e) = self.staged.flush() {
+            // Memory is now ahead of the disk: forget it.
+            self.groups.clear();
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    pub(crate) fn conversation_record(
+        &self,
+        id: &ConversationId,
+    ) -> Result<ConversationRecord, ClientError> {
+        let bytes = self
+            .staged
+            .get(Table::Conversation, id.as_bytes())?
+            .ok_or(ClientError::UnknownConversation)?;
+        records::decode(&bytes)
+    }
+
+    pub(crate) fn put_conversation(
+        &self,
+        id: &ConversationId,
+        record: &ConversationRecord,
+    ) -> Result<(), ClientError> {
+        self.staged.put(
+            Table::Conversation,
+            id.as_bytes().to_vec(),
+            records::encode(record)?,
+        );
+        Ok(())
+    }
+
+    /// The loaded MLS group of a conversation.
+    pub(crate) fn group(&mut self, id: &ConversationId) -> Result<&mut MlsGroup, ClientError> {
+        if !self.groups.contains_key(id) {
+            let record = self.conversation_record(id)?;
+            let client = self.client(record.suite)?;
+            let group = client.load_group(id.as_bytes()).map_err(internal)?;
+            self.groups.insert(id.clone(), group);
+        }
+        self.groups
+            .get_mut(id)
+            .ok_or_else(|| internal("group vanished from cache"))
+    }
+
+    pub(crate) fn client(&self, suite: Suite) -> Result<&MlsClient, ClientError> {
+        self.clients
+            .get(&suite)
+            .ok_or(ClientError::SuiteRefused(suite))
+    }
+
+    /// Every conversation this device has (active or not).
+    pub fn conversations(&self) -> Result<Vec<ConversationId>, ClientError> {
+        Ok(self
+            .staged
+            .scan(Table::Conversation, &[])?
+            .into_iter()
+            .filter_map(|(k, _)| ConversationId::new(k))
+            .collect())
+    }
+}

@@ -1,0 +1,183 @@
+//! The one public error type of the client core.
+
+use crosslock_credential::{CredentialError, PhoneNumber};
+
+use crate::keystore::KeyStoreError;
+use crate::store::StoreError;
+use crate::suite::Suite;
+
+/// Everything that can go wrong in the client core, grouped by fault.
+///
+/// Refusals of incoming data change nothing: the device state is exactly
+/// what it was before the call. Decryption failures are deliberately
+/// opaque ([`ClientError::DecryptionFailed`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    // ---- A peer or the network sent something bad -------------------------
+    /// The CPIM envelope is malformed or lacks a required header
+    /// (`mls.Era-ID`, `mls.Epoch-Authenticator`, `imdn.Message-ID`).
+    #[error("bad message envelope: {0}")]
+    Envelope(#[from] crosslock_wire::cpim::CpimError),
+    /// RCC.16: the authenticated message id differs from the transport id.
+    #[error(
+        "message id mismatch: transport says {transport:?}, the message authenticates {authenticated:?}"
+    )]
+    MessageIdMismatch {
+        /// Id the transport delivered the message under.
+        transport: String,
+        /// Id bound inside the MLS message.
+        authenticated: String,
+    },
+    /// The message belongs to another era of the conversation.
+    #[error("message is for era {received}, the conversation is in era {expected}")]
+    WrongEra {
+        /// The conversation's era.
+        expected: u32,
+        /// The era the message claims.
+        received: u32,
+    },
+    /// The `mls.Epoch-Authenticator` header does not match the epoch the
+    /// message was framed in: a forked or forged group state.
+    #[error("epoch authenticator does not match the conversation's state")]
+    EpochAuthenticatorMismatch,
+    /// This message was already processed.
+    #[error("message was already received (replay)")]
+    Replayed,
+    /// The message could not be decrypted or authenticated. No detail is
+    /// given on purpose.
+    #[error("message could not be decrypted")]
+    DecryptionFailed,
+    /// RCC.16 client failure reason 5: commits must be PublicMessage.
+    #[error("commit sent inside a PrivateMessage")]
+    CommitInPrivateMessage,
+    /// The message is for a conversation this device is not in.
+    #[error("unknown conversation")]
+    UnknownConversation,
+    /// The message is for an epoch this device does not have (too old,
+    /// already pruned, or in the future).
+    #[error("message is for epoch {received}, the conversation is at epoch {current}")]
+    WrongEpoch {
+        /// Our epoch.
+        current: u64,
+        /// The message's epoch.
+        received: u64,
+    },
+    /// The RCC.16 authenticated data is malformed.
+    #[error("bad authenticated data: {0}")]
+    AuthenticatedData(#[from] crosslock_wire::aad::AadError),
+    /// The decrypted content is malformed.
+    #[error("bad message content: {0}")]
+    Content(String),
+    /// A handshake message (commit, proposal, Welcome) failed MLS
+    /// validation: bad signature, tag, tree or rule.
+    #[error("invalid handshake message: {0}")]
+    InvalidHandshake(String),
+    /// The bytes are not an MLS message of the expected kind.
+    #[error("malformed MLS message: {0}")]
+    Malformed(String),
+    /// A Welcome that none of our KeyPackages can open.
+    #[error("welcome is not addressed to this device")]
+    WelcomeNotForUs,
+
+    // ---- KeyPackages and credentials ---------------------------------------
+    /// A KeyPackage failed validation.
+    #[error("invalid key package: {0}")]
+    InvalidKeyPackage(String),
+    /// The KeyPackage's lifetime is over.
+    #[error("key package has expired")]
+    KeyPackageExpired,
+    /// The KeyPackage claims a lifetime beyond the accepted maximum.
+    #[error("key package lifetime exceeds the accepted maximum ({max_secs} s)")]
+    KeyPackageLifetimeTooLong {
+        /// The maximum accepted, seconds.
+        max_secs: u64,
+    },
+    /// The KeyPackage's credential names another number than asked for.
+    #[error("key package belongs to another number than {expected}")]
+    KeyPackageIdentityMismatch {
+        /// The number the caller asked to add.
+        expected: PhoneNumber,
+    },
+    /// A credential was refused by the trust policy.
+    #[error("credential refused: {0}")]
+    Credential(#[from] CredentialError),
+
+    // ---- Policy -------------------------------------------------------------
+    /// No suite is supported by every device and allowed by policy.
+    #[error("no cipher suite is supported by every device and allowed by policy")]
+    NoCommonSuite,
+    /// The policy refuses the conversation's suite.
+    #[error("policy refuses {0}")]
+    SuiteRefused(Suite),
+    /// A device to add has no KeyPackage in the conversation's suite.
+    #[error("a device of {number} has no key package for {suite}")]
+    MissingSuite {
+        /// The participant.
+        number: PhoneNumber,
+        /// The conversation's suite.
+        suite: Suite,
+    },
+    /// The conversation has left end-to-end encryption (`end_mls`).
+    #[error("conversation is no longer end-to-end encrypted")]
+    EncryptionEnded,
+    /// This device is no longer a member of the conversation.
+    #[error("this device is no longer a member of the conversation")]
+    NotAMember,
+
+    // ---- API misuse ---------------------------------------------------------
+    /// A conversation with that id exists already.
+    #[error("conversation already exists")]
+    ConversationExists,
+    /// `commit_accepted`/`commit_rejected` without a pending commit.
+    #[error("no commit is pending in this conversation")]
+    NoPendingCommit,
+    /// Another commit is pending: report the delivery service's verdict first.
+    #[error("a commit is already pending; report whether the server accepted it first")]
+    CommitPending,
+    /// Proposals are pending: commit them before sending messages.
+    #[error("proposals are pending; call commit_pending_proposals first")]
+    CommitRequired,
+    /// The participant is not in the conversation.
+    #[error("{0} is not in the conversation")]
+    UnknownParticipant(PhoneNumber),
+    /// The arguments do not make sense (empty participant list, bad group id…).
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// The device has not been created in this store.
+    #[error("no device in this store; create one first")]
+    NoDevice,
+    /// A device already exists in this store.
+    #[error("a device already exists in this store")]
+    DeviceExists,
+
+    // ---- Internal -------------------------------------------------------------
+    /// Storage failed; the operation was not applied.
+    #[error(transparent)]
+    Storage(#[from] StoreError),
+    /// The key store failed; the operation was not applied.
+    #[error(transparent)]
+    KeyStore(#[from] KeyStoreError),
+    /// A bug or an unexpected library failure.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ClientError {
+    /// The RCC.16 client failure reason code to put in a negative delivery
+    /// report for this refusal, if it is one the sender should hear about.
+    pub fn rcc16_failure_reason(&self) -> Option<u8> {
+        match self {
+            ClientError::Credential(_) | ClientError::KeyPackageIdentityMismatch { .. } => Some(2),
+            ClientError::InvalidHandshake(_) => Some(3),
+            ClientError::DecryptionFailed | ClientError::WrongEpoch { .. } => Some(4),
+            ClientError::CommitInPrivateMessage => Some(5),
+            ClientError::Replayed | ClientError::Storage(_) | ClientError::KeyStore(_) => None,
+            _ => Some(0),
+        }
+    }
+}
+
+pub(crate) fn internal(e: impl std::fmt::Display) -> ClientError {
+    ClientError::Internal(e.to_string())
+}

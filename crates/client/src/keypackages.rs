@@ -1,0 +1,197 @@
+//! KeyPackages: batches to publish, the last-resort package, the stock
+//! level, and the checks on KeyPackages we are handed.
+
+use std::collections::BTreeMap;
+
+use mls_rs::KeyPackage;
+use mls_rs::extension::MlsCodecExtension;
+use mls_rs::extension::recommended::LastResortKeyPackageExt;
+use mls_rs::mls_rs_codec::MlsDecode;
+use mls_rs::time::MlsTime;
+use mls_rs::{ExtensionList, MlsMessage};
+
+use crate::device::Device;
+use crate::error::{ClientError, internal};
+use crate::mls::identity::LeafIdentity;
+use crate::suite::Suite;
+
+/// KeyPackages to upload to the KDS.
+#[derive(Debug, Clone, Default)]
+pub struct KeyPackageBatch {
+    /// Single-use KeyPackages (MLS message bytes), by suite.
+    pub key_packages: Vec<(Suite, Vec<u8>)>,
+    /// Last-resort KeyPackages (one per suite), served only when the stock
+    /// of single-use ones is empty.
+    pub last_resort: Vec<(Suite, Vec<u8>)>,
+}
+
+/// How many unused KeyPackages this device still holds secrets for.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct KeyPackageStock {
+    /// Unexpired single-use KeyPackages per suite.
+    pub available: BTreeMap<Suite, usize>,
+    /// Suites with an unexpired last-resort KeyPackage.
+    pub last_resort: Vec<Suite>,
+    /// How many to generate per suite to get back to the target, when a
+    /// suite is below the refill threshold (or lacks a last-resort package).
+    pub refill: BTreeMap<Suite, usize>,
+}
+
+impl KeyPackageStock {
+    /// Whether the caller should generate and upload more.
+    pub fn needs_refill(&self) -> bool {
+        !self.refill.is_empty()
+    }
+}
+
+pub(crate) fn now_mls(device: &Device) -> MlsTime {
+    MlsTime::from_duration_since_epoch(std::time::Duration::from_secs(device.env.clock.now()))
+}
+
+fn is_last_resort(kp: &KeyPackage) -> bool {
+    kp.extensions
+        .has_extension(LastResortKeyPackageExt::extension_type())
+}
+
+impl Device {
+    /// Generates `per_suite` single-use KeyPackages for every suite this
+    /// device supports, plus a last-resort KeyPackage for each suite that
+    /// has none. Their secrets are stored in one transaction; upload the
+    /// returned batch to the KDS.
+    pub fn generate_key_packages(
+        &mut self,
+        per_suite: usize,
+    ) -> Result<KeyPackageBatch, ClientError> {
+        let stock = self.key_package_stock()?;
+        self.atomically(|device| {
+            let now = now_mls(device);
+            let mut batch = KeyPackageBatch::default();
+            for &suite in &device.record.suites.clone() {
+                let client = device.client(suite)?;
+                for _ in 0..per_suite {
+                    let kp = client
+                        .generate_key_package_message(
+                            ExtensionList::new(),
+                            ExtensionList::new(),
+                            Some(now),
+                        )
+                        .map_err(internal)?;
+                    batch
+                        .key_packages
+                        .push((suite, kp.to_bytes().map_err(internal)?));
+                }
+                if !stock.last_resort.contains(&suite) {
+                    let mut extensions = ExtensionList::new();
+                    extensions
+                        .set_from(LastResortKeyPackageExt)
+                        .map_err(internal)?;
+                    let kp = client
+                        .generate_key_package_message(extensions, ExtensionList::new(), Some(now))
+                        .map_err(internal)?;
+                    batch
+                        .last_resort
+                        .push((suite, kp.to_bytes().map_err(internal)?));
+                }
+            }
+            Ok(batch)
+        })
+    }
+
+    /// Generates KeyPackages up to the target stock where a suite fell
+    /// below the refill threshold. Returns an empty batch when none is needed.
+    pub fn refill_key_packages(&mut self) -> Result<KeyPackageBatch, ClientError> {
+        let stock = self.key_package_stock()?;
+        let needed = stock.refill.values().copied().max().unwrap_or(0);
+        if needed == 0 {
+            return Ok(KeyPackageBatch::default());
+        }
+        self.generate_key_packages(needed)
+    }
+
+    /// The current KeyPackage stock. Expired KeyPackages do not count.
+    pub fn key_package_stock(&self) -> Result<KeyPackageStock, ClientError> {
+        let now = self.env.clock.now();
+        let policy = self.config.key_packages;
+        let mut stock = KeyPackageStock::default();
+        for &suite in &self.record.suites {
+            stock.available.insert(suite, 0);
+        }
+        for (_, data) in self.kp_store.all()? {
+            if data.expiration <= now {
+                continue;
+            }
+            let Ok(kp) = KeyPackage::mls_decode(&mut data.key_package_bytes.as_slice()) else {
+                continue;
+            };
+            let Some(suite) = Suite::from_cipher_suite(kp.cipher_suite()) else {
+                continue;
+            };
+            if is_last_resort(&kp) {
+                stock.last_resort.push(suite);
+            } else {
+                *stock.available.entry(suite).or_default() += 1;
+            }
+        }
+        for (&suite, &count) in &stock.available {
+            if count < policy.refill_threshold || !stock.last_resort.contains(&suite) {
+                stock
+                    .refill
+                    .insert(suite, policy.target_stock.saturating_sub(count));
+            }
+        }
+        Ok(stock)
+    }
+
+    /// Deletes the secrets of expired KeyPackages (they can no longer be
+    /// used to join: nobody may add us with them). Returns how many.
+    pub(crate) fn purge_expired_key_packages(&self) -> Result<usize, ClientError> {
+        let now = self.env.clock.now();
+        let mut purged = 0;
+        for (id, data) in self.kp_store.all()? {
+            if data.expiration <= now {
+                self.kp_store.remove(&id);
+                purged += 1;
+            }
+        }
+        Ok(purged)
+    }
+
+    /// Decodes and checks a KeyPackage someone handed us (from a KDS claim):
+    /// a supported suite, not expired, a lifetime within our maximum, and a
+    /// credential our trust policy accepts for a leaf that signs with the
+    /// certified key. Returns the KeyPackage message and who it belongs to.
+    pub(crate) fn check_key_package(
+        &self,
+        bytes: &[u8],
+    ) -> Result<(MlsMessage, Suite, LeafIdentity), ClientError> {
+        let message = MlsMessage::from_bytes(bytes)
+            .map_err(|e| ClientError::InvalidKeyPackage(format!("not an MLS message: {e}")))?;
+        let kp = message
+            .as_key_package()
+            .ok_or_else(|| ClientError::InvalidKeyPackage("not a KeyPackage".into()))?;
+        let suite = Suite::from_cipher_suite(kp.cipher_suite()).ok_or_else(|| {
+            ClientError::InvalidKeyPackage(format!("unsupported suite {:?}", kp.cipher_suite()))
+        })?;
+        let now = self.env.clock.now();
+        let not_after = kp
+            .expiration()
+            .map_err(|e| ClientError::InvalidKeyPackage(e.to_string()))?
+            .seconds_since_epoch();
+        if not_after <= now {
+            return Err(ClientError::KeyPackageExpired);
+        }
+        let max = self.config.key_packages.max_accepted_lifetime_secs;
+        if not_after - now > max {
+            return Err(ClientError::KeyPackageLifetimeTooLong { max_secs: max });
+        }
+        self.identity
+            .validate(kp.signing_identity(), now)
+            .map_err(|e| match e {
+                crate::mls::identity::IdentityError::Credential(c) => ClientError::Credential(c),
+                other => ClientError::InvalidKeyPackage(other.to_string()),
+            })?;
+        let who = LeafIdentity::of(kp.signing_identity())
+            .map_err(|e| ClientError::InvalidKeyPackage(e.to_string()))?;
+        Ok((message, suite, who))
+    }
+}

@@ -1,0 +1,207 @@
+//! Where a device's private signing keys live.
+//!
+//! The [`KeyStore`] trait is what a phone's hardware key store (Android
+//! Keystore / StrongBox, the iOS Secure Enclave) implements: keys are
+//! created inside it and only signatures come out. [`SoftwareKeyStore`] is
+//! the software implementation, keeping secrets in the device's encrypted
+//! database.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use crosslock_credential::{KeyAlgorithm, PublicKey};
+use mls_rs::CipherSuite;
+use mls_rs::crypto::SignatureSecretKey;
+use mls_rs_core::crypto::{CipherSuiteProvider, CryptoProvider};
+use mls_rs_crypto_awslc::AwsLcCryptoProvider;
+use zeroize::Zeroizing;
+
+use crate::store::{StateStore, StoreError, Table, Write, WriteBatch};
+
+/// Why the key store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyStoreError {
+    /// No key under that alias.
+    #[error("no key with alias {0:?}")]
+    NotFound(String),
+    /// The algorithm is not available in this key store.
+    #[error("key store does not support {0:?}")]
+    Unsupported(KeyAlgorithm),
+    /// The key store refused or failed (locked, hardware error, …).
+    #[error("key store failure: {0}")]
+    Backend(String),
+}
+
+/// Holds private keys and signs with them; never reveals them.
+///
+/// Signatures are in the encoding MLS and X.509 share: DER-encoded ECDSA
+/// over SHA-256 for P-256, raw 64-byte Ed25519.
+pub trait KeyStore: Send + Sync + Debug {
+    /// Creates a key under `alias` (replacing none: fails if it exists) and
+    /// returns its public half.
+    fn generate(&self, alias: &str, algorithm: KeyAlgorithm) -> Result<PublicKey, KeyStoreError>;
+    /// The public half of the key under `alias`.
+    fn public_key(&self, alias: &str) -> Result<PublicKey, KeyStoreError>;
+    /// Signs `message` with the key under `alias`.
+    fn sign(&self, alias: &str, message: &[u8]) -> Result<Vec<u8>, KeyStoreError>;
+    /// Destroys the key under `alias`.
+    fn delete(&self, alias: &str) -> Result<(), KeyStoreError>;
+}
+
+/// Software keys, stored in a [`StateStore`] (the encrypted device database).
+#[derive(Debug, Clone)]
+pub struct SoftwareKeyStore {
+    store: Arc<dyn StateStore>,
+    crypto: AwsLcCryptoProvider,
+}
+
+impl SoftwareKeyStore {
+    /// Keys kept in `store`.
+    pub fn new(store: Arc<dyn StateStore>) -> Self {
+        SoftwareKeyStore {
+            store,
+            crypto: AwsLcCryptoProvider::default(),
+        }
+    }
+
+    fn suite_for(algorithm: KeyAlgorithm) -> Result<CipherSuite, KeyStoreError> {
+        match algorithm {
+            KeyAlgorithm::EcdsaP256 => Ok(CipherSuite::P256_AES128),
+            KeyAlgorithm::Ed25519 => Ok(CipherSuite::CURVE25519_AES128),
+            KeyAlgorithm::EcdsaP384 => Ok(CipherSuite::P384_AES256),
+        }
+    }
+
+    fn provider(
+        &self,
+        algorithm: KeyAlgorithm,
+    ) -> Result<<AwsLcCryptoProvider as CryptoProvider>::CipherSuiteProvider, KeyStoreError> {
+        self.crypto
+            .cipher_suite_provider(Self::suite_for(algorithm)?)
+            .ok_or(KeyStoreError::Unsupported(algorithm))
+    }
+
+    fn load(
+        &self,
+        alias: &str,
+    ) -> Result<(KeyAlgorithm, Zeroizing<Vec<u8>>, PublicKey), KeyStoreError> {
+        let record = self
+            .store
+            .get(Table::KeySecret, alias.as_bytes())
+            .map_err(backend)?
+            .ok_or_else(|| KeyStoreError::NotFound(alias.to_owned()))?;
+        decode_record(&record).ok_or_else(|| KeyStoreError::Backend("corrupt key record".into()))
+    }
+}
+
+fn backend(e: StoreError) -> KeyStoreError {
+    KeyStoreError::Backend(e.to_string())
+}
+
+fn algorithm_code(a: KeyAlgorithm) -> u8 {
+    match a {
+        KeyAlgorithm::EcdsaP256 => 1,
+        KeyAlgorithm::Ed25519 => 2,
+        KeyAlgorithm::EcdsaP384 => 3,
+    }
+}
+
+/// Record: algorithm (1) ‖ secret length (u16) ‖ secret ‖ public key.
+fn encode_record(a: KeyAlgorithm, secret: &[u8], public: &PublicKey) -> Zeroizing<Vec<u8>> {
+    let mut v = Zeroizing::new(Vec::with_capacity(
+        3 + secret.len() + public.as_bytes().len(),
+    ));
+    v.push(algorithm_code(a));
+    v.extend_from_slice(&(secret.len() as u16).to_be_bytes());
+    v.extend_from_slice(secret);
+    v.extend_from_slice(public.as_bytes());
+    v
+}
+
+fn decode_record(v: &[u8]) -> Option<(KeyAlgorithm, Zeroizing<Vec<u8>>, PublicKey)> {
+    let algorithm = match *v.first()? {
+        1 => KeyAlgorithm::EcdsaP256,
+        2 => KeyAlgorithm::Ed25519,
+        3 => KeyAlgorithm::EcdsaP384,
+        _ => return None,
+    };
+    let len = usize::from(u16::from_be_bytes([*v.get(1)?, *v.get(2)?]));
+    let secret = Zeroizing::new(v.get(3..3 + len)?.to_vec());
+    let public = PublicKey::new(algorithm, v.get(3 + len..)?.to_vec())?;
+    Some((algorithm, secret, public))
+}
+
+impl KeyStore for SoftwareKeyStore {
+    fn generate(&self, alias: &str, algorithm: KeyAlgorithm) -> Result<PublicKey, KeyStoreError> {
+        if self
+            .store
+            .get(Table::KeySecret, alias.as_bytes())
+            .map_err(backend)?
+            .is_some()
+        {
+            return Err(KeyStoreError::Backend(format!(
+                "alias {alias:?} already holds a key"
+            )));
+        }
+        let provider = self.provider(algorithm)?;
+        let (secret, public) = provider
+            .signature_key_generate()
+            .map_err(|e| KeyStoreError::Backend(format!("{e:?}")))?;
+        let public = PublicKey::new(algorithm, public.as_bytes().to_vec())
+            .ok_or_else(|| KeyStoreError::Backend("unexpected public key encoding".into()))?;
+        let record = encode_record(algorithm, secret.as_bytes(), &public);
+        self.store
+            .commit(WriteBatch(vec![Write::Put(
+                Table::KeySecret,
+                alias.as_bytes().to_vec(),
+                record.to_vec(),
+            )]))
+            .map_err(backend)?;
+        Ok(public)
+    }
+
+    fn public_key(&self, alias: &str) -> Result<PublicKey, KeyStoreError> {
+        Ok(self.load(alias)?.2)
+    }
+
+    fn sign(&self, alias: &str, message: &[u8]) -> Result<Vec<u8>, KeyStoreError> {
+        let (algorithm, secret, _) = self.load(alias)?;
+        let provider = self.provider(algorithm)?;
+        provider
+            .sign(&SignatureSecretKey::new_slice(&secret), message)
+            .map_err(|e| KeyStoreError::Backend(format!("{e:?}")))
+    }
+
+    fn delete(&self, alias: &str) -> Result<(), KeyStoreError> {
+        self.store
+            .commit(WriteBatch(vec![Write::Delete(
+                Table::KeySecret,
+                alias.as_bytes().to_vec(),
+            )]))
+            .map_err(backend)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+
+    #[test]
+    fn signs_verifiably_and_never_overwrites() {
+        let ks = SoftwareKeyStore::new(Arc::new(MemoryStore::new()));
+        for (alias, alg) in [("p", KeyAlgorithm::EcdsaP256), ("e", KeyAlgorithm::Ed25519)] {
+            let public = ks.generate(alias, alg).unwrap();
+            assert_eq!(ks.public_key(alias).unwrap(), public);
+            let sig = ks.sign(alias, b"message").unwrap();
+            assert!(public.verify(b"message", &sig));
+            assert!(!public.verify(b"messagE", &sig));
+            assert!(ks.generate(alias, alg).is_err());
+        }
+        ks.delete("p").unwrap();
+        assert!(matches!(
+            ks.sign("p", b"x"),
+            Err(KeyStoreError::NotFound(_))
+        ));
+    }
+}

@@ -1,0 +1,101 @@
+//! Crosslock's MLS rules: what every member enforces on every commit.
+
+use mls_rs::client_builder::PaddingMode;
+use mls_rs::group::Roster;
+use mls_rs::mls_rules::{
+    CommitDirection, CommitOptions, CommitSource, EncryptionOptions, ProposalBundle,
+};
+use mls_rs::{ExtensionList, MlsRules};
+use mls_rs_core::group::GroupContext;
+
+use super::extensions::{EndMlsExtension, EraExtension};
+
+/// A commit broke a Crosslock rule.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RuleError {
+    /// MLS-ERA-1: the era extension is fixed for the life of an MLS group.
+    #[error("commit changes or removes the conversation era")]
+    EraChanged,
+    /// MLS-END-1: once `end_mls` is committed it cannot be withdrawn.
+    #[error("commit withdraws end_mls")]
+    EndMlsWithdrawn,
+    /// MLS-REINIT-1: a new era is a new group Welcomed explicitly, never a ReInit.
+    #[error("ReInit proposals are not used; start a new era instead")]
+    ReInitRefused,
+    #[error("malformed group context extension: {0}")]
+    Extension(String),
+}
+
+impl mls_rs_core::error::IntoAnyError for RuleError {
+    fn into_dyn_error(self) -> Result<Box<dyn std::error::Error + Send + Sync>, Self> {
+        Ok(Box::new(self))
+    }
+}
+
+/// Crosslock's [`MlsRules`].
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct CrosslockRules;
+
+fn era_of(extensions: &ExtensionList) -> Result<Option<u32>, RuleError> {
+    extensions
+        .get_as::<EraExtension>()
+        .map(|e| e.map(|e| e.era))
+        .map_err(|e| RuleError::Extension(e.to_string()))
+}
+
+impl MlsRules for CrosslockRules {
+    type Error = RuleError;
+
+    fn filter_proposals(
+        &self,
+        _direction: CommitDirection,
+        _source: CommitSource,
+        _current_roster: &Roster,
+        current_context: &GroupContext,
+        proposals: ProposalBundle,
+    ) -> Result<ProposalBundle, Self::Error> {
+        let current_era = era_of(&current_context.extensions)?;
+        let ended = current_context
+            .extensions
+            .has_extension(EndMlsExtension::TYPE);
+        for proposal in proposals.group_context_ext_proposals() {
+            let new = &proposal.proposal;
+            if era_of(new)? != current_era {
+                return Err(RuleError::EraChanged);
+            }
+            if ended && !new.has_extension(EndMlsExtension::TYPE) {
+                return Err(RuleError::EndMlsWithdrawn);
+            }
+        }
+        if !proposals.reinit_proposals().is_empty() {
+            return Err(RuleError::ReInitRefused);
+        }
+        Ok(proposals)
+    }
+
+    fn commit_options(
+        &self,
+        _new_roster: &Roster,
+        _new_context: &GroupContext,
+        _proposals: &ProposalBundle,
+    ) -> Result<CommitOptions, Self::Error> {
+        // Every commit carries a path: post-compromise security on every
+        // membership change, not only on updates.
+        Ok(CommitOptions::new()
+            .with_path_required(true)
+            .with_ratchet_tree_extension(true)
+            .with_single_welcome_message(true))
+    }
+
+    fn encryption_options(
+        &self,
+        _current_roster: &Roster,
+        _current_context: &GroupContext,
+    ) -> Result<EncryptionOptions, Self::Error> {
+        // Commits and proposals travel as PublicMessage: RCC.16 has the
+        // conversation's server validate them (era, epoch, membership), and
+        // a commit inside a PrivateMessage is a client failure reason (5).
+        // Application messages are always PrivateMessage, Padmé-padded.
+        Ok(EncryptionOptions::new(false, PaddingMode::Padme))
+    }
+}

@@ -1,0 +1,95 @@
+//! What the client core hands the transport: CPIM envelopes ready to send.
+
+use base64::Engine;
+use crosslock_wire::aad::AuthenticatedData;
+use crosslock_wire::content_type;
+use crosslock_wire::cpim::MlsEnvelope;
+use mls_rs::MlsMessage;
+
+use crate::device::Device;
+use crate::error::{ClientError, internal};
+use crate::ids::ConversationId;
+use crate::mls::MlsGroup;
+
+/// A message ready for the transport (MSRP/CPIM or the delivery service).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outbound {
+    /// The transport message id (`imdn.Message-ID`), also bound inside the
+    /// MLS message's authenticated data.
+    pub message_id: String,
+    /// `message/mls` for application messages, `message/mls-rcs-client`
+    /// for commits, proposals and Welcomes (to the conversation's server).
+    pub content_type: &'static str,
+    /// The CPIM envelope bytes.
+    pub envelope: Vec<u8>,
+}
+
+/// A commit staged locally and waiting for the delivery service's verdict.
+///
+/// Send `commit` (and `welcome`, which the server must deliver only once
+/// the commit has won its epoch), then report the verdict with
+/// [`Device::commit_accepted`] or [`Device::commit_rejected`]. Until then
+/// the conversation's state is unchanged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingCommit {
+    /// The conversation.
+    pub conversation: ConversationId,
+    /// The commit.
+    pub commit: Outbound,
+    /// The Welcome for devices the commit adds, if any.
+    pub welcome: Option<Outbound>,
+}
+
+impl Device {
+    /// A fresh transport message id: 128 random bits, base64url.
+    pub(crate) fn new_message_id(&self) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.env.random::<16>())
+    }
+}
+
+/// The RCC.16 authenticated data for a message.
+pub(crate) fn authenticated_data(message_id: &str, era: u32, resend_of: Option<&str>) -> Vec<u8> {
+    AuthenticatedData {
+        message_id: message_id.as_bytes().to_vec(),
+        era,
+        resend_of: resend_of.map(|r| r.as_bytes().to_vec()),
+    }
+    .encode()
+}
+
+pub(crate) fn epoch_authenticator(group: &MlsGroup) -> Result<[u8; 32], ClientError> {
+    let secret = group.epoch_authenticator().map_err(internal)?;
+    secret
+        .as_bytes()
+        .try_into()
+        .map_err(|_| internal("epoch authenticator is not 32 bytes"))
+}
+
+/// Wraps an MLS message in its CPIM envelope.
+pub(crate) fn envelope(
+    message_id: String,
+    content_type: &'static str,
+    era: u32,
+    epoch_authenticator: [u8; 32],
+    message: &MlsMessage,
+) -> Result<Outbound, ClientError> {
+    let envelope = MlsEnvelope {
+        from: None,
+        to: None,
+        date_time: None,
+        message_id: message_id.clone(),
+        era,
+        epoch_authenticator,
+        content_type: content_type.to_owned(),
+        body: message.to_bytes().map_err(internal)?,
+    }
+    .encode();
+    Ok(Outbound {
+        message_id,
+        content_type,
+        envelope,
+    })
+}
+
+pub(crate) const HANDSHAKE: &str = content_type::MLS_RCS_CLIENT;
+pub(crate) const APPLICATION: &str = content_type::MESSAGE_MLS;

@@ -1,0 +1,745 @@
+//! Receiving: every check RCC.16 asks for, then MLS, then one atomic write
+//! of the new state together with the decrypted message.
+//!
+//! Order of checks (cheapest and most specific first): envelope headers,
+//! transport id = envelope id, replay ledger, era, commit-in-PrivateMessage,
+//! epoch authenticator of the epoch the message was framed in, MLS
+//! processing, authenticated data (message id and era bound inside MLS),
+//! content decoding. Any refusal leaves the device state untouched.
+
+use crosslock_credential::PhoneNumber;
+use crosslock_wire::aad::AuthenticatedData;
+use crosslock_wire::content_type;
+use crosslock_wire::cpim::MlsEnvelope;
+use crosslock_wire::inner::ApplicationPayload;
+use crosslock_wire::mimi::{MessageId, MimiContent};
+use crosslock_wire::status::MessageStatusReport;
+use crosslock_wire::typing::IsComposing;
+use mls_rs::error::MlsError;
+use mls_rs::group::ContentType as MlsContentType;
+use mls_rs::group::proposal::Proposal;
+use mls_rs::group::{
+    CommitEffect, ProposalSender, ReceivedMessage as MlsReceived, Sender as MlsSender,
+};
+use mls_rs::mls_rules::ProposalInfo;
+use mls_rs::{MlsMessage, WireFormat};
+
+use crate::device::Device;
+use crate::error::{ClientError, internal};
+use crate::ids::{ConversationId, DeliveryId};
+use crate::keypackages::now_mls;
+use crate::mls::MlsGroup;
+use crate::mls::extensions::{EndMlsExtension, EraExtension};
+use crate::mls::identity::LeafIdentity;
+use crate::outbound::epoch_authenticator;
+use crate::records::{self, ConversationKind, ConversationRecord, ConversationStatus, InboxRecord};
+use crate::store::{Table, key};
+use crate::suite::Suite;
+
+/// Who sent something: a participant's device.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Sender {
+    /// The participant.
+    pub number: PhoneNumber,
+    /// The device instance id.
+    pub device: String,
+}
+
+impl From<LeafIdentity> for Sender {
+    fn from(id: LeafIdentity) -> Self {
+        Sender {
+            number: id.number,
+            device: id.device,
+        }
+    }
+}
+
+/// Decrypted content.
+#[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // moved once per message; boxing buys nothing
+pub enum ReceivedContent {
+    /// MIMI content with its message id.
+    Mimi {
+        /// The MIMI message id (computed from the authenticated sender).
+        id: MessageId,
+        /// The content.
+        content: MimiContent,
+    },
+    /// Delivery/read statuses.
+    Status(MessageStatusReport),
+    /// A content type this version does not interpret.
+    Other {
+        /// Its media type.
+        content_type: String,
+        /// Its bytes.
+        body: Vec<u8>,
+    },
+}
+
+/// A decrypted application message. It stays in the device inbox until
+/// [`Device::ack`]: a crash between decrypting and the application storing
+/// it loses nothing ([`Device::undelivered`] returns it again).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReceivedMessage {
+    /// Inbox handle to acknowledge.
+    pub delivery: DeliveryId,
+    /// The conversation.
+    pub conversation: ConversationId,
+    /// The authenticated sender.
+    pub sender: Sender,
+    /// The transport message id.
+    pub message_id: String,
+    /// The original message this one resends, if any.
+    pub resend_of: Option<String>,
+    /// The content.
+    pub content: ReceivedContent,
+    /// When it was received (Unix seconds).
+    pub received_at: u64,
+}
+
+/// A membership or key change that was applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitEvent {
+    /// The conversation.
+    pub conversation: ConversationId,
+    /// Who committed (None for an external commit we could not attribute).
+    pub committer: Option<Sender>,
+    /// The new epoch.
+    pub epoch: u64,
+    /// Devices added.
+    pub added: Vec<Sender>,
+    /// Devices removed.
+    pub removed: Vec<Sender>,
+    /// This device was removed: the conversation is over for it.
+    pub removed_self: bool,
+    /// The conversation left end-to-end encryption (`end_mls`).
+    pub encryption_ended: bool,
+    /// This was our own pending commit, echoed back by the server: it is
+    /// now applied (as with [`Device::commit_accepted`]).
+    pub own_commit: bool,
+    /// We had a pending commit for the same epoch and this one won: ours
+    /// was discarded; make it again if still wanted.
+    pub superseded_pending: bool,
+}
+
+/// What an incoming message turned out to be.
+#[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // moved once per message; boxing buys nothing
+pub enum Received {
+    /// An application message (text, receipt, …), held until acknowledged.
+    Message(ReceivedMessage),
+    /// A typing indicator: ephemeral, not stored.
+    Typing {
+        /// The conversation.
+        conversation: ConversationId,
+        /// Who is typing.
+        sender: Sender,
+        /// The indicator.
+        indicator: IsComposing,
+    },
+    /// A commit was applied.
+    Commit(CommitEvent),
+    /// A proposal arrived (e.g. a member asking to leave); when
+    /// `commit_required`, call [`Device::commit_pending_proposals`].
+    Proposal {
+        /// The conversation.
+        conversation: ConversationId,
+        /// Who proposed.
+        sender: Sender,
+        /// Whether a commit is now needed before sending.
+        commit_required: bool,
+    },
+    /// We were added to a conversation.
+    Joined {
+        /// The new conversation.
+        conversation: ConversationId,
+        /// Who added us.
+        added_by: Sender,
+        /// The conversation's suite.
+        suite: Suite,
+        /// Our KeyPackage stock fell below the threshold: refill.
+        refill_key_packages: bool,
+    },
+}
+
+fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Maps an mls-rs processing failure to what the caller may learn.
+fn process_error(e: MlsError, current: u64, received: Option<u64>) -> ClientError {
+    match e {
+        // The key for this generation was used and deleted: a replay.
+        MlsError::KeyMissing(_) => ClientError::Replayed,
+        MlsError::CantProcessMessageFromSelf => ClientError::Replayed,
+        MlsError::EpochNotFound | MlsError::InvalidEpoch => ClientError::WrongEpoch {
+            current,
+            received: received.unwrap_or(current),
+        },
+        MlsError::CryptoProviderError(_)
+        | MlsError::InvalidFutureGeneration(_)
+        | MlsError::SerializationError(_)
+        | MlsError::InvalidSender
+        | MlsError::UnencryptedApplicationMessage => ClientError::DecryptionFailed,
+        MlsError::IdentityProviderError(e) => {
+            ClientError::InvalidHandshake(format!("credential refused: {e}"))
+        }
+        MlsError::MlsRulesError(e) => ClientError::InvalidHandshake(format!("rule violated: {e}")),
+        other => ClientError::InvalidHandshake(other.to_string()),
+    }
+}
+
+impl Device {
+    /// Processes one incoming message delivered under `transport_message_id`.
+    ///
+    /// On success the new state and the decrypted message are stored in one
+    /// transaction; on any error nothing changed.
+    pub fn receive(
+        &mut self,
+        transport_message_id: &str,
+        bytes: &[u8],
+    ) -> Result<Received, ClientError> {
+        let envelope = MlsEnvelope::decode(bytes)?;
+        if envelope.message_id != transport_message_id {
+            return Err(ClientError::MessageIdMismatch {
+                transport: transport_message_id.to_owned(),
+                authenticated: envelope.message_id,
+            });
+        }
+        let message = MlsMessage::from_bytes(&envelope.body)
+            .map_err(|e| ClientError::Malformed(e.to_string()))?;
+        match message.wire_format() {
+            WireFormat::Welcome => self.join(&envelope, message),
+            WireFormat::PublicMessage | WireFormat::PrivateMessage => {
+                self.receive_group_message(&envelope, message)
+            }
+            other => Err(ClientError::Malformed(format!(
+                "unexpected {other:?} in a message body"
+            ))),
+        }
+    }
+
+    fn receive_group_message(
+        &mut self,
+        envelope: &MlsEnvelope,
+        message: MlsMessage,
+    ) -> Result<Received, ClientError> {
+        let group_id = message
+            .group_id()
+            .ok_or_else(|| ClientError::Malformed("no group id".into()))?;
+        let id = ConversationId::new(group_id.to_vec()).ok_or(ClientError::UnknownConversation)?;
+        let record = self.conversation_record(&id)?;
+        let transport_id = envelope.message_id.as_str();
+        let seen_key = key(&[id.as_bytes(), transport_id.as_bytes()]);
+        if self.staged.get(Table::Seen, &seen_key)?.is_some() {
+            return Err(ClientError::Replayed);
+        }
+        if envelope.era != record.era {
+            return Err(ClientError::WrongEra {
+                expected: record.era,
+                received: envelope.era,
+            });
+        }
+        if record.status == ConversationStatus::Removed {
+            return Err(ClientError::NotAMember);
+        }
+        let content_type = match message.description() {
+            mls_rs::MlsMessageDescription::PrivateProtocolMessage { content_type, .. } => {
+                if content_type == MlsContentType::Commit {
+                    return Err(ClientError::CommitInPrivateMessage);
+                }
+                content_type
+            }
+            mls_rs::MlsMessageDescription::PublicProtocolMessage { content_type, .. } => {
+                if content_type == MlsContentType::Application {
+                    return Err(ClientError::DecryptionFailed);
+                }
+                content_type
+            }
+            _ => return Err(ClientError::Malformed("not a group message".into())),
+        };
+        if content_type == MlsContentType::Application && record.status == ConversationStatus::Ended
+        {
+            return Err(ClientError::EncryptionEnded);
+        }
+        let received_epoch = message.epoch();
+        let current = self.group(&id)?.current_epoch();
+        let expected_auth = match received_epoch {
+            Some(e) if e == current => epoch_authenticator(self.group(&id)?)?.to_vec(),
+            Some(e) if e < current => {
+                self.stored_epoch_authenticator(&id, e)?
+                    .ok_or(ClientError::WrongEpoch {
+                        current,
+                        received: e,
+                    })?
+            }
+            other => {
+                return Err(ClientError::WrongEpoch {
+                    current,
+                    received: other.unwrap_or(current),
+                });
+            }
+        };
+        if !ct_eq(&expected_auth, &envelope.epoch_authenticator) {
+            return Err(ClientError::EpochAuthenticatorMismatch);
+        }
+        let now = self.env.clock.now();
+        let time = now_mls(self);
+        let transport_id = transport_id.to_owned();
+        self.atomically(|device| {
+            let group = device.group(&id)?;
+            let had_pending = group.has_pending_commit();
+            let prior_epoch = group.current_epoch();
+            let processed = group
+                .process_incoming_message_with_time(message, time)
+                .map_err(|e| process_error(e, prior_epoch, received_epoch))?;
+            let event = match processed {
+                MlsReceived::ApplicationMessage(app) => {
+                    check_aad(&app.authenticated_data, &transport_id, record.era, true)?;
+                    let sender = member_identity(group, app.sender_index)?;
+                    let resend_of = AuthenticatedData::decode(&app.authenticated_data)?
+                        .resend_of
+                        .map(|r| String::from_utf8_lossy(&r).into_owned());
+                    let payload = ApplicationPayload::decode(app.data())
+                        .map_err(|e| ClientError::Content(e.to_string()))?;
+                    group.write_to_storage().map_err(internal)?;
+                    device.deliver(
+                        &id,
+                        sender,
+                        transport_id.clone(),
+                        resend_of,
+                        payload,
+                        now,
+                        prior_epoch,
+                    )?
+                }
+                MlsReceived::Commit(commit) => {
+                    if !commit.authenticated_data.is_empty() {
+                        check_aad(&commit.authenticated_data, &transport_id, record.era, true)?;
+                    }
+                    let own = commit.committer == group.current_member_index() && had_pending;
+                    let event = device.apply_commit_effects(
+                        &id,
+                        record.clone(),
+                        commit,
+                        own,
+                        had_pending,
+                    )?;
+                    Received::Commit(event)
+                }
+                MlsReceived::Proposal(proposal) => {
+                    if !proposal.authenticated_data.is_empty() {
+                        check_aad(
+                            &proposal.authenticated_data,
+                            &transport_id,
+                            record.era,
+                            true,
+                        )?;
+                    }
+                    let sender = match proposal.sender {
+                        ProposalSender::Member(index) => member_identity(group, index)?,
+                        _ => {
+                            return Err(ClientError::InvalidHandshake(
+                                "proposal from a non-member".into(),
+                            ));
+                        }
+                    };
+                    let commit_required = group.commit_required();
+                    group.write_to_storage().map_err(internal)?;
+                    Received::Proposal {
+                        conversation: id.clone(),
+                        sender,
+                        commit_required,
+                    }
+                }
+                other => return Err(ClientError::Malformed(format!("unexpected {other:?}"))),
+            };
+            device.staged.put(
+                Table::Seen,
+                key(&[id.as_bytes(), transport_id.as_bytes()]),
+                now.to_be_bytes().to_vec(),
+            );
+            Ok(event)
+        })
+    }
+
+    /// Stores a decrypted application payload in the inbox (or, for typing,
+    /// hands it straight over).
+    #[allow(clippy::too_many_arguments)]
+    fn deliver(
+        &mut self,
+        id: &ConversationId,
+        sender: Sender,
+        message_id: String,
+        resend_of: Option<String>,
+        payload: ApplicationPayload,
+        now: u64,
+        epoch: u64,
+    ) -> Result<Received, ClientError> {
+        let media_type = payload.media_type();
+        if media_type == content_type::IS_COMPOSING {
+            let indicator = IsComposing::decode(&payload.body)
+                .map_err(|e| ClientError::Content(e.to_string()))?;
+            return Ok(Received::Typing {
+                conversation: id.clone(),
+                sender,
+                indicator,
+            });
+        }
+        let record = InboxRecord {
+            conversation: id.as_bytes().to_vec().into(),
+            sender_number: sender.number.as_str().to_owned(),
+            sender_device: sender.device.clone(),
+            message_id,
+            resend_of,
+            content_type: media_type,
+            body: payload.body.into(),
+            received_at: now,
+            epoch,
+        };
+        // Decode now: malformed content is refused before anything is stored.
+        let message = self.inbox_message(DeliveryId(0), &record)?;
+        let sequence = self.next_delivery_id()?;
+        self.staged.put(
+            Table::Inbox,
+            sequence.0.to_be_bytes().to_vec(),
+            records::encode(&record)?,
+        );
+        Ok(Received::Message(ReceivedMessage {
+            delivery: sequence,
+            ..message
+        }))
+    }
+
+    fn next_delivery_id(&self) -> Result<DeliveryId, ClientError> {
+        const COUNTER: &[u8] = b"inbox-sequence";
+        let next = match self.staged.get(Table::Device, COUNTER)? {
+            Some(v) => u64::from_be_bytes(v.try_into().map_err(|_| internal("inbox counter"))?) + 1,
+            None => 1,
+        };
+        self.staged
+            .put(Table::Device, COUNTER.to_vec(), next.to_be_bytes().to_vec());
+        Ok(DeliveryId(next))
+    }
+
+    /// Rebuilds the typed message from an inbox record.
+    fn inbox_message(
+        &self,
+        delivery: DeliveryId,
+        record: &InboxRecord,
+    ) -> Result<ReceivedMessage, ClientError> {
+        let conversation = ConversationId::new(record.conversation.0.clone())
+            .ok_or_else(|| internal("inbox record without conversation"))?;
+        let number = PhoneNumber::parse(&record.sender_number).map_err(internal)?;
+        let sender = Sender {
+            number,
+            device: record.sender_device.clone(),
+        };
+        let content = match record.content_type.as_str() {
+            content_type::MIMI_CONTENT => {
+                let content = MimiContent::decode(&record.body.0)
+                    .map_err(|e| ClientError::Content(e.to_string()))?;
+                // A sender URI inside the content must be the authenticated one.
+                if let Some(uri) = &content.extensions.sender_uri
+                    && *uri != sender.number.tel_uri()
+                {
+                    return Err(ClientError::Content(
+                        "sender URI does not match the MLS sender".into(),
+                    ));
+                }
+                let id = content.message_id(&sender.number.tel_uri(), &conversation.room_uri());
+                ReceivedContent::Mimi { id, content }
+            }
+            content_type::MIMI_MESSAGE_STATUS => ReceivedContent::Status(
+                MessageStatusReport::decode(&record.body.0)
+                    .map_err(|e| ClientError::Content(e.to_string()))?,
+            ),
+            other => ReceivedContent::Other {
+                content_type: other.to_owned(),
+                body: record.body.0.clone(),
+            },
+        };
+        Ok(ReceivedMessage {
+            delivery,
+            conversation,
+            sender,
+            message_id: record.message_id.clone(),
+            resend_of: record.resend_of.clone(),
+            content,
+            received_at: record.received_at,
+        })
+    }
+
+    /// Messages decrypted but not yet acknowledged, oldest first.
+    pub fn undelivered(&self) -> Result<Vec<ReceivedMessage>, ClientError> {
+        self.staged
+            .scan(Table::Inbox, &[])?
+            .into_iter()
+            .map(|(k, v)| {
+                let seq = u64::from_be_bytes(k.try_into().map_err(|_| internal("inbox key"))?);
+                let record: InboxRecord = records::decode(&v)?;
+                self.inbox_message(DeliveryId(seq), &record)
+            })
+            .collect()
+    }
+
+    /// The application has stored the message: drop it from the inbox.
+    pub fn ack(&mut self, delivery: DeliveryId) -> Result<(), ClientError> {
+        self.atomically(|device| {
+            device
+                .staged
+                .delete(Table::Inbox, delivery.0.to_be_bytes().to_vec());
+            Ok(())
+        })
+    }
+
+    /// Applies what a processed commit means for the conversation record.
+    fn apply_commit_effects(
+        &mut self,
+        id: &ConversationId,
+        mut record: ConversationRecord,
+        commit: mls_rs::group::CommitMessageDescription,
+        own: bool,
+        had_pending: bool,
+    ) -> Result<CommitEvent, ClientError> {
+        let group = self.group(id)?;
+        let committer = group
+            .member_at_index(commit.committer)
+            .and_then(|m| LeafIdentity::of(&m.signing_identity).ok())
+            .map(Sender::from);
+        let (new_epoch, removed_self) = match &commit.effect {
+            CommitEffect::NewEpoch(e) => (e, false),
+            CommitEffect::Removed { new_epoch, .. } => (new_epoch, true),
+            CommitEffect::ReInit(_) => {
+                return Err(ClientError::InvalidHandshake("ReInit is not used".into()));
+            }
+        };
+        let mut added = Vec::new();
+        let mut removed = Vec::new();
+        for ProposalInfo {
+            proposal, sender, ..
+        } in &new_epoch.applied_proposals
+        {
+            match proposal {
+                Proposal::Add(add) => {
+                    if let Ok(who) = LeafIdentity::of(add.signing_identity()) {
+                        added.push(who.into());
+                    }
+                }
+                Proposal::Remove(remove) => {
+                    if let Some(m) = new_epoch.prior_state.member_at_index(remove.to_remove())
+                        && let Ok(who) = LeafIdentity::of(&m.signing_identity)
+                    {
+                        removed.push(who.into());
+                    }
+                }
+                Proposal::SelfRemove(_) => {
+                    if let MlsSender::Member(index) = sender
+                        && let Some(m) = new_epoch.prior_state.member_at_index(*index)
+                        && let Ok(who) = LeafIdentity::of(&m.signing_identity)
+                    {
+                        removed.push(who.into());
+                    }
+                }
+                _ => {}
+            }
+        }
+        let epoch = new_epoch.epoch;
+        let superseded_pending = had_pending && !own;
+        if group.has_pending_commit() {
+            group.clear_pending_commit();
+        }
+        let context = group.context().extensions.clone();
+        group.write_to_storage().map_err(internal)?;
+        // MLS-ERA-1 holds by the rules; check the stored era agrees anyway.
+        let era = context
+            .get_as::<EraExtension>()
+            .ok()
+            .flatten()
+            .map(|e| e.era);
+        if era != Some(record.era) {
+            return Err(ClientError::InvalidHandshake(
+                "commit left the era extension inconsistent".into(),
+            ));
+        }
+        let encryption_ended = context.has_extension(EndMlsExtension::TYPE);
+        if removed_self {
+            record.status = ConversationStatus::Removed;
+        } else if encryption_ended {
+            record.status = ConversationStatus::Ended;
+        }
+        record.pending = None;
+        self.put_conversation(id, &record)?;
+        if !removed_self {
+            self.record_epoch_authenticator(id)?;
+            self.observe_member_keys(id)?;
+        }
+        Ok(CommitEvent {
+            conversation: id.clone(),
+            committer,
+            epoch,
+            added,
+            removed,
+            removed_self,
+            encryption_ended,
+            own_commit: own,
+            superseded_pending,
+        })
+    }
+
+    /// Joins a conversation from a Welcome.
+    fn join(
+        &mut self,
+        envelope: &MlsEnvelope,
+        welcome: MlsMessage,
+    ) -> Result<Received, ClientError> {
+        let suite = welcome
+            .cipher_suite()
+            .and_then(Suite::from_cipher_suite)
+            .ok_or_else(|| ClientError::Malformed("Welcome for an unsupported suite".into()))?;
+        if !self.config.suites.allows_joining(suite) {
+            return Err(ClientError::SuiteRefused(suite));
+        }
+        let time = now_mls(self);
+        let now = self.env.clock.now();
+        let client = self.client(suite)?.clone();
+        let result = self.atomically(|device| {
+            let (group, info) =
+                client
+                    .join_group(None, &welcome, Some(time))
+                    .map_err(|e| match e {
+                        MlsError::WelcomeKeyPackageNotFound => ClientError::WelcomeNotForUs,
+                        other => process_error(other, 0, None),
+                    })?;
+            let _ = info;
+            let era = group
+                .context()
+                .extensions
+                .get_as::<EraExtension>()
+                .map_err(|e| ClientError::InvalidHandshake(e.to_string()))?
+                .ok_or_else(|| ClientError::InvalidHandshake("group has no era extension".into()))?
+                .era;
+            if era != envelope.era {
+                return Err(ClientError::WrongEra {
+                    expected: era,
+                    received: envelope.era,
+                });
+            }
+            let id = ConversationId::new(group.group_id().to_vec())
+                .ok_or_else(|| ClientError::Malformed("bad group id".into()))?;
+            if let Ok(existing) = device.conversation_record(&id)
+                && existing.era >= era
+                && existing.status != ConversationStatus::Removed
+            {
+                return Err(ClientError::ConversationExists);
+            }
+            let added_by = group
+                .roster()
+                .members_iter()
+                .find(|m| m.index != group.current_member_index())
+                .and_then(|m| LeafIdentity::of(&m.signing_identity).ok())
+                .map(Sender::from)
+                .ok_or_else(|| {
+                    ClientError::InvalidHandshake("Welcome into an empty group".into())
+                })?;
+            let kind = if std::str::from_utf8(id.as_bytes())
+                .ok()
+                .and_then(|s| uuid::Uuid::parse_str(s).ok())
+                .is_some()
+            {
+                ConversationKind::OneToOne
+            } else {
+                ConversationKind::Group
+            };
+            let status = if group
+                .context()
+                .extensions
+                .has_extension(EndMlsExtension::TYPE)
+            {
+                ConversationStatus::Ended
+            } else {
+                ConversationStatus::Active
+            };
+            let mut group = group;
+            group.write_to_storage().map_err(internal)?;
+            device.groups.insert(id.clone(), group);
+            let record = ConversationRecord {
+                kind,
+                era,
+                suite,
+                status,
+                pending: None,
+                created_at: now,
+            };
+            device.put_conversation(&id, &record)?;
+            device.record_epoch_authenticator(&id)?;
+            device.observe_member_keys(&id)?;
+            Ok((id, added_by))
+        })?;
+        let (conversation, added_by) = result;
+        let refill_key_packages = self.key_package_stock()?.needs_refill();
+        tracing::info!(conversation = %conversation, suite = suite.code(), "joined conversation");
+        Ok(Received::Joined {
+            conversation,
+            added_by,
+            suite,
+            refill_key_packages,
+        })
+    }
+
+    /// Housekeeping to call now and then (e.g. daily): forgets message ids
+    /// older than the replay window, deletes expired KeyPackages and prior
+    /// epochs past retention.
+    pub fn maintenance(&mut self) -> Result<(), ClientError> {
+        let now = self.env.clock.now();
+        let window = self.config.replay_window_secs;
+        self.atomically(|device| {
+            for (k, v) in device.staged.scan(Table::Seen, &[])? {
+                let at = u64::from_be_bytes(v.try_into().map_err(|_| internal("seen record"))?);
+                if now.saturating_sub(at) > window {
+                    device.staged.delete(Table::Seen, k);
+                }
+            }
+            device.purge_expired_key_packages()?;
+            for id in device.conversations()? {
+                device.group_store.prune(id.as_bytes(), now)?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Checks the RCC.16 authenticated data bound inside an MLS message.
+fn check_aad(
+    bytes: &[u8],
+    transport_id: &str,
+    era: u32,
+    required: bool,
+) -> Result<(), ClientError> {
+    if bytes.is_empty() && !required {
+        return Ok(());
+    }
+    let aad = AuthenticatedData::decode(bytes)?;
+    if aad.message_id != transport_id.as_bytes() {
+        return Err(ClientError::MessageIdMismatch {
+            transport: transport_id.to_owned(),
+            authenticated: String::from_utf8_lossy(&aad.message_id).into_owned(),
+        });
+    }
+    if aad.era != era {
+        return Err(ClientError::WrongEra {
+            expected: era,
+            received: aad.era,
+        });
+    }
+    Ok(())
+}
+
+fn member_identity(group: &MlsGroup, index: u32) -> Result<Sender, ClientError> {
+    let member = group
+        .member_at_index(index)
+        .ok_or_else(|| ClientError::InvalidHandshake("message from an unknown leaf".into()))?;
+    LeafIdentity::of(&member.signing_identity)
+        .map(Sender::from)
+        .map_err(internal)
+}

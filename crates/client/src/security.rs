@@ -1,0 +1,277 @@
+//! What a user (and an auditor) can know about a conversation's protection.
+
+use std::collections::BTreeMap;
+
+use crosslock_credential::{KeyAlgorithm, PhoneNumber};
+use sha2::{Digest, Sha256};
+
+use crate::device::Device;
+use crate::error::{ClientError, internal};
+use crate::ids::ConversationId;
+use crate::mls::identity::LeafIdentity;
+use crate::outbound::epoch_authenticator;
+use crate::records::{self, ContactRecord, ConversationKind, ConversationStatus};
+use crate::safety::SafetyNumber;
+use crate::store::{Table, key};
+use crate::suite::Suite;
+
+/// Participant public keys.
+type KeySet = Vec<Vec<u8>>;
+
+/// A leaf of the group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Member {
+    pub(crate) index: u32,
+    pub(crate) identity: LeafIdentity,
+    pub(crate) key: Vec<u8>,
+}
+
+/// One device in a conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceInfo {
+    /// The device instance id.
+    pub device_id: String,
+    /// SHA-256 of its participant key, hex (first 16 bytes).
+    pub key_fingerprint: String,
+    /// Whether it is this device.
+    pub this_device: bool,
+}
+
+/// Whether the user checked a contact's keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verification {
+    /// Keys pinned on first use, safety number not compared.
+    Unverified,
+    /// The user confirmed the safety number for the current keys.
+    Verified,
+    /// The contact's keys changed since they were first seen (or since
+    /// they were verified): compare the safety number again.
+    KeyChanged,
+}
+
+/// The security state of one conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecurityState {
+    /// The conversation.
+    pub conversation: ConversationId,
+    /// 1:1 or group.
+    pub kind: ConversationKind,
+    /// Whether messages are end-to-end encrypted (false after `end_mls`,
+    /// or once this device was removed).
+    pub encrypted: bool,
+    /// Active, ended or removed.
+    pub status: ConversationStatus,
+    /// The MLS cipher suite.
+    pub suite: Suite,
+    /// The RCC.16 era.
+    pub era: u32,
+    /// The MLS epoch.
+    pub epoch: u64,
+    /// The epoch authenticator: equal on every member's device iff they
+    /// share the same group state.
+    pub epoch_authenticator: [u8; 32],
+    /// Members: number → devices.
+    pub members: BTreeMap<PhoneNumber, Vec<DeviceInfo>>,
+    /// Verification state of every other participant.
+    pub verification: BTreeMap<PhoneNumber, Verification>,
+    /// Whether one of our commits waits for the server's verdict.
+    pub commit_pending: bool,
+}
+
+fn fingerprint(key: &[u8]) -> String {
+    hex::encode(&Sha256::digest(key)[..16])
+}
+
+fn contact_key(number: &PhoneNumber, algorithm: KeyAlgorithm) -> Vec<u8> {
+    let tag: &[u8] = match algorithm {
+        KeyAlgorithm::EcdsaP256 => b"p256",
+        KeyAlgorithm::EcdsaP384 => b"p384",
+        KeyAlgorithm::Ed25519 => b"ed25519",
+    };
+    key(&[number.as_str().as_bytes(), tag])
+}
+
+impl Device {
+    /// Every leaf of a conversation's group.
+    pub(crate) fn members_of(&mut self, id: &ConversationId) -> Result<Vec<Member>, ClientError> {
+        let group = self.group(id)?;
+        group
+            .roster()
+            .members_iter()
+            .map(|m| {
+                Ok(Member {
+                    index: m.index,
+                    identity: LeafIdentity::of(&m.signing_identity).map_err(internal)?,
+                    key: m.signing_identity.signature_key.as_bytes().to_vec(),
+                })
+            })
+            .collect()
+    }
+
+    fn contact(
+        &self,
+        number: &PhoneNumber,
+        algorithm: KeyAlgorithm,
+    ) -> Result<Option<ContactRecord>, ClientError> {
+        self.staged
+            .get(Table::Contact, &contact_key(number, algorithm))?
+            .map(|b| records::decode(&b))
+            .transpose()
+    }
+
+    /// Pins the keys of every other participant on first sight and flags a
+    /// change later (trust on first use, never excusing an invalid
+    /// credential: members here have passed the trust policy).
+    pub(crate) fn observe_member_keys(&mut self, id: &ConversationId) -> Result<(), ClientError> {
+        let algorithm = self.conversation_record(id)?.suite.signature_algorithm();
+        let mut keys: BTreeMap<PhoneNumber, Vec<Vec<u8>>> = BTreeMap::new();
+        for m in self.members_of(id)? {
+            if m.identity.number != self.number {
+                keys.entry(m.identity.number).or_default().push(m.key);
+            }
+        }
+        for (number, mut set) in keys {
+            set.sort();
+            set.dedup();
+            let set: Vec<records::serde_bytes_vec::Bytes> =
+                set.into_iter().map(Into::into).collect();
+            let updated = match self.contact(&number, algorithm)? {
+                None => ContactRecord {
+                    keys: set,
+                    verified: false,
+                    key_changed: false,
+                },
+                Some(old) if old.keys == set => continue,
+                // A device was added or a key rolled: warn, unverify.
+                Some(_) => {
+                    tracing::warn!(contact = %number.redacted(), "participant keys changed");
+                    ContactRecord {
+                        keys: set,
+                        verified: false,
+                        key_changed: true,
+                    }
+                }
+            };
+            self.staged.put(
+                Table::Contact,
+                contact_key(&number, algorithm),
+                records::encode(&updated)?,
+            );
+        }
+        Ok(())
+    }
+
+    /// The conversation's security state.
+    pub fn security_state(&mut self, id: &ConversationId) -> Result<SecurityState, ClientError> {
+        let record = self.conversation_record(id)?;
+        let own_index = self.group(id)?.current_member_index();
+        let group = self.group(id)?;
+        let epoch = group.current_epoch();
+        let auth = epoch_authenticator(group)?;
+        let commit_pending = record.pending.is_some();
+        let mut members: BTreeMap<PhoneNumber, Vec<DeviceInfo>> = BTreeMap::new();
+        for m in self.members_of(id)? {
+            members
+                .entry(m.identity.number.clone())
+                .or_default()
+                .push(DeviceInfo {
+                    device_id: m.identity.device.clone(),
+                    key_fingerprint: fingerprint(&m.key),
+                    this_device: m.index == own_index
+                        && record.status != ConversationStatus::Removed,
+                });
+        }
+        let algorithm = record.suite.signature_algorithm();
+        let mut verification = BTreeMap::new();
+        for number in members.keys().filter(|n| **n != self.number) {
+            let state = match self.contact(number, algorithm)? {
+                Some(c) if c.verified => Verification::Verified,
+                Some(c) if c.key_changed => Verification::KeyChanged,
+                _ => Verification::Unverified,
+            };
+            verification.insert(number.clone(), state);
+        }
+        Ok(SecurityState {
+            conversation: id.clone(),
+            kind: record.kind,
+            encrypted: record.status == ConversationStatus::Active,
+            status: record.status,
+            suite: record.suite,
+            era: record.era,
+            epoch,
+            epoch_authenticator: auth,
+            members,
+            verification,
+            commit_pending,
+        })
+    }
+
+    /// The keys of `number` in a conversation, and ours.
+    fn pair_keys(
+        &mut self,
+        id: &ConversationId,
+        peer: &PhoneNumber,
+    ) -> Result<(KeySet, KeySet), ClientError> {
+        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        for m in self.members_of(id)? {
+            if m.identity.number == self.number {
+                ours.push(m.key);
+            } else if &m.identity.number == peer {
+                theirs.push(m.key);
+            }
+        }
+        if theirs.is_empty() {
+            return Err(ClientError::UnknownParticipant(peer.clone()));
+        }
+        Ok((ours, theirs))
+    }
+
+    /// The safety number between us and `peer`, from both sides' participant
+    /// keys in this conversation (docs/safety-numbers.md).
+    pub fn safety_number(
+        &mut self,
+        id: &ConversationId,
+        peer: &PhoneNumber,
+    ) -> Result<SafetyNumber, ClientError> {
+        let (ours, theirs) = self.pair_keys(id, peer)?;
+        Ok(SafetyNumber::compute(
+            (&self.number.clone(), &ours),
+            (peer, &theirs),
+        ))
+    }
+
+    /// The user compared the safety number with `peer` (read aloud, or by
+    /// scanning their QR code: pass the scanned payload to have it checked).
+    /// Marks `peer`'s current keys verified. Returns false, changing
+    /// nothing, when a scanned payload does not match.
+    pub fn confirm_safety_number(
+        &mut self,
+        id: &ConversationId,
+        peer: &PhoneNumber,
+        scanned_qr: Option<&[u8]>,
+    ) -> Result<bool, ClientError> {
+        let number = self.safety_number(id, peer)?;
+        if let Some(scanned) = scanned_qr
+            && !number.matches_qr(scanned)
+        {
+            return Ok(false);
+        }
+        let algorithm = self.conversation_record(id)?.suite.signature_algorithm();
+        let (_, mut theirs) = self.pair_keys(id, peer)?;
+        theirs.sort();
+        theirs.dedup();
+        self.atomically(|device| {
+            let record = ContactRecord {
+                keys: theirs.into_iter().map(Into::into).collect(),
+                verified: true,
+                key_changed: false,
+            };
+            device.staged.put(
+                Table::Contact,
+                contact_key(peer, algorithm),
+                records::encode(&record)?,
+            );
+            Ok(true)
+        })
+    }
+}

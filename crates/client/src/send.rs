@@ -1,0 +1,141 @@
+//! Sending application messages: MIMI content, message status and typing,
+//! all encrypted inside MLS so the servers learn none of them.
+
+use crosslock_wire::content_type;
+use crosslock_wire::inner::ApplicationPayload;
+use crosslock_wire::mimi::{MessageId, MimiContent};
+use crosslock_wire::status::{MessageStatusReport, PerMessageStatus};
+use crosslock_wire::typing::IsComposing;
+
+use crate::device::Device;
+use crate::error::{ClientError, internal};
+use crate::ids::ConversationId;
+use crate::outbound::{APPLICATION, Outbound, authenticated_data, envelope, epoch_authenticator};
+use crate::store::{Table, key};
+
+/// What to send.
+#[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // moved once per message; boxing buys nothing
+pub enum Content {
+    /// MIMI content: text, reply, reaction, edit, delete, expiry, files.
+    Mimi(MimiContent),
+    /// Delivery/read status of earlier messages (MIMI message status).
+    Status(MessageStatusReport),
+    /// A typing indicator (RFC 3994 isComposing): ephemeral.
+    Typing(IsComposing),
+}
+
+impl Content {
+    fn payload(&self) -> ApplicationPayload {
+        match self {
+            Content::Mimi(c) => ApplicationPayload::new(content_type::MIMI_CONTENT, c.encode()),
+            Content::Status(s) => {
+                ApplicationPayload::new(content_type::MIMI_MESSAGE_STATUS, s.encode())
+            }
+            Content::Typing(t) => ApplicationPayload::new(content_type::IS_COMPOSING, t.encode()),
+        }
+    }
+}
+
+/// A sent application message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    /// The envelope to hand to the transport.
+    pub outbound: Outbound,
+    /// The MIMI message id (for MIMI content), which replies, reactions,
+    /// edits and status reports refer to.
+    pub mimi_id: Option<MessageId>,
+}
+
+impl Device {
+    /// A random 16-byte salt for new MIMI content.
+    pub fn new_salt(&self) -> [u8; 16] {
+        self.env.random()
+    }
+
+    /// Encrypts `content` for the conversation.
+    pub fn send(&mut self, id: &ConversationId, content: Content) -> Result<Sent, ClientError> {
+        self.send_inner(id, content, None)
+    }
+
+    /// Sends `content` again as a new message linked to `original_message_id`
+    /// (RCC.16 resend after a peer's negative delivery report).
+    pub fn resend(
+        &mut self,
+        id: &ConversationId,
+        original_message_id: &str,
+        content: Content,
+    ) -> Result<Sent, ClientError> {
+        self.send_inner(id, content, Some(original_message_id))
+    }
+
+    /// Sends plain text.
+    pub fn send_text(&mut self, id: &ConversationId, text: &str) -> Result<Sent, ClientError> {
+        let content = MimiContent::text(self.new_salt(), text);
+        self.send(id, Content::Mimi(content))
+    }
+
+    /// Sends delivery/read statuses for earlier messages.
+    pub fn send_status(
+        &mut self,
+        id: &ConversationId,
+        statuses: Vec<PerMessageStatus>,
+    ) -> Result<Sent, ClientError> {
+        let report = MessageStatusReport {
+            timestamp_ms: self.env.clock.now_millis(),
+            statuses,
+        };
+        self.send(id, Content::Status(report))
+    }
+
+    /// Sends a typing indicator (`active` while typing, then idle).
+    pub fn send_typing(&mut self, id: &ConversationId, active: bool) -> Result<Sent, ClientError> {
+        let indicator = if active {
+            IsComposing::active(60)
+        } else {
+            IsComposing::idle()
+        };
+        self.send(id, Content::Typing(indicator))
+    }
+
+    fn send_inner(
+        &mut self,
+        id: &ConversationId,
+        content: Content,
+        resend_of: Option<&str>,
+    ) -> Result<Sent, ClientError> {
+        let record = self.active_record(id)?;
+        let message_id = self.new_message_id();
+        let aad = authenticated_data(&message_id, record.era, resend_of);
+        let mimi_id = match &content {
+            Content::Mimi(c) => Some(c.message_id(&self.number.tel_uri(), &id.room_uri())),
+            _ => None,
+        };
+        let payload = content.payload().encode();
+        let now = self.env.clock.now();
+        self.atomically(|device| {
+            let group = device.group(id)?;
+            if group.commit_required() {
+                return Err(ClientError::CommitRequired);
+            }
+            let auth = epoch_authenticator(group)?;
+            let message =
+                group
+                    .encrypt_application_message(&payload, aad)
+                    .map_err(|e| match e {
+                        mls_rs::error::MlsError::CommitRequired => ClientError::CommitRequired,
+                        other => internal(other),
+                    })?;
+            group.write_to_storage().map_err(internal)?;
+            // Our own id goes into the replay ledger: an echo from the
+            // server is a duplicate, not a new message.
+            device.staged.put(
+                Table::Seen,
+                key(&[id.as_bytes(), message_id.as_bytes()]),
+                now.to_be_bytes().to_vec(),
+            );
+            let outbound = envelope(message_id, APPLICATION, record.era, auth, &message)?;
+            Ok(Sent { outbound, mimi_id })
+        })
+    }
+}

@@ -1,0 +1,186 @@
+//! MLS cipher suites Crosslock speaks, their ranking, and the policy that
+//! decides which a conversation may use.
+
+use crosslock_credential::KeyAlgorithm;
+use mls_rs::CipherSuite;
+use serde::{Deserialize, Serialize};
+
+/// A cipher suite Crosslock supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Suite {
+    /// 0x0001 `MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519` (RFC 9420 mandatory).
+    X25519Aes128,
+    /// 0x0002 `MLS_128_DHKEMP256_AES128GCM_SHA256_P256`, what deployed RCS peers use.
+    P256Aes128,
+    /// 0xFE4C X-Wing (ML-KEM-768 + X25519) hybrid KEM, AES-128-GCM, SHA-256,
+    /// Ed25519 signatures: post-quantum confidentiality against
+    /// harvest-now-decrypt-later, with a classical fallback inside the KEM.
+    XWingAes128,
+}
+
+impl Suite {
+    /// Every supported suite.
+    pub const ALL: [Suite; 3] = [Suite::P256Aes128, Suite::X25519Aes128, Suite::XWingAes128];
+
+    /// The MLS code point.
+    pub fn cipher_suite(self) -> CipherSuite {
+        match self {
+            Suite::X25519Aes128 => CipherSuite::CURVE25519_AES128,
+            Suite::P256Aes128 => CipherSuite::P256_AES128,
+            Suite::XWingAes128 => CipherSuite::ML_KEM_768_X25519,
+        }
+    }
+
+    /// The suite for an MLS code point, if we support it.
+    pub fn from_cipher_suite(cs: CipherSuite) -> Option<Suite> {
+        Suite::ALL.into_iter().find(|s| s.cipher_suite() == cs)
+    }
+
+    /// The 16-bit code point.
+    pub fn code(self) -> u16 {
+        *self.cipher_suite()
+    }
+
+    /// The signature algorithm of the suite's leaf (participant) key.
+    pub fn signature_algorithm(self) -> KeyAlgorithm {
+        match self {
+            Suite::P256Aes128 => KeyAlgorithm::EcdsaP256,
+            Suite::X25519Aes128 | Suite::XWingAes128 => KeyAlgorithm::Ed25519,
+        }
+    }
+
+    /// Whether the suite's key exchange resists a quantum adversary.
+    pub fn is_post_quantum(self) -> bool {
+        matches!(self, Suite::XWingAes128)
+    }
+
+    /// Strength class used to pick a conversation's suite: post-quantum
+    /// hybrids above classical suites. Suites in one class are equivalent
+    /// (all 128-bit classical security) and ordered by the creator's
+    /// preference.
+    pub fn strength(self) -> u8 {
+        if self.is_post_quantum() { 2 } else { 1 }
+    }
+
+    /// Short display name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Suite::X25519Aes128 => "MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519 (0x0001)",
+            Suite::P256Aes128 => "MLS_128_DHKEMP256_AES128GCM_SHA256_P256 (0x0002)",
+            Suite::XWingAes128 => {
+                "MLS_128_XWING_AES128GCM_SHA256_Ed25519 (0xFE4C, post-quantum hybrid)"
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Suite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Which suites a device accepts for its conversations.
+///
+/// Nothing ever downgrades silently: a conversation's suite is fixed when it
+/// is created and only an explicit new era or `end_mls` changes how it is
+/// protected. The policy is checked when a conversation is created (by us)
+/// and when we are invited (Welcome).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuitePolicy {
+    /// Conversations we create must use a post-quantum suite; creation fails
+    /// if any invited device lacks one.
+    pub require_post_quantum: bool,
+    /// Whether we join (accept a Welcome into) a conversation someone else
+    /// created with a classical suite.
+    pub allow_classical: bool,
+}
+
+impl Default for SuitePolicy {
+    fn default() -> Self {
+        SuitePolicy {
+            require_post_quantum: false,
+            allow_classical: true,
+        }
+    }
+}
+
+impl SuitePolicy {
+    /// Strict: post-quantum only, for conversations we create and join.
+    pub fn post_quantum_only() -> Self {
+        SuitePolicy {
+            require_post_quantum: true,
+            allow_classical: false,
+        }
+    }
+
+    /// Whether a suite may be used when we create a conversation.
+    pub fn allows_creating(&self, suite: Suite) -> bool {
+        suite.is_post_quantum() || !self.require_post_quantum
+    }
+
+    /// Whether a suite may be used for a conversation we are invited to.
+    pub fn allows_joining(&self, suite: Suite) -> bool {
+        suite.is_post_quantum() || self.allow_classical
+    }
+}
+
+/// Picks a conversation's suite: among suites every device supports and the
+/// policy allows, the strongest class, then the creator's preference order.
+pub fn negotiate(
+    preference: &[Suite],
+    every_device_supports: impl Fn(Suite) -> bool,
+    policy: &SuitePolicy,
+) -> Option<Suite> {
+    let mut candidates: Vec<(usize, Suite)> = preference
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|(_, s)| every_device_supports(*s) && policy.allows_creating(*s))
+        .collect();
+    candidates.sort_by_key(|(rank, s)| (std::cmp::Reverse(s.strength()), *rank));
+    candidates.first().map(|(_, s)| *s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn post_quantum_wins_when_everyone_has_it() {
+        let pref = [Suite::P256Aes128, Suite::X25519Aes128, Suite::XWingAes128];
+        assert_eq!(
+            negotiate(&pref, |_| true, &SuitePolicy::default()),
+            Some(Suite::XWingAes128)
+        );
+    }
+
+    #[test]
+    fn creator_preference_breaks_ties_between_classical_suites() {
+        let no_pq = |s: Suite| !s.is_post_quantum();
+        let android = [Suite::P256Aes128, Suite::X25519Aes128, Suite::XWingAes128];
+        let ios = [Suite::X25519Aes128, Suite::P256Aes128, Suite::XWingAes128];
+        let policy = SuitePolicy::default();
+        assert_eq!(negotiate(&android, no_pq, &policy), Some(Suite::P256Aes128));
+        assert_eq!(negotiate(&ios, no_pq, &policy), Some(Suite::X25519Aes128));
+    }
+
+    #[test]
+    fn require_post_quantum_refuses_classical() {
+        let pref = [Suite::P256Aes128, Suite::XWingAes128];
+        let policy = SuitePolicy::post_quantum_only();
+        assert_eq!(negotiate(&pref, |s| !s.is_post_quantum(), &policy), None);
+        assert!(!policy.allows_joining(Suite::P256Aes128));
+        assert!(policy.allows_joining(Suite::XWingAes128));
+    }
+
+    #[test]
+    fn code_points() {
+        assert_eq!(Suite::P256Aes128.code(), 0x0002);
+        assert_eq!(Suite::X25519Aes128.code(), 0x0001);
+        assert_eq!(Suite::XWingAes128.code(), 0xFE4C);
+        for s in Suite::ALL {
+            assert_eq!(Suite::from_cipher_suite(s.cipher_suite()), Some(s));
+        }
+    }
+}

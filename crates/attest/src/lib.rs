@@ -1,0 +1,49 @@
+//! Device attestation verifiers for Crosslock enrollment: Android Key
+//! Attestation and Apple App Attest.
+//!
+//! A device proves that its participant key lives in secure hardware; the
+//! KDS checks that proof before it issues a credential (GUIDE §1, §4).
+//!
+//! The crate is pure: no clock, no network, no files. The verification time
+//! is an argument, and so are the roots (embedded defaults are provided).
+//! Untrusted bytes are parsed into `Unverified*` types; only
+//! [`verify_android_attestation`] and [`verify_app_attest`] produce the
+//! `Verified*` types, whose fields are private.
+//!
+//! ```no_run
+//! # use std::time::SystemTime;
+//! use crosslock_attest::{
+//!     AndroidRoots, AttestationPolicy, UnverifiedAndroidAttestation, enrollment_challenge,
+//! };
+//! # fn run(pem: &str, nonce: &[u8], participant_key: &[u8], now: SystemTime)
+//! #     -> Result<(), crosslock_attest::AttestError> {
+//! let chain = UnverifiedAndroidAttestation::from_pem(pem)?;
+//! let challenge = enrollment_challenge(nonce, participant_key);
+//! let verified = chain.verify(
+//!     &AndroidRoots::google()?,
+//!     now,
+//!     AttestationPolicy::Strict,
+//!     Some(&challenge),
+//! )?;
+//! assert_eq!(verified.attested_public_key(), participant_key);
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod android;
+pub mod apple;
+mod cert;
+mod error;
+pub mod oid;
+mod policy;
+mod report;
+
+pub use android::{
+    AndroidRoots, KeyDescription, UnverifiedAndroidAttestation, VerifiedAndroidAttestation,
+    verify_android_attestation,
+};
+pub use apple::{AppAttestEnvironment, UnverifiedAppAttest, VerifiedAppAttest, verify_app_attest};
+pub use error::{AttestError, Fault, KeyDescriptionError};
+pub use policy::{AttestationPolicy, ENROLLMENT_CHALLENGE_LABEL, enrollment_challenge};
+pub use report::{Refusal, refusal_json};

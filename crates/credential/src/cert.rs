@@ -10,7 +10,7 @@ use x509_cert::ext::pkix::{
 };
 
 use crate::error::CredentialError;
-use crate::key::PublicKey;
+use crate::key::{PublicKey, SignatureVerifier};
 
 /// Largest certificate we decode (a participant credential is ~1 KiB).
 pub const MAX_CERT_LEN: usize = 16 * 1024;
@@ -66,7 +66,11 @@ impl ParsedCertificate {
             eku: Vec::new(),
             policies: Vec::new(),
         };
-        for ext in tbs_cert.extensions().map(|e| e.as_slice()).unwrap_or_default() {
+        for ext in tbs_cert
+            .extensions()
+            .map(|e| e.as_slice())
+            .unwrap_or_default()
+        {
             let value = ext.extn_value.as_bytes();
             let bad = |e: der::Error| malformed(format!("extension {}: {e}", ext.extn_id));
             match ext.extn_id {
@@ -89,11 +93,17 @@ impl ParsedCertificate {
                 }
                 id if id == const_oid::db::rfc5280::ID_CE_CERTIFICATE_POLICIES => {
                     let policies = CertificatePolicies::from_der(value).map_err(bad)?;
-                    parsed.policies =
-                        policies.0.into_iter().map(|p| p.policy_identifier).collect();
+                    parsed.policies = policies
+                        .0
+                        .into_iter()
+                        .map(|p| p.policy_identifier)
+                        .collect();
                 }
                 _ if ext.critical => {
-                    return Err(malformed(format!("unknown critical extension {}", ext.extn_id)));
+                    return Err(malformed(format!(
+                        "unknown critical extension {}",
+                        ext.extn_id
+                    )));
                 }
                 _ => {}
             }
@@ -107,8 +117,18 @@ impl ParsedCertificate {
     }
 
     /// Checks that `issuer` signed this certificate.
-    pub(crate) fn verify_signed_by(&self, issuer: &PublicKey) -> Result<(), CredentialError> {
-        issuer.verify_x509(&self.signature_algorithm, &self.tbs, &self.signature, self.index)
+    pub(crate) fn verify_signed_by(
+        &self,
+        issuer: &PublicKey,
+        verifier: &dyn SignatureVerifier,
+    ) -> Result<(), CredentialError> {
+        issuer.verify_x509(
+            &self.signature_algorithm,
+            &self.tbs,
+            &self.signature,
+            self.index,
+            verifier,
+        )
     }
 
     pub(crate) fn check_time(&self, now: u64) -> Result<(), CredentialError> {
@@ -125,11 +145,12 @@ impl ParsedCertificate {
 /// The exact bytes of `tbsCertificate`, as signed (not a re-encoding).
 fn raw_tbs(cert: &[u8]) -> der::Result<&[u8]> {
     let mut reader = SliceReader::new(cert)?;
-    let tbs = reader.sequence(|inner| inner.tlv_bytes().map(|tbs| {
+    let tbs = reader.sequence(|inner| {
+        let tbs = inner.tlv_bytes()?;
         // Skip the rest of the outer SEQUENCE; `Certificate::from_der` has
         // already checked its structure.
-        let _ = inner.read_slice(inner.remaining_len());
-        tbs
-    }))?;
+        inner.read_slice(inner.remaining_len())?;
+        Ok::<_, der::Error>(tbs)
+    })?;
     Ok(tbs)
 }

@@ -87,7 +87,9 @@ pub enum CredentialError {
         index: usize,
     },
     /// CRED-LIFE-1: less validity left than the policy demands.
-    #[error("participant credential expires too soon ({remaining_secs} s left, {required_secs} s required)")]
+    #[error(
+        "participant credential expires too soon ({remaining_secs} s left, {required_secs} s required)"
+    )]
     ExpiresTooSoon {
         /// Seconds until notAfter.
         remaining_secs: u64,

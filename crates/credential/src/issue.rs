@@ -81,8 +81,15 @@ impl CertificateAuthority {
         params.serial_number = Some(SerialNumber::from_slice(&positive(serial)));
         params.key_identifier_method = key_id(signer.public_key());
         let key = Adapter::new(signer)?;
-        let certificate = params.self_signed(&key).map_err(|e| key.error(e))?.der().to_vec();
-        Ok(CertificateAuthority { params, certificate })
+        let certificate = params
+            .self_signed(&key)
+            .map_err(|e| key.error(e))?
+            .der()
+            .to_vec();
+        Ok(CertificateAuthority {
+            params,
+            certificate,
+        })
     }
 
     /// The root certificate, DER.
@@ -105,7 +112,9 @@ impl CertificateAuthority {
         let issuer_key = Adapter::new(signer)?;
         let issuer = Issuer::from_params(&self.params, &issuer_key);
         let subject = PublicOnly(Adapter::algorithm_of(subject_key)?, subject_key);
-        let cert = params.signed_by(&subject, &issuer).map_err(|e| issuer_key.error(e))?;
+        let cert = params
+            .signed_by(&subject, &issuer)
+            .map_err(|e| issuer_key.error(e))?;
         Ok(cert.der().to_vec())
     }
 }
@@ -125,8 +134,9 @@ fn participant_params(
     params.subject_alt_names = sans;
     params.is_ca = IsCa::ExplicitNoCa;
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    params.extended_key_usages =
-        vec![ExtendedKeyUsagePurpose::Other(oid::arcs(&oid::RCS_MLS_CLIENT_EKU))];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::Other(oid::arcs(
+        &oid::RCS_MLS_CLIENT_EKU,
+    ))];
     params.custom_extensions = vec![CustomExtension::from_oid_content(
         &oid::arcs(&const_oid::db::rfc5280::ID_CE_CERTIFICATE_POLICIES),
         certificate_policies_der(&[oid::RCS_MLS_POLICY]),
@@ -149,7 +159,9 @@ fn certificate_policies_der(policies: &[const_oid::ObjectIdentifier]) -> Vec<u8>
         })
         .collect();
     // Encoding a vector of OIDs cannot fail: lengths are tiny.
-    x509_cert::ext::pkix::CertificatePolicies(infos).to_der().unwrap_or_default()
+    x509_cert::ext::pkix::CertificatePolicies(infos)
+        .to_der()
+        .unwrap_or_default()
 }
 
 fn positive(mut serial: [u8; 16]) -> [u8; 16] {

@@ -16,6 +16,25 @@ pub enum KeyAlgorithm {
     Ed25519,
 }
 
+/// Checks signatures. The default, [`RustCryptoVerifier`], is pure Rust;
+/// a client can plug in its own (e.g. the MLS crypto provider's) to share
+/// one audited, faster implementation.
+pub trait SignatureVerifier: Send + Sync {
+    /// Whether `signature` (DER for ECDSA, 64 raw bytes for Ed25519) is
+    /// valid for `message` under `key`. Must not panic on bad input.
+    fn verify(&self, key: &PublicKey, message: &[u8], signature: &[u8]) -> bool;
+}
+
+/// Pure-Rust signature verification (RustCrypto `p256`/`p384`, `ed25519-dalek`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RustCryptoVerifier;
+
+impl SignatureVerifier for RustCryptoVerifier {
+    fn verify(&self, key: &PublicKey, message: &[u8], signature: &[u8]) -> bool {
+        key.verify(message, signature)
+    }
+}
+
 /// A public key as MLS encodes it: an uncompressed SEC1 point for ECDSA, 32
 /// raw bytes for Ed25519.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -26,7 +45,12 @@ pub struct PublicKey {
 
 impl std::fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "PublicKey({:?}, {} bytes)", self.algorithm, self.bytes.len())
+        write!(
+            f,
+            "PublicKey({:?}, {} bytes)",
+            self.algorithm,
+            self.bytes.len()
+        )
     }
 }
 
@@ -78,7 +102,10 @@ impl PublicKey {
         } else {
             return Err(unsupported);
         };
-        let bytes = spki.subject_public_key.as_bytes().ok_or(unsupported.clone())?;
+        let bytes = spki
+            .subject_public_key
+            .as_bytes()
+            .ok_or(unsupported.clone())?;
         PublicKey::new(algorithm, bytes.to_vec()).ok_or(unsupported)
     }
 
@@ -90,6 +117,7 @@ impl PublicKey {
         message: &[u8],
         signature: &BitString,
         index: usize,
+        verifier: &dyn SignatureVerifier,
     ) -> Result<(), CredentialError> {
         let expected = match self.algorithm {
             KeyAlgorithm::EcdsaP256 => oid::ECDSA_WITH_SHA256,
@@ -99,9 +127,10 @@ impl PublicKey {
         if *sig_alg != expected {
             return Err(CredentialError::UnsupportedSignatureAlgorithm { index });
         }
-        let signature =
-            signature.as_bytes().ok_or(CredentialError::BadSignature { index })?;
-        if self.verify(message, signature) {
+        let signature = signature
+            .as_bytes()
+            .ok_or(CredentialError::BadSignature { index })?;
+        if verifier.verify(self, message, signature) {
             Ok(())
         } else {
             Err(CredentialError::BadSignature { index })

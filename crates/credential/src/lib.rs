@@ -26,8 +26,10 @@ mod trust;
 
 pub use cert::MAX_CERT_LEN;
 pub use error::CredentialError;
-pub use issue::{CertSigner, CertificateAuthority, ParticipantProfile, issue_development_credential};
-pub use key::{KeyAlgorithm, PublicKey};
+pub use issue::{
+    CertSigner, CertificateAuthority, ParticipantProfile, issue_development_credential,
+};
+pub use key::{KeyAlgorithm, PublicKey, RustCryptoVerifier, SignatureVerifier};
 pub use number::{NumberError, PhoneNumber};
 pub use participant::{
     DEVELOPMENT_MARKER_URI, DEVICE_URN_PREFIX, UnverifiedCredential, ValidatedCredential,

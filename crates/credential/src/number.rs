@@ -120,21 +120,51 @@ mod tests {
 
     #[test]
     fn normalises_visual_separators_and_scheme() {
-        for text in ["+15551234567", "tel:+1-555-123-4567", "TEL:+1 (555) 123.4567", " +15551234567 "] {
-            assert_eq!(PhoneNumber::parse(text).unwrap().as_str(), "+15551234567", "{text}");
+        for text in [
+            "+15551234567",
+            "tel:+1-555-123-4567",
+            "TEL:+1 (555) 123.4567",
+            " +15551234567 ",
+        ] {
+            assert_eq!(
+                PhoneNumber::parse(text).unwrap().as_str(),
+                "+15551234567",
+                "{text}"
+            );
         }
-        assert_eq!(PhoneNumber::parse("+15551234567").unwrap().tel_uri(), "tel:+15551234567");
+        assert_eq!(
+            PhoneNumber::parse("+15551234567").unwrap().tel_uri(),
+            "tel:+15551234567"
+        );
     }
 
     #[test]
     fn refuses_non_e164() {
-        assert_eq!(PhoneNumber::parse("5551234567"), Err(NumberError::MissingPlus));
-        assert_eq!(PhoneNumber::parse("+1555123456789012"), Err(NumberError::BadLength));
+        assert_eq!(
+            PhoneNumber::parse("5551234567"),
+            Err(NumberError::MissingPlus)
+        );
+        assert_eq!(
+            PhoneNumber::parse("+1555123456789012"),
+            Err(NumberError::BadLength)
+        );
         assert_eq!(PhoneNumber::parse("+1"), Err(NumberError::BadLength));
-        assert_eq!(PhoneNumber::parse("+0123456"), Err(NumberError::LeadingZero));
-        assert_eq!(PhoneNumber::parse("+1555abc"), Err(NumberError::InvalidCharacter));
-        assert_eq!(PhoneNumber::parse("+1555١٢٣"), Err(NumberError::InvalidCharacter));
-        assert_eq!(PhoneNumber::parse("tel:+1555;ext=1"), Err(NumberError::UriParameters));
+        assert_eq!(
+            PhoneNumber::parse("+0123456"),
+            Err(NumberError::LeadingZero)
+        );
+        assert_eq!(
+            PhoneNumber::parse("+1555abc"),
+            Err(NumberError::InvalidCharacter)
+        );
+        assert_eq!(
+            PhoneNumber::parse("+1555١٢٣"),
+            Err(NumberError::InvalidCharacter)
+        );
+        assert_eq!(
+            PhoneNumber::parse("tel:+1555;ext=1"),
+            Err(NumberError::UriParameters)
+        );
         assert_eq!(PhoneNumber::parse(""), Err(NumberError::MissingPlus));
     }
 

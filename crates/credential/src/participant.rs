@@ -106,8 +106,11 @@ pub(crate) fn check_leaf_profile(
         return Err(CredentialError::TelUriCount { found: tel.len() });
     };
     let number = PhoneNumber::parse(tel)?;
-    let devices: Vec<&String> =
-        leaf.uris.iter().filter(|u| u.starts_with(DEVICE_URN_PREFIX)).collect();
+    let devices: Vec<&String> = leaf
+        .uris
+        .iter()
+        .filter(|u| u.starts_with(DEVICE_URN_PREFIX))
+        .collect();
     if devices.len() > 1 {
         return Err(CredentialError::MultipleDeviceIds);
     }
@@ -119,7 +122,9 @@ pub(crate) fn check_leaf_profile(
     }
     Ok(ValidatedCredential {
         number,
-        device: devices.first().map(|d| d[DEVICE_URN_PREFIX.len()..].to_owned()),
+        device: devices
+            .first()
+            .map(|d| d[DEVICE_URN_PREFIX.len()..].to_owned()),
         key: leaf.key.clone(),
         not_before: leaf.not_before,
         not_after: leaf.not_after,

@@ -2,7 +2,7 @@
 
 use crate::cert::ParsedCertificate;
 use crate::error::CredentialError;
-use crate::key::PublicKey;
+use crate::key::{PublicKey, RustCryptoVerifier, SignatureVerifier};
 use crate::participant::{ValidatedCredential, check_leaf_profile};
 
 /// Longest chain accepted (leaf, up to two intermediates, root).
@@ -58,6 +58,16 @@ impl TrustPolicy {
         chain: &[impl AsRef<[u8]>],
         now: u64,
     ) -> Result<ValidatedCredential, CredentialError> {
+        self.validate_with(chain, now, &RustCryptoVerifier)
+    }
+
+    /// [`TrustPolicy::validate`] with a chosen signature implementation.
+    pub fn validate_with(
+        &self,
+        chain: &[impl AsRef<[u8]>],
+        now: u64,
+        verifier: &dyn SignatureVerifier,
+    ) -> Result<ValidatedCredential, CredentialError> {
         if chain.is_empty() || chain.len() > MAX_CHAIN_LEN {
             return Err(CredentialError::ChainLength);
         }
@@ -85,13 +95,13 @@ impl TrustPolicy {
                     if certs.len() != 1 || !leaf.self_issued {
                         return Err(CredentialError::UntrustedRoot);
                     }
-                    leaf.verify_signed_by(&leaf.key)?;
+                    leaf.verify_signed_by(&leaf.key, verifier)?;
                     return Ok(credential);
                 }
                 anchors
             }
         };
-        verify_chain_to_anchor(&certs, anchors)?;
+        verify_chain_to_anchor(&certs, anchors, verifier)?;
         Ok(credential)
     }
 }
@@ -101,6 +111,7 @@ impl TrustPolicy {
 fn verify_chain_to_anchor(
     certs: &[ParsedCertificate],
     anchors: &TrustAnchors,
+    verifier: &dyn SignatureVerifier,
 ) -> Result<(), CredentialError> {
     for (i, cert) in certs.iter().enumerate() {
         if i > 0 && !cert.is_ca {
@@ -114,12 +125,12 @@ fn verify_chain_to_anchor(
             return Ok(());
         }
         match certs.get(i + 1) {
-            Some(issuer) => cert.verify_signed_by(&issuer.key)?,
+            Some(issuer) => cert.verify_signed_by(&issuer.key, verifier)?,
             None => {
                 // Last certificate: an anchor must have signed it.
                 let mut last_error = CredentialError::UntrustedRoot;
                 for anchor in anchors.iter() {
-                    match cert.verify_signed_by(anchor) {
+                    match cert.verify_signed_by(anchor, verifier) {
                         Ok(()) => return Ok(()),
                         Err(CredentialError::UnsupportedSignatureAlgorithm { .. }) => {}
                         Err(e) => last_error = e,

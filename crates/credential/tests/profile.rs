@@ -30,7 +30,10 @@ struct EdSigner(ed25519_dalek::SigningKey, PublicKey);
 impl EdSigner {
     fn new() -> Self {
         let sk = ed25519_dalek::SigningKey::from_bytes(&rand_bytes());
-        let pk = PublicKey::new(KeyAlgorithm::Ed25519, sk.verifying_key().to_bytes().to_vec());
+        let pk = PublicKey::new(
+            KeyAlgorithm::Ed25519,
+            sk.verifying_key().to_bytes().to_vec(),
+        );
         EdSigner(sk, pk.unwrap())
     }
 }
@@ -71,12 +74,20 @@ fn profile(number: &str) -> ParticipantProfile {
 }
 
 fn dev() -> TrustPolicy {
-    TrustPolicy::Development { anchors: TrustAnchors::none() }
+    TrustPolicy::Development {
+        anchors: TrustAnchors::none(),
+    }
 }
 
 fn root(signer: &dyn CertSigner) -> CertificateAuthority {
-    CertificateAuthority::new_root("Provider A root", NOW - DAY, NOW + 3650 * DAY, [1; 16], signer)
-        .unwrap()
+    CertificateAuthority::new_root(
+        "Provider A root",
+        NOW - DAY,
+        NOW + 3650 * DAY,
+        [1; 16],
+        signer,
+    )
+    .unwrap()
 }
 
 #[test]
@@ -110,18 +121,27 @@ fn provider_issued_credential_validates_in_production() {
     let ca_key = P256Signer::new();
     let ca = root(&ca_key);
     let device = P256Signer::new();
-    let leaf = ca.issue(&profile("+447700900123"), device.public_key(), &ca_key).unwrap();
+    let leaf = ca
+        .issue(&profile("+447700900123"), device.public_key(), &ca_key)
+        .unwrap();
     let anchors = TrustAnchors::new(vec![ca_key.public_key().clone()]);
-    let prod = TrustPolicy::Production { anchors: anchors.clone() };
+    let prod = TrustPolicy::Production {
+        anchors: anchors.clone(),
+    };
     // With and without the root in the chain.
-    for chain in [vec![leaf.clone()], vec![leaf.clone(), ca.certificate().to_vec()]] {
+    for chain in [
+        vec![leaf.clone()],
+        vec![leaf.clone(), ca.certificate().to_vec()],
+    ] {
         let v = prod.validate(&chain, NOW).unwrap();
         assert_eq!(v.number().as_str(), "+447700900123");
         assert_eq!(v.key(), device.public_key());
         assert!(!v.is_development());
     }
     // Development policy with the same anchors also accepts it.
-    TrustPolicy::Development { anchors }.validate(&[&leaf], NOW).unwrap();
+    TrustPolicy::Development { anchors }
+        .validate(&[&leaf], NOW)
+        .unwrap();
 }
 
 #[test]
@@ -129,27 +149,45 @@ fn a_credential_from_another_ca_is_untrusted() {
     let ca_key = P256Signer::new();
     let rogue_key = P256Signer::new();
     let rogue = root(&rogue_key);
-    let leaf = rogue.issue(&profile("+15551230001"), P256Signer::new().public_key(), &rogue_key);
-    let prod =
-        TrustPolicy::Production { anchors: TrustAnchors::new(vec![ca_key.public_key().clone()]) };
+    let leaf = rogue.issue(
+        &profile("+15551230001"),
+        P256Signer::new().public_key(),
+        &rogue_key,
+    );
+    let prod = TrustPolicy::Production {
+        anchors: TrustAnchors::new(vec![ca_key.public_key().clone()]),
+    };
     let leaf = leaf.unwrap();
-    assert_eq!(prod.validate(&[&leaf], NOW), Err(CredentialError::UntrustedRoot));
+    assert_eq!(
+        prod.validate(&[&leaf], NOW),
+        Err(CredentialError::UntrustedRoot)
+    );
     // Appending the rogue root does not help.
     assert_eq!(
         prod.validate(&[leaf.clone(), rogue.certificate().to_vec()], NOW),
         Err(CredentialError::UntrustedRoot)
     );
     // Nor does a development policy: the leaf is not a development credential.
-    assert_eq!(dev().validate(&[&leaf], NOW), Err(CredentialError::UntrustedRoot));
+    assert_eq!(
+        dev().validate(&[&leaf], NOW),
+        Err(CredentialError::UntrustedRoot)
+    );
 }
 
 #[test]
 fn tampered_certificates_are_refused() {
     let ca_key = P256Signer::new();
     let ca = root(&ca_key);
-    let leaf = ca.issue(&profile("+15551230001"), P256Signer::new().public_key(), &ca_key).unwrap();
-    let prod =
-        TrustPolicy::Production { anchors: TrustAnchors::new(vec![ca_key.public_key().clone()]) };
+    let leaf = ca
+        .issue(
+            &profile("+15551230001"),
+            P256Signer::new().public_key(),
+            &ca_key,
+        )
+        .unwrap();
+    let prod = TrustPolicy::Production {
+        anchors: TrustAnchors::new(vec![ca_key.public_key().clone()]),
+    };
     let mut refused = 0;
     for i in 0..leaf.len() {
         let mut forged = leaf.clone();
@@ -166,20 +204,38 @@ fn tampered_certificates_are_refused() {
 fn validity_window_is_enforced() {
     let signer = EdSigner::new();
     let der = issue_development_credential(&profile("+15551230001"), &signer).unwrap();
-    assert_eq!(dev().validate(&[&der], NOW - 2 * DAY), Err(CredentialError::NotYetValid { index: 0 }));
-    assert_eq!(dev().validate(&[&der], NOW + 76 * DAY), Err(CredentialError::Expired { index: 0 }));
+    assert_eq!(
+        dev().validate(&[&der], NOW - 2 * DAY),
+        Err(CredentialError::NotYetValid { index: 0 })
+    );
+    assert_eq!(
+        dev().validate(&[&der], NOW + 76 * DAY),
+        Err(CredentialError::Expired { index: 0 })
+    );
 }
 
 #[test]
 fn garbage_and_oversize_chains_are_refused() {
-    assert_eq!(dev().validate(&[] as &[&[u8]], NOW), Err(CredentialError::ChainLength));
-    assert!(matches!(dev().validate(&[b"not a cert"], NOW), Err(CredentialError::Malformed { .. })));
+    assert_eq!(
+        dev().validate(&[] as &[&[u8]], NOW),
+        Err(CredentialError::ChainLength)
+    );
+    assert!(matches!(
+        dev().validate(&[b"not a cert"], NOW),
+        Err(CredentialError::Malformed { .. })
+    ));
     let big = vec![0x30u8; MAX_CERT_LEN + 1];
-    assert!(matches!(dev().validate(&[&big], NOW), Err(CredentialError::Malformed { .. })));
+    assert!(matches!(
+        dev().validate(&[&big], NOW),
+        Err(CredentialError::Malformed { .. })
+    ));
     let signer = EdSigner::new();
     let der = issue_development_credential(&profile("+15551230001"), &signer).unwrap();
     let long = vec![der.clone(); MAX_CHAIN_LEN + 1];
-    assert_eq!(dev().validate(&long, NOW), Err(CredentialError::ChainLength));
+    assert_eq!(
+        dev().validate(&long, NOW),
+        Err(CredentialError::ChainLength)
+    );
 }
 
 #[test]

@@ -11,7 +11,7 @@ use mls_rs::{ExtensionList, MlsMessage};
 use crate::device::Device;
 use crate::error::{ClientError, internal};
 use crate::ids::ConversationId;
-use crate::keypackages::now_mls;
+use crate::keypackages::{check_key_package, now_mls};
 use crate::mls::MlsConfig;
 use crate::mls::extensions::{EndMlsExtension, EraExtension};
 use crate::mls::identity::LeafIdentity;
@@ -21,6 +21,7 @@ use crate::outbound::{
 use crate::records::{ConversationKind, ConversationRecord, ConversationStatus, PendingRecord};
 use crate::store::{Table, key};
 use crate::suite::{Suite, negotiate};
+use rayon::prelude::*;
 
 /// One device's KeyPackages, possibly one per suite (as a KDS claim returns them).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,7 +74,6 @@ impl Device {
         if participants.is_empty() {
             return Err(ClientError::InvalidRequest("no participants given".into()));
         }
-        let mut devices = Vec::new();
         for participant in participants {
             if participant.devices.is_empty() {
                 return Err(ClientError::InvalidRequest(format!(
@@ -81,20 +81,39 @@ impl Device {
                     participant.number.redacted()
                 )));
             }
-            for device in &participant.devices {
-                let mut by_suite = Vec::new();
-                for bytes in &device.0 {
-                    let (message, suite, identity) = self.check_key_package(bytes)?;
-                    // The credential must name the number that was asked for.
-                    if identity.number != participant.number {
-                        return Err(ClientError::KeyPackageIdentityMismatch {
-                            expected: participant.number.clone(),
-                        });
-                    }
-                    by_suite.push((suite, Checked { message, identity }));
+        }
+        // Every KeyPackage is checked (credential chain included) in
+        // parallel; the first failure in input order is reported.
+        let jobs: Vec<(usize, &PhoneNumber, &[u8])> = participants
+            .iter()
+            .flat_map(|p| p.devices.iter().map(move |d| (p, d)))
+            .enumerate()
+            .flat_map(|(device, (p, d))| {
+                d.0.iter().map(move |kp| (device, &p.number, kp.as_slice()))
+            })
+            .collect();
+        let now = self.env.clock.now();
+        let max = self.config.key_packages.max_accepted_lifetime_secs;
+        let identity = &self.identity;
+        let checked: Vec<Result<(usize, Suite, Checked), ClientError>> = jobs
+            .par_iter()
+            .map(|(device, number, bytes)| {
+                let (message, suite, identity) = check_key_package(identity, now, max, bytes)?;
+                // The credential must name the number that was asked for.
+                if identity.number != **number {
+                    return Err(ClientError::KeyPackageIdentityMismatch {
+                        expected: (*number).clone(),
+                    });
                 }
-                devices.push(by_suite);
-            }
+                Ok((*device, suite, Checked { message, identity }))
+            })
+            .collect();
+        let device_count = participants.iter().map(|p| p.devices.len()).sum();
+        let mut devices: Vec<Vec<(Suite, Checked)>> =
+            (0..device_count).map(|_| Vec::new()).collect();
+        for result in checked {
+            let (device, suite, checked) = result?;
+            devices[device].push((suite, checked));
         }
         Ok(devices)
     }
@@ -382,9 +401,12 @@ impl Device {
             return Ok(());
         }
         self.atomically(|device| {
-            let group = device.group(id)?;
-            group.clear_pending_commit();
-            group.write_to_storage().map_err(internal)?;
+            // The conversation record is authoritative for "no commit
+            // pending"; the (possibly multi-megabyte) group snapshot is not
+            // rewritten here: a stale pending commit in it is dropped when
+            // the group is next loaded (`Device::group`) and disappears with
+            // the group's next write.
+            device.group(id)?.clear_pending_commit();
             record.pending = None;
             device.put_conversation(id, &record)
         })

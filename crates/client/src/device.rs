@@ -373,7 +373,11 @@ impl Device {
         if !self.groups.contains_key(id) {
             let record = self.conversation_record(id)?;
             let client = self.client(record.suite)?;
-            let group = client.load_group(id.as_bytes()).map_err(internal)?;
+            let mut group = client.load_group(id.as_bytes()).map_err(internal)?;
+            if record.pending.is_none() && group.has_pending_commit() {
+                // Rejected before the last restart (see `commit_rejected`).
+                group.clear_pending_commit();
+            }
             self.groups.insert(id.clone(), group);
         }
         self.groups

@@ -12,7 +12,7 @@ use mls_rs::{ExtensionList, MlsMessage};
 
 use crate::device::Device;
 use crate::error::{ClientError, internal};
-use crate::mls::identity::LeafIdentity;
+use crate::mls::identity::{IdentityError, LeafIdentity, Rcc16Identity};
 use crate::suite::Suite;
 
 /// KeyPackages to upload to the KDS.
@@ -155,43 +155,45 @@ impl Device {
         }
         Ok(purged)
     }
+}
 
-    /// Decodes and checks a KeyPackage someone handed us (from a KDS claim):
-    /// a supported suite, not expired, a lifetime within our maximum, and a
-    /// credential our trust policy accepts for a leaf that signs with the
-    /// certified key. Returns the KeyPackage message and who it belongs to.
-    pub(crate) fn check_key_package(
-        &self,
-        bytes: &[u8],
-    ) -> Result<(MlsMessage, Suite, LeafIdentity), ClientError> {
-        let message = MlsMessage::from_bytes(bytes)
-            .map_err(|e| ClientError::InvalidKeyPackage(format!("not an MLS message: {e}")))?;
-        let kp = message
-            .as_key_package()
-            .ok_or_else(|| ClientError::InvalidKeyPackage("not a KeyPackage".into()))?;
-        let suite = Suite::from_cipher_suite(kp.cipher_suite()).ok_or_else(|| {
-            ClientError::InvalidKeyPackage(format!("unsupported suite {:?}", kp.cipher_suite()))
-        })?;
-        let now = self.env.clock.now();
-        let not_after = kp
-            .expiration()
-            .map_err(|e| ClientError::InvalidKeyPackage(e.to_string()))?
-            .seconds_since_epoch();
-        if not_after <= now {
-            return Err(ClientError::KeyPackageExpired);
-        }
-        let max = self.config.key_packages.max_accepted_lifetime_secs;
-        if not_after - now > max {
-            return Err(ClientError::KeyPackageLifetimeTooLong { max_secs: max });
-        }
-        self.identity
-            .validate(kp.signing_identity(), now)
-            .map_err(|e| match e {
-                crate::mls::identity::IdentityError::Credential(c) => ClientError::Credential(c),
-                other => ClientError::InvalidKeyPackage(other.to_string()),
-            })?;
-        let who = LeafIdentity::of(kp.signing_identity())
-            .map_err(|e| ClientError::InvalidKeyPackage(e.to_string()))?;
-        Ok((message, suite, who))
+/// Decodes and checks a KeyPackage someone handed us (from a KDS claim): a
+/// supported suite, not expired, a lifetime within our maximum, and a
+/// credential our trust policy accepts for a leaf that signs with the
+/// certified key. Returns the KeyPackage message and who it belongs to.
+pub(crate) fn check_key_package(
+    identity: &Rcc16Identity,
+    now: u64,
+    max_lifetime_secs: u64,
+    bytes: &[u8],
+) -> Result<(MlsMessage, Suite, LeafIdentity), ClientError> {
+    let message = MlsMessage::from_bytes(bytes)
+        .map_err(|e| ClientError::InvalidKeyPackage(format!("not an MLS message: {e}")))?;
+    let kp = message
+        .as_key_package()
+        .ok_or_else(|| ClientError::InvalidKeyPackage("not a KeyPackage".into()))?;
+    let suite = Suite::from_cipher_suite(kp.cipher_suite()).ok_or_else(|| {
+        ClientError::InvalidKeyPackage(format!("unsupported suite {:?}", kp.cipher_suite()))
+    })?;
+    let not_after = kp
+        .expiration()
+        .map_err(|e| ClientError::InvalidKeyPackage(e.to_string()))?
+        .seconds_since_epoch();
+    if not_after <= now {
+        return Err(ClientError::KeyPackageExpired);
     }
+    if not_after - now > max_lifetime_secs {
+        return Err(ClientError::KeyPackageLifetimeTooLong {
+            max_secs: max_lifetime_secs,
+        });
+    }
+    identity
+        .validate(kp.signing_identity(), now)
+        .map_err(|e| match e {
+            IdentityError::Credential(c) => ClientError::Credential(c),
+            other => ClientError::InvalidKeyPackage(other.to_string()),
+        })?;
+    let who = LeafIdentity::of(kp.signing_identity())
+        .map_err(|e| ClientError::InvalidKeyPackage(e.to_string()))?;
+    Ok((message, suite, who))
 }

@@ -53,7 +53,11 @@ pub trait KeyStore: Send + Sync + Debug {
 pub struct SoftwareKeyStore {
     store: Arc<dyn StateStore>,
     crypto: AwsLcCryptoProvider,
+    /// Keys already read from the store (every MLS message is signed).
+    loaded: Arc<std::sync::Mutex<std::collections::HashMap<String, LoadedKey>>>,
 }
+
+type LoadedKey = (KeyAlgorithm, Zeroizing<Vec<u8>>, PublicKey);
 
 impl SoftwareKeyStore {
     /// Keys kept in `store`.
@@ -61,6 +65,7 @@ impl SoftwareKeyStore {
         SoftwareKeyStore {
             store,
             crypto: AwsLcCryptoProvider::default(),
+            loaded: Default::default(),
         }
     }
 
@@ -81,10 +86,20 @@ impl SoftwareKeyStore {
             .ok_or(KeyStoreError::Unsupported(algorithm))
     }
 
-    fn load(
-        &self,
-        alias: &str,
-    ) -> Result<(KeyAlgorithm, Zeroizing<Vec<u8>>, PublicKey), KeyStoreError> {
+    fn load(&self, alias: &str) -> Result<LoadedKey, KeyStoreError> {
+        if let Some(key) = self.cache().get(alias) {
+            return Ok(key.clone());
+        }
+        let key = self.read(alias)?;
+        self.cache().insert(alias.to_owned(), key.clone());
+        Ok(key)
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, LoadedKey>> {
+        self.loaded.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn read(&self, alias: &str) -> Result<LoadedKey, KeyStoreError> {
         let record = self
             .store
             .get(Table::KeySecret, alias.as_bytes())
@@ -173,6 +188,7 @@ impl KeyStore for SoftwareKeyStore {
     }
 
     fn delete(&self, alias: &str) -> Result<(), KeyStoreError> {
+        self.cache().remove(alias);
         self.store
             .commit(WriteBatch(vec![Write::Delete(
                 Table::KeySecret,

@@ -37,6 +37,14 @@ impl DeviceProfile {
         }
     }
 
+    /// What users call it.
+    pub fn name(self) -> &'static str {
+        match self {
+            DeviceProfile::Android => "Android",
+            DeviceProfile::Ios => "iPhone",
+        }
+    }
+
     /// Parses `android` or `ios`.
     pub fn parse(text: &str) -> Option<Self> {
         match text.to_ascii_lowercase().as_str() {

@@ -7,15 +7,20 @@
 //! could present someone else's certificate next to their own key.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use crosslock_credential::{
-    CredentialError, PhoneNumber, TrustPolicy, UnverifiedCredential, ValidatedCredential,
+    CredentialError, KeyAlgorithm, PhoneNumber, PublicKey, SignatureVerifier, TrustPolicy,
+    UnverifiedCredential, ValidatedCredential,
 };
+use mls_rs::CipherSuite;
 use mls_rs::ExtensionList;
+use mls_rs::crypto::SignaturePublicKey;
 use mls_rs::identity::{Credential, CredentialType, SigningIdentity};
 use mls_rs::time::MlsTime;
+use mls_rs_core::crypto::{CipherSuiteProvider, CryptoProvider};
 use mls_rs_core::identity::{IdentityProvider, MemberValidationContext};
+use mls_rs_crypto_awslc::AwsLcCryptoProvider;
 use sha2::{Digest, Sha256};
 
 use crate::env::Clock;
@@ -36,6 +41,31 @@ pub(crate) enum IdentityError {
 impl mls_rs_core::error::IntoAnyError for IdentityError {
     fn into_dyn_error(self) -> Result<Box<dyn std::error::Error + Send + Sync>, Self> {
         Ok(Box::new(self))
+    }
+}
+
+/// X.509 signatures checked with AWS-LC, the implementation MLS itself uses
+/// here (and several times faster than the pure-Rust default).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AwsLcVerifier(AwsLcCryptoProvider);
+
+impl SignatureVerifier for AwsLcVerifier {
+    fn verify(&self, key: &PublicKey, message: &[u8], signature: &[u8]) -> bool {
+        let suite = match key.algorithm() {
+            KeyAlgorithm::EcdsaP256 => CipherSuite::P256_AES128,
+            KeyAlgorithm::EcdsaP384 => CipherSuite::P384_AES256,
+            KeyAlgorithm::Ed25519 => CipherSuite::CURVE25519_AES128,
+        };
+        let Some(provider) = self.0.cipher_suite_provider(suite) else {
+            return false;
+        };
+        provider
+            .verify(
+                &SignaturePublicKey::new_slice(key.as_bytes()),
+                signature,
+                message,
+            )
+            .is_ok()
     }
 }
 
@@ -74,7 +104,9 @@ impl Rcc16Identity {
         let credential = match cached {
             Some(c) if c.not_before() <= now && now <= c.not_after() => c,
             _ => {
-                let c = self.trust.validate(chain, now)?;
+                let c = self
+                    .trust
+                    .validate_with(chain, now, &AwsLcVerifier::default())?;
                 let mut cache = self.cache();
                 if cache.len() >= CACHE_LIMIT {
                     cache.clear();
@@ -126,8 +158,21 @@ pub struct LeafIdentity {
 
 impl LeafIdentity {
     /// Reads the (already validated) credential of a leaf. Does not verify.
+    ///
+    /// Results are memoised process-wide (bounded): mls-rs asks for the
+    /// identity of the same leaves many times while processing one commit,
+    /// and this is pure decoding, not a trust decision.
     pub(crate) fn of(identity: &SigningIdentity) -> Result<Self, IdentityError> {
+        static CACHE: LazyLock<Mutex<HashMap<[u8; 32], LeafIdentity>>> =
+            LazyLock::new(|| Mutex::new(HashMap::new()));
         let chain = x509_chain(&identity.credential)?;
+        let mut h = Sha256::new();
+        h.update(chain_digest(chain));
+        h.update(identity.signature_key.as_bytes());
+        let digest: [u8; 32] = h.finalize().into();
+        if let Some(hit) = CACHE.lock().unwrap_or_else(|p| p.into_inner()).get(&digest) {
+            return Ok(hit.clone());
+        }
         let leaf = UnverifiedCredential::parse(chain[0].as_ref())?;
         let device = match leaf.device() {
             Some(d) => d.to_owned(),
@@ -136,10 +181,16 @@ impl LeafIdentity {
                 hex::encode(&Sha256::digest(identity.signature_key.as_bytes())[..8])
             ),
         };
-        Ok(LeafIdentity {
+        let result = LeafIdentity {
             number: leaf.number().clone(),
             device,
-        })
+        };
+        let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(digest, result.clone());
+        Ok(result)
     }
 
     /// The MLS identity bytes: unique per device, stable across key rolls.

@@ -1,14 +1,40 @@
 //! `crosslock`: one command for Crosslock's clients, services and tools.
 #![forbid(unsafe_code)]
+// Printing is this binary's job.
+#![allow(clippy::print_stdout)]
 
-use clap::Parser;
+mod attest_cmd;
+mod demo;
 
-/// End-to-end encrypted RCS messaging on MLS (RFC 9420) and the GSMA RCS
-/// End-to-End Encryption Specification.
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// End-to-end encrypted RCS messaging between Android and iPhone, on MLS
+/// (RFC 9420) and the GSMA RCS End-to-End Encryption Specification.
 #[derive(Debug, Parser)]
 #[command(name = "crosslock", version, about, long_about = None)]
-struct Cli {}
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn main() {
-    let _cli = Cli::parse();
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Play a scripted story between an Android phone and an iPhone and show
+    /// what the server relayed beside what the phones decrypted.
+    Demo(demo::DemoArgs),
+    /// Verify a device attestation (Android Key Attestation, Apple App Attest).
+    Attest {
+        #[command(subcommand)]
+        cmd: attest_cmd::AttestCommand,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Demo(args) => demo::run(args),
+        Command::Attest { cmd } => attest_cmd::run(cmd),
+    }
 }

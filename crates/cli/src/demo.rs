@@ -301,7 +301,7 @@ fn story(n: &mut Narrator, dir: PathBuf) -> Result<(), Failure> {
         .create_conversation(NewConversation::OneToOne, &[bob_kps])?;
     let chat = pending.conversation.clone();
     n.server("commit (Alice adds Bob)", &pending.commit);
-    phones.get("alice")?.commit_accepted(&chat)?;
+    phones.get("alice")?.commit_accepted(&pending)?;
     let welcome = pending
         .welcome
         .clone()
@@ -389,7 +389,7 @@ fn story(n: &mut Narrator, dir: PathBuf) -> Result<(), Failure> {
     )?;
     let group = pending.conversation.clone();
     n.server("commit (3 devices added in one commit)", &pending.commit);
-    phones.get("alice")?.commit_accepted(&group)?;
+    phones.get("alice")?.commit_accepted(&pending)?;
     let welcome = pending
         .welcome
         .clone()
@@ -421,7 +421,7 @@ fn story(n: &mut Narrator, dir: PathBuf) -> Result<(), Failure> {
         .get("alice")?
         .remove_device(&group, &carol, &tablet_id)?;
     n.server("commit (remove the tablet)", &removal.commit);
-    phones.get("alice")?.commit_accepted(&group)?;
+    phones.get("alice")?.commit_accepted(&removal)?;
     relay.send(&["bob", "carol-phone", "carol-tablet"], &removal.commit);
     for name in ["bob", "carol-phone", "carol-tablet"] {
         phones.deliver(&mut relay, name)?;

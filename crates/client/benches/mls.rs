@@ -92,10 +92,7 @@ fn members(count: usize, dirs: &Mutex<Dirs>) -> Vec<Member> {
         .collect()
 }
 
-fn claims(
-    members: &[Member],
-    suite: Suite,
-) -> Vec<ParticipantKeyPackages> {
+fn claims(members: &[Member], suite: Suite) -> Vec<ParticipantKeyPackages> {
     members
         .iter()
         .map(|(number, kps)| ParticipantKeyPackages {
@@ -140,7 +137,7 @@ fn crosslock_group(
             others,
         )
         .unwrap();
-    alice.commit_accepted(&pending.conversation).unwrap();
+    alice.commit_accepted(&pending).unwrap();
     (alice, pending.conversation)
 }
 
@@ -429,7 +426,7 @@ fn bench(c: &mut Criterion) {
                     &[kps],
                 )
                 .unwrap();
-            alice.commit_accepted(&pending.conversation).unwrap();
+            alice.commit_accepted(&pending).unwrap();
             let w = pending.welcome.unwrap();
             bob.receive(&w.message_id, &w.envelope).unwrap();
             let id = pending.conversation;
@@ -512,8 +509,8 @@ fn bench(c: &mut Criterion) {
                     b.iter_batched(
                         || crosslock_group(backend, &dirs, &all_claims[..1]),
                         |(mut alice, id)| {
-                            alice.add_participants(&id, &all_claims[1..=n]).unwrap();
-                            alice.commit_accepted(&id).unwrap();
+                            let add = alice.add_participants(&id, &all_claims[1..=n]).unwrap();
+                            alice.commit_accepted(&add).unwrap();
                             alice
                         },
                         BatchSize::PerIteration,
@@ -577,8 +574,8 @@ fn bench(c: &mut Criterion) {
             let victim = all_claims[500].number.clone();
             group.bench_function(BenchmarkId::new("crosslock", format!("{backend:?}")), |b| {
                 b.iter(|| {
-                    black_box(alice.remove_participant(&id, &victim).unwrap());
-                    alice.commit_rejected(&id).unwrap();
+                    let removal = black_box(alice.remove_participant(&id, &victim).unwrap());
+                    alice.commit_rejected(&removal).unwrap();
                 })
             });
         }

@@ -362,10 +362,23 @@ impl Device {
     }
 
     /// The delivery service accepted our pending commit: apply it.
-    pub fn commit_accepted(&mut self, id: &ConversationId) -> Result<CommitApplied, ClientError> {
+    ///
+    /// The verdict names the commit it is about: a verdict for a commit
+    /// that is no longer pending (superseded, or already applied because
+    /// the server echoed it) is refused with [`ClientError::StaleVerdict`]
+    /// and changes nothing.
+    pub fn commit_accepted(
+        &mut self,
+        commit: &PendingCommit,
+    ) -> Result<CommitApplied, ClientError> {
+        let id = &commit.conversation;
         let mut record = self.conversation_record(id)?;
-        if record.pending.is_none() {
-            return Err(ClientError::NoPendingCommit);
+        match &record.pending {
+            None => return Err(ClientError::NoPendingCommit),
+            Some(p) if p.message_id != commit.commit.message_id => {
+                return Err(ClientError::StaleVerdict);
+            }
+            Some(_) => {}
         }
         self.atomically(|device| {
             let group = device.group(id)?;
@@ -395,10 +408,15 @@ impl Device {
     /// the epoch, or it was invalid): discard it. The conversation is
     /// exactly as before the commit was made. Does nothing when no commit
     /// is pending (e.g. the winning commit already superseded it).
-    pub fn commit_rejected(&mut self, id: &ConversationId) -> Result<(), ClientError> {
+    ///
+    /// The verdict names the commit it is about, so a late refusal of an
+    /// older, already superseded commit cannot discard a newer one.
+    pub fn commit_rejected(&mut self, commit: &PendingCommit) -> Result<(), ClientError> {
+        let id = &commit.conversation;
         let mut record = self.conversation_record(id)?;
-        if record.pending.is_none() {
-            return Ok(());
+        match &record.pending {
+            Some(p) if p.message_id == commit.commit.message_id => {}
+            _ => return Ok(()),
         }
         self.atomically(|device| {
             // The conversation record is authoritative for "no commit

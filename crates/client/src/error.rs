@@ -132,6 +132,10 @@ pub enum ClientError {
     /// `commit_accepted`/`commit_rejected` without a pending commit.
     #[error("no commit is pending in this conversation")]
     NoPendingCommit,
+    /// A verdict for a commit that is no longer pending (superseded by the
+    /// epoch's winner, or already applied).
+    #[error("the verdict is for a commit that is no longer pending")]
+    StaleVerdict,
     /// Another commit is pending: report the delivery service's verdict first.
     #[error("a commit is already pending; report whether the server accepted it first")]
     CommitPending,

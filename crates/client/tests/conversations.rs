@@ -132,7 +132,7 @@ fn a_policy_that_refuses_classical_does_not_join_a_classical_conversation() {
     let pending = alice
         .create_conversation(NewConversation::OneToOne, &[kps])
         .unwrap();
-    alice.commit_accepted(&pending.conversation).unwrap();
+    alice.commit_accepted(&pending).unwrap();
     let welcome = pending.welcome.unwrap();
     assert!(matches!(
         bob.receive(&welcome.message_id, &welcome.envelope),
@@ -217,7 +217,7 @@ fn removed_member_cannot_read_later_and_late_member_cannot_read_earlier() {
     let removal = alice
         .remove_participant(&id, &number("+15551230003"))
         .unwrap();
-    alice.commit_accepted(&id).unwrap();
+    alice.commit_accepted(&removal).unwrap();
     bob.receive(&removal.commit.message_id, &removal.commit.envelope)
         .unwrap();
     let secret = alice.send_text(&id, "carol must not read this").unwrap();

@@ -202,7 +202,7 @@ fn scenario(crash_at: usize) -> (usize, usize) {
             &[kps],
         )
         .unwrap();
-    alice.commit_accepted(&pending.conversation).unwrap();
+    alice.commit_accepted(&pending).unwrap();
     let id = pending.conversation.clone();
     bob.receive(&net, pending.welcome.as_ref().unwrap());
 
@@ -224,7 +224,7 @@ fn scenario(crash_at: usize) -> (usize, usize) {
     let add = alice
         .add_participants(&id, &[claim("+15551230003", &mut [&mut carol])])
         .unwrap();
-    alice.commit_accepted(&id).unwrap();
+    alice.commit_accepted(&add).unwrap();
     carol
         .receive(
             &add.welcome.as_ref().unwrap().message_id,
@@ -239,7 +239,7 @@ fn scenario(crash_at: usize) -> (usize, usize) {
         None => d.update_keys(&id),
     });
     bob.run(&net, |d| {
-        d.commit_accepted(&id).map(|_| ()).or_else(|e| match e {
+        d.commit_accepted(&update).map(|_| ()).or_else(|e| match e {
             ClientError::NoPendingCommit => Ok(()),
             e => Err(e),
         })

@@ -38,14 +38,14 @@ fn concurrent_commits_one_wins_the_loser_is_unchanged_and_retries() {
     assert!(bob.security_state(&id).unwrap().commit_pending);
 
     // Bob hears the verdict: rejected. His state is exactly as before.
-    bob.commit_rejected(&id).unwrap();
+    bob.commit_rejected(&b).unwrap();
     let after_reject = bob.security_state(&id).unwrap();
     assert_eq!(after_reject.epoch, before.epoch);
     assert_eq!(after_reject.epoch_authenticator, before.epoch_authenticator);
     assert!(!after_reject.commit_pending);
 
     // The winner's commit is processed normally by everyone.
-    alice.commit_accepted(&id).unwrap();
+    alice.commit_accepted(&a).unwrap();
     deliver(&a.commit, &mut [&mut bob, &mut carol]);
     let auth = alice.security_state(&id).unwrap().epoch_authenticator;
     assert_eq!(bob.security_state(&id).unwrap().epoch_authenticator, auth);
@@ -59,7 +59,7 @@ fn concurrent_commits_one_wins_the_loser_is_unchanged_and_retries() {
 
     // Bob retries in the new epoch and succeeds.
     let retry = bob.update_keys(&id).unwrap();
-    bob.commit_accepted(&id).unwrap();
+    bob.commit_accepted(&retry).unwrap();
     deliver(&retry.commit, &mut [&mut alice, &mut carol]);
     let m = carol.send_text(&id, "all in sync").unwrap();
     for r in deliver(&m.outbound, &mut [&mut alice, &mut bob]) {
@@ -73,7 +73,7 @@ fn the_winning_commit_arriving_first_supersedes_a_pending_one() {
     let (mut alice, mut bob, mut carol, id) = group_of_three(&net);
     let a = alice.update_keys(&id).unwrap();
     let _b = bob.update_keys(&id).unwrap();
-    alice.commit_accepted(&id).unwrap();
+    alice.commit_accepted(&a).unwrap();
     // Bob receives Alice's winning commit before the server's refusal.
     match bob
         .receive(&a.commit.message_id, &a.commit.envelope)
@@ -83,7 +83,7 @@ fn the_winning_commit_arriving_first_supersedes_a_pending_one() {
         other => panic!("{other:?}"),
     }
     // The late refusal is then a no-op.
-    bob.commit_rejected(&id).unwrap();
+    bob.commit_rejected(&_b).unwrap();
     deliver(&a.commit, &mut [&mut carol]);
     assert_eq!(
         bob.security_state(&id).unwrap().epoch_authenticator,
@@ -104,7 +104,7 @@ fn own_commit_echoed_by_the_server_counts_as_accepted() {
         other => panic!("{other:?}"),
     }
     assert!(matches!(
-        alice.commit_accepted(&id),
+        alice.commit_accepted(&a),
         Err(ClientError::NoPendingCommit)
     ));
     deliver(&a.commit, &mut [&mut bob]);
@@ -160,7 +160,7 @@ fn all_devices_of_a_participant_are_added_and_removed_together() {
     let removal = alice
         .remove_device(&id, &number("+15551230003"), &tablet_id)
         .unwrap();
-    alice.commit_accepted(&id).unwrap();
+    alice.commit_accepted(&removal).unwrap();
     let events = deliver(
         &removal.commit,
         &mut [&mut bob, &mut carol_phone, &mut carol_tablet],
@@ -185,7 +185,7 @@ fn all_devices_of_a_participant_are_added_and_removed_together() {
     let removal = alice
         .remove_participant(&id, &number("+15551230003"))
         .unwrap();
-    alice.commit_accepted(&id).unwrap();
+    alice.commit_accepted(&removal).unwrap();
     match deliver(&removal.commit, &mut [&mut bob]).remove(0) {
         Received::Commit(c) => assert_eq!(c.removed.len(), 1),
         other => panic!("{other:?}"),
@@ -218,7 +218,7 @@ fn leaving_is_a_self_remove_the_next_committer_applies() {
         Err(ClientError::CommitRequired)
     ));
     let commit = alice.commit_pending_proposals(&id).unwrap();
-    alice.commit_accepted(&id).unwrap();
+    alice.commit_accepted(&commit).unwrap();
     let events = deliver(&commit.commit, &mut [&mut bob, &mut carol]);
     assert!(matches!(&events[0], Received::Commit(c) if c.removed.len() == 1));
     assert!(matches!(&events[1], Received::Commit(c) if c.removed_self));
@@ -240,7 +240,7 @@ fn ending_encryption_is_explicit_and_seen_by_everyone() {
     let end = alice.end_encryption(&id).unwrap();
     // Nothing changes before the server accepts.
     assert!(alice.security_state(&id).unwrap().encrypted);
-    alice.commit_accepted(&id).unwrap();
+    alice.commit_accepted(&end).unwrap();
     for e in deliver(&end.commit, &mut [&mut bob, &mut carol]) {
         assert!(matches!(e, Received::Commit(c) if c.encryption_ended));
     }
@@ -262,7 +262,7 @@ fn late_messages_from_the_previous_epoch_decrypt_within_retention() {
     // Bob sends in epoch 1; Carol only gets it after Alice's update.
     let late = bob.send_text(&id, "late but fine").unwrap();
     let update = alice.update_keys(&id).unwrap();
-    alice.commit_accepted(&id).unwrap();
+    alice.commit_accepted(&update).unwrap();
     deliver(&update.commit, &mut [&mut bob, &mut carol]);
     net.clock.advance(86_400);
     assert_eq!(
@@ -274,7 +274,7 @@ fn late_messages_from_the_previous_epoch_decrypt_within_retention() {
     let later = bob.send_text(&id, "one more").unwrap();
     let late2 = later.outbound;
     let update = alice.update_keys(&id).unwrap();
-    alice.commit_accepted(&id).unwrap();
+    alice.commit_accepted(&update).unwrap();
     deliver(&update.commit, &mut [&mut bob, &mut carol]);
     net.clock.advance(4 * 86_400);
     carol.maintenance().unwrap();
@@ -329,7 +329,7 @@ fn key_package_stock_tells_when_to_refill() {
                 &[kps],
             )
             .unwrap();
-        alice.commit_accepted(&pending.conversation).unwrap();
+        alice.commit_accepted(&pending).unwrap();
         let w = pending.welcome.unwrap();
         if let Received::Joined {
             refill_key_packages,
@@ -379,7 +379,7 @@ fn the_last_resort_key_package_is_reusable() {
                 &kps_slice(kps),
             )
             .unwrap();
-        alice.commit_accepted(&pending.conversation).unwrap();
+        alice.commit_accepted(&pending).unwrap();
         let w = pending.welcome.unwrap();
         assert!(matches!(
             bob.receive(&w.message_id, &w.envelope).unwrap(),
@@ -463,10 +463,94 @@ fn credential_refresh_is_a_commit_every_member_processes() {
     let net = Net::new();
     let (mut alice, mut bob, mut carol, id) = group_of_three(&net);
     let refresh = bob.refresh_credential(&id).unwrap();
-    bob.commit_accepted(&id).unwrap();
+    bob.commit_accepted(&refresh).unwrap();
     deliver(&refresh.commit, &mut [&mut alice, &mut carol]);
     assert_eq!(
         alice.security_state(&id).unwrap().epoch_authenticator,
         bob.security_state(&id).unwrap().epoch_authenticator
     );
+}
+
+#[test]
+fn a_pending_commit_survives_a_restart_and_merges_to_the_same_state() {
+    use std::sync::Arc;
+    let net = Net::new();
+    let store = Arc::new(crosslock_client::store::MemoryStore::new());
+    let mut alice = net.phone_in(
+        store.clone(),
+        "+15551230001",
+        DeviceProfile::Android,
+        dev_config(),
+    );
+    let mut bob = net.phone("+15551230002", DeviceProfile::Ios);
+    let pending = alice
+        .create_conversation(
+            NewConversation::Group {
+                group_id: b"restart".to_vec(),
+            },
+            &[claim("+15551230002", &mut [&mut bob])],
+        )
+        .unwrap();
+    accept(&mut alice, &pending, &mut [], &mut [&mut bob]);
+    let id = pending.conversation;
+    let update = alice.update_keys(&id).unwrap();
+    // The app is killed while the commit is at the server.
+    drop(alice);
+    let store: Arc<dyn crosslock_client::store::StateStore> = store;
+    let keystore = Arc::new(crosslock_client::keystore::SoftwareKeyStore::new(
+        store.clone(),
+    ));
+    let mut alice = Device::open(store, keystore, dev_config(), net.env()).unwrap();
+    assert_eq!(
+        alice.pending_commit(&id).unwrap().unwrap().commit,
+        update.commit
+    );
+    alice.commit_accepted(&update).unwrap();
+    deliver(&update.commit, &mut [&mut bob]);
+    assert_eq!(
+        alice.security_state(&id).unwrap().epoch_authenticator,
+        bob.security_state(&id).unwrap().epoch_authenticator
+    );
+}
+
+#[test]
+fn sending_while_a_commit_is_pending_keeps_the_commit_valid() {
+    let net = Net::new();
+    let (mut alice, mut bob, mut carol, id) = group_of_three(&net);
+    let update = alice.update_keys(&id).unwrap();
+    let m = alice.send_text(&id, "while pending").unwrap();
+    alice.commit_accepted(&update).unwrap();
+    deliver(&update.commit, &mut [&mut bob, &mut carol]);
+    assert_eq!(
+        text_of(&deliver(&m.outbound, &mut [&mut bob])[0]),
+        "while pending"
+    );
+    assert_eq!(
+        alice.security_state(&id).unwrap().epoch_authenticator,
+        bob.security_state(&id).unwrap().epoch_authenticator
+    );
+}
+
+#[test]
+fn a_late_refusal_of_a_superseded_commit_does_not_discard_a_newer_one() {
+    let net = Net::new();
+    let (mut alice, mut bob, mut carol, id) = group_of_three(&net);
+    let winner = alice.update_keys(&id).unwrap();
+    let loser = bob.update_keys(&id).unwrap();
+    alice.commit_accepted(&winner).unwrap();
+    deliver(&winner.commit, &mut [&mut bob, &mut carol]); // supersedes Bob's commit
+    let newer = bob.update_keys(&id).unwrap();
+    // The server's refusal of the old commit arrives only now.
+    bob.commit_rejected(&loser).unwrap();
+    assert!(bob.security_state(&id).unwrap().commit_pending);
+    // A stale acceptance is refused too.
+    assert!(matches!(
+        bob.commit_accepted(&loser),
+        Err(ClientError::StaleVerdict)
+    ));
+    bob.commit_accepted(&newer).unwrap();
+    deliver(&newer.commit, &mut [&mut alice, &mut carol]);
+    let auth = bob.security_state(&id).unwrap().epoch_authenticator;
+    assert_eq!(alice.security_state(&id).unwrap().epoch_authenticator, auth);
+    assert_eq!(carol.security_state(&id).unwrap().epoch_authenticator, auth);
 }

@@ -219,7 +219,7 @@ fn unknown_conversation_and_garbage_mls() {
             &[claim("+15551230004", &mut [&mut dave])],
         )
         .unwrap();
-    carol.commit_accepted(&other.conversation).unwrap();
+    carol.commit_accepted(&other).unwrap();
     let m = carol
         .send_text(&other.conversation, "elsewhere")
         .unwrap()
@@ -306,7 +306,7 @@ fn hostile_welcomes_are_refused() {
             &[claim("+15551230002", &mut [&mut bob])],
         )
         .unwrap();
-    alice.commit_accepted(&pending.conversation).unwrap();
+    alice.commit_accepted(&pending).unwrap();
     let w = pending.welcome.unwrap();
     // Not addressed to Eve.
     assert!(matches!(

@@ -107,7 +107,7 @@ pub(crate) fn accept(
     members: &mut [&mut Device],
     joiners: &mut [&mut Device],
 ) {
-    sender.commit_accepted(&pending.conversation).unwrap();
+    sender.commit_accepted(pending).unwrap();
     for m in members.iter_mut() {
         m.receive(&pending.commit.message_id, &pending.commit.envelope)
             .unwrap();

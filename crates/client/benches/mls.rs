@@ -27,6 +27,7 @@ use mls_rs::crypto::SignatureSecretKey;
 use mls_rs::group::Group;
 use mls_rs::identity::SigningIdentity;
 use mls_rs::mls_rules::{CommitOptions, DefaultMlsRules, EncryptionOptions};
+use mls_rs::storage_provider::in_memory::InMemoryGroupStateStorage;
 use mls_rs::{CipherSuiteProvider, Client, CryptoProvider, ExtensionList, MlsMessage};
 use mls_rs_core::group::{EpochRecord, GroupState, GroupStateStorage};
 use mls_rs_crypto_awslc::AwsLcCryptoProvider;
@@ -348,21 +349,112 @@ fn rules() -> DefaultMlsRules {
 
 /// A raw mls-rs client with an X.509 identity like Crosslock's, accepting
 /// X.509 members without validating them.
-macro_rules! raw_x509_client {
-    ($suite:expr, $storage:expr) => {{
-        let (identity, secret) = x509_signer($suite);
-        Client::builder()
-            .crypto_provider(AwsLcCryptoProvider::default())
-            .identity_provider(NaiveX509Identity)
-            .mls_rules(rules())
-            .group_state_storage($storage)
-            .extension_types([
-                mls_rs::extension::ExtensionType::new(0xF001),
-                mls_rs::extension::ExtensionType::new(0xF002),
-            ])
-            .signing_identity(identity, secret, $suite.cipher_suite())
-            .build()
-    }};
+fn raw_x509_client<S>(suite: Suite, storage: S) -> Client<impl MlsConfig + Clone>
+where
+    S: GroupStateStorage + Clone + 'static,
+{
+    let (identity, secret) = x509_signer(suite);
+    Client::builder()
+        .crypto_provider(AwsLcCryptoProvider::default())
+        .identity_provider(NaiveX509Identity)
+        .mls_rules(rules())
+        .group_state_storage(storage)
+        .extension_types([
+            mls_rs::extension::ExtensionType::new(0xF001),
+            mls_rs::extension::ExtensionType::new(0xF002),
+        ])
+        .signing_identity(identity, secret, suite.cipher_suite())
+        .build()
+}
+
+type Bench<'a> = criterion::BenchmarkGroup<'a, criterion::measurement::WallTime>;
+
+/// Raw mls-rs: encrypt + persist, decrypt + persist, 100 bytes.
+fn raw_encrypt_decrypt<S: GroupStateStorage + Clone + 'static>(
+    group: &mut Bench<'_>,
+    label: &str,
+    suite: Suite,
+    storage: impl Fn() -> S,
+) {
+    let payload = vec![b'x'; 100];
+    let a = raw_x509_client(suite, storage());
+    let b = raw_x509_client(suite, storage());
+    let kp = b
+        .generate_key_package_message(ExtensionList::new(), ExtensionList::new(), None)
+        .unwrap();
+    let mut ga = a
+        .create_group(ExtensionList::new(), ExtensionList::new(), None)
+        .unwrap();
+    let out = ga.commit_builder().add_member(kp).unwrap().build().unwrap();
+    ga.apply_pending_commit().unwrap();
+    let (mut gb, _) = b
+        .join_group(None, &out.welcome_messages()[0], None)
+        .unwrap();
+    group.bench_function(BenchmarkId::new("mls-rs", label), |bch| {
+        bch.iter(|| {
+            let m = ga.encrypt_application_message(&payload, vec![]).unwrap();
+            ga.write_to_storage().unwrap();
+            black_box(gb.process_incoming_message(m).unwrap());
+            gb.write_to_storage().unwrap();
+        })
+    });
+}
+
+/// Raw mls-rs: one commit adding `kps[1..]` to a group holding `kps[0]`,
+/// applied and persisted.
+fn raw_add<S: GroupStateStorage + Clone + 'static>(
+    group: &mut Bench<'_>,
+    label: &str,
+    suite: Suite,
+    kps: &[MlsMessage],
+    storage: impl Fn() -> S,
+) {
+    group.bench_function(BenchmarkId::new("mls-rs", label), |b| {
+        b.iter_batched(
+            || {
+                let client = raw_x509_client(suite, storage());
+                let g = raw_group(&client, &kps[..1]);
+                (client, g)
+            },
+            |(client, mut g)| {
+                let mut builder = g.commit_builder();
+                for kp in &kps[1..] {
+                    builder = builder.add_member(kp.clone()).unwrap();
+                }
+                builder.build().unwrap();
+                g.apply_pending_commit().unwrap();
+                g.write_to_storage().unwrap();
+                (client, g)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+}
+
+/// Raw mls-rs: a commit removing one member of a group of `kps.len() + 1`,
+/// discarded, state persisted.
+fn raw_remove<S: GroupStateStorage + Clone + 'static>(
+    group: &mut Bench<'_>,
+    label: &str,
+    suite: Suite,
+    kps: &[MlsMessage],
+    storage: impl Fn() -> S,
+) {
+    let client = raw_x509_client(suite, storage());
+    let mut g = raw_group(&client, kps);
+    group.bench_function(BenchmarkId::new("mls-rs", label), |b| {
+        b.iter(|| {
+            black_box(
+                g.commit_builder()
+                    .remove_member(500)
+                    .unwrap()
+                    .build()
+                    .unwrap(),
+            );
+            g.clear_pending_commit();
+            g.write_to_storage().unwrap();
+        })
+    });
 }
 
 fn raw_group<C: MlsConfig + Clone>(client: &Client<C>, members: &[MlsMessage]) -> Group<C> {
@@ -444,59 +536,13 @@ fn bench(c: &mut Criterion) {
                 })
             });
         }
-        let payload = vec![b'x'; 100];
-        {
-            let a = raw_x509_client!(
-                suite,
-                mls_rs::storage_provider::in_memory::InMemoryGroupStateStorage::default()
-            );
-            let b = raw_x509_client!(
-                suite,
-                mls_rs::storage_provider::in_memory::InMemoryGroupStateStorage::default()
-            );
-            let kp = b
-                .generate_key_package_message(ExtensionList::new(), ExtensionList::new(), None)
-                .unwrap();
-            let mut ga = a
-                .create_group(ExtensionList::new(), ExtensionList::new(), None)
-                .unwrap();
-            let out = ga.commit_builder().add_member(kp).unwrap().build().unwrap();
-            ga.apply_pending_commit().unwrap();
-            let (mut gb, _) = b
-                .join_group(None, &out.welcome_messages()[0], None)
-                .unwrap();
-            group.bench_function(BenchmarkId::new("mls-rs", "Memory"), |bch| {
-                bch.iter(|| {
-                    let m = ga.encrypt_application_message(&payload, vec![]).unwrap();
-                    ga.write_to_storage().unwrap();
-                    black_box(gb.process_incoming_message(m).unwrap());
-                    gb.write_to_storage().unwrap();
-                })
-            });
-        }
-        {
-            let a = raw_x509_client!(suite, RawSqlite::new());
-            let b = raw_x509_client!(suite, RawSqlite::new());
-            let kp = b
-                .generate_key_package_message(ExtensionList::new(), ExtensionList::new(), None)
-                .unwrap();
-            let mut ga = a
-                .create_group(ExtensionList::new(), ExtensionList::new(), None)
-                .unwrap();
-            let out = ga.commit_builder().add_member(kp).unwrap().build().unwrap();
-            ga.apply_pending_commit().unwrap();
-            let (mut gb, _) = b
-                .join_group(None, &out.welcome_messages()[0], None)
-                .unwrap();
-            group.bench_function(BenchmarkId::new("mls-rs", "Sqlite"), |bch| {
-                bch.iter(|| {
-                    let m = ga.encrypt_application_message(&payload, vec![]).unwrap();
-                    ga.write_to_storage().unwrap();
-                    black_box(gb.process_incoming_message(m).unwrap());
-                    gb.write_to_storage().unwrap();
-                })
-            });
-        }
+        raw_encrypt_decrypt(
+            &mut group,
+            "Memory",
+            suite,
+            InMemoryGroupStateStorage::default,
+        );
+        raw_encrypt_decrypt(&mut group, "Sqlite", suite, RawSqlite::new);
         group.finish();
 
         // add N members in one commit (staged, accepted), from a fresh
@@ -518,50 +564,14 @@ fn bench(c: &mut Criterion) {
                 });
             }
             let kps = &raw_kps[..=n];
-            group.bench_function(BenchmarkId::new("mls-rs", "Memory"), |b| {
-                b.iter_batched(
-                    || {
-                        let client = raw_x509_client!(
-                            suite,
-                            mls_rs::storage_provider::in_memory::InMemoryGroupStateStorage::default(
-                            )
-                        );
-                        let g = raw_group(&client, &kps[..1]);
-                        (client, g)
-                    },
-                    |(client, mut g)| {
-                        let mut builder = g.commit_builder();
-                        for kp in &kps[1..] {
-                            builder = builder.add_member(kp.clone()).unwrap();
-                        }
-                        builder.build().unwrap();
-                        g.apply_pending_commit().unwrap();
-                        g.write_to_storage().unwrap();
-                        (client, g)
-                    },
-                    BatchSize::PerIteration,
-                )
-            });
-            group.bench_function(BenchmarkId::new("mls-rs", "Sqlite"), |b| {
-                b.iter_batched(
-                    || {
-                        let client = raw_x509_client!(suite, RawSqlite::new());
-                        let g = raw_group(&client, &kps[..1]);
-                        (client, g)
-                    },
-                    |(client, mut g)| {
-                        let mut builder = g.commit_builder();
-                        for kp in &kps[1..] {
-                            builder = builder.add_member(kp.clone()).unwrap();
-                        }
-                        builder.build().unwrap();
-                        g.apply_pending_commit().unwrap();
-                        g.write_to_storage().unwrap();
-                        (client, g)
-                    },
-                    BatchSize::PerIteration,
-                )
-            });
+            raw_add(
+                &mut group,
+                "Memory",
+                suite,
+                kps,
+                InMemoryGroupStateStorage::default,
+            );
+            raw_add(&mut group, "Sqlite", suite, kps, RawSqlite::new);
             group.finish();
         }
 
@@ -579,43 +589,14 @@ fn bench(c: &mut Criterion) {
                 })
             });
         }
-        {
-            let client = raw_x509_client!(
-                suite,
-                mls_rs::storage_provider::in_memory::InMemoryGroupStateStorage::default()
-            );
-            let mut g = raw_group(&client, &raw_kps[..999]);
-            group.bench_function(BenchmarkId::new("mls-rs", "Memory"), |b| {
-                b.iter(|| {
-                    black_box(
-                        g.commit_builder()
-                            .remove_member(500)
-                            .unwrap()
-                            .build()
-                            .unwrap(),
-                    );
-                    g.clear_pending_commit();
-                    g.write_to_storage().unwrap();
-                })
-            });
-        }
-        {
-            let client = raw_x509_client!(suite, RawSqlite::new());
-            let mut g = raw_group(&client, &raw_kps[..999]);
-            group.bench_function(BenchmarkId::new("mls-rs", "Sqlite"), |b| {
-                b.iter(|| {
-                    black_box(
-                        g.commit_builder()
-                            .remove_member(500)
-                            .unwrap()
-                            .build()
-                            .unwrap(),
-                    );
-                    g.clear_pending_commit();
-                    g.write_to_storage().unwrap();
-                })
-            });
-        }
+        raw_remove(
+            &mut group,
+            "Memory",
+            suite,
+            &raw_kps[..999],
+            InMemoryGroupStateStorage::default,
+        );
+        raw_remove(&mut group, "Sqlite", suite, &raw_kps[..999], RawSqlite::new);
         group.finish();
     }
 }

@@ -190,25 +190,8 @@ fn fifty_member_group_across_both_profiles() {
 #[test]
 fn removed_member_cannot_read_later_and_late_member_cannot_read_earlier() {
     let net = Net::new();
-    let mut alice = net.phone("+15551230001", DeviceProfile::Android);
-    let mut bob = net.phone("+15551230002", DeviceProfile::Ios);
-    let mut carol = net.phone("+15551230003", DeviceProfile::Android);
+    let (mut alice, mut bob, mut carol, id) = group_of_three(&net);
     let mut dave = net.phone("+15551230004", DeviceProfile::Ios);
-
-    let claims = [
-        claim("+15551230002", &mut [&mut bob]),
-        claim("+15551230003", &mut [&mut carol]),
-    ];
-    let pending = alice
-        .create_conversation(
-            NewConversation::Group {
-                group_id: b"g1".to_vec(),
-            },
-            &claims,
-        )
-        .unwrap();
-    accept(&mut alice, &pending, &mut [], &mut [&mut bob, &mut carol]);
-    let id = pending.conversation.clone();
 
     let before = alice.send_text(&id, "before dave").unwrap();
     deliver(&before.outbound, &mut [&mut bob, &mut carol]);

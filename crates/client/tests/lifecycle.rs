@@ -6,26 +6,6 @@ mod common;
 use common::*;
 use crosslock_client::*;
 
-fn group_of_three(net: &Net) -> (Device, Device, Device, ConversationId) {
-    let mut alice = net.phone("+15551230001", DeviceProfile::Android);
-    let mut bob = net.phone("+15551230002", DeviceProfile::Ios);
-    let mut carol = net.phone("+15551230003", DeviceProfile::Android);
-    let claims = [
-        claim("+15551230002", &mut [&mut bob]),
-        claim("+15551230003", &mut [&mut carol]),
-    ];
-    let pending = alice
-        .create_conversation(
-            NewConversation::Group {
-                group_id: b"trio".to_vec(),
-            },
-            &claims,
-        )
-        .unwrap();
-    accept(&mut alice, &pending, &mut [], &mut [&mut bob, &mut carol]);
-    (alice, bob, carol, pending.conversation)
-}
-
 #[test]
 fn concurrent_commits_one_wins_the_loser_is_unchanged_and_retries() {
     let net = Net::new();

@@ -65,3 +65,6 @@ pub mod status;
 mod text;
 pub mod typing;
 pub mod varint;
+
+#[cfg(test)]
+mod test_util;

@@ -9,13 +9,7 @@ mod vectors;
 use super::*;
 use crate::content_type::TEXT_PLAIN_UTF8;
 
-fn hex(s: &str) -> Vec<u8> {
-    let s: String = s.split_whitespace().collect();
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
+use crate::test_util::hex;
 
 fn id(s: &str) -> MessageId {
     MessageId::from_slice(&hex(s)).unwrap()

@@ -32,6 +32,8 @@ pub(crate) struct ParsedCertificate {
     pub(crate) uris: Vec<String>,
     pub(crate) eku: Vec<ObjectIdentifier>,
     pub(crate) policies: Vec<ObjectIdentifier>,
+    /// The carrier proof extension's content (DER), if present.
+    pub(crate) carrier_proof: Option<Vec<u8>>,
 }
 
 impl ParsedCertificate {
@@ -65,6 +67,7 @@ impl ParsedCertificate {
             uris: Vec::new(),
             eku: Vec::new(),
             policies: Vec::new(),
+            carrier_proof: None,
         };
         for ext in tbs_cert
             .extensions()
@@ -98,6 +101,9 @@ impl ParsedCertificate {
                         .into_iter()
                         .map(|p| p.policy_identifier)
                         .collect();
+                }
+                id if id == crate::oid::CARRIER_PROOF => {
+                    parsed.carrier_proof = Some(value.to_vec());
                 }
                 _ if ext.critical => {
                     return Err(malformed(format!(

@@ -108,6 +108,16 @@ pub enum CredentialError {
     /// The certificate's key is not the key the MLS leaf signs with.
     #[error("credential public key does not match the signing key")]
     KeyMismatch,
+    /// The carrier proof is malformed, unknown, forged or expired, or does
+    /// not match the credential (CARRIER-*).
+    #[error("carrier proof refused: {0}")]
+    CarrierProof(String),
+    /// A production credential lacks the carrier proof extension.
+    #[error("credential carries no carrier proof")]
+    CarrierProofMissing,
+    /// A certification request is malformed or its self-signature fails.
+    #[error("certification request refused: {0}")]
+    Csr(String),
     /// The signer behind a certificate being issued failed.
     #[error("signing failed: {0}")]
     Signer(String),

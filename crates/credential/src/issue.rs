@@ -40,6 +40,50 @@ pub struct ParticipantProfile {
     pub not_after: u64,
     /// Certificate serial number (random, at most 20 bytes, RFC 5280 §4.1.2.2).
     pub serial: [u8; 16],
+    /// The carrier's proof (DER), carried as extension 2.23.146.2.1.5.
+    pub carrier_proof: Option<Vec<u8>>,
+    /// What the KDS learned at enrollment, carried as the
+    /// ParticipantInformation extension 2.23.146.2.1.4.
+    pub participant_info: Option<ParticipantInfo>,
+}
+
+impl ParticipantProfile {
+    /// A profile with no carrier proof and no participant information.
+    pub fn new(
+        number: PhoneNumber,
+        device: Option<String>,
+        not_before: u64,
+        not_after: u64,
+        serial: [u8; 16],
+    ) -> Self {
+        ParticipantProfile {
+            number,
+            device,
+            not_before,
+            not_after,
+            serial,
+            carrier_proof: None,
+            participant_info: None,
+        }
+    }
+}
+
+/// The ParticipantInformation extension (Crosslock's encoding, non-critical):
+///
+/// ```text
+/// ParticipantInformation ::= SEQUENCE {
+///     deviceId    UTF8String,
+///     assurance   INTEGER,     -- 0 none, 1 hardware, 2 hardware-verified
+///     enrolledAt  INTEGER }    -- Unix seconds
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, der::Sequence)]
+pub struct ParticipantInfo {
+    /// The device instance id.
+    pub device_id: String,
+    /// Attestation assurance: 0 none, 1 hardware, 2 hardware with verified boot.
+    pub assurance: u8,
+    /// Enrollment time, Unix seconds.
+    pub enrolled_at: u64,
 }
 
 /// Issues a self-signed *development* credential for `signer`'s key. It
@@ -64,6 +108,34 @@ pub struct CertificateAuthority {
 }
 
 impl CertificateAuthority {
+    fn root_params(name: &str, key: &PublicKey) -> CertificateParams {
+        let mut params = CertificateParams::default();
+        params.distinguished_name = dn(name);
+        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(1));
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        params.key_identifier_method = key_id(key);
+        params
+    }
+
+    /// Re-opens an existing root (after a restart) from its name and
+    /// certificate. The signer given to [`CertificateAuthority::issue`] must
+    /// hold the certificate's key.
+    pub fn load(name: &str, certificate: Vec<u8>) -> Result<Self, CredentialError> {
+        let parsed = crate::cert::ParsedCertificate::parse(&certificate, 0)?;
+        if !parsed.is_ca {
+            return Err(CredentialError::IssuerNotCa { index: 0 });
+        }
+        Ok(CertificateAuthority {
+            params: Self::root_params(name, &parsed.key),
+            certificate,
+        })
+    }
+
+    /// The root's public key.
+    pub fn public_key(&self) -> Result<PublicKey, CredentialError> {
+        Ok(crate::cert::ParsedCertificate::parse(&self.certificate, 0)?.key)
+    }
+
     /// Creates a self-signed root for `signer`'s key.
     pub fn new_root(
         name: &str,
@@ -72,14 +144,10 @@ impl CertificateAuthority {
         serial: [u8; 16],
         signer: &dyn CertSigner,
     ) -> Result<Self, CredentialError> {
-        let mut params = CertificateParams::default();
-        params.distinguished_name = dn(name);
-        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(1));
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let mut params = Self::root_params(name, signer.public_key());
         params.not_before = to_time(not_before)?;
         params.not_after = to_time(not_after)?;
         params.serial_number = Some(SerialNumber::from_slice(&positive(serial)));
-        params.key_identifier_method = key_id(signer.public_key());
         let key = Adapter::new(signer)?;
         let certificate = params
             .self_signed(&key)
@@ -123,6 +191,7 @@ fn participant_params(
     profile: &ParticipantProfile,
     development: bool,
 ) -> Result<CertificateParams, CredentialError> {
+    use der::Encode;
     let mut params = CertificateParams::default();
     let mut sans = vec![SanType::URI(ia5(&profile.number.tel_uri())?)];
     if let Some(device) = &profile.device {
@@ -141,6 +210,23 @@ fn participant_params(
         &oid::arcs(&const_oid::db::rfc5280::ID_CE_CERTIFICATE_POLICIES),
         certificate_policies_der(&[oid::RCS_MLS_POLICY]),
     )];
+    if let Some(info) = &profile.participant_info {
+        let content = info.to_der().map_err(build)?;
+        params
+            .custom_extensions
+            .push(CustomExtension::from_oid_content(
+                &oid::arcs(&oid::PARTICIPANT_INFORMATION),
+                content,
+            ));
+    }
+    if let Some(proof) = &profile.carrier_proof {
+        params
+            .custom_extensions
+            .push(CustomExtension::from_oid_content(
+                &oid::arcs(&oid::CARRIER_PROOF),
+                proof.clone(),
+            ));
+    }
     params.not_before = to_time(profile.not_before)?;
     params.not_after = to_time(profile.not_after)?;
     params.serial_number = Some(SerialNumber::from_slice(&positive(profile.serial)));
@@ -196,8 +282,13 @@ fn build(e: impl std::fmt::Display) -> CredentialError {
     CredentialError::Build(e.to_string())
 }
 
+/// A [`CertSigner`] as rcgen wants it.
+pub(crate) fn signing_adapter(signer: &dyn CertSigner) -> Result<Adapter<'_>, CredentialError> {
+    Adapter::new(signer)
+}
+
 /// Presents a [`CertSigner`] to rcgen.
-struct Adapter<'a> {
+pub(crate) struct Adapter<'a> {
     signer: &'a dyn CertSigner,
     algorithm: &'static SignatureAlgorithm,
     failure: std::cell::RefCell<Option<String>>,
@@ -213,7 +304,7 @@ impl<'a> Adapter<'a> {
     }
 
     /// Maps an rcgen error, preferring the signer's own message.
-    fn error(&self, e: rcgen::Error) -> CredentialError {
+    pub(crate) fn error(&self, e: rcgen::Error) -> CredentialError {
         match self.failure.borrow_mut().take() {
             Some(message) => CredentialError::Signer(message),
             None => build(e),

@@ -75,6 +75,13 @@ impl PublicKey {
         &self.bytes
     }
 
+    /// The key of a DER SubjectPublicKeyInfo (P-256, P-384 or Ed25519).
+    pub fn from_spki_der(der_bytes: &[u8]) -> Option<Self> {
+        use der::Decode;
+        let spki = SubjectPublicKeyInfoOwned::from_der(der_bytes).ok()?;
+        Self::from_spki(&spki, 0).ok()
+    }
+
     pub(crate) fn from_spki(
         spki: &SubjectPublicKeyInfoOwned,
         index: usize,

@@ -15,7 +15,9 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod carrier;
 mod cert;
+mod csr;
 mod error;
 mod issue;
 mod key;
@@ -24,10 +26,13 @@ pub mod oid;
 mod participant;
 mod trust;
 
+pub use carrier::{CarrierClaims, MAX_PROOF_KEYS, MAX_PROOF_LEN, TrustedCarriers};
 pub use cert::MAX_CERT_LEN;
+pub use csr::{MAX_CSR_LEN, build_csr, verify_csr};
 pub use error::CredentialError;
 pub use issue::{
-    CertSigner, CertificateAuthority, ParticipantProfile, issue_development_credential,
+    CertSigner, CertificateAuthority, ParticipantInfo, ParticipantProfile,
+    issue_development_credential,
 };
 pub use key::{KeyAlgorithm, PublicKey, RustCryptoVerifier, SignatureVerifier};
 pub use number::{NumberError, PhoneNumber};

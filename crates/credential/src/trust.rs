@@ -1,5 +1,6 @@
 //! Trust policies: which chains a client accepts for a participant.
 
+use crate::carrier::TrustedCarriers;
 use crate::cert::ParsedCertificate;
 use crate::error::CredentialError;
 use crate::key::{PublicKey, RustCryptoVerifier, SignatureVerifier};
@@ -38,6 +39,10 @@ pub enum TrustPolicy {
     Production {
         /// Trusted provider roots.
         anchors: TrustAnchors,
+        /// Carriers whose proofs are believed: every production credential
+        /// must carry a proof (extension 2.23.146.2.1.5) by one of them, for
+        /// the credential's number and key, valid when it was issued.
+        carriers: TrustedCarriers,
     },
     /// As production, and additionally self-issued development credentials
     /// are accepted. For tests and local demos only.
@@ -82,11 +87,13 @@ impl TrustPolicy {
             cert.check_time(now)?;
         }
         let anchors = match self {
-            TrustPolicy::Production { anchors } => {
+            TrustPolicy::Production { anchors, carriers } => {
                 if credential.is_development() {
                     return Err(CredentialError::DevelopmentCredentialRefused);
                 }
-                anchors
+                verify_chain_to_anchor(&certs, anchors, verifier)?;
+                check_carrier_proof(leaf, &credential, carriers, verifier)?;
+                return Ok(credential);
             }
             TrustPolicy::Development { anchors } => {
                 if credential.is_development() {
@@ -104,6 +111,33 @@ impl TrustPolicy {
         verify_chain_to_anchor(&certs, anchors, verifier)?;
         Ok(credential)
     }
+}
+
+/// CARRIER-6: the leaf's carrier proof verifies (as of the leaf's
+/// notBefore, when the KDS checked it), names the credential's number and
+/// covers the credential's key.
+fn check_carrier_proof(
+    leaf: &ParsedCertificate,
+    credential: &ValidatedCredential,
+    carriers: &TrustedCarriers,
+    verifier: &dyn SignatureVerifier,
+) -> Result<(), CredentialError> {
+    let proof = leaf
+        .carrier_proof
+        .as_ref()
+        .ok_or(CredentialError::CarrierProofMissing)?;
+    let claims = carriers.verify(proof, leaf.not_before, verifier)?;
+    if &claims.number != credential.number() {
+        return Err(CredentialError::CarrierProof(
+            "names another number than the credential".into(),
+        ));
+    }
+    if !claims.covers(credential.key().as_bytes()) {
+        return Err(CredentialError::CarrierProof(
+            "does not name the credential's key".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Walks the chain upwards, checking each signature, until an anchor key

@@ -70,6 +70,46 @@ fn profile(number: &str) -> ParticipantProfile {
         not_before: NOW - DAY,
         not_after: NOW + 75 * DAY,
         serial: [7; 16],
+        carrier_proof: None,
+        participant_info: None,
+    }
+}
+
+/// The carrier of every number in these tests.
+struct Carrier(P256Signer);
+
+impl Carrier {
+    fn new() -> Self {
+        Carrier(P256Signer::new())
+    }
+    fn trusted(&self) -> TrustedCarriers {
+        TrustedCarriers::new(vec![("carrier-a".into(), self.0.public_key().clone())])
+    }
+    fn proof(&self, number: &str, keys: &[&PublicKey]) -> Vec<u8> {
+        CarrierClaims {
+            carrier_id: "carrier-a".into(),
+            number: PhoneNumber::parse(number).unwrap(),
+            participant_keys: keys.iter().map(|k| k.as_bytes().to_vec()).collect(),
+            home_kds: "kds.a".into(),
+            not_after: NOW + 30 * DAY,
+        }
+        .sign(&self.0)
+        .unwrap()
+    }
+}
+
+/// A profile whose credential carries a carrier proof for `key`.
+fn proven(number: &str, key: &PublicKey, carrier: &Carrier) -> ParticipantProfile {
+    ParticipantProfile {
+        carrier_proof: Some(carrier.proof(number, &[key])),
+        ..profile(number)
+    }
+}
+
+fn production(ca_key: &PublicKey, carrier: &Carrier) -> TrustPolicy {
+    TrustPolicy::Production {
+        anchors: TrustAnchors::new(vec![ca_key.clone()]),
+        carriers: carrier.trusted(),
     }
 }
 
@@ -107,9 +147,7 @@ fn production_never_accepts_a_development_credential() {
     let signer = P256Signer::new();
     let der = issue_development_credential(&profile("+15551230001"), &signer).unwrap();
     // Even when the participant key itself is (wrongly) configured as an anchor.
-    let policy = TrustPolicy::Production {
-        anchors: TrustAnchors::new(vec![signer.public_key().clone()]),
-    };
+    let policy = production(signer.public_key(), &Carrier::new());
     assert_eq!(
         policy.validate(&[&der], NOW),
         Err(CredentialError::DevelopmentCredentialRefused)
@@ -121,13 +159,16 @@ fn provider_issued_credential_validates_in_production() {
     let ca_key = P256Signer::new();
     let ca = root(&ca_key);
     let device = P256Signer::new();
+    let carrier = Carrier::new();
     let leaf = ca
-        .issue(&profile("+447700900123"), device.public_key(), &ca_key)
+        .issue(
+            &proven("+447700900123", device.public_key(), &carrier),
+            device.public_key(),
+            &ca_key,
+        )
         .unwrap();
     let anchors = TrustAnchors::new(vec![ca_key.public_key().clone()]);
-    let prod = TrustPolicy::Production {
-        anchors: anchors.clone(),
-    };
+    let prod = production(ca_key.public_key(), &carrier);
     // With and without the root in the chain.
     for chain in [
         vec![leaf.clone()],
@@ -149,14 +190,14 @@ fn a_credential_from_another_ca_is_untrusted() {
     let ca_key = P256Signer::new();
     let rogue_key = P256Signer::new();
     let rogue = root(&rogue_key);
+    let carrier = Carrier::new();
+    let device = P256Signer::new();
     let leaf = rogue.issue(
-        &profile("+15551230001"),
-        P256Signer::new().public_key(),
+        &proven("+15551230001", device.public_key(), &carrier),
+        device.public_key(),
         &rogue_key,
     );
-    let prod = TrustPolicy::Production {
-        anchors: TrustAnchors::new(vec![ca_key.public_key().clone()]),
-    };
+    let prod = production(ca_key.public_key(), &carrier);
     let leaf = leaf.unwrap();
     assert_eq!(
         prod.validate(&[&leaf], NOW),
@@ -178,16 +219,16 @@ fn a_credential_from_another_ca_is_untrusted() {
 fn tampered_certificates_are_refused() {
     let ca_key = P256Signer::new();
     let ca = root(&ca_key);
+    let carrier = Carrier::new();
+    let device = P256Signer::new();
     let leaf = ca
         .issue(
-            &profile("+15551230001"),
-            P256Signer::new().public_key(),
+            &proven("+15551230001", device.public_key(), &carrier),
+            device.public_key(),
             &ca_key,
         )
         .unwrap();
-    let prod = TrustPolicy::Production {
-        anchors: TrustAnchors::new(vec![ca_key.public_key().clone()]),
-    };
+    let prod = production(ca_key.public_key(), &carrier);
     let mut refused = 0;
     for i in 0..leaf.len() {
         let mut forged = leaf.clone();
@@ -257,4 +298,103 @@ fn public_key_verify_rejects_garbage() {
     assert!(!signer.public_key().verify(b"hello", b""));
     assert!(PublicKey::new(KeyAlgorithm::EcdsaP256, vec![4; 64]).is_none());
     assert!(PublicKey::new(KeyAlgorithm::Ed25519, vec![0; 31]).is_none());
+}
+
+#[test]
+fn production_requires_a_genuine_carrier_proof_for_the_number_and_key() {
+    let ca_key = P256Signer::new();
+    let ca = root(&ca_key);
+    let carrier = Carrier::new();
+    let prod = production(ca_key.public_key(), &carrier);
+    let device = P256Signer::new();
+    let key = device.public_key();
+    let issue = |p: &ParticipantProfile| ca.issue(p, key, &ca_key).unwrap();
+
+    // No proof.
+    let leaf = issue(&profile("+15551230001"));
+    assert_eq!(
+        prod.validate(&[&leaf], NOW),
+        Err(CredentialError::CarrierProofMissing)
+    );
+    // A proof for another number.
+    let other = ParticipantProfile {
+        carrier_proof: Some(carrier.proof("+15559999999", &[key])),
+        ..profile("+15551230001")
+    };
+    assert!(matches!(
+        prod.validate(&[&issue(&other)], NOW),
+        Err(CredentialError::CarrierProof(_))
+    ));
+    // A proof for another key.
+    let stranger = P256Signer::new();
+    let other = ParticipantProfile {
+        carrier_proof: Some(carrier.proof("+15551230001", &[stranger.public_key()])),
+        ..profile("+15551230001")
+    };
+    assert!(matches!(
+        prod.validate(&[&issue(&other)], NOW),
+        Err(CredentialError::CarrierProof(_))
+    ));
+    // A proof forged by someone who is not a trusted carrier.
+    let forger = Carrier::new();
+    let forged = proven("+15551230001", key, &forger);
+    assert!(matches!(
+        prod.validate(&[&issue(&forged)], NOW),
+        Err(CredentialError::CarrierProof(_))
+    ));
+    // The genuine one.
+    let good = issue(&proven("+15551230001", key, &carrier));
+    assert_eq!(
+        prod.validate(&[&good], NOW).unwrap().number().as_str(),
+        "+15551230001"
+    );
+}
+
+#[test]
+fn carrier_proofs_refuse_tampering_expiry_and_garbage() {
+    let carrier = Carrier::new();
+    let key = P256Signer::new();
+    let proof = carrier.proof("+15551230001", &[key.public_key()]);
+    let trusted = carrier.trusted();
+    let claims = trusted.verify(&proof, NOW, &RustCryptoVerifier).unwrap();
+    assert_eq!(claims.number.as_str(), "+15551230001");
+    assert!(claims.covers(key.public_key().as_bytes()));
+    assert!(matches!(
+        trusted.verify(&proof, NOW + 31 * DAY, &RustCryptoVerifier),
+        Err(CredentialError::CarrierProof(_))
+    ));
+    for i in 0..proof.len() {
+        let mut forged = proof.clone();
+        forged[i] ^= 0x01;
+        assert!(
+            trusted.verify(&forged, NOW, &RustCryptoVerifier).is_err(),
+            "byte {i} flipped and accepted"
+        );
+    }
+    assert!(trusted.verify(b"", NOW, &RustCryptoVerifier).is_err());
+    assert!(
+        trusted
+            .verify(&vec![0x30; MAX_PROOF_LEN + 1], NOW, &RustCryptoVerifier)
+            .is_err()
+    );
+}
+
+#[test]
+fn certification_requests_prove_possession() {
+    for signer in [&P256Signer::new() as &dyn CertSigner, &EdSigner::new()] {
+        let csr = build_csr(signer).unwrap();
+        assert_eq!(
+            &verify_csr(&csr, &RustCryptoVerifier).unwrap(),
+            signer.public_key()
+        );
+        for i in 0..csr.len() {
+            let mut forged = csr.clone();
+            forged[i] ^= 0x01;
+            if let Ok(k) = verify_csr(&forged, &RustCryptoVerifier) {
+                // A flip in a field that is not signed may still parse only if
+                // it leaves the proven key intact and the signature valid.
+                assert_eq!(&k, signer.public_key(), "byte {i}");
+            }
+        }
+    }
 }

@@ -56,6 +56,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod aad;
+pub mod api;
 mod cbor;
 pub mod content_type;
 pub mod cpim;

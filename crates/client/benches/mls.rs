@@ -326,6 +326,8 @@ fn x509_signer(suite: Suite) -> (SigningIdentity, SignatureSecretKey) {
         not_before: now - 3600,
         not_after: now + 75 * 86_400,
         serial: [3; 16],
+        carrier_proof: None,
+        participant_info: None,
     };
     let signer = RawSigner(provider, secret.clone(), key);
     let der =
@@ -349,7 +351,7 @@ fn rules() -> DefaultMlsRules {
 
 /// A raw mls-rs client with an X.509 identity like Crosslock's, accepting
 /// X.509 members without validating them.
-fn raw_x509_client<S>(suite: Suite, storage: S) -> Client<impl MlsConfig + Clone>
+fn raw_x509_client<S>(suite: Suite, storage: S) -> Client<impl MlsConfig>
 where
     S: GroupStateStorage + Clone + 'static,
 {

@@ -69,10 +69,10 @@ impl std::fmt::Debug for Device {
 }
 
 /// Signs certificates with a key-store key.
-struct KeyStoreSigner<'a> {
-    keystore: &'a dyn KeyStore,
-    alias: &'a str,
-    public: PublicKey,
+pub(crate) struct KeyStoreSigner<'a> {
+    pub(crate) keystore: &'a dyn KeyStore,
+    pub(crate) alias: &'a str,
+    pub(crate) public: PublicKey,
 }
 
 impl CertSigner for KeyStoreSigner<'_> {
@@ -124,6 +124,8 @@ impl Device {
                     not_before: now.saturating_sub(3_600),
                     not_after: now + config.credential_lifetime_secs,
                     serial: env.random(),
+                    carrier_proof: None,
+                    participant_info: None,
                 };
                 let der = issue_development_credential(&profile, &signer)?;
                 Ok(CredentialRecord {

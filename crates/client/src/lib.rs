@@ -5,6 +5,7 @@
 pub mod config;
 mod conversation;
 mod device;
+mod enrollment;
 pub mod env;
 pub mod error;
 mod ids;
@@ -25,6 +26,7 @@ pub use conversation::{CommitApplied, DeviceKeyPackages, NewConversation, Partic
 pub use crosslock_credential as credential;
 pub use crosslock_wire as wire;
 pub use device::{Device, NewDevice};
+pub use enrollment::ENROLLED_ALGORITHMS;
 pub use error::ClientError;
 pub use ids::{ConversationId, DeliveryId};
 pub use keypackages::{KeyPackageBatch, KeyPackageStock};

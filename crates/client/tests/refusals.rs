@@ -280,6 +280,7 @@ fn production_trust_refuses_development_credentials() {
     let net = Net::new();
     let prod = DeviceConfig::new(TrustPolicy::Production {
         anchors: crosslock_client::credential::TrustAnchors::none(),
+        carriers: crosslock_client::credential::TrustedCarriers::default(),
     });
     let mut alice = net.phone_with("+15551230001", DeviceProfile::Android, prod);
     let mut bob = net.phone("+15551230002", DeviceProfile::Ios);

@@ -1,0 +1,240 @@
+//! The carrier role: its auto-configuration server (ACS) signs proofs that
+//! a number belongs to the device presenting given participant keys.
+//!
+//! A real ACS knows the subscriber from the SIM (network authentication).
+//! This one knows subscribers from configuration: each number has a secret
+//! token (stored as its SHA-256) that the device presents, standing in for
+//! the SIM-based authentication. The proof format is in
+//! `crosslock_credential::CarrierClaims`.
+//!
+//! `POST /acs/v1/proof` with [`ProofRequest`] → [`ProofResponse`].
+#![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use crosslock_credential::{CarrierClaims, CertSigner, KeyAlgorithm, PhoneNumber, PublicKey};
+use crosslock_wire::api::{B64, ErrorBody};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Ask for a proof.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProofRequest {
+    /// The subscriber's number.
+    pub number: String,
+    /// The subscriber's secret (the SIM stand-in).
+    pub subscriber_token: String,
+    /// The device's participant keys (MLS encodings: SEC1 P-256, raw Ed25519).
+    pub participant_keys: Vec<B64>,
+    /// The KDS the number is to be homed at.
+    pub home_kds: String,
+}
+
+/// The signed proof.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProofResponse {
+    /// DER `CarrierProof`.
+    pub proof: B64,
+    /// When it expires (Unix seconds).
+    pub not_after: u64,
+}
+
+/// Why a proof was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AcsError {
+    /// Not JSON of the expected shape.
+    #[error("malformed request: {0}")]
+    Malformed(String),
+    /// Not one of our subscribers, or the wrong token.
+    #[error("unknown subscriber or wrong subscriber token")]
+    Unauthorized,
+    /// The number is not E.164.
+    #[error("invalid number: {0}")]
+    InvalidNumber(String),
+    /// Keys that are not P-256 or Ed25519 public keys, or too many.
+    #[error("invalid participant keys: {0}")]
+    InvalidKeys(String),
+    /// The carrier's signer failed.
+    #[error("signing failed: {0}")]
+    Signer(String),
+}
+
+impl AcsError {
+    fn status(&self) -> StatusCode {
+        match self {
+            AcsError::Malformed(_) | AcsError::InvalidNumber(_) | AcsError::InvalidKeys(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            AcsError::Unauthorized => StatusCode::FORBIDDEN,
+            AcsError::Signer(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn reason(&self) -> &'static str {
+        match self {
+            AcsError::Malformed(_) => "malformed-request",
+            AcsError::Unauthorized => "unauthorized",
+            AcsError::InvalidNumber(_) => "invalid-number",
+            AcsError::InvalidKeys(_) => "invalid-keys",
+            AcsError::Signer(_) => "internal-error",
+        }
+    }
+}
+
+impl IntoResponse for AcsError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: self.reason().to_owned(),
+            message: self.to_string(),
+        };
+        (self.status(), axum::Json(body)).into_response()
+    }
+}
+
+/// A carrier's ACS.
+pub struct Acs {
+    carrier_id: String,
+    signer: Arc<dyn CertSigner + Send + Sync>,
+    proof_lifetime_secs: u64,
+    subscribers: RwLock<HashMap<String, [u8; 32]>>,
+}
+
+impl std::fmt::Debug for Acs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Acs")
+            .field("carrier_id", &self.carrier_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Acs {
+    /// A carrier signing with `signer`; proofs live `proof_lifetime_secs`
+    /// (a few days is typical: the KDS checks them at enrollment).
+    pub fn new(
+        carrier_id: impl Into<String>,
+        signer: Arc<dyn CertSigner + Send + Sync>,
+        proof_lifetime_secs: u64,
+    ) -> Self {
+        Acs {
+            carrier_id: carrier_id.into(),
+            signer,
+            proof_lifetime_secs,
+            subscribers: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The carrier id proofs carry.
+    pub fn carrier_id(&self) -> &str {
+        &self.carrier_id
+    }
+
+    /// The key KDSs and clients configure to trust this carrier.
+    pub fn public_key(&self) -> &PublicKey {
+        self.signer.public_key()
+    }
+
+    /// Registers a subscriber with its secret token (SIM stand-in).
+    pub fn add_subscriber(&self, number: &PhoneNumber, token: &str) {
+        let hash = Sha256::digest(token.as_bytes()).into();
+        self.subscribers
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(number.as_str().to_owned(), hash);
+    }
+
+    /// Signs a proof for an authenticated subscriber (rules ACS-1..3):
+    /// the token matches the number, the keys are 1–4 valid P-256/Ed25519
+    /// public keys.
+    pub fn prove(&self, request: &ProofRequest, now: u64) -> Result<ProofResponse, AcsError> {
+        let number = PhoneNumber::parse(&request.number)
+            .map_err(|e| AcsError::InvalidNumber(e.to_string()))?;
+        let given: [u8; 32] = Sha256::digest(request.subscriber_token.as_bytes()).into();
+        let known = self
+            .subscribers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(number.as_str())
+            .copied();
+        // Compare hashes: constant time is moot on digests of secrets.
+        if known != Some(given) {
+            tracing::warn!(number = %number.redacted(), "carrier proof refused: subscriber authentication failed");
+            return Err(AcsError::Unauthorized);
+        }
+        if request.participant_keys.is_empty()
+            || request.participant_keys.len() > crosslock_credential::MAX_PROOF_KEYS
+        {
+            return Err(AcsError::InvalidKeys("1 to 4 keys".into()));
+        }
+        for key in &request.participant_keys {
+            let valid = PublicKey::new(KeyAlgorithm::EcdsaP256, key.0.clone()).is_some()
+                || PublicKey::new(KeyAlgorithm::Ed25519, key.0.clone()).is_some();
+            if !valid {
+                return Err(AcsError::InvalidKeys(
+                    "not a P-256 or Ed25519 public key".into(),
+                ));
+            }
+        }
+        if request.home_kds.is_empty() || request.home_kds.len() > 255 {
+            return Err(AcsError::Malformed(
+                "home_kds must be 1 to 255 characters".into(),
+            ));
+        }
+        let not_after = now + self.proof_lifetime_secs;
+        let claims = CarrierClaims {
+            carrier_id: self.carrier_id.clone(),
+            number: number.clone(),
+            participant_keys: request
+                .participant_keys
+                .iter()
+                .map(|k| k.0.clone())
+                .collect(),
+            home_kds: request.home_kds.clone(),
+            not_after,
+        };
+        let proof = claims
+            .sign(self.signer.as_ref())
+            .map_err(|e| AcsError::Signer(e.to_string()))?;
+        tracing::info!(number = %number.redacted(), home = %request.home_kds, "carrier proof issued");
+        Ok(ProofResponse {
+            proof: B64(proof),
+            not_after,
+        })
+    }
+}
+
+/// The ACS's HTTP API.
+pub fn router(acs: Arc<Acs>) -> Router {
+    Router::new()
+        .route("/acs/v1/proof", post(proof))
+        .layer(DefaultBodyLimit::max(16 * 1024))
+        .with_state(acs)
+}
+
+async fn proof(State(acs): State<Arc<Acs>>, body: Result<Bytes, BytesRejection>) -> Response {
+    let result = body
+        .map_err(|e| AcsError::Malformed(e.body_text()))
+        .and_then(|b| {
+            serde_json::from_slice::<ProofRequest>(&b)
+                .map_err(|e| AcsError::Malformed(e.to_string()))
+        })
+        .and_then(|request| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            acs.prove(&request, now)
+        });
+    match result {
+        Ok(r) => axum::Json(r).into_response(),
+        Err(e) => e.into_response(),
+    }
+}

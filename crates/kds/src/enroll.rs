@@ -1,0 +1,240 @@
+//! Enrollment: carrier proof + device attestation + CSRs → credentials.
+//!
+//! Checks, in order (KDS-ENR-* in docs/validation-rules.md):
+//! 1. the nonce is one we issued, unused and unexpired (consumed now);
+//! 2. the device id is a UUID;
+//! 3. one or two CSRs, each self-signed: exactly one P-256 key (the RCC.16
+//!    participant key), optionally one Ed25519 key (suites 0x0001, X-Wing);
+//! 4. the carrier proof verifies under a trusted carrier, is unexpired,
+//!    names this KDS as home and covers every CSR key;
+//! 5. the attestation (required or optional by policy) verifies, its
+//!    challenge is `enrollment_challenge(nonce, P-256 key)`, and for Android
+//!    the attested key *is* the P-256 participant key;
+//! 6. credentials are issued (carrier proof and participant information
+//!    embedded) and stored with the device in one transaction.
+
+use std::time::{Duration, SystemTime};
+
+use crosslock_attest::{
+    AndroidRoots, AttestationPolicy, UnverifiedAndroidAttestation, enrollment_challenge,
+};
+use crosslock_credential::{
+    KeyAlgorithm, ParticipantInfo, ParticipantProfile, PublicKey, verify_csr,
+};
+use crosslock_wire::api::B64;
+use crosslock_wire::api::kds::{
+    Assurance, AttestationBody, EnrollRequest, EnrollResponse, NonceResponse,
+};
+use sha2::{Digest, Sha256};
+
+use crate::config::AttestationRequirement;
+use crate::error::KdsError;
+use crate::service::Kds;
+use crate::store::{DeviceRecord, IssuedCredential};
+
+impl Kds {
+    /// Issues a one-time enrollment nonce.
+    pub fn new_nonce(&self, now: u64) -> Result<NonceResponse, KdsError> {
+        let nonce = self.random::<32>();
+        let expires_at = now + self.config.nonce_lifetime_secs;
+        self.store.insert_nonce(&nonce, expires_at)?;
+        Ok(NonceResponse {
+            nonce: B64(nonce.to_vec()),
+            expires_at,
+        })
+    }
+
+    /// Enrolls a device (see the module documentation for the checks).
+    pub fn enroll(&self, request: EnrollRequest, now: u64) -> Result<EnrollResponse, KdsError> {
+        let replace_others = request.replace_existing;
+        // 1. Nonce.
+        if !self.store.take_nonce(&request.nonce.0, now)? {
+            return Err(KdsError::BadNonce);
+        }
+        // 2. Device id.
+        let device_id = uuid::Uuid::parse_str(&request.device_id)
+            .map_err(|_| KdsError::Malformed("device_id must be a UUID".into()))?
+            .hyphenated()
+            .to_string();
+        // 3. CSRs.
+        if request.csrs.is_empty() || request.csrs.len() > 2 {
+            return Err(KdsError::Csr(
+                "one or two certification requests expected".into(),
+            ));
+        }
+        let keys: Vec<PublicKey> = request
+            .csrs
+            .iter()
+            .map(|csr| verify_csr(&csr.0, &self.verifier))
+            .collect::<Result<_, _>>()?;
+        let p256: Vec<&PublicKey> = keys
+            .iter()
+            .filter(|k| k.algorithm() == KeyAlgorithm::EcdsaP256)
+            .collect();
+        let ed25519 = keys
+            .iter()
+            .filter(|k| k.algorithm() == KeyAlgorithm::Ed25519)
+            .count();
+        let [p256] = p256.as_slice() else {
+            return Err(KdsError::Csr(
+                "exactly one P-256 participant key is required".into(),
+            ));
+        };
+        if ed25519 > 1 || keys.len() != 1 + ed25519 {
+            return Err(KdsError::Csr(
+                "at most one Ed25519 key, and no other key types".into(),
+            ));
+        }
+        // 4. Carrier proof.
+        let claims = self
+            .config
+            .carriers
+            .verify(&request.carrier_proof.0, now, &self.verifier)?;
+        if claims.home_kds != self.config.kds_id {
+            return Err(KdsError::WrongHome(claims.home_kds));
+        }
+        if let Some(key) = keys.iter().find(|k| !claims.covers(k.as_bytes())) {
+            return Err(KdsError::Csr(format!(
+                "the carrier proof does not name the {:?} key of this request",
+                key.algorithm()
+            )));
+        }
+        // 5. Attestation.
+        let assurance =
+            self.check_attestation(request.attestation.as_ref(), &request.nonce.0, p256, now)?;
+        // 6. Credentials.
+        let token = self.random::<32>();
+        let token_text = hex::encode(token);
+        let participant_info = ParticipantInfo {
+            device_id: device_id.clone(),
+            assurance: assurance_code(assurance),
+            enrolled_at: now,
+        };
+        let mut issued = Vec::new();
+        for key in &keys {
+            let serial = self.random::<16>();
+            let profile = ParticipantProfile {
+                number: claims.number.clone(),
+                device: Some(device_id.clone()),
+                not_before: now.saturating_sub(60),
+                not_after: now + self.config.credential_lifetime_secs,
+                serial,
+                carrier_proof: Some(request.carrier_proof.0.clone()),
+                participant_info: Some(participant_info.clone()),
+            };
+            let leaf = self
+                .config
+                .ca
+                .issue(&profile, key, self.config.ca_signer.as_ref())?;
+            issued.push(IssuedCredential {
+                serial: serial_hex(serial),
+                device_id: device_id.clone(),
+                public_key: key.as_bytes().to_vec(),
+                chain: vec![leaf, self.config.ca.certificate().to_vec()],
+                not_after: profile.not_after,
+            });
+        }
+        let device = DeviceRecord {
+            device_id: device_id.clone(),
+            number: claims.number.as_str().to_owned(),
+            token_hash: Sha256::digest(token_text.as_bytes()).into(),
+            assurance,
+            enrolled_at: now,
+            revoked_at: None,
+        };
+        self.store.enroll(&device, &issued, replace_others)?;
+        tracing::info!(device = %device_id, number = %claims.number.redacted(), ?assurance, "device enrolled");
+        Ok(EnrollResponse {
+            device_token: token_text,
+            credentials: issued
+                .into_iter()
+                .map(|c| c.chain.into_iter().map(B64).collect())
+                .collect(),
+            assurance,
+            kds_id: self.config.kds_id.clone(),
+        })
+    }
+
+    fn check_attestation(
+        &self,
+        attestation: Option<&AttestationBody>,
+        nonce: &[u8],
+        p256: &PublicKey,
+        now: u64,
+    ) -> Result<Assurance, KdsError> {
+        let (required, policy) = match self.config.attestation {
+            AttestationRequirement::Required(p) => (true, p),
+            AttestationRequirement::Optional(p) => (false, p),
+        };
+        let challenge = enrollment_challenge(nonce, p256.as_bytes());
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(now);
+        let refused = |e: crosslock_attest::AttestError| KdsError::Attestation(e.to_string());
+        match attestation {
+            None if required => Err(KdsError::AttestationRequired),
+            None => Ok(Assurance::None),
+            Some(AttestationBody::Android { chain }) => {
+                let chain =
+                    UnverifiedAndroidAttestation::from_der_chain(chain.iter().map(|c| &c.0))
+                        .map_err(refused)?;
+                let roots =
+                    AndroidRoots::google().map_err(|e| KdsError::Internal(e.to_string()))?;
+                let verify = |p| chain.verify(&roots, at, p, Some(&challenge));
+                let (verified, assurance) = match verify(AttestationPolicy::Strict) {
+                    Ok(v) => (v, Assurance::HardwareVerified),
+                    Err(strict) if policy == AttestationPolicy::Development => {
+                        match verify(AttestationPolicy::Development) {
+                            Ok(v) => (v, Assurance::Hardware),
+                            Err(_) => return Err(refused(strict)),
+                        }
+                    }
+                    Err(e) => return Err(refused(e)),
+                };
+                let attested = PublicKey::from_spki_der(verified.attested_public_key())
+                    .ok_or_else(|| {
+                        KdsError::Attestation("attested key is not a supported key".into())
+                    })?;
+                if &attested != p256 {
+                    return Err(KdsError::Attestation(
+                        "the attestation is for another key than the participant key".into(),
+                    ));
+                }
+                Ok(assurance)
+            }
+            Some(AttestationBody::Apple { object }) => {
+                let mut last = KdsError::Attestation("no Apple app id is configured".into());
+                for app_id in &self.config.apple_app_ids {
+                    match crosslock_attest::verify_app_attest(
+                        &object.0, &challenge, app_id, None, policy, at,
+                    ) {
+                        Ok(v) => {
+                            return Ok(match v.environment() {
+                                crosslock_attest::AppAttestEnvironment::Production => {
+                                    Assurance::HardwareVerified
+                                }
+                                _ => Assurance::Hardware,
+                            });
+                        }
+                        Err(e) => last = refused(e),
+                    }
+                }
+                Err(last)
+            }
+        }
+    }
+}
+
+fn assurance_code(a: Assurance) -> u8 {
+    match a {
+        Assurance::None => 0,
+        Assurance::Hardware => 1,
+        Assurance::HardwareVerified => 2,
+    }
+}
+
+/// The serial as the certificate carries it (rcgen forces the top bit off
+/// and the lowest bit of the first byte on, see `issue::positive`).
+fn serial_hex(mut serial: [u8; 16]) -> String {
+    serial[0] &= 0x7f;
+    serial[0] |= 0x01;
+    hex::encode(serial)
+}

@@ -1,0 +1,167 @@
+//! The KDS's one error type, and how it becomes an HTTP answer.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use crosslock_credential::CredentialError;
+use crosslock_wire::api::ErrorBody;
+
+/// Why a request was refused, or what broke. Every variant maps to an HTTP
+/// status and a stable machine-readable reason (`ErrorBody::error`).
+#[derive(Debug, thiserror::Error)]
+pub enum KdsError {
+    // ---- the caller sent something bad (4xx) --------------------------------
+    /// The body is not the expected JSON.
+    #[error("malformed request: {0}")]
+    Malformed(String),
+    /// The body is larger than allowed.
+    #[error("request body too large")]
+    TooLarge,
+    /// No or an unknown bearer token.
+    #[error("missing or unknown device token")]
+    Unauthenticated,
+    /// The admin token is wrong.
+    #[error("admin token required")]
+    Forbidden,
+    /// The enrollment nonce is unknown, used or expired.
+    #[error("enrollment nonce is unknown, already used or expired; ask for a new one")]
+    BadNonce,
+    /// The carrier proof was refused.
+    #[error("carrier proof refused: {0}")]
+    CarrierProof(String),
+    /// The carrier proof names another KDS as the number's home.
+    #[error("carrier proof is for another home KDS ({0})")]
+    WrongHome(String),
+    /// A CSR was refused, or its key is not one the carrier proof names.
+    #[error("certification request refused: {0}")]
+    Csr(String),
+    /// The attestation was refused.
+    #[error("device attestation refused: {0}")]
+    Attestation(String),
+    /// Attestation is required by policy and was not given.
+    #[error("device attestation is required by this provider")]
+    AttestationRequired,
+    /// A KeyPackage was refused.
+    #[error("key package refused: {0}")]
+    KeyPackage(String),
+    /// Too many KeyPackages stored for the device.
+    #[error("too many key packages for this device (maximum {0} per suite)")]
+    TooManyKeyPackages(usize),
+    /// The number is not a valid E.164 number.
+    #[error("invalid number: {0}")]
+    InvalidNumber(String),
+    /// No device is enrolled for the number (here or at a known peer).
+    #[error("no device is enrolled for this number")]
+    UnknownNumber,
+    /// The requester exceeded the claim rate for this target.
+    #[error("too many requests; retry after {retry_after_secs} s")]
+    RateLimited {
+        /// Seconds until the next request is allowed.
+        retry_after_secs: u64,
+    },
+    /// The device was revoked.
+    #[error("device is revoked")]
+    Revoked,
+    /// The caller is not a configured peer provider.
+    #[error("unknown peer provider")]
+    UnknownPeer,
+    // ---- the number's home provider failed (5xx) -------------------------------
+    /// A peer provider did not answer usefully.
+    #[error("peer provider failed: {0}")]
+    Peer(String),
+    // ---- internal (5xx) ----------------------------------------------------------
+    /// Storage failed.
+    #[error("storage failure: {0}")]
+    Storage(String),
+    /// A bug.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl KdsError {
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        use KdsError::*;
+        match self {
+            Malformed(_) | InvalidNumber(_) | Csr(_) | KeyPackage(_) => StatusCode::BAD_REQUEST,
+            TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Unauthenticated => StatusCode::UNAUTHORIZED,
+            Forbidden | CarrierProof(_) | WrongHome(_) | Attestation(_) | AttestationRequired
+            | Revoked | UnknownPeer => StatusCode::FORBIDDEN,
+            BadNonce => StatusCode::CONFLICT,
+            TooManyKeyPackages(_) => StatusCode::CONFLICT,
+            UnknownNumber => StatusCode::NOT_FOUND,
+            RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Peer(_) => StatusCode::BAD_GATEWAY,
+            Storage(_) | Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable machine-readable reason.
+    pub fn reason(&self) -> &'static str {
+        use KdsError::*;
+        match self {
+            Malformed(_) => "malformed-request",
+            TooLarge => "too-large",
+            Unauthenticated => "unauthenticated",
+            Forbidden => "forbidden",
+            BadNonce => "bad-nonce",
+            CarrierProof(_) => "carrier-proof-refused",
+            WrongHome(_) => "wrong-home-kds",
+            Csr(_) => "csr-refused",
+            Attestation(_) => "attestation-refused",
+            AttestationRequired => "attestation-required",
+            KeyPackage(_) => "key-package-refused",
+            TooManyKeyPackages(_) => "too-many-key-packages",
+            InvalidNumber(_) => "invalid-number",
+            UnknownNumber => "unknown-number",
+            RateLimited { .. } => "rate-limited",
+            Revoked => "revoked",
+            UnknownPeer => "unknown-peer",
+            Peer(_) => "peer-failed",
+            Storage(_) => "storage-failure",
+            Internal(_) => "internal-error",
+        }
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: self.reason().to_owned(),
+            message: self.to_string(),
+        }
+    }
+}
+
+impl IntoResponse for KdsError {
+    fn into_response(self) -> Response {
+        if matches!(self, KdsError::Storage(_) | KdsError::Internal(_)) {
+            tracing::error!(error = %self, "request failed");
+        }
+        let mut response = (self.status(), axum::Json(self.body())).into_response();
+        if let KdsError::RateLimited { retry_after_secs } = self
+            && let Ok(v) = retry_after_secs.to_string().parse()
+        {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, v);
+        }
+        response
+    }
+}
+
+impl From<rusqlite::Error> for KdsError {
+    fn from(e: rusqlite::Error) -> Self {
+        KdsError::Storage(e.to_string())
+    }
+}
+
+impl From<CredentialError> for KdsError {
+    fn from(e: CredentialError) -> Self {
+        match e {
+            CredentialError::CarrierProof(m) => KdsError::CarrierProof(m),
+            CredentialError::Csr(m) => KdsError::Csr(m),
+            CredentialError::InvalidNumber(n) => KdsError::InvalidNumber(n.to_string()),
+            other => KdsError::Internal(other.to_string()),
+        }
+    }
+}

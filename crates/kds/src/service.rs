@@ -1,0 +1,52 @@
+//! The KDS: configuration, store and the operations behind the routes.
+
+use std::sync::Arc;
+
+use crosslock_credential::RustCryptoVerifier;
+
+use crate::config::KdsConfig;
+use crate::federation::FederationClient;
+use crate::store::KdsStore;
+
+/// A key distribution service.
+pub struct Kds {
+    pub(crate) config: KdsConfig,
+    pub(crate) store: Arc<dyn KdsStore>,
+    pub(crate) verifier: RustCryptoVerifier,
+    pub(crate) federation: FederationClient,
+}
+
+impl std::fmt::Debug for Kds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kds")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Kds {
+    /// A KDS over `store`. `federation` is how it reaches peer providers
+    /// (mutually authenticated TLS); [`FederationClient::none`] when it has
+    /// no peers.
+    pub fn new(config: KdsConfig, store: Arc<dyn KdsStore>, federation: FederationClient) -> Self {
+        Kds {
+            config,
+            store,
+            verifier: RustCryptoVerifier,
+            federation,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &KdsConfig {
+        &self.config
+    }
+
+    pub(crate) fn random<const N: usize>(&self) -> [u8; N] {
+        let mut out = [0u8; N];
+        // Without randomness no nonce, token or serial is safe to issue.
+        #[allow(clippy::expect_used)]
+        getrandom::fill(&mut out).expect("operating system random source failed");
+        out
+    }
+}

@@ -1,0 +1,450 @@
+//! The KDS store in SQLite (WAL, `synchronous=FULL`): an answer the KDS
+//! gave (a credential, a claimed KeyPackage removed) survives a crash.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::*;
+
+/// SQLite-backed [`KdsStore`].
+#[derive(Debug)]
+pub struct SqliteKdsStore {
+    conn: Mutex<Connection>,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS nonces (
+    nonce BLOB PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS devices (
+    device_id TEXT PRIMARY KEY,
+    number TEXT NOT NULL,
+    token_hash BLOB NOT NULL UNIQUE,
+    assurance TEXT NOT NULL,
+    enrolled_at INTEGER NOT NULL,
+    revoked_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS devices_by_number ON devices (number);
+CREATE TABLE IF NOT EXISTS credentials (
+    serial TEXT PRIMARY KEY,
+    device_id TEXT NOT NULL REFERENCES devices (device_id),
+    public_key BLOB NOT NULL,
+    chain BLOB NOT NULL,
+    not_after INTEGER NOT NULL,
+    revoked_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS credentials_by_device ON credentials (device_id);
+CREATE TABLE IF NOT EXISTS key_packages (
+    id INTEGER PRIMARY KEY,
+    device_id TEXT NOT NULL REFERENCES devices (device_id),
+    suite INTEGER NOT NULL,
+    last_resort INTEGER NOT NULL,
+    not_after INTEGER NOT NULL,
+    bytes BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS key_packages_by_device ON key_packages (device_id, suite, last_resort, id);
+CREATE TABLE IF NOT EXISTS rate (
+    key BLOB PRIMARY KEY,
+    tokens REAL NOT NULL,
+    updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+";
+
+impl SqliteKdsStore {
+    /// Opens (creating) the store at `path`.
+    pub fn open(path: &Path) -> Result<Self, KdsError> {
+        Self::init(Connection::open(path)?)
+    }
+
+    /// A store in memory (tests).
+    pub fn open_in_memory() -> Result<Self, KdsError> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(conn: Connection) -> Result<Self, KdsError> {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(SqliteKdsStore {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Chains are stored as u32-length-prefixed DER certificates.
+fn encode_chain(chain: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for cert in chain {
+        out.extend_from_slice(&(cert.len() as u32).to_be_bytes());
+        out.extend_from_slice(cert);
+    }
+    out
+}
+
+fn decode_chain(mut bytes: &[u8]) -> Result<Vec<Vec<u8>>, KdsError> {
+    let mut chain = Vec::new();
+    while !bytes.is_empty() {
+        let (len, rest) = bytes
+            .split_at_checked(4)
+            .ok_or_else(|| KdsError::Storage("corrupt chain".into()))?;
+        let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
+        let (cert, rest) = rest
+            .split_at_checked(len)
+            .ok_or_else(|| KdsError::Storage("corrupt chain".into()))?;
+        chain.push(cert.to_vec());
+        bytes = rest;
+    }
+    Ok(chain)
+}
+
+fn device_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRecord> {
+    let token: Vec<u8> = row.get(2)?;
+    let mut token_hash = [0u8; 32];
+    if token.len() == 32 {
+        token_hash.copy_from_slice(&token);
+    }
+    let assurance: String = row.get(3)?;
+    Ok(DeviceRecord {
+        device_id: row.get(0)?,
+        number: row.get(1)?,
+        token_hash,
+        assurance: assurance_from(&assurance),
+        enrolled_at: row.get::<_, i64>(4)? as u64,
+        revoked_at: row.get::<_, Option<i64>>(5)?.map(|t| t as u64),
+    })
+}
+
+const DEVICE_COLUMNS: &str = "device_id, number, token_hash, assurance, enrolled_at, revoked_at";
+
+impl NonceStore for SqliteKdsStore {
+    fn insert_nonce(&self, nonce: &[u8], expires_at: u64) -> Result<(), KdsError> {
+        let conn = self.conn();
+        conn.execute(
+            "DELETE FROM nonces WHERE expires_at < ?1",
+            params![expires_at as i64 - 3600],
+        )?;
+        conn.execute(
+            "INSERT INTO nonces (nonce, expires_at) VALUES (?1, ?2)",
+            params![nonce, expires_at as i64],
+        )?;
+        Ok(())
+    }
+
+    fn take_nonce(&self, nonce: &[u8], now: u64) -> Result<bool, KdsError> {
+        let conn = self.conn();
+        let deleted = conn.execute(
+            "DELETE FROM nonces WHERE nonce = ?1 AND expires_at >= ?2",
+            params![nonce, now as i64],
+        )?;
+        Ok(deleted == 1)
+    }
+}
+
+impl DeviceStore for SqliteKdsStore {
+    fn enroll(
+        &self,
+        device: &DeviceRecord,
+        credentials: &[IssuedCredential],
+        replace_others: bool,
+    ) -> Result<(), KdsError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if replace_others {
+            revoke_in(&tx, None, Some(&device.number), device.enrolled_at)?;
+        }
+        // Re-enrolling a device id replaces its old credentials.
+        revoke_in(&tx, Some(&device.device_id), None, device.enrolled_at)?;
+        tx.execute(
+            "INSERT OR REPLACE INTO devices (device_id, number, token_hash, assurance, enrolled_at, revoked_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, NULL)",
+            params![
+                device.device_id,
+                device.number,
+                &device.token_hash[..],
+                assurance_name(device.assurance),
+                device.enrolled_at as i64
+            ],
+        )?;
+        for c in credentials {
+            tx.execute(
+                "INSERT INTO credentials (serial, device_id, public_key, chain, not_after, revoked_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, NULL)",
+                params![c.serial, c.device_id, c.public_key, encode_chain(&c.chain), c.not_after as i64],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn device_by_token(&self, token_hash: &[u8; 32]) -> Result<Option<DeviceRecord>, KdsError> {
+        let conn = self.conn();
+        Ok(conn
+            .query_row(
+                &format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE token_hash = ?1"),
+                params![&token_hash[..]],
+                device_from_row,
+            )
+            .optional()?)
+    }
+
+    fn credentials_of(&self, device_id: &str) -> Result<Vec<IssuedCredential>, KdsError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT serial, device_id, public_key, chain, not_after FROM credentials
+             WHERE device_id = ?1 AND revoked_at IS NULL ORDER BY rowid",
+        )?;
+        let rows = stmt.query_map(params![device_id], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, Vec<u8>>(2)?,
+                row.get::<_, Vec<u8>>(3)?,
+                row.get::<_, i64>(4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (serial, device_id, public_key, chain, not_after) = row?;
+            out.push(IssuedCredential {
+                serial,
+                device_id,
+                public_key,
+                chain: decode_chain(&chain)?,
+                not_after: not_after as u64,
+            });
+        }
+        Ok(out)
+    }
+
+    fn revoke(
+        &self,
+        device_id: Option<&str>,
+        number: Option<&str>,
+        now: u64,
+    ) -> Result<usize, KdsError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n = revoke_in(&tx, device_id, number, now)?;
+        tx.commit()?;
+        Ok(n)
+    }
+
+    fn revoked_since(&self, since: u64) -> Result<Vec<String>, KdsError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT serial FROM credentials WHERE revoked_at >= ?1 ORDER BY revoked_at, serial",
+        )?;
+        let rows = stmt.query_map(params![since as i64], |row| row.get::<_, String>(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn active_devices(&self, number: &str) -> Result<Vec<DeviceRecord>, KdsError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {DEVICE_COLUMNS} FROM devices WHERE number = ?1 AND revoked_at IS NULL ORDER BY enrolled_at, device_id"
+        ))?;
+        let rows = stmt.query_map(params![number], device_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+/// Revokes devices (by id or number) with their credentials and KeyPackages.
+fn revoke_in(
+    tx: &rusqlite::Transaction<'_>,
+    device_id: Option<&str>,
+    number: Option<&str>,
+    now: u64,
+) -> Result<usize, KdsError> {
+    let ids: Vec<String> = {
+        let mut stmt = tx.prepare(
+            "SELECT device_id FROM devices WHERE revoked_at IS NULL
+             AND (?1 IS NULL OR device_id = ?1) AND (?2 IS NULL OR number = ?2)
+             AND (?1 IS NOT NULL OR ?2 IS NOT NULL)",
+        )?;
+        let rows = stmt.query_map(params![device_id, number], |row| row.get::<_, String>(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for id in &ids {
+        tx.execute(
+            "UPDATE devices SET revoked_at = ?2 WHERE device_id = ?1",
+            params![id, now as i64],
+        )?;
+        tx.execute(
+            "UPDATE credentials SET revoked_at = ?2 WHERE device_id = ?1 AND revoked_at IS NULL",
+            params![id, now as i64],
+        )?;
+        tx.execute("DELETE FROM key_packages WHERE device_id = ?1", params![id])?;
+    }
+    Ok(ids.len())
+}
+
+fn stock_in(conn: &Connection, device_id: &str, now: u64) -> Result<Stock, KdsError> {
+    let mut stock = Stock::default();
+    let mut stmt = conn.prepare(
+        "SELECT suite, last_resort, count(*) FROM key_packages
+         WHERE device_id = ?1 AND not_after > ?2 GROUP BY suite, last_resort",
+    )?;
+    let rows = stmt.query_map(params![device_id, now as i64], |row| {
+        Ok((
+            row.get::<_, i64>(0)?,
+            row.get::<_, bool>(1)?,
+            row.get::<_, i64>(2)?,
+        ))
+    })?;
+    for row in rows {
+        let (suite, last_resort, count) = row?;
+        if last_resort {
+            stock.last_resort.push(suite as u16);
+        } else {
+            stock.available.insert(suite as u16, count as u32);
+        }
+    }
+    Ok(stock)
+}
+
+impl KeyPackageStore for SqliteKdsStore {
+    fn add_key_packages(
+        &self,
+        device_id: &str,
+        key_packages: &[StoredKeyPackage],
+        max_per_suite: usize,
+        now: u64,
+    ) -> Result<Stock, KdsError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "DELETE FROM key_packages WHERE device_id = ?1 AND not_after <= ?2",
+            params![device_id, now as i64],
+        )?;
+        for kp in key_packages {
+            if kp.last_resort {
+                tx.execute(
+                    "DELETE FROM key_packages WHERE device_id = ?1 AND suite = ?2 AND last_resort = 1",
+                    params![device_id, kp.suite],
+                )?;
+            }
+            tx.execute(
+                "INSERT INTO key_packages (device_id, suite, last_resort, not_after, bytes) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![device_id, kp.suite, kp.last_resort, kp.not_after as i64, kp.bytes],
+            )?;
+        }
+        let stock = stock_in(&tx, device_id, now)?;
+        if stock
+            .available
+            .values()
+            .any(|&n| n as usize > max_per_suite)
+        {
+            // Dropping the transaction rolls the whole batch back.
+            return Err(KdsError::TooManyKeyPackages(max_per_suite));
+        }
+        tx.commit()?;
+        Ok(stock)
+    }
+
+    fn stock(&self, device_id: &str, now: u64) -> Result<Stock, KdsError> {
+        stock_in(&self.conn(), device_id, now)
+    }
+
+    fn claim(&self, number: &str, now: u64) -> Result<ClaimedKeyPackages, KdsError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let devices: Vec<String> = {
+            let mut stmt = tx.prepare(
+                "SELECT device_id FROM devices WHERE number = ?1 AND revoked_at IS NULL ORDER BY enrolled_at, device_id",
+            )?;
+            let rows = stmt.query_map(params![number], |row| row.get::<_, String>(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let mut out = Vec::new();
+        for device in devices {
+            let suites: Vec<i64> = {
+                let mut stmt = tx.prepare(
+                    "SELECT DISTINCT suite FROM key_packages WHERE device_id = ?1 AND not_after > ?2 ORDER BY suite",
+                )?;
+                let rows =
+                    stmt.query_map(params![device, now as i64], |row| row.get::<_, i64>(0))?;
+                rows.collect::<Result<_, _>>()?
+            };
+            let mut kps = Vec::new();
+            for suite in suites {
+                let single: Option<(i64, Vec<u8>)> = tx
+                    .query_row(
+                        "SELECT id, bytes FROM key_packages
+                         WHERE device_id = ?1 AND suite = ?2 AND last_resort = 0 AND not_after > ?3
+                         ORDER BY id LIMIT 1",
+                        params![device, suite, now as i64],
+                        |row| Ok((row.get(0)?, row.get(1)?)),
+                    )
+                    .optional()?;
+                match single {
+                    Some((id, bytes)) => {
+                        tx.execute("DELETE FROM key_packages WHERE id = ?1", params![id])?;
+                        kps.push(bytes);
+                    }
+                    None => {
+                        let last: Option<Vec<u8>> = tx
+                            .query_row(
+                                "SELECT bytes FROM key_packages
+                                 WHERE device_id = ?1 AND suite = ?2 AND last_resort = 1 AND not_after > ?3
+                                 ORDER BY id DESC LIMIT 1",
+                                params![device, suite, now as i64],
+                                |row| row.get(0),
+                            )
+                            .optional()?;
+                        kps.extend(last);
+                    }
+                }
+            }
+            out.push((device, kps));
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+impl RateStore for SqliteKdsStore {
+    fn take_token(
+        &self,
+        key: &[u8],
+        now: u64,
+        burst: u32,
+        refill_secs: u64,
+    ) -> Result<Result<(), u64>, KdsError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let current: Option<(f64, i64)> = tx
+            .query_row(
+                "SELECT tokens, updated_at FROM rate WHERE key = ?1",
+                params![key],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()?;
+        let refill = refill_secs.max(1) as f64;
+        let tokens = match current {
+            None => f64::from(burst),
+            Some((tokens, updated)) => {
+                let elapsed = now.saturating_sub(updated.max(0) as u64) as f64;
+                (tokens + elapsed / refill).min(f64::from(burst))
+            }
+        };
+        if tokens < 1.0 {
+            let wait = ((1.0 - tokens) * refill).ceil() as u64;
+            return Ok(Err(wait.max(1)));
+        }
+        tx.execute(
+            "INSERT OR REPLACE INTO rate (key, tokens, updated_at) VALUES (?1, ?2, ?3)",
+            params![key, tokens - 1.0, now as i64],
+        )?;
+        tx.commit()?;
+        Ok(Ok(()))
+    }
+}

@@ -1,0 +1,460 @@
+//! Enrollment, KeyPackages and claims through the KDS's HTTP API, with real
+//! client cores on both ends.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+use common::*;
+use crosslock_client::*;
+use crosslock_wire::api::B64;
+use crosslock_wire::api::kds::*;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn enroll_publish_claim_and_talk_with_provider_credentials() {
+    let a = Provider::start(ProviderSetup::default()).await;
+    let mut alice = phone("+15550100001", DeviceProfile::Android, a.trust());
+    let mut bob = phone("+15550100002", DeviceProfile::Ios, a.trust());
+    let alice_token = a.enroll(&mut alice, false).await;
+    let bob_token = a.enroll(&mut bob, false).await;
+    let stock = a.publish(&mut bob, &bob_token, 2).await;
+    assert_eq!(
+        stock.available.values().copied().collect::<Vec<_>>(),
+        vec![2, 2, 2]
+    );
+    assert_eq!(stock.last_resort.len(), 3);
+
+    // Alice claims Bob: one KeyPackage per suite for his one device.
+    let (status, answer) = a.claim(&alice_token, "+1 555 010 0002").await;
+    assert_eq!(status, 200, "{answer}");
+    let claimed = participant(&answer);
+    assert_eq!(claimed.devices.len(), 1);
+    assert_eq!(claimed.devices[0].0.len(), 3);
+
+    // Claims are single use: the next one hands out different KeyPackages,
+    // and once single-use ones run out the last-resort one is served.
+    let (_, second) = a.claim(&alice_token, "+15550100002").await;
+    assert_ne!(participant(&second).devices[0].0, claimed.devices[0].0);
+    let (_, third) = a.claim(&alice_token, "+15550100002").await;
+    let (_, fourth) = a.claim(&alice_token, "+15550100002").await;
+    assert_eq!(
+        participant(&third).devices[0].0,
+        participant(&fourth).devices[0].0,
+        "last resort repeats"
+    );
+    let (_, stock) = a.get("/v1/keypackages/stock", Some(&bob_token)).await;
+    let stock: Stock = serde_json::from_value(stock).unwrap();
+    assert!(stock.available.is_empty());
+
+    // The claimed KeyPackages carry provider credentials that Alice's client
+    // core accepts under production trust (chain, carrier proof, number).
+    let pending = alice
+        .create_conversation(NewConversation::OneToOne, &[claimed])
+        .unwrap();
+    alice.commit_accepted(&pending).unwrap();
+    let welcome = pending.welcome.clone().unwrap();
+    assert!(matches!(
+        bob.receive(&welcome.message_id, &welcome.envelope).unwrap(),
+        Received::Joined { .. }
+    ));
+    let m = alice
+        .send_text(&pending.conversation, "enrolled and encrypted")
+        .unwrap();
+    match bob
+        .receive(&m.outbound.message_id, &m.outbound.envelope)
+        .unwrap()
+    {
+        Received::Message(r) => assert!(matches!(r.content, ReceivedContent::Mimi { .. })),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_enrollments_are_refused_with_a_reason_and_store_nothing() {
+    let a = Provider::start(ProviderSetup::default()).await;
+    let mut alice = phone("+15550100001", DeviceProfile::Android, a.trust());
+    let alice_token = a.enroll(&mut alice, false).await;
+    let victim = phone("+15550100009", DeviceProfile::Ios, a.trust());
+
+    let mut cases: Vec<(&str, EnrollRequest, u16, &str)> = Vec::new();
+    // Unknown nonce.
+    let mut r = a.enroll_request(&victim, false).await;
+    r.nonce = B64(vec![7; 32]);
+    cases.push(("unknown nonce", r, 409, "bad-nonce"));
+    // A proof signed by a carrier the KDS does not trust.
+    let rogue = crosslock_acs::Acs::new(
+        "carrier.example",
+        std::sync::Arc::new(SoftSigner::new()),
+        86_400,
+    );
+    rogue.add_subscriber(victim.number(), "t");
+    let forged = rogue
+        .prove(
+            &crosslock_acs::ProofRequest {
+                number: victim.number().as_str().into(),
+                subscriber_token: "t".into(),
+                participant_keys: victim
+                    .participant_keys()
+                    .unwrap()
+                    .iter()
+                    .map(|k| B64(k.as_bytes().to_vec()))
+                    .collect(),
+                home_kds: "kds.a.example".into(),
+            },
+            now(),
+        )
+        .unwrap();
+    let mut r = a.enroll_request(&victim, false).await;
+    r.carrier_proof = forged.proof;
+    cases.push(("forged carrier proof", r, 403, "carrier-proof-refused"));
+    // A genuine proof, but for another home KDS.
+    let mut r = a.enroll_request(&victim, false).await;
+    r.carrier_proof = B64(a.carrier_proof(&victim, "kds.b.example"));
+    cases.push(("proof for another KDS", r, 403, "wrong-home-kds"));
+    // A CSR for a key the carrier proof does not name (the attacker's key).
+    let attacker = phone("+15550100009", DeviceProfile::Ios, a.trust());
+    let mut r = a.enroll_request(&victim, false).await;
+    r.csrs = attacker
+        .certificate_requests()
+        .unwrap()
+        .into_iter()
+        .map(B64)
+        .collect();
+    cases.push(("CSR key differs from the proven one", r, 400, "csr-refused"));
+    // A CSR whose self-signature is broken.
+    let mut r = a.enroll_request(&victim, false).await;
+    let last = r.csrs[0].0.len() - 2;
+    r.csrs[0].0[last] ^= 1;
+    cases.push(("broken CSR", r, 400, "csr-refused"));
+    // No CSR at all.
+    let mut r = a.enroll_request(&victim, false).await;
+    r.csrs.clear();
+    cases.push(("no CSR", r, 400, "csr-refused"));
+    // An Android attestation of another key (a real phone's chain).
+    let mut r = a.enroll_request(&victim, false).await;
+    let pem = include_str!("../../attest/tests/data/android/caiman_sdk36_TEE_EC_RKP.pem");
+    let chain = pem
+        .split("-----END CERTIFICATE-----")
+        .filter(|b| b.contains("BEGIN"))
+        .map(|b| {
+            let body: String = b
+                .lines()
+                .filter(|l| !l.starts_with("-----") && !l.trim().is_empty())
+                .collect();
+            use base64::Engine;
+            B64(base64::engine::general_purpose::STANDARD
+                .decode(body.trim())
+                .unwrap())
+        })
+        .collect();
+    r.attestation = Some(AttestationBody::Android { chain });
+    cases.push(("attestation for another key", r, 403, "attestation-refused"));
+
+    for (what, request, status, expected) in cases {
+        let (got, body) = a.post("/v1/enrollment", None, &request).await;
+        assert_eq!(
+            (got, reason(&body).as_str()),
+            (status, expected),
+            "{what}: {body}"
+        );
+    }
+    // Malformed and oversize bodies.
+    let (got, body) = a.post_raw("/v1/enrollment", b"{not json".to_vec()).await;
+    assert_eq!((got, reason(&body).as_str()), (400, "malformed-request"));
+    let (got, body) = a.post_raw("/v1/enrollment", vec![b' '; 300 * 1024]).await;
+    assert_eq!((got, reason(&body).as_str()), (413, "too-large"), "{body}");
+    // A used nonce cannot be replayed.
+    let request = a.enroll_request(&victim, false).await;
+    let (ok, _) = a.post("/v1/enrollment", None, &request).await;
+    assert_eq!(ok, 200);
+    let (got, body) = a.post("/v1/enrollment", None, &request).await;
+    assert_eq!((got, reason(&body).as_str()), (409, "bad-nonce"));
+    // Nothing of the refused attempts was stored: the victim's number has
+    // exactly the one device enrolled by the genuine request.
+    assert_eq!(a.kds.config().kds_id, "kds.a.example");
+    let (status, answer) = a.claim(&alice_token, "+15550100009").await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(participant(&answer).devices.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn attestation_can_be_required() {
+    let a = Provider::start(ProviderSetup {
+        attestation: AttestationRequirementStrict::required(),
+        ..ProviderSetup::default()
+    })
+    .await;
+    let alice = phone("+15550100001", DeviceProfile::Android, a.trust());
+    let request = a.enroll_request(&alice, false).await;
+    let (status, body) = a.post("/v1/enrollment", None, &request).await;
+    assert_eq!(
+        (status, reason(&body).as_str()),
+        (403, "attestation-required")
+    );
+}
+
+struct AttestationRequirementStrict;
+impl AttestationRequirementStrict {
+    fn required() -> crosslock_kds::AttestationRequirement {
+        crosslock_kds::AttestationRequirement::Required(crosslock_attest::AttestationPolicy::Strict)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn key_package_uploads_are_validated_whole() {
+    let a = Provider::start(ProviderSetup::default()).await;
+    let mut alice = phone("+15550100001", DeviceProfile::Android, a.trust());
+    let mut mallory = phone("+15550100066", DeviceProfile::Android, a.trust());
+    let alice_token = a.enroll(&mut alice, false).await;
+    let _ = a.enroll(&mut mallory, false).await;
+    a.publish(&mut alice, &alice_token, 1).await;
+    let before: Stock =
+        serde_json::from_value(a.get("/v1/keypackages/stock", Some(&alice_token)).await.1).unwrap();
+
+    // Mallory's KeyPackage uploaded with Alice's token: not Alice's credential.
+    let foreign = mallory.generate_key_packages(1).unwrap().key_packages[0]
+        .1
+        .clone();
+    let good = alice.generate_key_packages(1).unwrap().key_packages[0]
+        .1
+        .clone();
+    let upload = UploadKeyPackages {
+        key_packages: vec![B64(good.clone()), B64(foreign)],
+        last_resort: vec![],
+    };
+    let (status, body) = a.post("/v1/keypackages", Some(&alice_token), &upload).await;
+    assert_eq!(
+        (status, reason(&body).as_str()),
+        (400, "key-package-refused"),
+        "{body}"
+    );
+    // Garbage.
+    let upload = UploadKeyPackages {
+        key_packages: vec![B64(vec![0, 1, 2])],
+        last_resort: vec![],
+    };
+    let (status, body) = a.post("/v1/keypackages", Some(&alice_token), &upload).await;
+    assert_eq!(
+        (status, reason(&body).as_str()),
+        (400, "key-package-refused")
+    );
+    // A single-use KeyPackage sent as last resort.
+    let upload = UploadKeyPackages {
+        key_packages: vec![],
+        last_resort: vec![B64(good)],
+    };
+    let (status, body) = a.post("/v1/keypackages", Some(&alice_token), &upload).await;
+    assert_eq!(
+        (status, reason(&body).as_str()),
+        (400, "key-package-refused")
+    );
+    // More than 100 per suite.
+    let batch = alice.generate_key_packages(101).unwrap();
+    let upload = UploadKeyPackages {
+        key_packages: batch
+            .key_packages
+            .iter()
+            .filter(|(s, _)| s.code() == 1)
+            .map(|(_, k)| B64(k.clone()))
+            .collect(),
+        last_resort: vec![],
+    };
+    let (status, body) = a.post("/v1/keypackages", Some(&alice_token), &upload).await;
+    assert_eq!(
+        (status, reason(&body).as_str()),
+        (409, "too-many-key-packages"),
+        "{body}"
+    );
+    // No token, a wrong token.
+    let (status, _) = a
+        .post("/v1/keypackages", None, &UploadKeyPackages::default())
+        .await;
+    assert_eq!(status, 401);
+    let (status, _) = a
+        .post(
+            "/v1/keypackages",
+            Some("0000"),
+            &UploadKeyPackages::default(),
+        )
+        .await;
+    assert_eq!(status, 401);
+    // Nothing of the refused uploads was stored.
+    let after: Stock =
+        serde_json::from_value(a.get("/v1/keypackages/stock", Some(&alice_token)).await.1).unwrap();
+    assert_eq!(after, before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn overlong_key_packages_are_refused() {
+    let a = Provider::start(ProviderSetup::default()).await;
+    let mut config = DeviceConfig::new(a.trust());
+    config.key_packages.lifetime_secs = 30 * 86_400;
+    let store: std::sync::Arc<dyn crosslock_client::store::StateStore> =
+        std::sync::Arc::new(crosslock_client::store::MemoryStore::new());
+    let keystore = std::sync::Arc::new(crosslock_client::keystore::SoftwareKeyStore::new(
+        store.clone(),
+    ));
+    let mut alice = Device::create(
+        store,
+        keystore,
+        NewDevice {
+            number: crosslock_client::credential::PhoneNumber::parse("+15550100001").unwrap(),
+            profile: DeviceProfile::Android,
+        },
+        config,
+        crosslock_client::env::Environment::system(),
+    )
+    .unwrap();
+    let token = a.enroll(&mut alice, false).await;
+    let kp = alice.generate_key_packages(1).unwrap().key_packages[0]
+        .1
+        .clone();
+    let upload = UploadKeyPackages {
+        key_packages: vec![B64(kp)],
+        last_resort: vec![],
+    };
+    let (status, body) = a.post("/v1/keypackages", Some(&token), &upload).await;
+    assert_eq!(
+        (status, reason(&body).as_str()),
+        (400, "key-package-refused"),
+        "{body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn claims_are_rate_limited_per_requester_and_target() {
+    let a = Provider::start(ProviderSetup::default()).await;
+    let mut alice = phone("+15550100001", DeviceProfile::Android, a.trust());
+    let mut bob = phone("+15550100002", DeviceProfile::Ios, a.trust());
+    let mut carol = phone("+15550100003", DeviceProfile::Ios, a.trust());
+    let alice_token = a.enroll(&mut alice, false).await;
+    let bob_token = a.enroll(&mut bob, false).await;
+    let carol_token = a.enroll(&mut carol, false).await;
+    a.publish(&mut bob, &bob_token, 1).await;
+    for i in 0..6 {
+        let (status, body) = a.claim(&alice_token, "+15550100002").await;
+        assert_eq!(status, 200, "claim {i}: {body}");
+    }
+    let response = http()
+        .post(format!("{}/v1/claim", a.url))
+        .bearer_auth(&alice_token)
+        .json(&ClaimRequest {
+            number: "+15550100002".into(),
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 429);
+    let retry: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry > 0 && retry <= 600);
+    // Another requester, or another target, has its own budget.
+    assert_eq!(a.claim(&carol_token, "+15550100002").await.0, 200);
+    assert_eq!(a.claim(&alice_token, "+15550100003").await.0, 200);
+    // Unknown and invalid numbers.
+    assert_eq!(
+        reason(&a.claim(&alice_token, "+15559999999").await.1),
+        "unknown-number"
+    );
+    assert_eq!(
+        reason(&a.claim(&alice_token, "5550100002").await.1),
+        "invalid-number"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn revoked_devices_are_refused_and_reported() {
+    let a = Provider::start(ProviderSetup::default()).await;
+    let mut alice = phone("+15550100001", DeviceProfile::Android, a.trust());
+    let mut bob = phone("+15550100002", DeviceProfile::Ios, a.trust());
+    let mut bob_tablet = phone("+15550100002", DeviceProfile::Ios, a.trust());
+    let alice_token = a.enroll(&mut alice, false).await;
+    let bob_token = a.enroll(&mut bob, false).await;
+    let tablet_token = a.enroll(&mut bob_tablet, false).await;
+    a.publish(&mut bob, &bob_token, 2).await;
+    a.publish(&mut bob_tablet, &tablet_token, 2).await;
+    assert_eq!(
+        participant(&a.claim(&alice_token, "+15550100002").await.1)
+            .devices
+            .len(),
+        2
+    );
+
+    // The tablet is lost: Bob revokes it from the tablet's token.
+    let (status, _) = a
+        .post("/v1/revoke", Some(&tablet_token), &serde_json::json!({}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        participant(&a.claim(&alice_token, "+15550100002").await.1)
+            .devices
+            .len(),
+        1
+    );
+    let (status, body) = a
+        .post(
+            "/v1/keypackages",
+            Some(&tablet_token),
+            &UploadKeyPackages::default(),
+        )
+        .await;
+    assert_eq!((status, reason(&body).as_str()), (403, "revoked"));
+    let (_, revoked) = a.get("/v1/revoked?since=0", Some(&alice_token)).await;
+    assert_eq!(
+        serde_json::from_value::<RevokedList>(revoked)
+            .unwrap()
+            .serials
+            .len(),
+        2
+    );
+
+    // The administrator revokes the whole number; a wrong admin token is refused.
+    let revoke = RevokeRequest {
+        device_id: None,
+        number: Some("+15550100002".into()),
+    };
+    let (status, body) = a.post("/admin/v1/revoke", Some("guess"), &revoke).await;
+    assert_eq!((status, reason(&body).as_str()), (403, "forbidden"));
+    let (status, _) = a
+        .post("/admin/v1/revoke", Some("admin-secret"), &revoke)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        reason(&a.claim(&alice_token, "+15550100002").await.1),
+        "unknown-number"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reinstall_is_a_visible_key_change() {
+    let a = Provider::start(ProviderSetup::default()).await;
+    let mut alice = phone("+15550100001", DeviceProfile::Android, a.trust());
+    let mut bob = phone("+15550100002", DeviceProfile::Ios, a.trust());
+    let alice_token = a.enroll(&mut alice, false).await;
+    let bob_token = a.enroll(&mut bob, false).await;
+    a.publish(&mut bob, &bob_token, 1).await;
+    let pending = alice
+        .create_conversation(
+            NewConversation::OneToOne,
+            &[participant(&a.claim(&alice_token, "+15550100002").await.1)],
+        )
+        .unwrap();
+    alice.commit_accepted(&pending).unwrap();
+    let state = alice.security_state(&pending.conversation).unwrap();
+    assert_eq!(state.verification[bob.number()], Verification::Unverified);
+
+    // Bob reinstalls: a new device, new keys, replacing the old one.
+    let mut bob2 = phone("+15550100002", DeviceProfile::Ios, a.trust());
+    let bob2_token = a.enroll(&mut bob2, true).await;
+    a.publish(&mut bob2, &bob2_token, 1).await;
+    let (_, answer) = a.claim(&alice_token, "+15550100002").await;
+    let claimed = participant(&answer);
+    assert_eq!(claimed.devices.len(), 1, "the old device was revoked");
+    let again = alice
+        .create_conversation(NewConversation::OneToOne, &[claimed])
+        .unwrap();
+    alice.commit_accepted(&again).unwrap();
+    let state = alice.security_state(&again.conversation).unwrap();
+    assert_eq!(state.verification[bob.number()], Verification::KeyChanged);
+}

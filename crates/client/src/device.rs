@@ -193,6 +193,8 @@ impl Device {
             clients: BTreeMap::new(),
             groups: HashMap::new(),
         };
+        let revoked = device.revoked_serials()?;
+        device.identity.revoke(revoked);
         device.build_clients()?;
         Ok(device)
     }

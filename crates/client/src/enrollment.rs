@@ -6,6 +6,9 @@ use crosslock_credential::{KeyAlgorithm, PublicKey, UnverifiedCredential, build_
 
 use crate::device::{Device, KeyStoreSigner};
 use crate::error::ClientError;
+use crate::store::Table;
+
+const REVOKED_KEY: &[u8] = b"revoked-serials";
 
 /// The participant keys of a device, in enrollment order.
 pub const ENROLLED_ALGORITHMS: [KeyAlgorithm; 2] = [KeyAlgorithm::EcdsaP256, KeyAlgorithm::Ed25519];
@@ -50,6 +53,35 @@ impl Device {
             nonce,
             keys[0].as_bytes(),
         ))
+    }
+
+    /// Records credentials the provider reported revoked (`/v1/revoked`):
+    /// KeyPackages, commits and Welcomes carrying them are refused from now
+    /// on. Persistent.
+    pub fn note_revoked(&mut self, serials: &[String]) -> Result<(), ClientError> {
+        let mut all: Vec<String> = self.revoked_serials()?;
+        all.extend(serials.iter().map(|s| s.to_ascii_lowercase()));
+        all.sort();
+        all.dedup();
+        self.atomically(|device| {
+            device.staged.put(
+                Table::Device,
+                REVOKED_KEY.to_vec(),
+                crate::records::encode(&all)?,
+            );
+            Ok(())
+        })?;
+        self.identity
+            .revoke(serials.iter().map(|s| s.to_ascii_lowercase()));
+        Ok(())
+    }
+
+    /// Serials recorded as revoked.
+    pub(crate) fn revoked_serials(&self) -> Result<Vec<String>, ClientError> {
+        match self.staged.get(Table::Device, REVOKED_KEY)? {
+            Some(bytes) => crate::records::decode(&bytes),
+            None => Ok(Vec::new()),
+        }
     }
 
     /// Installs the credentials the KDS issued (one chain per participant

@@ -34,6 +34,8 @@ pub(crate) struct ParsedCertificate {
     pub(crate) policies: Vec<ObjectIdentifier>,
     /// The carrier proof extension's content (DER), if present.
     pub(crate) carrier_proof: Option<Vec<u8>>,
+    /// The serial number, lowercase hex of its DER content bytes.
+    pub(crate) serial: String,
 }
 
 impl ParsedCertificate {
@@ -68,6 +70,7 @@ impl ParsedCertificate {
             eku: Vec::new(),
             policies: Vec::new(),
             carrier_proof: None,
+            serial: hex_lower(tbs_cert.serial_number().as_bytes()),
         };
         for ext in tbs_cert
             .extensions()
@@ -159,4 +162,8 @@ fn raw_tbs(cert: &[u8]) -> der::Result<&[u8]> {
         Ok::<_, der::Error>(tbs)
     })?;
     Ok(tbs)
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -96,6 +96,12 @@ pub enum CredentialError {
         /// Seconds the policy requires.
         required_secs: u64,
     },
+    /// The credential was revoked by its provider.
+    #[error("credential {serial} is revoked")]
+    Revoked {
+        /// Its serial number (hex).
+        serial: String,
+    },
     /// The chain does not end at a configured trust anchor.
     #[error("credential does not chain to a trusted provider root")]
     UntrustedRoot,

@@ -22,9 +22,14 @@ pub struct ValidatedCredential {
     not_before: u64,
     not_after: u64,
     development: bool,
+    serial: String,
 }
 
 impl ValidatedCredential {
+    /// The certificate serial number (lowercase hex), as revocation lists name it.
+    pub fn serial(&self) -> &str {
+        &self.serial
+    }
     /// The participant's number (the `tel:` SAN).
     pub fn number(&self) -> &PhoneNumber {
         &self.number
@@ -84,6 +89,10 @@ impl UnverifiedCredential {
     pub fn is_development(&self) -> bool {
         self.0.is_development()
     }
+    /// The certificate serial number (lowercase hex).
+    pub fn serial(&self) -> &str {
+        self.0.serial()
+    }
 }
 
 /// The profile checks on a leaf that do not depend on trust: SAN, EKU,
@@ -129,5 +138,6 @@ pub(crate) fn check_leaf_profile(
         not_before: leaf.not_before,
         not_after: leaf.not_after,
         development: leaf.uris.iter().any(|u| u == DEVELOPMENT_MARKER_URI),
+        serial: leaf.serial.clone(),
     })
 }

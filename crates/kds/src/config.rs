@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crosslock_attest::AttestationPolicy;
+use crosslock_attest::{AndroidRoots, AttestationPolicy};
 use crosslock_credential::{CertSigner, CertificateAuthority, TrustedCarriers};
 
 /// Which enrollments need device attestation.
@@ -66,6 +66,8 @@ pub struct KdsConfig {
     pub attestation: AttestationRequirement,
     /// App ids (`TEAMID.bundle`) accepted in Apple App Attest.
     pub apple_app_ids: Vec<String>,
+    /// Android attestation roots (default: Google's hardware roots).
+    pub android_roots: AndroidRoots,
     /// Life of issued credentials (default 75 days).
     pub credential_lifetime_secs: u64,
     /// Life of an enrollment nonce (default 300 s).
@@ -104,14 +106,15 @@ impl KdsConfig {
         ca_signer: Arc<dyn CertSigner + Send + Sync>,
         carriers: TrustedCarriers,
         attestation: AttestationRequirement,
-    ) -> Self {
-        KdsConfig {
+    ) -> Result<Self, crosslock_attest::AttestError> {
+        Ok(KdsConfig {
             kds_id: kds_id.into(),
             ca,
             ca_signer,
             carriers,
             attestation,
             apple_app_ids: Vec::new(),
+            android_roots: AndroidRoots::google()?,
             credential_lifetime_secs: 75 * 86_400,
             nonce_lifetime_secs: 300,
             max_key_packages_per_suite: 100,
@@ -121,7 +124,7 @@ impl KdsConfig {
             max_body_bytes: 256 * 1024,
             peers: Vec::new(),
             admin_token: None,
-        }
+        })
     }
 
     /// The peer a number is homed at, by longest matching prefix.

@@ -15,9 +15,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use crosslock_attest::{
-    AndroidRoots, AttestationPolicy, UnverifiedAndroidAttestation, enrollment_challenge,
-};
+use crosslock_attest::{AttestationPolicy, UnverifiedAndroidAttestation, enrollment_challenge};
 use crosslock_credential::{
     KeyAlgorithm, ParticipantInfo, ParticipantProfile, PublicKey, verify_csr,
 };
@@ -176,9 +174,7 @@ impl Kds {
                 let chain =
                     UnverifiedAndroidAttestation::from_der_chain(chain.iter().map(|c| &c.0))
                         .map_err(refused)?;
-                let roots =
-                    AndroidRoots::google().map_err(|e| KdsError::Internal(e.to_string()))?;
-                let verify = |p| chain.verify(&roots, at, p, Some(&challenge));
+                let verify = |p| chain.verify(&self.config.android_roots, at, p, Some(&challenge));
                 let (verified, assurance) = match verify(AttestationPolicy::Strict) {
                     Ok(v) => (v, Assurance::HardwareVerified),
                     Err(strict) if policy == AttestationPolicy::Development => {

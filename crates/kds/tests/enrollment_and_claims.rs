@@ -458,3 +458,107 @@ async fn a_reinstall_is_a_visible_key_change() {
     let state = alice.security_state(&again.conversation).unwrap();
     assert_eq!(state.verification[bob.number()], Verification::KeyChanged);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_attested_hardware_key_enrolls_with_verified_assurance() {
+    let root = std::sync::Arc::new(common::android::AttestationRoot::new());
+    let roots = crosslock_attest::AndroidRoots::from_roots_json(&root.roots_json()).unwrap();
+    let a = Provider::start(ProviderSetup {
+        attestation: AttestationRequirementStrict::required(),
+        configure: Box::new(move |c| c.android_roots = roots),
+        ..ProviderSetup::default()
+    })
+    .await;
+    let mut alice = phone("+15550100001", DeviceProfile::Android, a.trust());
+    let mut request = a.enroll_request(&alice, false).await;
+    let challenge = alice.attestation_challenge(&request.nonce.0).unwrap();
+    let p256 = alice.participant_keys().unwrap()[0].clone();
+
+    // An attestation of the right key with another challenge is refused.
+    let wrong = root.attest(&p256, &[0u8; 32]);
+    request.attestation = Some(AttestationBody::Android {
+        chain: wrong.into_iter().map(B64).collect(),
+    });
+    let (status, body) = a.post("/v1/enrollment", None, &request).await;
+    assert_eq!(
+        (status, reason(&body).as_str()),
+        (403, "attestation-refused"),
+        "{body}"
+    );
+
+    // An attestation of another key with the right challenge is refused.
+    let mut request = a.enroll_request(&alice, false).await;
+    let challenge2 = alice.attestation_challenge(&request.nonce.0).unwrap();
+    let other = phone("+15550100001", DeviceProfile::Android, a.trust())
+        .participant_keys()
+        .unwrap()[0]
+        .clone();
+    request.attestation = Some(AttestationBody::Android {
+        chain: root
+            .attest(&other, &challenge2)
+            .into_iter()
+            .map(B64)
+            .collect(),
+    });
+    let (status, body) = a.post("/v1/enrollment", None, &request).await;
+    assert_eq!(
+        (status, reason(&body).as_str()),
+        (403, "attestation-refused"),
+        "{body}"
+    );
+    let _ = challenge;
+
+    // The right key and challenge: enrolled with verified hardware assurance,
+    // which the credential records for contacts to see.
+    let mut request = a.enroll_request(&alice, false).await;
+    let challenge = alice.attestation_challenge(&request.nonce.0).unwrap();
+    request.attestation = Some(AttestationBody::Android {
+        chain: root
+            .attest(&p256, &challenge)
+            .into_iter()
+            .map(B64)
+            .collect(),
+    });
+    let (status, body) = a.post("/v1/enrollment", None, &request).await;
+    assert_eq!(status, 200, "{body}");
+    let response: EnrollResponse = serde_json::from_value(body).unwrap();
+    assert_eq!(response.assurance, Assurance::HardwareVerified);
+    alice
+        .install_credentials(
+            response
+                .credentials
+                .into_iter()
+                .map(|c| c.into_iter().map(|b| b.0).collect())
+                .collect(),
+        )
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn clients_refuse_credentials_their_provider_revoked() {
+    let a = Provider::start(ProviderSetup::default()).await;
+    let mut alice = phone("+15550100001", DeviceProfile::Android, a.trust());
+    let mut bob = phone("+15550100002", DeviceProfile::Ios, a.trust());
+    let alice_token = a.enroll(&mut alice, false).await;
+    let bob_token = a.enroll(&mut bob, false).await;
+    a.publish(&mut bob, &bob_token, 1).await;
+    // Alice holds a KeyPackage claimed before the revocation.
+    let claimed = participant(&a.claim(&alice_token, "+15550100002").await.1);
+    let (status, _) = a
+        .post("/v1/revoke", Some(&bob_token), &serde_json::json!({}))
+        .await;
+    assert_eq!(status, 200);
+    let (_, revoked) = a.get("/v1/revoked?since=0", Some(&alice_token)).await;
+    let revoked: RevokedList = serde_json::from_value(revoked).unwrap();
+    alice.note_revoked(&revoked.serials).unwrap();
+    let refused = alice.create_conversation(NewConversation::OneToOne, &[claimed]);
+    assert!(
+        matches!(
+            refused,
+            Err(ClientError::Credential(
+                crosslock_client::credential::CredentialError::Revoked { .. }
+            ))
+        ),
+        "{refused:?}"
+    );
+}

@@ -81,6 +81,8 @@ pub(crate) struct Rcc16Identity {
     /// Chains that passed the policy, by SHA-256 of the chain; the time
     /// window is re-checked on every use.
     validated: Arc<Mutex<HashMap<[u8; 32], ValidatedCredential>>>,
+    /// Serials the providers reported revoked (CRED-REV-1).
+    revoked: Arc<std::sync::RwLock<std::collections::HashSet<String>>>,
 }
 
 impl Rcc16Identity {
@@ -89,7 +91,16 @@ impl Rcc16Identity {
             trust: Arc::new(trust),
             clock,
             validated: Arc::new(Mutex::new(HashMap::new())),
+            revoked: Arc::default(),
         }
+    }
+
+    /// Adds serials to the revocation set.
+    pub(crate) fn revoke(&self, serials: impl IntoIterator<Item = String>) {
+        self.revoked
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(serials);
     }
 
     /// Validates a leaf's credential at `now` and binds it to the leaf key.
@@ -115,6 +126,18 @@ impl Rcc16Identity {
                 c
             }
         };
+        // CRED-REV-1: a credential its provider revoked is refused.
+        if self
+            .revoked
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(credential.serial())
+        {
+            return Err(CredentialError::Revoked {
+                serial: credential.serial().to_owned(),
+            }
+            .into());
+        }
         // CRED-KEY-1: the certificate certifies the key the leaf signs with.
         if credential.key().as_bytes() != identity.signature_key.as_bytes() {
             return Err(CredentialError::KeyMismatch.into());

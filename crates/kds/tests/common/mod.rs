@@ -2,6 +2,8 @@
 //! and phones (client cores) that enroll at it over HTTP.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub(crate) mod android;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -118,7 +120,8 @@ impl Provider {
             ca_signer.clone(),
             carriers,
             setup.attestation,
-        );
+        )
+        .unwrap();
         config.admin_token = setup.admin_token;
         (setup.configure)(&mut config);
         let store = Arc::new(SqliteKdsStore::open(&dir.path().join("kds.db")).unwrap());

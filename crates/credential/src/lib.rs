@@ -34,7 +34,7 @@ pub use issue::{
     CertSigner, CertificateAuthority, ParticipantInfo, ParticipantProfile,
     issue_development_credential,
 };
-pub use key::{KeyAlgorithm, PublicKey, RustCryptoVerifier, SignatureVerifier};
+pub use key::{AwsLcVerifier, KeyAlgorithm, PublicKey, RustCryptoVerifier, SignatureVerifier};
 pub use number::{NumberError, PhoneNumber};
 pub use participant::{
     DEVELOPMENT_MARKER_URI, DEVICE_URN_PREFIX, UnverifiedCredential, ValidatedCredential,

@@ -21,8 +21,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use crosslock_client::DeviceProfile;
-use crosslock_wire::api::B64;
-use crosslock_wire::api::kds::{AttestationBody, EnrollRequest};
+use crosslock_wire::api::kds::EnrollRequest;
 
 const CONCURRENCY: usize = 8;
 
@@ -86,13 +85,7 @@ fn bench(c: &mut Criterion) {
                         DeviceProfile::Android,
                         provider.trust(),
                     );
-                    let mut request = provider.enroll_request(&device, false).await;
-                    let challenge = device.attestation_challenge(&request.nonce.0).unwrap();
-                    let key = device.participant_keys().unwrap()[0].clone();
-                    request.attestation = Some(AttestationBody::Android {
-                        chain: root.attest(&key, &challenge).into_iter().map(B64).collect(),
-                    });
-                    requests.push(request);
+                    requests.push(provider.enroll_request_attested(&device, &root).await);
                 }
                 let p = provider.clone();
                 run_concurrently(requests, move |request| {
@@ -110,7 +103,8 @@ fn bench(c: &mut Criterion) {
     // One target with KeyPackages; each claimer its own device token.
     let (target_token, claimers) = rt.block_on(async {
         let mut target = phone("+15559990000", DeviceProfile::Ios, provider.trust());
-        let token = provider.enroll(&mut target, false).await;
+        let request = provider.enroll_request_attested(&target, &root).await;
+        let token = provider.complete_enrollment(&mut target, request).await;
         provider.publish(&mut target, &token, 100).await;
         let mut claimers = Vec::new();
         for i in 0..CONCURRENCY {
@@ -119,7 +113,8 @@ fn bench(c: &mut Criterion) {
                 DeviceProfile::Android,
                 provider.trust(),
             );
-            claimers.push(provider.enroll(&mut d, false).await);
+            let request = provider.enroll_request_attested(&d, &root).await;
+            claimers.push(provider.complete_enrollment(&mut d, request).await);
         }
         (token, claimers)
     });

@@ -80,7 +80,7 @@ pub struct KdsConfig {
     pub min_credential_remaining_secs: u64,
     /// Claim rate limit.
     pub claim_rate: RateLimit,
-    /// Largest request body (default 256 KiB).
+    /// Largest request body (default 1 MiB: a full upload of 300 X-Wing KeyPackages fits).
     pub max_body_bytes: usize,
     /// Peer providers.
     pub peers: Vec<PeerKds>,
@@ -121,7 +121,7 @@ impl KdsConfig {
             max_key_package_lifetime_secs: 14 * 86_400 + 3_600,
             min_credential_remaining_secs: 30 * 86_400,
             claim_rate: RateLimit::default(),
-            max_body_bytes: 256 * 1024,
+            max_body_bytes: 1024 * 1024,
             peers: Vec::new(),
             admin_token: None,
         })

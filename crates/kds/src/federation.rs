@@ -22,10 +22,7 @@ impl FederationClient {
     /// A client with a TLS configuration that presents our federation
     /// certificate and trusts the peers' TLS roots.
     pub fn new(tls: rustls::ClientConfig) -> Result<Self, KdsError> {
-        let client = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .timeout(std::time::Duration::from_secs(10))
-            .build()
+        let client = crosslock_tls::https_client(tls)
             .map_err(|e| KdsError::Internal(format!("federation client: {e}")))?;
         Ok(FederationClient(Some(client)))
     }

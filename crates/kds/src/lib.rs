@@ -31,5 +31,5 @@ pub use config::{AttestationRequirement, KdsConfig, PeerKds, RateLimit};
 pub use error::KdsError;
 pub use federation::{FederationClient, REQUESTER_HEADER};
 pub use keypackages::{MAX_UPLOAD, SUITES};
-pub use routes::{PeerCertificate, federation_router, router};
+pub use routes::{federation_router, router};
 pub use service::Kds;

@@ -43,7 +43,7 @@ pub fn router(kds: Arc<Kds>) -> Router {
 }
 
 /// The provider-to-provider API. Serve it only behind mutual TLS that
-/// inserts the caller's certificate ([`PeerCertificate`]).
+/// inserts the caller's certificate (`crosslock_tls::serve` does).
 pub fn federation_router(kds: Arc<Kds>) -> Router {
     let limit = kds.config.max_body_bytes;
     Router::new()
@@ -51,11 +51,6 @@ pub fn federation_router(kds: Arc<Kds>) -> Router {
         .layer(DefaultBodyLimit::max(limit))
         .with_state(kds)
 }
-
-/// The TLS client certificate of the connection (DER), inserted as a
-/// request extension by the TLS layer.
-#[derive(Debug, Clone)]
-pub struct PeerCertificate(pub Option<Vec<u8>>);
 
 fn now() -> u64 {
     std::time::SystemTime::now()
@@ -232,7 +227,7 @@ async fn revoke_admin(
 
 async fn federation_claim(
     State(kds): Shared,
-    peer: Option<axum::Extension<PeerCertificate>>,
+    peer: Option<axum::Extension<crosslock_tls::PeerCertificate>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {

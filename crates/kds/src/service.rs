@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crosslock_credential::RustCryptoVerifier;
+use crosslock_credential::AwsLcVerifier;
 
 use crate::config::KdsConfig;
 use crate::federation::FederationClient;
@@ -12,7 +12,7 @@ use crate::store::KdsStore;
 pub struct Kds {
     pub(crate) config: KdsConfig,
     pub(crate) store: Arc<dyn KdsStore>,
-    pub(crate) verifier: RustCryptoVerifier,
+    pub(crate) verifier: AwsLcVerifier,
     pub(crate) federation: FederationClient,
 }
 
@@ -32,7 +32,7 @@ impl Kds {
         Kds {
             config,
             store,
-            verifier: RustCryptoVerifier,
+            verifier: AwsLcVerifier,
             federation,
         }
     }

@@ -159,7 +159,9 @@ async fn bad_enrollments_are_refused_with_a_reason_and_store_nothing() {
     // Malformed and oversize bodies.
     let (got, body) = a.post_raw("/v1/enrollment", b"{not json".to_vec()).await;
     assert_eq!((got, reason(&body).as_str()), (400, "malformed-request"));
-    let (got, body) = a.post_raw("/v1/enrollment", vec![b' '; 300 * 1024]).await;
+    let (got, body) = a
+        .post_raw("/v1/enrollment", vec![b' '; 2 * 1024 * 1024])
+        .await;
     assert_eq!((got, reason(&body).as_str()), (413, "too-large"), "{body}");
     // A used nonce cannot be replayed.
     let request = a.enroll_request(&victim, false).await;

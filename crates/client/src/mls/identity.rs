@@ -10,17 +10,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
 use crosslock_credential::{
-    CredentialError, KeyAlgorithm, PhoneNumber, PublicKey, SignatureVerifier, TrustPolicy,
-    UnverifiedCredential, ValidatedCredential,
+    AwsLcVerifier, CredentialError, PhoneNumber, TrustPolicy, UnverifiedCredential,
+    ValidatedCredential,
 };
-use mls_rs::CipherSuite;
 use mls_rs::ExtensionList;
-use mls_rs::crypto::SignaturePublicKey;
 use mls_rs::identity::{Credential, CredentialType, SigningIdentity};
 use mls_rs::time::MlsTime;
-use mls_rs_core::crypto::{CipherSuiteProvider, CryptoProvider};
 use mls_rs_core::identity::{IdentityProvider, MemberValidationContext};
-use mls_rs_crypto_awslc::AwsLcCryptoProvider;
 use sha2::{Digest, Sha256};
 
 use crate::env::Clock;
@@ -41,31 +37,6 @@ pub(crate) enum IdentityError {
 impl mls_rs_core::error::IntoAnyError for IdentityError {
     fn into_dyn_error(self) -> Result<Box<dyn std::error::Error + Send + Sync>, Self> {
         Ok(Box::new(self))
-    }
-}
-
-/// X.509 signatures checked with AWS-LC, the implementation MLS itself uses
-/// here (and several times faster than the pure-Rust default).
-#[derive(Debug, Clone, Default)]
-pub(crate) struct AwsLcVerifier(AwsLcCryptoProvider);
-
-impl SignatureVerifier for AwsLcVerifier {
-    fn verify(&self, key: &PublicKey, message: &[u8], signature: &[u8]) -> bool {
-        let suite = match key.algorithm() {
-            KeyAlgorithm::EcdsaP256 => CipherSuite::P256_AES128,
-            KeyAlgorithm::EcdsaP384 => CipherSuite::P384_AES256,
-            KeyAlgorithm::Ed25519 => CipherSuite::CURVE25519_AES128,
-        };
-        let Some(provider) = self.0.cipher_suite_provider(suite) else {
-            return false;
-        };
-        provider
-            .verify(
-                &SignaturePublicKey::new_slice(key.as_bytes()),
-                signature,
-                message,
-            )
-            .is_ok()
     }
 }
 
@@ -117,7 +88,7 @@ impl Rcc16Identity {
             _ => {
                 let c = self
                     .trust
-                    .validate_with(chain, now, &AwsLcVerifier::default())?;
+                    .validate_with(chain, now, &AwsLcVerifier)?;
                 let mut cache = self.cache();
                 if cache.len() >= CACHE_LIMIT {
                     cache.clear();

@@ -77,6 +77,15 @@ pub(crate) struct ProviderSetup {
     pub(crate) attestation: AttestationRequirement,
     pub(crate) admin_token: Option<String>,
     pub(crate) configure: Box<dyn FnOnce(&mut KdsConfig)>,
+    /// The provider's keys, when the test needs them before start.
+    pub(crate) keys: Option<ProviderKeys>,
+    /// Serve the federation API on this listener with this TLS config and
+    /// call peers with this client.
+    pub(crate) federation: Option<(
+        tokio::net::TcpListener,
+        Arc<rustls::ServerConfig>,
+        FederationClient,
+    )>,
 }
 
 impl Default for ProviderSetup {
@@ -88,17 +97,25 @@ impl Default for ProviderSetup {
             ),
             admin_token: Some("admin-secret".into()),
             configure: Box::new(|_| {}),
+            keys: None,
+            federation: None,
         }
     }
 }
 
-impl Provider {
-    pub(crate) async fn start(setup: ProviderSetup) -> Provider {
-        let dir = tempfile::tempdir().unwrap();
+/// A provider's CA and its carrier, made ahead of the KDS.
+pub(crate) struct ProviderKeys {
+    pub(crate) ca_signer: Arc<SoftSigner>,
+    pub(crate) ca: CertificateAuthority,
+    pub(crate) acs: Arc<Acs>,
+}
+
+impl ProviderKeys {
+    pub(crate) fn new(kds_id: &str, carrier_id: &str) -> Self {
         let ca_signer = Arc::new(SoftSigner::new());
         let t = now();
         let ca = CertificateAuthority::new_root(
-            &format!("{} root", setup.kds_id),
+            &format!("{kds_id} root"),
             t - 3600,
             t + 3650 * 86_400,
             [9; 16],
@@ -106,10 +123,28 @@ impl Provider {
         )
         .unwrap();
         let acs = Arc::new(Acs::new(
-            "carrier.example",
+            carrier_id,
             Arc::new(SoftSigner::new()),
             7 * 86_400,
         ));
+        ProviderKeys { ca_signer, ca, acs }
+    }
+
+    pub(crate) fn carrier(&self) -> (String, PublicKey) {
+        (
+            self.acs.carrier_id().to_owned(),
+            self.acs.public_key().clone(),
+        )
+    }
+}
+
+impl Provider {
+    pub(crate) async fn start(setup: ProviderSetup) -> Provider {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = setup
+            .keys
+            .unwrap_or_else(|| ProviderKeys::new(setup.kds_id, "carrier.example"));
+        let (ca_signer, ca, acs) = (keys.ca_signer, keys.ca, keys.acs);
         let carriers = TrustedCarriers::new(vec![(
             acs.carrier_id().to_owned(),
             acs.public_key().clone(),
@@ -125,7 +160,20 @@ impl Provider {
         config.admin_token = setup.admin_token;
         (setup.configure)(&mut config);
         let store = Arc::new(SqliteKdsStore::open(&dir.path().join("kds.db")).unwrap());
-        let kds = Arc::new(Kds::new(config, store, FederationClient::none()));
+        let (federation_listener, federation_client) = match setup.federation {
+            Some((listener, tls, client)) => (Some((listener, tls)), client),
+            None => (None, FederationClient::none()),
+        };
+        let kds = Arc::new(Kds::new(config, store, federation_client));
+        if let Some((listener, tls)) = federation_listener {
+            let router = crosslock_kds::federation_router(kds.clone());
+            tokio::spawn(crosslock_tls::serve(
+                listener,
+                router,
+                Some(tls),
+                std::future::pending(),
+            ));
+        }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let router = crosslock_kds::router(kds.clone());
@@ -253,9 +301,33 @@ impl Provider {
         }
     }
 
+    /// The enrollment request with an Android attestation by `root`.
+    pub(crate) async fn enroll_request_attested(
+        &self,
+        phone: &Device,
+        root: &android::AttestationRoot,
+    ) -> EnrollRequest {
+        let mut request = self.enroll_request(phone, false).await;
+        let challenge = phone.attestation_challenge(&request.nonce.0).unwrap();
+        let key = phone.participant_keys().unwrap()[0].clone();
+        request.attestation = Some(AttestationBody::Android {
+            chain: root.attest(&key, &challenge).into_iter().map(B64).collect(),
+        });
+        request
+    }
+
     /// Enrolls a phone and installs its credentials; returns the device token.
     pub(crate) async fn enroll(&self, phone: &mut Device, replace: bool) -> String {
         let request = self.enroll_request(phone, replace).await;
+        self.complete_enrollment(phone, request).await
+    }
+
+    /// Sends an enrollment request and installs the credentials.
+    pub(crate) async fn complete_enrollment(
+        &self,
+        phone: &mut Device,
+        request: EnrollRequest,
+    ) -> String {
         let (status, body) = self.post("/v1/enrollment", None, &request).await;
         assert_eq!(status, 200, "{body}");
         let response: EnrollResponse = serde_json::from_value(body).unwrap();

@@ -67,3 +67,135 @@ fn demo_runs_every_step_and_reports_json_events() {
         .unwrap();
     assert!(!again.status.success());
 }
+
+fn attest_data(relative: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../attest/tests/data")
+        .join(relative)
+}
+
+#[test]
+fn attest_android_exit_codes_and_json() {
+    let caiman = attest_data("android/caiman_sdk36_TEE_EC_RKP.pem");
+    let out = crosslock()
+        .args([
+            "attest",
+            "android",
+            "--at",
+            "2025-09-26T12:00:00Z",
+            "--policy",
+            "strict",
+            "--chain",
+        ])
+        .arg(&caiman)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let expected: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(attest_data("android/caiman_sdk36_TEE_EC_RKP.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(json["verdict"], "accepted");
+    assert_eq!(
+        json["attestationChallenge"],
+        expected["attestationChallenge"]
+    );
+    assert_eq!(
+        json["hardwareEnforced"]["rootOfTrust"],
+        expected["hardwareEnforced"]["rootOfTrust"]
+    );
+    let marlin = attest_data("android/marlin_sdk29_TEE_EC_NONE.pem");
+    for policy in ["strict", "dev"] {
+        let out = crosslock()
+            .args([
+                "attest",
+                "android",
+                "--at",
+                "2025-09-26T12:00:00Z",
+                "--policy",
+                policy,
+                "--chain",
+            ])
+            .arg(&marlin)
+            .output()
+            .unwrap();
+        assert_ne!(out.status.code(), Some(0), "marlin accepted under {policy}");
+    }
+}
+
+#[test]
+fn attest_apple_accepts_each_sample_and_refuses_a_changed_byte() {
+    for sample in [
+        "ios-14.2.yaml",
+        "ios-14.3.yaml",
+        "ios-14.4-beta-1.yaml",
+        "ios-14.4.yaml",
+    ] {
+        let text = std::fs::read_to_string(attest_data(&format!("apple/{sample}"))).unwrap();
+        let doc = text
+            .split("\n---")
+            .find(|d| d.contains("attestationBase64"))
+            .unwrap();
+        let field = |key: &str| {
+            doc.lines()
+                .find_map(|l| l.trim_start().strip_prefix(&format!("{key}: ")))
+                .unwrap()
+                .trim()
+                .trim_matches('\'')
+                .to_owned()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let object = dir.path().join("object.b64");
+        std::fs::write(&object, field("attestationBase64")).unwrap();
+        let app_id = format!("{}.{}", field("teamIdentifier"), field("bundleIdentifier"));
+        let run = |path: &std::path::Path| {
+            crosslock()
+                .args([
+                    "attest",
+                    "apple",
+                    "--client-data-hash",
+                    &field("clientDataHashSha256Base64"),
+                    "--app-id",
+                    &app_id,
+                ])
+                .args(["--at", &field("timestamp"), "--object"])
+                .arg(path)
+                .output()
+                .unwrap()
+        };
+        let out = run(&object);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{sample}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        // One byte of the attested data changed (the object ends with
+        // authData). The App Attest receipt inside the object is Apple's
+        // fraud-metric token and is carried, not verified: see
+        // crates/attest/README.md.
+        use base64::Engine;
+        let mut bytes = base64::engine::general_purpose::STANDARD
+            .decode(field("attestationBase64"))
+            .unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        let changed = dir.path().join("changed.b64");
+        std::fs::write(
+            &changed,
+            base64::engine::general_purpose::STANDARD.encode(&bytes),
+        )
+        .unwrap();
+        assert_eq!(
+            run(&changed).status.code(),
+            Some(1),
+            "{sample}: a changed byte was accepted"
+        );
+    }
+}

@@ -16,6 +16,9 @@ pub struct KeyPackagePolicy {
     /// notAfter may be at most this far from now (default 14 days + 1 hour
     /// of clock skew). RFC 9750 §5.3 / GUIDE §4.
     pub max_accepted_lifetime_secs: u64,
+    /// A KeyPackage's credential must have at least this long left
+    /// (default 30 days, RCC.16).
+    pub min_credential_remaining_secs: u64,
     /// Generate more when fewer than this many remain per suite (default 10).
     pub refill_threshold: usize,
     /// How many to keep uploaded per suite (default 100, the KDS maximum).
@@ -27,6 +30,7 @@ impl Default for KeyPackagePolicy {
         KeyPackagePolicy {
             lifetime_secs: 14 * 86_400,
             max_accepted_lifetime_secs: 14 * 86_400 + 3_600,
+            min_credential_remaining_secs: 30 * 86_400,
             refill_threshold: 10,
             target_stock: 100,
         }

@@ -93,12 +93,12 @@ impl Device {
             })
             .collect();
         let now = self.env.clock.now();
-        let max = self.config.key_packages.max_accepted_lifetime_secs;
+        let policy = self.config.key_packages;
         let identity = &self.identity;
         let checked: Vec<Result<(usize, Suite, Checked), ClientError>> = jobs
             .par_iter()
             .map(|(device, number, bytes)| {
-                let (message, suite, identity) = check_key_package(identity, now, max, bytes)?;
+                let (message, suite, identity) = check_key_package(identity, now, &policy, bytes)?;
                 // The credential must name the number that was asked for.
                 if identity.number != **number {
                     return Err(ClientError::KeyPackageIdentityMismatch {

@@ -164,9 +164,10 @@ impl Device {
 pub(crate) fn check_key_package(
     identity: &Rcc16Identity,
     now: u64,
-    max_lifetime_secs: u64,
+    policy: &crate::config::KeyPackagePolicy,
     bytes: &[u8],
 ) -> Result<(MlsMessage, Suite, LeafIdentity), ClientError> {
+    let max_lifetime_secs = policy.max_accepted_lifetime_secs;
     let message = MlsMessage::from_bytes(bytes)
         .map_err(|e| ClientError::InvalidKeyPackage(format!("not an MLS message: {e}")))?;
     let kp = message
@@ -187,12 +188,22 @@ pub(crate) fn check_key_package(
             max_secs: max_lifetime_secs,
         });
     }
-    identity
+    let credential = identity
         .validate(kp.signing_identity(), now)
         .map_err(|e| match e {
             IdentityError::Credential(c) => ClientError::Credential(c),
             other => ClientError::InvalidKeyPackage(other.to_string()),
         })?;
+    // RCC.16: a credential put into use must have at least 30 days left.
+    let remaining = credential.not_after().saturating_sub(now);
+    if remaining < policy.min_credential_remaining_secs {
+        return Err(ClientError::Credential(
+            crosslock_credential::CredentialError::ExpiresTooSoon {
+                remaining_secs: remaining,
+                required_secs: policy.min_credential_remaining_secs,
+            },
+        ));
+    }
     let who = LeafIdentity::of(kp.signing_identity())
         .map_err(|e| ClientError::InvalidKeyPackage(e.to_string()))?;
     Ok((message, suite, who))

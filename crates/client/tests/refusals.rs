@@ -330,3 +330,23 @@ fn hostile_welcomes_are_refused() {
     ));
     assert!(bob.receive(&w.message_id, &w.envelope).is_err());
 }
+
+#[test]
+fn a_credential_with_less_than_30_days_left_is_not_put_into_use() {
+    let net = Net::new();
+    let mut alice = net.phone("+15551230001", DeviceProfile::Android);
+    let mut bob = net.phone("+15551230002", DeviceProfile::Ios);
+    // Bob's credential (75 days) has 25 days left; his KeyPackage is fresh.
+    net.clock.advance(50 * 86_400);
+    let kps = claim("+15551230002", &mut [&mut bob]);
+    let refused = alice.create_conversation(NewConversation::OneToOne, &[kps]);
+    assert!(
+        matches!(
+            refused,
+            Err(ClientError::Credential(
+                crosslock_client::credential::CredentialError::ExpiresTooSoon { .. }
+            ))
+        ),
+        "{refused:?}"
+    );
+}

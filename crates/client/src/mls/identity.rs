@@ -86,9 +86,7 @@ impl Rcc16Identity {
         let credential = match cached {
             Some(c) if c.not_before() <= now && now <= c.not_after() => c,
             _ => {
-                let c = self
-                    .trust
-                    .validate_with(chain, now, &AwsLcVerifier)?;
+                let c = self.trust.validate_with(chain, now, &AwsLcVerifier)?;
                 let mut cache = self.cache();
                 if cache.len() >= CACHE_LIMIT {
                     cache.clear();

@@ -1,0 +1,136 @@
+//! The ACS over HTTP: only the subscriber gets a proof, and the proof
+//! verifies under the carrier's key for exactly what was asked.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use crosslock_acs::{Acs, ProofRequest, ProofResponse, router};
+use crosslock_credential::{AwsLcVerifier, PhoneNumber, TrustedCarriers};
+use crosslock_tls::KeyPair;
+use crosslock_wire::api::{B64, ErrorBody};
+
+#[tokio::test]
+async fn proofs_only_for_the_authenticated_subscriber() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let acs = Arc::new(Acs::new(
+        "carrier.example",
+        Arc::new(KeyPair::generate().unwrap()),
+        3 * 86_400,
+    ));
+    acs.add_subscriber(&PhoneNumber::parse("+15550100001").unwrap(), "sim-secret");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/acs/v1/proof", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router(acs.clone())).await.unwrap() });
+    let device_key = KeyPair::generate().unwrap();
+    let request = |number: &str, token: &str, keys: Vec<B64>| ProofRequest {
+        number: number.into(),
+        subscriber_token: token.into(),
+        participant_keys: keys,
+        home_kds: "kds.a.example".into(),
+    };
+    let key = vec![B64(device_key.public_key_sec1().to_vec())];
+    let http = reqwest::Client::new();
+    let send = |r: ProofRequest| {
+        let http = http.clone();
+        let url = url.clone();
+        async move {
+            let response = http.post(&url).json(&r).send().await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    // The subscriber (number given in another notation) gets a proof.
+    let (status, body) = send(request("+1 (555) 010-0001", "sim-secret", key.clone())).await;
+    assert_eq!(status, 200, "{body}");
+    let proof: ProofResponse = serde_json::from_str(&body).unwrap();
+    // Wrong token, unknown number, bad keys, garbage.
+    for (r, expected_status, expected) in [
+        (
+            request("+15550100001", "guess", key.clone()),
+            403,
+            "unauthorized",
+        ),
+        (
+            request("+15550100002", "sim-secret", key.clone()),
+            403,
+            "unauthorized",
+        ),
+        (
+            request("+15550100001", "sim-secret", vec![B64(vec![4; 10])]),
+            400,
+            "invalid-keys",
+        ),
+        (
+            request("+15550100001", "sim-secret", vec![]),
+            400,
+            "invalid-keys",
+        ),
+        (
+            request("555", "sim-secret", key.clone()),
+            400,
+            "invalid-number",
+        ),
+    ] {
+        let (status, body) = send(r).await;
+        let error: ErrorBody = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            (status, error.error.as_str()),
+            (expected_status, expected),
+            "{body}"
+        );
+    }
+    let response = http
+        .post(&url)
+        .body("{")
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+
+    // The proof verifies under the carrier's key and says what was asked.
+    let carrier_key = KeyPair::generate().unwrap();
+    let wrong = TrustedCarriers::new(vec![(
+        "carrier.example".into(),
+        carrier_key.public_key().clone(),
+    )]);
+    assert!(
+        wrong
+            .verify(&proof.proof.0, proof.not_after - 10, &AwsLcVerifier)
+            .is_err()
+    );
+}
+
+#[test]
+fn the_proof_binds_number_keys_and_home() {
+    let signer = Arc::new(KeyPair::generate().unwrap());
+    let acs = Acs::new("carrier.example", signer.clone(), 86_400);
+    acs.add_subscriber(&PhoneNumber::parse("+447700900123").unwrap(), "t");
+    let k = KeyPair::generate().unwrap();
+    let proof = acs
+        .prove(
+            &ProofRequest {
+                number: "+447700900123".into(),
+                subscriber_token: "t".into(),
+                participant_keys: vec![B64(k.public_key_sec1().to_vec())],
+                home_kds: "kds.b.example".into(),
+            },
+            1_000,
+        )
+        .unwrap();
+    let trusted = TrustedCarriers::new(vec![(
+        "carrier.example".into(),
+        signer.public_key().clone(),
+    )]);
+    let claims = trusted
+        .verify(&proof.proof.0, 1_000, &AwsLcVerifier)
+        .unwrap();
+    assert_eq!(claims.number.as_str(), "+447700900123");
+    assert_eq!(claims.home_kds, "kds.b.example");
+    assert!(claims.covers(k.public_key_sec1()));
+    assert_eq!(claims.not_after, 1_000 + 86_400);
+    assert!(
+        trusted
+            .verify(&proof.proof.0, 1_000 + 86_401, &AwsLcVerifier)
+            .is_err()
+    );
+}

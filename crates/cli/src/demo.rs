@@ -176,6 +176,7 @@ impl Phones {
         Ok(ParticipantKeyPackages {
             number: PhoneNumber::parse(number)?,
             devices,
+            transparency: None,
         })
     }
 

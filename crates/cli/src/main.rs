@@ -5,6 +5,10 @@
 
 mod attest_cmd;
 mod demo;
+mod kt_audit;
+mod kt_bench;
+mod kt_cmd;
+mod kt_witness;
 
 use std::process::ExitCode;
 
@@ -29,6 +33,11 @@ enum Command {
         #[command(subcommand)]
         cmd: attest_cmd::AttestCommand,
     },
+    /// Key transparency: run a witness, audit a log, benchmark a directory.
+    Kt {
+        #[command(subcommand)]
+        cmd: kt_cmd::KtCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -36,5 +45,6 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Attest { cmd } => attest_cmd::run(cmd),
+        Command::Kt { cmd } => kt_cmd::run(cmd),
     }
 }

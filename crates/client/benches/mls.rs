@@ -104,6 +104,7 @@ fn claims(members: &[Member], suite: Suite) -> Vec<ParticipantKeyPackages> {
                     .map(|(_, k)| k.clone())
                     .collect(),
             )],
+            transparency: None,
         })
         .collect()
 }
@@ -511,6 +512,7 @@ fn bench(c: &mut Criterion) {
                         .map(|(_, k)| k)
                         .collect(),
                 )],
+                transparency: None,
             };
             let pending = alice
                 .create_conversation(

@@ -6,6 +6,7 @@ use crosslock_credential::TrustPolicy;
 
 use crate::mls::storage::EpochRetention;
 use crate::suite::SuitePolicy;
+use crate::transparency::TransparencyPolicy;
 
 /// KeyPackage lifetimes and stock levels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +54,9 @@ pub struct DeviceConfig {
     pub replay_window_secs: u64,
     /// Lifetime of self-issued development credentials (default 75 days).
     pub credential_lifetime_secs: u64,
+    /// Key transparency: trusted logs, whether proofs are required,
+    /// monitoring and gossip intervals (default: no logs, not required).
+    pub transparency: TransparencyPolicy,
 }
 
 impl DeviceConfig {
@@ -65,6 +69,7 @@ impl DeviceConfig {
             epoch_retention: EpochRetention::default(),
             replay_window_secs: 30 * 86_400,
             credential_lifetime_secs: 75 * 86_400,
+            transparency: TransparencyPolicy::default(),
         }
     }
 }

@@ -5,6 +5,8 @@
 use std::collections::BTreeSet;
 
 use crosslock_credential::PhoneNumber;
+use crosslock_wire::api::kds::ClaimResponse;
+use crosslock_wire::api::kt::LookupAnswer;
 use mls_rs::group::CommitBuilder;
 use mls_rs::{ExtensionList, MlsMessage};
 
@@ -21,6 +23,7 @@ use crate::outbound::{
 use crate::records::{ConversationKind, ConversationRecord, ConversationStatus, PendingRecord};
 use crate::store::{Table, key};
 use crate::suite::{Suite, negotiate};
+use crate::transparency::KtVerified;
 use rayon::prelude::*;
 
 /// One device's KeyPackages, possibly one per suite (as a KDS claim returns them).
@@ -34,6 +37,27 @@ pub struct ParticipantKeyPackages {
     pub number: PhoneNumber,
     /// One entry per device.
     pub devices: Vec<DeviceKeyPackages>,
+    /// The key-transparency proof of the number's binding that came with
+    /// the claim (required when the device's policy says so).
+    pub transparency: Option<LookupAnswer>,
+}
+
+impl ParticipantKeyPackages {
+    /// The participant of a KDS claim answer, with its transparency proof.
+    pub fn from_claim(claim: &ClaimResponse) -> Result<Self, ClientError> {
+        let number = PhoneNumber::parse(&claim.number).map_err(|e| {
+            ClientError::InvalidRequest(format!("claim answer names an invalid number: {e}"))
+        })?;
+        Ok(ParticipantKeyPackages {
+            number,
+            devices: claim
+                .devices
+                .iter()
+                .map(|d| DeviceKeyPackages(d.key_packages.iter().map(|kp| kp.0.clone()).collect()))
+                .collect(),
+            transparency: claim.transparency.clone(),
+        })
+    }
 }
 
 /// What kind of conversation to create.
@@ -64,13 +88,38 @@ struct Checked {
     identity: LeafIdentity,
 }
 
+/// (device id, signature key, leaf certificate) of a checked KeyPackage.
+fn offered_key(c: &Checked) -> Result<(String, Vec<u8>, Vec<u8>), ClientError> {
+    let kp = c
+        .message
+        .as_key_package()
+        .ok_or_else(|| internal("checked KeyPackage is not one"))?;
+    let identity = kp.signing_identity();
+    let mls_rs::identity::Credential::X509(chain) = &identity.credential else {
+        return Err(internal("checked KeyPackage without X.509 credential"));
+    };
+    let leaf = chain
+        .as_slice()
+        .first()
+        .ok_or_else(|| internal("empty certificate chain"))?;
+    Ok((
+        c.identity.device.clone(),
+        identity.signature_key.as_bytes().to_vec(),
+        leaf.to_vec(),
+    ))
+}
+
+/// Per device of each participant, its checked KeyPackages by suite.
+type CheckedDevices = Vec<Vec<(Suite, Checked)>>;
+
 impl Device {
-    /// Checks every KeyPackage of `participants` and returns, per device,
-    /// the KeyPackages by suite.
+    /// Checks every KeyPackage of `participants` and each participant's
+    /// transparency proof; returns, per device, the KeyPackages by suite,
+    /// and the proofs to record.
     fn check_participants(
         &self,
         participants: &[ParticipantKeyPackages],
-    ) -> Result<Vec<Vec<(Suite, Checked)>>, ClientError> {
+    ) -> Result<(CheckedDevices, Vec<KtVerified>), ClientError> {
         if participants.is_empty() {
             return Err(ClientError::InvalidRequest("no participants given".into()));
         }
@@ -115,7 +164,25 @@ impl Device {
             let (device, suite, checked) = result?;
             devices[device].push((suite, checked));
         }
-        Ok(devices)
+        // Key transparency: every offered key must be in the participant's
+        // proven binding.
+        let mut verified = Vec::new();
+        let mut next = 0;
+        for participant in participants {
+            let count = participant.devices.len();
+            let offered: Vec<(String, Vec<u8>, Vec<u8>)> = devices[next..next + count]
+                .iter()
+                .flatten()
+                .map(|(_, c)| offered_key(c))
+                .collect::<Result<_, _>>()?;
+            next += count;
+            verified.extend(self.verify_transparency(
+                &participant.number,
+                participant.transparency.as_ref(),
+                &offered,
+            )?);
+        }
+        Ok((devices, verified))
     }
 
     /// Creates a conversation and invites `participants`, every device of
@@ -154,7 +221,10 @@ impl Device {
         {
             return Err(ClientError::ConversationExists);
         }
-        let devices = self.check_participants(participants)?;
+        let (devices, verified) = match self.check_participants(participants) {
+            Ok(checked) => checked,
+            Err(e) => return self.keep_fork_alert(Err(e)),
+        };
         let preference = self.record.suites.clone();
         let suite = negotiate(
             &preference,
@@ -176,7 +246,8 @@ impl Device {
             NewConversation::OneToOne => ConversationKind::OneToOne,
             NewConversation::Group { .. } => ConversationKind::Group,
         };
-        self.atomically(|device| {
+        let result = self.atomically(|device| {
+            device.stage_transparency(&verified)?;
             let now = now_mls(device);
             let mut extensions = ExtensionList::new();
             extensions.set_from(EraExtension { era: 1 }).map_err(internal)?;
@@ -199,7 +270,8 @@ impl Device {
             device.stage_commit(&id, |builder| {
                 chosen.into_iter().try_fold(builder, |b, c| b.add_member(c.message))
             })
-        })
+        });
+        self.keep_fork_alert(result)
     }
 
     /// Adds participants to a conversation: every device of each, in one
@@ -210,7 +282,10 @@ impl Device {
         participants: &[ParticipantKeyPackages],
     ) -> Result<PendingCommit, ClientError> {
         let record = self.conversation_record(id)?;
-        let devices = self.check_participants(participants)?;
+        let (devices, verified) = match self.check_participants(participants) {
+            Ok(checked) => checked,
+            Err(e) => return self.keep_fork_alert(Err(e)),
+        };
         let members = self.members_of(id)?;
         let mut chosen = Vec::new();
         for (device, participant) in devices.into_iter().zip(
@@ -234,6 +309,7 @@ impl Device {
             chosen.push(checked);
         }
         self.atomically(|device| {
+            device.stage_transparency(&verified)?;
             device.stage_commit(id, |builder| {
                 chosen
                     .into_iter()

@@ -299,6 +299,9 @@ impl Device {
                 expected: self.number.clone(),
             });
         }
+        if let Some(leaf) = chain.first() {
+            self.remember_own_credential(leaf)?;
+        }
         let mut record = self.record.clone();
         let slot = match algorithm {
             KeyAlgorithm::EcdsaP256 | KeyAlgorithm::EcdsaP384 => &mut record.p256,

@@ -41,6 +41,17 @@ pub enum ClientError {
     /// message was framed in: a forked or forged group state.
     #[error("epoch authenticator does not match the conversation's state")]
     EpochAuthenticatorMismatch,
+    /// Key transparency refused the keys offered for a participant: no
+    /// proof, a proof that does not verify, a stale or forked view, or a
+    /// key that is not in the number's proven binding.
+    #[error("key transparency refused the keys of {}: {source}", .number.redacted())]
+    Transparency {
+        /// The participant.
+        number: PhoneNumber,
+        /// Why.
+        #[source]
+        source: crosslock_kt::KtError,
+    },
     /// This message was already processed.
     #[error("message was already received (replay)")]
     Replayed,

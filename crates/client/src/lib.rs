@@ -20,10 +20,12 @@ mod security;
 mod send;
 pub mod store;
 pub mod suite;
+mod transparency;
 
 pub use config::{DeviceConfig, KeyPackagePolicy};
 pub use conversation::{CommitApplied, DeviceKeyPackages, NewConversation, ParticipantKeyPackages};
 pub use crosslock_credential as credential;
+pub use crosslock_kt as kt;
 pub use crosslock_wire as wire;
 pub use device::{Device, NewDevice};
 pub use enrollment::ENROLLED_ALGORITHMS;
@@ -38,3 +40,6 @@ pub use records::{ConversationKind, ConversationStatus, DeviceProfile};
 pub use safety::{SAFETY_NUMBER_VERSION, SafetyNumber};
 pub use security::{DeviceInfo, SecurityState, Verification};
 pub use send::{Content, Sent};
+pub use transparency::{
+    KT_GOSSIP, MAX_GOSSIP_ROOTS, TransparencyAlert, TransparencyPolicy, TransparencyStatus,
+};

@@ -137,6 +137,17 @@ pub enum Received {
         /// The indicator.
         indicator: IsComposing,
     },
+    /// Key-transparency roots gossiped by a member were compared with ours
+    /// (not stored as a message). `alerts` lists what they revealed: a log
+    /// that signed two roots for one epoch.
+    Transparency {
+        /// The conversation.
+        conversation: ConversationId,
+        /// Who gossiped.
+        sender: Sender,
+        /// Alerts raised (also in [`Device::transparency_alerts`]).
+        alerts: Vec<crate::transparency::TransparencyAlert>,
+    },
     /// A commit was applied.
     Commit(CommitEvent),
     /// A proposal arrived (e.g. a member asking to leave); when
@@ -377,6 +388,14 @@ impl Device {
         epoch: u64,
     ) -> Result<Received, ClientError> {
         let media_type = payload.media_type();
+        if media_type == crate::transparency::KT_GOSSIP {
+            let alerts = self.receive_gossip(&payload.body)?;
+            return Ok(Received::Transparency {
+                conversation: id.clone(),
+                sender,
+                alerts,
+            });
+        }
         if media_type == content_type::IS_COMPOSING {
             let indicator = IsComposing::decode(&payload.body)
                 .map_err(|e| ClientError::Content(e.to_string()))?;

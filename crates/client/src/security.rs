@@ -14,6 +14,7 @@ use crate::records::{self, ContactRecord, ConversationKind, ConversationStatus};
 use crate::safety::SafetyNumber;
 use crate::store::{Table, key};
 use crate::suite::Suite;
+use crate::transparency::TransparencyStatus;
 
 /// Participant public keys.
 type KeySet = Vec<Vec<u8>>;
@@ -76,6 +77,11 @@ pub struct SecurityState {
     pub verification: BTreeMap<PhoneNumber, Verification>,
     /// Whether one of our commits waits for the server's verdict.
     pub commit_pending: bool,
+    /// Key transparency of every other participant's keys here.
+    pub transparency: BTreeMap<PhoneNumber, TransparencyStatus>,
+    /// Whether this device holds key-transparency alerts (a forked log,
+    /// keys it did not enrol): see [`Device::transparency_alerts`].
+    pub transparency_alerts: bool,
 }
 
 fn fingerprint(key: &[u8]) -> String {
@@ -170,7 +176,12 @@ impl Device {
         let auth = epoch_authenticator(group)?;
         let commit_pending = record.pending.is_some();
         let mut members: BTreeMap<PhoneNumber, Vec<DeviceInfo>> = BTreeMap::new();
+        let mut member_keys: BTreeMap<PhoneNumber, Vec<(String, Vec<u8>)>> = BTreeMap::new();
         for m in self.members_of(id)? {
+            member_keys
+                .entry(m.identity.number.clone())
+                .or_default()
+                .push((m.identity.device.clone(), m.key.clone()));
             members
                 .entry(m.identity.number.clone())
                 .or_default()
@@ -191,6 +202,11 @@ impl Device {
             };
             verification.insert(number.clone(), state);
         }
+        let mut transparency = BTreeMap::new();
+        for (number, keys) in member_keys.iter().filter(|(n, _)| **n != self.number) {
+            transparency.insert(number.clone(), self.transparency_status(number, keys)?);
+        }
+        let transparency_alerts = !self.transparency_alerts()?.is_empty();
         Ok(SecurityState {
             conversation: id.clone(),
             kind: record.kind,
@@ -203,6 +219,8 @@ impl Device {
             members,
             verification,
             commit_pending,
+            transparency,
+            transparency_alerts,
         })
     }
 

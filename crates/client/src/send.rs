@@ -104,16 +104,30 @@ impl Device {
         content: Content,
         resend_of: Option<&str>,
     ) -> Result<Sent, ClientError> {
-        let record = self.active_record(id)?;
-        let message_id = self.new_message_id();
-        let aad = authenticated_data(&message_id, record.era, resend_of);
         let mimi_id = match &content {
             Content::Mimi(c) => Some(c.message_id(&self.number.tel_uri(), &id.room_uri())),
             _ => None,
         };
-        let payload = content.payload().encode();
+        self.send_payload(id, content.payload(), mimi_id, resend_of, |_| Ok(()))
+    }
+
+    /// Encrypts an application payload; `also` stages more changes into
+    /// the same batch.
+    pub(crate) fn send_payload(
+        &mut self,
+        id: &ConversationId,
+        payload: ApplicationPayload,
+        mimi_id: Option<MessageId>,
+        resend_of: Option<&str>,
+        also: impl FnOnce(&Device) -> Result<(), ClientError>,
+    ) -> Result<Sent, ClientError> {
+        let record = self.active_record(id)?;
+        let message_id = self.new_message_id();
+        let aad = authenticated_data(&message_id, record.era, resend_of);
+        let payload = payload.encode();
         let now = self.env.clock.now();
         self.atomically(|device| {
+            also(device)?;
             let group = device.group(id)?;
             if group.commit_required() {
                 return Err(ClientError::CommitRequired);

@@ -69,6 +69,7 @@ fn classical_suite_follows_the_creators_preference() {
         let kps = ParticipantKeyPackages {
             number: number("+15551230002"),
             devices: vec![classical],
+            transparency: None,
         };
         let pending = creator
             .create_conversation(NewConversation::OneToOne, &[kps])
@@ -101,6 +102,7 @@ fn require_post_quantum_refuses_a_classical_only_peer() {
     let kps = ParticipantKeyPackages {
         number: number("+15551230002"),
         devices: vec![classical],
+        transparency: None,
     };
     assert!(matches!(
         alice.create_conversation(NewConversation::OneToOne, &[kps]),
@@ -128,6 +130,7 @@ fn a_policy_that_refuses_classical_does_not_join_a_classical_conversation() {
     let kps = ParticipantKeyPackages {
         number: number("+15551230002"),
         devices: vec![p256],
+        transparency: None,
     };
     let pending = alice
         .create_conversation(NewConversation::OneToOne, &[kps])

@@ -193,6 +193,7 @@ fn scenario(crash_at: usize) -> (usize, usize) {
                 .map(|(_, k)| k.clone())
                 .collect(),
         )],
+        transparency: None,
     };
     let pending = alice
         .create_conversation(

@@ -300,6 +300,7 @@ fn key_package_stock_tells_when_to_refill() {
         let kps = ParticipantKeyPackages {
             number: number("+15551230002"),
             devices: vec![DeviceKeyPackages(vec![kp.clone()])],
+            transparency: None,
         };
         let pending = alice
             .create_conversation(
@@ -350,6 +351,7 @@ fn the_last_resort_key_package_is_reusable() {
         let kps = ParticipantKeyPackages {
             number: number("+15551230002"),
             devices: vec![DeviceKeyPackages(vec![last_resort.clone()])],
+            transparency: None,
         };
         let pending = alice
             .create_conversation(

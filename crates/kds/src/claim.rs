@@ -3,6 +3,8 @@
 //! numbers homed at a peer provider are fetched from it over mutually
 //! authenticated TLS, and its answer is validated before it is passed on.
 
+use std::sync::Arc;
+
 use crosslock_credential::{PhoneNumber, TrustAnchors, TrustPolicy};
 use crosslock_wire::api::B64;
 use crosslock_wire::api::kds::{ClaimResponse, ClaimedDevice};
@@ -47,8 +49,10 @@ impl Requester {
 
 impl Kds {
     /// Answers a claim for `number` (local, or fetched from its home peer).
+    /// With a key-transparency directory, a local answer holds only the
+    /// devices in the number's published binding, with the lookup proof.
     pub async fn claim(
-        &self,
+        self: &Arc<Self>,
         requester: Requester,
         number: &str,
         now: u64,
@@ -57,7 +61,7 @@ impl Kds {
             PhoneNumber::parse(number).map_err(|e| KdsError::InvalidNumber(e.to_string()))?;
         self.rate_limit(&requester, &number, now)?;
         if !self.store.active_devices(number.as_str())?.is_empty() {
-            return self.claim_local(&number, now);
+            return self.claim_local(&number, now).await;
         }
         // A peer asking us must not make us ask another peer.
         if matches!(requester, Requester::Peer { .. }) {
@@ -82,10 +86,7 @@ impl Kds {
         number: &PhoneNumber,
         now: u64,
     ) -> Result<(), KdsError> {
-        let mut key = requester.key();
-        key.push(0);
-        key.extend_from_slice(number.as_str().as_bytes());
-        let key = Sha256::digest(&key);
+        let key = rate_key(b"", requester, number);
         let limit = self.config.claim_rate;
         match self
             .store
@@ -99,8 +100,21 @@ impl Kds {
         }
     }
 
-    fn claim_local(&self, number: &PhoneNumber, now: u64) -> Result<ClaimResponse, KdsError> {
-        let claimed = self.store.claim(number.as_str(), now)?;
+    async fn claim_local(
+        self: &Arc<Self>,
+        number: &PhoneNumber,
+        now: u64,
+    ) -> Result<ClaimResponse, KdsError> {
+        let (transparency, only) = if self.kt.is_some() {
+            let (answer, binding) = self.transparency_lookup(number).await?;
+            let mut devices: Vec<String> =
+                binding.keys().iter().map(|k| k.device_id.clone()).collect();
+            devices.dedup();
+            (Some(answer), Some(devices))
+        } else {
+            (None, None)
+        };
+        let claimed = self.store.claim(number.as_str(), only.as_deref(), now)?;
         tracing::info!(number = %number.redacted(), devices = claimed.len(), "claim answered");
         Ok(ClaimResponse {
             number: number.as_str().to_owned(),
@@ -112,8 +126,19 @@ impl Kds {
                     key_packages: kps.into_iter().map(B64).collect(),
                 })
                 .collect(),
+            transparency,
         })
     }
+}
+
+/// The token bucket of `requester` for `number` (`kind` separates claims
+/// from lookups).
+pub(crate) fn rate_key(kind: &[u8], requester: &Requester, number: &PhoneNumber) -> Vec<u8> {
+    let mut key = kind.to_vec();
+    key.extend_from_slice(&requester.key());
+    key.push(0);
+    key.extend_from_slice(number.as_str().as_bytes());
+    Sha256::digest(&key).to_vec()
 }
 
 /// A peer's answer must be about the number asked, from the peer, and hold

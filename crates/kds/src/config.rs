@@ -35,6 +35,33 @@ impl Default for RateLimit {
     }
 }
 
+/// How the KDS publishes to its key-transparency directory (when it has one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransparencySettings {
+    /// Close an epoch this long after the previous one when changes are
+    /// queued (default 60 s). Contacts see a new device's keys from then on.
+    pub epoch_interval_secs: u64,
+    /// Close an epoch at once when this many numbers are queued, and put at
+    /// most this many in one epoch (default 10 000).
+    pub max_epoch_updates: usize,
+    /// Re-sign the latest root this often while nothing changes, so clients
+    /// can tell a live view from a replayed one (default 1 h).
+    pub refresh_interval_secs: u64,
+    /// Lookup rate limit, per requester and target (default: as claims).
+    pub lookup_rate: RateLimit,
+}
+
+impl Default for TransparencySettings {
+    fn default() -> Self {
+        TransparencySettings {
+            epoch_interval_secs: 60,
+            max_epoch_updates: 10_000,
+            refresh_interval_secs: 3_600,
+            lookup_rate: RateLimit::default(),
+        }
+    }
+}
+
 /// A peer provider's KDS, for numbers homed there.
 #[derive(Debug, Clone)]
 pub struct PeerKds {
@@ -86,6 +113,8 @@ pub struct KdsConfig {
     pub peers: Vec<PeerKds>,
     /// Bearer token for `/admin/...` (none: admin API off).
     pub admin_token: Option<String>,
+    /// Key-transparency publishing (used when a directory is attached).
+    pub transparency: TransparencySettings,
 }
 
 impl std::fmt::Debug for KdsConfig {
@@ -124,6 +153,7 @@ impl KdsConfig {
             max_body_bytes: 1024 * 1024,
             peers: Vec::new(),
             admin_token: None,
+            transparency: TransparencySettings::default(),
         })
     }
 

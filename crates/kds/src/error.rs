@@ -64,6 +64,21 @@ pub enum KdsError {
     /// The caller is not a configured peer provider.
     #[error("unknown peer provider")]
     UnknownPeer,
+    /// A device asked for another number's key history.
+    #[error("a device may only fetch its own number's key history")]
+    NotYourNumber,
+    /// The number's devices are not in the key-transparency directory yet
+    /// (enrolled since the last epoch).
+    #[error(
+        "the number's keys are not published in the key-transparency directory yet; retry after {retry_after_secs} s"
+    )]
+    NotYetPublished {
+        /// When the next epoch is due.
+        retry_after_secs: u64,
+    },
+    /// This KDS runs no key-transparency directory.
+    #[error("this KDS runs no key-transparency directory")]
+    NoTransparency,
     // ---- the number's home provider failed (5xx) -------------------------------
     /// A peer provider did not answer usefully.
     #[error("peer provider failed: {0}")]
@@ -86,7 +101,9 @@ impl KdsError {
             TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Unauthenticated => StatusCode::UNAUTHORIZED,
             Forbidden | CarrierProof(_) | WrongHome(_) | Attestation(_) | AttestationRequired
-            | Revoked | UnknownPeer => StatusCode::FORBIDDEN,
+            | Revoked | UnknownPeer | NotYourNumber => StatusCode::FORBIDDEN,
+            NotYetPublished { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            NoTransparency => StatusCode::NOT_FOUND,
             BadNonce => StatusCode::CONFLICT,
             TooManyKeyPackages(_) => StatusCode::CONFLICT,
             UnknownNumber => StatusCode::NOT_FOUND,
@@ -117,6 +134,9 @@ impl KdsError {
             RateLimited { .. } => "rate-limited",
             Revoked => "revoked",
             UnknownPeer => "unknown-peer",
+            NotYourNumber => "not-your-number",
+            NotYetPublished { .. } => "kt-not-yet-published",
+            NoTransparency => "kt-not-available",
             Peer(_) => "peer-failed",
             Storage(_) => "storage-failure",
             Internal(_) => "internal-error",
@@ -138,7 +158,8 @@ impl IntoResponse for KdsError {
             tracing::error!(error = %self, "request failed");
         }
         let mut response = (self.status(), axum::Json(self.body())).into_response();
-        if let KdsError::RateLimited { retry_after_secs } = self
+        if let KdsError::RateLimited { retry_after_secs }
+        | KdsError::NotYetPublished { retry_after_secs } = self
             && let Ok(v) = retry_after_secs.to_string().parse()
         {
             response
@@ -162,6 +183,15 @@ impl From<CredentialError> for KdsError {
             CredentialError::Csr(m) => KdsError::Csr(m),
             CredentialError::InvalidNumber(n) => KdsError::InvalidNumber(n.to_string()),
             other => KdsError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<crosslock_kt::server::KtServerError> for KdsError {
+    fn from(e: crosslock_kt::server::KtServerError) -> Self {
+        match e {
+            crosslock_kt::server::KtServerError::UnknownNumber => KdsError::UnknownNumber,
+            other => KdsError::Internal(format!("key transparency: {other}")),
         }
     }
 }

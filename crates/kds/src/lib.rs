@@ -9,7 +9,10 @@
 //!   per requester and target;
 //! - **federation**: claims for numbers homed at a peer provider go to that
 //!   provider's KDS over mutually authenticated TLS;
-//! - **revocation** by the device or an administrator.
+//! - **revocation** by the device or an administrator;
+//! - **key transparency** (optional, `crosslock-kt`): every enrollment and
+//!   revocation is queued in the same transaction and published in the next
+//!   epoch; claim answers carry lookup proofs.
 //!
 //! A library with axum routers ([`router`], [`federation_router`]); the
 //! `crosslock` binary wires it to listeners.
@@ -25,9 +28,10 @@ mod keypackages;
 mod routes;
 mod service;
 pub mod store;
+mod transparency;
 
 pub use claim::Requester;
-pub use config::{AttestationRequirement, KdsConfig, PeerKds, RateLimit};
+pub use config::{AttestationRequirement, KdsConfig, PeerKds, RateLimit, TransparencySettings};
 pub use error::KdsError;
 pub use federation::{FederationClient, REQUESTER_HEADER};
 pub use keypackages::{MAX_UPLOAD, SUITES};

@@ -14,6 +14,7 @@ use crosslock_wire::api::B64;
 use crosslock_wire::api::kds::{
     ClaimRequest, EnrollRequest, KdsInfo, RevokeRequest, RevokedList, UploadKeyPackages,
 };
+use crosslock_wire::api::kt::NumberRequest;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
@@ -28,8 +29,15 @@ type Shared = State<Arc<Kds>>;
 /// The device-facing API.
 pub fn router(kds: Arc<Kds>) -> Router {
     let limit = kds.config.max_body_bytes;
+    let public_kt = kds
+        .kt
+        .clone()
+        .map(crosslock_kt::server::public_router)
+        .unwrap_or_default();
     Router::new()
         .route("/v1/info", get(info))
+        .route("/v1/kt/lookup", post(kt_lookup))
+        .route("/v1/kt/history", post(kt_history))
         .route("/v1/enrollment/nonce", post(nonce))
         .route("/v1/enrollment", post(enroll))
         .route("/v1/keypackages", post(upload))
@@ -40,6 +48,7 @@ pub fn router(kds: Arc<Kds>) -> Router {
         .route("/admin/v1/revoke", post(revoke_admin))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(kds)
+        .merge(public_kt)
 }
 
 /// The provider-to-provider API. Serve it only behind mutual TLS that
@@ -158,6 +167,32 @@ async fn claim(
         let device = device(&kds, &headers, false).await?;
         kds.claim(Requester::Device(device.device_id), &request.number, now())
             .await
+    };
+    reply(result.await)
+}
+
+async fn kt_lookup(
+    State(kds): Shared,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let result = async {
+        let request: NumberRequest = json(body)?;
+        let device = device(&kds, &headers, false).await?;
+        kds.lookup_for(&device, &request.number, now()).await
+    };
+    reply(result.await)
+}
+
+async fn kt_history(
+    State(kds): Shared,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let result = async {
+        let request: NumberRequest = json(body)?;
+        let device = device(&kds, &headers, false).await?;
+        kds.history_for(&device, &request.number).await
     };
     reply(result.await)
 }

@@ -14,6 +14,7 @@ pub struct Kds {
     pub(crate) store: Arc<dyn KdsStore>,
     pub(crate) verifier: AwsLcVerifier,
     pub(crate) federation: FederationClient,
+    pub(crate) kt: Option<Arc<crosslock_kt::server::KtLog>>,
 }
 
 impl std::fmt::Debug for Kds {
@@ -34,7 +35,21 @@ impl Kds {
             store,
             verifier: AwsLcVerifier,
             federation,
+            kt: None,
         }
+    }
+
+    /// Attaches a key-transparency directory: enrollments and revocations
+    /// are published to it (see [`Kds::run_transparency`]), claim answers
+    /// carry lookup proofs, and `/v1/kt/...` is served.
+    pub fn with_transparency(mut self, log: Arc<crosslock_kt::server::KtLog>) -> Self {
+        self.kt = Some(log);
+        self
+    }
+
+    /// The attached key-transparency directory.
+    pub fn transparency(&self) -> Option<&Arc<crosslock_kt::server::KtLog>> {
+        self.kt.as_ref()
     }
 
     /// The configuration.

@@ -90,6 +90,7 @@ pub(crate) fn claim(number_text: &str, devices: &mut [&mut Device]) -> Participa
                 DeviceKeyPackages(batch.key_packages.into_iter().map(|(_, kp)| kp).collect())
             })
             .collect(),
+        transparency: None,
     }
 }
 

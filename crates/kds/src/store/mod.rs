@@ -108,10 +108,16 @@ pub trait KeyPackageStore: Send + Sync {
     ) -> Result<Stock, KdsError>;
     /// The unexpired KeyPackages a device has.
     fn stock(&self, device_id: &str, now: u64) -> Result<Stock, KdsError>;
-    /// For every active device of `number`, one unexpired KeyPackage per
-    /// suite: a single-use one (deleted in the same transaction, so it is
-    /// never handed out twice), or the last-resort one when none is left.
-    fn claim(&self, number: &str, now: u64) -> Result<ClaimedKeyPackages, KdsError>;
+    /// For every active device of `number` (restricted to `only` when
+    /// given), one unexpired KeyPackage per suite: a single-use one
+    /// (deleted in the same transaction, so it is never handed out twice),
+    /// or the last-resort one when none is left.
+    fn claim(
+        &self,
+        number: &str,
+        only: Option<&[String]>,
+        now: u64,
+    ) -> Result<ClaimedKeyPackages, KdsError>;
 }
 
 /// Token buckets for rate limits.
@@ -127,9 +133,38 @@ pub trait RateStore: Send + Sync {
     ) -> Result<Result<(), u64>, KdsError>;
 }
 
+/// A number waiting for the next key-transparency epoch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedNumber {
+    /// The number (E.164).
+    pub number: String,
+    /// When it was (last) queued, as a sequence number.
+    pub seq: i64,
+}
+
+/// Numbers whose binding changed (enrollment, re-enrollment, revocation)
+/// and must go into the next key-transparency epoch. [`DeviceStore`]
+/// queues them in the same transaction as the change.
+pub trait TransparencyQueue: Send + Sync {
+    /// Up to `limit` queued numbers, oldest first.
+    fn queued(&self, limit: usize) -> Result<Vec<QueuedNumber>, KdsError>;
+    /// How many numbers are queued.
+    fn queue_len(&self) -> Result<usize, KdsError>;
+    /// Removes published entries, unless queued again since they were read.
+    fn dequeue(&self, published: &[QueuedNumber]) -> Result<(), KdsError>;
+    /// Queues every number that ever had a device (a directory starting on
+    /// an existing KDS). Returns how many.
+    fn queue_all_numbers(&self) -> Result<usize, KdsError>;
+    /// The unrevoked credentials of the number's active devices.
+    fn keys_of_number(&self, number: &str) -> Result<Vec<IssuedCredential>, KdsError>;
+}
+
 /// Everything the KDS stores.
-pub trait KdsStore: NonceStore + DeviceStore + KeyPackageStore + RateStore {}
-impl<T: NonceStore + DeviceStore + KeyPackageStore + RateStore> KdsStore for T {}
+pub trait KdsStore:
+    NonceStore + DeviceStore + KeyPackageStore + RateStore + TransparencyQueue
+{
+}
+impl<T: NonceStore + DeviceStore + KeyPackageStore + RateStore + TransparencyQueue> KdsStore for T {}
 
 pub(crate) fn assurance_name(a: Assurance) -> &'static str {
     match a {

@@ -46,6 +46,10 @@ CREATE TABLE IF NOT EXISTS key_packages (
     bytes BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS key_packages_by_device ON key_packages (device_id, suite, last_resort, id);
+CREATE TABLE IF NOT EXISTS kt_queue (
+    number TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rate (
     key BLOB PRIMARY KEY,
     tokens REAL NOT NULL,
@@ -158,6 +162,7 @@ impl DeviceStore for SqliteKdsStore {
     ) -> Result<(), KdsError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        queue_in(&tx, &device.number)?;
         if replace_others {
             revoke_in(&tx, None, Some(&device.number), device.enrolled_at)?;
         }
@@ -202,27 +207,8 @@ impl DeviceStore for SqliteKdsStore {
             "SELECT serial, device_id, public_key, chain, not_after FROM credentials
              WHERE device_id = ?1 AND revoked_at IS NULL ORDER BY rowid",
         )?;
-        let rows = stmt.query_map(params![device_id], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, Vec<u8>>(2)?,
-                row.get::<_, Vec<u8>>(3)?,
-                row.get::<_, i64>(4)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (serial, device_id, public_key, chain, not_after) = row?;
-            out.push(IssuedCredential {
-                serial,
-                device_id,
-                public_key,
-                chain: decode_chain(&chain)?,
-                not_after: not_after as u64,
-            });
-        }
-        Ok(out)
+        let rows = stmt.query_map(params![device_id], credential_row)?;
+        credentials(rows)
     }
 
     fn revoke(
@@ -257,6 +243,81 @@ impl DeviceStore for SqliteKdsStore {
     }
 }
 
+/// Queues `number` for the next key-transparency epoch, in the caller's
+/// transaction (so a change is never acknowledged without being queued).
+/// Its sequence number is above every queued one: a publisher that read an
+/// older entry will not delete this one.
+fn queue_in(tx: &rusqlite::Transaction<'_>, number: &str) -> Result<(), KdsError> {
+    tx.execute(
+        "INSERT INTO kt_queue (number, seq) VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM kt_queue))
+         ON CONFLICT (number) DO UPDATE SET seq = excluded.seq",
+        params![number],
+    )?;
+    Ok(())
+}
+
+impl TransparencyQueue for SqliteKdsStore {
+    fn queued(&self, limit: usize) -> Result<Vec<QueuedNumber>, KdsError> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare_cached("SELECT number, seq FROM kt_queue ORDER BY seq LIMIT ?1")?;
+        let rows = stmt.query_map(params![limit as i64], |row| {
+            Ok(QueuedNumber {
+                number: row.get(0)?,
+                seq: row.get(1)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn queue_len(&self) -> Result<usize, KdsError> {
+        let n: i64 = self
+            .conn()
+            .query_row("SELECT count(*) FROM kt_queue", [], |r| r.get(0))?;
+        Ok(n as usize)
+    }
+
+    fn dequeue(&self, published: &[QueuedNumber]) -> Result<(), KdsError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for q in published {
+            tx.execute(
+                "DELETE FROM kt_queue WHERE number = ?1 AND seq <= ?2",
+                params![q.number, q.seq],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn queue_all_numbers(&self) -> Result<usize, KdsError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let numbers: Vec<String> = {
+            let mut stmt = tx.prepare("SELECT DISTINCT number FROM devices ORDER BY number")?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        for n in &numbers {
+            queue_in(&tx, n)?;
+        }
+        tx.commit()?;
+        Ok(numbers.len())
+    }
+
+    fn keys_of_number(&self, number: &str) -> Result<Vec<IssuedCredential>, KdsError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT c.serial, c.device_id, c.public_key, c.chain, c.not_after
+             FROM credentials c JOIN devices d ON d.device_id = c.device_id
+             WHERE d.number = ?1 AND d.revoked_at IS NULL AND c.revoked_at IS NULL
+             ORDER BY c.device_id, c.rowid",
+        )?;
+        let rows = stmt.query_map(params![number], credential_row)?;
+        credentials(rows)
+    }
+}
+
 /// Revokes devices (by id or number) with their credentials and KeyPackages.
 fn revoke_in(
     tx: &rusqlite::Transaction<'_>,
@@ -274,6 +335,12 @@ fn revoke_in(
         rows.collect::<Result<_, _>>()?
     };
     for id in &ids {
+        let number: String = tx.query_row(
+            "SELECT number FROM devices WHERE device_id = ?1",
+            params![id],
+            |r| r.get(0),
+        )?;
+        queue_in(tx, &number)?;
         tx.execute(
             "UPDATE devices SET revoked_at = ?2 WHERE device_id = ?1",
             params![id, now as i64],
@@ -354,7 +421,12 @@ impl KeyPackageStore for SqliteKdsStore {
         stock_in(&self.conn(), device_id, now)
     }
 
-    fn claim(&self, number: &str, now: u64) -> Result<ClaimedKeyPackages, KdsError> {
+    fn claim(
+        &self,
+        number: &str,
+        only: Option<&[String]>,
+        now: u64,
+    ) -> Result<ClaimedKeyPackages, KdsError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let devices: Vec<String> = {
@@ -366,6 +438,9 @@ impl KeyPackageStore for SqliteKdsStore {
         };
         let mut out = Vec::new();
         for device in devices {
+            if only.is_some_and(|only| !only.contains(&device)) {
+                continue;
+            }
             let suites: Vec<i64> = {
                 let mut stmt = tx.prepare(
                     "SELECT DISTINCT suite FROM key_packages WHERE device_id = ?1 AND not_after > ?2 ORDER BY suite",
@@ -447,4 +522,35 @@ impl RateStore for SqliteKdsStore {
         tx.commit()?;
         Ok(Ok(()))
     }
+}
+
+/// The columns `serial, device_id, public_key, chain, not_after` of a
+/// credential row.
+type CredentialRow = (String, String, Vec<u8>, Vec<u8>, i64);
+
+fn credential_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<CredentialRow> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+    ))
+}
+
+fn credentials(
+    rows: impl Iterator<Item = rusqlite::Result<CredentialRow>>,
+) -> Result<Vec<IssuedCredential>, KdsError> {
+    let mut out = Vec::new();
+    for row in rows {
+        let (serial, device_id, public_key, chain, not_after) = row?;
+        out.push(IssuedCredential {
+            serial,
+            device_id,
+            public_key,
+            chain: decode_chain(&chain)?,
+            not_after: u64::try_from(not_after).unwrap_or(0),
+        });
+    }
+    Ok(out)
 }

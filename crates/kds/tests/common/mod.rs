@@ -64,6 +64,7 @@ impl CertSigner for SoftSigner {
 /// A provider: its KDS on a loopback port, its carrier's ACS, its roots.
 pub(crate) struct Provider {
     pub(crate) kds: Arc<Kds>,
+    pub(crate) kt: Option<Arc<crosslock_kt::server::KtLog>>,
     pub(crate) acs: Arc<Acs>,
     pub(crate) url: String,
     pub(crate) addr: SocketAddr,
@@ -86,6 +87,8 @@ pub(crate) struct ProviderSetup {
         Arc<rustls::ServerConfig>,
         FederationClient,
     )>,
+    /// Run a key-transparency directory with these keys.
+    pub(crate) transparency: Option<crosslock_kt::server::LogKeys>,
 }
 
 impl Default for ProviderSetup {
@@ -99,6 +102,7 @@ impl Default for ProviderSetup {
             configure: Box::new(|_| {}),
             keys: None,
             federation: None,
+            transparency: None,
         }
     }
 }
@@ -164,7 +168,23 @@ impl Provider {
             Some((listener, tls, client)) => (Some((listener, tls)), client),
             None => (None, FederationClient::none()),
         };
-        let kds = Arc::new(Kds::new(config, store, federation_client));
+        let mut kds = Kds::new(config, store, federation_client);
+        let mut kt = None;
+        if let Some(keys) = setup.transparency {
+            let log = crosslock_kt::server::KtLog::open(
+                &dir.path().join("kt"),
+                setup.kds_id,
+                keys,
+                crosslock_kt::server::KtLogOptions::default(),
+                now(),
+            )
+            .await
+            .unwrap();
+            let log = Arc::new(log);
+            kds = kds.with_transparency(log.clone());
+            kt = Some(log);
+        }
+        let kds = Arc::new(kds);
         if let Some((listener, tls)) = federation_listener {
             let router = crosslock_kds::federation_router(kds.clone());
             tokio::spawn(crosslock_tls::serve(
@@ -180,6 +200,7 @@ impl Provider {
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
         Provider {
             kds,
+            kt,
             acs,
             url: format!("http://{addr}"),
             addr,
@@ -190,6 +211,25 @@ impl Provider {
     }
 
     /// What a phone of this provider trusts.
+    /// What a client trusts about this provider's key-transparency log
+    /// (no witnesses).
+    pub(crate) fn trusted_log(&self) -> crosslock_kt::TrustedLog {
+        let log = self.kt.as_ref().expect("provider runs no transparency log");
+        crosslock_kt::TrustedLog {
+            directory: log.directory().to_owned(),
+            log_key: log.log_key(),
+            vrf_key: log.vrf_key(),
+            witnesses: Vec::new(),
+            threshold: 0,
+            max_root_age_secs: 86_400,
+        }
+    }
+
+    /// Closes a key-transparency epoch now.
+    pub(crate) async fn epoch(&self) -> Option<crosslock_wire::api::kt::SignedRoot> {
+        self.kds.publish_transparency(now()).await.unwrap()
+    }
+
     pub(crate) fn trust(&self) -> TrustPolicy {
         TrustPolicy::Production {
             anchors: TrustAnchors::new(vec![self.ca_key.clone()]),
@@ -373,6 +413,11 @@ impl Provider {
 
 /// A phone that trusts `provider`.
 pub(crate) fn phone(number: &str, profile: DeviceProfile, trust: TrustPolicy) -> Device {
+    phone_with(number, profile, DeviceConfig::new(trust))
+}
+
+/// A phone with the given configuration.
+pub(crate) fn phone_with(number: &str, profile: DeviceProfile, config: DeviceConfig) -> Device {
     let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
     let keystore = Arc::new(SoftwareKeyStore::new(store.clone()));
     let number = PhoneNumber::parse(number).unwrap();
@@ -380,7 +425,7 @@ pub(crate) fn phone(number: &str, profile: DeviceProfile, trust: TrustPolicy) ->
         store,
         keystore,
         NewDevice { number, profile },
-        DeviceConfig::new(trust),
+        config,
         Environment::system(),
     )
     .unwrap()
@@ -389,14 +434,7 @@ pub(crate) fn phone(number: &str, profile: DeviceProfile, trust: TrustPolicy) ->
 /// A claim answer as the client core takes it.
 pub(crate) fn participant(answer: &serde_json::Value) -> ParticipantKeyPackages {
     let claim: ClaimResponse = serde_json::from_value(answer.clone()).unwrap();
-    ParticipantKeyPackages {
-        number: PhoneNumber::parse(&claim.number).unwrap(),
-        devices: claim
-            .devices
-            .into_iter()
-            .map(|d| DeviceKeyPackages(d.key_packages.into_iter().map(|k| k.0).collect()))
-            .collect(),
-    }
+    ParticipantKeyPackages::from_claim(&claim).unwrap()
 }
 
 pub(crate) fn reason(body: &serde_json::Value) -> String {

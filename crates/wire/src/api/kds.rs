@@ -133,6 +133,11 @@ pub struct ClaimResponse {
     pub home_kds: String,
     /// Every active device of the number.
     pub devices: Vec<ClaimedDevice>,
+    /// Key transparency: the number's binding proven at the latest signed
+    /// epoch of the home KDS's directory (absent where the home KDS runs no
+    /// directory; clients that require transparency refuse such answers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transparency: Option<super::kt::LookupAnswer>,
 }
 
 /// `POST /v1/revoke` (own device, bearer token) and `POST /admin/v1/revoke`

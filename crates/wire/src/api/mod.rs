@@ -5,6 +5,7 @@
 //! reason (kebab-case, stable) and a human `message`.
 
 pub mod kds;
+pub mod kt;
 
 use base64::Engine;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};

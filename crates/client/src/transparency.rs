@@ -1,0 +1,550 @@
+//! Key transparency on the device: KeyPackages are used only with a proof
+//! that their keys are the number's current binding in a witnessed epoch
+//! root; the device watches its own number's history for keys it did not
+//! enrol; and contacts compare the roots they have seen (gossip inside
+//! conversations) to catch a log that shows different views.
+//!
+//! Everything here is stored under `kt/...` keys of the device table and
+//! written in the same batch as the operation that produced it.
+
+use std::collections::BTreeSet;
+
+use crosslock_credential::PhoneNumber;
+use crosslock_kt::{Binding, BoundKey, KtError, ProvenBinding, SeenRoots, TrustedLog};
+use crosslock_wire::api::kt::{HistoryAnswer, LookupAnswer, SignedRoot};
+use crosslock_wire::inner::ApplicationPayload;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::device::Device;
+use crate::error::ClientError;
+use crate::ids::ConversationId;
+use crate::records;
+use crate::send::Sent;
+use crate::store::Table;
+
+/// Media type of the roots a device gossips inside a conversation.
+pub const KT_GOSSIP: &str = "application/vnd.crosslock.kt-roots+json";
+/// Most roots one gossip message may carry.
+pub const MAX_GOSSIP_ROOTS: usize = 8;
+
+const SEEN: &[u8] = b"kt/seen-roots";
+const OWN_KEYS: &[u8] = b"kt/own-keys";
+const APPROVED: &[u8] = b"kt/approved";
+const ALERTS: &[u8] = b"kt/alerts";
+const LAST_CHECK: &[u8] = b"kt/last-history-check";
+
+/// Key-transparency settings of a device.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TransparencyPolicy {
+    /// The logs this device trusts, one per provider directory.
+    pub logs: Vec<TrustedLog>,
+    /// Refuse participants whose KeyPackages come without a proof. With
+    /// no logs configured nothing can be proven, so nothing is required.
+    pub required: bool,
+    /// How often to check this device's own number's history (seconds;
+    /// default a day when built with [`TransparencyPolicy::new`]).
+    pub monitor_interval_secs: u64,
+    /// How often to gossip roots in each conversation (default a day).
+    pub gossip_interval_secs: u64,
+}
+
+impl TransparencyPolicy {
+    /// Proofs required from `logs`; daily monitoring and gossip.
+    pub fn new(logs: Vec<TrustedLog>) -> Self {
+        TransparencyPolicy {
+            logs,
+            required: true,
+            monitor_interval_secs: 86_400,
+            gossip_interval_secs: 86_400,
+        }
+    }
+
+    fn log(&self, directory: &str) -> Result<&TrustedLog, KtError> {
+        self.logs
+            .iter()
+            .find(|l| l.directory == directory)
+            .ok_or_else(|| KtError::UnknownDirectory(directory.to_owned()))
+    }
+}
+
+/// Something the device noticed that the user (or the app) must see.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TransparencyAlert {
+    /// The log signed two different roots for one epoch: it shows
+    /// different views to different people.
+    Fork {
+        /// The directory.
+        directory: String,
+        /// The epoch.
+        epoch: u64,
+        /// The two signed roots (proof for anyone holding the log key).
+        evidence: Box<crosslock_kt::ForkEvidence>,
+    },
+    /// A key appeared under this device's id that this device never had.
+    UnknownKey {
+        /// The binding version it appeared in.
+        version: u64,
+        /// The epoch.
+        epoch: u64,
+        /// SHA-256 of the unknown credential, hex.
+        credential: String,
+    },
+    /// Another device was added to this number. Expected when the user
+    /// enrolled one (approve it); an attack otherwise.
+    NewDevice {
+        /// The binding version it appeared in.
+        version: u64,
+        /// The epoch.
+        epoch: u64,
+        /// Its device id.
+        device_id: String,
+        /// SHA-256 of its credential, hex.
+        credential: String,
+    },
+    /// The number's current binding lacks this device's current key
+    /// (revoked, or replaced by someone else's enrollment).
+    OwnKeyMissing {
+        /// The epoch of the binding.
+        epoch: u64,
+    },
+}
+
+/// Whether a participant's keys in a conversation are proven.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransparencyStatus {
+    /// Every key of the participant in the conversation was in their
+    /// binding proven at `epoch`.
+    Proven {
+        /// The directory.
+        directory: String,
+        /// The epoch of the proof.
+        epoch: u64,
+    },
+    /// No proof covers the participant's current keys (added by another
+    /// member, or by a device without transparency): look them up with
+    /// [`Device::record_lookup`].
+    Unproven,
+}
+
+/// A participant's proof, checked and ready to record.
+#[derive(Debug, Clone)]
+pub(crate) struct KtVerified {
+    number: PhoneNumber,
+    log_key: crosslock_kt::PublicKey,
+    root: SignedRoot,
+    proof: ContactProof,
+}
+
+/// The proven binding recorded for a contact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ContactProof {
+    pub(crate) directory: String,
+    pub(crate) epoch: u64,
+    /// (device id, public key) of every bound key.
+    pub(crate) keys: Vec<(String, Vec<u8>)>,
+}
+
+fn contact_proof_key(number: &PhoneNumber) -> Vec<u8> {
+    format!("kt/contact/{}", number.as_str()).into_bytes()
+}
+
+fn gossip_key(id: &ConversationId) -> Vec<u8> {
+    let mut k = b"kt/gossip/".to_vec();
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+impl Device {
+    fn kt_get<T: serde::de::DeserializeOwned + Default>(
+        &self,
+        key: &[u8],
+    ) -> Result<T, ClientError> {
+        match self.staged.get(Table::Device, key)? {
+            Some(bytes) => records::decode(&bytes),
+            None => Ok(T::default()),
+        }
+    }
+
+    fn kt_put<T: Serialize>(&self, key: &[u8], value: &T) -> Result<(), ClientError> {
+        self.staged
+            .put(Table::Device, key.to_vec(), records::encode(value)?);
+        Ok(())
+    }
+
+    /// Checks a participant's lookup proof (policy permitting its absence)
+    /// and that every offered key is in the proven binding. `offered` is
+    /// (device id, signature key, leaf certificate) per KeyPackage. Pure:
+    /// [`Device::stage_transparency`] records the result.
+    pub(crate) fn verify_transparency(
+        &self,
+        number: &PhoneNumber,
+        answer: Option<&LookupAnswer>,
+        offered: &[(String, Vec<u8>, Vec<u8>)],
+    ) -> Result<Option<KtVerified>, ClientError> {
+        let policy = &self.config.transparency;
+        let refuse = |source: KtError| ClientError::Transparency {
+            number: number.clone(),
+            source,
+        };
+        // A device configured with no log has nothing to check a proof
+        // against: the contact stays unproven.
+        if policy.logs.is_empty() {
+            return Ok(None);
+        }
+        let Some(answer) = answer else {
+            if policy.required {
+                return Err(refuse(KtError::MissingProof));
+            }
+            return Ok(None);
+        };
+        let log = match policy.log(&answer.root.statement.directory) {
+            Ok(log) => log,
+            // A log this device does not know (another provider's, when
+            // proofs are optional) proves nothing either way.
+            Err(_) if !policy.required => return Ok(None),
+            Err(e) => return Err(refuse(e)),
+        };
+        let now = self.env.clock.now();
+        let proven: ProvenBinding = log.verify_lookup(number, answer, now).map_err(refuse)?;
+        // Stale or forked compared with the roots seen so far.
+        let mut seen: SeenRoots = self.kt_get(SEEN)?;
+        seen.observe_own(&log.log_key, &answer.root)
+            .map_err(refuse)?;
+        if proven.binding == Binding::Revoked {
+            return Err(refuse(KtError::Revoked));
+        }
+        for (device, key, leaf) in offered {
+            if !proven.binding.contains(device, key, leaf) {
+                return Err(refuse(KtError::NotInBinding {
+                    device_id: device.clone(),
+                }));
+            }
+        }
+        Ok(Some(KtVerified {
+            number: number.clone(),
+            log_key: log.log_key,
+            root: answer.root.clone(),
+            proof: ContactProof {
+                directory: log.directory.clone(),
+                epoch: proven.root.epoch,
+                keys: proven
+                    .binding
+                    .keys()
+                    .iter()
+                    .map(|k| (k.device_id.clone(), k.public_key.clone()))
+                    .collect(),
+            },
+        }))
+    }
+
+    /// Records verified proofs: their roots as seen, the contacts' proven
+    /// keys. Inside the operation's batch.
+    pub(crate) fn stage_transparency(&self, verified: &[KtVerified]) -> Result<(), ClientError> {
+        if verified.is_empty() {
+            return Ok(());
+        }
+        let mut seen: SeenRoots = self.kt_get(SEEN)?;
+        for v in verified {
+            seen.observe_own(&v.log_key, &v.root)
+                .map_err(|source| ClientError::Transparency {
+                    number: v.number.clone(),
+                    source,
+                })?;
+            self.kt_put(&contact_proof_key(&v.number), &v.proof)?;
+        }
+        self.kt_put(SEEN, &seen)
+    }
+
+    /// After a refusal: a fork is kept as an alert (the refused operation
+    /// itself changed nothing).
+    pub(crate) fn keep_fork_alert<T>(
+        &mut self,
+        result: Result<T, ClientError>,
+    ) -> Result<T, ClientError> {
+        if let Err(ClientError::Transparency {
+            source: KtError::Fork(evidence),
+            ..
+        }) = &result
+        {
+            let alert = TransparencyAlert::Fork {
+                directory: evidence.directory.clone(),
+                epoch: evidence.epoch,
+                evidence: evidence.clone(),
+            };
+            if let Err(e) = self.atomically(|d| d.raise(alert)) {
+                tracing::error!(error = %e, "could not store a key-transparency fork alert");
+            }
+        }
+        result
+    }
+
+    fn raise(&self, alert: TransparencyAlert) -> Result<(), ClientError> {
+        let mut alerts: Vec<TransparencyAlert> = self.kt_get(ALERTS)?;
+        if !alerts.contains(&alert) {
+            tracing::warn!(?alert, "key-transparency alert");
+            alerts.push(alert);
+            self.kt_put(ALERTS, &alerts)?;
+        }
+        Ok(())
+    }
+
+    /// Alerts raised so far (forks, keys this device did not enrol, new
+    /// devices of its number, its key missing from its binding).
+    pub fn transparency_alerts(&self) -> Result<Vec<TransparencyAlert>, ClientError> {
+        self.kt_get(ALERTS)
+    }
+
+    /// Verifies a lookup for a contact (`POST /v1/kt/lookup`), e.g. one added
+    /// to a conversation by another member, and records it: the security
+    /// state then shows whether their keys in each conversation are proven.
+    pub fn record_lookup(
+        &mut self,
+        number: &PhoneNumber,
+        answer: &LookupAnswer,
+    ) -> Result<(), ClientError> {
+        let result = self
+            .verify_transparency(number, Some(answer), &[])
+            .and_then(|verified| {
+                let verified: Vec<KtVerified> = verified.into_iter().collect();
+                self.atomically(|d| d.stage_transparency(&verified))
+            });
+        self.keep_fork_alert(result)
+    }
+
+    /// The transparency status of `number`'s keys `members` (device id,
+    /// signature key) in a conversation.
+    pub(crate) fn transparency_status(
+        &self,
+        number: &PhoneNumber,
+        members: &[(String, Vec<u8>)],
+    ) -> Result<TransparencyStatus, ClientError> {
+        let record: Option<ContactProof> =
+            match self.staged.get(Table::Device, &contact_proof_key(number))? {
+                Some(bytes) => Some(records::decode(&bytes)?),
+                None => None,
+            };
+        Ok(match record {
+            Some(r) if members.iter().all(|m| r.keys.contains(m)) => TransparencyStatus::Proven {
+                directory: r.directory,
+                epoch: r.epoch,
+            },
+            _ => TransparencyStatus::Unproven,
+        })
+    }
+
+    /// Remembers this device's own credential (installed or issued), so
+    /// monitoring knows it.
+    pub(crate) fn remember_own_credential(&self, leaf: &[u8]) -> Result<(), ClientError> {
+        let mut own: BTreeSet<[u8; 32]> = self.kt_get(OWN_KEYS)?;
+        own.insert(Sha256::digest(leaf).into());
+        self.kt_put(OWN_KEYS, &own)
+    }
+
+    /// Whether the own-history check is due ([`Device::check_own_history`]).
+    pub fn history_check_due(&self) -> Result<bool, ClientError> {
+        let last: u64 = self.kt_get(LAST_CHECK)?;
+        Ok(!self.config.transparency.logs.is_empty()
+            && self.env.clock.now().saturating_sub(last)
+                >= self.config.transparency.monitor_interval_secs)
+    }
+
+    /// Accepts another device of this number (one the user enrolled), so
+    /// its key no longer raises [`TransparencyAlert::NewDevice`].
+    pub fn approve_device(
+        &mut self,
+        device_id: &str,
+        credential_sha256: &str,
+    ) -> Result<(), ClientError> {
+        self.atomically(|d| d.approve_device_inner(device_id, credential_sha256))
+    }
+
+    fn approve_device_inner(
+        &self,
+        device_id: &str,
+        credential_sha256: &str,
+    ) -> Result<(), ClientError> {
+        let mut approved: BTreeSet<(String, String)> = self.kt_get(APPROVED)?;
+        approved.insert((device_id.to_owned(), credential_sha256.to_ascii_lowercase()));
+        self.kt_put(APPROVED, &approved)?;
+        let mut alerts: Vec<TransparencyAlert> = self.kt_get(ALERTS)?;
+        alerts.retain(|a| {
+            !matches!(a, TransparencyAlert::NewDevice { device_id: d, credential: c, .. }
+                if d == device_id && c.eq_ignore_ascii_case(credential_sha256))
+        });
+        self.kt_put(ALERTS, &alerts)
+    }
+
+    /// Checks this device's own number's history (`POST /v1/kt/history`):
+    /// the proof, then every version for keys this device did not enrol
+    /// (under its own id), devices the user did not approve, and whether
+    /// the latest binding still holds this device's current keys. Returns
+    /// the alerts raised by this check (all alerts stay available from
+    /// [`Device::transparency_alerts`]).
+    pub fn check_own_history(
+        &mut self,
+        answer: &HistoryAnswer,
+    ) -> Result<Vec<TransparencyAlert>, ClientError> {
+        let result = self.atomically(|d| d.check_own_history_inner(answer));
+        self.keep_fork_alert(result)
+    }
+
+    fn check_own_history_inner(
+        &self,
+        answer: &HistoryAnswer,
+    ) -> Result<Vec<TransparencyAlert>, ClientError> {
+        let number = self.number.clone();
+        let refuse = |source: KtError| ClientError::Transparency {
+            number: number.clone(),
+            source,
+        };
+        let log = self
+            .config
+            .transparency
+            .log(&answer.root.statement.directory)
+            .map_err(refuse)?;
+        let now = self.env.clock.now();
+        let history = log
+            .verify_history(&self.number, answer, now)
+            .map_err(refuse)?;
+        let mut seen: SeenRoots = self.kt_get(SEEN)?;
+        seen.observe_own(&log.log_key, &answer.root)
+            .map_err(refuse)?;
+        self.kt_put(SEEN, &seen)?;
+        let own: BTreeSet<[u8; 32]> = self.kt_get(OWN_KEYS)?;
+        let approved: BTreeSet<(String, String)> = self.kt_get(APPROVED)?;
+        let mut raised = Vec::new();
+        for entry in &history.entries {
+            for key in entry.binding.keys() {
+                let credential = hex::encode(key.credential_sha256);
+                let alert = if key.device_id == self.device_id() {
+                    (!own.contains(&key.credential_sha256)).then_some(
+                        TransparencyAlert::UnknownKey {
+                            version: entry.version,
+                            epoch: entry.epoch,
+                            credential,
+                        },
+                    )
+                } else {
+                    (!approved.contains(&(key.device_id.clone(), credential.clone()))).then(|| {
+                        TransparencyAlert::NewDevice {
+                            version: entry.version,
+                            epoch: entry.epoch,
+                            device_id: key.device_id.clone(),
+                            credential,
+                        }
+                    })
+                };
+                if let Some(alert) = alert
+                    && !raised.contains(&alert)
+                {
+                    raised.push(alert);
+                }
+            }
+        }
+        // The latest binding must hold this device's current credentials.
+        let current: Vec<[u8; 32]> = self
+            .suites()
+            .iter()
+            .filter_map(|s| {
+                self.credential_chain(*s)
+                    .first()
+                    .map(|leaf| Sha256::digest(leaf).into())
+            })
+            .collect();
+        if let Some(latest) = history.entries.last() {
+            let bound: Vec<&BoundKey> = latest
+                .binding
+                .keys()
+                .iter()
+                .filter(|k| k.device_id == self.device_id())
+                .collect();
+            if current
+                .iter()
+                .any(|c| !bound.iter().any(|k| k.credential_sha256 == *c))
+            {
+                raised.push(TransparencyAlert::OwnKeyMissing {
+                    epoch: latest.epoch,
+                });
+            }
+        }
+        for alert in &raised {
+            self.raise(alert.clone())?;
+        }
+        self.kt_put(LAST_CHECK, &now)?;
+        Ok(raised)
+    }
+
+    /// Whether it is time to gossip roots in `id`.
+    pub fn gossip_due(&self, id: &ConversationId) -> Result<bool, ClientError> {
+        let last: u64 = self.kt_get(&gossip_key(id))?;
+        let seen: SeenRoots = self.kt_get(SEEN)?;
+        Ok(!seen.newest_roots().is_empty()
+            && self.env.clock.now().saturating_sub(last)
+                >= self.config.transparency.gossip_interval_secs)
+    }
+
+    /// Sends the newest roots this device has seen to the conversation
+    /// (encrypted like any message; members compare them with theirs).
+    /// `None` when there is nothing to gossip.
+    pub fn send_transparency_gossip(
+        &mut self,
+        id: &ConversationId,
+    ) -> Result<Option<Sent>, ClientError> {
+        let seen: SeenRoots = self.kt_get(SEEN)?;
+        let mut roots = seen.newest_roots();
+        if roots.is_empty() {
+            return Ok(None);
+        }
+        roots.truncate(MAX_GOSSIP_ROOTS);
+        let body = serde_json::to_vec(&roots).map_err(|e| ClientError::Internal(e.to_string()))?;
+        let key = gossip_key(id);
+        let now = self.env.clock.now();
+        let sent = self.send_payload(
+            id,
+            ApplicationPayload::new(KT_GOSSIP, body),
+            None,
+            None,
+            move |d| d.kt_put(&key, &now),
+        )?;
+        Ok(Some(sent))
+    }
+
+    /// Handles roots gossiped by a member: each one the log signed is
+    /// compared with ours. Returns alerts raised (a fork). Unknown
+    /// directories are ignored. Stages only; the caller commits.
+    pub(crate) fn receive_gossip(
+        &self,
+        body: &[u8],
+    ) -> Result<Vec<TransparencyAlert>, ClientError> {
+        let roots: Vec<SignedRoot> = serde_json::from_slice(body)
+            .map_err(|e| ClientError::Content(format!("transparency gossip: {e}")))?;
+        if roots.len() > MAX_GOSSIP_ROOTS {
+            return Err(ClientError::Content(
+                "transparency gossip: too many roots".into(),
+            ));
+        }
+        let mut seen: SeenRoots = self.kt_get(SEEN)?;
+        let mut raised = Vec::new();
+        for root in &roots {
+            let Ok(log) = self.config.transparency.log(&root.statement.directory) else {
+                continue;
+            };
+            match seen.observe_gossip(&log.log_key, root) {
+                Ok(()) => {}
+                Err(KtError::Fork(evidence)) => raised.push(TransparencyAlert::Fork {
+                    directory: evidence.directory.clone(),
+                    epoch: evidence.epoch,
+                    evidence,
+                }),
+                // Unsigned or malformed roots prove nothing: ignored.
+                Err(_) => {}
+            }
+        }
+        self.kt_put(SEEN, &seen)?;
+        for alert in &raised {
+            self.raise(alert.clone())?;
+        }
+        Ok(raised)
+    }
+}

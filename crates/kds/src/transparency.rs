@@ -1,0 +1,228 @@
+//! Key transparency at the KDS: publishing queued changes in epochs, and
+//! the proofs attached to claims and served to devices.
+//!
+//! Enrollments and revocations queue the number in the same transaction as
+//! the change ([`crate::store::TransparencyQueue`]), so nothing acknowledged
+//! is missed. [`Kds::publish_transparency`] reads the queue, computes each
+//! number's binding from the store *as it is now* (so a number changed twice
+//! is published once, with its latest keys), publishes one epoch and only
+//! then removes what it published. A crash in between publishes the same
+//! bindings again, which akd recognises as unchanged.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crosslock_credential::PhoneNumber;
+use crosslock_kt::server::KtLog;
+use crosslock_kt::{Binding, BoundKey};
+use crosslock_wire::api::kt::{HistoryAnswer, LookupAnswer, SignedRoot};
+
+use crate::error::KdsError;
+use crate::service::Kds;
+use crate::store::DeviceRecord;
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl Kds {
+    fn log(&self) -> Result<&Arc<KtLog>, KdsError> {
+        self.kt.as_ref().ok_or(KdsError::NoTransparency)
+    }
+
+    async fn blocking<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&Kds) -> Result<T, KdsError> + Send + 'static,
+    ) -> Result<T, KdsError> {
+        let kds = self.clone();
+        tokio::task::spawn_blocking(move || f(&kds))
+            .await
+            .map_err(|e| KdsError::Internal(e.to_string()))?
+    }
+
+    /// The binding the store holds for `number` now: what the next epoch
+    /// publishes for it.
+    pub fn binding_of(&self, number: &str) -> Result<Binding, KdsError> {
+        let keys = self
+            .store
+            .keys_of_number(number)?
+            .into_iter()
+            .filter_map(|c| {
+                let leaf = c.chain.first()?;
+                Some(BoundKey::new(c.device_id, c.public_key, leaf))
+            })
+            .collect();
+        Binding::of(keys).map_err(|e| KdsError::Internal(e.to_string()))
+    }
+
+    /// Publishes one epoch with up to `max_epoch_updates` queued numbers.
+    /// Returns the new latest root, or `None` when nothing was queued.
+    pub async fn publish_transparency(
+        self: &Arc<Self>,
+        now: u64,
+    ) -> Result<Option<SignedRoot>, KdsError> {
+        let log = self.log()?.clone();
+        let limit = self.config.transparency.max_epoch_updates;
+        let (queued, updates) = self
+            .blocking(move |kds| {
+                let queued = kds.store.queued(limit)?;
+                let mut updates = Vec::with_capacity(queued.len());
+                for q in &queued {
+                    let number = PhoneNumber::parse(&q.number).map_err(|e| {
+                        KdsError::Storage(format!("queued number {}: {e}", q.number))
+                    })?;
+                    updates.push((number, kds.binding_of(&q.number)?));
+                }
+                Ok((queued, updates))
+            })
+            .await?;
+        if queued.is_empty() {
+            return Ok(None);
+        }
+        let count = updates.len();
+        let root = log.publish(updates, now).await?;
+        self.blocking(move |kds| kds.store.dequeue(&queued)).await?;
+        tracing::info!(
+            epoch = root.statement.epoch,
+            numbers = count,
+            "key-transparency epoch closed"
+        );
+        Ok(Some(root))
+    }
+
+    /// Runs the publisher until the task is dropped or aborted: closes an
+    /// epoch when `max_epoch_updates` numbers are queued or
+    /// `epoch_interval_secs` after the last one, re-signs the latest root
+    /// every `refresh_interval_secs`, and asks witnesses again for missing
+    /// co-signatures. On a directory still at epoch 0 it first queues every
+    /// number the KDS knows (a directory added to a running KDS).
+    pub async fn run_transparency(self: Arc<Self>) -> Result<(), KdsError> {
+        let log = self.log()?.clone();
+        let settings = self.config.transparency;
+        if log.latest_root()?.is_none_or(|r| r.statement.epoch == 0) {
+            let n = self.blocking(|kds| kds.store.queue_all_numbers()).await?;
+            tracing::info!(
+                numbers = n,
+                "key-transparency directory starting: every number queued"
+            );
+        }
+        let mut last_epoch_at = 0u64;
+        let mut ticker = tokio::time::interval(Duration::from_secs(1));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            let t = now();
+            if let Err(e) = self
+                .transparency_tick(&log, t, &mut last_epoch_at, settings)
+                .await
+            {
+                tracing::error!(error = %e, "key-transparency publisher");
+            }
+        }
+    }
+
+    async fn transparency_tick(
+        self: &Arc<Self>,
+        log: &Arc<KtLog>,
+        now: u64,
+        last_epoch_at: &mut u64,
+        settings: crate::config::TransparencySettings,
+    ) -> Result<(), KdsError> {
+        let queued = self.blocking(|kds| kds.store.queue_len()).await?;
+        let due = now.saturating_sub(*last_epoch_at) >= settings.epoch_interval_secs;
+        if queued >= settings.max_epoch_updates || (queued > 0 && due) {
+            self.publish_transparency(now).await?;
+            *last_epoch_at = now;
+            return Ok(());
+        }
+        let Some(root) = log.latest_root()? else {
+            return Ok(());
+        };
+        if now.saturating_sub(root.statement.signed_at) >= settings.refresh_interval_secs {
+            log.refresh(now).await?;
+        } else if due && root.cosignatures.len() < log.witness_count() {
+            log.retry_cosignatures().await?;
+            *last_epoch_at = now;
+        }
+        Ok(())
+    }
+
+    /// A lookup proof for a local number, with the devices it proves.
+    pub(crate) async fn transparency_lookup(
+        self: &Arc<Self>,
+        number: &PhoneNumber,
+    ) -> Result<(LookupAnswer, Binding), KdsError> {
+        let log = self.log()?;
+        match log.lookup_with_binding(number).await {
+            Ok(found) => Ok(found),
+            Err(crosslock_kt::server::KtServerError::UnknownNumber) => {
+                Err(KdsError::NotYetPublished {
+                    retry_after_secs: self.config.transparency.epoch_interval_secs.max(1),
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// `POST /v1/kt/lookup`: any device may look up a local number (rate
+    /// limited per requester and target, like claims).
+    pub(crate) async fn lookup_for(
+        self: &Arc<Self>,
+        requester: &DeviceRecord,
+        number: &str,
+        now: u64,
+    ) -> Result<LookupAnswer, KdsError> {
+        self.log()?;
+        let number =
+            PhoneNumber::parse(number).map_err(|e| KdsError::InvalidNumber(e.to_string()))?;
+        let limit = self.config.transparency.lookup_rate;
+        let key = crate::claim::rate_key(
+            b"lookup",
+            &crate::claim::Requester::Device(requester.device_id.clone()),
+            &number,
+        );
+        {
+            let number = number.clone();
+            self.blocking(move |kds| {
+                match kds
+                    .store
+                    .take_token(&key, now, limit.burst, limit.refill_secs)?
+                {
+                    Ok(()) => Ok(()),
+                    Err(retry_after_secs) => {
+                        tracing::warn!(target_number = %number.redacted(), "lookup rate limit hit");
+                        Err(KdsError::RateLimited { retry_after_secs })
+                    }
+                }
+            })
+            .await?;
+        }
+        Ok(self.transparency_lookup(&number).await?.0)
+    }
+
+    /// `POST /v1/kt/history`: a device fetches its own number's history.
+    pub(crate) async fn history_for(
+        self: &Arc<Self>,
+        requester: &DeviceRecord,
+        number: &str,
+    ) -> Result<HistoryAnswer, KdsError> {
+        let log = self.log()?;
+        let number =
+            PhoneNumber::parse(number).map_err(|e| KdsError::InvalidNumber(e.to_string()))?;
+        if number.as_str() != requester.number {
+            return Err(KdsError::NotYourNumber);
+        }
+        match log.history(&number).await {
+            Ok(h) => Ok(h),
+            Err(crosslock_kt::server::KtServerError::UnknownNumber) => {
+                Err(KdsError::NotYetPublished {
+                    retry_after_secs: self.config.transparency.epoch_interval_secs.max(1),
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,41 @@
+//! Crosslock's key transparency.
+//!
+//! Certificates say a provider vouches for a key; they do not stop it from
+//! vouching for a second, secret key for the same number and showing it to
+//! one contact only. Key transparency closes that hole: every number → keys
+//! binding is published in an append-only, auditable directory
+//! ([akd](https://github.com/facebook/akd)), and a client uses a key only
+//! with a proof that it is the number's current binding in a root that the
+//! provider's log key signed and independent witnesses co-signed.
+//!
+//! - [`Binding`]: what the directory says about a number (its devices'
+//!   participant keys and credential fingerprints, or a revocation marker);
+//!   labels are VRF outputs of the `tel:` URI, so the log shows no number.
+//! - [`TrustedLog`]: what a client trusts (log key, VRF key, witnesses,
+//!   threshold, freshness) and the checks of lookup and history proofs.
+//! - [`SeenRoots`] and [`detect_fork`]: split-view detection from the roots
+//!   a device saw and the roots its contacts gossip.
+//! - `server` (feature `server`): the persistent directory (akd on SQLite)
+//!   with its signed roots, audit verification and the witness service.
+#![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+mod binding;
+mod error;
+mod gossip;
+mod keys;
+mod label;
+mod root;
+#[cfg(feature = "server")]
+pub mod server;
+mod trust;
+
+pub use binding::{Binding, BoundKey, MAX_KEYS};
+pub use error::KtError;
+pub use gossip::{ForkEvidence, REMEMBERED_ROOTS, SeenRoots, detect_fork};
+pub use keys::{PublicKey, SigningKey};
+pub use label::{CrosslockDomain, KtConfig, label_of};
+pub use root::{
+    Root, check_log_signature, cosign, cosignature_valid, root_hash, sign_root, valid_cosignatures,
+};
+pub use trust::{HistoryEntry, MAX_CLOCK_SKEW_SECS, ProvenBinding, ProvenHistory, TrustedLog};

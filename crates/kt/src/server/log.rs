@@ -35,6 +35,11 @@ pub struct KtLogOptions {
     pub cache_limit_bytes: usize,
     /// How long a cached record lives (default 10 minutes).
     pub cache_item_lifetime: Duration,
+    /// How often akd may trim the cache to its limit (default 2 s). akd
+    /// trims only on access and at most this often, and never inside an
+    /// epoch's transaction, so the cache can exceed its limit by what is
+    /// read in this interval.
+    pub cache_clean_interval: Duration,
     /// akd's parallelism for inserts and preloads (default: all cores).
     pub parallelism: AzksParallelismConfig,
     /// Witnesses asked to co-sign every new (or re-signed) root.
@@ -49,6 +54,7 @@ impl Default for KtLogOptions {
         KtLogOptions {
             cache_limit_bytes: 256 * 1024 * 1024,
             cache_item_lifetime: Duration::from_secs(600),
+            cache_clean_interval: Duration::from_secs(2),
             parallelism: AzksParallelismConfig::default(),
             witnesses: Vec::new(),
             witness_timeout: Duration::from_secs(30),
@@ -115,7 +121,7 @@ impl KtLog {
             db.clone(),
             Some(options.cache_item_lifetime),
             Some(options.cache_limit_bytes),
-            Some(Duration::from_secs(60)),
+            Some(options.cache_clean_interval),
         );
         let akd = Directory::new(storage.clone(), keys.vrf, options.parallelism)
             .await

@@ -26,19 +26,13 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use crosslock_kt::PublicKey;
-use crosslock_kt::server::{MAX_AUDIT_EPOCHS, verify_audit};
+use crosslock_kt::server::{MAX_AUDIT_EPOCHS, empty_directory_root, verify_audit};
 use crosslock_wire::api::ErrorBody;
 use crosslock_wire::api::kt::{AuditAnswer, LogInfo};
 use serde::Serialize;
 
 use crate::kt_witness::parse_public_key;
 
-/// The root hash of the empty directory: every log's epoch 0. Under akd's
-/// experimental configuration (`crosslock_kt::KtConfig`) a root hash is the
-/// root node's value, all zeros for an empty tree (what the witness checks
-/// too; `tests/kt.rs` compares it with a fresh log). A log whose epoch 0 is
-/// anything else started with bindings no audit can see.
-const EMPTY_DIRECTORY_ROOT: [u8; 32] = [0; 32];
 /// How long connecting to the log may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Print progress at most this often.
@@ -286,7 +280,7 @@ async fn extend(
                 format!("{source} starts at epoch {from}, not at the epoch reached ({epoch})"),
             ));
         }
-        None => check_start(args, range.from.epoch, &range.from.hash)?,
+        None => check_start(args, range.from.epoch, &range.from.hash).await?,
     }
     reach.proven = Some((range.to.epoch, range.to.hash));
     Ok(())
@@ -303,9 +297,16 @@ async fn verify(
         .map_err(|e| Stop::Failed(e.reason(), format!("{source}: {e}")))
 }
 
-/// Epoch 0 must be the empty directory.
-fn check_start(args: &AuditArgs, epoch: u64, hash: &[u8; 32]) -> Result<(), Stop> {
-    if epoch == 0 && *hash != EMPTY_DIRECTORY_ROOT {
+/// Epoch 0 must be the empty directory (a log whose epoch 0 is anything
+/// else started with bindings no audit can see).
+async fn check_start(args: &AuditArgs, epoch: u64, hash: &[u8; 32]) -> Result<(), Stop> {
+    if epoch != 0 {
+        return Ok(());
+    }
+    let empty = empty_directory_root()
+        .await
+        .map_err(|e| Stop::Error("internal", e))?;
+    if *hash != empty {
         return Err(Stop::Failed(
             "kt-not-genesis",
             format!(
@@ -313,7 +314,7 @@ fn check_start(args: &AuditArgs, epoch: u64, hash: &[u8; 32]) -> Result<(), Stop
                  with bindings no audit can see",
                 args.directory,
                 hex::encode(hash),
-                hex::encode(EMPTY_DIRECTORY_ROOT)
+                hex::encode(empty)
             ),
         ));
     }
@@ -554,7 +555,7 @@ async fn offline(args: &AuditArgs, dir: &Path, reach: &mut Reach) -> Result<(), 
     if let Some((hash, _)) = roots.get(&0)
         && args.from == 0
     {
-        check_start(args, 0, hash)?;
+        check_start(args, 0, hash).await?;
     }
 
     // Together they prove every step from `from` to `to`.

@@ -193,10 +193,10 @@ impl RootStore {
 }
 
 /// SQLite integers are signed: epochs and times stay far below 2^63.
-fn to_sql(v: u64) -> i64 {
+pub(crate) fn to_sql(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-fn from_sql(v: i64) -> u64 {
+pub(crate) fn from_sql(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }

@@ -49,6 +49,7 @@ use crate::keys::{PublicKey, SigningKey};
 use crate::root::cosign;
 use crate::server::audit::{empty_directory_root, verify_audit};
 use crate::server::error::KtServerError;
+use crate::server::roots::{from_sql, to_sql};
 use crate::trust::MAX_CLOCK_SKEW_SECS;
 
 /// The version of the state file's schema (`PRAGMA user_version`).
@@ -695,13 +696,4 @@ fn signed_root(
         log_signature: B64(signature),
         cosignatures: Vec::new(),
     }
-}
-
-/// SQLite integers are signed: epochs and times stay far below 2^63.
-fn to_sql(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
-}
-
-fn from_sql(v: i64) -> u64 {
-    u64::try_from(v).unwrap_or(0)
 }

@@ -524,6 +524,7 @@ impl Device {
                 content_type: HANDSHAKE,
                 envelope: w.0,
             }),
+            group_info: p.group_info.0,
         }))
     }
 
@@ -584,17 +585,24 @@ impl Device {
             .first()
             .map(|w| envelope(welcome_id, HANDSHAKE, record.era, auth, w))
             .transpose()?;
+        let group_info = output
+            .external_commit_group_info()
+            .ok_or_else(|| internal("commit output without GroupInfo"))?
+            .to_bytes()
+            .map_err(internal)?;
         record.pending = Some(PendingRecord {
             message_id: commit.message_id.clone(),
             commit: commit.envelope.clone().into(),
             welcome: welcome.as_ref().map(|w| w.envelope.clone().into()),
             welcome_message_id: welcome.as_ref().map(|w| w.message_id.clone()),
+            group_info: group_info.clone().into(),
         });
         self.put_conversation(id, &record)?;
         Ok(PendingCommit {
             conversation: id.clone(),
             commit,
             welcome,
+            group_info,
         })
     }
 

@@ -33,6 +33,15 @@ pub use error::ClientError;
 pub use ids::{ConversationId, DeliveryId};
 pub use keypackages::{KeyPackageBatch, KeyPackageStock};
 pub use mls::identity::LeafIdentity;
+
+/// The MLS rules and identity checks of a Crosslock conversation, for
+/// observers that track a conversation's public state without being a
+/// member (the delivery service).
+pub mod observer {
+    pub use crate::mls::extensions::{EndMlsExtension, EraExtension};
+    pub use crate::mls::identity::{IdentityError, Rcc16Identity};
+    pub use crate::mls::rules::{CrosslockRules, RuleError};
+}
 pub use mls::storage::EpochRetention;
 pub use outbound::{Outbound, PendingCommit};
 pub use receive::{CommitEvent, Received, ReceivedContent, ReceivedMessage, Sender};

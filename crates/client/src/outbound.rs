@@ -38,6 +38,11 @@ pub struct PendingCommit {
     pub commit: Outbound,
     /// The Welcome for devices the commit adds, if any.
     pub welcome: Option<Outbound>,
+    /// The signed GroupInfo of the epoch the commit creates (MLS message
+    /// bytes, with the ratchet tree and the external public key), for the
+    /// delivery service only: it checks the commit against it and serves
+    /// it to a member that must rejoin by external commit.
+    pub group_info: Vec<u8>,
 }
 
 impl Device {

@@ -105,6 +105,8 @@ pub(crate) struct PendingRecord {
     pub(crate) commit: serde_bytes_vec::Bytes,
     pub(crate) welcome: Option<serde_bytes_vec::Bytes>,
     pub(crate) welcome_message_id: Option<String>,
+    #[serde(default)]
+    pub(crate) group_info: serde_bytes_vec::Bytes,
 }
 
 /// A conversation as the client core tracks it.

@@ -128,6 +128,17 @@ impl TrustedCarriers {
         TrustedCarriers(carriers)
     }
 
+    /// The carriers of both.
+    pub fn merged(&self, other: &TrustedCarriers) -> TrustedCarriers {
+        let mut all = self.0.clone();
+        for c in &other.0 {
+            if !all.contains(c) {
+                all.push(c.clone());
+            }
+        }
+        TrustedCarriers(all)
+    }
+
     /// Whether no carrier is trusted.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()

@@ -23,6 +23,16 @@ impl TrustAnchors {
     pub fn none() -> Self {
         TrustAnchors(Vec::new())
     }
+    /// The anchors of both.
+    pub fn merged(&self, other: &TrustAnchors) -> TrustAnchors {
+        let mut all = self.0.clone();
+        for k in &other.0 {
+            if !all.contains(k) {
+                all.push(k.clone());
+            }
+        }
+        TrustAnchors(all)
+    }
     fn contains(&self, key: &PublicKey) -> bool {
         self.0.contains(key)
     }
@@ -53,6 +63,33 @@ pub enum TrustPolicy {
 }
 
 impl TrustPolicy {
+    /// A policy accepting what either accepts (e.g. the credentials of
+    /// every provider whose users share conversations). Development stays
+    /// development only if both are.
+    pub fn merged(&self, other: &TrustPolicy) -> TrustPolicy {
+        use TrustPolicy::*;
+        match (self, other) {
+            (
+                Production { anchors, carriers },
+                Production {
+                    anchors: a2,
+                    carriers: c2,
+                },
+            ) => Production {
+                anchors: anchors.merged(a2),
+                carriers: carriers.merged(c2),
+            },
+            (Development { anchors }, Development { anchors: a2 }) => Development {
+                anchors: anchors.merged(a2),
+            },
+            (Production { anchors, carriers }, Development { anchors: a2 })
+            | (Development { anchors: a2 }, Production { anchors, carriers }) => Production {
+                anchors: anchors.merged(a2),
+                carriers: carriers.clone(),
+            },
+        }
+    }
+
     /// Validates a participant credential chain (leaf first, DER) at `now`
     /// (Unix seconds). Checks the RCC.16 profile on the leaf, every
     /// signature issuer → subject, every validity period, and that the chain

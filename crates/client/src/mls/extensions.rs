@@ -6,12 +6,14 @@ use mls_rs_core::extension::{ExtensionType, MlsCodecExtension};
 /// 0xF001: the conversation's era (u32, from 1). A new era is a new MLS
 /// group under the same group id, re-Welcomed (RCC.16; GUIDE §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, MlsSize, MlsEncode, MlsDecode)]
-pub(crate) struct EraExtension {
-    pub(crate) era: u32,
+pub struct EraExtension {
+    /// The era.
+    pub era: u32,
 }
 
 impl EraExtension {
-    pub(crate) const TYPE: ExtensionType = ExtensionType::new(0xF001);
+    /// Its extension type.
+    pub const TYPE: ExtensionType = ExtensionType::new(0xF001);
 }
 
 impl MlsCodecExtension for EraExtension {
@@ -24,10 +26,11 @@ impl MlsCodecExtension for EraExtension {
 /// the GroupContext only after an explicit commit every member sees; no
 /// application message is sent or accepted afterwards.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, MlsSize, MlsEncode, MlsDecode)]
-pub(crate) struct EndMlsExtension;
+pub struct EndMlsExtension;
 
 impl EndMlsExtension {
-    pub(crate) const TYPE: ExtensionType = ExtensionType::new(0xF002);
+    /// Its extension type.
+    pub const TYPE: ExtensionType = ExtensionType::new(0xF002);
 }
 
 impl MlsCodecExtension for EndMlsExtension {

@@ -23,13 +23,17 @@ use crate::env::Clock;
 
 /// Why a leaf's identity was refused.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum IdentityError {
+pub enum IdentityError {
+    /// The credential is not X.509.
     #[error("only X.509 credentials are accepted")]
     NotX509,
+    /// The chain is empty.
     #[error("empty certificate chain")]
     EmptyChain,
+    /// The credential failed validation.
     #[error(transparent)]
     Credential(#[from] CredentialError),
+    /// External senders are not used.
     #[error("external senders are not accepted")]
     ExternalSenderRefused,
 }
@@ -44,9 +48,10 @@ impl mls_rs_core::error::IntoAnyError for IdentityError {
 /// should cost one chain check per certificate, not one per call.
 const CACHE_LIMIT: usize = 8192;
 
-/// The RCC.16 identity provider.
+/// The RCC.16 identity provider: what every member (and the delivery
+/// service observing a conversation) checks about a leaf.
 #[derive(Debug, Clone)]
-pub(crate) struct Rcc16Identity {
+pub struct Rcc16Identity {
     trust: Arc<TrustPolicy>,
     clock: Arc<dyn Clock>,
     /// Chains that passed the policy, by SHA-256 of the chain; the time
@@ -57,7 +62,9 @@ pub(crate) struct Rcc16Identity {
 }
 
 impl Rcc16Identity {
-    pub(crate) fn new(trust: TrustPolicy, clock: Arc<dyn Clock>) -> Self {
+    /// Validates leaves under `trust`; `clock` is used when mls-rs gives
+    /// no message time.
+    pub fn new(trust: TrustPolicy, clock: Arc<dyn Clock>) -> Self {
         Rcc16Identity {
             trust: Arc::new(trust),
             clock,
@@ -75,7 +82,7 @@ impl Rcc16Identity {
     }
 
     /// Validates a leaf's credential at `now` and binds it to the leaf key.
-    pub(crate) fn validate(
+    pub fn validate(
         &self,
         identity: &SigningIdentity,
         now: u64,
@@ -154,7 +161,7 @@ impl LeafIdentity {
     /// Results are memoised process-wide (bounded): mls-rs asks for the
     /// identity of the same leaves many times while processing one commit,
     /// and this is pure decoding, not a trust decision.
-    pub(crate) fn of(identity: &SigningIdentity) -> Result<Self, IdentityError> {
+    pub fn of(identity: &SigningIdentity) -> Result<Self, IdentityError> {
         static CACHE: LazyLock<Mutex<HashMap<[u8; 32], LeafIdentity>>> =
             LazyLock::new(|| Mutex::new(HashMap::new()));
         let chain = x509_chain(&identity.credential)?;

@@ -12,7 +12,7 @@ use super::extensions::{EndMlsExtension, EraExtension};
 
 /// A commit broke a Crosslock rule.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum RuleError {
+pub enum RuleError {
     /// MLS-ERA-1: the era extension is fixed for the life of an MLS group.
     #[error("commit changes or removes the conversation era")]
     EraChanged,
@@ -22,6 +22,7 @@ pub(crate) enum RuleError {
     /// MLS-REINIT-1: a new era is a new group Welcomed explicitly, never a ReInit.
     #[error("ReInit proposals are not used; start a new era instead")]
     ReInitRefused,
+    /// A GroupContext extension does not decode.
     #[error("malformed group context extension: {0}")]
     Extension(String),
 }
@@ -34,7 +35,7 @@ impl mls_rs_core::error::IntoAnyError for RuleError {
 
 /// Crosslock's [`MlsRules`].
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct CrosslockRules;
+pub struct CrosslockRules;
 
 fn era_of(extensions: &ExtensionList) -> Result<Option<u32>, RuleError> {
     extensions
@@ -80,10 +81,15 @@ impl MlsRules for CrosslockRules {
         _proposals: &ProposalBundle,
     ) -> Result<CommitOptions, Self::Error> {
         // Every commit carries a path: post-compromise security on every
-        // membership change, not only on updates.
+        // membership change, not only on updates. Every commit also brings
+        // the new epoch's GroupInfo (with the tree and the external public
+        // key) for the delivery service: it checks the commit's outcome
+        // against it and hands it to a device that must rejoin by external
+        // commit (RCC.16 recovery).
         Ok(CommitOptions::new()
             .with_path_required(true)
             .with_ratchet_tree_extension(true)
+            .with_allow_external_commit(true)
             .with_single_welcome_message(true))
     }
 

@@ -1,0 +1,181 @@
+//! The delivery service's one error type, and how it becomes an HTTP answer.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use crosslock_wire::api::ErrorBody;
+use crosslock_wire::api::ds::ServerReason;
+
+/// Why a request was refused, or what broke. Every variant maps to an HTTP
+/// status and a stable machine-readable reason (`ErrorBody::error`); a
+/// refused request changed nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum DsError {
+    // ---- the caller sent something bad (4xx) --------------------------------
+    /// The body is not the expected JSON, CPIM or MLS.
+    #[error("malformed request: {0}")]
+    Malformed(String),
+    /// The body or a message in it is larger than allowed.
+    #[error("request body too large")]
+    TooLarge,
+    /// No or an unknown bearer token.
+    #[error("missing or unknown device token")]
+    Unauthenticated,
+    /// The conversation's server refused a handshake or application
+    /// message for an RCC.16 reason.
+    #[error("{reason}: {detail}")]
+    Refused {
+        /// The RCC.16 server reason.
+        reason: ServerReason,
+        /// What exactly was wrong.
+        detail: String,
+    },
+    /// No conversation with this group id is known here.
+    #[error("unknown conversation")]
+    UnknownConversation,
+    /// A conversation with this group id already exists.
+    #[error("a conversation with this group id already exists")]
+    ConversationExists,
+    /// The device is not a member of the conversation.
+    #[error("the device is not a member of this conversation")]
+    NotAMember,
+    /// Too many requests from this device or for this conversation.
+    #[error("too many requests; retry after {retry_after_secs} s")]
+    RateLimited {
+        /// Seconds until the next request is allowed.
+        retry_after_secs: u64,
+    },
+    /// The conversation used up its external commits for today (RCC.16:
+    /// at most 50 per conversation per day).
+    #[error(
+        "too many external commits in this conversation today; retry after {retry_after_secs} s"
+    )]
+    ExternalCommitLimit {
+        /// Seconds until one is allowed again.
+        retry_after_secs: u64,
+    },
+    /// The file does not exist, expired, or the capability is wrong (not
+    /// distinguished, so tokens cannot be probed).
+    #[error("no such file")]
+    UnknownFile,
+    /// The caller is not a configured peer provider, or the peer spoke for
+    /// a device that is not homed there.
+    #[error("unknown peer provider or device not homed there")]
+    UnknownPeer,
+    // ---- a peer provider failed (5xx) -------------------------------------------
+    /// The conversation's hub did not answer usefully.
+    #[error("peer provider failed: {0}")]
+    Peer(String),
+    // ---- internal (5xx) ----------------------------------------------------------
+    /// Storage failed (disk full, I/O error).
+    #[error("storage failure: {0}")]
+    Storage(String),
+    /// A bug.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl DsError {
+    /// A refusal for an RCC.16 reason.
+    pub(crate) fn refused(reason: ServerReason, detail: impl Into<String>) -> DsError {
+        DsError::Refused {
+            reason,
+            detail: detail.into(),
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        use DsError::*;
+        match self {
+            Malformed(_) => StatusCode::BAD_REQUEST,
+            TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Unauthenticated => StatusCode::UNAUTHORIZED,
+            Refused { reason, .. } => match reason {
+                ServerReason::TransientError => StatusCode::SERVICE_UNAVAILABLE,
+                ServerReason::UnparsableCommit => StatusCode::BAD_REQUEST,
+                _ => StatusCode::CONFLICT,
+            },
+            UnknownConversation | UnknownFile => StatusCode::NOT_FOUND,
+            ConversationExists => StatusCode::CONFLICT,
+            NotAMember | UnknownPeer => StatusCode::FORBIDDEN,
+            RateLimited { .. } | ExternalCommitLimit { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Peer(_) => StatusCode::BAD_GATEWAY,
+            Storage(_) | Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable machine-readable reason (the RCC.16 token for refusals).
+    pub fn reason(&self) -> &'static str {
+        use DsError::*;
+        match self {
+            Malformed(_) => "malformed-request",
+            TooLarge => "too-large",
+            Unauthenticated => "unauthenticated",
+            Refused { reason, .. } => reason.token(),
+            UnknownConversation => "unknown-conversation",
+            ConversationExists => "conversation-exists",
+            NotAMember => "not-a-member",
+            RateLimited { .. } => "rate-limited",
+            ExternalCommitLimit { .. } => "external-commit-limit",
+            UnknownFile => "unknown-file",
+            UnknownPeer => "unknown-peer",
+            Peer(_) => "peer-failed",
+            Storage(_) => "storage-failure",
+            Internal(_) => "internal-error",
+        }
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: self.reason().to_owned(),
+            message: self.to_string(),
+        }
+    }
+
+    /// Rebuilds the error a peer answered with (a hub's verdict relayed by
+    /// a follower keeps its reason).
+    pub(crate) fn from_body(status: u16, body: &ErrorBody) -> DsError {
+        if let Some(reason) = ServerReason::from_token(&body.error) {
+            return DsError::refused(reason, body.message.clone());
+        }
+        match body.error.as_str() {
+            "malformed-request" => DsError::Malformed(body.message.clone()),
+            "too-large" => DsError::TooLarge,
+            "unknown-conversation" => DsError::UnknownConversation,
+            "conversation-exists" => DsError::ConversationExists,
+            "not-a-member" => DsError::NotAMember,
+            "rate-limited" => DsError::RateLimited {
+                retry_after_secs: 1,
+            },
+            "external-commit-limit" => DsError::ExternalCommitLimit {
+                retry_after_secs: 3600,
+            },
+            other => DsError::Peer(format!("HTTP {status}: {other}")),
+        }
+    }
+}
+
+impl IntoResponse for DsError {
+    fn into_response(self) -> Response {
+        if matches!(self, DsError::Storage(_) | DsError::Internal(_)) {
+            tracing::error!(error = %self, "request failed");
+        }
+        let mut response = (self.status(), axum::Json(self.body())).into_response();
+        if let DsError::RateLimited { retry_after_secs }
+        | DsError::ExternalCommitLimit { retry_after_secs } = self
+            && let Ok(v) = retry_after_secs.to_string().parse()
+        {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, v);
+        }
+        response
+    }
+}
+
+impl From<rusqlite::Error> for DsError {
+    fn from(e: rusqlite::Error) -> Self {
+        DsError::Storage(e.to_string())
+    }
+}

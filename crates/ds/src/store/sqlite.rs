@@ -1,0 +1,610 @@
+//! The delivery-service store in SQLite (WAL, `synchronous=FULL`).
+//!
+//! Accepting a message is one transaction, made durable before the DS
+//! answers. To relay thousands of messages a second on one disk, concurrent
+//! `accept` calls share transactions (group commit): whoever holds the
+//! connection writes every waiting submission, each in its own savepoint,
+//! and commits once; each caller gets its own outcome only after that
+//! commit.
+
+use std::path::Path;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::*;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS conversations (
+    group_id BLOB PRIMARY KEY,
+    hub TEXT,
+    era INTEGER NOT NULL,
+    epoch INTEGER NOT NULL,
+    state BLOB NOT NULL,
+    group_info BLOB NOT NULL,
+    members TEXT NOT NULL,
+    ended INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS accepted (
+    group_id BLOB NOT NULL,
+    message_id TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (group_id, message_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS accepted_by_time ON accepted (at);
+CREATE TABLE IF NOT EXISTS epoch_authenticators (
+    group_id BLOB NOT NULL,
+    era INTEGER NOT NULL,
+    epoch INTEGER NOT NULL,
+    authenticator BLOB NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (group_id, era, epoch)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS commits (
+    group_id BLOB NOT NULL,
+    era INTEGER NOT NULL,
+    epoch INTEGER NOT NULL,
+    message_id TEXT NOT NULL,
+    envelope BLOB NOT NULL,
+    external INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (group_id, era, epoch)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS inbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    device TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    envelope BLOB NOT NULL,
+    at INTEGER NOT NULL,
+    UNIQUE (device, message_id)
+);
+CREATE INDEX IF NOT EXISTS inbox_by_time ON inbox (at);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    peer TEXT NOT NULL,
+    group_id BLOB NOT NULL,
+    number TEXT NOT NULL,
+    device TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    envelope BLOB NOT NULL,
+    at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_by_peer ON outbox (peer, seq);
+CREATE TABLE IF NOT EXISTS push_tokens (
+    device TEXT PRIMARY KEY,
+    token TEXT NOT NULL
+) WITHOUT ROWID;
+";
+
+/// How many waiting submissions one transaction takes at most.
+const MAX_BATCH: usize = 512;
+
+type Slot = Arc<(Mutex<Option<Result<Outcome, DsError>>>, Condvar)>;
+
+/// SQLite-backed [`DsStore`].
+#[derive(Debug)]
+pub struct SqliteDsStore {
+    conn: Mutex<Connection>,
+    waiting: Mutex<Vec<(Arc<Accepted>, Slot)>>,
+}
+
+/// The inbox key of a device.
+fn device_key(device: &DeviceRef) -> String {
+    format!("{}#{}", device.number, device.device)
+}
+
+impl SqliteDsStore {
+    /// Opens (creating) the store at `path`.
+    pub fn open(path: &Path) -> Result<Self, DsError> {
+        Self::init(Connection::open(path)?)
+    }
+
+    /// A store in memory (tests).
+    pub fn open_in_memory() -> Result<Self, DsError> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(conn: Connection) -> Result<Self, DsError> {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(SqliteDsStore {
+            conn: Mutex::new(conn),
+            waiting: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn waiting(&self) -> MutexGuard<'_, Vec<(Arc<Accepted>, Slot)>> {
+        self.waiting.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Writes every waiting submission in one transaction (group commit).
+    fn write_batch(&self, conn: &mut Connection) {
+        loop {
+            let batch: Vec<(Arc<Accepted>, Slot)> = {
+                let mut waiting = self.waiting();
+                let n = waiting.len().min(MAX_BATCH);
+                waiting.drain(..n).collect()
+            };
+            if batch.is_empty() {
+                return;
+            }
+            let results = run_batch(conn, &batch);
+            for ((_, slot), result) in batch.iter().zip(results) {
+                let (lock, cvar) = &**slot;
+                *lock.lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
+                cvar.notify_all();
+            }
+        }
+    }
+}
+
+fn run_batch(
+    conn: &mut Connection,
+    batch: &[(Arc<Accepted>, Slot)],
+) -> Vec<Result<Outcome, DsError>> {
+    let tx = match conn.transaction() {
+        Ok(tx) => tx,
+        Err(e) => return batch.iter().map(|_| Err(e.clone_error())).collect(),
+    };
+    let mut results = Vec::with_capacity(batch.len());
+    let mut tx = tx;
+    for (accepted, _) in batch {
+        let result = (|| {
+            let sp = tx.savepoint()?;
+            let outcome = accept_in(&sp, accepted)?;
+            sp.commit()?;
+            Ok::<_, DsError>(outcome)
+        })();
+        results.push(result);
+    }
+    match tx.commit() {
+        Ok(()) => results,
+        Err(e) => batch.iter().map(|_| Err(e.clone_error())).collect(),
+    }
+}
+
+/// `rusqlite::Error` is not `Clone`; a batch failure is reported to every
+/// submission in it.
+trait CloneError {
+    fn clone_error(&self) -> DsError;
+}
+
+impl CloneError for rusqlite::Error {
+    fn clone_error(&self) -> DsError {
+        DsError::Storage(self.to_string())
+    }
+}
+
+fn members_json(members: &[Member]) -> Result<String, DsError> {
+    serde_json::to_string(members).map_err(|e| DsError::Internal(e.to_string()))
+}
+
+/// Puts one accepted message in the database (inside a transaction).
+fn accept_in(conn: &Connection, a: &Accepted) -> Result<Outcome, DsError> {
+    let row: Option<(Option<String>, u32, u64)> = conn
+        .query_row(
+            "SELECT hub, era, epoch FROM conversations WHERE group_id = ?1",
+            params![a.group_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((None, era, epoch)) = row else {
+        return Err(DsError::UnknownConversation);
+    };
+    let seen = conn
+        .prepare_cached("SELECT 1 FROM accepted WHERE group_id = ?1 AND message_id = ?2")?
+        .exists(params![a.group_id, a.message_id])?;
+    if seen {
+        return Ok(Outcome::Duplicate);
+    }
+    // Exactly one commit per epoch: the state moves only from the epoch
+    // the commit was checked against.
+    if a.new_state.is_some() && epoch != a.epoch {
+        return Ok(Outcome::Conflict);
+    }
+    conn.prepare_cached("INSERT INTO accepted (group_id, message_id, at) VALUES (?1, ?2, ?3)")?
+        .execute(params![a.group_id, a.message_id, a.at])?;
+    if let Some(new) = &a.new_state {
+        conn.execute(
+            "UPDATE conversations SET epoch = ?2, state = ?3, group_info = ?4, members = ?5, ended = ?6
+             WHERE group_id = ?1",
+            params![
+                a.group_id,
+                new.epoch,
+                new.state,
+                new.group_info,
+                members_json(&new.members)?,
+                new.ended
+            ],
+        )?;
+        if let Some(commit) = &new.commit {
+            conn.execute(
+                "INSERT INTO commits (group_id, era, epoch, message_id, envelope, external, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    a.group_id,
+                    era,
+                    a.epoch,
+                    a.message_id,
+                    commit,
+                    new.external,
+                    a.at
+                ],
+            )?;
+        }
+    }
+    conn.execute(
+        "INSERT OR IGNORE INTO epoch_authenticators (group_id, era, epoch, authenticator, at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            a.group_id,
+            era,
+            a.epoch,
+            a.epoch_authenticator.as_slice(),
+            a.at
+        ],
+    )?;
+    fan_out(conn, &a.group_id, &a.fanout, a.at)?;
+    Ok(Outcome::Stored)
+}
+
+/// Inbox rows for local recipients, outbox rows for remote ones.
+fn fan_out(conn: &Connection, group_id: &[u8], fanout: &[Fanout], at: u64) -> Result<(), DsError> {
+    let mut inbox = conn.prepare_cached(
+        "INSERT OR IGNORE INTO inbox (device, message_id, envelope, at) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    let mut outbox = conn.prepare_cached(
+        "INSERT INTO outbox (peer, group_id, number, device, message_id, envelope, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for f in fanout {
+        match &f.recipient.home {
+            None => {
+                inbox.execute(params![
+                    device_key(&f.recipient.device),
+                    f.message_id,
+                    f.envelope,
+                    at
+                ])?;
+            }
+            Some(peer) => {
+                outbox.execute(params![
+                    peer,
+                    group_id,
+                    f.recipient.device.number,
+                    f.recipient.device.device,
+                    f.message_id,
+                    f.envelope,
+                    at
+                ])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn hosted_from_row(
+    r: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(Option<String>, HostedConversation)> {
+    let members: String = r.get(6)?;
+    let members = serde_json::from_str(&members).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(6, rusqlite::types::Type::Text, Box::new(e))
+    })?;
+    Ok((
+        r.get(1)?,
+        HostedConversation {
+            group_id: r.get(0)?,
+            era: r.get(2)?,
+            epoch: r.get(3)?,
+            state: r.get(4)?,
+            group_info: r.get(5)?,
+            members,
+            ended: r.get(7)?,
+        },
+    ))
+}
+
+impl DsStore for SqliteDsStore {
+    fn conversation(&self, group_id: &[u8]) -> Result<Option<Hosting>, DsError> {
+        let conn = self.conn();
+        let row = conn
+            .query_row(
+                "SELECT group_id, hub, era, epoch, state, group_info, members, ended
+                 FROM conversations WHERE group_id = ?1",
+                params![group_id],
+                hosted_from_row,
+            )
+            .optional()?;
+        Ok(row.map(|(hub, hosted)| match hub {
+            Some(hub) => Hosting::Follower { hub },
+            None => Hosting::Hub(hosted),
+        }))
+    }
+
+    fn create(
+        &self,
+        conversation: &HostedConversation,
+        accepted: &Accepted,
+    ) -> Result<Outcome, DsError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let existing: Option<(Option<String>, u32)> = tx
+            .query_row(
+                "SELECT hub, era FROM conversations WHERE group_id = ?1",
+                params![conversation.group_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let seen: bool = tx
+            .query_row(
+                "SELECT 1 FROM accepted WHERE group_id = ?1 AND message_id = ?2",
+                params![conversation.group_id, accepted.message_id],
+                |_| Ok(true),
+            )
+            .optional()?
+            .unwrap_or(false);
+        if seen {
+            return Ok(Outcome::Duplicate);
+        }
+        match existing {
+            None => {}
+            // A new era replaces the conversation under the same group id
+            // (RCC.16 recovery, last step); the caller checked the
+            // submitter was a member.
+            Some((None, era)) if conversation.era > era => {
+                tx.execute(
+                    "DELETE FROM conversations WHERE group_id = ?1",
+                    params![conversation.group_id],
+                )?;
+            }
+            Some(_) => return Err(DsError::ConversationExists),
+        }
+        tx.execute(
+            "INSERT INTO conversations (group_id, hub, era, epoch, state, group_info, members, ended, created_at)
+             VALUES (?1, NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                conversation.group_id,
+                conversation.era,
+                conversation.epoch,
+                conversation.state,
+                conversation.group_info,
+                members_json(&conversation.members)?,
+                conversation.ended,
+                accepted.at
+            ],
+        )?;
+        tx.execute(
+            "INSERT INTO accepted (group_id, message_id, at) VALUES (?1, ?2, ?3)",
+            params![conversation.group_id, accepted.message_id, accepted.at],
+        )?;
+        fan_out(&tx, &conversation.group_id, &accepted.fanout, accepted.at)?;
+        tx.commit()?;
+        Ok(Outcome::Stored)
+    }
+
+    fn accept(&self, accepted: &Accepted) -> Result<Outcome, DsError> {
+        let slot: Slot = Arc::default();
+        self.waiting()
+            .push((Arc::new(accepted.clone()), slot.clone()));
+        {
+            let mut conn = self.conn();
+            let done = slot.0.lock().unwrap_or_else(|p| p.into_inner()).is_some();
+            if !done {
+                self.write_batch(&mut conn);
+            }
+        }
+        let (lock, cvar) = &*slot;
+        let mut result = lock.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(r) = result.take() {
+                return r;
+            }
+            result = cvar.wait(result).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    fn epoch_authenticator(
+        &self,
+        group_id: &[u8],
+        era: u32,
+        epoch: u64,
+    ) -> Result<Option<[u8; 32]>, DsError> {
+        let conn = self.conn();
+        let auth: Option<Vec<u8>> = conn
+            .query_row(
+                "SELECT authenticator FROM epoch_authenticators WHERE group_id = ?1 AND era = ?2 AND epoch = ?3",
+                params![group_id, era, epoch],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(auth.and_then(|a| a.try_into().ok()))
+    }
+
+    fn commits(
+        &self,
+        group_id: &[u8],
+        from_epoch: u64,
+        limit: usize,
+    ) -> Result<Vec<Queued>, DsError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT c.epoch, c.message_id, c.envelope FROM commits c
+             JOIN conversations v ON v.group_id = c.group_id AND v.era = c.era
+             WHERE c.group_id = ?1 AND c.epoch >= ?2 ORDER BY c.epoch LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![group_id, from_epoch, limit as i64], |r| {
+            Ok(Queued {
+                seq: r.get(0)?,
+                message_id: r.get(1)?,
+                envelope: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn external_commits_since(&self, group_id: &[u8], since: u64) -> Result<u64, DsError> {
+        let conn = self.conn();
+        Ok(conn.query_row(
+            "SELECT COUNT(*) FROM commits WHERE group_id = ?1 AND external = 1 AND at >= ?2",
+            params![group_id, since],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn deliver_from_hub(
+        &self,
+        hub: &str,
+        group_id: &[u8],
+        deliveries: &[Fanout],
+        at: u64,
+    ) -> Result<Vec<DeviceRef>, DsError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let existing: Option<Option<String>> = tx
+            .query_row(
+                "SELECT hub FROM conversations WHERE group_id = ?1",
+                params![group_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match existing {
+            None => {
+                tx.execute(
+                    "INSERT INTO conversations (group_id, hub, era, epoch, state, group_info, members, ended, created_at)
+                     VALUES (?1, ?2, 0, 0, x'', x'', '[]', 0, ?3)",
+                    params![group_id, hub, at],
+                )?;
+            }
+            Some(Some(known)) if known == hub => {}
+            // A conversation hosted here, or followed at another hub: a
+            // peer cannot take it over.
+            Some(_) => return Err(DsError::UnknownPeer),
+        }
+        let mut woken = Vec::new();
+        {
+            let mut inbox = tx.prepare_cached(
+                "INSERT OR IGNORE INTO inbox (device, message_id, envelope, at) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for d in deliveries {
+                if inbox.execute(params![
+                    device_key(&d.recipient.device),
+                    d.message_id,
+                    d.envelope,
+                    at
+                ])? > 0
+                {
+                    woken.push(d.recipient.device.clone());
+                }
+            }
+        }
+        tx.commit()?;
+        woken.sort();
+        woken.dedup();
+        Ok(woken)
+    }
+
+    fn inbox(&self, device: &DeviceRef, after: u64, limit: usize) -> Result<Vec<Queued>, DsError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq, message_id, envelope FROM inbox WHERE device = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![device_key(device), after, limit as i64], |r| {
+            Ok(Queued {
+                seq: r.get(0)?,
+                message_id: r.get(1)?,
+                envelope: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn ack(&self, device: &DeviceRef, seqs: &[u64]) -> Result<(), DsError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        {
+            let key = device_key(device);
+            let mut stmt = tx.prepare_cached("DELETE FROM inbox WHERE seq = ?1 AND device = ?2")?;
+            for seq in seqs {
+                stmt.execute(params![seq, key])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn outbox(&self, peer: &str, limit: usize) -> Result<Vec<OutboxEntry>, DsError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq, peer, group_id, number, device, message_id, envelope FROM outbox
+             WHERE peer = ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![peer, limit as i64], |r| {
+            Ok(OutboxEntry {
+                seq: r.get(0)?,
+                peer: r.get(1)?,
+                group_id: r.get(2)?,
+                recipient: DeviceRef {
+                    number: r.get(3)?,
+                    device: r.get(4)?,
+                },
+                message_id: r.get(5)?,
+                envelope: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn outbox_done(&self, seqs: &[u64]) -> Result<(), DsError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?;
+            for seq in seqs {
+                stmt.execute(params![seq])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn set_push_token(&self, device: &DeviceRef, token: &str) -> Result<(), DsError> {
+        self.conn().execute(
+            "INSERT INTO push_tokens (device, token) VALUES (?1, ?2)
+             ON CONFLICT (device) DO UPDATE SET token = excluded.token",
+            params![device_key(device), token],
+        )?;
+        Ok(())
+    }
+
+    fn push_token(&self, device: &DeviceRef) -> Result<Option<String>, DsError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT token FROM push_tokens WHERE device = ?1",
+                params![device_key(device)],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn purge(&self, before: u64) -> Result<u64, DsError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let expired = tx.execute("DELETE FROM inbox WHERE at < ?1", params![before])?;
+        tx.execute("DELETE FROM accepted WHERE at < ?1", params![before])?;
+        tx.execute("DELETE FROM commits WHERE at < ?1", params![before])?;
+        tx.execute(
+            "DELETE FROM epoch_authenticators WHERE at < ?1",
+            params![before],
+        )?;
+        tx.commit()?;
+        Ok(expired as u64)
+    }
+}

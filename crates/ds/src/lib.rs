@@ -21,6 +21,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod auth;
+mod client;
 mod config;
 mod error;
 mod federation;
@@ -33,6 +34,7 @@ pub mod store;
 mod submit;
 
 pub use auth::{DeviceAuth, KdsDevices};
+pub use client::DsClient;
 pub use config::{DsConfig, PeerDs, PushSettings, RateLimit};
 pub use error::DsError;
 pub use federation::Federation;

@@ -52,6 +52,11 @@ impl Kds {
         self.kt.as_ref()
     }
 
+    /// The store (the delivery service checks device tokens against it).
+    pub fn store(&self) -> &Arc<dyn KdsStore> {
+        &self.store
+    }
+
     /// The configuration.
     pub fn config(&self) -> &KdsConfig {
         &self.config

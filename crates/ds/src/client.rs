@@ -1,0 +1,138 @@
+//! A device's HTTP client for the delivery-service API.
+
+use crosslock_wire::api::ErrorBody;
+use crosslock_wire::api::ds::{
+    AckRequest, CatchUp, CatchUpRequest, CommitAccepted, InboxPage, MessageAccepted,
+    PushRegistration, SubmitCommit, SubmitMessage,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::DsError;
+
+/// Calls a delivery service as one device (its KDS bearer token).
+#[derive(Clone)]
+pub struct DsClient {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl std::fmt::Debug for DsClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DsClient")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DsClient {
+    /// A client of the DS at `base` (e.g. `https://ds.example`) for the
+    /// device holding `token`.
+    pub fn new(http: reqwest::Client, base: impl Into<String>, token: impl Into<String>) -> Self {
+        DsClient {
+            http,
+            base: base.into().trim_end_matches('/').to_owned(),
+            token: token.into(),
+        }
+    }
+
+    async fn answer<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, DsError> {
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| DsError::Peer(e.to_string()))?;
+        if status.is_success() {
+            return serde_json::from_slice(&bytes)
+                .map_err(|e| DsError::Peer(format!("bad answer: {e}")));
+        }
+        match serde_json::from_slice::<ErrorBody>(&bytes) {
+            Ok(body) => Err(DsError::from_body(status.as_u16(), &body)),
+            Err(_) => Err(DsError::Peer(format!("HTTP {status}"))),
+        }
+    }
+
+    async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, DsError> {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| DsError::Peer(e.to_string()))?;
+        Self::answer(response).await
+    }
+
+    /// Submits a commit (with its Welcome and GroupInfo).
+    pub async fn commit(&self, commit: &SubmitCommit) -> Result<CommitAccepted, DsError> {
+        self.post("/v1/ds/commit", commit).await
+    }
+
+    /// Submits an application message or proposal (its CPIM envelope).
+    pub async fn message(&self, envelope: &[u8]) -> Result<MessageAccepted, DsError> {
+        self.post(
+            "/v1/ds/message",
+            &SubmitMessage {
+                envelope: envelope.to_vec().into(),
+            },
+        )
+        .await
+    }
+
+    /// The inbox after `after`; waits up to `wait_secs` for something.
+    pub async fn inbox(
+        &self,
+        after: u64,
+        limit: usize,
+        wait_secs: u64,
+    ) -> Result<InboxPage, DsError> {
+        let response = self
+            .http
+            .get(format!(
+                "{}/v1/ds/inbox?after={after}&limit={limit}&wait={wait_secs}",
+                self.base
+            ))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| DsError::Peer(e.to_string()))?;
+        Self::answer(response).await
+    }
+
+    /// Acknowledges inbox items (they are deleted).
+    pub async fn ack(&self, seqs: Vec<u64>) -> Result<(), DsError> {
+        self.post::<_, serde_json::Value>("/v1/ds/inbox/ack", &AckRequest { seqs })
+            .await
+            .map(|_| ())
+    }
+
+    /// Registers the device's push token.
+    pub async fn register_push(&self, token: &str) -> Result<(), DsError> {
+        self.post::<_, serde_json::Value>(
+            "/v1/ds/push",
+            &PushRegistration {
+                token: token.to_owned(),
+            },
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// The conversation's commits from `from_epoch` on, and its GroupInfo.
+    pub async fn catch_up(&self, group_id: &[u8], from_epoch: u64) -> Result<CatchUp, DsError> {
+        self.post(
+            "/v1/ds/catch-up",
+            &CatchUpRequest {
+                group_id: group_id.to_vec().into(),
+                from_epoch,
+            },
+        )
+        .await
+    }
+}

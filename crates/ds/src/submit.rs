@@ -68,6 +68,11 @@ fn parse(bytes: &[u8]) -> Result<Parsed, DsError> {
     })
 }
 
+/// The rate-limit key of a device.
+fn rate_key(device: &DeviceRef) -> String {
+    format!("{}#{}", device.number, device.device)
+}
+
 fn is_member(conversation: &HostedConversation, who: &Submitter) -> bool {
     conversation
         .members
@@ -155,7 +160,7 @@ impl Ds {
         request: SubmitCommit,
         now: u64,
     ) -> Result<CommitAccepted, DsError> {
-        self.device_rate.take(who.device.number.as_bytes())?;
+        self.device_rate.take(rate_key(&who.device).as_bytes())?;
         let parsed = parse(&request.commit.0)?;
         match self.store.conversation(&parsed.group_id)? {
             Some(Hosting::Follower { hub }) if who.home.is_none() => {
@@ -484,7 +489,7 @@ impl Ds {
         if request.envelope.0.len() > self.config.max_message_bytes {
             return Err(DsError::TooLarge);
         }
-        self.device_rate.take(who.device.number.as_bytes())?;
+        self.device_rate.take(rate_key(&who.device).as_bytes())?;
         let parsed = parse(&request.envelope.0)?;
         let proposal = match parsed.message.description() {
             MlsMessageDescription::PrivateProtocolMessage {

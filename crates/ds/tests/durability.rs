@@ -33,8 +33,11 @@ fn child_delivery_service() {
     let spec: serde_json::Value = serde_json::from_str(&spec).unwrap();
     let dir = std::path::PathBuf::from(spec["dir"].as_str().unwrap());
     let key = |name: &str| {
-        PublicKey::new(KeyAlgorithm::EcdsaP256, hex::decode(spec[name].as_str().unwrap()).unwrap())
-            .unwrap()
+        PublicKey::new(
+            KeyAlgorithm::EcdsaP256,
+            hex::decode(spec[name].as_str().unwrap()).unwrap(),
+        )
+        .unwrap()
     };
     let trust = TrustPolicy::Production {
         anchors: TrustAnchors::new(vec![key("ca")]),
@@ -58,7 +61,9 @@ fn child_delivery_service() {
         let listener = tokio::net::TcpListener::bind(spec["addr"].as_str().unwrap())
             .await
             .unwrap();
-        axum::serve(listener, crosslock_ds::router(ds)).await.unwrap();
+        axum::serve(listener, crosslock_ds::router(ds))
+            .await
+            .unwrap();
     });
 }
 
@@ -95,7 +100,12 @@ impl ChildDs {
     async fn spawn(&mut self) {
         let exe = std::env::current_exe().unwrap();
         let process = Command::new(exe)
-            .args(["child_delivery_service", "--exact", "--nocapture", "--test-threads=1"])
+            .args([
+                "child_delivery_service",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD, &self.spec)
             .spawn()
             .unwrap();
@@ -149,11 +159,17 @@ async fn kill_9_between_acknowledging_and_delivering_loses_and_duplicates_nothin
     };
     let pending = alice
         .device
-        .create_conversation(NewConversation::OneToOne, &[alice.claim(&p, "+15550100002").await])
+        .create_conversation(
+            NewConversation::OneToOne,
+            &[alice.claim(&p, "+15550100002").await],
+        )
         .unwrap();
     let id = pending.conversation.clone();
     alice.submit(&pending).await.unwrap();
-    assert!(matches!(bob.sync().await.as_slice(), [Ok(Received::Joined { .. })]));
+    assert!(matches!(
+        bob.sync().await.as_slice(),
+        [Ok(Received::Joined { .. })]
+    ));
 
     // 50 messages, each acknowledged by the DS, then SIGKILL at once.
     let n = 50;
@@ -186,5 +202,8 @@ async fn kill_9_between_acknowledging_and_delivering_loses_and_duplicates_nothin
     }
     let expected: Vec<String> = (0..n).map(|i| format!("message {i}")).collect();
     assert_eq!(app, expected, "exactly once, in order");
-    assert!(bob.sync().await.is_empty(), "acknowledged items are gone for good");
+    assert!(
+        bob.sync().await.is_empty(),
+        "acknowledged items are gone for good"
+    );
 }

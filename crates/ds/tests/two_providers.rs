@@ -157,13 +157,28 @@ async fn sync_n(phone: &mut Phone, n: usize) -> Vec<Result<Received, ClientError
 #[tokio::test(flavor = "multi_thread")]
 async fn android_at_a_and_iphone_at_b_one_to_one_with_receipts_and_typing() {
     let p = two_providers().await;
-    let mut alice =
-        Phone::enroll(&p.a, &p.ds_a, "+15550100001", DeviceProfile::Android, p.trust.clone()).await;
-    let mut bob =
-        Phone::enroll(&p.b, &p.ds_b, "+447700900123", DeviceProfile::Ios, p.trust.clone()).await;
+    let mut alice = Phone::enroll(
+        &p.a,
+        &p.ds_a,
+        "+15550100001",
+        DeviceProfile::Android,
+        p.trust.clone(),
+    )
+    .await;
+    let mut bob = Phone::enroll(
+        &p.b,
+        &p.ds_b,
+        "+447700900123",
+        DeviceProfile::Ios,
+        p.trust.clone(),
+    )
+    .await;
     let pending = alice
         .device
-        .create_conversation(NewConversation::OneToOne, &[alice.claim(&p.a, "+447700900123").await])
+        .create_conversation(
+            NewConversation::OneToOne,
+            &[alice.claim(&p.a, "+447700900123").await],
+        )
         .unwrap();
     let id = pending.conversation.clone();
     alice.submit(&pending).await.unwrap();
@@ -210,7 +225,11 @@ async fn android_at_a_and_iphone_at_b_one_to_one_with_receipts_and_typing() {
         Some(crosslock_ds::store::Hosting::Follower { .. })
     ));
     assert_eq!(
-        alice.device.security_state(&id).unwrap().epoch_authenticator,
+        alice
+            .device
+            .security_state(&id)
+            .unwrap()
+            .epoch_authenticator,
         bob.device.security_state(&id).unwrap().epoch_authenticator
     );
 }
@@ -220,13 +239,46 @@ async fn a_group_across_providers_with_a_two_device_participant_an_add_a_removal
 {
     let p = two_providers().await;
     let t = p.trust.clone();
-    let mut alice = Phone::enroll(&p.a, &p.ds_a, "+15550100001", DeviceProfile::Android, t.clone()).await;
-    let mut bob = Phone::enroll(&p.b, &p.ds_b, "+447700900123", DeviceProfile::Ios, t.clone()).await;
-    let mut carol_phone =
-        Phone::enroll(&p.b, &p.ds_b, "+447700900456", DeviceProfile::Ios, t.clone()).await;
-    let mut carol_tablet =
-        Phone::enroll(&p.b, &p.ds_b, "+447700900456", DeviceProfile::Ios, t.clone()).await;
-    let mut dave = Phone::enroll(&p.a, &p.ds_a, "+15550100004", DeviceProfile::Android, t.clone()).await;
+    let mut alice = Phone::enroll(
+        &p.a,
+        &p.ds_a,
+        "+15550100001",
+        DeviceProfile::Android,
+        t.clone(),
+    )
+    .await;
+    let mut bob = Phone::enroll(
+        &p.b,
+        &p.ds_b,
+        "+447700900123",
+        DeviceProfile::Ios,
+        t.clone(),
+    )
+    .await;
+    let mut carol_phone = Phone::enroll(
+        &p.b,
+        &p.ds_b,
+        "+447700900456",
+        DeviceProfile::Ios,
+        t.clone(),
+    )
+    .await;
+    let mut carol_tablet = Phone::enroll(
+        &p.b,
+        &p.ds_b,
+        "+447700900456",
+        DeviceProfile::Ios,
+        t.clone(),
+    )
+    .await;
+    let mut dave = Phone::enroll(
+        &p.a,
+        &p.ds_a,
+        "+15550100004",
+        DeviceProfile::Android,
+        t.clone(),
+    )
+    .await;
 
     let bob_kps = alice.claim(&p.a, "+447700900123").await;
     let carol_kps = alice.claim(&p.a, "+447700900456").await;
@@ -250,32 +302,55 @@ async fn a_group_across_providers_with_a_two_device_participant_an_add_a_removal
     let dave_kps = bob.claim(&p.b, "+15550100004").await;
     let add = bob.device.add_participants(&id, &[dave_kps]).unwrap();
     bob.submit(&add).await.unwrap();
-    assert!(matches!(sync_n(&mut dave, 1).await[0], Ok(Received::Joined { .. })));
-    assert!(matches!(sync_n(&mut alice, 1).await[0], Ok(Received::Commit(_))));
-    assert!(matches!(sync_n(&mut carol_phone, 1).await[0], Ok(Received::Commit(_))));
+    assert!(matches!(
+        sync_n(&mut dave, 1).await[0],
+        Ok(Received::Joined { .. })
+    ));
+    assert!(matches!(
+        sync_n(&mut alice, 1).await[0],
+        Ok(Received::Commit(_))
+    ));
+    assert!(matches!(
+        sync_n(&mut carol_phone, 1).await[0],
+        Ok(Received::Commit(_))
+    ));
     dave.text(&id, "thanks bob").await;
     assert_eq!(texts(&sync_n(&mut bob, 1).await), ["thanks bob"]);
 
     // Alice removes Dave; he learns it and cannot read what follows.
     let remove = alice
         .device
-        .remove_participant(&id, &crosslock_client::credential::PhoneNumber::parse("+15550100004").unwrap())
+        .remove_participant(
+            &id,
+            &crosslock_client::credential::PhoneNumber::parse("+15550100004").unwrap(),
+        )
         .unwrap();
     alice.submit(&remove).await.unwrap();
     let removed = sync_n(&mut dave, 1).await;
     assert!(
-        removed.iter().any(|r| matches!(r, Ok(Received::Commit(c)) if c.removed_self)),
+        removed
+            .iter()
+            .any(|r| matches!(r, Ok(Received::Commit(c)) if c.removed_self)),
         "{removed:?}"
     );
     alice.text(&id, "after dave left").await;
-    assert!(dave.sync_wait(1).await.is_empty(), "a removed device gets nothing new");
-    assert_eq!(texts(&sync_n(&mut carol_phone, 3).await), ["thanks bob", "after dave left"]);
+    assert!(
+        dave.sync_wait(1).await.is_empty(),
+        "a removed device gets nothing new"
+    );
+    assert_eq!(
+        texts(&sync_n(&mut carol_phone, 3).await),
+        ["thanks bob", "after dave left"]
+    );
 
     // Carol's tablet was offline the whole time: everything is waiting, in
     // order, and it ends in the same state as everyone.
     let late = sync_n(&mut carol_tablet, 6).await;
     assert!(matches!(late[0], Ok(Received::Joined { .. })), "{late:?}");
-    assert_eq!(texts(&late), ["welcome all", "thanks bob", "after dave left"]);
+    assert_eq!(
+        texts(&late),
+        ["welcome all", "thanks bob", "after dave left"]
+    );
     let reference = alice.device.security_state(&id).unwrap();
     for phone in [&mut bob, &mut carol_phone, &mut carol_tablet] {
         phone.sync().await;

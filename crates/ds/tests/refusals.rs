@@ -1,0 +1,352 @@
+//! Hostile and broken submissions: each gets a 4xx with its reason (the
+//! RCC.16 server token where one applies) and changes nothing — no
+//! epoch moves, no inbox receives anything.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use crosslock_client::*;
+use crosslock_ds::{DsError, Federation};
+use crosslock_wire::api::ds::{ServerReason, SubmitCommit};
+use crosslock_wire::cpim::MlsEnvelope;
+
+struct Setup {
+    p: Provider,
+    ds: DsServer,
+    alice: Phone,
+    bob: Phone,
+    eve: Phone,
+    id: ConversationId,
+}
+
+async fn setup(configure: impl FnOnce(&mut crosslock_ds::DsConfig)) -> Setup {
+    let p = Provider::start(ProviderSetup::default()).await;
+    let ds = start_ds(&p, p.trust(), Federation::none(), configure).await;
+    let mut alice = Phone::enroll(&p, &ds, "+15550100001", DeviceProfile::Android, p.trust()).await;
+    let mut bob = Phone::enroll(&p, &ds, "+15550100002", DeviceProfile::Ios, p.trust()).await;
+    let eve = Phone::enroll(&p, &ds, "+15550100666", DeviceProfile::Android, p.trust()).await;
+    let pending = alice
+        .device
+        .create_conversation(
+            NewConversation::OneToOne,
+            &[alice.claim(&p, "+15550100002").await],
+        )
+        .unwrap();
+    let id = pending.conversation.clone();
+    alice.submit(&pending).await.unwrap();
+    bob.sync().await;
+    Setup {
+        p,
+        ds,
+        alice,
+        bob,
+        eve,
+        id,
+    }
+}
+
+impl Setup {
+    /// The conversation's epoch at the hub and what waits in inboxes.
+    async fn snapshot(&self) -> (u64, usize, usize) {
+        let epoch = match self.ds.ds.store().conversation(self.id.as_bytes()).unwrap() {
+            Some(crosslock_ds::store::Hosting::Hub(c)) => c.epoch,
+            other => panic!("{other:?}"),
+        };
+        let a = self.alice.ds.inbox(0, 500, 0).await.unwrap().items.len();
+        let b = self.bob.ds.inbox(0, 500, 0).await.unwrap().items.len();
+        (epoch, a, b)
+    }
+}
+
+fn refused(result: Result<impl std::fmt::Debug, DsError>, reason: ServerReason) {
+    match result {
+        Err(DsError::Refused { reason: r, .. }) if r == reason => {}
+        other => panic!("expected {reason}, got {other:?}"),
+    }
+}
+
+fn rewrap(envelope: &[u8], change: impl FnOnce(&mut MlsEnvelope)) -> Vec<u8> {
+    let mut e = MlsEnvelope::decode(envelope).unwrap();
+    change(&mut e);
+    e.encode()
+}
+
+fn commit_request(pending: &PendingCommit) -> SubmitCommit {
+    SubmitCommit {
+        commit: pending.commit.envelope.clone().into(),
+        welcome: pending.welcome.as_ref().map(|w| w.envelope.clone().into()),
+        group_info: pending.group_info.clone().into(),
+        external: false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn garbage_and_unauthenticated_requests() {
+    let s = setup(|_| {}).await;
+    let before = s.snapshot().await;
+    let post = |path: &'static str, token: Option<String>, body: Vec<u8>| {
+        let url = format!("{}{path}", s.ds.url);
+        async move {
+            let mut r = http()
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body);
+            if let Some(t) = token {
+                r = r.bearer_auth(t);
+            }
+            let r = r.send().await.unwrap();
+            let status = r.status().as_u16();
+            let body: serde_json::Value = r.json().await.unwrap();
+            (
+                status,
+                body["error"].as_str().unwrap_or_default().to_owned(),
+            )
+        }
+    };
+    let t = Some(s.alice.token.clone());
+    let cases: Vec<(&str, Option<String>, Vec<u8>, u16, &str)> = vec![
+        (
+            "/v1/ds/message",
+            None,
+            b"{}".to_vec(),
+            401,
+            "unauthenticated",
+        ),
+        (
+            "/v1/ds/message",
+            Some("nope".into()),
+            b"{}".to_vec(),
+            401,
+            "unauthenticated",
+        ),
+        (
+            "/v1/ds/message",
+            t.clone(),
+            b"not json".to_vec(),
+            400,
+            "malformed-request",
+        ),
+        (
+            "/v1/ds/message",
+            t.clone(),
+            br#"{"envelope":"!!!"}"#.to_vec(),
+            400,
+            "malformed-request",
+        ),
+        (
+            "/v1/ds/message",
+            t.clone(),
+            br#"{"envelope":"AAAA"}"#.to_vec(),
+            400,
+            "unparsable-commit",
+        ),
+        (
+            "/v1/ds/commit",
+            t.clone(),
+            br#"{"commit":"AAAA","group_info":""}"#.to_vec(),
+            400,
+            "unparsable-commit",
+        ),
+        (
+            "/v1/ds/inbox/ack",
+            t.clone(),
+            br#"{"seqs":"x"}"#.to_vec(),
+            400,
+            "malformed-request",
+        ),
+        (
+            "/v1/ds/push",
+            t.clone(),
+            br#"{"token":""}"#.to_vec(),
+            400,
+            "malformed-request",
+        ),
+        (
+            "/v1/ds/catch-up",
+            t.clone(),
+            br#"{"group_id":"AAAA","from_epoch":0}"#.to_vec(),
+            404,
+            "unknown-conversation",
+        ),
+    ];
+    for (path, token, body, status, reason) in cases {
+        assert_eq!(
+            post(path, token, body.clone()).await,
+            (status, reason.to_owned()),
+            "{path} {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    assert_eq!(s.snapshot().await, before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn messages_from_non_members_for_unknown_conversations_and_of_wrong_era_epoch_or_authenticator()
+ {
+    let mut s = setup(|_| {}).await;
+    let sent = s.alice.device.send_text(&s.id, "pinned").unwrap();
+    s.alice.ds.message(&sent.outbound.envelope).await.unwrap();
+    s.bob.sync().await;
+    let before = s.snapshot().await;
+    let fresh = s.alice.device.send_text(&s.id, "never delivered").unwrap();
+    let envelope = fresh.outbound.envelope.clone();
+
+    // Eve, not a member, replays Alice's envelope under her own token.
+    assert!(matches!(
+        s.eve.ds.message(&envelope).await,
+        Err(DsError::NotAMember)
+    ));
+    // Wrong era.
+    let era = rewrap(&envelope, |e| e.era += 1);
+    refused(s.alice.ds.message(&era).await, ServerReason::IncorrectEra);
+    // Another epoch authenticator than the one this epoch's messages carry.
+    let auth = rewrap(&envelope, |e| e.epoch_authenticator[0] ^= 1);
+    refused(
+        s.alice.ds.message(&auth).await,
+        ServerReason::IncorrectEpochAuthenticator,
+    );
+    // A commit sent as a message, a message as a commit.
+    let commit = s.alice.device.update_keys(&s.id).unwrap();
+    assert!(matches!(
+        s.alice.ds.message(&commit.commit.envelope).await,
+        Err(DsError::Malformed(_))
+    ));
+    let mut as_commit = commit_request(&commit);
+    as_commit.commit = envelope.clone().into();
+    refused(
+        s.alice.ds.commit(&as_commit).await,
+        ServerReason::InvalidCommit,
+    );
+    s.alice.device.commit_rejected(&commit).unwrap();
+    // Too large.
+    let big = rewrap(&envelope, |e| {
+        e.body.extend(std::iter::repeat_n(0, 300 * 1024))
+    });
+    assert!(matches!(
+        s.alice.ds.message(&big).await,
+        Err(DsError::TooLarge)
+    ));
+    // Unknown conversation: Eve's own group, never submitted.
+    let eve_group = s
+        .eve
+        .device
+        .create_conversation(
+            NewConversation::Group {
+                group_id: b"eve-group".to_vec(),
+            },
+            &[s.eve.claim(&s.p, "+15550100002").await],
+        )
+        .unwrap();
+    // Eve applies her creation commit without the DS, then talks in it.
+    s.eve.device.commit_accepted(&eve_group).unwrap();
+    let eve_text = s
+        .eve
+        .device
+        .send_text(&eve_group.conversation, "hi")
+        .unwrap();
+    assert!(matches!(
+        s.eve.ds.message(&eve_text.outbound.envelope).await,
+        Err(DsError::UnknownConversation)
+    ));
+    let eve_commit = s.eve.device.update_keys(&eve_group.conversation).unwrap();
+    assert!(matches!(
+        s.eve.ds.commit(&commit_request(&eve_commit)).await,
+        Err(DsError::UnknownConversation)
+    ));
+    assert_eq!(s.snapshot().await, before, "nothing was stored");
+
+    // The genuine message still goes through, exactly once even if resent.
+    assert!(!s.alice.ds.message(&envelope).await.unwrap().duplicate);
+    assert!(s.alice.ds.message(&envelope).await.unwrap().duplicate);
+    assert_eq!(texts(&s.bob.sync().await), ["never delivered"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn commits_of_a_stale_epoch_with_a_wrong_group_info_or_ignoring_a_proposal() {
+    let mut s = setup(|_| {}).await;
+    let before = s.snapshot().await;
+
+    // A GroupInfo that does not describe the commit's outcome.
+    let one = s.alice.device.update_keys(&s.id).unwrap();
+    s.alice.device.commit_rejected(&one).unwrap();
+    let two = s.alice.device.update_keys(&s.id).unwrap();
+    let mut mixed = commit_request(&two);
+    mixed.group_info = one.group_info.clone().into();
+    refused(
+        s.alice.ds.commit(&mixed).await,
+        ServerReason::MismatchedRcsGroupState,
+    );
+    // A damaged GroupInfo.
+    let mut damaged = commit_request(&two);
+    let n = damaged.group_info.0.len();
+    damaged.group_info.0[n - 10] ^= 0x55;
+    let result = s.alice.ds.commit(&damaged).await;
+    assert!(matches!(result, Err(DsError::Refused { .. })), "{result:?}");
+    // Bob cannot submit Alice's commit as his own.
+    refused(
+        s.bob.ds.commit(&commit_request(&two)).await,
+        ServerReason::InvalidCommit,
+    );
+    assert_eq!(s.snapshot().await, before, "nothing was stored");
+
+    // The genuine commit wins; resubmitting it is acknowledged, not
+    // fanned out again; a stale one for the same epoch is refused.
+    assert_eq!(s.alice.submit(&two).await.unwrap().epoch, 2);
+    let again = s.alice.ds.commit(&commit_request(&two)).await.unwrap();
+    assert!(again.duplicate);
+    let bob_stale = s.bob.device.update_keys(&s.id).unwrap();
+    refused(
+        s.bob.ds.commit(&commit_request(&bob_stale)).await,
+        ServerReason::IncorrectEpoch,
+    );
+    s.bob.device.commit_rejected(&bob_stale).unwrap();
+    let seen = s.bob.sync().await;
+    assert_eq!(seen.len(), 1, "the commit arrived once: {seen:?}");
+
+    // Bob leaves (a proposal); a commit that ignores it is refused.
+    let leave = s.bob.device.leave(&s.id).unwrap();
+    s.bob.ds.message(&leave.envelope).await.unwrap();
+    let ignoring = s.alice.device.update_keys(&s.id).unwrap();
+    refused(
+        s.alice.submit(&ignoring).await,
+        ServerReason::PendingProposal,
+    );
+    // After receiving the proposal, Alice's commit includes it and wins.
+    s.alice.sync().await;
+    let commit = s.alice.device.commit_pending_proposals(&s.id).unwrap();
+    s.alice.submit(&commit).await.unwrap();
+    let members = s.alice.device.security_state(&s.id).unwrap().members;
+    assert_eq!(members.len(), 1, "Bob is gone: {members:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flood_is_rate_limited_per_device() {
+    let mut s = setup(|c| {
+        c.device_rate = crosslock_ds::RateLimit {
+            burst: 5.0,
+            per_second: 0.01,
+        }
+    })
+    .await;
+    let mut limited = false;
+    for i in 0..20 {
+        let sent = s
+            .alice
+            .device
+            .send_text(&s.id, &format!("flood {i}"))
+            .unwrap();
+        match s.alice.ds.message(&sent.outbound.envelope).await {
+            Ok(_) => {}
+            Err(DsError::RateLimited { .. }) => {
+                limited = true;
+                break;
+            }
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert!(limited);
+    // Bob is not affected by Alice's flood.
+    let sent = s.bob.device.send_text(&s.id, "calm").unwrap();
+    s.bob.ds.message(&sent.outbound.envelope).await.unwrap();
+}

@@ -5,10 +5,12 @@
 
 mod attest_cmd;
 mod demo;
+mod ds_bench;
 mod kt_audit;
 mod kt_bench;
 mod kt_cmd;
 mod kt_witness;
+mod local_provider;
 
 use std::process::ExitCode;
 
@@ -38,6 +40,18 @@ enum Command {
         #[command(subcommand)]
         cmd: kt_cmd::KtCommand,
     },
+    /// Delivery service: load-test one in-process provider.
+    Ds {
+        #[command(subcommand)]
+        cmd: DsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DsCommand {
+    /// Enrol devices into groups on an in-process provider and measure
+    /// relayed messages per second and submit-to-decrypted latency.
+    Bench(ds_bench::DsBenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -46,5 +60,8 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Attest { cmd } => attest_cmd::run(cmd),
         Command::Kt { cmd } => kt_cmd::run(cmd),
+        Command::Ds {
+            cmd: DsCommand::Bench(args),
+        } => ds_bench::run(args),
     }
 }

@@ -1,6 +1,8 @@
 //! Who is calling: devices by bearer token.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use crosslock_kds::store::KdsStore;
 use crosslock_wire::api::ds::DeviceRef;
@@ -15,9 +17,16 @@ pub trait DeviceAuth: Send + Sync + std::fmt::Debug {
     fn authenticate(&self, token: &str) -> Result<Option<DeviceRef>, DsError>;
 }
 
-/// The devices enrolled at this provider's KDS.
+/// How long a checked token is believed without asking the KDS store
+/// again: a revoked device keeps delivery access at most this long.
+const TOKEN_CACHE_SECS: u64 = 30;
+
+type TokenCache = HashMap<[u8; 32], (DeviceRef, Instant)>;
+
+/// The devices enrolled at this provider's KDS (tokens checked against its
+/// store, remembered for 30 s).
 #[derive(Clone)]
-pub struct KdsDevices(Arc<dyn KdsStore>);
+pub struct KdsDevices(Arc<dyn KdsStore>, Arc<Mutex<TokenCache>>);
 
 impl std::fmt::Debug for KdsDevices {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -28,23 +37,37 @@ impl std::fmt::Debug for KdsDevices {
 impl KdsDevices {
     /// Devices of the KDS whose store this is.
     pub fn new(store: Arc<dyn KdsStore>) -> Self {
-        KdsDevices(store)
+        KdsDevices(store, Arc::default())
     }
 }
 
 impl DeviceAuth for KdsDevices {
     fn authenticate(&self, token: &str) -> Result<Option<DeviceRef>, DsError> {
         let hash: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let fresh = Duration::from_secs(TOKEN_CACHE_SECS);
+        if let Some((device, at)) = self.1.lock().unwrap_or_else(|p| p.into_inner()).get(&hash)
+            && at.elapsed() < fresh
+        {
+            return Ok(Some(device.clone()));
+        }
         let device = self
             .0
             .device_by_token(&hash)
             .map_err(|e| DsError::Storage(e.to_string()))?;
-        Ok(device
+        let device = device
             .filter(|d| d.revoked_at.is_none())
             .map(|d| DeviceRef {
                 number: d.number,
                 device: d.device_id,
-            }))
+            });
+        if let Some(d) = &device {
+            let mut cache = self.1.lock().unwrap_or_else(|p| p.into_inner());
+            if cache.len() > 100_000 {
+                cache.retain(|_, (_, at)| at.elapsed() < fresh);
+            }
+            cache.insert(hash, (d.clone(), Instant::now()));
+        }
+        Ok(device)
     }
 }
 

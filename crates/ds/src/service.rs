@@ -16,7 +16,7 @@ use crate::federation::Federation;
 use crate::observer::Observer;
 use crate::push::{PushGateway, Pusher};
 use crate::ratelimit::Buckets;
-use crate::store::DsStore;
+use crate::store::{DsStore, HostedConversation, Hosting};
 
 /// A delivery service.
 pub struct Ds {
@@ -34,6 +34,19 @@ pub struct Ds {
     waiters: Mutex<HashMap<DeviceRef, Arc<Notify>>>,
     /// Home provider by leaf certificate digest.
     homes: Mutex<HashMap<[u8; 32], Option<String>>>,
+    /// Conversations hosted here, as last stored by this process (only
+    /// this process writes its store). Application messages are checked
+    /// against it; handshakes read the store under their lock and refresh it.
+    hosted: Mutex<HashMap<Vec<u8>, Arc<HostedConversation>>>,
+}
+
+/// Where a conversation lives.
+#[derive(Debug)]
+pub(crate) enum Lookup {
+    /// Hosted here: its membership view (state and GroupInfo left out).
+    Hub(Arc<HostedConversation>),
+    /// Followed; hosted at this peer.
+    Follower(String),
 }
 
 impl std::fmt::Debug for Ds {
@@ -73,6 +86,7 @@ impl Ds {
             handshake_locks: Mutex::default(),
             waiters: Mutex::default(),
             homes: Mutex::default(),
+            hosted: Mutex::default(),
         }
     }
 
@@ -154,6 +168,42 @@ impl Ds {
         }
         homes.insert(digest, home.clone());
         Ok(home)
+    }
+
+    /// Where a conversation lives, for application messages: its
+    /// membership view (without the group state) is cached.
+    pub(crate) fn lookup(&self, group_id: &[u8]) -> Result<Option<Lookup>, DsError> {
+        if let Some(c) = self
+            .hosted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(group_id)
+        {
+            return Ok(Some(Lookup::Hub(c.clone())));
+        }
+        Ok(match self.store.conversation(group_id)? {
+            Some(Hosting::Hub(mut c)) => {
+                c.state = Vec::new();
+                c.group_info = Vec::new();
+                let c = Arc::new(c);
+                let mut hosted = self.hosted.lock().unwrap_or_else(|p| p.into_inner());
+                if hosted.len() > 10_000 {
+                    hosted.clear();
+                }
+                hosted.insert(group_id.to_vec(), c.clone());
+                Some(Lookup::Hub(c))
+            }
+            Some(Hosting::Follower { hub }) => Some(Lookup::Follower(hub)),
+            None => None,
+        })
+    }
+
+    /// Forgets a cached conversation (a handshake changed it).
+    pub(crate) fn forget(&self, group_id: &[u8]) {
+        self.hosted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(group_id);
     }
 
     /// Deletes what outlived the retention period.

@@ -17,7 +17,7 @@ use mls_rs::{MlsMessage, MlsMessageDescription, WireFormat};
 
 use crate::error::DsError;
 use crate::observer::{Observer, Snapshot};
-use crate::service::Ds;
+use crate::service::{Ds, Lookup};
 use crate::store::{Accepted, Fanout, HostedConversation, Hosting, Member, NewState, Outcome};
 
 /// Who submitted: a device homed here, or one a peer provider speaks for.
@@ -318,7 +318,9 @@ impl Ds {
             fanout,
             at: now,
         };
-        let outcome = self.store.create(&conversation, &accepted)?;
+        let outcome = self.store.create(&conversation, &accepted);
+        self.forget(&conversation.group_id);
+        let outcome = outcome?;
         tracing::info!(
             era = conversation.era,
             members = conversation.members.len(),
@@ -455,7 +457,10 @@ impl Ds {
             fanout,
             at: now,
         };
-        match self.store.accept(&accepted)? {
+        let outcome = self.store.accept(&accepted);
+        // After the write: a concurrent lookup must not cache the old view.
+        self.forget(&conversation.group_id);
+        match outcome? {
             Outcome::Stored => Ok((
                 CommitAccepted {
                     epoch: after.epoch,
@@ -515,9 +520,9 @@ impl Ds {
                 ));
             }
         };
-        let conversation = match self.store.conversation(&parsed.group_id)? {
-            Some(Hosting::Hub(c)) => c,
-            Some(Hosting::Follower { hub }) if who.home.is_none() => {
+        let conversation = match self.lookup(&parsed.group_id)? {
+            Some(Lookup::Hub(c)) => c,
+            Some(Lookup::Follower(hub)) if who.home.is_none() => {
                 return self
                     .federation
                     .forward_message(&hub, &who.device, request)
@@ -551,7 +556,7 @@ impl Ds {
     fn message_at_hub(
         &self,
         who: &Submitter,
-        conversation: HostedConversation,
+        conversation: Arc<HostedConversation>,
         parsed: Parsed,
         proposal: bool,
         bytes: &[u8],
@@ -560,7 +565,7 @@ impl Ds {
         // Proposals are checked against the latest state (under the lock).
         let conversation = if proposal {
             match self.store.conversation(&conversation.group_id)? {
-                Some(Hosting::Hub(c)) => c,
+                Some(Hosting::Hub(c)) => Arc::new(c),
                 _ => return Err(DsError::UnknownConversation),
             }
         } else {
@@ -620,7 +625,11 @@ impl Ds {
             fanout: fanout_to(others(&conversation.members, &who.device), &parsed, bytes),
             at: now,
         };
-        match self.store.accept(&accepted)? {
+        let outcome = self.store.accept(&accepted);
+        if accepted.new_state.is_some() {
+            self.forget(&conversation.group_id);
+        }
+        match outcome? {
             Outcome::Stored => Ok((MessageAccepted { duplicate: false }, accepted.fanout)),
             Outcome::Duplicate => Ok((MessageAccepted { duplicate: true }, Vec::new())),
             Outcome::Conflict => Err(DsError::refused(

@@ -82,10 +82,22 @@ const MAX_BATCH: usize = 512;
 
 type Slot = Arc<(Mutex<Option<Result<Outcome, DsError>>>, Condvar)>;
 
+/// Reader connections (WAL lets them read while the writer writes).
+const READERS: usize = 4;
+
 /// SQLite-backed [`DsStore`].
+///
+/// One writer connection (`synchronous=FULL`) for everything that must
+/// survive a crash once answered; a few reader connections; and one
+/// connection with `synchronous=NORMAL` for acknowledgements and outbox
+/// cleanup, whose loss in a power cut only means a redelivery that the
+/// receiver recognises (at-least-once).
 #[derive(Debug)]
 pub struct SqliteDsStore {
     conn: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    lazy: Mutex<Connection>,
+    next_reader: std::sync::atomic::AtomicUsize,
     waiting: Mutex<Vec<(Arc<Accepted>, Slot)>>,
 }
 
@@ -97,27 +109,51 @@ fn device_key(device: &DeviceRef) -> String {
 impl SqliteDsStore {
     /// Opens (creating) the store at `path`.
     pub fn open(path: &Path) -> Result<Self, DsError> {
-        Self::init(Connection::open(path)?)
-    }
-
-    /// A store in memory (tests).
-    pub fn open_in_memory() -> Result<Self, DsError> {
-        Self::init(Connection::open_in_memory()?)
-    }
-
-    fn init(conn: Connection) -> Result<Self, DsError> {
+        let conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        let open = |synchronous: &str| -> Result<Connection, DsError> {
+            let c = Connection::open(path)?;
+            c.pragma_update(None, "synchronous", synchronous)?;
+            c.busy_timeout(std::time::Duration::from_secs(5))?;
+            Ok(c)
+        };
+        let readers = (0..READERS)
+            .map(|_| open("FULL").map(Mutex::new))
+            .collect::<Result<_, _>>()?;
         Ok(SqliteDsStore {
             conn: Mutex::new(conn),
+            readers,
+            lazy: Mutex::new(open("NORMAL")?),
+            next_reader: Default::default(),
             waiting: Mutex::new(Vec::new()),
         })
     }
 
+    /// The writer.
     fn conn(&self) -> MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A reader: a free one if there is, else the next in turn.
+    fn reader(&self) -> MutexGuard<'_, Connection> {
+        for r in &self.readers {
+            if let Ok(guard) = r.try_lock() {
+                return guard;
+            }
+        }
+        let i = self
+            .next_reader
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            % self.readers.len();
+        self.readers[i].lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The connection for writes whose loss only causes a redelivery.
+    fn lazy(&self) -> MutexGuard<'_, Connection> {
+        self.lazy.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn waiting(&self) -> MutexGuard<'_, Vec<(Arc<Accepted>, Slot)>> {
@@ -313,7 +349,7 @@ fn hosted_from_row(
 
 impl DsStore for SqliteDsStore {
     fn conversation(&self, group_id: &[u8]) -> Result<Option<Hosting>, DsError> {
-        let conn = self.conn();
+        let conn = self.reader();
         let row = conn
             .query_row(
                 "SELECT group_id, hub, era, epoch, state, group_info, members, ended
@@ -416,7 +452,7 @@ impl DsStore for SqliteDsStore {
         era: u32,
         epoch: u64,
     ) -> Result<Option<[u8; 32]>, DsError> {
-        let conn = self.conn();
+        let conn = self.reader();
         let auth: Option<Vec<u8>> = conn
             .query_row(
                 "SELECT authenticator FROM epoch_authenticators WHERE group_id = ?1 AND era = ?2 AND epoch = ?3",
@@ -433,7 +469,7 @@ impl DsStore for SqliteDsStore {
         from_epoch: u64,
         limit: usize,
     ) -> Result<Vec<Queued>, DsError> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn.prepare_cached(
             "SELECT c.epoch, c.message_id, c.envelope FROM commits c
              JOIN conversations v ON v.group_id = c.group_id AND v.era = c.era
@@ -450,7 +486,7 @@ impl DsStore for SqliteDsStore {
     }
 
     fn external_commits_since(&self, group_id: &[u8], since: u64) -> Result<u64, DsError> {
-        let conn = self.conn();
+        let conn = self.reader();
         Ok(conn.query_row(
             "SELECT COUNT(*) FROM commits WHERE group_id = ?1 AND external = 1 AND at >= ?2",
             params![group_id, since],
@@ -511,7 +547,7 @@ impl DsStore for SqliteDsStore {
     }
 
     fn inbox(&self, device: &DeviceRef, after: u64, limit: usize) -> Result<Vec<Queued>, DsError> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn.prepare_cached(
             "SELECT seq, message_id, envelope FROM inbox WHERE device = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
         )?;
@@ -526,7 +562,7 @@ impl DsStore for SqliteDsStore {
     }
 
     fn ack(&self, device: &DeviceRef, seqs: &[u64]) -> Result<(), DsError> {
-        let mut conn = self.conn();
+        let mut conn = self.lazy();
         let tx = conn.transaction()?;
         {
             let key = device_key(device);
@@ -540,7 +576,7 @@ impl DsStore for SqliteDsStore {
     }
 
     fn outbox(&self, peer: &str, limit: usize) -> Result<Vec<OutboxEntry>, DsError> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn.prepare_cached(
             "SELECT seq, peer, group_id, number, device, message_id, envelope FROM outbox
              WHERE peer = ?1 ORDER BY seq LIMIT ?2",
@@ -562,7 +598,7 @@ impl DsStore for SqliteDsStore {
     }
 
     fn outbox_done(&self, seqs: &[u64]) -> Result<(), DsError> {
-        let mut conn = self.conn();
+        let mut conn = self.lazy();
         let tx = conn.transaction()?;
         {
             let mut stmt = tx.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?;
@@ -585,7 +621,7 @@ impl DsStore for SqliteDsStore {
 
     fn push_token(&self, device: &DeviceRef) -> Result<Option<String>, DsError> {
         Ok(self
-            .conn()
+            .reader()
             .query_row(
                 "SELECT token FROM push_tokens WHERE device = ?1",
                 params![device_key(device)],

@@ -60,6 +60,7 @@ pub fn decrypt_file<'a, R: Read + Seek, W: Write>(
     let expected = params.encrypted_size;
     let start = reader.stream_position()?;
     let end = reader.seek(SeekFrom::End(0))?;
+    // FILE-BLOB-2: exactly the encrypted size.
     let actual = end.saturating_sub(start);
     if actual < expected {
         return Err(FileError::Truncated { expected, actual });
@@ -153,6 +154,8 @@ fn authenticate<R: Read>(
         }
         at = end;
     }
+    // FILE-BLOB-3, FILE-BLOB-4 (constant time), FILE-BLOB-5; FILE-BLOB-6:
+    // the caller writes nothing until this returns.
     if verify_slices_are_equal(sha.finish().as_ref(), params.sha256).is_err() {
         return Err(FileError::HashMismatch);
     }

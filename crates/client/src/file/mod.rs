@@ -93,7 +93,8 @@ pub fn check_info(info: &FileInfo) -> Result<(), FileError> {
     Ok(())
 }
 
-/// Checks a plaintext size against a blob size; returns the padded size.
+/// FILE-BLOB-1: checks a plaintext size against a blob size; returns the
+/// padded size.
 fn check_sizes(size: u64, encrypted_size: u64) -> Result<u64, FileError> {
     match encrypted_size_checked(size) {
         Some((padded, blob)) if blob == encrypted_size => Ok(padded),
@@ -109,8 +110,8 @@ fn encrypted_size_checked(size: u64) -> Option<(u64, u64)> {
     Some((blob - (IV_LEN + TAG_LEN) as u64, blob))
 }
 
-/// Decodes a received FileInfo body; refused like any other malformed
-/// content (strict decoding, then sizes that fit the format).
+/// RCV-CONTENT-3: decodes a received FileInfo body; refused like any other
+/// malformed content (strict decoding, then sizes that fit the format).
 pub(crate) fn decode_received(body: &[u8]) -> Result<FileInfo, ClientError> {
     let info = FileInfo::decode(body).map_err(|e| ClientError::Content(e.to_string()))?;
     check_info(&info).map_err(|e| ClientError::Content(e.to_string()))?;

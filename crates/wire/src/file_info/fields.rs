@@ -10,7 +10,7 @@
 use super::error::FileInfoError;
 use super::{MAX_MEDIA_TYPE_BYTES, MAX_NAME_BYTES, MAX_URL_BYTES};
 
-/// Checks a download URL: 1 to [`MAX_URL_BYTES`] bytes, the `https` scheme
+/// FILE-INFO-2. Checks a download URL: 1 to [`MAX_URL_BYTES`] bytes, the `https` scheme
 /// (the content server is only reached over TLS), something after
 /// `https://`, and only the characters RFC 3986 §2 allows (unreserved,
 /// reserved and `%`): no spaces, controls, quotes, backslashes or non-ASCII.
@@ -40,7 +40,7 @@ fn is_uri_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=%".contains(&b)
 }
 
-/// Checks a file name: 1 to [`MAX_NAME_BYTES`] bytes of UTF-8 (the CBOR
+/// FILE-INFO-3. Checks a file name: 1 to [`MAX_NAME_BYTES`] bytes of UTF-8 (the CBOR
 /// text string guarantees the UTF-8), no `/`, no `\`, no NUL or other
 /// control character (C0, DEL, C1), not `.`, and no `..` anywhere: a bare
 /// name that cannot climb out of the directory it is saved in on any file
@@ -64,7 +64,7 @@ pub fn check_file_name(name: &str) -> Result<(), FileInfoError> {
     Ok(())
 }
 
-/// Checks a media type: `type/subtype`, each an RFC 6838 §4.2
+/// FILE-INFO-4. Checks a media type: `type/subtype`, each an RFC 6838 §4.2
 /// `restricted-name` (a letter or digit, then letters, digits and
 /// `!#$&-^_.+`), at most [`MAX_MEDIA_TYPE_BYTES`] in all, no parameters.
 pub fn check_media_type(media_type: &str) -> Result<(), FileInfoError> {

@@ -224,10 +224,12 @@ impl FileInfo {
         }
     }
 
-    /// Decodes and checks a FileInfo from untrusted bytes.
+    /// Decodes and checks a FileInfo from untrusted bytes (FILE-INFO-1 to
+    /// FILE-INFO-4, docs/validation-rules.md).
     pub fn decode(bytes: &[u8]) -> Result<FileInfo, FileInfoError> {
         let value = cbor::parse(bytes, &LIMITS)?;
         let info = FileInfo::read(&value, true)?;
+        // FILE-INFO-1: only the deterministic encoding.
         if info.encode() != bytes {
             return Err(FileInfoError::NotCanonical);
         }

@@ -80,6 +80,10 @@ pub enum ClientError {
     /// The decrypted content is malformed.
     #[error("bad message content: {0}")]
     Content(String),
+    /// A file could not be encrypted or decrypted, or its FileInfo does
+    /// not fit the format.
+    #[error(transparent)]
+    File(#[from] crate::file::FileError),
     /// A handshake message (commit, proposal, Welcome) failed MLS
     /// validation: bad signature, tag, tree or rule.
     #[error("invalid handshake message: {0}")]

@@ -8,6 +8,7 @@ mod device;
 mod enrollment;
 pub mod env;
 pub mod error;
+pub mod file;
 mod ids;
 mod keypackages;
 pub mod keystore;

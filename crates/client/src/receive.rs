@@ -11,6 +11,7 @@ use crosslock_credential::PhoneNumber;
 use crosslock_wire::aad::AuthenticatedData;
 use crosslock_wire::content_type;
 use crosslock_wire::cpim::MlsEnvelope;
+use crosslock_wire::file_info::FileInfo;
 use crosslock_wire::inner::ApplicationPayload;
 use crosslock_wire::mimi::{MessageId, MimiContent};
 use crosslock_wire::status::MessageStatusReport;
@@ -67,6 +68,9 @@ pub enum ReceivedContent {
     },
     /// Delivery/read statuses.
     Status(MessageStatusReport),
+    /// Where to fetch an encrypted file and its key (RCC.16 FileInfo,
+    /// strictly decoded; see [`crate::file::decrypt_file`]).
+    FileInfo(FileInfo),
     /// A content type this version does not interpret.
     Other {
         /// Its media type.
@@ -473,6 +477,9 @@ impl Device {
                 MessageStatusReport::decode(&record.body.0)
                     .map_err(|e| ClientError::Content(e.to_string()))?,
             ),
+            content_type::MLS_RCS_FILE_INFO => {
+                ReceivedContent::FileInfo(crate::file::decode_received(&record.body.0)?)
+            }
             other => ReceivedContent::Other {
                 content_type: other.to_owned(),
                 body: record.body.0.clone(),

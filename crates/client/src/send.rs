@@ -2,6 +2,7 @@
 //! all encrypted inside MLS so the servers learn none of them.
 
 use crosslock_wire::content_type;
+use crosslock_wire::file_info::FileInfo;
 use crosslock_wire::inner::ApplicationPayload;
 use crosslock_wire::mimi::{MessageId, MimiContent};
 use crosslock_wire::status::{MessageStatusReport, PerMessageStatus};
@@ -23,6 +24,9 @@ pub enum Content {
     Status(MessageStatusReport),
     /// A typing indicator (RFC 3994 isComposing): ephemeral.
     Typing(IsComposing),
+    /// Where to fetch an encrypted file and its key (RCC.16 FileInfo);
+    /// see [`Device::send_file_info`].
+    FileInfo(FileInfo),
 }
 
 impl Content {
@@ -33,6 +37,9 @@ impl Content {
                 ApplicationPayload::new(content_type::MIMI_MESSAGE_STATUS, s.encode())
             }
             Content::Typing(t) => ApplicationPayload::new(content_type::IS_COMPOSING, t.encode()),
+            Content::FileInfo(f) => {
+                ApplicationPayload::new(content_type::MLS_RCS_FILE_INFO, f.encode())
+            }
         }
     }
 }

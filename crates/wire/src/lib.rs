@@ -14,6 +14,7 @@
 //! | [`mimi`] | MIMI content container (CBOR) | `application/mimi-content` | draft-ietf-mimi-content |
 //! | [`status`] | MIMI message status report (CBOR) | `application/mimi-message-status` | draft-mahy-mimi-message-status |
 //! | [`typing`] | isComposing typing indicator (XML) | `application/im-iscomposing+xml` | RFC 3994 |
+//! | [`file_info`] | FileInfo: a file's download URL, key, sizes, name (CBOR) | `message/mls-rcs-file-info` | GSMA RCC.16 file transfer |
 //! | [`inner`] | the MIME entity inside an MLS application message | — | RFC 2045, RFC 5322 |
 //! | [`content_type`] | the media type names above and the RCC.16 `message/mls*` types | — | GSMA RCC.16 |
 //!
@@ -60,6 +61,7 @@ pub mod api;
 mod cbor;
 pub mod content_type;
 pub mod cpim;
+pub mod file_info;
 pub mod inner;
 pub mod mimi;
 pub mod status;

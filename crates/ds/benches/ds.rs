@@ -42,7 +42,7 @@ fn store_with_group(dir: &std::path::Path) -> Arc<SqliteDsStore> {
         message_id: "create".into(),
         epoch: 0,
         new_state: None,
-        epoch_authenticator: [7; 32],
+        epoch_authenticator: Some([7; 32]),
         fanout: Vec::new(),
         at: 1,
     };
@@ -57,7 +57,7 @@ fn message(n: u64) -> Accepted {
         message_id: format!("m{n}"),
         epoch: 1,
         new_state: None,
-        epoch_authenticator: [7; 32],
+        epoch_authenticator: Some([7; 32]),
         fanout: (1..GROUP)
             .map(|i| Fanout {
                 recipient: member(i),

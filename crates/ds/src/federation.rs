@@ -13,7 +13,7 @@ use std::time::Duration;
 use crosslock_wire::api::ErrorBody;
 use crosslock_wire::api::ds::{
     CatchUp, CatchUpRequest, CommitAccepted, Delivery, DeviceRef, FederatedDeliveries,
-    ForwardedSubmission, MessageAccepted, SubmitCommit, SubmitMessage,
+    ForwardedSubmission, MessageAccepted, SubmitCommit, SubmitMessage, SubmitReport,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -115,6 +115,7 @@ impl Federation {
             sender: sender.clone(),
             commit: Some(commit),
             message: None,
+            report: None,
         };
         self.post(hub, "/federation/v1/ds/submit", &body).await
     }
@@ -129,6 +130,22 @@ impl Federation {
             sender: sender.clone(),
             commit: None,
             message: Some(message),
+            report: None,
+        };
+        self.post(hub, "/federation/v1/ds/submit", &body).await
+    }
+
+    pub(crate) async fn forward_report(
+        &self,
+        hub: &str,
+        sender: &DeviceRef,
+        report: SubmitReport,
+    ) -> Result<MessageAccepted, DsError> {
+        let body = ForwardedSubmission {
+            sender: sender.clone(),
+            commit: None,
+            message: None,
+            report: Some(report),
         };
         self.post(hub, "/federation/v1/ds/submit", &body).await
     }

@@ -28,6 +28,7 @@ mod federation;
 mod observer;
 mod push;
 mod ratelimit;
+mod report;
 mod routes;
 mod service;
 pub mod store;

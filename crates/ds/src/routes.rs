@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use crosslock_wire::api::ds::{
     AckRequest, CatchUpRequest, DeviceRef, FederatedDeliveries, ForwardedSubmission, InboxItem,
-    InboxPage, PushRegistration, SubmitCommit, SubmitMessage,
+    InboxPage, PushRegistration, SubmitCommit, SubmitMessage, SubmitReport,
 };
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
@@ -36,6 +36,7 @@ pub fn router(ds: Arc<Ds>) -> Router {
     Router::new()
         .route("/v1/ds/commit", post(commit))
         .route("/v1/ds/message", post(message))
+        .route("/v1/ds/report", post(report))
         .route("/v1/ds/inbox", get(inbox))
         .route("/v1/ds/inbox/ack", post(ack))
         .route("/v1/ds/push", post(push))
@@ -137,6 +138,19 @@ async fn message(
         let who = device(&ds, &headers).await?;
         let request: SubmitMessage = json(body)?;
         ds.submit_message(who, request, now()).await
+    };
+    reply(result.await)
+}
+
+async fn report(
+    State(ds): Shared,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let result = async {
+        let who = device(&ds, &headers).await?;
+        let request: SubmitReport = json(body)?;
+        ds.submit_report(who, request, now()).await
     };
     reply(result.await)
 }
@@ -269,13 +283,22 @@ async fn federation_submit(
             device: request.sender,
             home: Some(peer),
         };
-        match (request.commit, request.message) {
-            (Some(commit), None) => ds.submit_commit(who, commit, now()).await.and_then(|a| {
-                serde_json::to_value(a).map_err(|e| DsError::Internal(e.to_string()))
-            }),
-            (None, Some(message)) => ds.submit_message(who, message, now()).await.and_then(|a| {
-                serde_json::to_value(a).map_err(|e| DsError::Internal(e.to_string()))
-            }),
+        match (request.commit, request.message, request.report) {
+            (None, None, Some(report)) => {
+                ds.submit_report(who, report, now()).await.and_then(|a| {
+                    serde_json::to_value(a).map_err(|e| DsError::Internal(e.to_string()))
+                })
+            }
+            (Some(commit), None, None) => {
+                ds.submit_commit(who, commit, now()).await.and_then(|a| {
+                    serde_json::to_value(a).map_err(|e| DsError::Internal(e.to_string()))
+                })
+            }
+            (None, Some(message), None) => {
+                ds.submit_message(who, message, now()).await.and_then(|a| {
+                    serde_json::to_value(a).map_err(|e| DsError::Internal(e.to_string()))
+                })
+            }
             _ => Err(DsError::Malformed(
                 "exactly one of commit and message".into(),
             )),

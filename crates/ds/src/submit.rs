@@ -139,7 +139,7 @@ impl Ds {
         }
     }
 
-    fn notify_local(&self, fanout: &[Fanout]) {
+    pub(crate) fn notify_local(&self, fanout: &[Fanout]) {
         let local: Vec<DeviceRef> = fanout
             .iter()
             .filter(|f| f.recipient.home.is_none())
@@ -314,7 +314,7 @@ impl Ds {
             message_id: parsed.envelope.message_id.clone(),
             epoch: 0,
             new_state: None,
-            epoch_authenticator: parsed.envelope.epoch_authenticator,
+            epoch_authenticator: Some(parsed.envelope.epoch_authenticator),
             fanout,
             at: now,
         };
@@ -453,7 +453,7 @@ impl Ds {
                 commit: Some(commit_bytes),
                 external: request.external,
             }),
-            epoch_authenticator: parsed.envelope.epoch_authenticator,
+            epoch_authenticator: Some(parsed.envelope.epoch_authenticator),
             fanout,
             at: now,
         };
@@ -621,7 +621,7 @@ impl Ds {
                 parsed.epoch
             },
             new_state,
-            epoch_authenticator: parsed.envelope.epoch_authenticator,
+            epoch_authenticator: Some(parsed.envelope.epoch_authenticator),
             fanout: fanout_to(others(&conversation.members, &who.device), &parsed, bytes),
             at: now,
         };

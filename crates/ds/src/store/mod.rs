@@ -82,8 +82,9 @@ pub struct Accepted {
     /// state. `None` for application messages.
     pub new_state: Option<NewState>,
     /// The epoch authenticator (`mls.Epoch-Authenticator`) of `epoch`, to
-    /// pin when it is the first message of that epoch.
-    pub epoch_authenticator: [u8; 32],
+    /// pin when it is the first message of that epoch (`None` for what
+    /// travels outside MLS, e.g. a negative delivery report).
+    pub epoch_authenticator: Option<[u8; 32]>,
     /// Who gets it.
     pub fanout: Vec<Fanout>,
     /// When (Unix seconds).

@@ -276,17 +276,13 @@ fn accept_in(conn: &Connection, a: &Accepted) -> Result<Outcome, DsError> {
             )?;
         }
     }
-    conn.execute(
-        "INSERT OR IGNORE INTO epoch_authenticators (group_id, era, epoch, authenticator, at)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            a.group_id,
-            era,
-            a.epoch,
-            a.epoch_authenticator.as_slice(),
-            a.at
-        ],
-    )?;
+    if let Some(auth) = a.epoch_authenticator {
+        conn.execute(
+            "INSERT OR IGNORE INTO epoch_authenticators (group_id, era, epoch, authenticator, at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![a.group_id, era, a.epoch, auth.as_slice(), a.at],
+        )?;
+    }
     fan_out(conn, &a.group_id, &a.fanout, a.at)?;
     Ok(Outcome::Stored)
 }

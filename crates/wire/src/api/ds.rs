@@ -128,6 +128,20 @@ pub struct MessageAccepted {
     pub duplicate: bool,
 }
 
+/// `POST /v1/ds/report`: a signed negative delivery report (RCC.16
+/// recovery): it travels outside MLS, because the reporter's MLS state for
+/// the conversation may be what is broken. The DS relays it to the other
+/// members; only the client verifies it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmitReport {
+    /// The conversation (MLS group id).
+    pub group_id: B64,
+    /// The report's transport message id (idempotency key).
+    pub message_id: String,
+    /// The report's envelope, opaque to the DS.
+    pub envelope: B64,
+}
+
 /// One message waiting in a device's inbox.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InboxItem {
@@ -208,9 +222,12 @@ pub struct ForwardedSubmission {
     /// A commit, or
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<SubmitCommit>,
-    /// an application message or proposal.
+    /// an application message or proposal, or
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<SubmitMessage>,
+    /// a negative delivery report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<SubmitReport>,
 }
 
 /// One message for a follower's device.

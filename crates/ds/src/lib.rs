@@ -22,6 +22,7 @@
 
 mod auth;
 mod config;
+mod content;
 mod error;
 mod federation;
 mod observer;
@@ -34,6 +35,7 @@ mod submit;
 
 pub use auth::{DeviceAuth, KdsDevices};
 pub use config::{DsConfig, PeerDs, PushSettings, RateLimit};
+pub use content::{ContentConfig, ContentServer, content_router};
 pub use error::DsError;
 pub use federation::Federation;
 pub use push::{ChannelPush, PushGateway, WebhookPush};

@@ -57,6 +57,13 @@ pub enum DsError {
     /// distinguished, so tokens cannot be probed).
     #[error("no such file")]
     UnknownFile,
+    /// The `Range` of a download is malformed, not a single range, or lies
+    /// beyond the end of the file.
+    #[error("range not satisfiable")]
+    RangeNotSatisfiable {
+        /// The file's size, for `Content-Range: bytes */size`.
+        size: u64,
+    },
     /// The caller is not a configured peer provider, or the peer spoke for
     /// a device that is not homed there.
     #[error("unknown peer provider or device not homed there")]
@@ -96,6 +103,7 @@ impl DsError {
                 _ => StatusCode::CONFLICT,
             },
             UnknownConversation | UnknownFile => StatusCode::NOT_FOUND,
+            RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             ConversationExists => StatusCode::CONFLICT,
             NotAMember | UnknownPeer => StatusCode::FORBIDDEN,
             RateLimited { .. } | ExternalCommitLimit { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -118,6 +126,7 @@ impl DsError {
             RateLimited { .. } => "rate-limited",
             ExternalCommitLimit { .. } => "external-commit-limit",
             UnknownFile => "unknown-file",
+            RangeNotSatisfiable { .. } => "range-not-satisfiable",
             UnknownPeer => "unknown-peer",
             Peer(_) => "peer-failed",
             Storage(_) => "storage-failure",
@@ -169,6 +178,13 @@ impl IntoResponse for DsError {
             response
                 .headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, v);
+        }
+        if let DsError::RangeNotSatisfiable { size } = self
+            && let Ok(v) = format!("bytes */{size}").parse()
+        {
+            response
+                .headers_mut()
+                .insert(axum::http::header::CONTENT_RANGE, v);
         }
         response
     }

@@ -23,6 +23,7 @@
 mod auth;
 mod client;
 mod config;
+mod content;
 mod error;
 mod federation;
 mod observer;
@@ -37,6 +38,7 @@ mod submit;
 pub use auth::{DeviceAuth, KdsDevices};
 pub use client::DsClient;
 pub use config::{DsConfig, PeerDs, PushSettings, RateLimit};
+pub use content::{ContentConfig, ContentServer, content_router};
 pub use error::DsError;
 pub use federation::Federation;
 pub use push::{ChannelPush, PushGateway, WebhookPush};

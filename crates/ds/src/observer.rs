@@ -111,7 +111,10 @@ fn device_of(identity: &mls_rs::identity::SigningIdentity) -> Result<DeviceRef, 
     })
 }
 
-fn members_of(roster: Roster<'_>) -> Result<Vec<(DeviceRef, Vec<Vec<u8>>)>, DsError> {
+/// A credential chain, leaf first.
+type Chain = Vec<Vec<u8>>;
+
+fn members_of(roster: Roster<'_>) -> Result<Vec<(DeviceRef, Chain)>, DsError> {
     let mut members = roster
         .members_iter()
         .map(|m| {

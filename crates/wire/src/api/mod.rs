@@ -5,6 +5,7 @@
 //! reason (kebab-case, stable) and a human `message`.
 
 pub mod ds;
+pub mod files;
 pub mod kds;
 pub mod kt;
 

@@ -37,6 +37,11 @@ impl DsClient {
         }
     }
 
+    /// The DS base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     async fn answer<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, DsError> {
         let status = response.status();
         let bytes = response

@@ -298,6 +298,36 @@ async fn a_group_across_providers_with_a_two_device_participant_an_add_a_removal
     assert_eq!(texts(&sync_n(&mut bob, 2).await), ["welcome all"]);
     assert_eq!(texts(&sync_n(&mut carol_phone, 2).await), ["welcome all"]);
 
+    // Carol's phone (B) sends a photo with a thumbnail-free FileInfo: the
+    // blob goes to B's content server, the key inside MLS; Alice (A)
+    // downloads it with the capability URL and decrypts it.
+    let photo: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let info = carol_phone
+        .send_file(&id, &photo, "beach.jpg", "image/jpeg")
+        .await;
+    let got = sync_n(&mut alice, 1).await;
+    let received = match &got[0] {
+        Ok(Received::Message(m)) => match &m.content {
+            ReceivedContent::FileInfo(i) => i.clone(),
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(received, info);
+    assert_eq!(alice.fetch_file(&received).await, photo);
+    assert_eq!(received.name(), "beach.jpg");
+    // What the servers stored: the blob's size, not its name or content.
+    let blob = http()
+        .get(received.url())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(blob.len() > photo.len() && !blob.windows(9).any(|w| w == b"beach.jpg"));
+    assert_eq!(sync_n(&mut bob, 1).await.len(), 1);
+
     // Bob (follower B) adds Dave (A): forwarded to the hub, fanned out.
     let dave_kps = bob.claim(&p.b, "+15550100004").await;
     let add = bob.device.add_participants(&id, &[dave_kps]).unwrap();
@@ -345,7 +375,7 @@ async fn a_group_across_providers_with_a_two_device_participant_an_add_a_removal
 
     // Carol's tablet was offline the whole time: everything is waiting, in
     // order, and it ends in the same state as everyone.
-    let late = sync_n(&mut carol_tablet, 6).await;
+    let late = sync_n(&mut carol_tablet, 7).await;
     assert!(matches!(late[0], Ok(Received::Joined { .. })), "{late:?}");
     assert_eq!(
         texts(&late),

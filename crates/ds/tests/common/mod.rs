@@ -9,7 +9,10 @@ use std::sync::Arc;
 
 use crosslock_client::*;
 use crosslock_ds::store::SqliteDsStore;
-use crosslock_ds::{ChannelPush, Ds, DsClient, DsConfig, DsError, Federation, KdsDevices};
+use crosslock_ds::{
+    ChannelPush, ContentConfig, ContentServer, Ds, DsClient, DsConfig, DsError, Federation,
+    KdsDevices,
+};
 use crosslock_wire::api::ds::{CommitAccepted, SubmitCommit, WakeUp};
 pub(crate) use kds::*;
 
@@ -39,14 +42,20 @@ pub(crate) async fn start_ds(
     let ds = Arc::new(Ds::new(
         config,
         store,
-        auth,
+        auth.clone(),
         federation,
         Some(Arc::new(push)),
     ));
     crosslock_ds::start_background(&ds);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let router = crosslock_ds::router(ds.clone());
+    let content_config = ContentConfig {
+        public_base_url: url.clone(),
+        ..ContentConfig::default()
+    };
+    let content =
+        Arc::new(ContentServer::open(&dir.path().join("content"), content_config, auth).unwrap());
+    let router = crosslock_ds::router(ds.clone()).merge(crosslock_ds::content_router(content));
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     DsServer {
         ds,
@@ -155,4 +164,52 @@ pub(crate) fn texts(received: &[Result<Received, ClientError>]) -> Vec<String> {
             _ => None,
         })
         .collect()
+}
+
+impl Phone {
+    /// Encrypts `data` (RCC.16 file scheme), uploads the blob to this
+    /// phone's content server as `encrypted_file`, and sends its FileInfo
+    /// in the conversation.
+    pub(crate) async fn send_file(
+        &mut self,
+        id: &ConversationId,
+        data: &[u8],
+        name: &str,
+        media_type: &str,
+    ) -> crosslock_wire::file_info::FileInfo {
+        let mut blob = Vec::new();
+        let prepared = self
+            .device
+            .prepare_file(data, &mut blob, name, media_type)
+            .unwrap();
+        let response = http()
+            .post(format!("{}/v1/files", self.ds.base()))
+            .bearer_auth(&self.token)
+            .header(
+                "content-disposition",
+                "attachment; filename=\"encrypted_file\"",
+            )
+            .body(blob)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let uploaded: crosslock_wire::api::files::UploadAnswer = response.json().await.unwrap();
+        let info = prepared
+            .into_file_info(uploaded.url, uploaded.expires_at)
+            .unwrap();
+        let sent = self.device.send_file_info(id, info.clone()).unwrap();
+        self.ds.message(&sent.outbound.envelope).await.unwrap();
+        info
+    }
+
+    /// Downloads and decrypts the file a FileInfo describes.
+    pub(crate) async fn fetch_file(&self, info: &crosslock_wire::file_info::FileInfo) -> Vec<u8> {
+        let blob = http().get(info.url()).send().await.unwrap();
+        assert_eq!(blob.status(), 200);
+        let blob = blob.bytes().await.unwrap().to_vec();
+        let mut out = Vec::new();
+        crosslock_client::file::decrypt_file(std::io::Cursor::new(blob), &mut out, info).unwrap();
+        out
+    }
 }

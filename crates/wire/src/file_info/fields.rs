@@ -11,11 +11,37 @@ use super::error::FileInfoError;
 use super::{MAX_MEDIA_TYPE_BYTES, MAX_NAME_BYTES, MAX_URL_BYTES};
 
 /// FILE-INFO-2. Checks a download URL: 1 to [`MAX_URL_BYTES`] bytes, the `https` scheme
-/// (the content server is only reached over TLS), something after
-/// `https://`, and only the characters RFC 3986 §2 allows (unreserved,
-/// reserved and `%`): no spaces, controls, quotes, backslashes or non-ASCII.
+/// (the content server is only reached over TLS) — or `http` to a loopback
+/// host (`127.0.0.1`, `localhost`, `[::1]`: a provider on this machine, as in
+/// tests and the demo) —, something after the scheme, and only the
+/// characters RFC 3986 §2 allows (unreserved, reserved and `%`): no spaces,
+/// controls, quotes, backslashes or non-ASCII.
 pub(crate) fn check_url(url: &str) -> Result<(), FileInfoError> {
-    const SCHEME: &str = "https://";
+    let scheme = if is_loopback_http(url) {
+        "http://"
+    } else {
+        "https://"
+    };
+    check_url_with(url, scheme)
+}
+
+/// `http://` followed by a loopback host and then a port, a path or nothing.
+fn is_loopback_http(url: &str) -> bool {
+    let Some(rest) = url
+        .get(..7)
+        .filter(|s| s.eq_ignore_ascii_case("http://"))
+        .map(|_| &url[7..])
+    else {
+        return false;
+    };
+    ["127.0.0.1", "localhost", "[::1]"].iter().any(|host| {
+        rest.strip_prefix(host).is_some_and(|after| {
+            after.is_empty() || after.starts_with(':') || after.starts_with('/')
+        })
+    })
+}
+
+fn check_url_with(url: &str, expected: &str) -> Result<(), FileInfoError> {
     if url.is_empty() {
         return Err(FileInfoError::Url("empty"));
     }
@@ -25,11 +51,11 @@ pub(crate) fn check_url(url: &str) -> Result<(), FileInfoError> {
     if !url.bytes().all(is_uri_char) {
         return Err(FileInfoError::Url("character not allowed in a URI"));
     }
-    let scheme = url.get(..SCHEME.len()).unwrap_or_default();
-    if !scheme.eq_ignore_ascii_case(SCHEME) {
+    let scheme = url.get(..expected.len()).unwrap_or_default();
+    if !scheme.eq_ignore_ascii_case(expected) {
         return Err(FileInfoError::Url("not an https URL"));
     }
-    if url.len() == SCHEME.len() {
+    if url.len() == expected.len() {
         return Err(FileInfoError::Url("no host"));
     }
     Ok(())
@@ -134,6 +160,9 @@ mod tests {
             "https://content.example/f/AbC-_~123",
             "HTTPS://cs.example:8443/x?sig=a%2Fb&e=1#frag",
             "https://[::1]:443/blob",
+            "http://127.0.0.1:8443/v1/files/x",
+            "http://localhost/v1/files/x",
+            "http://[::1]:1/x",
         ] {
             assert_eq!(check_url(ok), Ok(()), "{ok}");
         }
@@ -141,6 +170,8 @@ mod tests {
         for (bad, why) in [
             ("", "empty"),
             ("http://content.example/f", "not an https URL"),
+            ("http://127.0.0.1.evil.example/f", "not an https URL"),
+            ("http://localhostx/f", "not an https URL"),
             ("file:///etc/passwd", "not an https URL"),
             ("https://", "no host"),
             ("https://x.example/a b", "character not allowed in a URI"),

@@ -195,7 +195,7 @@ async fn android_at_a_and_iphone_at_b_one_to_one_with_receipts_and_typing() {
         .send_status(
             &id,
             vec![PerMessageStatus {
-                message_id: hello.mimi_id.clone().unwrap(),
+                message_id: hello.mimi_id.unwrap(),
                 status: MessageStatus::Read,
             }],
         )

@@ -20,7 +20,9 @@ use crate::mls::identity::LeafIdentity;
 use crate::outbound::{
     HANDSHAKE, PendingCommit, authenticated_data, envelope, epoch_authenticator,
 };
-use crate::records::{ConversationKind, ConversationRecord, ConversationStatus, PendingRecord};
+use crate::records::{
+    ConversationKind, ConversationRecord, ConversationStatus, PendingKind, PendingRecord,
+};
 use crate::store::{Table, key};
 use crate::suite::{Suite, negotiate};
 use crate::transparency::KtVerified;
@@ -83,9 +85,9 @@ pub struct CommitApplied {
 }
 
 /// A checked KeyPackage, ready to add.
-struct Checked {
-    message: MlsMessage,
-    identity: LeafIdentity,
+pub(crate) struct Checked {
+    pub(crate) message: MlsMessage,
+    pub(crate) identity: LeafIdentity,
 }
 
 /// (device id, signature key, leaf certificate) of a checked KeyPackage.
@@ -110,13 +112,13 @@ fn offered_key(c: &Checked) -> Result<(String, Vec<u8>, Vec<u8>), ClientError> {
 }
 
 /// Per device of each participant, its checked KeyPackages by suite.
-type CheckedDevices = Vec<Vec<(Suite, Checked)>>;
+pub(crate) type CheckedDevices = Vec<Vec<(Suite, Checked)>>;
 
 impl Device {
     /// Checks every KeyPackage of `participants` and each participant's
     /// transparency proof; returns, per device, the KeyPackages by suite,
     /// and the proofs to record.
-    fn check_participants(
+    pub(crate) fn check_participants(
         &self,
         participants: &[ParticipantKeyPackages],
     ) -> Result<(CheckedDevices, Vec<KtVerified>), ClientError> {
@@ -454,6 +456,7 @@ impl Device {
             Some(p) if p.message_id != commit.commit.message_id => {
                 return Err(ClientError::StaleVerdict);
             }
+            Some(p) if p.kind.replaces_group() => return self.accept_replacement(id, record),
             Some(_) => {}
         }
         self.atomically(|device| {
@@ -491,7 +494,11 @@ impl Device {
         let id = &commit.conversation;
         let mut record = self.conversation_record(id)?;
         match &record.pending {
-            Some(p) if p.message_id == commit.commit.message_id => {}
+            Some(p) if p.message_id == commit.commit.message_id => {
+                if p.kind.replaces_group() {
+                    return self.reject_replacement(id, record);
+                }
+            }
             _ => return Ok(()),
         }
         self.atomically(|device| {
@@ -513,6 +520,7 @@ impl Device {
     ) -> Result<Option<PendingCommit>, ClientError> {
         let record = self.conversation_record(id)?;
         Ok(record.pending.map(|p| PendingCommit {
+            external: matches!(p.kind, PendingKind::Rejoin { .. }),
             conversation: id.clone(),
             commit: crate::outbound::Outbound {
                 message_id: p.message_id,
@@ -596,6 +604,7 @@ impl Device {
             welcome: welcome.as_ref().map(|w| w.envelope.clone().into()),
             welcome_message_id: welcome.as_ref().map(|w| w.message_id.clone()),
             group_info: group_info.clone().into(),
+            kind: PendingKind::Commit,
         });
         self.put_conversation(id, &record)?;
         Ok(PendingCommit {
@@ -603,6 +612,7 @@ impl Device {
             commit,
             welcome,
             group_info,
+            external: false,
         })
     }
 
@@ -643,7 +653,7 @@ impl Device {
 }
 
 /// Maps an mls-rs failure while building a commit.
-fn commit_error(e: mls_rs::error::MlsError) -> ClientError {
+pub(crate) fn commit_error(e: mls_rs::error::MlsError) -> ClientError {
     use mls_rs::error::MlsError as E;
     match e {
         E::InvalidLifetime { .. } => ClientError::KeyPackageExpired,

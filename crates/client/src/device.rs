@@ -201,39 +201,48 @@ impl Device {
 
     /// (Re)builds the mls-rs client of every suite from the device record.
     fn build_clients(&mut self) -> Result<(), ClientError> {
-        let crypto = KeyStoreCrypto::new(self.keystore.clone());
         self.clients.clear();
-        for &suite in &self.record.suites {
-            let credential = self.credential_record(suite.signature_algorithm());
-            let public = self.keystore.public_key(&credential.alias)?;
-            let chain = CertificateChain::from(
-                credential
-                    .chain
-                    .iter()
-                    .map(|c| c.0.clone())
-                    .collect::<Vec<_>>(),
-            );
-            let signing_identity = SigningIdentity::new(
-                Credential::X509(chain),
-                SignaturePublicKey::new(public.as_bytes().to_vec()),
-            );
-            let client = mls_rs::Client::builder()
-                .key_package_repo(self.kp_store.clone())
-                .group_state_storage(self.group_store.clone())
-                .identity_provider(self.identity.clone())
-                .mls_rules(CrosslockRules)
-                .crypto_provider(crypto.clone())
-                .extension_types([EraExtension::TYPE, EndMlsExtension::TYPE])
-                .key_package_lifetime(Duration::from_secs(self.config.key_packages.lifetime_secs))
-                .signing_identity(
-                    signing_identity,
-                    signer_handle(&credential.alias),
-                    suite.cipher_suite(),
-                )
-                .build();
+        for suite in self.record.suites.clone() {
+            let client = self.mls_client(suite, self.group_store.clone())?;
             self.clients.insert(suite, client);
         }
         Ok(())
+    }
+
+    /// An mls-rs client of `suite` keeping its groups in `group_store`.
+    pub(crate) fn mls_client(
+        &self,
+        suite: Suite,
+        group_store: GroupStore,
+    ) -> Result<MlsClient, ClientError> {
+        let crypto = KeyStoreCrypto::new(self.keystore.clone());
+        let credential = self.credential_record(suite.signature_algorithm());
+        let public = self.keystore.public_key(&credential.alias)?;
+        let chain = CertificateChain::from(
+            credential
+                .chain
+                .iter()
+                .map(|c| c.0.clone())
+                .collect::<Vec<_>>(),
+        );
+        let signing_identity = SigningIdentity::new(
+            Credential::X509(chain),
+            SignaturePublicKey::new(public.as_bytes().to_vec()),
+        );
+        Ok(mls_rs::Client::builder()
+            .key_package_repo(self.kp_store.clone())
+            .group_state_storage(group_store)
+            .identity_provider(self.identity.clone())
+            .mls_rules(CrosslockRules)
+            .crypto_provider(crypto)
+            .extension_types([EraExtension::TYPE, EndMlsExtension::TYPE])
+            .key_package_lifetime(Duration::from_secs(self.config.key_packages.lifetime_secs))
+            .signing_identity(
+                signing_identity,
+                signer_handle(&credential.alias),
+                suite.cipher_suite(),
+            )
+            .build())
     }
 
     pub(crate) fn credential_record(&self, algorithm: KeyAlgorithm) -> &CredentialRecord {
@@ -380,8 +389,15 @@ impl Device {
         if !self.groups.contains_key(id) {
             let record = self.conversation_record(id)?;
             let client = self.client(record.suite)?;
-            let mut group = client.load_group(id.as_bytes()).map_err(internal)?;
-            if record.pending.is_none() && group.has_pending_commit() {
+            let mut group = client.load_group(id.as_bytes()).map_err(|e| match e {
+                mls_rs::error::MlsError::GroupNotFound => ClientError::RejoinRequired,
+                other => internal(other),
+            })?;
+            let commit_pending = record
+                .pending
+                .as_ref()
+                .is_some_and(|p| !p.kind.replaces_group());
+            if !commit_pending && group.has_pending_commit() {
                 // Rejected before the last restart (see `commit_rejected`).
                 group.clear_pending_commit();
             }

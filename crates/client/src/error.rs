@@ -94,6 +94,12 @@ pub enum ClientError {
     /// A Welcome that none of our KeyPackages can open.
     #[error("welcome is not addressed to this device")]
     WelcomeNotForUs,
+    /// A negative delivery report that does not decode (or its envelope).
+    #[error("bad negative delivery report: {0}")]
+    Report(#[from] crosslock_wire::report::ReportError),
+    /// A well-formed negative delivery report that failed verification.
+    #[error("negative delivery report refused: {0}")]
+    ReportRefused(ReportRefusal),
 
     // ---- KeyPackages and credentials ---------------------------------------
     /// A KeyPackage failed validation.
@@ -139,6 +145,23 @@ pub enum ClientError {
     /// This device is no longer a member of the conversation.
     #[error("this device is no longer a member of the conversation")]
     NotAMember,
+    /// This device's group state for the conversation is missing or
+    /// unusable: rejoin by external commit ([`crate::Device::rejoin`]).
+    #[error("the conversation's group state is missing here; rejoin")]
+    RejoinRequired,
+    /// RCC.16: a message is resent at most 5 times; start a new era
+    /// ([`crate::Device::new_era`]) instead.
+    #[error("message {original:?} was already resent {limit} times; start a new era")]
+    ResendLimit {
+        /// The original message id.
+        original: String,
+        /// The limit (5).
+        limit: u8,
+    },
+    /// The message to resend is not one this device sent in the
+    /// conversation, or it is past retention.
+    #[error("no sent message {0:?} to resend (unknown or past retention)")]
+    OriginalUnavailable(String),
 
     // ---- API misuse ---------------------------------------------------------
     /// A conversation with that id exists already.
@@ -189,12 +212,37 @@ impl ClientError {
         match self {
             ClientError::Credential(_) | ClientError::KeyPackageIdentityMismatch { .. } => Some(2),
             ClientError::InvalidHandshake(_) => Some(3),
-            ClientError::DecryptionFailed | ClientError::WrongEpoch { .. } => Some(4),
+            ClientError::DecryptionFailed
+            | ClientError::WrongEpoch { .. }
+            | ClientError::RejoinRequired => Some(4),
             ClientError::CommitInPrivateMessage => Some(5),
+            // A report is never answered with a report.
+            ClientError::Report(_) | ClientError::ReportRefused(_) => None,
             ClientError::Replayed | ClientError::Storage(_) | ClientError::KeyStore(_) => None,
             _ => Some(0),
         }
     }
+}
+
+/// Why a well-formed negative delivery report was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReportRefusal {
+    /// The reporter (number and device) is not a current member of the
+    /// conversation.
+    #[error("the reporter is not a member of the conversation")]
+    NotAMember,
+    /// The credential chain names another number or device than the
+    /// report, or certifies another key than the reporter's leaf.
+    #[error("the credential does not belong to the reporting member")]
+    CredentialMismatch,
+    /// The signature does not verify under the reporter's participant key.
+    #[error("the signature does not verify")]
+    BadSignature,
+    /// The report's time is outside the accepted window (older than the
+    /// replay window, or too far in the future).
+    #[error("the report's timestamp is outside the accepted window")]
+    Timestamp,
 }
 
 pub(crate) fn internal(e: impl std::fmt::Display) -> ClientError {

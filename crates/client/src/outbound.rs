@@ -43,6 +43,10 @@ pub struct PendingCommit {
     /// delivery service only: it checks the commit against it and serves
     /// it to a member that must rejoin by external commit.
     pub group_info: Vec<u8>,
+    /// True for a rejoin by external commit ([`Device::rejoin`]): the
+    /// transport sets `SubmitCommit.external` (the delivery service limits
+    /// external commits per conversation per day).
+    pub external: bool,
 }
 
 impl Device {

@@ -10,10 +10,11 @@
 use crosslock_credential::PhoneNumber;
 use crosslock_wire::aad::AuthenticatedData;
 use crosslock_wire::content_type;
-use crosslock_wire::cpim::MlsEnvelope;
+use crosslock_wire::cpim::{Message as CpimMessage, MlsEnvelope};
 use crosslock_wire::file_info::FileInfo;
 use crosslock_wire::inner::ApplicationPayload;
 use crosslock_wire::mimi::{MessageId, MimiContent};
+use crosslock_wire::report::{FailureReason, ReportEnvelope};
 use crosslock_wire::status::MessageStatusReport;
 use crosslock_wire::typing::IsComposing;
 use mls_rs::error::MlsError;
@@ -33,7 +34,8 @@ use crate::mls::MlsGroup;
 use crate::mls::extensions::{EndMlsExtension, EraExtension};
 use crate::mls::identity::LeafIdentity;
 use crate::outbound::epoch_authenticator;
-use crate::records::{self, ConversationKind, ConversationRecord, ConversationStatus, InboxRecord};
+use crate::records::{self, ConversationRecord, ConversationStatus, InboxRecord};
+use crate::recovery::{duplicate, seen_value};
 use crate::store::{Table, key};
 use crate::suite::Suite;
 
@@ -124,6 +126,10 @@ pub struct CommitEvent {
     /// We had a pending commit for the same epoch and this one won: ours
     /// was discarded; make it again if still wanted.
     pub superseded_pending: bool,
+    /// An external commit: this device rejoined (RCC.16 recovery), its new
+    /// leaf replacing its old one. It is still one device of the
+    /// participant, and not listed in `removed`.
+    pub rejoined: Option<Sender>,
 }
 
 /// What an incoming message turned out to be.
@@ -174,6 +180,35 @@ pub enum Received {
         suite: Suite,
         /// Our KeyPackage stock fell below the threshold: refill.
         refill_key_packages: bool,
+        /// The Welcome started a new era of a conversation we had: the era
+        /// whose state it replaced.
+        replaced_era: Option<u32>,
+    },
+    /// A member reported that it could not process one of the
+    /// conversation's messages (a verified, signed negative delivery
+    /// report). If `sent_by_us`, call [`Device::resend_after_report`].
+    NegativeReport {
+        /// The conversation.
+        conversation: ConversationId,
+        /// The transport id of the message that failed.
+        failed_message_id: String,
+        /// Why (RCC.16 client failure reason).
+        reason: FailureReason,
+        /// The reporting member's device.
+        reporter: Sender,
+        /// The failed message is one this device sent (and still keeps).
+        sent_by_us: bool,
+    },
+    /// A message this device already showed, arriving again through a
+    /// resend link: a resend of an original already shown, or an original
+    /// whose resend was shown. Nothing to show; it is acknowledged.
+    Duplicate {
+        /// The conversation.
+        conversation: ConversationId,
+        /// The transport id of the duplicate.
+        message_id: String,
+        /// The original message id it duplicates.
+        original: String,
     },
 }
 
@@ -214,7 +249,11 @@ impl Device {
         transport_message_id: &str,
         bytes: &[u8],
     ) -> Result<Received, ClientError> {
-        let envelope = MlsEnvelope::decode(bytes)?;
+        let message = CpimMessage::decode(bytes)?;
+        if ReportEnvelope::is_report(&message) {
+            return self.receive_report(transport_message_id, message);
+        }
+        let envelope = MlsEnvelope::from_message(message)?;
         if envelope.message_id != transport_message_id {
             return Err(ClientError::MessageIdMismatch {
                 transport: transport_message_id.to_owned(),
@@ -249,6 +288,12 @@ impl Device {
         if self.staged.get(Table::Seen, &seen_key)?.is_some() {
             return Err(ClientError::Replayed);
         }
+        if let Some(pending) = &record.pending
+            && pending.kind.replaces_group()
+            && pending.message_id == transport_id
+        {
+            return self.replacement_echoed(&id, record, &envelope.body);
+        }
         if envelope.era != record.era {
             return Err(ClientError::WrongEra {
                 expected: record.era,
@@ -258,18 +303,22 @@ impl Device {
         if record.status == ConversationStatus::Removed {
             return Err(ClientError::NotAMember);
         }
-        let content_type = match message.description() {
+        let (content_type, external_commit) = match message.description() {
             mls_rs::MlsMessageDescription::PrivateProtocolMessage { content_type, .. } => {
                 if content_type == MlsContentType::Commit {
                     return Err(ClientError::CommitInPrivateMessage);
                 }
-                content_type
+                (content_type, false)
             }
-            mls_rs::MlsMessageDescription::PublicProtocolMessage { content_type, .. } => {
+            mls_rs::MlsMessageDescription::PublicProtocolMessage {
+                content_type,
+                sender,
+                ..
+            } => {
                 if content_type == MlsContentType::Application {
                     return Err(ClientError::DecryptionFailed);
                 }
-                content_type
+                (content_type, matches!(sender, MlsSender::NewMemberCommit))
             }
             _ => return Err(ClientError::Malformed("not a group message".into())),
         };
@@ -280,14 +329,17 @@ impl Device {
         let received_epoch = message.epoch();
         let current = self.group(&id)?.current_epoch();
         let expected_auth = match received_epoch {
+            // MLS-EXT-2: an external committer cannot know this epoch's
+            // authenticator; it sends the one of the epoch its commit
+            // creates, checked after processing.
+            Some(e) if e == current && external_commit => envelope.epoch_authenticator.to_vec(),
             Some(e) if e == current => epoch_authenticator(self.group(&id)?)?.to_vec(),
-            Some(e) if e < current => {
-                self.stored_epoch_authenticator(&id, e)?
-                    .ok_or(ClientError::WrongEpoch {
-                        current,
-                        received: e,
-                    })?
-            }
+            Some(e) if e < current && !external_commit => self
+                .stored_epoch_authenticator(&id, e)?
+                .ok_or(ClientError::WrongEpoch {
+                    current,
+                    received: e,
+                })?,
             other => {
                 return Err(ClientError::WrongEpoch {
                     current,
@@ -301,7 +353,9 @@ impl Device {
         let now = self.env.clock.now();
         let time = now_mls(self);
         let transport_id = transport_id.to_owned();
+        let header_auth = envelope.epoch_authenticator;
         self.atomically(|device| {
+            let mut seen = seen_value(now, None);
             let group = device.group(&id)?;
             let had_pending = group.has_pending_commit();
             let prior_epoch = group.current_epoch();
@@ -318,21 +372,32 @@ impl Device {
                     let payload = ApplicationPayload::decode(app.data())
                         .map_err(|e| ClientError::Content(e.to_string()))?;
                     group.write_to_storage().map_err(internal)?;
-                    device.deliver(
-                        &id,
-                        sender,
-                        transport_id.clone(),
-                        resend_of,
-                        payload,
-                        now,
-                        prior_epoch,
-                    )?
+                    seen = seen_value(now, Some(&sender));
+                    let shown =
+                        device.shown_already(&id, &sender, &transport_id, resend_of.as_deref())?;
+                    if let Some(original) = shown {
+                        duplicate(&id, transport_id.clone(), original)
+                    } else {
+                        if let Some(original) = &resend_of {
+                            device.mark_resend_shown(&id, &sender, original, now);
+                        }
+                        device.deliver(
+                            &id,
+                            sender,
+                            transport_id.clone(),
+                            resend_of,
+                            payload,
+                            now,
+                            prior_epoch,
+                        )?
+                    }
                 }
                 MlsReceived::Commit(commit) => {
                     if !commit.authenticated_data.is_empty() {
                         check_aad(&commit.authenticated_data, &transport_id, record.era, true)?;
                     }
                     let own = commit.committer == group.current_member_index() && had_pending;
+                    let external = commit.is_external;
                     let event = device.apply_commit_effects(
                         &id,
                         record.clone(),
@@ -340,6 +405,12 @@ impl Device {
                         own,
                         had_pending,
                     )?;
+                    if external {
+                        let auth = epoch_authenticator(device.group(&id)?)?;
+                        if !ct_eq(&auth, &header_auth) {
+                            return Err(ClientError::EpochAuthenticatorMismatch);
+                        }
+                    }
                     Received::Commit(event)
                 }
                 MlsReceived::Proposal(proposal) => {
@@ -372,7 +443,7 @@ impl Device {
             device.staged.put(
                 Table::Seen,
                 key(&[id.as_bytes(), transport_id.as_bytes()]),
-                now.to_be_bytes().to_vec(),
+                seen,
             );
             Ok(event)
         })
@@ -533,6 +604,7 @@ impl Device {
             .member_at_index(commit.committer)
             .and_then(|m| LeafIdentity::of(&m.signing_identity).ok())
             .map(Sender::from);
+        let rejoined = committer.clone().filter(|_| commit.is_external);
         let (new_epoch, removed_self) = match &commit.effect {
             CommitEffect::NewEpoch(e) => (e, false),
             CommitEffect::Removed { new_epoch, .. } => (new_epoch, true),
@@ -570,6 +642,8 @@ impl Device {
                 _ => {}
             }
         }
+        // A rejoined device replaced its own leaf: still a member.
+        removed.retain(|r| Some(r) != rejoined.as_ref());
         let epoch = new_epoch.epoch;
         let superseded_pending = had_pending && !own;
         if group.has_pending_commit() {
@@ -594,7 +668,8 @@ impl Device {
         } else if encryption_ended {
             record.status = ConversationStatus::Ended;
         }
-        record.pending = None;
+        // A staged rejoin or new era of ours waits for its own verdict.
+        record.pending = record.pending.filter(|p| p.kind.replaces_group());
         self.put_conversation(id, &record)?;
         if !removed_self {
             self.record_epoch_authenticator(id)?;
@@ -610,6 +685,7 @@ impl Device {
             encryption_ended,
             own_commit: own,
             superseded_pending,
+            rejoined,
         })
     }
 
@@ -653,11 +729,24 @@ impl Device {
             }
             let id = ConversationId::new(group.group_id().to_vec())
                 .ok_or_else(|| ClientError::Malformed("bad group id".into()))?;
-            if let Ok(existing) = device.conversation_record(&id)
-                && existing.era >= era
-                && existing.status != ConversationStatus::Removed
-            {
-                return Err(ClientError::ConversationExists);
+            let previous = match device.conversation_record(&id) {
+                Ok(existing) => Some(existing),
+                Err(ClientError::UnknownConversation) => None,
+                Err(e) => return Err(e),
+            };
+            if let Some(existing) = &previous {
+                // RCV-WEL-4: a new era replaces the conversation's state; an
+                // older era never does, and the same era only re-adds a
+                // removed device.
+                if era < existing.era {
+                    return Err(ClientError::WrongEra {
+                        expected: existing.era,
+                        received: era,
+                    });
+                }
+                if era == existing.era && existing.status != ConversationStatus::Removed {
+                    return Err(ClientError::ConversationExists);
+                }
             }
             let added_by = group
                 .roster()
@@ -668,15 +757,7 @@ impl Device {
                 .ok_or_else(|| {
                     ClientError::InvalidHandshake("Welcome into an empty group".into())
                 })?;
-            let kind = if std::str::from_utf8(id.as_bytes())
-                .ok()
-                .and_then(|s| uuid::Uuid::parse_str(s).ok())
-                .is_some()
-            {
-                ConversationKind::OneToOne
-            } else {
-                ConversationKind::Group
-            };
+            let kind = crate::recovery::kind_of(&id);
             let status = if group
                 .context()
                 .extensions
@@ -687,6 +768,9 @@ impl Device {
                 ConversationStatus::Active
             };
             let mut group = group;
+            if previous.is_some() {
+                device.forget_group_history(&id)?;
+            }
             group.write_to_storage().map_err(internal)?;
             device.groups.insert(id.clone(), group);
             let record = ConversationRecord {
@@ -700,9 +784,10 @@ impl Device {
             device.put_conversation(&id, &record)?;
             device.record_epoch_authenticator(&id)?;
             device.observe_member_keys(&id)?;
-            Ok((id, added_by))
+            let replaced_era = previous.map(|p| p.era).filter(|old| *old < era);
+            Ok((id, added_by, replaced_era))
         })?;
-        let (conversation, added_by) = result;
+        let (conversation, added_by, replaced_era) = result;
         let refill_key_packages = self.key_package_stock()?.needs_refill();
         tracing::info!(conversation = %conversation, suite = suite.code(), "joined conversation");
         Ok(Received::Joined {
@@ -710,6 +795,7 @@ impl Device {
             added_by,
             suite,
             refill_key_packages,
+            replaced_era,
         })
     }
 
@@ -721,12 +807,16 @@ impl Device {
         let window = self.config.replay_window_secs;
         self.atomically(|device| {
             for (k, v) in device.staged.scan(Table::Seen, &[])? {
-                let at = u64::from_be_bytes(v.try_into().map_err(|_| internal("seen record"))?);
+                let at = v
+                    .first_chunk::<8>()
+                    .map(|t| u64::from_be_bytes(*t))
+                    .ok_or_else(|| internal("seen record"))?;
                 if now.saturating_sub(at) > window {
                     device.staged.delete(Table::Seen, k);
                 }
             }
             device.purge_expired_key_packages()?;
+            device.purge_sent(now)?;
             for id in device.conversations()? {
                 device.group_store.prune(id.as_bytes(), now)?;
             }

@@ -107,6 +107,56 @@ pub(crate) struct PendingRecord {
     pub(crate) welcome_message_id: Option<String>,
     #[serde(default)]
     pub(crate) group_info: serde_bytes_vec::Bytes,
+    /// What the commit does to the local state once accepted.
+    #[serde(default)]
+    pub(crate) kind: PendingKind,
+}
+
+/// How a pending commit is applied.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum PendingKind {
+    /// A commit on the live group (mls-rs holds it as the group's pending
+    /// commit).
+    #[default]
+    Commit,
+    /// A rejoin by external commit: the rejoined group waits in the staging
+    /// tables. `fresh_record`: the conversation record was created for the
+    /// rejoin (delete it on refusal).
+    Rejoin {
+        /// The record did not exist before the rejoin.
+        fresh_record: bool,
+    },
+    /// A new era: the new group and its pending commit wait in the staging
+    /// tables.
+    NewEra {
+        /// The era the new group has.
+        era: u32,
+        /// Its suite.
+        suite: Suite,
+    },
+}
+
+impl PendingKind {
+    /// Whether the commit replaces the whole group (from the staging tables).
+    pub(crate) fn replaces_group(self) -> bool {
+        !matches!(self, PendingKind::Commit)
+    }
+}
+
+/// An application message we sent, kept (for the epoch retention period)
+/// so it can be resent after a negative delivery report.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct SentRecord {
+    /// The encoded application payload (MIME entity).
+    pub(crate) payload: serde_bytes_vec::Bytes,
+    /// Its MIMI message id, for MIMI content.
+    pub(crate) mimi_id: Option<serde_bytes_vec::Bytes>,
+    /// When it was sent (Unix seconds).
+    pub(crate) sent_at: u64,
+    /// For a resend: the original message id it stands for.
+    pub(crate) original: Option<String>,
+    /// For an original: how many times it was resent.
+    pub(crate) resends: u8,
 }
 
 /// A conversation as the client core tracks it.

@@ -131,7 +131,7 @@ impl Device {
         let record = self.active_record(id)?;
         let message_id = self.new_message_id();
         let aad = authenticated_data(&message_id, record.era, resend_of);
-        let payload = payload.encode();
+        let plaintext = payload.encode();
         let now = self.env.clock.now();
         self.atomically(|device| {
             also(device)?;
@@ -142,12 +142,20 @@ impl Device {
             let auth = epoch_authenticator(group)?;
             let message =
                 group
-                    .encrypt_application_message(&payload, aad)
+                    .encrypt_application_message(&plaintext, aad)
                     .map_err(|e| match e {
                         mls_rs::error::MlsError::CommitRequired => ClientError::CommitRequired,
                         other => internal(other),
                     })?;
             group.write_to_storage().map_err(internal)?;
+            device.remember_sent(
+                id,
+                &message_id,
+                &payload,
+                &plaintext,
+                mimi_id.as_ref(),
+                resend_of,
+            )?;
             // Our own id goes into the replay ledger: an echo from the
             // server is a duplicate, not a new message.
             device.staged.put(

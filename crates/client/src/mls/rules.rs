@@ -9,6 +9,7 @@ use mls_rs::{ExtensionList, MlsRules};
 use mls_rs_core::group::GroupContext;
 
 use super::extensions::{EndMlsExtension, EraExtension};
+use super::identity::LeafIdentity;
 
 /// A commit broke a Crosslock rule.
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +26,11 @@ pub enum RuleError {
     /// A GroupContext extension does not decode.
     #[error("malformed group context extension: {0}")]
     Extension(String),
+    /// MLS-EXT-1: an external commit only rejoins: it removes exactly one
+    /// leaf, of the same device (number and device id) as the new leaf.
+    /// Nobody joins a conversation by external commit.
+    #[error("an external commit must replace the committer's own leaf")]
+    ExternalJoinRefused,
 }
 
 impl mls_rs_core::error::IntoAnyError for RuleError {
@@ -44,14 +50,38 @@ fn era_of(extensions: &ExtensionList) -> Result<Option<u32>, RuleError> {
         .map_err(|e| RuleError::Extension(e.to_string()))
 }
 
+/// MLS-EXT-1: the external commit of `joiner` removes exactly one leaf,
+/// and that leaf belongs to the same device.
+fn check_rejoin(
+    joiner: &mls_rs::identity::SigningIdentity,
+    roster: &Roster,
+    proposals: &ProposalBundle,
+) -> Result<(), RuleError> {
+    let [remove] = proposals.remove_proposals() else {
+        return Err(RuleError::ExternalJoinRefused);
+    };
+    let old = roster
+        .member_with_index(remove.proposal.to_remove())
+        .map_err(|_| RuleError::ExternalJoinRefused)?;
+    let same_device = matches!(
+        (LeafIdentity::of(joiner), LeafIdentity::of(&old.signing_identity)),
+        (Ok(new), Ok(old)) if new == old
+    );
+    if same_device {
+        Ok(())
+    } else {
+        Err(RuleError::ExternalJoinRefused)
+    }
+}
+
 impl MlsRules for CrosslockRules {
     type Error = RuleError;
 
     fn filter_proposals(
         &self,
         _direction: CommitDirection,
-        _source: CommitSource,
-        _current_roster: &Roster,
+        source: CommitSource,
+        current_roster: &Roster,
         current_context: &GroupContext,
         proposals: ProposalBundle,
     ) -> Result<ProposalBundle, Self::Error> {
@@ -70,6 +100,9 @@ impl MlsRules for CrosslockRules {
         }
         if !proposals.reinit_proposals().is_empty() {
             return Err(RuleError::ReInitRefused);
+        }
+        if let CommitSource::NewMember(joiner) = &source {
+            check_rejoin(joiner, current_roster, &proposals)?;
         }
         Ok(proposals)
     }

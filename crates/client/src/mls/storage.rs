@@ -41,11 +41,20 @@ impl Default for EpochRetention {
 }
 
 /// mls-rs group state on the device store.
+///
+/// The live store holds each conversation's current group. The staging
+/// store (other tables, same keys) holds a conversation's *next* group
+/// while the commit that creates it waits for the delivery service's
+/// verdict: a rejoin by external commit or a new era, which replace the
+/// whole group rather than moving it one epoch on. Accepting the commit
+/// moves the staged rows over the live ones (`Device::promote_staged_group`).
 #[derive(Debug, Clone)]
 pub(crate) struct GroupStore {
     staged: Staged,
     clock: Arc<dyn Clock>,
     retention: EpochRetention,
+    state_table: Table,
+    epoch_table: Table,
 }
 
 impl GroupStore {
@@ -54,6 +63,17 @@ impl GroupStore {
             staged,
             clock,
             retention,
+            state_table: Table::GroupState,
+            epoch_table: Table::Epoch,
+        }
+    }
+
+    /// The same store writing to the staging tables.
+    pub(crate) fn staging(&self) -> Self {
+        GroupStore {
+            state_table: Table::StagedGroupState,
+            epoch_table: Table::StagedEpoch,
+            ..self.clone()
         }
     }
 }
@@ -93,7 +113,7 @@ impl GroupStateStorage for GroupStore {
     fn state(&self, group_id: &[u8]) -> Result<Option<Zeroizing<Vec<u8>>>, Self::Error> {
         Ok(self
             .staged
-            .get(Table::GroupState, group_id)?
+            .get(self.state_table, group_id)?
             .map(Zeroizing::new))
     }
 
@@ -104,7 +124,7 @@ impl GroupStateStorage for GroupStore {
     ) -> Result<Option<Zeroizing<Vec<u8>>>, Self::Error> {
         match self
             .staged
-            .get(Table::Epoch, &epoch_key(group_id, epoch_id))?
+            .get(self.epoch_table, &epoch_key(group_id, epoch_id))?
         {
             None => Ok(None),
             Some(v) => Ok(Some(Zeroizing::new(split_epoch_value(&v)?.1.to_vec()))),
@@ -121,10 +141,10 @@ impl GroupStateStorage for GroupStore {
         let group_id = state.id.clone();
         let epoch_changed = !epoch_inserts.is_empty();
         self.staged
-            .put(Table::GroupState, group_id.clone(), state.data.to_vec());
+            .put(self.state_table, group_id.clone(), state.data.to_vec());
         for record in epoch_inserts {
             self.staged.put(
-                Table::Epoch,
+                self.epoch_table,
                 epoch_key(&group_id, record.id),
                 epoch_value(now, &record.data),
             );
@@ -132,12 +152,12 @@ impl GroupStateStorage for GroupStore {
         for record in epoch_updates {
             let k = epoch_key(&group_id, record.id);
             // Keep the original end time; an update only ratchets secrets.
-            let ended_at = match self.staged.get(Table::Epoch, &k)? {
+            let ended_at = match self.staged.get(self.epoch_table, &k)? {
                 Some(old) => split_epoch_value(&old)?.0,
                 None => now,
             };
             self.staged
-                .put(Table::Epoch, k, epoch_value(ended_at, &record.data));
+                .put(self.epoch_table, k, epoch_value(ended_at, &record.data));
         }
         if epoch_changed {
             self.prune(&group_id, now)?;
@@ -148,7 +168,7 @@ impl GroupStateStorage for GroupStore {
     fn max_epoch_id(&self, group_id: &[u8]) -> Result<Option<u64>, Self::Error> {
         Ok(self
             .staged
-            .scan(Table::Epoch, &key(&[group_id]))?
+            .scan(self.epoch_table, &key(&[group_id]))?
             .last()
             .and_then(|(k, _)| epoch_of(k)))
     }
@@ -158,12 +178,12 @@ impl GroupStore {
     /// Retention: drops epochs that ended too long ago, and the oldest
     /// beyond the cap. Runs when an epoch ends and from device maintenance.
     pub(crate) fn prune(&self, group_id: &[u8], now: u64) -> Result<(), StoreError> {
-        let stored = self.staged.scan(Table::Epoch, &key(&[group_id]))?;
+        let stored = self.staged.scan(self.epoch_table, &key(&[group_id]))?;
         let excess = (stored.len() as u64).saturating_sub(self.retention.max_epochs);
         for (i, (k, v)) in stored.iter().enumerate() {
             let (ended_at, _) = split_epoch_value(v)?;
             if (i as u64) < excess || now.saturating_sub(ended_at) > self.retention.seconds {
-                self.staged.delete(Table::Epoch, k.clone());
+                self.staged.delete(self.epoch_table, k.clone());
             }
         }
         Ok(())

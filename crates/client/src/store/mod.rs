@@ -39,11 +39,19 @@ pub enum Table {
     EpochAuthenticator = 9,
     /// Software key store secrets, by alias.
     KeySecret = 10,
+    /// A conversation's next group while its commit waits for the delivery
+    /// service's verdict (rejoin, new era): mls-rs snapshots, by group id.
+    StagedGroupState = 11,
+    /// Prior-epoch secrets of a staged group, by group id ‖ epoch.
+    StagedEpoch = 12,
+    /// Application payloads we sent, kept for resending after a negative
+    /// delivery report, by group id ‖ message id.
+    Sent = 13,
 }
 
 impl Table {
     /// Every table, for implementations that create storage per table.
-    pub const ALL: [Table; 10] = [
+    pub const ALL: [Table; 13] = [
         Table::Device,
         Table::GroupState,
         Table::Epoch,
@@ -54,6 +62,9 @@ impl Table {
         Table::Contact,
         Table::EpochAuthenticator,
         Table::KeySecret,
+        Table::StagedGroupState,
+        Table::StagedEpoch,
+        Table::Sent,
     ];
 }
 

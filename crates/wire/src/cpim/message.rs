@@ -21,6 +21,7 @@
 
 use super::error::CpimError;
 use super::grammar::{check_header_name, check_header_value, sanitize_header_name};
+use super::namespace::{Namespaces, Resolved, is_ns_header};
 use crate::text::{LineEnd, find_crlf, sanitize_line};
 
 /// Default largest body accepted, in bytes.
@@ -141,6 +142,31 @@ impl Message {
     /// The Content-Type value, if present.
     pub fn content_type(&self) -> Option<&str> {
         content_header(&self.content_headers, "Content-Type")
+    }
+
+    /// The value of the message header `local` in the namespace
+    /// `namespace_uri`, whatever prefix the message bound it to (RFC 3862
+    /// §5); the local name is matched ASCII case-insensitively. Refuses an
+    /// undeclared prefix and a header that appears more than once.
+    pub fn namespaced_header(
+        &self,
+        namespace_uri: &str,
+        local: &str,
+    ) -> Result<Option<&str>, CpimError> {
+        let namespaces = Namespaces::collect(&self.headers)?;
+        let mut found = None;
+        for h in self.headers.iter().filter(|h| !is_ns_header(&h.name)) {
+            let Resolved::Namespaced { uri, local: name } = namespaces.resolve(&h.name)? else {
+                continue;
+            };
+            if uri == namespace_uri && name.eq_ignore_ascii_case(local) {
+                if found.is_some() {
+                    return Err(CpimError::DuplicateHeader(h.name.clone()));
+                }
+                found = Some(h.value.as_str());
+            }
+        }
+        Ok(found)
     }
 }
 

@@ -1,0 +1,361 @@
+//! Rejoining a conversation by external commit (RCC.16 recovery, second
+//! rung: after catching up from the server failed).
+//!
+//! Supported: a device that is still a member (the GroupInfo's tree has a
+//! leaf with this device's number and device id) and whose group state is
+//! unusable: it missed commits the server no longer has, its stored group
+//! state is corrupt or was lost, or it never had the conversation (the
+//! Welcome was lost). Not supported: joining a conversation this device is
+//! not a member of (MLS-EXT-1, which every member and the delivery service
+//! enforce: an external commit must replace the committer's own leaf), a
+//! conversation this device was removed from, or one that left end-to-end
+//! encryption.
+
+use crosslock_credential::PhoneNumber;
+use mls_rs::MlsMessage;
+use mls_rs::extension::built_in::RatchetTreeExt;
+
+use crate::device::Device;
+use crate::error::{ClientError, internal};
+use crate::ids::ConversationId;
+use crate::keypackages::now_mls;
+use crate::mls::extensions::{EndMlsExtension, EraExtension};
+use crate::mls::identity::LeafIdentity;
+use crate::outbound::{
+    HANDSHAKE, PendingCommit, authenticated_data, envelope, epoch_authenticator,
+};
+use crate::records::{
+    ConversationKind, ConversationRecord, ConversationStatus, PendingKind, PendingRecord,
+};
+use crate::suite::Suite;
+
+/// What the GroupInfo says, checked before anything is built.
+struct Target {
+    suite: Suite,
+    era: u32,
+    epoch: u64,
+    own_leaf: u32,
+}
+
+impl Device {
+    /// Rejoins a conversation by external commit from `group_info` (the
+    /// latest GroupInfo the delivery service serves with catch-up: MLS
+    /// message bytes with the ratchet tree and the external public key).
+    ///
+    /// The new leaf replaces this device's old one in the same commit
+    /// (`Remove` of the leaf with the same number and device id). The
+    /// GroupInfo is validated through the device's identity provider (its
+    /// signature, every leaf's credential under the trust policy) and must
+    /// be for this conversation's group id, era and suite.
+    ///
+    /// Stage, then merge: until [`Device::commit_accepted`] the existing
+    /// state (if any) is untouched; [`Device::commit_rejected`] discards the
+    /// rejoin. The returned commit has `external: true`.
+    pub fn rejoin(
+        &mut self,
+        id: &ConversationId,
+        group_info: &[u8],
+    ) -> Result<PendingCommit, ClientError> {
+        let message = MlsMessage::from_bytes(group_info)
+            .map_err(|e| ClientError::Malformed(e.to_string()))?;
+        let existing = match self.conversation_record(id) {
+            Ok(record) => Some(record),
+            Err(ClientError::UnknownConversation) => None,
+            Err(e) => return Err(e),
+        };
+        let target = self.check_group_info(id, &message, existing.as_ref())?;
+        let fresh_record = existing.is_none();
+        let mut record = existing.unwrap_or_else(|| ConversationRecord {
+            kind: kind_of(id),
+            era: target.era,
+            suite: target.suite,
+            status: ConversationStatus::Active,
+            pending: None,
+            created_at: self.env.clock.now(),
+        });
+        let commit_id = self.new_message_id();
+        let aad = authenticated_data(&commit_id, target.era, None);
+        let time = now_mls(self);
+        let client = self.staging_client(target.suite)?;
+        self.atomically(|device| {
+            device.discard_staged_group(id)?;
+            let (mut group, commit) = client
+                .external_commit_builder()
+                .map_err(internal)?
+                .with_removal(target.own_leaf)
+                .with_authenticated_data(aad)
+                .commit_time(time)
+                .build(message)
+                .map_err(|e| ClientError::InvalidHandshake(format!("GroupInfo refused: {e}")))?;
+            group.write_to_storage().map_err(internal)?;
+            // The joiner cannot know the authenticator of the epoch the
+            // commit is framed in; it sends the one of the epoch the commit
+            // creates, which members check after processing (MLS-EXT-2).
+            let auth = epoch_authenticator(&group)?;
+            let group_info = group
+                .group_info_message_allowing_ext_commit(true)
+                .and_then(|m| m.to_bytes())
+                .map_err(internal)?;
+            let commit = envelope(commit_id, HANDSHAKE, target.era, auth, &commit)?;
+            record.pending = Some(PendingRecord {
+                message_id: commit.message_id.clone(),
+                commit: commit.envelope.clone().into(),
+                welcome: None,
+                welcome_message_id: None,
+                group_info: group_info.clone().into(),
+                kind: PendingKind::Rejoin { fresh_record },
+            });
+            device.put_conversation(id, &record)?;
+            tracing::info!(conversation = %id, from_epoch = target.epoch, "rejoin staged");
+            Ok(PendingCommit {
+                conversation: id.clone(),
+                commit,
+                welcome: None,
+                group_info,
+                external: true,
+            })
+        })
+    }
+
+    /// Checks a GroupInfo against the conversation and finds our old leaf.
+    fn check_group_info(
+        &mut self,
+        id: &ConversationId,
+        message: &MlsMessage,
+        existing: Option<&ConversationRecord>,
+    ) -> Result<Target, ClientError> {
+        let info = message
+            .as_group_info()
+            .ok_or_else(|| ClientError::Malformed("not a GroupInfo".into()))?;
+        let context = info.group_context();
+        if context.group_id != id.as_bytes() {
+            return Err(ClientError::InvalidRequest(
+                "the GroupInfo is for another conversation".into(),
+            ));
+        }
+        let suite = Suite::from_cipher_suite(context.cipher_suite)
+            .ok_or_else(|| ClientError::Malformed("GroupInfo of an unsupported suite".into()))?;
+        let era = context
+            .extensions
+            .get_as::<EraExtension>()
+            .map_err(|e| ClientError::InvalidHandshake(e.to_string()))?
+            .ok_or_else(|| ClientError::InvalidHandshake("group has no era extension".into()))?
+            .era;
+        if context.extensions.has_extension(EndMlsExtension::TYPE) {
+            return Err(ClientError::EncryptionEnded);
+        }
+        match existing {
+            Some(record) => {
+                match record.status {
+                    ConversationStatus::Active => {}
+                    ConversationStatus::Ended => return Err(ClientError::EncryptionEnded),
+                    ConversationStatus::Removed => return Err(ClientError::NotAMember),
+                }
+                if record.pending.is_some() {
+                    return Err(ClientError::CommitPending);
+                }
+                if record.era != era {
+                    return Err(ClientError::WrongEra {
+                        expected: record.era,
+                        received: era,
+                    });
+                }
+                if record.suite != suite {
+                    return Err(ClientError::InvalidHandshake(
+                        "the GroupInfo is for another suite than the conversation's".into(),
+                    ));
+                }
+                // A GroupInfo older than the state we hold is a stale or
+                // replayed one (a corrupt or lost state does not load).
+                if let Ok(group) = self.group(id)
+                    && group.current_epoch() > context.epoch
+                {
+                    return Err(ClientError::WrongEpoch {
+                        current: group.current_epoch(),
+                        received: context.epoch,
+                    });
+                }
+            }
+            None if !self.config.suites.allows_joining(suite) => {
+                return Err(ClientError::SuiteRefused(suite));
+            }
+            None => {}
+        }
+        let tree = info
+            .extensions()
+            .get_as::<RatchetTreeExt>()
+            .map_err(|e| ClientError::InvalidHandshake(e.to_string()))?
+            .ok_or_else(|| {
+                ClientError::InvalidHandshake("GroupInfo without ratchet tree".into())
+            })?;
+        let own_leaf =
+            own_leaf(&tree, &self.number, &self.record.device_id).ok_or(ClientError::NotAMember)?;
+        Ok(Target {
+            suite,
+            era,
+            epoch: context.epoch,
+            own_leaf,
+        })
+    }
+}
+
+/// The leaf of this device (same number and device id) in a tree.
+fn own_leaf(tree: &RatchetTreeExt, number: &PhoneNumber, device: &str) -> Option<u32> {
+    tree.tree_data
+        .roster()
+        .members_iter()
+        .find(|m| {
+            LeafIdentity::of(&m.signing_identity)
+                .is_ok_and(|leaf| &leaf.number == number && leaf.device == device)
+        })
+        .map(|m| m.index)
+}
+
+/// 1:1 conversations have UUID group ids; anything else is a group.
+pub(crate) fn kind_of(id: &ConversationId) -> ConversationKind {
+    if std::str::from_utf8(id.as_bytes())
+        .ok()
+        .and_then(|s| uuid::Uuid::parse_str(s).ok())
+        .is_some()
+    {
+        ConversationKind::OneToOne
+    } else {
+        ConversationKind::Group
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use crosslock_credential::{TrustAnchors, TrustPolicy};
+    use crosslock_wire::cpim::MlsEnvelope;
+    use mls_rs::crypto::SignaturePublicKey;
+    use mls_rs::identity::{Credential, SigningIdentity};
+    use mls_rs::mls_rules::DefaultMlsRules;
+    use mls_rs_core::identity::CertificateChain;
+
+    use super::*;
+    use crate::conversation::{DeviceKeyPackages, NewConversation, ParticipantKeyPackages};
+    use crate::env::{Environment, ManualClock, SeededEntropy};
+    use crate::keystore::SoftwareKeyStore;
+    use crate::mls::crypto::{KeyStoreCrypto, signer_handle};
+    use crate::records::DeviceProfile;
+    use crate::store::{MemoryStore, StateStore};
+    use crate::{DeviceConfig, NewDevice};
+
+    fn phone(n: &str, clock: &Arc<ManualClock>, seed: u64) -> Device {
+        let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
+        let keystore = Arc::new(SoftwareKeyStore::new(store.clone()));
+        let config = DeviceConfig::new(TrustPolicy::Development {
+            anchors: TrustAnchors::none(),
+        });
+        let env = Environment {
+            clock: clock.clone(),
+            entropy: Arc::new(SeededEntropy::new(seed)),
+        };
+        let new = NewDevice {
+            number: PhoneNumber::parse(n).unwrap(),
+            profile: DeviceProfile::Android,
+        };
+        Device::create(store, keystore, new, config, env).unwrap()
+    }
+
+    /// An mls-rs client of `device` that follows mls-rs's default rules
+    /// instead of Crosslock's: it will build any external commit.
+    fn lax_client(
+        device: &Device,
+        suite: Suite,
+    ) -> mls_rs::Client<impl mls_rs::client_builder::MlsConfig> {
+        let credential = device.credential_record(suite.signature_algorithm());
+        let public = device.keystore.public_key(&credential.alias).unwrap();
+        let chain: Vec<Vec<u8>> = credential.chain.iter().map(|c| c.0.clone()).collect();
+        mls_rs::Client::builder()
+            .identity_provider(device.identity.clone())
+            .crypto_provider(KeyStoreCrypto::new(device.keystore.clone()))
+            .mls_rules(DefaultMlsRules::new())
+            .extension_types([EraExtension::TYPE, EndMlsExtension::TYPE])
+            .key_package_lifetime(Duration::from_secs(86_400))
+            .signing_identity(
+                SigningIdentity::new(
+                    Credential::X509(CertificateChain::from(chain)),
+                    SignaturePublicKey::new(public.as_bytes().to_vec()),
+                ),
+                signer_handle(&credential.alias),
+                suite.cipher_suite(),
+            )
+            .build()
+    }
+
+    /// MLS-EXT-1: an external commit that does not replace the committer's
+    /// own leaf (a stranger joining with the GroupInfo) is refused by our
+    /// builder and by every member, and changes nothing.
+    #[test]
+    fn external_join_by_a_stranger_is_refused() {
+        let clock = Arc::new(ManualClock::new(1_790_000_000));
+        let mut alice = phone("+15551230001", &clock, 1);
+        let mut bob = phone("+15551230002", &clock, 2);
+        let dave = phone("+15551230004", &clock, 3);
+        let batch = bob.generate_key_packages(1).unwrap();
+        let claim = ParticipantKeyPackages {
+            number: bob.number().clone(),
+            devices: vec![DeviceKeyPackages(
+                batch.key_packages.into_iter().map(|(_, kp)| kp).collect(),
+            )],
+            transparency: None,
+        };
+        let pending = alice
+            .create_conversation(
+                NewConversation::Group {
+                    group_id: b"g".to_vec(),
+                },
+                &[claim],
+            )
+            .unwrap();
+        alice.commit_accepted(&pending).unwrap();
+        let welcome = pending.welcome.clone().unwrap();
+        bob.receive(&welcome.message_id, &welcome.envelope).unwrap();
+        let id = pending.conversation.clone();
+        let suite = alice.conversation_record(&id).unwrap().suite;
+        let info = || MlsMessage::from_bytes(&pending.group_info).unwrap();
+
+        // Our own builder will not make it.
+        let err = dave
+            .staging_client(suite)
+            .unwrap()
+            .external_commit_builder()
+            .unwrap()
+            .build(info())
+            .map(|_| ())
+            .unwrap_err();
+        assert!(err.to_string().contains("replace the committer"), "{err}");
+
+        // A client without our rules makes it; members refuse it.
+        let (_, commit) = lax_client(&dave, suite)
+            .external_commit_builder()
+            .unwrap()
+            .with_authenticated_data(authenticated_data("join", 1, None))
+            .build(info())
+            .unwrap();
+        let envelope = MlsEnvelope {
+            from: None,
+            to: None,
+            date_time: None,
+            message_id: "join".into(),
+            era: 1,
+            epoch_authenticator: [0; 32],
+            content_type: HANDSHAKE.into(),
+            body: commit.to_bytes().unwrap(),
+        }
+        .encode();
+        let before = alice.security_state(&id).unwrap();
+        match alice.receive("join", &envelope) {
+            Err(ClientError::InvalidHandshake(why)) => {
+                assert!(why.contains("replace the committer"), "{why}");
+            }
+            other => panic!("stranger's external commit accepted: {other:?}"),
+        }
+        assert_eq!(alice.security_state(&id).unwrap(), before);
+    }
+}

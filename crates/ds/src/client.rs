@@ -3,7 +3,7 @@
 use crosslock_wire::api::ErrorBody;
 use crosslock_wire::api::ds::{
     AckRequest, CatchUp, CatchUpRequest, CommitAccepted, InboxPage, MessageAccepted,
-    PushRegistration, SubmitCommit, SubmitMessage,
+    PushRegistration, SubmitCommit, SubmitMessage, SubmitReport,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -88,6 +88,11 @@ impl DsClient {
             },
         )
         .await
+    }
+
+    /// Relays a signed negative delivery report to the conversation.
+    pub async fn report(&self, report: &SubmitReport) -> Result<MessageAccepted, DsError> {
+        self.post("/v1/ds/report", report).await
     }
 
     /// The inbox after `after`; waits up to `wait_secs` for something.

@@ -386,7 +386,12 @@ impl Ds {
         if !is_member(&conversation, who) {
             return Err(DsError::NotAMember);
         }
-        self.check_authenticator(&conversation, &parsed)?;
+        // MLS-EXT-2: a rejoining device cannot know the current epoch's
+        // authenticator; its header carries the one of the epoch its commit
+        // creates, which members check after processing. Nothing to pin.
+        if !request.external {
+            self.check_authenticator(&conversation, &parsed)?;
+        }
         if request.external {
             let used = self
                 .store
@@ -453,7 +458,7 @@ impl Ds {
                 commit: Some(commit_bytes),
                 external: request.external,
             }),
-            epoch_authenticator: Some(parsed.envelope.epoch_authenticator),
+            epoch_authenticator: (!request.external).then_some(parsed.envelope.epoch_authenticator),
             fanout,
             at: now,
         };

@@ -170,6 +170,17 @@ async fn garbage_and_unauthenticated_requests() {
             "unknown-conversation",
         ),
     ];
+    // Positions beyond what SQLite stores are "nothing there", not errors.
+    let huge = s.alice.ds.inbox(u64::MAX, 10, 0).await.unwrap();
+    assert!(huge.items.is_empty());
+    s.alice.ds.ack(vec![u64::MAX, 0]).await.unwrap();
+    let up = s
+        .alice
+        .ds
+        .catch_up(s.id.as_bytes(), u64::MAX)
+        .await
+        .unwrap();
+    assert!(up.commits.is_empty());
     for (path, token, body, status, reason) in cases {
         assert_eq!(
             post(path, token, body.clone()).await,

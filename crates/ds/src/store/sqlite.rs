@@ -101,6 +101,12 @@ pub struct SqliteDsStore {
     waiting: Mutex<Vec<(Arc<Accepted>, Slot)>>,
 }
 
+/// A position or epoch from a request, as SQLite's signed integer:
+/// beyond `i64::MAX` nothing exists, so saturating keeps the query's meaning.
+fn position(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
 /// The inbox key of a device.
 fn device_key(device: &DeviceRef) -> String {
     format!("{}#{}", device.number, device.device)
@@ -471,7 +477,7 @@ impl DsStore for SqliteDsStore {
              JOIN conversations v ON v.group_id = c.group_id AND v.era = c.era
              WHERE c.group_id = ?1 AND c.epoch >= ?2 ORDER BY c.epoch LIMIT ?3",
         )?;
-        let rows = stmt.query_map(params![group_id, from_epoch, limit as i64], |r| {
+        let rows = stmt.query_map(params![group_id, position(from_epoch), limit as i64], |r| {
             Ok(Queued {
                 seq: r.get(0)?,
                 message_id: r.get(1)?,
@@ -547,13 +553,16 @@ impl DsStore for SqliteDsStore {
         let mut stmt = conn.prepare_cached(
             "SELECT seq, message_id, envelope FROM inbox WHERE device = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
         )?;
-        let rows = stmt.query_map(params![device_key(device), after, limit as i64], |r| {
-            Ok(Queued {
-                seq: r.get(0)?,
-                message_id: r.get(1)?,
-                envelope: r.get(2)?,
-            })
-        })?;
+        let rows = stmt.query_map(
+            params![device_key(device), position(after), limit as i64],
+            |r| {
+                Ok(Queued {
+                    seq: r.get(0)?,
+                    message_id: r.get(1)?,
+                    envelope: r.get(2)?,
+                })
+            },
+        )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -564,7 +573,7 @@ impl DsStore for SqliteDsStore {
             let key = device_key(device);
             let mut stmt = tx.prepare_cached("DELETE FROM inbox WHERE seq = ?1 AND device = ?2")?;
             for seq in seqs {
-                stmt.execute(params![seq, key])?;
+                stmt.execute(params![position(*seq), key])?;
             }
         }
         tx.commit()?;

@@ -38,6 +38,10 @@ pub(crate) struct DsBenchArgs {
     /// Plaintext bytes per message.
     #[arg(long, default_value_t = 100)]
     size: usize,
+    /// Messages each device encrypts ahead of the throughput run (it ends
+    /// when they are all relayed or its half of the time is up).
+    #[arg(long, default_value_t = 1000)]
+    queue: usize,
     /// Keep the provider's files here instead of a temporary directory.
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
@@ -103,7 +107,7 @@ async fn bench(args: DsBenchArgs) -> Result<(), String> {
     }
     let half = Duration::from_secs((args.seconds / 2).max(1));
     let payload = "x".repeat(args.size);
-    let throughput = throughput(&members, half, &payload).await?;
+    let throughput = throughput(&members, half, &payload, args.queue).await?;
     rekey(&members, args.groups).await?;
     let latency = latency(&members, half, args.rate, &payload).await?;
     let group = args.devices / args.groups;
@@ -228,24 +232,42 @@ struct Throughput {
     delivered: u64,
 }
 
-async fn throughput(members: &Members, run: Duration, payload: &str) -> Result<Throughput, String> {
+async fn throughput(
+    members: &Members,
+    run: Duration,
+    payload: &str,
+    per_device: usize,
+) -> Result<Throughput, String> {
+    // The messages are encrypted before the clock starts: this run
+    // measures the relay (HTTP, checks, durable fan-out, inbox drain), not
+    // the senders' MLS encryption, which the latency run includes.
+    let mut queues = Vec::new();
+    for m in members {
+        let mut device = lock(m);
+        let mut queue = Vec::with_capacity(per_device);
+        for _ in 0..per_device {
+            queue.push(
+                device
+                    .send_text(&m.conversation, payload)
+                    .map_err(|e| e.to_string())?
+                    .outbound
+                    .envelope,
+            );
+        }
+        queues.push(queue);
+    }
     let accepted = Arc::new(AtomicU64::new(0));
     let delivered = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let deadline = start + run;
     let mut senders = Vec::new();
-    for m in members {
-        let (m, accepted, payload) = (m.clone(), accepted.clone(), payload.to_owned());
+    for (m, queue) in members.iter().zip(queues) {
+        let (m, accepted) = (m.clone(), accepted.clone());
         senders.push(tokio::spawn(async move {
-            while Instant::now() < deadline {
-                let envelope = {
-                    let mut device = lock(&m);
-                    device
-                        .send_text(&m.conversation, &payload)
-                        .map_err(|e| e.to_string())?
-                        .outbound
-                        .envelope
-                };
+            for envelope in queue {
+                if Instant::now() >= deadline {
+                    break;
+                }
                 m.ds.message(&envelope).await.map_err(|e| e.to_string())?;
                 accepted.fetch_add(1, Ordering::Relaxed);
             }
@@ -256,19 +278,18 @@ async fn throughput(members: &Members, run: Duration, payload: &str) -> Result<T
     for m in members {
         let (m, delivered) = (m.clone(), delivered.clone());
         drainers.push(tokio::spawn(async move {
-            // Drain until the run is over and the inbox stayed empty.
+            // Drain until the run is over and the inbox stayed empty; each
+            // fetch acknowledges the page before it.
+            let mut cursor = 0;
             loop {
-                let page = m.ds.inbox(0, 500, 1).await.map_err(|e| e.to_string())?;
+                let page = m.ds.next_page(cursor, 500, 1).await.map_err(|e| e.to_string())?;
                 if page.items.is_empty() && Instant::now() > deadline {
                     return Ok::<(), String>(());
                 }
-                let n = page.items.len() as u64;
-                if n > 0 {
-                    m.ds.ack(page.items.iter().map(|i| i.seq).collect())
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    delivered.fetch_add(n, Ordering::Relaxed);
+                if let Some(last) = page.items.last() {
+                    cursor = last.seq;
                 }
+                delivered.fetch_add(page.items.len() as u64, Ordering::Relaxed);
             }
         }));
     }
@@ -373,13 +394,14 @@ async fn latency(
     for m in members {
         let (m, sent_at, samples) = (m.clone(), sent_at.clone(), samples.clone());
         receivers.push(tokio::spawn(async move {
+            let mut cursor = 0;
             loop {
-                let page = m.ds.inbox(0, 500, 1).await.map_err(|e| e.to_string())?;
+                let page = m.ds.next_page(cursor, 500, 1).await.map_err(|e| e.to_string())?;
                 if page.items.is_empty() && Instant::now() > deadline + Duration::from_secs(1) {
                     return Ok::<(), String>(());
                 }
-                let mut seqs = Vec::new();
                 for item in page.items {
+                    cursor = item.seq;
                     let received = lock(&m).receive(&item.message_id, &item.envelope.0);
                     if let Ok(Received::Message(msg)) = received {
                         let done = Instant::now();
@@ -395,10 +417,6 @@ async fn latency(
                         }
                         let _ = lock(&m).ack(msg.delivery);
                     }
-                    seqs.push(item.seq);
-                }
-                if !seqs.is_empty() {
-                    m.ds.ack(seqs).await.map_err(|e| e.to_string())?;
                 }
             }
         }));

@@ -115,6 +115,28 @@ impl DsClient {
         Self::answer(response).await
     }
 
+    /// Acknowledges every item up to and including `ack_through`, then
+    /// returns what follows it (waiting up to `wait_secs`): one request per
+    /// page for a device that processes its inbox in order.
+    pub async fn next_page(
+        &self,
+        ack_through: u64,
+        limit: usize,
+        wait_secs: u64,
+    ) -> Result<InboxPage, DsError> {
+        let response = self
+            .http
+            .get(format!(
+                "{}/v1/ds/inbox?after={ack_through}&ack_through={ack_through}&limit={limit}&wait={wait_secs}",
+                self.base
+            ))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| DsError::Peer(e.to_string()))?;
+        Self::answer(response).await
+    }
+
     /// Acknowledges inbox items (they are deleted).
     pub async fn ack(&self, seqs: Vec<u64>) -> Result<(), DsError> {
         self.post::<_, serde_json::Value>("/v1/ds/inbox/ack", &AckRequest { seqs })

@@ -38,6 +38,8 @@ pub struct Ds {
     /// this process writes its store). Application messages are checked
     /// against it; handshakes read the store under their lock and refresh it.
     hosted: Mutex<HashMap<Vec<u8>, Arc<HostedConversation>>>,
+    /// Pinned epoch authenticators by (group, era, epoch), as stored.
+    pinned: Mutex<HashMap<(Vec<u8>, u32, u64), [u8; 32]>>,
 }
 
 /// Where a conversation lives.
@@ -87,6 +89,7 @@ impl Ds {
             waiters: Mutex::default(),
             homes: Mutex::default(),
             hosted: Mutex::default(),
+            pinned: Mutex::default(),
         }
     }
 
@@ -196,6 +199,34 @@ impl Ds {
             Some(Hosting::Follower { hub }) => Some(Lookup::Follower(hub)),
             None => None,
         })
+    }
+
+    /// The pinned authenticator of an epoch (cached once stored: a pin never
+    /// changes).
+    pub(crate) fn pinned_authenticator(
+        &self,
+        group_id: &[u8],
+        era: u32,
+        epoch: u64,
+    ) -> Result<Option<[u8; 32]>, DsError> {
+        let key = (group_id.to_vec(), era, epoch);
+        if let Some(a) = self
+            .pinned
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
+            return Ok(Some(*a));
+        }
+        let found = self.store.epoch_authenticator(group_id, era, epoch)?;
+        if let Some(a) = found {
+            let mut pinned = self.pinned.lock().unwrap_or_else(|p| p.into_inner());
+            if pinned.len() > 100_000 {
+                pinned.clear();
+            }
+            pinned.insert(key, a);
+        }
+        Ok(found)
     }
 
     /// Forgets a cached conversation (a handshake changed it).

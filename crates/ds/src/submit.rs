@@ -125,11 +125,8 @@ impl Ds {
         conversation: &HostedConversation,
         parsed: &Parsed,
     ) -> Result<(), DsError> {
-        let pinned = self.store.epoch_authenticator(
-            &conversation.group_id,
-            conversation.era,
-            parsed.epoch,
-        )?;
+        let pinned =
+            self.pinned_authenticator(&conversation.group_id, conversation.era, parsed.epoch)?;
         match pinned {
             Some(p) if p != parsed.envelope.epoch_authenticator => Err(DsError::refused(
                 ServerReason::IncorrectEpochAuthenticator,

@@ -206,6 +206,10 @@ pub trait DsStore: Send + Sync + std::fmt::Debug {
     /// Removes acknowledged messages (only the device's own).
     fn ack(&self, device: &DeviceRef, seqs: &[u64]) -> Result<(), DsError>;
 
+    /// Removes every message of the device up to and including `seq`
+    /// (a cursor acknowledgement: the device processed all of them).
+    fn ack_through(&self, device: &DeviceRef, seq: u64) -> Result<(), DsError>;
+
     /// The oldest outbox entries for `peer`.
     fn outbox(&self, peer: &str, limit: usize) -> Result<Vec<OutboxEntry>, DsError>;
 

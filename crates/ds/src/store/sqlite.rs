@@ -10,7 +10,7 @@
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::*;
 
@@ -60,6 +60,7 @@ CREATE TABLE IF NOT EXISTS inbox (
     UNIQUE (device, message_id)
 );
 CREATE INDEX IF NOT EXISTS inbox_by_time ON inbox (at);
+CREATE INDEX IF NOT EXISTS inbox_by_device ON inbox (device, seq);
 CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     peer TEXT NOT NULL,
@@ -191,7 +192,7 @@ fn run_batch(
     conn: &mut Connection,
     batch: &[(Arc<Accepted>, Slot)],
 ) -> Vec<Result<Outcome, DsError>> {
-    let tx = match conn.transaction() {
+    let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(e) => return batch.iter().map(|_| Err(e.clone_error())).collect(),
     };
@@ -372,7 +373,7 @@ impl DsStore for SqliteDsStore {
         accepted: &Accepted,
     ) -> Result<Outcome, DsError> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let existing: Option<(Option<String>, u32)> = tx
             .query_row(
                 "SELECT hub, era FROM conversations WHERE group_id = ?1",
@@ -504,7 +505,7 @@ impl DsStore for SqliteDsStore {
         at: u64,
     ) -> Result<Vec<DeviceRef>, DsError> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let existing: Option<Option<String>> = tx
             .query_row(
                 "SELECT hub FROM conversations WHERE group_id = ?1",
@@ -568,7 +569,7 @@ impl DsStore for SqliteDsStore {
 
     fn ack(&self, device: &DeviceRef, seqs: &[u64]) -> Result<(), DsError> {
         let mut conn = self.lazy();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
             let key = device_key(device);
             let mut stmt = tx.prepare_cached("DELETE FROM inbox WHERE seq = ?1 AND device = ?2")?;
@@ -577,6 +578,14 @@ impl DsStore for SqliteDsStore {
             }
         }
         tx.commit()?;
+        Ok(())
+    }
+
+    fn ack_through(&self, device: &DeviceRef, seq: u64) -> Result<(), DsError> {
+        self.lazy().execute(
+            "DELETE FROM inbox WHERE device = ?1 AND seq <= ?2",
+            params![device_key(device), position(seq)],
+        )?;
         Ok(())
     }
 
@@ -604,7 +613,7 @@ impl DsStore for SqliteDsStore {
 
     fn outbox_done(&self, seqs: &[u64]) -> Result<(), DsError> {
         let mut conn = self.lazy();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
             let mut stmt = tx.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?;
             for seq in seqs {
@@ -637,7 +646,7 @@ impl DsStore for SqliteDsStore {
 
     fn purge(&self, before: u64) -> Result<u64, DsError> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let expired = tx.execute("DELETE FROM inbox WHERE at < ?1", params![before])?;
         tx.execute("DELETE FROM accepted WHERE at < ?1", params![before])?;
         tx.execute("DELETE FROM commits WHERE at < ?1", params![before])?;

@@ -282,7 +282,10 @@ async fn throughput(
             // fetch acknowledges the page before it.
             let mut cursor = 0;
             loop {
-                let page = m.ds.next_page(cursor, 500, 1).await.map_err(|e| e.to_string())?;
+                let page =
+                    m.ds.next_page(cursor, 500, 1)
+                        .await
+                        .map_err(|e| e.to_string())?;
                 if page.items.is_empty() && Instant::now() > deadline {
                     return Ok::<(), String>(());
                 }
@@ -396,7 +399,10 @@ async fn latency(
         receivers.push(tokio::spawn(async move {
             let mut cursor = 0;
             loop {
-                let page = m.ds.next_page(cursor, 500, 1).await.map_err(|e| e.to_string())?;
+                let page =
+                    m.ds.next_page(cursor, 500, 1)
+                        .await
+                        .map_err(|e| e.to_string())?;
                 if page.items.is_empty() && Instant::now() > deadline + Duration::from_secs(1) {
                     return Ok::<(), String>(());
                 }

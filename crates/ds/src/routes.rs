@@ -27,6 +27,9 @@ use crate::submit::Submitter;
 
 type Shared = State<Arc<Ds>>;
 
+/// How long a woken long-poll waits for more before answering.
+const COALESCE: Duration = Duration::from_millis(2);
+
 /// Most inbox items per page.
 const MAX_PAGE: usize = 500;
 
@@ -203,7 +206,11 @@ async fn inbox(
                         .collect(),
                 });
             }
-            let _ = tokio::time::timeout_at(deadline, notified).await;
+            if tokio::time::timeout_at(deadline, notified).await.is_ok() {
+                // Something arrived: give its siblings (the rest of a
+                // fan-out, a burst) a moment to land in the same page.
+                tokio::time::sleep(COALESCE).await;
+            }
         }
     };
     reply(result.await)

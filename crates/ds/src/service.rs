@@ -18,6 +18,9 @@ use crate::push::{PushGateway, Pusher};
 use crate::ratelimit::Buckets;
 use crate::store::{DsStore, HostedConversation, Hosting};
 
+/// (group id, era, epoch).
+type EpochKey = (Vec<u8>, u32, u64);
+
 /// A delivery service.
 pub struct Ds {
     pub(crate) config: DsConfig,
@@ -39,7 +42,7 @@ pub struct Ds {
     /// against it; handshakes read the store under their lock and refresh it.
     hosted: Mutex<HashMap<Vec<u8>, Arc<HostedConversation>>>,
     /// Pinned epoch authenticators by (group, era, epoch), as stored.
-    pinned: Mutex<HashMap<(Vec<u8>, u32, u64), [u8; 32]>>,
+    pinned: Mutex<HashMap<EpochKey, [u8; 32]>>,
 }
 
 /// Where a conversation lives.

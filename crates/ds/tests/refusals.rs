@@ -66,6 +66,9 @@ fn refused(result: Result<impl std::fmt::Debug, DsError>, reason: ServerReason) 
     }
 }
 
+/// (path, bearer token, body, expected status, expected reason).
+type Case = (&'static str, Option<String>, Vec<u8>, u16, &'static str);
+
 fn rewrap(envelope: &[u8], change: impl FnOnce(&mut MlsEnvelope)) -> Vec<u8> {
     let mut e = MlsEnvelope::decode(envelope).unwrap();
     change(&mut e);
@@ -105,7 +108,7 @@ async fn garbage_and_unauthenticated_requests() {
         }
     };
     let t = Some(s.alice.token.clone());
-    let cases: Vec<(&str, Option<String>, Vec<u8>, u16, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "/v1/ds/message",
             None,

@@ -175,7 +175,13 @@ async fn kill_9_between_acknowledging_and_delivering_loses_and_duplicates_nothin
     let n = 50;
     let mut sent = std::collections::HashSet::new();
     for i in 0..n {
-        sent.insert(alice.text(&id, &format!("message {i}")).await.outbound.message_id);
+        sent.insert(
+            alice
+                .text(&id, &format!("message {i}"))
+                .await
+                .outbound
+                .message_id,
+        );
     }
     ds.kill();
     ds.spawn().await;
@@ -186,7 +192,11 @@ async fn kill_9_between_acknowledging_and_delivering_loses_and_duplicates_nothin
     // Welcome — may be lost with the process: that item comes again, and
     // the client core recognises it.)
     let page = bob.ds.inbox(0, 500, 0).await.unwrap();
-    let ours = page.items.iter().filter(|i| sent.contains(&i.message_id)).count();
+    let ours = page
+        .items
+        .iter()
+        .filter(|i| sent.contains(&i.message_id))
+        .count();
     assert_eq!(ours, n, "every acknowledged message survived");
     assert!(page.items.len() <= n + 1);
     let mut app: Vec<String> = Vec::new();
@@ -201,7 +211,11 @@ async fn kill_9_between_acknowledging_and_delivering_loses_and_duplicates_nothin
     ds.kill();
     ds.spawn().await;
     let again = bob.sync().await;
-    assert_eq!(again.len(), page.items.len(), "unacknowledged items are delivered again");
+    assert_eq!(
+        again.len(),
+        page.items.len(),
+        "unacknowledged items are delivered again"
+    );
     for r in &again {
         // The client core recognises each as already processed.
         assert!(r.is_err(), "{r:?}");

@@ -37,7 +37,6 @@ fn file_throughput(c: &mut Criterion) {
         key: &key,
         size: encrypted.size,
         encrypted_size: encrypted.encrypted_size,
-        sha256: &encrypted.sha256,
     };
 
     let mut g = c.benchmark_group("file");
@@ -174,7 +173,6 @@ fn stream() {
         key: &key,
         size: written.size,
         encrypted_size: written.encrypted_size,
-        sha256: &written.sha256,
     };
     decrypt_file(std::fs::File::open(&path).unwrap(), &mut plain, params).unwrap();
     let secs = started.elapsed().as_secs_f64();

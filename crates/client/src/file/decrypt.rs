@@ -3,7 +3,6 @@
 use std::io::{Read, Seek, SeekFrom, Write};
 
 use aws_lc_rs::constant_time::verify_slices_are_equal;
-use aws_lc_rs::digest::{self, SHA256};
 use crosslock_wire::file_info::{FileInfo, FileKey};
 
 use super::error::FileError;
@@ -20,8 +19,6 @@ pub struct DecryptParams<'a> {
     pub size: u64,
     /// The blob size.
     pub encrypted_size: u64,
-    /// SHA-256 of the blob.
-    pub sha256: &'a [u8; 32],
 }
 
 impl<'a> From<&'a FileInfo> for DecryptParams<'a> {
@@ -30,7 +27,6 @@ impl<'a> From<&'a FileInfo> for DecryptParams<'a> {
             key: info.key(),
             size: info.size(),
             encrypted_size: info.encrypted_size(),
-            sha256: info.sha256(),
         }
     }
 }
@@ -41,9 +37,9 @@ impl<'a> From<&'a FileInfo> for DecryptParams<'a> {
 /// Two passes, constant memory (RCC.16 file transfer, GUIDE §4; no
 /// unauthenticated plaintext is ever released):
 /// 1. the blob's length must be `params.encrypted_size` (which must fit
-///    `params.size`); then one read of the whole blob checks its SHA-256,
-///    the HMAC-SHA256 tag over `IV || ciphertext` (compared in constant
-///    time) and that the padding decrypts to zeros;
+///    `params.size`); then one read of the whole blob checks the
+///    HMAC-SHA256 tag over `IV || ciphertext` (compared in constant time)
+///    and that the padding decrypts to zeros;
 /// 2. only then a second read decrypts the first `size` bytes of
 ///    ciphertext into `writer`.
 ///
@@ -94,8 +90,8 @@ pub fn decrypt_file<'a, R: Read + Seek, W: Write>(
     Ok(params.size)
 }
 
-/// Pass 1: reads the whole blob once; returns its IV once the SHA-256, the
-/// tag and the padding all check out.
+/// Pass 1: reads the whole blob once; returns its IV once the tag and the
+/// padding both check out.
 fn authenticate<R: Read>(
     reader: &mut R,
     keys: &FileKeys,
@@ -112,7 +108,6 @@ fn authenticate<R: Read>(
     let mut iv = [0u8; IV_LEN];
     let mut tag = [0u8; TAG_LEN];
     let mut mac = keys.mac();
-    let mut sha = digest::Context::new(&SHA256);
     let mut scratch = vec![0u8; buf.len()];
     let mut pad_bits = 0u8;
     let mut at = 0u64;
@@ -127,7 +122,6 @@ fn authenticate<R: Read>(
             });
         }
         let end = at + want as u64;
-        sha.update(chunk);
         // Slices of this chunk that fall in [from, to) of the blob.
         let part = |from: u64, to: u64| {
             let lo = from.clamp(at, end);
@@ -154,11 +148,8 @@ fn authenticate<R: Read>(
         }
         at = end;
     }
-    // FILE-BLOB-3, FILE-BLOB-4 (constant time), FILE-BLOB-5; FILE-BLOB-6:
-    // the caller writes nothing until this returns.
-    if verify_slices_are_equal(sha.finish().as_ref(), params.sha256).is_err() {
-        return Err(FileError::HashMismatch);
-    }
+    // FILE-BLOB-3 (constant time), FILE-BLOB-4; FILE-BLOB-5: the caller
+    // writes nothing until this returns.
     if verify_slices_are_equal(mac.sign().as_ref(), &tag).is_err() {
         return Err(FileError::BadTag);
     }

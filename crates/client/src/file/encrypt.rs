@@ -2,7 +2,6 @@
 
 use std::io::{Read, Write};
 
-use aws_lc_rs::digest::{self, SHA256};
 use crosslock_wire::file_info::FileKey;
 
 use super::error::FileError;
@@ -17,8 +16,6 @@ pub struct EncryptedFile {
     pub size: u64,
     /// The blob size in bytes: `16 + padme(size) + 32`.
     pub encrypted_size: u64,
-    /// SHA-256 of the blob.
-    pub sha256: [u8; 32],
 }
 
 /// Encrypts everything `reader` yields into `writer` as
@@ -38,9 +35,7 @@ pub fn encrypt_file<R: Read, W: Write>(
 ) -> Result<EncryptedFile, FileError> {
     let keys = FileKeys::derive(key)?;
     let mut mac = keys.mac();
-    let mut sha = digest::Context::new(&SHA256);
     mac.update(&iv);
-    sha.update(&iv);
     writer.write_all(&iv)?;
 
     let mut buf = vec![0u8; BUFFER_SIZE];
@@ -73,7 +68,6 @@ pub fn encrypt_file<R: Read, W: Write>(
         let chunk = &mut buf[..filled];
         keys.apply_keystream(&iv, offset, chunk)?;
         mac.update(chunk);
-        sha.update(chunk);
         writer.write_all(chunk)?;
         offset += filled as u64;
     }
@@ -82,17 +76,10 @@ pub fn encrypt_file<R: Read, W: Write>(
     };
     debug_assert_eq!(offset, padded);
     let tag = mac.sign();
-    sha.update(tag.as_ref());
     writer.write_all(tag.as_ref())?;
     writer.flush()?;
-    let sha256 = sha
-        .finish()
-        .as_ref()
-        .try_into()
-        .map_err(|_| FileError::Crypto)?;
     Ok(EncryptedFile {
         size,
         encrypted_size: IV_LEN as u64 + padded + TAG_LEN as u64,
-        sha256,
     })
 }

@@ -23,9 +23,6 @@ pub enum FileError {
         /// The bytes there are.
         actual: u64,
     },
-    /// The blob is not the one the sender uploaded (SHA-256 mismatch).
-    #[error("encrypted file does not match its SHA-256")]
-    HashMismatch,
     /// The blob could not be authenticated with the file key. No detail is
     /// given on purpose.
     #[error("encrypted file could not be authenticated")]

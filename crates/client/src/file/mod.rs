@@ -18,10 +18,12 @@
 //! blob            = IV || ciphertext || tag          (16 + padme(size) + 32 bytes)
 //! ```
 //!
-//! The true size, the blob size, the blob's SHA-256 and K travel in the
-//! FileInfo. A receiver checks the blob's length, its SHA-256, the tag (in
-//! constant time) and the zero padding in a first pass, and decrypts only
-//! afterwards ([`decrypt_file`]).
+//! The true size, the blob size and K travel in the FileInfo. A receiver
+//! checks the blob's length, the tag (in constant time) and the zero
+//! padding in a first pass, and decrypts only afterwards
+//! ([`decrypt_file`]). The tag under a key only the conversation knows is
+//! what makes a swapped blob fail; no separate hash of the blob is carried
+//! (it would only cost a third pass over every byte).
 //!
 //! # Labels: Crosslock's choice
 //!
@@ -40,7 +42,7 @@
 //! # Memory and speed
 //!
 //! Both directions stream through fixed [`BUFFER_SIZE`] buffers, so memory
-//! does not depend on the file size; AES-CTR, HMAC and SHA-256 come from
+//! does not depend on the file size; AES-CTR and HMAC-SHA256 come from
 //! AWS-LC (AES-NI / VAES and SHA-NI where the CPU has them).
 
 mod decrypt;

@@ -25,7 +25,6 @@ pub struct PreparedFile {
     key: FileKey,
     size: u64,
     encrypted_size: u64,
-    sha256: [u8; 32],
     media_type: String,
     name: String,
 }
@@ -39,11 +38,6 @@ impl PreparedFile {
     /// The size of the blob to upload.
     pub fn encrypted_size(&self) -> u64 {
         self.encrypted_size
-    }
-
-    /// SHA-256 of the blob to upload.
-    pub fn sha256(&self) -> &[u8; 32] {
-        &self.sha256
     }
 
     /// The original file name (goes only inside MLS).
@@ -76,7 +70,6 @@ impl PreparedFile {
             encrypted_size: self.encrypted_size,
             media_type: self.media_type,
             name: self.name,
-            sha256: self.sha256,
             expires,
         })
     }
@@ -100,7 +93,6 @@ pub fn prepare_file<R: Read, W: Write>(
         key,
         size: encrypted.size,
         encrypted_size: encrypted.encrypted_size,
-        sha256: encrypted.sha256,
         media_type: media_type.to_owned(),
         name: name.to_owned(),
     })

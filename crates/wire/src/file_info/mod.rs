@@ -19,11 +19,14 @@
 //!   4 => uint,           ; encrypted (uploaded) size in bytes
 //!   5 => tstr,           ; media type, `type/subtype`
 //!   6 => tstr,           ; original file name, shown to the user
-//!   7 => bstr .size 32,  ; SHA-256 of the uploaded blob
 //!   8 => uint,           ; expiry of the download URL, UNIX seconds
 //!   ? 9 => FileInfo,     ; thumbnail, which has no thumbnail of its own
 //! }
 //! ```
+//!
+//! Key 7 is retired (an early draft carried the blob's SHA-256 there; the
+//! HMAC tag inside the blob already authenticates it) and is refused as an
+//! unknown field.
 //!
 //! Decoding is strict: unknown, duplicate or missing fields are refused,
 //! as are a thumbnail inside a thumbnail, fields over their bounds (URL
@@ -59,8 +62,8 @@ const LIMITS: ScanLimits = ScanLimits {
     max_bytes: MAX_FILE_INFO_BYTES,
     // The map, and the thumbnail's map inside it.
     max_depth: 2,
-    // A map item plus nine keys and nine values, twice.
-    max_items: 2 * 19,
+    // A map item plus eight keys and eight values, twice.
+    max_items: 2 * 17,
 };
 
 const URL: u64 = 1;
@@ -69,7 +72,6 @@ const SIZE: u64 = 3;
 const ENCRYPTED_SIZE: u64 = 4;
 const MEDIA_TYPE: u64 = 5;
 const NAME: u64 = 6;
-const SHA256: u64 = 7;
 const EXPIRES: u64 = 8;
 const THUMBNAIL: u64 = 9;
 
@@ -89,8 +91,6 @@ pub struct FileInfoFields {
     pub media_type: String,
     /// The original file name shown to the user (a bare name).
     pub name: String,
-    /// SHA-256 of the uploaded blob.
-    pub sha256: [u8; 32],
     /// When the download URL expires, in UNIX seconds.
     pub expires: u64,
 }
@@ -167,11 +167,6 @@ impl FileInfo {
         fields::safe_file_name(&self.fields.name)
     }
 
-    /// SHA-256 of the uploaded blob.
-    pub fn sha256(&self) -> &[u8; 32] {
-        &self.fields.sha256
-    }
-
     /// When the download URL expires, in UNIX seconds.
     pub fn expires(&self) -> u64 {
         self.fields.expires
@@ -201,7 +196,7 @@ impl FileInfo {
 
     fn write(&self, out: &mut Vec<u8>) {
         let f = &self.fields;
-        write::map(out, if self.thumbnail.is_some() { 9 } else { 8 });
+        write::map(out, if self.thumbnail.is_some() { 8 } else { 7 });
         write::uint(out, URL);
         write::text(out, &f.url);
         write::uint(out, KEY);
@@ -214,8 +209,6 @@ impl FileInfo {
         write::text(out, &f.media_type);
         write::uint(out, NAME);
         write::text(out, &f.name);
-        write::uint(out, SHA256);
-        write::bytes(out, &f.sha256);
         write::uint(out, EXPIRES);
         write::uint(out, f.expires);
         if let Some(thumbnail) = &self.thumbnail {
@@ -240,12 +233,13 @@ impl FileInfo {
         let Value::Map(entries) = value else {
             return Err(FileInfoError::Invalid("a FileInfo must be a map"));
         };
-        let mut slots: [Option<&Value>; 9] = [None; 9];
+        let mut slots: [Option<&Value>; 8] = [None; 8];
         for (k, v) in entries {
             let field: u64 = read::uint(k, "field keys must be unsigned integers")
                 .map_err(FileInfoError::Invalid)?;
             let slot = match field {
-                URL..=THUMBNAIL => &mut slots[(field - 1) as usize],
+                URL..=NAME => &mut slots[(field - 1) as usize],
+                EXPIRES | THUMBNAIL => &mut slots[(field - 2) as usize],
                 other => return Err(FileInfoError::UnknownField(other)),
             };
             if slot.replace(v).is_some() {
@@ -259,7 +253,6 @@ impl FileInfo {
             encrypted_size,
             media_type,
             name,
-            sha256,
             expires,
             thumbnail,
         ] = slots;
@@ -286,8 +279,6 @@ impl FileInfo {
             name: read::text(need(name, "name")?, "name must be a text string")
                 .map_err(invalid)?
                 .to_owned(),
-            sha256: read::fixed(need(sha256, "sha256")?, "sha256 must be 32 bytes")
-                .map_err(invalid)?,
             expires: read::uint(need(expires, "expires")?, "expires must be a uint")
                 .map_err(invalid)?,
         };

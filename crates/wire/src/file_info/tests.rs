@@ -14,7 +14,6 @@ fn fields(name: &str) -> FileInfoFields {
         encrypted_size: 53,
         media_type: "text/plain".into(),
         name: name.into(),
-        sha256: [0x22; 32],
         expires: 1_790_000_000,
     }
 }
@@ -60,20 +59,18 @@ fn forge(info: &FileInfo, key: u64, value: Option<Value>) -> Vec<u8> {
 #[test]
 fn known_encoding() {
     let bytes = hex(&format!(
-        "a8
+        "a7
          01 76 {url}
          02 5820 {key}
          03 05
          04 1835
          05 6a {media}
          06 65 {name}
-         07 5820 {sha}
          08 1a 6ab13b80",
         url = "68747470733a2f2f63732e6578616d706c652f662f31",
         key = "11".repeat(32),
         media = "746578742f706c61696e",
         name = "612e747874",
-        sha = "22".repeat(32),
     ));
     assert_eq!(info().encode(), bytes);
     assert_eq!(FileInfo::decode(&bytes), Ok(info()));
@@ -83,7 +80,7 @@ fn known_encoding() {
 fn round_trips_with_a_thumbnail() {
     let info = with_thumbnail();
     let bytes = info.encode();
-    assert_eq!(bytes[0], 0xa9);
+    assert_eq!(bytes[0], 0xa8);
     let back = FileInfo::decode(&bytes).unwrap();
     assert_eq!(back, info);
     let thumb = back.thumbnail().unwrap();
@@ -101,7 +98,6 @@ fn accessors_and_expiry() {
     assert_eq!(info.media_type(), "text/plain");
     assert_eq!(info.name(), "a.txt");
     assert_eq!(info.safe_file_name(), "a.txt");
-    assert_eq!(info.sha256(), &[0x22; 32]);
     assert!(!info.is_expired(1_789_999_999));
     assert!(info.is_expired(1_790_000_000));
 }
@@ -167,6 +163,11 @@ fn refuses_unknown_missing_duplicate_and_mistyped_fields() {
         FileInfo::decode(&forge(&info, 0, Some(uint(0)))),
         Err(FileInfoError::UnknownField(0))
     );
+    // Key 7 (the retired blob SHA-256) is unknown now.
+    assert_eq!(
+        FileInfo::decode(&forge(&info, 7, Some(Value::Bytes(vec![0x22; 32])))),
+        Err(FileInfoError::UnknownField(7))
+    );
     for (key, what) in [
         (URL, "url"),
         (KEY, "key"),
@@ -174,7 +175,6 @@ fn refuses_unknown_missing_duplicate_and_mistyped_fields() {
         (ENCRYPTED_SIZE, "encrypted size"),
         (MEDIA_TYPE, "media type"),
         (NAME, "name"),
-        (SHA256, "sha256"),
         (EXPIRES, "expires"),
     ] {
         assert_eq!(
@@ -189,7 +189,6 @@ fn refuses_unknown_missing_duplicate_and_mistyped_fields() {
         (SIZE, Value::Integer((-1).into())),
         (SIZE, Value::Text("5".into())),
         (ENCRYPTED_SIZE, Value::Null),
-        (SHA256, Value::Bytes(vec![0; 16])),
         (EXPIRES, Value::Float(1.5)),
         (THUMBNAIL, Value::Array(vec![])),
         (NAME, Value::Bytes(b"a.txt".to_vec())),
@@ -215,9 +214,9 @@ fn refuses_unknown_missing_duplicate_and_mistyped_fields() {
         FileInfo::decode(&to_vec(&Value::Map(entries))),
         Err(FileInfoError::Invalid(_))
     ));
-    // A duplicate key: `a9 ... 08 <expires> 08 00`.
+    // A duplicate key: `a8 ... 08 <expires> 08 00`.
     let mut dup = info.encode();
-    dup[0] = 0xa9;
+    dup[0] = 0xa8;
     dup.extend_from_slice(&[0x08, 0x00]);
     assert_eq!(
         FileInfo::decode(&dup),
@@ -326,19 +325,17 @@ fn arb_fields() -> impl Strategy<Value = FileInfoFields> {
         any::<u64>(),
         "[a-z0-9]{1,10}/[a-z0-9][a-z0-9.+-]{0,20}",
         "[^/\\\\\\p{Cc}.]{1,40}(\\.[^/\\\\\\p{Cc}.]{1,10})?",
-        any::<[u8; 32]>(),
         any::<u64>(),
     )
         .prop_filter("names fit in 255 bytes", |t| t.5.len() <= MAX_NAME_BYTES)
         .prop_map(
-            |(url, key, size, encrypted_size, media_type, name, sha256, expires)| FileInfoFields {
+            |(url, key, size, encrypted_size, media_type, name, expires)| FileInfoFields {
                 url,
                 key: FileKey::from_bytes(key),
                 size,
                 encrypted_size,
                 media_type,
                 name,
-                sha256,
                 expires,
             },
         )

@@ -255,7 +255,7 @@ fn refuses_non_deterministic_encodings() {
     // Fields out of order: swap the size (03 05) and the key entry.
     let mut entries = tree(&info());
     entries.swap(1, 2);
-    let mut unsorted = hex("a8");
+    let mut unsorted = hex("a7");
     for (k, v) in &entries {
         unsorted.extend(to_vec(k));
         unsorted.extend(to_vec(v));

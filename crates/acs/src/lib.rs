@@ -12,6 +12,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use axum::Router;
@@ -106,6 +107,7 @@ pub struct Acs {
     signer: Arc<dyn CertSigner + Send + Sync>,
     proof_lifetime_secs: u64,
     subscribers: RwLock<HashMap<String, [u8; 32]>>,
+    open_enrolment: AtomicBool,
 }
 
 impl std::fmt::Debug for Acs {
@@ -129,6 +131,7 @@ impl Acs {
             signer,
             proof_lifetime_secs,
             subscribers: RwLock::new(HashMap::new()),
+            open_enrolment: AtomicBool::new(false),
         }
     }
 
@@ -140,6 +143,17 @@ impl Acs {
     /// The key KDSs and clients configure to trust this carrier.
     pub fn public_key(&self) -> &PublicKey {
         self.signer.public_key()
+    }
+
+    /// Development only: prove any well-formed number for any subscriber
+    /// token, as if every number were a subscriber. A production carrier
+    /// never does this; `crosslock serve` turns it on only for its
+    /// development default and logs that it did.
+    pub fn set_open_enrolment(&self, open: bool) {
+        if open {
+            tracing::warn!(carrier = %self.carrier_id, "development carrier: proves any number without subscriber authentication");
+        }
+        self.open_enrolment.store(open, Ordering::Relaxed);
     }
 
     /// Registers a subscriber with its secret token (SIM stand-in).
@@ -165,7 +179,8 @@ impl Acs {
             .get(number.as_str())
             .copied();
         // Compare hashes: constant time is moot on digests of secrets.
-        if known != Some(given) {
+        let open = self.open_enrolment.load(Ordering::Relaxed) && known.is_none();
+        if known != Some(given) && !open {
             tracing::warn!(number = %number.redacted(), "carrier proof refused: subscriber authentication failed");
             return Err(AcsError::Unauthorized);
         }

@@ -109,7 +109,7 @@ pub(crate) fn run(args: WitnessArgs) -> ExitCode {
         return ExitCode::SUCCESS;
     }
 
-    install_log();
+    crate::logging::init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -432,19 +432,6 @@ impl Signals {
             Err(_) => std::future::pending().await,
         }
     }
-}
-
-/// Logs to stderr: Crosslock's events from `info`, other crates' from
-/// `warn`, unless `RUST_LOG` says otherwise.
-fn install_log() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new("warn,crosslock=info,crosslock_kt=info")
-    });
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .try_init();
 }
 
 #[cfg(test)]

@@ -5,12 +5,15 @@
 
 mod attest_cmd;
 mod demo;
+mod device;
 mod ds_bench;
 mod kt_audit;
 mod kt_bench;
 mod kt_cmd;
 mod kt_witness;
 mod local_provider;
+mod logging;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -27,6 +30,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run a whole provider (carrier proofs, KDS, transparency log,
+    /// delivery service, content server) on the embedded SQLite default.
+    Serve(serve::ServeArgs),
+    /// Drive a device whose state lives in a directory, over a provider's
+    /// HTTP API: enrol, send, receive, groups, files, security state.
+    Device(device::DeviceArgs),
     /// Play a scripted story between an Android phone and an iPhone and show
     /// what the server relayed beside what the phones decrypted.
     Demo(demo::DemoArgs),
@@ -57,6 +66,8 @@ enum DsCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Device(args) => device::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Attest { cmd } => attest_cmd::run(cmd),
         Command::Kt { cmd } => kt_cmd::run(cmd),

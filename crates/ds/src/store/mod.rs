@@ -9,7 +9,7 @@
 
 mod sqlite;
 
-pub use sqlite::SqliteDsStore;
+pub use sqlite::{DsStoreMetrics, SqliteDsStore};
 
 use crosslock_wire::api::ds::DeviceRef;
 

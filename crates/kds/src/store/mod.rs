@@ -4,7 +4,7 @@
 
 mod sqlite;
 
-pub use sqlite::SqliteKdsStore;
+pub use sqlite::{KdsStoreMetrics, SqliteKdsStore};
 
 use crosslock_wire::api::kds::{Assurance, Stock};
 

@@ -8,6 +8,17 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::*;
 
+/// What [`SqliteKdsStore::metrics`] counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KdsStoreMetrics {
+    /// Enrolled devices not revoked.
+    pub devices: u64,
+    /// Unexpired single-use KeyPackages, all devices and suites.
+    pub key_packages: u64,
+    /// Numbers waiting for the next transparency epoch.
+    pub queued_numbers: u64,
+}
+
 /// SQLite-backed [`KdsStore`].
 #[derive(Debug)]
 pub struct SqliteKdsStore {
@@ -76,6 +87,25 @@ impl SqliteKdsStore {
         conn.execute_batch(SCHEMA)?;
         Ok(SqliteKdsStore {
             conn: Mutex::new(conn),
+        })
+    }
+
+    /// Counts for operations (`/metrics`): active devices, unexpired
+    /// single-use KeyPackages in stock, numbers waiting for the next
+    /// transparency epoch.
+    pub fn metrics(&self, now: u64) -> Result<KdsStoreMetrics, KdsError> {
+        let conn = self.conn();
+        let count = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> Result<u64, KdsError> {
+            let n: i64 = conn.query_row(sql, p, |r| r.get(0))?;
+            Ok(n.max(0) as u64)
+        };
+        Ok(KdsStoreMetrics {
+            devices: count("SELECT count(*) FROM devices WHERE revoked_at IS NULL", &[])?,
+            key_packages: count(
+                "SELECT count(*) FROM key_packages WHERE last_resort = 0 AND not_after > ?1",
+                &[&(now as i64)],
+            )?,
+            queued_numbers: count("SELECT count(*) FROM kt_queue", &[])?,
         })
     }
 

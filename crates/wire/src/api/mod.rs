@@ -8,6 +8,7 @@ pub mod ds;
 pub mod files;
 pub mod kds;
 pub mod kt;
+pub mod provider;
 
 use base64::Engine;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};

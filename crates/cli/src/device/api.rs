@@ -1,0 +1,178 @@
+//! The provider's HTTP API as a device calls it: TLS that trusts exactly
+//! the provider's CA, JSON bodies, typed errors that say what to do.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use crosslock_acs::{ProofRequest, ProofResponse};
+use crosslock_ds::DsClient;
+use crosslock_wire::api::ErrorBody;
+use crosslock_wire::api::kds::{
+    ClaimRequest, ClaimResponse, EnrollRequest, EnrollResponse, NonceResponse, UploadKeyPackages,
+};
+use crosslock_wire::api::provider::ProviderInfo;
+
+use super::Failure;
+
+/// The DER certificates in a PEM text.
+pub(crate) fn pem_certificates(pem: &str) -> Result<Vec<Vec<u8>>, Failure> {
+    let mut out = Vec::new();
+    let mut body: Option<String> = None;
+    for line in pem.lines().map(str::trim) {
+        if line == "-----BEGIN CERTIFICATE-----" {
+            body = Some(String::new());
+        } else if line == "-----END CERTIFICATE-----" {
+            let text = body.take().unwrap_or_default();
+            out.push(
+                STANDARD
+                    .decode(text)
+                    .map_err(|e| Failure::input(format!("CA file: bad base64: {e}")))?,
+            );
+        } else if let Some(b) = body.as_mut() {
+            b.push_str(line);
+        }
+    }
+    if out.is_empty() {
+        return Err(Failure::input(
+            "CA file holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)",
+        ));
+    }
+    Ok(out)
+}
+
+/// A provider's API.
+#[derive(Clone, Debug)]
+pub(crate) struct Api {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    /// The API at `base` (`https://…`), trusting the certificates in
+    /// `ca_pem` and nothing else.
+    pub(crate) fn new(base: &str, ca_pem: &str) -> Result<Api, Failure> {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        if !base.starts_with("https://") {
+            return Err(Failure::input(format!(
+                "server {base:?}: the URL must start with https://"
+            )));
+        }
+        let roots = pem_certificates(ca_pem)?;
+        let tls = crosslock_tls::client_config(&roots, None)
+            .map_err(|e| Failure::input(format!("CA file: {e}")))?;
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .https_only(true)
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .timeout(std::time::Duration::from_secs(120))
+            .build()
+            .map_err(|e| Failure::internal(format!("HTTP client: {e}")))?;
+        Ok(Api {
+            base: base.trim_end_matches('/').to_owned(),
+            http,
+        })
+    }
+
+    pub(crate) fn base(&self) -> &str {
+        &self.base
+    }
+
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The delivery service, as the device holding `token`.
+    pub(crate) fn ds(&self, token: &str) -> DsClient {
+        DsClient::new(self.http.clone(), self.base.clone(), token.to_owned())
+    }
+
+    fn unreachable(&self, e: reqwest::Error) -> Failure {
+        Failure::network(format!(
+            "cannot reach {}: {e}; is `crosslock serve` running there, and is --ca its TLS root?",
+            self.base
+        ))
+    }
+
+    async fn answer<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        response: reqwest::Response,
+    ) -> Result<T, Failure> {
+        let status = response.status();
+        let text = response.text().await.map_err(|e| self.unreachable(e))?;
+        if !status.is_success() {
+            let why = serde_json::from_str::<ErrorBody>(&text)
+                .map(|b| format!("{} ({})", b.message, b.error))
+                .unwrap_or(text);
+            return Err(Failure::refused(format!("{path}: HTTP {status}: {why}")));
+        }
+        serde_json::from_str(&text)
+            .map_err(|e| Failure::network(format!("{path}: unexpected answer: {e}")))
+    }
+
+    pub(crate) async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<T, Failure> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .map_err(|e| self.unreachable(e))?;
+        self.answer(path, response).await
+    }
+
+    pub(crate) async fn post<B: serde::Serialize, T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &B,
+    ) -> Result<T, Failure> {
+        let mut request = self.http.post(format!("{}{path}", self.base)).json(body);
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        let response = request.send().await.map_err(|e| self.unreachable(e))?;
+        self.answer(path, response).await
+    }
+
+    pub(crate) async fn provider_info(&self) -> Result<ProviderInfo, Failure> {
+        self.get("/v1/provider").await
+    }
+
+    pub(crate) async fn carrier_proof(
+        &self,
+        request: &ProofRequest,
+    ) -> Result<ProofResponse, Failure> {
+        self.post("/acs/v1/proof", None, request).await
+    }
+
+    pub(crate) async fn nonce(&self) -> Result<NonceResponse, Failure> {
+        self.post("/v1/enrollment/nonce", None, &serde_json::json!({}))
+            .await
+    }
+
+    pub(crate) async fn enroll(&self, request: &EnrollRequest) -> Result<EnrollResponse, Failure> {
+        self.post("/v1/enrollment", None, request).await
+    }
+
+    pub(crate) async fn upload_key_packages(
+        &self,
+        token: &str,
+        upload: &UploadKeyPackages,
+    ) -> Result<(), Failure> {
+        let _: serde_json::Value = self.post("/v1/keypackages", Some(token), upload).await?;
+        Ok(())
+    }
+
+    pub(crate) async fn claim(&self, token: &str, number: &str) -> Result<ClaimResponse, Failure> {
+        self.post(
+            "/v1/claim",
+            Some(token),
+            &ClaimRequest {
+                number: number.to_owned(),
+            },
+        )
+        .await
+    }
+}

@@ -1,0 +1,660 @@
+//! Enrolment, conversations, the inbox, security state: the device
+//! commands' work.
+
+use crosslock_acs::ProofRequest;
+use crosslock_client::credential::PhoneNumber;
+use crosslock_client::wire::status::{MessageStatus, PerMessageStatus};
+use crosslock_client::{
+    ConversationId, ConversationKind, NewConversation, ParticipantKeyPackages, PendingCommit,
+    Received, ReceivedContent, SecurityState, TransparencyStatus, Verification,
+};
+use crosslock_wire::api::B64;
+use crosslock_wire::api::ds::SubmitCommit;
+use crosslock_wire::api::kds::{EnrollRequest, UploadKeyPackages};
+use serde_json::{Value, json};
+
+use super::state::DeviceDir;
+use super::{Failure, Report, files};
+
+fn number(text: &str) -> Result<PhoneNumber, Failure> {
+    PhoneNumber::parse(text)
+        .map_err(|e| Failure::input(format!("{text:?}: {e} (use +E.164, e.g. +447700900123)")))
+}
+
+/// A conversation id as `status` prints it: the id itself, or `0x` + hex.
+pub(crate) fn conversation_id(text: &str) -> Result<ConversationId, Failure> {
+    let bytes = match text.strip_prefix("0x") {
+        Some(h) => {
+            hex::decode(h).map_err(|e| Failure::input(format!("conversation {text:?}: {e}")))?
+        }
+        None => text.as_bytes().to_vec(),
+    };
+    ConversationId::new(bytes)
+        .ok_or_else(|| Failure::input(format!("conversation {text:?}: 1 to 255 bytes")))
+}
+
+async fn publish_key_packages(dir: &mut DeviceDir, count: usize) -> Result<usize, Failure> {
+    let batch = dir.device.generate_key_packages(count)?;
+    let upload = UploadKeyPackages {
+        key_packages: batch
+            .key_packages
+            .into_iter()
+            .map(|(_, k)| B64(k))
+            .collect(),
+        last_resort: batch.last_resort.into_iter().map(|(_, k)| B64(k)).collect(),
+    };
+    let n = upload.key_packages.len();
+    let token = dir.token()?.to_owned();
+    dir.api.upload_key_packages(&token, &upload).await?;
+    Ok(n)
+}
+
+/// Carrier proof, enrolment, credentials, KeyPackages.
+pub(crate) async fn enroll(
+    dir: &mut DeviceDir,
+    subscriber_token: &str,
+    key_packages: usize,
+    report: &mut Report,
+) -> Result<(), Failure> {
+    if dir.settings.token.is_some() {
+        return Err(Failure::input(
+            "this device is already enrolled (a new device needs a new --device-dir)",
+        ));
+    }
+    let keys: Vec<B64> = dir
+        .device
+        .participant_keys()?
+        .iter()
+        .map(|k| B64(k.as_bytes().to_vec()))
+        .collect();
+    let proof = dir
+        .api
+        .carrier_proof(&ProofRequest {
+            number: dir.settings.number.clone(),
+            subscriber_token: subscriber_token.to_owned(),
+            participant_keys: keys,
+            home_kds: dir.settings.provider.name.clone(),
+        })
+        .await?;
+    let nonce = dir.api.nonce().await?;
+    let enrolled = dir
+        .api
+        .enroll(&EnrollRequest {
+            nonce: nonce.nonce,
+            device_id: dir.device.device_id().to_owned(),
+            csrs: dir
+                .device
+                .certificate_requests()?
+                .into_iter()
+                .map(B64)
+                .collect(),
+            carrier_proof: proof.proof,
+            // A command-line device has no hardware attestation to offer.
+            attestation: None,
+            replace_existing: false,
+        })
+        .await?;
+    let credentials = enrolled.credentials.len();
+    dir.device.install_credentials(
+        enrolled
+            .credentials
+            .into_iter()
+            .map(|c| c.into_iter().map(|b| b.0).collect())
+            .collect(),
+    )?;
+    dir.settings.token = Some(enrolled.device_token);
+    dir.save()?;
+    let published = publish_key_packages(dir, key_packages).await?;
+    report.set("credentials", json!(credentials));
+    report.set("key_packages", json!(published));
+    report.line(format!(
+        "enrolled {} at {}: {credentials} credential(s), {published} KeyPackages published",
+        dir.settings.number, dir.settings.provider.name
+    ));
+    report.line("your keys appear in the provider's transparency log at its next epoch");
+    Ok(())
+}
+
+/// Submits a pending commit and applies the verdict.
+pub(crate) async fn submit(dir: &mut DeviceDir, pending: &PendingCommit) -> Result<u64, Failure> {
+    let ds = dir.api.ds(dir.token()?);
+    let request = SubmitCommit {
+        commit: pending.commit.envelope.clone().into(),
+        welcome: pending.welcome.as_ref().map(|w| w.envelope.clone().into()),
+        group_info: pending.group_info.clone().into(),
+        external: pending.external,
+    };
+    match ds.commit(&request).await {
+        Ok(accepted) => {
+            dir.device.commit_accepted(pending)?;
+            Ok(accepted.epoch)
+        }
+        Err(e) => {
+            dir.device.commit_rejected(pending)?;
+            Err(Failure::refused(format!(
+                "the delivery service refused the commit: {e}; run `crosslock device recv` and try again"
+            )))
+        }
+    }
+}
+
+/// Claims `number`'s KeyPackages; the client core checks the credentials
+/// and the transparency proof when they are used.
+async fn claim(
+    dir: &mut DeviceDir,
+    number: &PhoneNumber,
+) -> Result<ParticipantKeyPackages, Failure> {
+    let token = dir.token()?.to_owned();
+    let answer = dir.api.claim(&token, number.as_str()).await?;
+    if answer.devices.is_empty() {
+        return Err(Failure::refused(format!(
+            "{} has no enrolled device with KeyPackages",
+            number.as_str()
+        )));
+    }
+    Ok(ParticipantKeyPackages::from_claim(&answer)?)
+}
+
+/// The 1:1 conversation with `peer`, if there is one.
+fn one_to_one(dir: &mut DeviceDir, peer: &PhoneNumber) -> Result<Option<ConversationId>, Failure> {
+    for id in dir.device.conversations()? {
+        let state = dir.device.security_state(&id)?;
+        if state.kind == ConversationKind::OneToOne
+            && state.encrypted
+            && state.members.contains_key(peer)
+        {
+            return Ok(Some(id));
+        }
+    }
+    Ok(None)
+}
+
+/// The conversation a command addresses: `--conversation`, or the 1:1
+/// with `--to` (created when there is none).
+pub(crate) async fn target(
+    dir: &mut DeviceDir,
+    to: Option<&str>,
+    conversation: Option<&str>,
+    report: &mut Report,
+) -> Result<ConversationId, Failure> {
+    match (to, conversation) {
+        (_, Some(c)) => conversation_id(c),
+        (Some(to), None) => {
+            let peer = number(to)?;
+            if let Some(id) = one_to_one(dir, &peer)? {
+                return Ok(id);
+            }
+            let participants = claim(dir, &peer).await?;
+            let pending = dir
+                .device
+                .create_conversation(NewConversation::OneToOne, &[participants])?;
+            let id = pending.conversation.clone();
+            let epoch = submit(dir, &pending).await?;
+            report.set("created", json!(id.to_string()));
+            report.line(format!(
+                "started an end-to-end encrypted 1:1 with {} (conversation {id}, epoch {epoch})",
+                peer.as_str()
+            ));
+            Ok(id)
+        }
+        (None, None) => Err(Failure::input(
+            "say where: --to NUMBER or --conversation ID",
+        )),
+    }
+}
+
+pub(crate) async fn send_text(
+    dir: &mut DeviceDir,
+    id: &ConversationId,
+    text: &str,
+    report: &mut Report,
+) -> Result<(), Failure> {
+    let sent = dir.device.send_text(id, text)?;
+    let ds = dir.api.ds(dir.token()?);
+    ds.message(&sent.outbound.envelope).await?;
+    report.set("conversation", json!(id.to_string()));
+    report.set("message_id", json!(sent.outbound.message_id));
+    report.set("bytes_sent", json!(sent.outbound.envelope.len()));
+    report.line(format!(
+        "sent to {id}: {} bytes of ciphertext (message {})",
+        sent.outbound.envelope.len(),
+        sent.outbound.message_id
+    ));
+    Ok(())
+}
+
+fn sender(s: &crosslock_client::Sender) -> Value {
+    json!({"number": s.number.as_str(), "device": s.device})
+}
+
+/// Fetches the inbox once (waiting up to `wait` s), hands every item to the
+/// client core, acknowledges, sends read receipts for texts. Returns how
+/// many items there were.
+pub(crate) async fn sync(
+    dir: &mut DeviceDir,
+    wait: u64,
+    report: &mut Report,
+) -> Result<usize, Failure> {
+    let ds = dir.api.ds(dir.token()?);
+    let page = ds.inbox(0, 500, wait).await?;
+    let mut events = Vec::new();
+    let mut seqs = Vec::new();
+    let mut reads: Vec<(ConversationId, PerMessageStatus)> = Vec::new();
+    let mut refill = false;
+    for item in &page.items {
+        seqs.push(item.seq);
+        let event = match dir.device.receive(&item.message_id, &item.envelope.0) {
+            Ok(Received::Message(m)) => {
+                let conversation = m.conversation.to_string();
+                let event = match &m.content {
+                    ReceivedContent::Mimi { id, content } => {
+                        if let Some(text) = content.text_body() {
+                            reads.push((
+                                m.conversation.clone(),
+                                PerMessageStatus {
+                                    message_id: *id,
+                                    status: MessageStatus::Read,
+                                },
+                            ));
+                            report.line(format!(
+                                "[{conversation}] {}: {text}",
+                                m.sender.number.as_str()
+                            ));
+                            json!({"type": "text", "conversation": conversation, "from": sender(&m.sender), "text": text})
+                        } else {
+                            json!({"type": "content", "conversation": conversation, "from": sender(&m.sender)})
+                        }
+                    }
+                    ReceivedContent::Status(s) => {
+                        let statuses: Vec<String> = s
+                            .statuses
+                            .iter()
+                            .map(|p| format!("{:?}", p.status).to_lowercase())
+                            .collect();
+                        report.line(format!(
+                            "[{conversation}] {} receipt: {}",
+                            m.sender.number.as_str(),
+                            statuses.join(", ")
+                        ));
+                        json!({"type": "receipt", "conversation": conversation, "from": sender(&m.sender), "statuses": statuses})
+                    }
+                    ReceivedContent::FileInfo(info) => {
+                        files::remember(dir, &m.message_id, info)?;
+                        report.line(format!(
+                            "[{conversation}] {} sent a file: {} ({}, {} bytes); `crosslock device file recv` fetches it",
+                            m.sender.number.as_str(),
+                            info.safe_file_name(),
+                            info.media_type(),
+                            info.size()
+                        ));
+                        json!({"type": "file", "conversation": conversation, "from": sender(&m.sender), "name": info.safe_file_name(), "media_type": info.media_type(), "size": info.size()})
+                    }
+                    ReceivedContent::Other { content_type, .. } => {
+                        json!({"type": "other", "conversation": conversation, "content_type": content_type})
+                    }
+                };
+                dir.device.ack(m.delivery)?;
+                event
+            }
+            Ok(Received::Typing {
+                conversation,
+                sender: who,
+                indicator,
+            }) => {
+                let active =
+                    indicator.state == crosslock_client::wire::typing::ComposingState::Active;
+                report.line(format!(
+                    "[{conversation}] {} is {}",
+                    who.number.as_str(),
+                    if active { "typing…" } else { "idle" }
+                ));
+                json!({"type": "typing", "conversation": conversation.to_string(), "from": sender(&who), "active": active})
+            }
+            Ok(Received::Commit(c)) => {
+                let added: Vec<Value> = c.added.iter().map(sender).collect();
+                let removed: Vec<Value> = c.removed.iter().map(sender).collect();
+                report.line(format!(
+                    "[{}] epoch {}: {} added, {} removed{}",
+                    c.conversation,
+                    c.epoch,
+                    added.len(),
+                    removed.len(),
+                    if c.removed_self {
+                        " (this device was removed)"
+                    } else {
+                        ""
+                    }
+                ));
+                json!({"type": "commit", "conversation": c.conversation.to_string(), "epoch": c.epoch, "added": added, "removed": removed, "removed_self": c.removed_self})
+            }
+            Ok(Received::Joined {
+                conversation,
+                added_by,
+                suite,
+                refill_key_packages,
+                ..
+            }) => {
+                refill |= refill_key_packages;
+                report.line(format!(
+                    "joined {conversation}, added by {} ({})",
+                    added_by.number.as_str(),
+                    suite.name()
+                ));
+                json!({"type": "joined", "conversation": conversation.to_string(), "added_by": sender(&added_by), "suite": suite.name()})
+            }
+            Ok(Received::Proposal {
+                conversation,
+                sender: who,
+                commit_required,
+            }) => {
+                if commit_required {
+                    let pending = dir.device.commit_pending_proposals(&conversation)?;
+                    // Another member may commit first; that is fine.
+                    let _ = submit(dir, &pending).await;
+                }
+                json!({"type": "proposal", "conversation": conversation.to_string(), "from": sender(&who)})
+            }
+            Ok(other) => json!({"type": "event", "debug": format!("{other:?}")}),
+            Err(e) => {
+                report.line(format!(
+                    "could not process message {}: {e}",
+                    item.message_id
+                ));
+                json!({"type": "error", "message_id": item.message_id, "error": e.to_string()})
+            }
+        };
+        events.push(event);
+    }
+    if !seqs.is_empty() {
+        ds.ack(seqs).await?;
+    }
+    // Read receipts, one report per conversation.
+    let mut by_conversation: std::collections::BTreeMap<ConversationId, Vec<PerMessageStatus>> =
+        Default::default();
+    for (id, status) in reads {
+        by_conversation.entry(id).or_default().push(status);
+    }
+    for (id, statuses) in by_conversation {
+        if let Ok(sent) = dir.device.send_status(&id, statuses) {
+            ds.message(&sent.outbound.envelope).await?;
+        }
+    }
+    if refill {
+        publish_key_packages(dir, 20).await?;
+    }
+    let n = page.items.len();
+    let mut all = match report.json.remove("received") {
+        Some(Value::Array(a)) => a,
+        _ => Vec::new(),
+    };
+    all.extend(events);
+    report.set("received", Value::Array(all));
+    Ok(n)
+}
+
+/// Follows the inbox until Ctrl-C, printing each batch as it arrives.
+pub(crate) async fn listen(dir: &mut DeviceDir, json_lines: bool) -> Result<(), Failure> {
+    eprintln!("listening for {}; Ctrl-C stops", dir.settings.number);
+    loop {
+        let mut report = Report::default();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+            result = sync(dir, 25, &mut report) => { result?; }
+        }
+        if json_lines {
+            if let Some(Value::Array(events)) = report.json.get("received") {
+                for event in events {
+                    println!("{event}");
+                }
+            }
+        } else {
+            for line in report.lines {
+                println!("{line}");
+            }
+        }
+    }
+}
+
+fn state_json(s: &SecurityState) -> Value {
+    let members: serde_json::Map<String, Value> = s
+        .members
+        .iter()
+        .map(|(n, devices)| {
+            (
+                n.as_str().to_owned(),
+                Value::Array(
+                    devices
+                        .iter()
+                        .map(|d| json!({"device": d.device_id, "key": d.key_fingerprint, "this_device": d.this_device}))
+                        .collect(),
+                ),
+            )
+        })
+        .collect();
+    let verification: serde_json::Map<String, Value> = s
+        .verification
+        .iter()
+        .map(|(n, v)| (n.as_str().to_owned(), json!(verification_name(*v))))
+        .collect();
+    let transparency: serde_json::Map<String, Value> = s
+        .transparency
+        .iter()
+        .map(|(n, t)| {
+            (
+                n.as_str().to_owned(),
+                match t {
+                    TransparencyStatus::Proven { directory, epoch } => {
+                        json!({"proven": true, "directory": directory, "epoch": epoch})
+                    }
+                    TransparencyStatus::Unproven => json!({"proven": false}),
+                },
+            )
+        })
+        .collect();
+    json!({
+        "conversation": s.conversation.to_string(),
+        "kind": kind_name(s.kind),
+        "encrypted": s.encrypted,
+        "status": format!("{:?}", s.status).to_lowercase(),
+        "suite": s.suite.name(),
+        "suite_code": s.suite.code(),
+        "era": s.era,
+        "epoch": s.epoch,
+        "epoch_authenticator": hex::encode(s.epoch_authenticator),
+        "members": members,
+        "verification": verification,
+        "key_changed": s.verification.values().any(|v| *v == Verification::KeyChanged),
+        "transparency": transparency,
+        "transparency_alerts": s.transparency_alerts,
+        "commit_pending": s.commit_pending,
+    })
+}
+
+fn kind_name(kind: ConversationKind) -> &'static str {
+    match kind {
+        ConversationKind::OneToOne => "1:1",
+        ConversationKind::Group => "group",
+    }
+}
+
+fn verification_name(v: Verification) -> &'static str {
+    match v {
+        Verification::Unverified => "unverified",
+        Verification::Verified => "verified",
+        Verification::KeyChanged => "key-changed",
+    }
+}
+
+pub(crate) fn status(dir: &mut DeviceDir, report: &mut Report) -> Result<(), Failure> {
+    let mut all = Vec::new();
+    report.line(format!(
+        "{} ({}, device {}) at {}",
+        dir.settings.number,
+        dir.settings.profile,
+        dir.device.device_id(),
+        dir.settings.provider.name
+    ));
+    report.set("number", json!(dir.settings.number));
+    report.set("device_id", json!(dir.device.device_id()));
+    report.set("enrolled", json!(dir.settings.token.is_some()));
+    for id in dir.device.conversations()? {
+        let s = dir.device.security_state(&id)?;
+        let others: Vec<String> = s
+            .members
+            .keys()
+            .filter(|n| n.as_str() != dir.settings.number)
+            .map(|n| {
+                let v = s
+                    .verification
+                    .get(n)
+                    .copied()
+                    .unwrap_or(Verification::Unverified);
+                format!("{} ({})", n.as_str(), verification_name(v))
+            })
+            .collect();
+        report.line(format!(
+            "  {id}  {} {}  {}  epoch {}  auth {}…  with {}",
+            kind_name(s.kind),
+            if s.encrypted {
+                "encrypted"
+            } else {
+                "NOT ENCRYPTED"
+            },
+            s.suite.name(),
+            s.epoch,
+            &hex::encode(s.epoch_authenticator)[..16],
+            others.join(", ")
+        ));
+        if s.verification
+            .values()
+            .any(|v| *v == Verification::KeyChanged)
+        {
+            report.line("    warning: a contact's keys changed; compare safety numbers (`crosslock device verify`)");
+        }
+        if s.transparency_alerts {
+            report.line("    warning: key-transparency alerts on this device");
+        }
+        all.push(state_json(&s));
+    }
+    if all.is_empty() {
+        report.line("  no conversations yet");
+    }
+    report.set("conversations", Value::Array(all));
+    Ok(())
+}
+
+pub(crate) fn verify(
+    dir: &mut DeviceDir,
+    with: &str,
+    conversation: Option<&str>,
+    confirm: bool,
+    report: &mut Report,
+) -> Result<(), Failure> {
+    let peer = number(with)?;
+    let id = match conversation {
+        Some(c) => conversation_id(c)?,
+        None => one_to_one(dir, &peer)?.ok_or_else(|| {
+            Failure::input(format!(
+                "no 1:1 with {}; send them a message first or pass --conversation",
+                peer.as_str()
+            ))
+        })?,
+    };
+    let safety = dir.device.safety_number(&id, &peer)?;
+    report.set("with", json!(peer.as_str()));
+    report.set("safety_number", json!(safety.digits()));
+    report.line(format!("safety number with {}:", peer.as_str()));
+    report.line(format!("  {}", safety.grouped()));
+    match qrcode::QrCode::new(safety.qr_payload()) {
+        Ok(code) => {
+            let drawn = code
+                .render::<qrcode::render::unicode::Dense1x2>()
+                .quiet_zone(true)
+                .build();
+            report.line(drawn);
+        }
+        Err(e) => report.line(format!("(no QR code: {e})")),
+    }
+    if confirm {
+        dir.device.confirm_safety_number(&id, &peer, None)?;
+        report.set("verified", json!(true));
+        report.line(format!("{} marked verified", peer.as_str()));
+    } else {
+        report.set("verified", json!(false));
+        report.line("compare with your contact's screen, then run again with --confirm");
+    }
+    Ok(())
+}
+
+pub(crate) async fn group_create(
+    dir: &mut DeviceDir,
+    members: &[String],
+    report: &mut Report,
+) -> Result<(), Failure> {
+    let mut participants = Vec::new();
+    for m in members {
+        let n = number(m)?;
+        participants.push(claim(dir, &n).await?);
+    }
+    let group_id: [u8; 16] = crosslock_client::env::Environment::system().random();
+    let pending = dir.device.create_conversation(
+        NewConversation::Group {
+            group_id: group_id.to_vec(),
+        },
+        &participants,
+    )?;
+    let id = pending.conversation.clone();
+    let epoch = submit(dir, &pending).await?;
+    report.set("conversation", json!(id.to_string()));
+    report.set("epoch", json!(epoch));
+    report.line(format!(
+        "group {id} created with {} (epoch {epoch})",
+        members.join(", ")
+    ));
+    Ok(())
+}
+
+pub(crate) async fn group_add(
+    dir: &mut DeviceDir,
+    conversation: &str,
+    member: &str,
+    report: &mut Report,
+) -> Result<(), Failure> {
+    let id = conversation_id(conversation)?;
+    let n = number(member)?;
+    let participant = claim(dir, &n).await?;
+    let pending = dir.device.add_participants(&id, &[participant])?;
+    let epoch = submit(dir, &pending).await?;
+    report.set("epoch", json!(epoch));
+    report.line(format!("{} added to {id} (epoch {epoch})", n.as_str()));
+    Ok(())
+}
+
+pub(crate) async fn group_remove(
+    dir: &mut DeviceDir,
+    conversation: &str,
+    member: &str,
+    report: &mut Report,
+) -> Result<(), Failure> {
+    let id = conversation_id(conversation)?;
+    let n = number(member)?;
+    let pending = dir.device.remove_participant(&id, &n)?;
+    let epoch = submit(dir, &pending).await?;
+    report.set("epoch", json!(epoch));
+    report.line(format!("{} removed from {id} (epoch {epoch})", n.as_str()));
+    Ok(())
+}
+
+pub(crate) async fn group_leave(
+    dir: &mut DeviceDir,
+    conversation: &str,
+    report: &mut Report,
+) -> Result<(), Failure> {
+    let id = conversation_id(conversation)?;
+    let proposal = dir.device.leave(&id)?;
+    dir.api.ds(dir.token()?).message(&proposal.envelope).await?;
+    report.line(format!(
+        "asked to leave {id}; the next commit by another member removes this device"
+    ));
+    Ok(())
+}

@@ -1,0 +1,252 @@
+//! `crosslock device file`: encrypt on the device, upload the blob as
+//! `encrypted_file`, send the key inside MLS; fetch, authenticate, decrypt.
+//! Files stream through temporary files, so memory does not grow with the
+//! file; a progress bar shows on a terminal.
+
+use std::path::Path;
+
+use crosslock_client::ConversationId;
+use crosslock_client::file::{UPLOAD_FILE_NAME, decrypt_file};
+use crosslock_client::wire::file_info::FileInfo;
+use crosslock_wire::api::files::UploadAnswer;
+use futures_util::StreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Value, json};
+
+use super::state::DeviceDir;
+use super::{Failure, Report};
+
+const RECEIVED: &str = "received-files";
+
+fn io(what: &Path) -> impl Fn(std::io::Error) -> Failure + '_ {
+    move |e| Failure::input(format!("{}: {e}", what.display()))
+}
+
+fn progress(total: u64, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(total);
+    // Hidden when stderr is not a terminal (scripts, --json, tests).
+    if !console_is_terminal() {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(what.to_owned());
+    bar
+}
+
+fn console_is_terminal() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal()
+}
+
+/// Keeps a received FileInfo (it holds the file key: mode 0600) until
+/// `file recv` fetches it.
+pub(crate) fn remember(dir: &DeviceDir, message_id: &str, info: &FileInfo) -> Result<(), Failure> {
+    let folder = dir.path.join(RECEIVED);
+    std::fs::create_dir_all(&folder).map_err(io(&folder))?;
+    let safe_id: String = message_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let path = folder.join(format!("{safe_id}.fileinfo"));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&path).map_err(io(&path))?;
+    std::io::Write::write_all(&mut file, &info.encode()).map_err(io(&path))?;
+    Ok(())
+}
+
+fn media_type_of(path: &Path) -> &'static str {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("png") => "image/png",
+        Some("gif") => "image/gif",
+        Some("heic") => "image/heic",
+        Some("mp4") => "video/mp4",
+        Some("txt") => "text/plain",
+        Some("pdf") => "application/pdf",
+        _ => "application/octet-stream",
+    }
+}
+
+pub(crate) async fn send(
+    dir: &mut DeviceDir,
+    id: &ConversationId,
+    path: &Path,
+    media_type: Option<&str>,
+    report: &mut Report,
+) -> Result<(), Failure> {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| Failure::input(format!("{}: not a file name", path.display())))?
+        .to_owned();
+    let media_type = media_type.unwrap_or_else(|| media_type_of(path)).to_owned();
+    let plain = std::fs::File::open(path).map_err(io(path))?;
+    let size = plain.metadata().map_err(io(path))?.len();
+    let blob_file = tempfile::NamedTempFile::new_in(&dir.path).map_err(io(&dir.path))?;
+    let bar = progress(size, "encrypting");
+    let prepared = dir.device.prepare_file(
+        bar.wrap_read(std::io::BufReader::new(plain)),
+        std::io::BufWriter::new(blob_file.as_file()),
+        &name,
+        &media_type,
+    )?;
+    bar.finish_and_clear();
+
+    let encrypted_size = prepared.encrypted_size();
+    let blob = tokio::fs::File::open(blob_file.path())
+        .await
+        .map_err(io(blob_file.path()))?;
+    let bar = progress(encrypted_size, "uploading");
+    let counted = bar.clone();
+    let stream = tokio_util::io::ReaderStream::new(blob).map(move |chunk| {
+        if let Ok(c) = &chunk {
+            counted.inc(c.len() as u64);
+        }
+        chunk
+    });
+    let response = dir
+        .api
+        .http()
+        .post(format!("{}/v1/files", dir.api.base()))
+        .bearer_auth(dir.token()?)
+        .header(
+            "content-disposition",
+            format!("attachment; filename=\"{UPLOAD_FILE_NAME}\""),
+        )
+        .header("content-length", encrypted_size)
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await
+        .map_err(|e| Failure::network(format!("upload: {e}")))?;
+    bar.finish_and_clear();
+    let status = response.status();
+    let text = response
+        .text()
+        .await
+        .map_err(|e| Failure::network(format!("upload: {e}")))?;
+    if !status.is_success() {
+        return Err(Failure::refused(format!("upload: HTTP {status}: {text}")));
+    }
+    let uploaded: UploadAnswer = serde_json::from_str(&text)
+        .map_err(|e| Failure::network(format!("upload: unexpected answer: {e}")))?;
+    let info = prepared
+        .into_file_info(uploaded.url, uploaded.expires_at)
+        .map_err(|e| Failure::refused(format!("file info: {e}")))?;
+    let sent = dir.device.send_file_info(id, info)?;
+    dir.api
+        .ds(dir.token()?)
+        .message(&sent.outbound.envelope)
+        .await?;
+    report.set("conversation", json!(id.to_string()));
+    report.set("size", json!(size));
+    report.set("uploaded_bytes", json!(encrypted_size));
+    report.set("upload_name", json!(UPLOAD_FILE_NAME));
+    report.line(format!(
+        "sent {name} ({size} bytes) to {id}: the server stored {encrypted_size} bytes named {UPLOAD_FILE_NAME}; the key went inside MLS"
+    ));
+    Ok(())
+}
+
+/// Downloads, authenticates and decrypts every remembered file into `out`.
+pub(crate) async fn receive_all(
+    dir: &mut DeviceDir,
+    out: &Path,
+    report: &mut Report,
+) -> Result<(), Failure> {
+    let folder = dir.path.join(RECEIVED);
+    let mut saved = Vec::new();
+    let entries = match std::fs::read_dir(&folder) {
+        Ok(e) => e
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .collect::<Vec<_>>(),
+        Err(_) => Vec::new(),
+    };
+    std::fs::create_dir_all(out).map_err(io(out))?;
+    for path in entries {
+        let bytes = std::fs::read(&path).map_err(io(&path))?;
+        let info = FileInfo::decode(&bytes)
+            .map_err(|e| Failure::internal(format!("{}: {e}", path.display())))?;
+        let target = out.join(info.safe_file_name());
+        fetch(dir, &info, &target).await?;
+        std::fs::remove_file(&path).map_err(io(&path))?;
+        report.line(format!(
+            "saved {} ({} bytes, {}), decrypted on this device",
+            target.display(),
+            info.size(),
+            info.media_type()
+        ));
+        saved.push(json!({"path": target.display().to_string(), "size": info.size(), "media_type": info.media_type()}));
+    }
+    if saved.is_empty() {
+        report.line("no files waiting");
+    }
+    report.set("files", Value::Array(saved));
+    Ok(())
+}
+
+async fn fetch(dir: &DeviceDir, info: &FileInfo, target: &Path) -> Result<(), Failure> {
+    let mut response = dir
+        .api
+        .http()
+        .get(info.url())
+        .send()
+        .await
+        .map_err(|e| Failure::network(format!("download: {e}")))?;
+    if !response.status().is_success() {
+        return Err(Failure::refused(format!(
+            "download: HTTP {} (expired or removed?)",
+            response.status()
+        )));
+    }
+    let folder = target.parent().unwrap_or(Path::new("."));
+    let mut blob = tempfile::tempfile_in(folder).map_err(io(folder))?;
+    let bar = progress(info.encrypted_size(), "downloading");
+    let mut received = 0u64;
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| Failure::network(format!("download: {e}")))?
+    {
+        received += chunk.len() as u64;
+        if received > info.encrypted_size() {
+            return Err(Failure::refused(
+                "download: the blob is larger than announced",
+            ));
+        }
+        std::io::Write::write_all(&mut blob, &chunk).map_err(io(folder))?;
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+    std::io::Seek::rewind(&mut blob).map_err(io(folder))?;
+    // Decrypt into a temporary file and rename: a refused blob leaves
+    // nothing behind under the target name.
+    let plain = tempfile::NamedTempFile::new_in(folder).map_err(io(folder))?;
+    decrypt_file(&mut blob, std::io::BufWriter::new(plain.as_file()), info)
+        .map_err(|e| Failure::refused(format!("{}: {e}", info.safe_file_name())))?;
+    plain
+        .persist(target)
+        .map_err(|e| Failure::input(format!("{}: {e}", target.display())))?;
+    Ok(())
+}

@@ -1,0 +1,523 @@
+//! A whole Crosslock provider in one process: what `crosslock serve` runs.
+//!
+//! [`Provider::start`] opens (or, on first start, creates) everything in a
+//! data dir and serves:
+//!
+//! - the **device-facing API** over TLS on `provider.listen`: the carrier
+//!   proof service (`/acs/v1/proof`), the KDS (enrolment, KeyPackages,
+//!   claims, revocation), its key-transparency log (`/v1/kt/...`), the
+//!   delivery service (`/v1/ds/...`), the content server (`/v1/files`), and
+//!   the provider descriptor `GET /v1/provider` ([`ProviderInfo`]);
+//! - **federation** with peer providers over mutual TLS on
+//!   `provider.federation_listen` (only when peers are configured);
+//! - **operations** on `provider.admin_listen` (plain HTTP): `/healthz` and
+//!   Prometheus `/metrics`.
+//!
+//! Storage is the embedded SQLite default (WAL, `synchronous=FULL`) under
+//! the data dir; key material is described in [`keys`](crate) (see
+//! docs/serve.md for the layout).
+#![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+mod config;
+mod error;
+mod info;
+mod keys;
+mod metrics;
+mod subscribers;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use crosslock_acs::Acs;
+use crosslock_client::credential::{TrustAnchors, TrustPolicy, TrustedCarriers};
+use crosslock_ds::store::SqliteDsStore;
+use crosslock_ds::{ContentConfig, ContentServer, Ds, DsConfig, Federation, KdsDevices, PeerDs};
+use crosslock_kds::store::SqliteKdsStore;
+use crosslock_kds::{AttestationRequirement, FederationClient, Kds, KdsConfig, PeerKds};
+use crosslock_kt::server::{KtLog, KtLogOptions, LogKeys, WitnessClient};
+use crosslock_wire::api::provider::ProviderInfo;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use config::{
+    CarrierSection, CredentialCaSection, LimitsSection, PeerSection, ProviderConfig,
+    ProviderSection, PushSection, TlsSection, TransparencySection, TrustedCarrier, WitnessSection,
+};
+pub use error::ProviderError;
+
+use metrics::{Gauges, Metrics};
+
+/// Seconds since the UNIX epoch.
+pub(crate) fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// The stores the admin endpoints read.
+pub(crate) struct Stores {
+    ds: Arc<SqliteDsStore>,
+    kds: Arc<SqliteKdsStore>,
+    kt: Arc<KtLog>,
+}
+
+impl Stores {
+    fn gauges(&self) -> Result<Gauges, String> {
+        let ds = self.ds.metrics().map_err(|e| e.to_string())?;
+        let kds = self.kds.metrics(now()).map_err(|e| e.to_string())?;
+        let epoch = self
+            .kt
+            .latest_root()
+            .map_err(|e| e.to_string())?
+            .map_or(0, |r| r.statement.epoch);
+        Ok(Gauges {
+            inbox_items: ds.inbox_items,
+            inbox_devices: ds.inbox_devices,
+            outbox_items: ds.outbox_items,
+            devices: kds.devices,
+            key_packages: kds.key_packages,
+            transparency_queue: kds.queued_numbers,
+            transparency_epoch: epoch,
+        })
+    }
+}
+
+/// A running provider. Dropping it does not stop it; call
+/// [`Provider::shutdown`].
+#[derive(Debug)]
+pub struct Provider {
+    config: ProviderConfig,
+    info: ProviderInfo,
+    peer: PeerSection,
+    public_addr: SocketAddr,
+    admin_addr: SocketAddr,
+    federation_addr: Option<SocketAddr>,
+    tls_ca_path: PathBuf,
+    tls_ca_der: Vec<u8>,
+    stop: watch::Sender<bool>,
+    servers: Vec<JoinHandle<std::io::Result<()>>>,
+    background: Vec<JoinHandle<()>>,
+}
+
+impl Provider {
+    /// Opens `data_dir` (creating it and everything in it on first start),
+    /// binds the listeners and starts serving. Returns once every listener
+    /// accepts connections.
+    pub async fn start(config: ProviderConfig, data_dir: &Path) -> Result<Provider, ProviderError> {
+        config.check().map_err(|why| ProviderError::Config {
+            path: "configuration".into(),
+            why,
+        })?;
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        keys::private_dir(data_dir)?;
+        let name = config.provider.name.clone();
+
+        // Bind first: a port in use is the most common start-up failure,
+        // and it should not leave half-made key material behind.
+        let public_listener = bind(config.provider.listen, "provider.listen").await?;
+        let admin_listener = bind(config.provider.admin_listen, "provider.admin_listen").await?;
+        let federation_listener = if config.peers.is_empty() {
+            None
+        } else {
+            Some(
+                bind(
+                    config.provider.federation_listen,
+                    "provider.federation_listen",
+                )
+                .await?,
+            )
+        };
+        let public_addr = local_addr(&public_listener)?;
+        let admin_addr = local_addr(&admin_listener)?;
+        let federation_addr = federation_listener.as_ref().map(local_addr).transpose()?;
+        // With port 0 the real ports are known only now.
+        let mut config = config;
+        config.provider.listen = public_addr;
+        config.provider.admin_listen = admin_addr;
+        if let Some(addr) = federation_addr {
+            config.provider.federation_listen = addr;
+        }
+
+        let keys = keys::ProviderKeys::load_or_create(&config, data_dir)?;
+        let peers = info::Peer::parse_all(&config.peers)?;
+
+        // The carrier, and whose proofs the KDS believes.
+        let acs = match &keys.carrier {
+            Some(key) => {
+                let acs = Arc::new(Acs::new(
+                    config.carrier_id(),
+                    key.clone(),
+                    config.carrier.proof_lifetime_secs,
+                ));
+                acs.set_open_enrolment(config.carrier.open_enrolment);
+                if let Some(path) = &config.carrier.subscribers {
+                    let n = subscribers::load(&acs, path)?;
+                    tracing::info!(subscribers = n, "carrier subscribers loaded");
+                }
+                Some(acs)
+            }
+            None => None,
+        };
+        let mut carriers = info::parse_carriers(&config.trusted_carriers)?;
+        if let Some(acs) = &acs {
+            carriers.insert(0, (acs.carrier_id().to_owned(), acs.public_key().clone()));
+        }
+        let own_carriers = TrustedCarriers::new(carriers.clone());
+        let own_trust = TrustPolicy::Production {
+            anchors: TrustAnchors::new(vec![keys.credential.signer.public_key().clone()]),
+            carriers: own_carriers.clone(),
+        };
+
+        // Key transparency.
+        let kt_dir = data_dir.join("kt");
+        keys::private_dir(&kt_dir.join("keys"))?;
+        let log_keys = LogKeys::load_or_create(&kt_dir.join("keys"))
+            .map_err(|e| ProviderError::Keys(format!("transparency keys: {e}")))?;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| ProviderError::Start(format!("HTTP client: {e}")))?;
+        let mut options = KtLogOptions::default();
+        for w in &config.transparency.witnesses {
+            let key =
+                crosslock_kt::PublicKey::from_hex(&w.key).map_err(|e| ProviderError::Config {
+                    path: "transparency.witnesses".into(),
+                    why: format!("witness {}: key: {e}", w.url),
+                })?;
+            options
+                .witnesses
+                .push(WitnessClient::new(w.url.clone(), key, http.clone()));
+        }
+        let log = Arc::new(
+            KtLog::open(&kt_dir.join("log"), &name, log_keys, options, now())
+                .await
+                .map_err(|e| ProviderError::Start(format!("transparency log: {e}")))?,
+        );
+
+        // The KDS.
+        let mut kds_config = KdsConfig::new(
+            name.clone(),
+            keys.credential.ca.clone(),
+            keys.credential.signer.clone(),
+            own_carriers,
+            AttestationRequirement::Optional(crosslock_attest::AttestationPolicy::Strict),
+        )
+        .map_err(|e| ProviderError::Start(format!("attestation roots: {e}")))?;
+        kds_config.credential_lifetime_secs =
+            config.credential_ca.credential_lifetime_days * 86_400;
+        kds_config.claim_rate = crosslock_kds::RateLimit {
+            burst: config.limits.claim_burst,
+            refill_secs: config.limits.claim_refill_secs,
+        };
+        kds_config.transparency.epoch_interval_secs = config.transparency.epoch_interval_secs;
+        kds_config.transparency.refresh_interval_secs = config.transparency.refresh_interval_secs;
+        kds_config.peers = peers
+            .iter()
+            .map(|p| PeerKds {
+                kds_id: p.name.clone(),
+                federation_url: p.federation_url.clone(),
+                prefixes: p.prefixes.clone(),
+                credential_root: p.credential_root.clone(),
+                client_cert_sha256: p.client_cert_sha256,
+            })
+            .collect();
+        let federation_tls = if peers.is_empty() {
+            None
+        } else {
+            let roots: Vec<Vec<u8>> = peers.iter().map(|p| p.tls_ca.clone()).collect();
+            Some(
+                crosslock_tls::client_config(&roots, Some(&keys.federation_client))
+                    .map_err(|e| ProviderError::Start(format!("federation TLS: {e}")))?,
+            )
+        };
+        let kds_federation = match &federation_tls {
+            Some(tls) => FederationClient::new(tls.clone())
+                .map_err(|e| ProviderError::Start(e.to_string()))?,
+            None => FederationClient::none(),
+        };
+        let kds_store = Arc::new(
+            SqliteKdsStore::open(&data_dir.join("kds.sqlite3"))
+                .map_err(|e| ProviderError::Start(format!("KDS store: {e}")))?,
+        );
+        let kds = Arc::new(
+            Kds::new(kds_config, kds_store.clone(), kds_federation).with_transparency(log.clone()),
+        );
+
+        // The delivery service and the content server.
+        let mut ds_config = DsConfig::new(name.clone(), own_trust.clone());
+        apply_limits(&mut ds_config, &config);
+        ds_config.peers = peers
+            .iter()
+            .map(|p| PeerDs {
+                name: p.name.clone(),
+                federation_url: p.federation_url.clone(),
+                tls_fingerprint: p.client_cert_sha256,
+                credentials: p.trust(),
+            })
+            .collect();
+        let ds_federation = match federation_tls {
+            Some(tls) => Federation::new(tls, ds_config.peers.clone())
+                .map_err(|e| ProviderError::Start(e.to_string()))?,
+            None => Federation::none(),
+        };
+        let push: Option<Arc<dyn crosslock_ds::PushGateway>> = if config.push.webhook_url.is_empty()
+        {
+            None
+        } else {
+            Some(Arc::new(crosslock_ds::WebhookPush::new(
+                http.clone(),
+                config.push.webhook_url.clone(),
+            )))
+        };
+        let ds_store = Arc::new(
+            SqliteDsStore::open(&data_dir.join("ds.sqlite3"))
+                .map_err(|e| ProviderError::Start(format!("DS store: {e}")))?,
+        );
+        let auth = Arc::new(KdsDevices::new(kds_store.clone()));
+        let ds = Arc::new(Ds::new(
+            ds_config,
+            ds_store.clone(),
+            auth.clone(),
+            ds_federation,
+            push,
+        ));
+        let content = Arc::new(
+            ContentServer::open(
+                &data_dir.join("content"),
+                ContentConfig {
+                    max_file_bytes: config.limits.max_file_bytes,
+                    expiry_secs: config.limits.file_expiry_days * 86_400,
+                    public_base_url: config.public_url(),
+                    ..ContentConfig::default()
+                },
+                auth,
+            )
+            .map_err(|e| ProviderError::Start(format!("content server: {e}")))?,
+        );
+
+        // What devices and peers are told.
+        let tls_ca_der = keys.tls_ca.certificate_der().to_vec();
+        let tls_ca_path = data_dir.join("tls").join(crosslock_tls::CA_CERT_FILE);
+        let info = info::describe(
+            &name,
+            &keys.credential.ca,
+            &carriers,
+            &log,
+            &config.transparency,
+            &peers,
+        );
+        let peer = PeerSection {
+            name: name.clone(),
+            federation_url: config.federation_url(),
+            prefixes: Vec::new(),
+            tls_ca: info::b64(&tls_ca_der),
+            client_cert_sha256: hex::encode(keys.federation_client.leaf_sha256()),
+            credential_root: info::b64(keys.credential.ca.certificate()),
+            carriers: carriers
+                .iter()
+                .map(|(id, key)| info::trusted_carrier(id, key))
+                .collect(),
+            log_key: info::b64(&log.log_key().0),
+            vrf_key: info::b64(&log.vrf_key()),
+        };
+
+        // Routers.
+        let metrics = Metrics::new();
+        let described = info.clone();
+        let mut public = Router::new()
+            .route(
+                "/v1/provider",
+                get(move || {
+                    let info = described.clone();
+                    async move { axum::Json(info) }
+                }),
+            )
+            .merge(crosslock_kds::router(kds.clone()))
+            .merge(crosslock_ds::router(ds.clone()))
+            .merge(crosslock_ds::content_router(content.clone()));
+        if let Some(acs) = &acs {
+            public = public.merge(crosslock_acs::router(acs.clone()));
+        }
+        let public = public.layer(axum::middleware::from_fn_with_state(
+            metrics.clone(),
+            metrics::track,
+        ));
+        let stores = Arc::new(Stores {
+            ds: ds_store,
+            kds: kds_store,
+            kt: log.clone(),
+        });
+        let admin = metrics::admin_router(metrics.clone(), stores);
+
+        let public_tls =
+            crosslock_tls::server_config(&keys.server, crosslock_tls::ClientAuth::None)
+                .map_err(|e| ProviderError::Start(format!("TLS: {e}")))?;
+        let (stop, stopped) = watch::channel(false);
+        let until_stopped = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let mut servers = vec![
+            tokio::spawn(crosslock_tls::serve(
+                public_listener,
+                public,
+                Some(public_tls),
+                until_stopped(stopped.clone()),
+            )),
+            tokio::spawn(crosslock_tls::serve(
+                admin_listener,
+                admin,
+                None,
+                until_stopped(stopped.clone()),
+            )),
+        ];
+        if let Some(listener) = federation_listener {
+            let roots = peers.iter().map(|p| p.tls_ca.clone()).collect();
+            let tls = crosslock_tls::server_config(
+                &keys.server,
+                crosslock_tls::ClientAuth::Required { roots },
+            )
+            .map_err(|e| ProviderError::Start(format!("federation TLS: {e}")))?;
+            let router = crosslock_kds::federation_router(kds.clone())
+                .merge(crosslock_ds::federation_router(ds.clone()))
+                .layer(axum::middleware::from_fn_with_state(
+                    metrics.clone(),
+                    metrics::track,
+                ));
+            servers.push(tokio::spawn(crosslock_tls::serve(
+                listener,
+                router,
+                Some(tls),
+                until_stopped(stopped.clone()),
+            )));
+        }
+
+        crosslock_ds::start_background(&ds);
+        ContentServer::start_background(&content);
+        let publisher = kds.clone();
+        let background = vec![tokio::spawn(async move {
+            if let Err(e) = publisher.run_transparency().await {
+                tracing::error!(error = %e, "key-transparency publisher stopped");
+            }
+        })];
+
+        Ok(Provider {
+            config,
+            info,
+            peer,
+            public_addr,
+            admin_addr,
+            federation_addr,
+            tls_ca_path,
+            tls_ca_der,
+            stop,
+            servers,
+            background,
+        })
+    }
+
+    /// The configuration in effect (listen addresses as bound).
+    pub fn config(&self) -> &ProviderConfig {
+        &self.config
+    }
+
+    /// What `GET /v1/provider` answers.
+    pub fn info(&self) -> &ProviderInfo {
+        &self.info
+    }
+
+    /// The `[[peers]]` block another provider needs to federate with this
+    /// one (its `prefixes` left for that operator to fill in).
+    pub fn peer_section(&self) -> &PeerSection {
+        &self.peer
+    }
+
+    /// Where the device-facing API listens.
+    pub fn public_addr(&self) -> SocketAddr {
+        self.public_addr
+    }
+
+    /// The device-facing base URL.
+    pub fn public_url(&self) -> String {
+        self.config.public_url()
+    }
+
+    /// Where `/healthz` and `/metrics` listen.
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin_addr
+    }
+
+    /// Where federation listens, when peers are configured.
+    pub fn federation_addr(&self) -> Option<SocketAddr> {
+        self.federation_addr
+    }
+
+    /// The TLS CA certificate devices must trust (PEM file).
+    pub fn tls_ca_path(&self) -> &Path {
+        &self.tls_ca_path
+    }
+
+    /// The TLS CA certificate, DER.
+    pub fn tls_ca_der(&self) -> &[u8] {
+        &self.tls_ca_der
+    }
+
+    /// Stops accepting, lets requests in flight finish (at most
+    /// [`crosslock_tls::SHUTDOWN_GRACE`]), and stops the background tasks.
+    /// Everything acknowledged is already on disk.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for server in self.servers {
+            match server.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "listener stopped with an error"),
+                Err(e) => tracing::warn!(error = %e, "listener task failed"),
+            }
+        }
+        for task in self.background {
+            task.abort();
+        }
+    }
+}
+
+async fn bind(addr: SocketAddr, setting: &str) -> Result<TcpListener, ProviderError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| ProviderError::Listen {
+            setting: setting.to_owned(),
+            addr,
+            why: e.to_string(),
+        })
+}
+
+fn local_addr(listener: &TcpListener) -> Result<SocketAddr, ProviderError> {
+    listener
+        .local_addr()
+        .map_err(|e| ProviderError::Start(format!("listener address: {e}")))
+}
+
+fn apply_limits(ds: &mut DsConfig, config: &ProviderConfig) {
+    let limits = &config.limits;
+    ds.retention_secs = limits.retention_days * 86_400;
+    ds.max_message_bytes = limits.max_message_bytes;
+    ds.device_rate = crosslock_ds::RateLimit {
+        burst: limits.device_burst,
+        per_second: limits.device_per_second,
+    };
+    ds.conversation_rate = crosslock_ds::RateLimit {
+        burst: limits.conversation_burst,
+        per_second: limits.conversation_per_second,
+    };
+    ds.external_commits_per_day = limits.external_commits_per_day;
+    ds.max_wait_secs = limits.max_wait_secs;
+    ds.push = crosslock_ds::PushSettings {
+        batch_window_ms: config.push.batch_window_ms,
+        max_random_delay_ms: config.push.max_random_delay_ms,
+    };
+}

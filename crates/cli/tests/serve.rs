@@ -1,0 +1,488 @@
+//! `crosslock serve` and `crosslock device` as an operator and a user run
+//! them: real processes, real TLS on loopback, device state in
+//! directories.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn crosslock() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_crosslock"))
+}
+
+/// A running `crosslock serve`, stopped (SIGINT) on drop.
+struct Serve {
+    child: Child,
+    url: String,
+    admin: String,
+    ca: PathBuf,
+    data: PathBuf,
+}
+
+impl Serve {
+    /// Starts a provider on free loopback ports and waits until it is ready.
+    fn start(data: &Path, extra: &[&str]) -> Serve {
+        let mut child = crosslock()
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--admin-listen",
+                "127.0.0.1:0",
+            ])
+            .arg("--data-dir")
+            .arg(data)
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut url = None;
+            let mut admin = None;
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let field = |name: &str| {
+                    line.split_whitespace()
+                        .find_map(|w| w.strip_prefix(name).map(str::to_owned))
+                };
+                if line.contains("provider ready") {
+                    url = field("devices=");
+                    admin = field("admin=");
+                    let _ = tx.send((url.clone(), admin.clone(), None));
+                } else if line.contains("ERROR") || line.starts_with("error") {
+                    let _ = tx.send((None, None, Some(line.clone())));
+                }
+            }
+        });
+        let (url, admin, error) = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("serve did not become ready");
+        assert!(error.is_none(), "serve failed: {error:?}");
+        Serve {
+            child,
+            url: url.unwrap(),
+            admin: admin.unwrap(),
+            ca: data.join("tls/tls-ca.pem"),
+            data: data.to_owned(),
+        }
+    }
+
+    /// Stops it as Ctrl-C would and waits for a clean exit.
+    fn stop(mut self) {
+        interrupt(&self.child);
+        let status = wait(&mut self.child);
+        assert!(status.success(), "serve exited with {status}");
+    }
+
+    fn admin(&self, path: &str) -> String {
+        let (host, port) = self
+            .admin
+            .trim_start_matches("http://")
+            .split_once(':')
+            .unwrap();
+        http_get(host, port.parse().unwrap(), path)
+    }
+
+    /// The value of a gauge on `/metrics`.
+    fn gauge(&self, name: &str) -> u64 {
+        let metrics = self.admin("/metrics");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name} not in {metrics}"))
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
+    /// Waits until every queued number is published in an epoch.
+    fn wait_for_transparency(&self) {
+        let until = Instant::now() + Duration::from_secs(30);
+        while self.gauge("crosslock_transparency_queued_numbers") > 0
+            || self.gauge("crosslock_transparency_epoch") == 0
+        {
+            assert!(Instant::now() < until, "no transparency epoch");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn interrupt(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn wait(child: &mut Child) -> std::process::ExitStatus {
+    let until = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < until, "process did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A plain HTTP/1.1 GET on loopback (the admin listener), body only.
+fn http_get(host: &str, port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect((host, port)).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    // The admin answers are small: axum sends them with a length.
+    body.to_owned()
+}
+
+/// Runs `crosslock device --device-dir DIR --json ARGS`; returns its JSON
+/// and whether it succeeded.
+fn device_try(dir: &Path, args: &[&str]) -> (bool, Value) {
+    let out = crosslock()
+        .arg("device")
+        .arg("--device-dir")
+        .arg(dir)
+        .arg("--json")
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let value: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+        panic!(
+            "{args:?}: not JSON ({e}): {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert_eq!(value["ok"].as_bool(), Some(out.status.success()), "{value}");
+    (out.status.success(), value)
+}
+
+fn device(dir: &Path, args: &[&str]) -> Value {
+    let (ok, value) = device_try(dir, args);
+    assert!(ok, "{args:?} failed: {value}");
+    value
+}
+
+fn init(dir: &Path, number: &str, profile: &str, serve: &Serve) -> Value {
+    device(
+        dir,
+        &[
+            "init",
+            "--number",
+            number,
+            "--profile",
+            profile,
+            "--server",
+            &serve.url,
+            "--ca",
+            serve.ca.to_str().unwrap(),
+        ],
+    )
+}
+
+fn texts(received: &Value) -> Vec<String> {
+    received["received"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "text")
+        .map(|e| e["text"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The acceptance scenario: one provider, an Android and an iOS device
+/// enrol, exchange messages, and agree on the epoch authenticator.
+#[test]
+fn two_devices_enrol_and_talk_through_one_provider() {
+    let tmp = tempfile::tempdir().unwrap();
+    let serve = Serve::start(&tmp.path().join("provider"), &[]);
+    assert_eq!(serve.admin("/healthz"), "ok\n");
+    assert!(serve.url.starts_with("https://127.0.0.1:"), "{}", serve.url);
+
+    let alice = tmp.path().join("alice");
+    let bob = tmp.path().join("bob");
+    let a = init(&alice, "+15550100001", "android", &serve);
+    let b = init(&bob, "+447700900002", "ios", &serve);
+    assert_eq!(a["profile"], "android");
+    assert_eq!(b["profile"], "ios");
+    for dir in [&alice, &bob] {
+        let enrolled = device(dir, &["enroll"]);
+        assert_eq!(enrolled["credentials"].as_u64(), Some(2), "{enrolled}");
+    }
+    // A second enrolment of the same directory is refused, changing nothing.
+    let (ok, again) = device_try(&alice, &["enroll"]);
+    assert!(!ok);
+    assert_eq!(again["kind"], "input");
+    serve.wait_for_transparency();
+
+    let sent = device(
+        &alice,
+        &["send", "--to", "+447700900002", "hello from Android"],
+    );
+    assert!(sent["created"].is_string(), "{sent}");
+    let got = device(&bob, &["recv"]);
+    assert_eq!(texts(&got), ["hello from Android"]);
+    device(&bob, &["send", "--to", "+15550100001", "hello from iPhone"]);
+    let got = device(&alice, &["recv"]);
+    assert_eq!(texts(&got), ["hello from iPhone"]);
+    // Bob's read receipt for Alice's message came too.
+    assert!(
+        got["received"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["type"] == "receipt" && e["statuses"][0] == "read"),
+        "{got}"
+    );
+
+    let status_a = device(&alice, &["status"]);
+    let status_b = device(&bob, &["status"]);
+    let conv_a = &status_a["conversations"][0];
+    let conv_b = &status_b["conversations"][0];
+    assert_eq!(conv_a["conversation"], conv_b["conversation"]);
+    assert_eq!(conv_a["encrypted"], true);
+    assert_eq!(conv_b["encrypted"], true);
+    assert_eq!(conv_a["epoch"], conv_b["epoch"]);
+    assert_eq!(conv_a["epoch_authenticator"], conv_b["epoch_authenticator"]);
+    assert_eq!(conv_a["epoch_authenticator"].as_str().unwrap().len(), 64);
+    // Bob's keys came with a transparency proof from the provider's log.
+    assert_eq!(conv_a["transparency"]["+447700900002"]["proven"], true);
+
+    // Both see the same safety number; confirming marks Bob verified.
+    let va = device(&alice, &["verify", "--with", "+447700900002", "--confirm"]);
+    let vb = device(&bob, &["verify", "--with", "+15550100001"]);
+    assert_eq!(va["safety_number"], vb["safety_number"]);
+    let status_a = device(&alice, &["status"]);
+    assert_eq!(
+        status_a["conversations"][0]["verification"]["+447700900002"],
+        "verified"
+    );
+
+    // What the operator sees: requests by route, no numbers in labels.
+    let metrics = serve.admin("/metrics");
+    assert!(
+        metrics.contains("route=\"/v1/ds/message\",status=\"200\""),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("+1555"), "{metrics}");
+    assert!(serve.gauge("crosslock_devices_enrolled") == 2);
+    serve.stop();
+}
+
+#[test]
+fn files_travel_encrypted_and_groups_change_membership() {
+    let tmp = tempfile::tempdir().unwrap();
+    let serve = Serve::start(&tmp.path().join("provider"), &[]);
+    let [alice, bob, carol] = ["alice", "bob", "carol"].map(|n| tmp.path().join(n));
+    init(&alice, "+15550100001", "android", &serve);
+    init(&bob, "+447700900002", "ios", &serve);
+    init(&carol, "+15550100003", "android", &serve);
+    for dir in [&alice, &bob, &carol] {
+        device(dir, &["enroll"]);
+    }
+    serve.wait_for_transparency();
+    let group = device(
+        &alice,
+        &[
+            "group",
+            "create",
+            "--member",
+            "+447700900002",
+            "--member",
+            "+15550100003",
+        ],
+    );
+    let id = group["conversation"].as_str().unwrap().to_owned();
+
+    // A 1 MiB file: the content server stores only ciphertext.
+    let photo = tmp.path().join("photo.jpg");
+    let data: Vec<u8> = (0..1_048_576u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(&photo, &data).unwrap();
+    let sent = device(
+        &alice,
+        &[
+            "file",
+            "send",
+            "--conversation",
+            &id,
+            photo.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(sent["upload_name"], "encrypted_file");
+    let blobs = serve.data.join("content/blobs");
+    let mut stored = Vec::new();
+    for entry in walk(&blobs) {
+        stored.push(std::fs::read(entry).unwrap());
+    }
+    assert_eq!(stored.len(), 1);
+    assert!(!stored[0].windows(64).any(|w| w == &data[4096..4160]));
+
+    for who in [&bob, &carol] {
+        let out = who.with_extension("files");
+        let got = device(who, &["file", "recv", "--out", out.to_str().unwrap()]);
+        assert_eq!(got["files"].as_array().unwrap().len(), 1, "{got}");
+        assert!(std::fs::read(out.join("photo.jpg")).unwrap() == data);
+    }
+
+    // Carol is removed and cannot read what follows.
+    device(
+        &alice,
+        &[
+            "group",
+            "remove",
+            "--conversation",
+            &id,
+            "--member",
+            "+15550100003",
+        ],
+    );
+    device(&alice, &["send", "--conversation", &id, "after Carol left"]);
+    assert_eq!(texts(&device(&bob, &["recv"])), ["after Carol left"]);
+    let carol_got = device(&carol, &["recv"]);
+    assert!(texts(&carol_got).is_empty(), "{carol_got}");
+    let carol_status = device(&carol, &["status"]);
+    assert_eq!(carol_status["conversations"][0]["encrypted"], false);
+    serve.stop();
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[test]
+fn device_errors_say_what_to_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    let nowhere = tmp.path().join("none");
+    let (ok, out) = device_try(&nowhere, &["status"]);
+    assert!(!ok);
+    assert_eq!(out["kind"], "input");
+    assert!(
+        out["error"]
+            .as_str()
+            .unwrap()
+            .contains("crosslock device init"),
+        "{out}"
+    );
+
+    let ca = tmp.path().join("ca.pem");
+    std::fs::write(&ca, "not a certificate").unwrap();
+    let (ok, out) = device_try(
+        &tmp.path().join("d"),
+        &[
+            "init",
+            "--number",
+            "+15550100001",
+            "--ca",
+            ca.to_str().unwrap(),
+        ],
+    );
+    assert!(!ok);
+    assert!(out["error"].as_str().unwrap().contains("PEM"), "{out}");
+
+    let (ok, out) = device_try(
+        &tmp.path().join("d"),
+        &[
+            "init",
+            "--number",
+            "15550100001",
+            "--ca",
+            ca.to_str().unwrap(),
+        ],
+    );
+    assert!(!ok);
+    assert!(out["error"].as_str().unwrap().contains("E.164"), "{out}");
+}
+
+#[test]
+fn serve_prints_its_configuration_and_refuses_bad_settings() {
+    let out = crosslock()
+        .args(["serve", "--print-config"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for setting in [
+        "listen = \"127.0.0.1:8443\"",
+        "[limits]",
+        "retention_days = 30",
+        "[push]",
+    ] {
+        assert!(text.contains(setting), "{setting} missing:\n{text}");
+    }
+
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("crosslock.toml");
+    std::fs::write(&config, "[provider]\nlisten_address = \"127.0.0.1:1\"\n").unwrap();
+    let out = crosslock()
+        .args(["serve", "--print-config", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("listen_address"));
+}
+
+#[test]
+fn a_restarted_provider_keeps_its_keys_and_its_messages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("provider");
+    let serve = Serve::start(&data, &[]);
+    let ca_before = std::fs::read(&serve.ca).unwrap();
+    let alice = tmp.path().join("alice");
+    let bob = tmp.path().join("bob");
+    init(&alice, "+15550100001", "android", &serve);
+    init(&bob, "+447700900002", "ios", &serve);
+    device(&alice, &["enroll"]);
+    device(&bob, &["enroll"]);
+    serve.wait_for_transparency();
+    device(
+        &alice,
+        &["send", "--to", "+447700900002", "kept across a restart"],
+    );
+    serve.stop();
+
+    // Same data dir, new ports: same CA, same credentials, Bob's message
+    // still waits for him.
+    let serve = Serve::start(&data, &[]);
+    assert_eq!(std::fs::read(&serve.ca).unwrap(), ca_before);
+    // The devices stored the old URL; point them at the new port.
+    for dir in [&alice, &bob] {
+        let path = dir.join("device.json");
+        let mut settings: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        settings["server"] = Value::String(serve.url.clone());
+        std::fs::write(&path, settings.to_string()).unwrap();
+    }
+    assert_eq!(texts(&device(&bob, &["recv"])), ["kept across a restart"]);
+    serve.stop();
+}

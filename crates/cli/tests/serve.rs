@@ -486,3 +486,109 @@ fn a_restarted_provider_keeps_its_keys_and_its_messages() {
     assert_eq!(texts(&device(&bob, &["recv"])), ["kept across a restart"]);
     serve.stop();
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `data/peer.toml` with the number prefixes homed at that provider.
+fn peer_config(data: &Path, prefixes: &[&str]) -> String {
+    let text = std::fs::read_to_string(data.join("peer.toml")).unwrap();
+    let mut value: toml::Table = toml::from_str(&text).unwrap();
+    let peers = value["peers"].as_array_mut().unwrap();
+    peers[0]["prefixes"] = toml::Value::Array(
+        prefixes
+            .iter()
+            .map(|p| toml::Value::String((*p).to_owned()))
+            .collect(),
+    );
+    toml::to_string(&value).unwrap()
+}
+
+/// Provider A (Android users, +1) and provider B (iPhone users, +44),
+/// configured as peers the way operators do it: each gives the other the
+/// `peer.toml` its first start wrote.
+#[test]
+fn two_providers_federate_a_conversation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data_a, data_b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let (fed_a, fed_b) = (free_port(), free_port());
+    let fed = |port: u16| format!("127.0.0.1:{port}");
+    let first_a = Serve::start(
+        &data_a,
+        &["--name", "a.example", "--federation-listen", &fed(fed_a)],
+    );
+    let first_b = Serve::start(
+        &data_b,
+        &["--name", "b.example", "--federation-listen", &fed(fed_b)],
+    );
+    first_a.stop();
+    first_b.stop();
+    let config_a = tmp.path().join("a.toml");
+    let config_b = tmp.path().join("b.toml");
+    std::fs::write(&config_a, peer_config(&data_b, &["+44"])).unwrap();
+    std::fs::write(&config_b, peer_config(&data_a, &["+1"])).unwrap();
+    let a = Serve::start(
+        &data_a,
+        &[
+            "--name",
+            "a.example",
+            "--federation-listen",
+            &fed(fed_a),
+            "--config",
+            config_a.to_str().unwrap(),
+        ],
+    );
+    let b = Serve::start(
+        &data_b,
+        &[
+            "--name",
+            "b.example",
+            "--federation-listen",
+            &fed(fed_b),
+            "--config",
+            config_b.to_str().unwrap(),
+        ],
+    );
+
+    let alice = tmp.path().join("alice");
+    let bob = tmp.path().join("bob");
+    init(&alice, "+15550100001", "android", &a);
+    init(&bob, "+447700900002", "ios", &b);
+    device(&alice, &["enroll"]);
+    device(&bob, &["enroll"]);
+    a.wait_for_transparency();
+    b.wait_for_transparency();
+
+    // Alice's claim for Bob goes from A to B over mutual TLS; the
+    // conversation is hosted at A and Bob's copy comes back through B.
+    device(
+        &alice,
+        &["send", "--to", "+447700900002", "across providers"],
+    );
+    assert_eq!(
+        texts(&device(&bob, &["recv", "--wait", "5"])),
+        ["across providers"]
+    );
+    device(&bob, &["send", "--to", "+15550100001", "and back"]);
+    assert_eq!(
+        texts(&device(&alice, &["recv", "--wait", "5"])),
+        ["and back"]
+    );
+    let sa = device(&alice, &["status"]);
+    let sb = device(&bob, &["status"]);
+    assert_eq!(
+        sa["conversations"][0]["epoch_authenticator"],
+        sb["conversations"][0]["epoch_authenticator"]
+    );
+    // Bob's keys were proven in B's log, which A's descriptor listed.
+    let proof = &sa["conversations"][0]["transparency"]["+447700900002"];
+    assert_eq!(proof["proven"], true, "{sa}");
+    assert_eq!(proof["directory"], "b.example");
+    a.stop();
+    b.stop();
+}

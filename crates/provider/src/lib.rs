@@ -170,6 +170,12 @@ impl Provider {
             carriers.insert(0, (acs.carrier_id().to_owned(), acs.public_key().clone()));
         }
         let own_carriers = TrustedCarriers::new(carriers.clone());
+        // The KDS checks peers' claim answers against their carriers too
+        // (a peer carrier's proof cannot enrol here: it names its own home).
+        let mut kds_carriers = carriers.clone();
+        for peer in &peers {
+            kds_carriers.extend(peer.carriers.iter().cloned());
+        }
         let own_trust = TrustPolicy::Production {
             anchors: TrustAnchors::new(vec![keys.credential.signer.public_key().clone()]),
             carriers: own_carriers.clone(),
@@ -206,7 +212,7 @@ impl Provider {
             name.clone(),
             keys.credential.ca.clone(),
             keys.credential.signer.clone(),
-            own_carriers,
+            TrustedCarriers::new(kds_carriers),
             AttestationRequirement::Optional(crosslock_attest::AttestationPolicy::Strict),
         )
         .map_err(|e| ProviderError::Start(format!("attestation roots: {e}")))?;

@@ -1,22 +1,37 @@
-//! `crosslock demo`: an Android phone and an iPhone talk end-to-end
-//! encrypted, and the narration shows what the server relayed (sizes and
-//! content types, never plaintext) beside what the phones decrypted.
+//! `crosslock demo`: provider A (Android users) and provider B (iPhone
+//! users) start in this process on loopback, federate, and phones talk
+//! through them end-to-end encrypted. The narration shows what the servers
+//! stored and relayed (sizes, counts, content types: never plaintext)
+//! beside what the phones decrypted.
 //!
-//! The phones are real client cores on encrypted SQLite files. Until the
-//! delivery service lands, an in-process relay stands in for it: it orders
-//! commits, queues messages for offline phones and records what it saw.
+//! Everything is real: the providers are `crosslock serve`'s
+//! (crates/provider: carrier, KDS, transparency log, delivery service,
+//! content server, mutual-TLS federation), and the phones are
+//! `crosslock device`'s (client cores on encrypted SQLite files, talking
+//! HTTPS). Only the attacker in step 6 is played by this code.
 
-use std::collections::{BTreeMap, VecDeque};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use crosslock_client::credential::{PhoneNumber, TrustAnchors, TrustPolicy};
+use crosslock_acs::{Acs, ProofRequest};
+use crosslock_client::credential::{CertificateAuthority, PhoneNumber, TrustedCarriers};
 use crosslock_client::env::Environment;
 use crosslock_client::keystore::SoftwareKeyStore;
-use crosslock_client::store::{DatabaseKey, SqliteStore, StateStore};
-use crosslock_client::wire::status::{MessageStatus, PerMessageStatus};
-use crosslock_client::*;
+use crosslock_client::store::{MemoryStore, StateStore};
+use crosslock_client::{
+    ConversationId, Device, DeviceProfile, NewConversation, NewDevice, ParticipantKeyPackages,
+};
+use crosslock_kds::store::SqliteKdsStore;
+use crosslock_kds::{AttestationRequirement, FederationClient, Kds, KdsConfig};
+use crosslock_provider::{Provider, ProviderConfig};
+use crosslock_wire::api::B64;
+use crosslock_wire::api::kds::{ClaimedDevice, EnrollRequest};
+use serde_json::{Value, json};
+
+use crate::device::state::DeviceDir;
+use crate::device::{Report, convo, files};
 
 /// Options of `crosslock demo`.
 #[derive(clap::Args, Debug)]
@@ -24,8 +39,8 @@ pub(crate) struct DemoArgs {
     /// Print one JSON object per event instead of the narration.
     #[arg(long)]
     json: bool,
-    /// Keep the phones' encrypted databases here instead of a temporary
-    /// directory (it must not already hold them).
+    /// Keep the providers' data and the phones' encrypted databases here
+    /// instead of a temporary directory (it must not already hold a demo).
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
 }
@@ -47,7 +62,7 @@ struct Narrator {
 }
 
 impl Narrator {
-    fn emit(&self, event: serde_json::Value, text: String) {
+    fn emit(&self, event: Value, text: String) {
         if self.json {
             println!("{event}");
         } else {
@@ -59,34 +74,35 @@ impl Narrator {
         self.step += 1;
         let n = self.step;
         self.emit(
-            serde_json::json!({"event": "step", "step": n, "title": title}),
+            json!({"event": "step", "step": n, "title": title}),
             format!("\n{n}. {title}"),
         );
     }
 
-    fn server(&self, what: &str, out: &Outbound) {
+    fn server(&self, provider: &str, what: &str, detail: Value) {
         self.emit(
-            serde_json::json!({"event": "server", "what": what, "content_type": out.content_type,
-                "bytes": out.envelope.len(), "message_id": out.message_id}),
-            format!(
-                "   server relayed  {what}: {} bytes of {} (id {})",
-                out.envelope.len(),
-                out.content_type,
-                out.message_id
-            ),
+            json!({"event": "server", "provider": provider, "what": what, "detail": detail}),
+            format!("   server {provider:<10} {what}"),
         );
     }
 
     fn phone(&self, who: &str, what: &str) {
         self.emit(
-            serde_json::json!({"event": "phone", "phone": who, "what": what}),
-            format!("   {who:<13} {what}"),
+            json!({"event": "phone", "phone": who, "what": what}),
+            format!("   phone  {who:<13} {what}"),
         );
+    }
+
+    /// The phone's report, line by line.
+    fn report(&self, who: &str, report: &Report) {
+        for line in report.lines() {
+            self.phone(who, line);
+        }
     }
 
     fn check(&self, ok: bool, what: &str) -> Result<(), Failure> {
         self.emit(
-            serde_json::json!({"event": "check", "ok": ok, "what": what}),
+            json!({"event": "check", "ok": ok, "what": what}),
             format!("   {} {what}", if ok { "✓" } else { "✗" }),
         );
         if ok {
@@ -95,120 +111,6 @@ impl Narrator {
             Err(Failure(format!("expectation failed: {what}")))
         }
     }
-}
-
-/// The stand-in for the delivery service: per-device queues.
-#[derive(Default)]
-struct Relay {
-    queues: BTreeMap<String, VecDeque<Outbound>>,
-}
-
-impl Relay {
-    fn send(&mut self, to: &[&str], out: &Outbound) {
-        for name in to {
-            self.queues
-                .entry((*name).to_owned())
-                .or_default()
-                .push_back(out.clone());
-        }
-    }
-
-    fn drain(&mut self, name: &str) -> Vec<Outbound> {
-        self.queues
-            .get_mut(name)
-            .map(|q| q.drain(..).collect())
-            .unwrap_or_default()
-    }
-}
-
-struct Phones {
-    dir: PathBuf,
-    devices: BTreeMap<String, Device>,
-}
-
-impl Phones {
-    fn add(&mut self, name: &str, number: &str, profile: DeviceProfile) -> Result<(), Failure> {
-        let path = self.dir.join(format!("{name}.db"));
-        if path.exists() {
-            return Err(Failure(format!(
-                "{} already exists; give --dir an empty directory",
-                path.display()
-            )));
-        }
-        // Each phone's database has its own random key (on a real phone the
-        // platform key store wraps it).
-        let env = Environment::system();
-        let store: Arc<dyn StateStore> =
-            Arc::new(SqliteStore::open(&path, &DatabaseKey::new(env.random()))?);
-        let keystore = Arc::new(SoftwareKeyStore::new(store.clone()));
-        let config = DeviceConfig::new(TrustPolicy::Development {
-            anchors: TrustAnchors::none(),
-        });
-        let device = Device::create(
-            store,
-            keystore,
-            NewDevice {
-                number: PhoneNumber::parse(number)?,
-                profile,
-            },
-            config,
-            env,
-        )?;
-        self.devices.insert(name.to_owned(), device);
-        Ok(())
-    }
-
-    fn get(&mut self, name: &str) -> Result<&mut Device, Failure> {
-        self.devices
-            .get_mut(name)
-            .ok_or_else(|| Failure(format!("no phone {name}")))
-    }
-
-    /// What a KDS claim for these devices would return.
-    fn claim(&mut self, number: &str, names: &[&str]) -> Result<ParticipantKeyPackages, Failure> {
-        let mut devices = Vec::new();
-        for name in names {
-            let batch = self.get(name)?.generate_key_packages(1)?;
-            devices.push(DeviceKeyPackages(
-                batch.key_packages.into_iter().map(|(_, kp)| kp).collect(),
-            ));
-        }
-        Ok(ParticipantKeyPackages {
-            number: PhoneNumber::parse(number)?,
-            devices,
-            transparency: None,
-        })
-    }
-
-    /// Delivers everything queued for `name`; returns what it decrypted.
-    fn deliver(&mut self, relay: &mut Relay, name: &str) -> Result<Vec<Received>, Failure> {
-        let mut out = Vec::new();
-        for message in relay.drain(name) {
-            let device = self.get(name)?;
-            let received = device.receive(&message.message_id, &message.envelope)?;
-            if let Received::Message(m) = &received {
-                device.ack(m.delivery)?;
-            }
-            out.push(received);
-        }
-        Ok(out)
-    }
-}
-
-fn text(r: &Received) -> Option<String> {
-    match r {
-        Received::Message(ReceivedMessage {
-            content: ReceivedContent::Mimi { content, .. },
-            ..
-        }) => content.text_body().map(str::to_owned),
-        _ => None,
-    }
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
 }
 
 pub(crate) fn run(args: DemoArgs) -> ExitCode {
@@ -227,25 +129,40 @@ pub(crate) fn run(args: DemoArgs) -> ExitCode {
         .clone()
         .or_else(|| temp.as_ref().map(|t| t.path().to_owned()))
         .unwrap_or_default();
+    if dir.join("provider-a").exists() {
+        eprintln!(
+            "error: {} already holds a demo; choose an empty directory",
+            dir.display()
+        );
+        return ExitCode::from(2);
+    }
     if let Err(e) = std::fs::create_dir_all(&dir) {
         eprintln!("error: cannot create {}: {e}", dir.display());
         return ExitCode::FAILURE;
     }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let mut narrator = Narrator {
         json: args.json,
         step: 0,
     };
-    match story(&mut narrator, dir) {
+    let result = runtime.block_on(story(&mut narrator, &dir));
+    match result {
         Ok(()) => {
             narrator.emit(
-                serde_json::json!({"event": "done", "ok": true}),
-                "\nAll steps passed.".into(),
+                json!({"event": "done", "ok": true}),
+                "\nAll six steps passed.".into(),
             );
             ExitCode::SUCCESS
         }
         Err(Failure(why)) => {
             narrator.emit(
-                serde_json::json!({"event": "done", "ok": false, "error": why}),
+                json!({"event": "done", "ok": false, "error": why}),
                 format!("\nDemo failed: {why}"),
             );
             ExitCode::FAILURE
@@ -253,240 +170,517 @@ pub(crate) fn run(args: DemoArgs) -> ExitCode {
     }
 }
 
-fn story(n: &mut Narrator, dir: PathBuf) -> Result<(), Failure> {
-    let mut phones = Phones {
-        dir,
-        devices: BTreeMap::new(),
-    };
-    let mut relay = Relay::default();
+const ALICE: &str = "+15550100001";
+const BOB: &str = "+447700900002";
+const CAROL: &str = "+15550100003";
 
-    n.step("Alice (Android) and Bob (iPhone) set up their phones");
-    phones.add("alice", "+15550100001", DeviceProfile::Android)?;
-    phones.add("bob", "+15550100002", DeviceProfile::Ios)?;
-    for name in ["alice", "bob"] {
-        let d = phones.get(name)?;
-        let suites: Vec<String> = d
-            .suites()
-            .iter()
-            .map(|s| format!("{:#06x}", s.code()))
-            .collect();
-        let line = format!(
-            "device {} ({}), suites {}",
-            d.device_id(),
-            d.profile().name(),
-            suites.join(" ")
-        );
-        n.phone(name, &line);
+fn free_port() -> Result<u16, Failure> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+fn provider_config(name: &str, federation_port: u16) -> ProviderConfig {
+    let mut config = ProviderConfig::default();
+    config.provider.name = name.into();
+    config.provider.listen = ([127, 0, 0, 1], 0).into();
+    config.provider.admin_listen = ([127, 0, 0, 1], 0).into();
+    config.provider.federation_listen = ([127, 0, 0, 1], federation_port).into();
+    config.transparency.epoch_interval_secs = 1;
+    config
+}
+
+/// Starts A and B, each once alone to make its keys, then again as peers
+/// with the other's `[[peers]]` block: what two operators do.
+async fn start_providers(dir: &Path) -> Result<(Provider, Provider), Failure> {
+    let (port_a, port_b) = (free_port()?, free_port()?);
+    let mut config_a = provider_config("a.example", port_a);
+    let mut config_b = provider_config("b.example", port_b);
+    let first_a = Provider::start(config_a.clone(), &dir.join("provider-a")).await?;
+    let first_b = Provider::start(config_b.clone(), &dir.join("provider-b")).await?;
+    let mut peer_a = first_a.peer_section().clone();
+    let mut peer_b = first_b.peer_section().clone();
+    first_a.shutdown().await;
+    first_b.shutdown().await;
+    peer_a.prefixes = vec!["+1".into()];
+    peer_b.prefixes = vec!["+44".into()];
+    config_a.peers = vec![peer_b];
+    config_b.peers = vec![peer_a];
+    let a = Provider::start(config_a, &dir.join("provider-a")).await?;
+    let b = Provider::start(config_b, &dir.join("provider-b")).await?;
+    Ok((a, b))
+}
+
+/// Waits until the provider's log has published every queued number.
+async fn published(provider: &Provider) -> Result<u64, Failure> {
+    let until = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = provider.status().await?;
+        if status.transparency_queue == 0 && status.transparency_epoch > 0 {
+            return Ok(status.transparency_epoch);
+        }
+        if Instant::now() > until {
+            return Err(Failure("no transparency epoch within 30 s".into()));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let batch = phones.get("bob")?.generate_key_packages(10)?;
-    let bytes: usize = batch
-        .key_packages
+}
+
+async fn phone(
+    dir: &Path,
+    name: &str,
+    number: &str,
+    profile: &str,
+    provider: &Provider,
+) -> Result<DeviceDir, Failure> {
+    let ca = std::fs::read_to_string(provider.tls_ca_path())?;
+    Ok(DeviceDir::init(&dir.join(name), number, profile, &provider.public_url(), ca).await?)
+}
+
+async fn enroll(
+    n: &Narrator,
+    who: &str,
+    phone: &mut DeviceDir,
+    replace: bool,
+) -> Result<(), Failure> {
+    let mut report = Report::default();
+    convo::enroll(phone, "demo-subscriber", 10, replace, &mut report).await?;
+    n.report(who, &report);
+    Ok(())
+}
+
+/// Syncs a phone's inbox; returns the report (texts, receipts, ...).
+async fn sync(n: &Narrator, who: &str, phone: &mut DeviceDir) -> Result<Report, Failure> {
+    let mut report = Report::default();
+    convo::sync(phone, 2, &mut report).await?;
+    n.report(who, &report);
+    Ok(report)
+}
+
+fn events_of<'a>(report: &'a Report, kind: &str) -> Vec<&'a Value> {
+    report
+        .get("received")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter(|e| e["type"] == kind).collect())
+        .unwrap_or_default()
+}
+
+fn texts(report: &Report) -> Vec<String> {
+    events_of(report, "text")
         .iter()
-        .chain(&batch.last_resort)
-        .map(|(_, k)| k.len())
-        .sum();
-    n.phone(
-        "bob",
-        &format!(
-            "published {} KeyPackages + {} last-resort ({} bytes, public keys only)",
-            batch.key_packages.len(),
-            batch.last_resort.len(),
-            bytes
+        .filter_map(|e| e["text"].as_str().map(str::to_owned))
+        .collect()
+}
+
+fn state(
+    phone: &mut DeviceDir,
+    id: &ConversationId,
+) -> Result<crosslock_client::SecurityState, Failure> {
+    Ok(phone.device.security_state(id)?)
+}
+
+/// Bytes stored under a directory (the content server's blobs).
+fn stored_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.filter_map(Result::ok) {
+            let path = entry.path();
+            if path.is_dir() {
+                out.extend(stored_files(&path));
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+async fn story(n: &mut Narrator, dir: &Path) -> Result<(), Failure> {
+    let (a, b) = start_providers(dir).await?;
+    n.emit(
+        json!({"event": "providers", "a": a.public_url(), "b": b.public_url()}),
+        format!(
+            "Provider A (a.example, Android users) at {}\nProvider B (b.example, iPhone users) at {}\nThey federate over mutual TLS.",
+            a.public_url(),
+            b.public_url()
         ),
     );
 
-    n.step("Alice starts an end-to-end encrypted chat with Bob");
-    let bob_kps = phones.claim("+15550100002", &["bob"])?;
-    let pending = phones
-        .get("alice")?
-        .create_conversation(NewConversation::OneToOne, &[bob_kps])?;
-    let chat = pending.conversation.clone();
-    n.server("commit (Alice adds Bob)", &pending.commit);
-    phones.get("alice")?.commit_accepted(&pending)?;
-    let welcome = pending
-        .welcome
-        .clone()
-        .ok_or_else(|| Failure("no Welcome".into()))?;
-    n.server("Welcome for Bob", &welcome);
-    relay.send(&["bob"], &welcome);
-    let joined = phones.deliver(&mut relay, "bob")?;
-    n.check(
-        matches!(joined.first(), Some(Received::Joined { .. })),
-        "Bob joined the conversation",
-    )?;
-    let suite = phones.get("alice")?.security_state(&chat)?.suite;
-    n.phone("both", &format!("agree on {suite}"));
-
-    n.step("Alice texts Bob while his phone is offline; he catches up");
-    let texts = [
-        "Hi Bob! Dinner at 8?",
-        "I'll book the table.",
-        "Bring the photos from Lisbon",
-    ];
-    for t in texts {
-        let sent = phones.get("alice")?.send_text(&chat, t)?;
-        n.server("message", &sent.outbound);
-        n.check(
-            !contains(&sent.outbound.envelope, t),
-            "the server cannot read it",
-        )?;
-        relay.send(&["bob"], &sent.outbound);
-    }
-    let got = phones.deliver(&mut relay, "bob")?;
-    let decrypted: Vec<String> = got.iter().filter_map(text).collect();
-    for t in &decrypted {
-        n.phone("bob", &format!("decrypted \"{t}\""));
-    }
-    n.check(decrypted == texts, "Bob got all three, in order, once each")?;
-
-    n.step("Bob types and reads: typing and read receipts travel encrypted");
-    let typing = phones.get("bob")?.send_typing(&chat, true)?;
-    n.server("message", &typing.outbound);
-    relay.send(&["alice"], &typing.outbound);
-    let last_id = got.iter().rev().find_map(|r| match r {
-        Received::Message(ReceivedMessage {
-            content: ReceivedContent::Mimi { id, .. },
-            ..
-        }) => Some(*id),
-        _ => None,
-    });
-    let last_id = last_id.ok_or_else(|| Failure("no message id".into()))?;
-    let receipt = phones.get("bob")?.send_status(
-        &chat,
-        vec![PerMessageStatus {
-            message_id: last_id,
-            status: MessageStatus::Read,
-        }],
-    )?;
-    n.server("message", &receipt.outbound);
-    relay.send(&["alice"], &receipt.outbound);
-    let events = phones.deliver(&mut relay, "alice")?;
-    let saw_typing = events.iter().any(|e| matches!(e, Received::Typing { .. }));
-    let saw_read = events.iter().any(|e| {
-        matches!(e, Received::Message(ReceivedMessage { content: ReceivedContent::Status(r), .. })
-            if r.statuses.iter().any(|s| s.message_id == last_id && s.status == MessageStatus::Read))
-    });
-    n.phone(
-        "alice",
-        "sees \"Bob is typing…\" and \"Read\" under her last message",
-    );
-    n.check(
-        saw_typing && saw_read,
-        "typing indicator and read receipt decrypted by Alice only",
-    )?;
-
-    n.step("Alice makes a group with Bob and Carol, who has a phone and a tablet");
-    phones.add("carol-phone", "+15550100003", DeviceProfile::Android)?;
-    phones.add("carol-tablet", "+15550100003", DeviceProfile::Ios)?;
-    let claims = [
-        phones.claim("+15550100002", &["bob"])?,
-        phones.claim("+15550100003", &["carol-phone", "carol-tablet"])?,
-    ];
-    let pending = phones.get("alice")?.create_conversation(
-        NewConversation::Group {
-            group_id: b"rcs-group-dinner".to_vec(),
-        },
-        &claims,
-    )?;
-    let group = pending.conversation.clone();
-    n.server("commit (3 devices added in one commit)", &pending.commit);
-    phones.get("alice")?.commit_accepted(&pending)?;
-    let welcome = pending
-        .welcome
-        .clone()
-        .ok_or_else(|| Failure("no Welcome".into()))?;
-    n.server("Welcome (one, for all three devices)", &welcome);
-    relay.send(&["bob", "carol-phone", "carol-tablet"], &welcome);
-    for name in ["bob", "carol-phone", "carol-tablet"] {
-        phones.deliver(&mut relay, name)?;
-    }
-    let hello = phones
-        .get("alice")?
-        .send_text(&group, "Welcome to the dinner group")?;
-    n.server("message", &hello.outbound);
-    relay.send(&["bob", "carol-phone", "carol-tablet"], &hello.outbound);
-    let mut all = true;
-    for name in ["bob", "carol-phone", "carol-tablet"] {
-        let got = phones.deliver(&mut relay, name)?;
-        all &= got
-            .iter()
-            .filter_map(text)
-            .any(|t| t == "Welcome to the dinner group");
-    }
-    n.check(all, "all three devices decrypted the group message")?;
-
-    n.step("Carol's tablet is removed and cannot read what follows");
-    let tablet_id = phones.get("carol-tablet")?.device_id().to_owned();
-    let carol = PhoneNumber::parse("+15550100003")?;
-    let removal = phones
-        .get("alice")?
-        .remove_device(&group, &carol, &tablet_id)?;
-    n.server("commit (remove the tablet)", &removal.commit);
-    phones.get("alice")?.commit_accepted(&removal)?;
-    relay.send(&["bob", "carol-phone", "carol-tablet"], &removal.commit);
-    for name in ["bob", "carol-phone", "carol-tablet"] {
-        phones.deliver(&mut relay, name)?;
-    }
-    let secret = phones
-        .get("alice")?
-        .send_text(&group, "The surprise is at 9")?;
-    n.server("message", &secret.outbound);
-    relay.send(&["bob", "carol-phone"], &secret.outbound);
-    for name in ["bob", "carol-phone"] {
-        let got = phones.deliver(&mut relay, name)?;
-        n.check(
-            got.iter()
-                .filter_map(text)
-                .any(|t| t == "The surprise is at 9"),
-            &format!("{name} reads it"),
-        )?;
-    }
-    let tablet = phones.get("carol-tablet")?;
-    let refused = tablet.receive(&secret.outbound.message_id, &secret.outbound.envelope);
-    n.phone(
-        "carol-tablet",
-        &format!(
-            "refused: {}",
-            refused
-                .as_ref()
-                .err()
-                .map(ToString::to_string)
-                .unwrap_or_default()
-        ),
-    );
-    n.check(refused.is_err(), "the removed tablet cannot decrypt")?;
-
-    n.step("Alice and Bob compare safety numbers");
-    let bob_number = PhoneNumber::parse("+15550100002")?;
-    let alice_number = PhoneNumber::parse("+15550100001")?;
-    let a = phones.get("alice")?.safety_number(&chat, &bob_number)?;
-    let b = phones.get("bob")?.safety_number(&chat, &alice_number)?;
-    n.phone("alice", &format!("safety number {}", a.grouped()));
-    n.phone("bob", &format!("safety number {}", b.grouped()));
-    n.check(a == b, "both phones show the same 60 digits")?;
-    let ok =
-        phones
-            .get("alice")?
-            .confirm_safety_number(&chat, &bob_number, Some(b.qr_payload()))?;
-    n.check(ok, "Alice scanned Bob's QR code: Bob is verified")?;
-
-    n.step("Every device agrees on the group state");
-    let mut auths = Vec::new();
-    for name in ["alice", "bob", "carol-phone"] {
-        let s = phones.get(name)?.security_state(&group)?;
-        n.phone(
+    // 1.
+    n.step("Alice (Android, provider A) and Bob (iPhone, provider B) enrol with carrier proofs");
+    let mut alice = phone(dir, "alice", ALICE, "android", &a).await?;
+    let mut bob = phone(dir, "bob", BOB, "ios", &b).await?;
+    enroll(n, "alice", &mut alice, false).await?;
+    enroll(n, "bob", &mut bob, false).await?;
+    let epoch_a = published(&a).await?;
+    let epoch_b = published(&b).await?;
+    for (name, provider, epoch) in [("a.example", &a, epoch_a), ("b.example", &b, epoch_b)] {
+        let s = provider.status().await?;
+        n.server(
             name,
             &format!(
-                "epoch {} authenticator {}",
-                s.epoch,
-                &hex::encode(s.epoch_authenticator)[..16]
+                "issued credentials to {} device, holds {} KeyPackages (public keys only); transparency epoch {epoch} publishes the number's keys",
+                s.devices, s.key_packages
             ),
+            json!({"devices": s.devices, "key_packages": s.key_packages, "epoch": epoch}),
         );
-        auths.push(s.epoch_authenticator);
     }
     n.check(
-        auths.windows(2).all(|w| w[0] == w[1]),
-        "same epoch authenticator on every member device",
+        epoch_a > 0 && epoch_b > 0,
+        "both keys are in their provider's transparency log",
     )?;
+
+    // 2.
+    n.step("Alice texts Bob; Bob's phone was offline and catches up; receipts and typing travel encrypted");
+    let mut report = Report::default();
+    let chat = convo::target(&mut alice, Some(BOB), None, &mut report).await?;
+    convo::send_text(&mut alice, &chat, "Hi Bob! Dinner tonight?", &mut report).await?;
+    n.report("alice", &report);
+    // The conversation is hosted at A; B receives Bob's copies over
+    // federation, a moment later.
+    let until = Instant::now() + Duration::from_secs(10);
+    let mut waiting = b.status().await?;
+    while waiting.inbox_items < 2 && Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        waiting = b.status().await?;
+    }
+    n.server(
+        "b.example",
+        &format!(
+            "holds {} messages for Bob's offline phone: ciphertext only (the invitation and the text)",
+            waiting.inbox_items
+        ),
+        json!({"inbox_messages": waiting.inbox_items}),
+    );
+    n.check(
+        waiting.inbox_items >= 2,
+        "Bob's messages wait at his provider",
+    )?;
+    let got = sync(n, "bob", &mut bob).await?;
+    n.check(
+        texts(&got) == ["Hi Bob! Dinner tonight?"],
+        "Bob's phone decrypted Alice's text",
+    )?;
+    let mut report = Report::default();
+    convo::send_typing(&mut bob, &chat, &mut report).await?;
+    n.report("bob", &report);
+    let mut report = Report::default();
+    convo::send_text(&mut bob, &chat, "Yes! 8pm?", &mut report).await?;
+    n.report("bob", &report);
+    let got = sync(n, "alice", &mut alice).await?;
+    n.check(
+        !events_of(&got, "typing").is_empty(),
+        "Alice saw Bob typing (encrypted like a message)",
+    )?;
+    n.check(
+        events_of(&got, "receipt")
+            .iter()
+            .any(|e| e["statuses"][0] == "read"),
+        "Alice got Bob's read receipt (encrypted)",
+    )?;
+    n.check(texts(&got) == ["Yes! 8pm?"], "Alice decrypted Bob's reply")?;
+    let (sa, sb) = (state(&mut alice, &chat)?, state(&mut bob, &chat)?);
+    n.check(
+        sa.epoch_authenticator == sb.epoch_authenticator && sa.encrypted,
+        &format!(
+            "both phones agree on the group state (epoch authenticator {}…, {})",
+            &hex::encode(sa.epoch_authenticator)[..12],
+            sa.suite.name()
+        ),
+    )?;
+
+    // 3.
+    n.step("Alice makes a group with Bob and Carol, who has a phone and a tablet; a 10 MB photo follows");
+    let mut carol = phone(dir, "carol-phone", CAROL, "android", &a).await?;
+    let mut tablet = phone(dir, "carol-tablet", CAROL, "android", &a).await?;
+    enroll(n, "carol-phone", &mut carol, false).await?;
+    enroll(n, "carol-tablet", &mut tablet, false).await?;
+    published(&a).await?;
+    let mut report = Report::default();
+    convo::group_create(&mut alice, &[BOB.to_owned(), CAROL.to_owned()], &mut report).await?;
+    n.report("alice", &report);
+    let group = convo::conversation_id(
+        report
+            .get("conversation")
+            .and_then(Value::as_str)
+            .ok_or_else(|| Failure("no group id".into()))?,
+    )?;
+    for (who, p) in [
+        ("bob", &mut bob),
+        ("carol-phone", &mut carol),
+        ("carol-tablet", &mut tablet),
+    ] {
+        sync(n, who, p).await?;
+    }
+    let members = state(&mut alice, &group)?;
+    let devices: usize = members.members.values().map(Vec::len).sum();
+    n.check(
+        devices == 4,
+        "the group has 4 devices: Alice, Bob, Carol's phone and tablet",
+    )?;
+    let photo_path = dir.join("beach.jpg");
+    let photo: Vec<u8> = (0..10 * 1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(&photo_path, &photo)?;
+    let blobs_before = stored_files(&dir.join("provider-a/content/blobs")).len();
+    let mut report = Report::default();
+    files::send(
+        &mut alice,
+        &group,
+        &photo_path,
+        Some("image/jpeg"),
+        &mut report,
+    )
+    .await?;
+    n.report("alice", &report);
+    let blobs = stored_files(&dir.join("provider-a/content/blobs"));
+    let stored = blobs.len() - blobs_before;
+    let blob_bytes: u64 = blobs
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .max()
+        .unwrap_or(0);
+    n.server(
+        "a.example",
+        &format!(
+            "content server stored {stored} blob of {blob_bytes} bytes named encrypted_file: no name, no type, no key"
+        ),
+        json!({"blobs": stored, "bytes": blob_bytes, "name": "encrypted_file"}),
+    );
+    let mut plain_leak = false;
+    for path in &blobs {
+        let bytes = std::fs::read(path)?;
+        plain_leak |= bytes
+            .windows(64)
+            .any(|w| w == &photo[1 << 20..(1 << 20) + 64]);
+    }
+    n.check(
+        !plain_leak,
+        "the stored blob holds no plaintext of the photo",
+    )?;
+    for (who, p) in [
+        ("bob", &mut bob),
+        ("carol-phone", &mut carol),
+        ("carol-tablet", &mut tablet),
+    ] {
+        sync(n, who, p).await?;
+        let out = dir.join(format!("{who}-files"));
+        let mut report = Report::default();
+        files::receive_all(p, &out, &mut report).await?;
+        n.report(who, &report);
+        let same = std::fs::read(out.join("beach.jpg"))
+            .map(|b| b == photo)
+            .unwrap_or(false);
+        n.check(same, &format!("{who} decrypted the photo, byte for byte"))?;
+    }
+
+    // 4.
+    n.step("Carol's tablet is removed and cannot read what follows");
+    let carol_number = PhoneNumber::parse(CAROL)?;
+    let tablet_id = tablet.device.device_id().to_owned();
+    let mut report = Report::default();
+    convo::remove_device(&mut alice, &group, &carol_number, &tablet_id, &mut report).await?;
+    convo::send_text(
+        &mut alice,
+        &group,
+        "The tablet is gone; phone only now.",
+        &mut report,
+    )
+    .await?;
+    n.report("alice", &report);
+    let phone_got = sync(n, "carol-phone", &mut carol).await?;
+    let tablet_got = sync(n, "carol-tablet", &mut tablet).await?;
+    sync(n, "bob", &mut bob).await?;
+    n.check(
+        texts(&phone_got) == ["The tablet is gone; phone only now."],
+        "Carol's phone decrypted the new message",
+    )?;
+    let tablet_state = state(&mut tablet, &group)?;
+    n.check(
+        texts(&tablet_got).is_empty() && !tablet_state.encrypted,
+        "Carol's tablet was removed and decrypted nothing after it",
+    )?;
+
+    // 5.
+    n.step(
+        "Bob reinstalls: his new key is flagged as a change until Alice verifies his safety number",
+    );
+    let pinned = state(&mut alice, &chat)?
+        .verification
+        .get(&PhoneNumber::parse(BOB)?)
+        .copied();
+    n.check(
+        pinned == Some(crosslock_client::Verification::Unverified),
+        "Alice's phone pinned Bob's key on first use (not yet verified)",
+    )?;
+    let mut bob2 = phone(dir, "bob-reinstalled", BOB, "ios", &b).await?;
+    enroll(n, "bob", &mut bob2, true).await?;
+    published(&b).await?;
+    let mut report = Report::default();
+    let chat2 = convo::target(&mut bob2, Some(ALICE), None, &mut report).await?;
+    convo::send_text(&mut bob2, &chat2, "New phone, same Bob.", &mut report).await?;
+    n.report("bob", &report);
+    sync(n, "alice", &mut alice).await?;
+    let bob_number = PhoneNumber::parse(BOB)?;
+    let flagged = state(&mut alice, &chat2)?;
+    let verification = flagged.verification.get(&bob_number).copied();
+    n.check(
+        verification == Some(crosslock_client::Verification::KeyChanged),
+        "Alice's phone flags Bob's new key as a change",
+    )?;
+    let ours = alice.device.safety_number(&chat2, &bob_number)?;
+    let theirs = bob2
+        .device
+        .safety_number(&chat2, &PhoneNumber::parse(ALICE)?)?;
+    n.phone("alice", &format!("safety number {}", ours.grouped()));
+    n.phone("bob", &format!("safety number {}", theirs.grouped()));
+    n.check(
+        ours.digits() == theirs.digits(),
+        "both screens show the same safety number",
+    )?;
+    alice
+        .device
+        .confirm_safety_number(&chat2, &bob_number, Some(theirs.qr_payload()))?;
+    let after = state(&mut alice, &chat2)?;
+    n.check(
+        after.verification.get(&bob_number).copied()
+            == Some(crosslock_client::Verification::Verified),
+        "Alice scanned Bob's code: Bob is verified",
+    )?;
+
+    // 6.
+    n.step(
+        "An attacker at provider B gives Alice a fake key for Bob: the transparency proof fails",
+    );
+    let fake = forge_bob_keys(dir).await?;
+    n.server(
+        "b.example",
+        "an insider uses B's CA and carrier keys to make a device for Bob's number outside the KDS, and swaps its KeyPackages into the answer to Alice's claim",
+        json!({"forged_devices": fake.len()}),
+    );
+    let token = alice.token()?.to_owned();
+    let mut answer = alice.api.claim(&token, BOB).await?;
+    answer.devices = fake;
+    let conversations_before = alice.device.conversations()?.len();
+    let refused = match ParticipantKeyPackages::from_claim(&answer).map_err(|e| e.to_string()) {
+        Err(why) => Some(why),
+        Ok(kps) => alice
+            .device
+            .create_conversation(NewConversation::OneToOne, &[kps])
+            .err()
+            .map(|e| e.to_string()),
+    };
+    match &refused {
+        Some(why) => n.phone("alice", &format!("refused: {why}")),
+        None => n.phone("alice", "accepted the forged key"),
+    }
+    n.check(
+        refused
+            .as_deref()
+            .is_some_and(|w| w.to_lowercase().contains("transparency")),
+        "Alice's phone refuses the key: it is not the one b.example's log proves for Bob",
+    )?;
+    n.check(
+        alice.device.conversations()?.len() == conversations_before,
+        "nothing changed on Alice's phone",
+    )?;
+
+    a.shutdown().await;
+    b.shutdown().await;
     Ok(())
+}
+
+/// The insider's forgery: a device for Bob's number with a credential
+/// from B's own CA (carrier proof from B's own carrier key), made by a
+/// KDS of the insider's that shares B's keys but not B's transparency log.
+async fn forge_bob_keys(dir: &Path) -> Result<Vec<ClaimedDevice>, Failure> {
+    let data = dir.join("provider-b");
+    let pem = |path: &str| -> Result<crosslock_tls::KeyPair, Failure> {
+        let text = std::fs::read_to_string(data.join(path))?;
+        Ok(crosslock_tls::KeyPair::from_pem(&text)?)
+    };
+    let ca_key = Arc::new(pem("ca/credential-ca.key")?);
+    let ca = CertificateAuthority::load(
+        "b.example credential root",
+        std::fs::read(data.join("ca/credential-ca.der"))?,
+    )?;
+    let carrier = Arc::new(Acs::new(
+        "carrier.b.example",
+        Arc::new(pem("carrier/carrier.key")?),
+        3600,
+    ));
+    carrier.set_open_enrolment(true);
+    let config = KdsConfig::new(
+        "b.example",
+        ca,
+        ca_key,
+        TrustedCarriers::new(vec![(
+            carrier.carrier_id().to_owned(),
+            carrier.public_key().clone(),
+        )]),
+        AttestationRequirement::Optional(crosslock_attest::AttestationPolicy::Strict),
+    )?;
+    let shadow = Kds::new(
+        config,
+        Arc::new(SqliteKdsStore::open_in_memory()?),
+        FederationClient::none(),
+    );
+    let info = crate::device::state::DeviceDir::open(&dir.join("alice"))?
+        .settings
+        .provider;
+    let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
+    let mut rogue = Device::create(
+        store.clone(),
+        Arc::new(SoftwareKeyStore::new(store)),
+        NewDevice {
+            number: PhoneNumber::parse(BOB)?,
+            profile: DeviceProfile::Ios,
+        },
+        crate::device::state::device_config(&info)?,
+        Environment::system(),
+    )?;
+    let now = crate::local_provider::now();
+    let proof = carrier.prove(
+        &ProofRequest {
+            number: BOB.into(),
+            subscriber_token: "insider".into(),
+            participant_keys: rogue
+                .participant_keys()?
+                .iter()
+                .map(|k| B64(k.as_bytes().to_vec()))
+                .collect(),
+            home_kds: "b.example".into(),
+        },
+        now,
+    )?;
+    let nonce = shadow.new_nonce(now)?;
+    let enrolled = shadow.enroll(
+        EnrollRequest {
+            nonce: nonce.nonce,
+            device_id: rogue.device_id().to_owned(),
+            csrs: rogue.certificate_requests()?.into_iter().map(B64).collect(),
+            carrier_proof: proof.proof,
+            attestation: None,
+            replace_existing: false,
+        },
+        now,
+    )?;
+    rogue.install_credentials(
+        enrolled
+            .credentials
+            .into_iter()
+            .map(|c| c.into_iter().map(|b| b.0).collect())
+            .collect(),
+    )?;
+    let batch = rogue.generate_key_packages(1)?;
+    Ok(vec![ClaimedDevice {
+        device_id: rogue.device_id().to_owned(),
+        key_packages: batch
+            .key_packages
+            .into_iter()
+            .map(|(_, k)| B64(k))
+            .collect(),
+    }])
 }

@@ -16,8 +16,29 @@ fn version_and_help() {
     let out = crosslock().arg("--help").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    for sub in ["demo", "attest"] {
+    for sub in ["demo", "attest", "serve", "device"] {
         assert!(text.contains(sub), "help lacks {sub}: {text}");
+    }
+    // Every subcommand explains itself.
+    for args in [
+        &["serve"][..],
+        &["device"],
+        &["device", "init"],
+        &["device", "enroll"],
+        &["device", "send"],
+        &["device", "recv"],
+        &["device", "status"],
+        &["device", "verify"],
+        &["device", "group", "create"],
+        &["device", "file", "send"],
+        &["demo"],
+        &["ds", "bench"],
+    ] {
+        let out = crosslock().args(args).arg("--help").output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        let help = String::from_utf8(out.stdout).unwrap();
+        assert!(help.lines().count() > 3, "{args:?}: {help}");
+        assert!(help.contains("Usage: crosslock"), "{args:?}: {help}");
     }
 }
 
@@ -40,24 +61,32 @@ fn demo_runs_every_step_and_reports_json_events() {
         .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
         .collect();
     let steps = events.iter().filter(|e| e["event"] == "step").count();
-    assert_eq!(steps, 8);
-    assert!(
-        events
-            .iter()
-            .filter(|e| e["event"] == "check")
-            .all(|e| e["ok"] == true)
-    );
+    assert_eq!(steps, 6);
+    let checks: Vec<_> = events.iter().filter(|e| e["event"] == "check").collect();
+    assert!(checks.len() >= 15, "{checks:?}");
+    assert!(checks.iter().all(|e| e["ok"] == true));
     assert_eq!(events.last().unwrap()["ok"], true);
-    // What the server relayed never contains the plaintext.
+    // What the servers stored is described by sizes and counts, never text.
+    let server: Vec<_> = events.iter().filter(|e| e["event"] == "server").collect();
+    assert!(server.len() >= 4);
+    for e in &server {
+        assert!(!e.to_string().contains("Dinner"), "{e}");
+    }
     assert!(
-        events
+        server
             .iter()
-            .any(|e| e["event"] == "server" && e["content_type"] == "message/mls")
+            .any(|e| e["detail"]["name"] == "encrypted_file")
     );
     // The phones' databases are encrypted files in the directory given.
-    for phone in ["alice", "bob", "carol-phone", "carol-tablet"] {
-        let bytes = std::fs::read(dir.path().join(format!("{phone}.db"))).unwrap();
-        assert!(!bytes.starts_with(b"SQLite format 3"));
+    for phone in [
+        "alice",
+        "bob",
+        "carol-phone",
+        "carol-tablet",
+        "bob-reinstalled",
+    ] {
+        let bytes = std::fs::read(dir.path().join(phone).join("state.db")).unwrap();
+        assert!(!bytes.starts_with(b"SQLite format 3"), "{phone}");
     }
     // Running again into the same directory is refused, not overwritten.
     let again = crosslock()

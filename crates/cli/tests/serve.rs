@@ -44,17 +44,13 @@ impl Serve {
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let mut url = None;
-            let mut admin = None;
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 let field = |name: &str| {
                     line.split_whitespace()
                         .find_map(|w| w.strip_prefix(name).map(str::to_owned))
                 };
                 if line.contains("provider ready") {
-                    url = field("devices=");
-                    admin = field("admin=");
-                    let _ = tx.send((url.clone(), admin.clone(), None));
+                    let _ = tx.send((field("devices="), field("admin="), None));
                 } else if line.contains("ERROR") || line.starts_with("error") {
                     let _ = tx.send((None, None, Some(line.clone())));
                 }

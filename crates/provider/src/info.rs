@@ -178,6 +178,7 @@ pub(crate) fn describe(
             threshold: transparency.threshold,
         }],
         peers: peers.iter().map(|p| p.name.clone()).collect(),
+        peer_tls_roots: peers.iter().map(|p| B64(p.tls_ca.clone())).collect(),
     };
     for peer in peers {
         info.credential_roots

@@ -51,7 +51,8 @@ pub use config::{
 };
 pub use error::ProviderError;
 
-use metrics::{Gauges, Metrics};
+pub use metrics::Gauges;
+use metrics::Metrics;
 
 /// Seconds since the UNIX epoch.
 pub(crate) fn now() -> u64 {
@@ -62,6 +63,7 @@ pub(crate) fn now() -> u64 {
 }
 
 /// The stores the admin endpoints read.
+#[derive(Debug)]
 pub(crate) struct Stores {
     ds: Arc<SqliteDsStore>,
     kds: Arc<SqliteKdsStore>,
@@ -101,6 +103,7 @@ pub struct Provider {
     federation_addr: Option<SocketAddr>,
     tls_ca_path: PathBuf,
     tls_ca_der: Vec<u8>,
+    stores: Arc<Stores>,
     stop: watch::Sender<bool>,
     servers: Vec<JoinHandle<std::io::Result<()>>>,
     background: Vec<JoinHandle<()>>,
@@ -360,7 +363,7 @@ impl Provider {
             kds: kds_store,
             kt: log.clone(),
         });
-        let admin = metrics::admin_router(metrics.clone(), stores);
+        let admin = metrics::admin_router(metrics.clone(), stores.clone());
 
         let public_tls =
             crosslock_tls::server_config(&keys.server, crosslock_tls::ClientAuth::None)
@@ -422,6 +425,7 @@ impl Provider {
             federation_addr,
             tls_ca_path,
             tls_ca_der,
+            stores,
             stop,
             servers,
             background,
@@ -472,6 +476,15 @@ impl Provider {
     /// The TLS CA certificate, DER.
     pub fn tls_ca_der(&self) -> &[u8] {
         &self.tls_ca_der
+    }
+
+    /// What the stores hold now (the `/metrics` gauges).
+    pub async fn status(&self) -> Result<Gauges, ProviderError> {
+        let stores = self.stores.clone();
+        tokio::task::spawn_blocking(move || stores.gauges())
+            .await
+            .map_err(|e| ProviderError::Start(e.to_string()))?
+            .map_err(ProviderError::Start)
     }
 
     /// Stops accepting, lets requests in flight finish (at most

@@ -93,16 +93,23 @@ async fn healthz(State(admin): State<Admin>) -> Response {
     }
 }
 
-/// The gauges read from the stores at scrape time.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Gauges {
-    pub(crate) inbox_items: u64,
-    pub(crate) inbox_devices: u64,
-    pub(crate) outbox_items: u64,
-    pub(crate) devices: u64,
-    pub(crate) key_packages: u64,
-    pub(crate) transparency_queue: u64,
-    pub(crate) transparency_epoch: u64,
+/// What the stores hold now: the `/metrics` gauges.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Gauges {
+    /// Messages waiting in device inboxes.
+    pub inbox_items: u64,
+    /// Devices with something waiting.
+    pub inbox_devices: u64,
+    /// Deliveries queued for peer providers.
+    pub outbox_items: u64,
+    /// Enrolled devices, not revoked.
+    pub devices: u64,
+    /// Unexpired single-use KeyPackages.
+    pub key_packages: u64,
+    /// Numbers waiting for the next transparency epoch.
+    pub transparency_queue: u64,
+    /// The latest published transparency epoch.
+    pub transparency_epoch: u64,
 }
 
 async fn render(State(admin): State<Admin>) -> Response {

@@ -49,14 +49,15 @@ pub(crate) struct Api {
 impl Api {
     /// The API at `base` (`https://…`), trusting the certificates in
     /// `ca_pem` and nothing else.
-    pub(crate) fn new(base: &str, ca_pem: &str) -> Result<Api, Failure> {
+    pub(crate) fn new(base: &str, ca_pem: &str, extra_roots: &[Vec<u8>]) -> Result<Api, Failure> {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         if !base.starts_with("https://") {
             return Err(Failure::input(format!(
                 "server {base:?}: the URL must start with https://"
             )));
         }
-        let roots = pem_certificates(ca_pem)?;
+        let mut roots = pem_certificates(ca_pem)?;
+        roots.extend(extra_roots.iter().cloned());
         let tls = crosslock_tls::client_config(&roots, None)
             .map_err(|e| Failure::input(format!("CA file: {e}")))?;
         let http = reqwest::Client::builder()

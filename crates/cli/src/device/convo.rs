@@ -54,6 +54,7 @@ pub(crate) async fn enroll(
     dir: &mut DeviceDir,
     subscriber_token: &str,
     key_packages: usize,
+    replace: bool,
     report: &mut Report,
 ) -> Result<(), Failure> {
     if dir.settings.token.is_some() {
@@ -91,7 +92,7 @@ pub(crate) async fn enroll(
             carrier_proof: proof.proof,
             // A command-line device has no hardware attestation to offer.
             attestation: None,
-            replace_existing: false,
+            replace_existing: replace,
         })
         .await?;
     let credentials = enrolled.credentials.len();
@@ -643,6 +644,41 @@ pub(crate) async fn group_remove(
     report.set("epoch", json!(epoch));
     report.line(format!("{} removed from {id} (epoch {epoch})", n.as_str()));
     Ok(())
+}
+
+/// Sends a typing indicator (encrypted like any message).
+pub(crate) async fn send_typing(
+    dir: &mut DeviceDir,
+    id: &ConversationId,
+    report: &mut Report,
+) -> Result<usize, Failure> {
+    let sent = dir.device.send_typing(id, true)?;
+    dir.api
+        .ds(dir.token()?)
+        .message(&sent.outbound.envelope)
+        .await?;
+    report.line(format!(
+        "typing… ({} bytes of ciphertext)",
+        sent.outbound.envelope.len()
+    ));
+    Ok(sent.outbound.envelope.len())
+}
+
+/// Removes one device of a participant (a lost or retired phone).
+pub(crate) async fn remove_device(
+    dir: &mut DeviceDir,
+    id: &ConversationId,
+    member: &PhoneNumber,
+    device_id: &str,
+    report: &mut Report,
+) -> Result<u64, Failure> {
+    let pending = dir.device.remove_device(id, member, device_id)?;
+    let epoch = submit(dir, &pending).await?;
+    report.line(format!(
+        "removed device {device_id} of {} from {id} (epoch {epoch})",
+        member.as_str()
+    ));
+    Ok(epoch)
 }
 
 pub(crate) async fn group_leave(

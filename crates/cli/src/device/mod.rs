@@ -7,10 +7,10 @@
 //! Exit codes: 0 success, 1 refused by the provider or the client core,
 //! 2 bad input or missing set-up, 3 provider unreachable.
 
-mod api;
-mod convo;
-mod files;
-mod state;
+pub(crate) mod api;
+pub(crate) mod convo;
+pub(crate) mod files;
+pub(crate) mod state;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -66,6 +66,9 @@ enum DeviceCommand {
         /// How many KeyPackages to publish per suite.
         #[arg(long, default_value_t = 20)]
         key_packages: usize,
+        /// This is a reinstall: revoke the number's other devices.
+        #[arg(long)]
+        replace: bool,
     },
     /// Send a text: to a number (a 1:1, created on first use) or into a
     /// conversation.
@@ -228,6 +231,12 @@ impl Failure {
     }
 }
 
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 impl From<crosslock_client::ClientError> for Failure {
     fn from(e: crosslock_client::ClientError) -> Self {
         Failure::refused(format!("client core: {e}"))
@@ -253,6 +262,12 @@ impl Report {
     }
     pub(crate) fn line(&mut self, line: impl Into<String>) {
         self.lines.push(line.into());
+    }
+    pub(crate) fn lines(&self) -> &[String] {
+        &self.lines
+    }
+    pub(crate) fn get(&self, key: &str) -> Option<&Value> {
+        self.json.get(key)
     }
 }
 
@@ -334,9 +349,17 @@ async fn dispatch(args: DeviceArgs) -> Result<Report, Failure> {
         DeviceCommand::Enroll {
             subscriber_token,
             key_packages,
+            replace,
         } => {
             let mut dir = DeviceDir::open(&path)?;
-            convo::enroll(&mut dir, &subscriber_token, key_packages, &mut report).await?;
+            convo::enroll(
+                &mut dir,
+                &subscriber_token,
+                key_packages,
+                replace,
+                &mut report,
+            )
+            .await?;
         }
         DeviceCommand::Send {
             to,

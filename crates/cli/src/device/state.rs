@@ -161,8 +161,9 @@ impl DeviceDir {
             ))
         })?;
         let profile_parsed = parse_profile(profile)?;
-        let api = Api::new(server, &ca_pem)?;
-        let info = api.provider_info().await?;
+        let info = Api::new(server, &ca_pem, &[])?.provider_info().await?;
+        let peer_roots: Vec<Vec<u8>> = info.peer_tls_roots.iter().map(|r| r.0.clone()).collect();
+        let api = Api::new(server, &ca_pem, &peer_roots)?;
         let config = device_config(&info)?;
         std::fs::create_dir_all(path).map_err(io(path))?;
         let env = Environment::system();
@@ -229,7 +230,13 @@ impl DeviceDir {
         let config = device_config(&settings.provider)?;
         let device = Device::open(store, keystore, config, Environment::system())
             .map_err(|e| Failure::internal(format!("device: {e}")))?;
-        let api = Api::new(&settings.server, &settings.tls_ca_pem)?;
+        let peer_roots: Vec<Vec<u8>> = settings
+            .provider
+            .peer_tls_roots
+            .iter()
+            .map(|r| r.0.clone())
+            .collect();
+        let api = Api::new(&settings.server, &settings.tls_ca_pem, &peer_roots)?;
         Ok(DeviceDir {
             path: path.to_owned(),
             settings,

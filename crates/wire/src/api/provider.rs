@@ -27,6 +27,10 @@ pub struct ProviderInfo {
     pub transparency: Vec<LogInfo>,
     /// The names of the peer providers this one federates with.
     pub peers: Vec<String>,
+    /// The peers' TLS roots (DER), for downloading files their content
+    /// servers host (a file's URL points at the sender's provider).
+    #[serde(default)]
+    pub peer_tls_roots: Vec<B64>,
 }
 
 /// A carrier's proof-signing key.

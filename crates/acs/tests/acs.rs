@@ -134,3 +134,33 @@ fn the_proof_binds_number_keys_and_home() {
             .is_err()
     );
 }
+
+/// Development open enrolment proves numbers nobody registered, never a
+/// registered subscriber's number without its token.
+#[test]
+fn open_enrolment_never_bypasses_a_registered_subscriber() {
+    let acs = Acs::new(
+        "carrier.example",
+        Arc::new(KeyPair::generate().unwrap()),
+        3600,
+    );
+    acs.add_subscriber(&PhoneNumber::parse("+15550100001").unwrap(), "sim-secret");
+    let key = vec![B64(KeyPair::generate().unwrap().public_key_sec1().to_vec())];
+    let request = |number: &str, token: &str| ProofRequest {
+        number: number.into(),
+        subscriber_token: token.into(),
+        participant_keys: key.clone(),
+        home_kds: "kds.a.example".into(),
+    };
+    // Closed (the default): strangers are refused.
+    assert!(acs.prove(&request("+15550100002", "any"), 1_700_000_000).is_err());
+    acs.set_open_enrolment(true);
+    assert!(acs.prove(&request("+15550100002", "any"), 1_700_000_000).is_ok());
+    // A registered number still needs its own token.
+    assert!(acs.prove(&request("+15550100001", "guess"), 1_700_000_000).is_err());
+    assert!(acs.prove(&request("+15550100001", "sim-secret"), 1_700_000_000).is_ok());
+    // Still only well-formed requests.
+    assert!(acs.prove(&request("not a number", "any"), 1_700_000_000).is_err());
+    acs.set_open_enrolment(false);
+    assert!(acs.prove(&request("+15550100002", "any"), 1_700_000_000).is_err());
+}

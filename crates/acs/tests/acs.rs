@@ -153,14 +153,32 @@ fn open_enrolment_never_bypasses_a_registered_subscriber() {
         home_kds: "kds.a.example".into(),
     };
     // Closed (the default): strangers are refused.
-    assert!(acs.prove(&request("+15550100002", "any"), 1_700_000_000).is_err());
+    assert!(
+        acs.prove(&request("+15550100002", "any"), 1_700_000_000)
+            .is_err()
+    );
     acs.set_open_enrolment(true);
-    assert!(acs.prove(&request("+15550100002", "any"), 1_700_000_000).is_ok());
+    assert!(
+        acs.prove(&request("+15550100002", "any"), 1_700_000_000)
+            .is_ok()
+    );
     // A registered number still needs its own token.
-    assert!(acs.prove(&request("+15550100001", "guess"), 1_700_000_000).is_err());
-    assert!(acs.prove(&request("+15550100001", "sim-secret"), 1_700_000_000).is_ok());
+    assert!(
+        acs.prove(&request("+15550100001", "guess"), 1_700_000_000)
+            .is_err()
+    );
+    assert!(
+        acs.prove(&request("+15550100001", "sim-secret"), 1_700_000_000)
+            .is_ok()
+    );
     // Still only well-formed requests.
-    assert!(acs.prove(&request("not a number", "any"), 1_700_000_000).is_err());
+    assert!(
+        acs.prove(&request("not a number", "any"), 1_700_000_000)
+            .is_err()
+    );
     acs.set_open_enrolment(false);
-    assert!(acs.prove(&request("+15550100002", "any"), 1_700_000_000).is_err());
+    assert!(
+        acs.prove(&request("+15550100002", "any"), 1_700_000_000)
+            .is_err()
+    );
 }

@@ -667,13 +667,7 @@ async fn forge_bob_keys(dir: &Path) -> Result<Vec<ClaimedDevice>, Failure> {
         },
         now,
     )?;
-    rogue.install_credentials(
-        enrolled
-            .credentials
-            .into_iter()
-            .map(|c| c.into_iter().map(|b| b.0).collect())
-            .collect(),
-    )?;
+    convo::install_credentials(&mut rogue, enrolled.credentials)?;
     let batch = rogue.generate_key_packages(1)?;
     Ok(vec![ClaimedDevice {
         device_id: rogue.device_id().to_owned(),

@@ -20,7 +20,7 @@ use crosslock_kds::store::SqliteKdsStore;
 use crosslock_kds::{AttestationRequirement, Kds, KdsConfig};
 use crosslock_wire::api::B64;
 use crosslock_wire::api::kds::{
-    ClaimRequest, ClaimResponse, EnrollRequest, EnrollResponse, NonceResponse, UploadKeyPackages,
+    ClaimRequest, ClaimResponse, EnrollRequest, EnrollResponse, NonceResponse,
 };
 
 /// A failure while setting up or driving the provider.
@@ -206,26 +206,13 @@ impl LocalProvider {
             replace_existing: false,
         };
         let enrolled: EnrollResponse = self.post("/v1/enrollment", None, &request).await?;
-        device
-            .install_credentials(
-                enrolled
-                    .credentials
-                    .into_iter()
-                    .map(|c| c.into_iter().map(|b| b.0).collect())
-                    .collect(),
-            )
+        crate::device::convo::install_credentials(&mut device, enrolled.credentials)
             .map_err(|e| err("credentials")(&e))?;
-        let batch = device
-            .generate_key_packages(key_packages)
-            .map_err(|e| err("KeyPackages")(&e))?;
-        let upload = UploadKeyPackages {
-            key_packages: batch
-                .key_packages
-                .into_iter()
-                .map(|(_, k)| B64(k))
-                .collect(),
-            last_resort: batch.last_resort.into_iter().map(|(_, k)| B64(k)).collect(),
-        };
+        let upload = crate::device::convo::upload_body(
+            device
+                .generate_key_packages(key_packages)
+                .map_err(|e| err("KeyPackages")(&e))?,
+        );
         let token = enrolled.device_token;
         let _: serde_json::Value = self.post("/v1/keypackages", Some(&token), &upload).await?;
         let ds = DsClient::new(self.http.clone(), self.url.clone(), token.clone());

@@ -5,8 +5,9 @@ use crosslock_acs::ProofRequest;
 use crosslock_client::credential::PhoneNumber;
 use crosslock_client::wire::status::{MessageStatus, PerMessageStatus};
 use crosslock_client::{
-    ConversationId, ConversationKind, NewConversation, ParticipantKeyPackages, PendingCommit,
-    Received, ReceivedContent, SecurityState, TransparencyStatus, Verification,
+    ClientError, ConversationId, ConversationKind, Device, KeyPackageBatch, NewConversation,
+    ParticipantKeyPackages, PendingCommit, Received, ReceivedContent, SecurityState,
+    TransparencyStatus, Verification,
 };
 use crosslock_wire::api::B64;
 use crosslock_wire::api::ds::SubmitCommit;
@@ -33,16 +34,35 @@ pub(crate) fn conversation_id(text: &str) -> Result<ConversationId, Failure> {
         .ok_or_else(|| Failure::input(format!("conversation {text:?}: 1 to 255 bytes")))
 }
 
-async fn publish_key_packages(dir: &mut DeviceDir, count: usize) -> Result<usize, Failure> {
-    let batch = dir.device.generate_key_packages(count)?;
-    let upload = UploadKeyPackages {
+/// The upload body for a batch of KeyPackages.
+pub(crate) fn upload_body(batch: KeyPackageBatch) -> UploadKeyPackages {
+    UploadKeyPackages {
         key_packages: batch
             .key_packages
             .into_iter()
             .map(|(_, k)| B64(k))
             .collect(),
         last_resort: batch.last_resort.into_iter().map(|(_, k)| B64(k)).collect(),
-    };
+    }
+}
+
+/// Installs the credential chains an enrolment answer carries.
+pub(crate) fn install_credentials(
+    device: &mut Device,
+    credentials: Vec<Vec<B64>>,
+) -> Result<usize, ClientError> {
+    let n = credentials.len();
+    device.install_credentials(
+        credentials
+            .into_iter()
+            .map(|c| c.into_iter().map(|b| b.0).collect())
+            .collect(),
+    )?;
+    Ok(n)
+}
+
+async fn publish_key_packages(dir: &mut DeviceDir, count: usize) -> Result<usize, Failure> {
+    let upload = upload_body(dir.device.generate_key_packages(count)?);
     let n = upload.key_packages.len();
     let token = dir.token()?.to_owned();
     dir.api.upload_key_packages(&token, &upload).await?;
@@ -95,14 +115,7 @@ pub(crate) async fn enroll(
             replace_existing: replace,
         })
         .await?;
-    let credentials = enrolled.credentials.len();
-    dir.device.install_credentials(
-        enrolled
-            .credentials
-            .into_iter()
-            .map(|c| c.into_iter().map(|b| b.0).collect())
-            .collect(),
-    )?;
+    let credentials = install_credentials(&mut dir.device, enrolled.credentials)?;
     dir.settings.token = Some(enrolled.device_token);
     dir.save()?;
     let published = publish_key_packages(dir, key_packages).await?;

@@ -257,6 +257,26 @@ async fn sync(n: &Narrator, who: &str, phone: &mut DeviceDir) -> Result<Report, 
     Ok(report)
 }
 
+/// Syncs until `done` holds for what arrived (copies from the peer
+/// provider come through its federation outbox, possibly in several
+/// batches); at most 15 s.
+async fn sync_until(
+    n: &Narrator,
+    who: &str,
+    phone: &mut DeviceDir,
+    done: impl Fn(&Report) -> bool,
+) -> Result<Report, Failure> {
+    let until = Instant::now() + Duration::from_secs(15);
+    let mut all = Report::default();
+    loop {
+        convo::sync(phone, 2, &mut all).await?;
+        if done(&all) || Instant::now() > until {
+            n.report(who, &all);
+            return Ok(all);
+        }
+    }
+}
+
 fn events_of<'a>(report: &'a Report, kind: &str) -> Vec<&'a Value> {
     report
         .get("received")
@@ -356,7 +376,7 @@ async fn story(n: &mut Narrator, dir: &Path) -> Result<(), Failure> {
         waiting.inbox_items >= 2,
         "Bob's messages wait at his provider",
     )?;
-    let got = sync(n, "bob", &mut bob).await?;
+    let got = sync_until(n, "bob", &mut bob, |r| !texts(r).is_empty()).await?;
     n.check(
         texts(&got) == ["Hi Bob! Dinner tonight?"],
         "Bob's phone decrypted Alice's text",
@@ -410,7 +430,7 @@ async fn story(n: &mut Narrator, dir: &Path) -> Result<(), Failure> {
         ("carol-phone", &mut carol),
         ("carol-tablet", &mut tablet),
     ] {
-        sync(n, who, p).await?;
+        sync_until(n, who, p, |r| !events_of(r, "joined").is_empty()).await?;
     }
     let members = state(&mut alice, &group)?;
     let devices: usize = members.members.values().map(Vec::len).sum();
@@ -465,7 +485,7 @@ async fn story(n: &mut Narrator, dir: &Path) -> Result<(), Failure> {
         ("carol-phone", &mut carol),
         ("carol-tablet", &mut tablet),
     ] {
-        sync(n, who, p).await?;
+        sync_until(n, who, p, |r| !events_of(r, "file").is_empty()).await?;
         let out = dir.join(format!("{who}-files"));
         let mut report = Report::default();
         files::receive_all(p, &out, &mut report).await?;
@@ -522,7 +542,10 @@ async fn story(n: &mut Narrator, dir: &Path) -> Result<(), Failure> {
     let chat2 = convo::target(&mut bob2, Some(ALICE), None, &mut report).await?;
     convo::send_text(&mut bob2, &chat2, "New phone, same Bob.", &mut report).await?;
     n.report("bob", &report);
-    sync(n, "alice", &mut alice).await?;
+    sync_until(n, "alice", &mut alice, |r| {
+        !events_of(r, "joined").is_empty() && !texts(r).is_empty()
+    })
+    .await?;
     let bob_number = PhoneNumber::parse(BOB)?;
     let flagged = state(&mut alice, &chat2)?;
     let verification = flagged.verification.get(&bob_number).copied();

@@ -334,6 +334,16 @@ impl ProviderConfig {
                 "provider.name {name:?} must be 1-253 letters, digits, '.' or '-'"
             ));
         }
+        if self.provider.public_url.is_empty() && self.provider.listen.ip().is_unspecified() {
+            return Err(format!(
+                "provider.listen is {}: set provider.public_url to the address devices reach",
+                self.provider.listen
+            ));
+        }
+        if !self.provider.public_url.is_empty() && !self.provider.public_url.starts_with("https://")
+        {
+            return Err("provider.public_url must start with https://".into());
+        }
         if self.tls.cert.is_some() != self.tls.key.is_some() {
             return Err("tls.cert and tls.key go together".into());
         }
@@ -418,6 +428,10 @@ mod tests {
         assert!(e.contains("subscribers"), "{e}");
         let e = ProviderConfig::parse("[transparency]\nthreshold = 1").unwrap_err();
         assert!(e.contains("threshold"), "{e}");
+        let e = ProviderConfig::parse("[provider]\nlisten = \"0.0.0.0:8443\"").unwrap_err();
+        assert!(e.contains("public_url"), "{e}");
+        let e = ProviderConfig::parse("[provider]\npublic_url = \"http://a.example\"").unwrap_err();
+        assert!(e.contains("https"), "{e}");
         let e = ProviderConfig::parse("[tls]\ncert = \"a.pem\"").unwrap_err();
         assert!(e.contains("tls.key"), "{e}");
     }

@@ -107,6 +107,18 @@ fn stable_identity(
     Ok(identity)
 }
 
+/// The host part of an `https://host[:port][/path]` URL (IPv6 literals
+/// without their brackets).
+fn public_host(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("https://")?;
+    let authority = rest.split('/').next()?;
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next()?,
+        None => authority.split(':').next()?,
+    };
+    (!host.is_empty()).then(|| host.to_owned())
+}
+
 fn identity_paths(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
     (
         dir.join(format!("{name}.pem")),
@@ -135,6 +147,13 @@ impl ProviderKeys {
                 let mut ips: Vec<IpAddr> = vec![config.provider.listen.ip()];
                 if config.provider.listen.ip().is_unspecified() {
                     ips = vec![IpAddr::from([127, 0, 0, 1])];
+                }
+                // The host devices reach, when public_url names one.
+                let public_host = public_host(&config.provider.public_url);
+                match public_host.as_deref().map(|h| (h, h.parse::<IpAddr>())) {
+                    Some((_, Ok(ip))) if !ips.contains(&ip) => ips.push(ip),
+                    Some((host, Err(_))) if !names.contains(&host) => names.push(host),
+                    _ => {}
                 }
                 if config.provider.federation_listen.ip() != ips[0]
                     && !config.provider.federation_listen.ip().is_unspecified()
@@ -230,4 +249,21 @@ fn credential_ca(config: &ProviderConfig, data_dir: &Path) -> Result<CredentialC
         ca
     };
     Ok(CredentialCa { ca, signer })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::public_host;
+
+    #[test]
+    fn public_hosts() {
+        assert_eq!(
+            public_host("https://a.example:8443/x").as_deref(),
+            Some("a.example")
+        );
+        assert_eq!(public_host("https://10.0.0.5").as_deref(), Some("10.0.0.5"));
+        assert_eq!(public_host("https://[::1]:8443").as_deref(), Some("::1"));
+        assert_eq!(public_host(""), None);
+        assert_eq!(public_host("https://"), None);
+    }
 }

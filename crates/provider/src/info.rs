@@ -10,7 +10,7 @@ use crosslock_kt::server::KtLog;
 use crosslock_wire::api::B64;
 use crosslock_wire::api::provider::{CarrierKey, LogInfo, ProviderInfo};
 
-use crate::config::{PeerSection, TransparencySection, TrustedCarrier};
+use crate::config::{PeerSection, TrustedCarrier};
 use crate::error::ProviderError;
 
 pub(crate) fn b64(bytes: &[u8]) -> String {
@@ -157,15 +157,10 @@ pub(crate) fn describe(
     ca: &CertificateAuthority,
     carriers: &[(String, PublicKey)],
     log: &KtLog,
-    transparency: &TransparencySection,
+    witnesses: &[crosslock_kt::PublicKey],
+    threshold: usize,
     peers: &[Peer],
 ) -> ProviderInfo {
-    let mut witnesses = Vec::new();
-    for w in &transparency.witnesses {
-        if let Ok(key) = crosslock_kt::PublicKey::from_hex(&w.key) {
-            witnesses.push(B64(key.0.to_vec()));
-        }
-    }
     let mut info = ProviderInfo {
         name: name.to_owned(),
         credential_roots: vec![B64(ca.certificate().to_vec())],
@@ -174,8 +169,8 @@ pub(crate) fn describe(
             directory: name.to_owned(),
             log_key: B64(log.log_key().0.to_vec()),
             vrf_key: B64(log.vrf_key().to_vec()),
-            witnesses,
-            threshold: transparency.threshold,
+            witnesses: witnesses.iter().map(|k| B64(k.0.to_vec())).collect(),
+            threshold,
         }],
         peers: peers.iter().map(|p| p.name.clone()).collect(),
         peer_tls_roots: peers.iter().map(|p| B64(p.tls_ca.clone())).collect(),

@@ -102,7 +102,6 @@ pub struct Provider {
     admin_addr: SocketAddr,
     federation_addr: Option<SocketAddr>,
     tls_ca_path: PathBuf,
-    tls_ca_der: Vec<u8>,
     stores: Arc<Stores>,
     stop: watch::Sender<bool>,
     servers: Vec<JoinHandle<std::io::Result<()>>>,
@@ -194,12 +193,14 @@ impl Provider {
             .build()
             .map_err(|e| ProviderError::Start(format!("HTTP client: {e}")))?;
         let mut options = KtLogOptions::default();
+        let mut witness_keys = Vec::new();
         for w in &config.transparency.witnesses {
             let key =
                 crosslock_kt::PublicKey::from_hex(&w.key).map_err(|e| ProviderError::Config {
                     path: "transparency.witnesses".into(),
                     why: format!("witness {}: key: {e}", w.url),
                 })?;
+            witness_keys.push(key);
             options
                 .witnesses
                 .push(WitnessClient::new(w.url.clone(), key, http.clone()));
@@ -312,21 +313,21 @@ impl Provider {
         );
 
         // What devices and peers are told.
-        let tls_ca_der = keys.tls_ca.certificate_der().to_vec();
         let tls_ca_path = data_dir.join("tls").join(crosslock_tls::CA_CERT_FILE);
         let info = info::describe(
             &name,
             &keys.credential.ca,
             &carriers,
             &log,
-            &config.transparency,
+            &witness_keys,
+            config.transparency.threshold,
             &peers,
         );
         let peer = PeerSection {
             name: name.clone(),
             federation_url: config.federation_url(),
             prefixes: Vec::new(),
-            tls_ca: info::b64(&tls_ca_der),
+            tls_ca: info::b64(keys.tls_ca.certificate_der()),
             client_cert_sha256: hex::encode(keys.federation_client.leaf_sha256()),
             credential_root: info::b64(keys.credential.ca.certificate()),
             carriers: carriers
@@ -424,7 +425,6 @@ impl Provider {
             admin_addr,
             federation_addr,
             tls_ca_path,
-            tls_ca_der,
             stores,
             stop,
             servers,
@@ -471,11 +471,6 @@ impl Provider {
     /// The TLS CA certificate devices must trust (PEM file).
     pub fn tls_ca_path(&self) -> &Path {
         &self.tls_ca_path
-    }
-
-    /// The TLS CA certificate, DER.
-    pub fn tls_ca_der(&self) -> &[u8] {
-        &self.tls_ca_der
     }
 
     /// What the stores hold now (the `/metrics` gauges).

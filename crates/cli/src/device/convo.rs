@@ -638,9 +638,24 @@ pub(crate) async fn group_add(
     let n = number(member)?;
     let participant = claim(dir, &n).await?;
     let pending = dir.device.add_participants(&id, &[participant])?;
-    let epoch = submit(dir, &pending).await?;
+    membership_change(dir, &pending, &n, "added to", report).await
+}
+
+/// Submits a membership commit and reports the new epoch.
+async fn membership_change(
+    dir: &mut DeviceDir,
+    pending: &PendingCommit,
+    member: &PhoneNumber,
+    what: &str,
+    report: &mut Report,
+) -> Result<(), Failure> {
+    let epoch = submit(dir, pending).await?;
     report.set("epoch", json!(epoch));
-    report.line(format!("{} added to {id} (epoch {epoch})", n.as_str()));
+    report.line(format!(
+        "{} {what} {} (epoch {epoch})",
+        member.as_str(),
+        pending.conversation
+    ));
     Ok(())
 }
 
@@ -653,10 +668,7 @@ pub(crate) async fn group_remove(
     let id = conversation_id(conversation)?;
     let n = number(member)?;
     let pending = dir.device.remove_participant(&id, &n)?;
-    let epoch = submit(dir, &pending).await?;
-    report.set("epoch", json!(epoch));
-    report.line(format!("{} removed from {id} (epoch {epoch})", n.as_str()));
-    Ok(())
+    membership_change(dir, &pending, &n, "removed from", report).await
 }
 
 /// Sends a typing indicator (encrypted like any message).

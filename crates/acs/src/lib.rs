@@ -64,6 +64,9 @@ pub enum AcsError {
     /// Keys that are not P-256 or Ed25519 public keys, or too many.
     #[error("invalid participant keys: {0}")]
     InvalidKeys(String),
+    /// The body is larger than the ACS reads.
+    #[error("request body too large")]
+    TooLarge,
     /// The carrier's signer failed.
     #[error("signing failed: {0}")]
     Signer(String),
@@ -76,6 +79,7 @@ impl AcsError {
                 StatusCode::BAD_REQUEST
             }
             AcsError::Unauthorized => StatusCode::FORBIDDEN,
+            AcsError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AcsError::Signer(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -86,6 +90,7 @@ impl AcsError {
             AcsError::Unauthorized => "unauthorized",
             AcsError::InvalidNumber(_) => "invalid-number",
             AcsError::InvalidKeys(_) => "invalid-keys",
+            AcsError::TooLarge => "too-large",
             AcsError::Signer(_) => "internal-error",
         }
     }
@@ -236,7 +241,10 @@ pub fn router(acs: Arc<Acs>) -> Router {
 
 async fn proof(State(acs): State<Arc<Acs>>, body: Result<Bytes, BytesRejection>) -> Response {
     let result = body
-        .map_err(|e| AcsError::Malformed(e.body_text()))
+        .map_err(|e| match e {
+            BytesRejection::FailedToBufferBody(_) => AcsError::TooLarge,
+            other => AcsError::Malformed(other.body_text()),
+        })
         .and_then(|b| {
             serde_json::from_slice::<ProofRequest>(&b)
                 .map_err(|e| AcsError::Malformed(e.to_string()))

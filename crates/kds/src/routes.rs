@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -211,9 +211,14 @@ struct Since {
     since: u64,
 }
 
-async fn revoked(State(kds): Shared, headers: HeaderMap, Query(since): Query<Since>) -> Response {
+async fn revoked(
+    State(kds): Shared,
+    headers: HeaderMap,
+    since: Result<Query<Since>, QueryRejection>,
+) -> Response {
     let result = async {
         device(&kds, &headers, false).await?;
+        let Query(since) = since.map_err(|e| KdsError::Malformed(e.body_text()))?;
         let as_of = now();
         let serials = blocking(move || kds.store.revoked_since(since.since)).await?;
         Ok(RevokedList { serials, as_of })

@@ -87,8 +87,12 @@ impl SeenRoots {
     /// Records a root of our own lookup, already verified against the log
     /// (signature, witnesses, age). Refuses a root older than one already
     /// seen ([`KtError::StaleEpoch`]) and one conflicting with a root
-    /// remembered for the same epoch ([`KtError::Fork`]).
+    /// remembered for the same epoch ([`KtError::Fork`]). A root the log did
+    /// not sign is refused ([`KtError::BadLogSignature`]) and not
+    /// remembered: it would mask a real fork, or raise the epoch below
+    /// which genuine roots are refused as stale.
     pub fn observe_own(&mut self, log_key: &PublicKey, root: &SignedRoot) -> Result<(), KtError> {
+        check_log_signature(log_key, root)?;
         let seen = self
             .directories
             .entry(root.statement.directory.clone())

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use sha2::Digest;
 
 use super::*;
 
@@ -57,6 +58,13 @@ CREATE TABLE IF NOT EXISTS key_packages (
     bytes BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS key_packages_by_device ON key_packages (device_id, suite, last_resort, id);
+-- SHA-256 of every single-use KeyPackage ever accepted, until it expires:
+-- a KeyPackage uploaded again (a retry, a replay) is refused, so it can
+-- never be handed out twice, even after it was claimed.
+CREATE TABLE IF NOT EXISTS key_packages_seen (
+    hash BLOB PRIMARY KEY,
+    not_after INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS kt_queue (
     number TEXT PRIMARY KEY,
     seq INTEGER NOT NULL
@@ -422,7 +430,25 @@ impl KeyPackageStore for SqliteKdsStore {
             "DELETE FROM key_packages WHERE device_id = ?1 AND not_after <= ?2",
             params![device_id, now as i64],
         )?;
+        tx.execute(
+            "DELETE FROM key_packages_seen WHERE not_after <= ?1",
+            params![now as i64],
+        )?;
         for kp in key_packages {
+            if !kp.last_resort {
+                let hash: [u8; 32] = sha2::Sha256::digest(&kp.bytes).into();
+                let fresh = tx.execute(
+                    "INSERT OR IGNORE INTO key_packages_seen (hash, not_after) VALUES (?1, ?2)",
+                    params![hash.as_slice(), kp.not_after as i64],
+                )?;
+                if fresh == 0 {
+                    // Dropping the transaction rolls the whole batch back.
+                    return Err(KdsError::KeyPackage(
+                        "a KeyPackage in this upload was uploaded before; KeyPackages are single use"
+                            .into(),
+                    ));
+                }
+            }
             if kp.last_resort {
                 tx.execute(
                     "DELETE FROM key_packages WHERE device_id = ?1 AND suite = ?2 AND last_resort = 1",

@@ -702,6 +702,13 @@ impl Device {
         if !self.config.suites.allows_joining(suite) {
             return Err(ClientError::SuiteRefused(suite));
         }
+        // A Welcome delivered again (the DS lost an acknowledgement in a
+        // crash) is a replay, like any other message: its KeyPackage is
+        // gone, so joining again would fail with a misleading error.
+        let seen_key = key(&[&[], envelope.message_id.as_bytes()]);
+        if self.staged.get(Table::Seen, &seen_key)?.is_some() {
+            return Err(ClientError::Replayed);
+        }
         let time = now_mls(self);
         let now = self.env.clock.now();
         let client = self.client(suite)?.clone();
@@ -784,6 +791,9 @@ impl Device {
             device.put_conversation(&id, &record)?;
             device.record_epoch_authenticator(&id)?;
             device.observe_member_keys(&id)?;
+            device
+                .staged
+                .put(Table::Seen, seen_key, now.to_be_bytes().to_vec());
             let replaced_era = previous.map(|p| p.era).filter(|old| *old < era);
             Ok((id, added_by, replaced_era))
         })?;

@@ -1,0 +1,624 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Hostile-input catalogue, part 1: the wire formats.
+//!
+//! Every case feeds one hostile input to one decoder and names the typed
+//! error it must produce. The decoders are pure: an `Err` means nothing was
+//! produced, so there is nothing to store. Each case is its own `#[test]`
+//! (`cargo test -p crosslock-wire --test hostile <case>`).
+
+use crosslock_wire::aad::{AadError, AuthenticatedData};
+use crosslock_wire::content_type;
+use crosslock_wire::cpim::{self, CpimError, Header, Message, MlsEnvelope};
+use crosslock_wire::file_info::{FileInfo, FileInfoError, FileInfoFields, FileKey};
+use crosslock_wire::inner::{ApplicationPayload, InnerError};
+use crosslock_wire::mimi::{MAX_CONTENT_BYTES, MimiContent, MimiError};
+use crosslock_wire::report::{ReportEnvelope, ReportError, SignedNegativeReport};
+use crosslock_wire::status::{MessageStatusReport, StatusError};
+use crosslock_wire::typing::{IsComposing, TypingError};
+
+/// One catalogue case: `decoder(input)` must be `Err(pattern)`.
+macro_rules! refused {
+    ($(#[$doc:meta])* $name:ident: $decode:expr, $input:expr, $pattern:pat $(if $guard:expr)?) => {
+        $(#[$doc])*
+        #[test]
+        fn $name() {
+            let input: Vec<u8> = $input;
+            let result = $decode(&input[..]);
+            assert!(
+                matches!(result, Err($pattern) $(if $guard)?),
+                "{}: expected {}, got {:?}",
+                stringify!($name),
+                stringify!($pattern),
+                result
+            );
+        }
+    };
+}
+
+// ---------------------------------------------------------------- helpers
+
+fn envelope_with(content_type: &str, body: Vec<u8>) -> MlsEnvelope {
+    MlsEnvelope {
+        from: Some("<tel:+15551234567>".into()),
+        to: None,
+        date_time: None,
+        message_id: "f81d4fae-7dec-11d0-a765-00a0c91e6bf6".into(),
+        era: 1,
+        epoch_authenticator: [7; 32],
+        content_type: content_type.into(),
+        body,
+    }
+}
+
+fn envelope() -> Vec<u8> {
+    envelope_with(content_type::MESSAGE_MLS, vec![0x00, 0x01, 0x00, 0x02]).encode()
+}
+
+/// Replaces the first occurrence of `from` with `to` (same length or not).
+fn replace(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let at = bytes
+        .windows(from.len())
+        .position(|w| w == from)
+        .unwrap_or_else(|| panic!("{:?} not found", String::from_utf8_lossy(from)));
+    let mut out = bytes[..at].to_vec();
+    out.extend_from_slice(to);
+    out.extend_from_slice(&bytes[at + from.len()..]);
+    out
+}
+
+/// A CPIM message from raw header lines (no encoder sanitising).
+fn raw_cpim(headers: &[&str], content_headers: &[&str], body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for h in headers {
+        out.extend_from_slice(h.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    for h in content_headers {
+        out.extend_from_slice(h.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+    out
+}
+
+fn mls_headers() -> Vec<&'static str> {
+    vec![
+        "From: <tel:+15551234567>",
+        "NS: imdn <urn:ietf:params:imdn>",
+        "NS: mls <http://www.gsma.com/rcs/mls>",
+        "imdn.Message-ID: abc",
+        "mls.Era-ID: 1",
+        "mls.Epoch-Authenticator: BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=",
+    ]
+}
+
+/// A valid FileInfo whose name is `name_placeholder` (patched afterwards).
+fn file_info(name: &str) -> FileInfo {
+    FileInfo::new(FileInfoFields {
+        url: "https://files.example/blob/1".into(),
+        key: FileKey::from_bytes([9; 32]),
+        size: 1000,
+        encrypted_size: 1072,
+        media_type: "image/jpeg".into(),
+        name: name.into(),
+        expires: 1_800_000_000,
+    })
+    .unwrap()
+}
+
+/// A FileInfo encoding whose name is `name` (bypassing `FileInfo::new`'s
+/// checks, as a hostile sender would): a placeholder of the same length
+/// is encoded and then overwritten.
+fn file_info_named(name: &[u8]) -> Vec<u8> {
+    let placeholder = "n".repeat(name.len());
+    replace(
+        &file_info(&placeholder).encode(),
+        placeholder.as_bytes(),
+        name,
+    )
+}
+
+/// `depth` nested one-element CBOR arrays around a 0.
+fn array_bomb(depth: usize) -> Vec<u8> {
+    let mut out = vec![0x81; depth];
+    out.push(0x00);
+    out
+}
+
+/// `depth` nested one-entry CBOR maps `{0: {0: ...}}`.
+fn map_bomb(depth: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(depth * 2 + 1);
+    for _ in 0..depth {
+        out.extend_from_slice(&[0xa1, 0x00]);
+    }
+    out.push(0x00);
+    out
+}
+
+/// A byte string that declares 2^64 - 1 bytes and carries four.
+fn huge_byte_string() -> Vec<u8> {
+    let mut out = vec![0x5b];
+    out.extend_from_slice(&u64::MAX.to_be_bytes());
+    out.extend_from_slice(b"abcd");
+    out
+}
+
+/// An array that declares 2^32 elements and carries one.
+fn huge_array() -> Vec<u8> {
+    let mut out = vec![0x9b];
+    out.extend_from_slice(&(1u64 << 32).to_be_bytes());
+    out.push(0x00);
+    out
+}
+
+fn mimi_text() -> Vec<u8> {
+    MimiContent::text([3; 16], "hello world").encode()
+}
+
+// ------------------------------------------------------------------- CPIM
+
+refused!(
+    /// A header value with bytes that are not UTF-8.
+    cpim_header_invalid_utf8: MlsEnvelope::decode,
+    replace(&envelope(), b"tel:+15551234567", b"tel:+1555\xff\xfe34567"),
+    CpimError::InvalidHeader { ref name, .. } if name == "From"
+);
+
+refused!(
+    /// The message ends inside the header section.
+    cpim_truncated_headers: MlsEnvelope::decode,
+    envelope()[..40].to_vec(),
+    CpimError::Truncated
+);
+
+refused!(
+    /// A body one byte over the 1 MiB limit.
+    cpim_oversize_body: MlsEnvelope::decode,
+    envelope_with(content_type::MESSAGE_MLS, vec![0; cpim::MAX_BODY + 1]).encode(),
+    CpimError::TooLarge
+);
+
+refused!(
+    /// 100 header lines (limit 64).
+    cpim_too_many_headers: Message::decode,
+    {
+        let mut headers = mls_headers();
+        headers.extend(std::iter::repeat_n("X-Filler: x", 100));
+        raw_cpim(&headers, &["Content-Type: message/mls"], b"")
+    },
+    CpimError::TooLarge
+);
+
+refused!(
+    /// Content-Length says 4, five bytes follow.
+    cpim_content_length_mismatch: MlsEnvelope::decode,
+    {
+        let mut bytes = envelope();
+        bytes.push(0x00);
+        bytes
+    },
+    CpimError::ContentLengthMismatch
+);
+
+refused!(
+    /// `mls.Era-ID` twice (which one would the receiver believe?).
+    cpim_duplicate_era_header: MlsEnvelope::decode,
+    {
+        let mut headers = mls_headers();
+        headers.push("mls.Era-ID: 2");
+        raw_cpim(&headers, &["Content-Type: message/mls"], b"")
+    },
+    CpimError::DuplicateHeader(ref name) if name == "mls.Era-ID"
+);
+
+refused!(
+    /// A body of type `text/plain` where only `message/mls*` is accepted.
+    cpim_wrong_media_type: MlsEnvelope::decode,
+    envelope_with("text/plain", b"hello".to_vec()).encode(),
+    CpimError::UnsupportedContentType(ref t) if t == "text/plain"
+);
+
+refused!(
+    /// A negative era.
+    cpim_era_not_a_number: MlsEnvelope::decode,
+    replace(&envelope(), b"mls.Era-ID: 1", b"mls.Era-ID: -1"),
+    CpimError::InvalidHeader { ref name, .. } if name == "mls.Era-ID"
+);
+
+refused!(
+    /// An epoch authenticator of 31 bytes.
+    cpim_short_epoch_authenticator: MlsEnvelope::decode,
+    {
+        let mut headers = mls_headers();
+        headers.pop();
+        headers.push("mls.Epoch-Authenticator: BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcH");
+        raw_cpim(&headers, &["Content-Type: message/mls"], b"")
+    },
+    CpimError::InvalidHeader { ref name, .. } if name == "mls.Epoch-Authenticator"
+);
+
+refused!(
+    /// A base64 body pretending to be binary MLS.
+    cpim_base64_transfer_encoding: MlsEnvelope::decode,
+    raw_cpim(
+        &mls_headers(),
+        &["Content-Type: message/mls", "Content-Transfer-Encoding: base64"],
+        b"AAEAAg=="
+    ),
+    CpimError::InvalidHeader { ref name, .. } if name == "Content-Transfer-Encoding"
+);
+
+refused!(
+    /// A message id with a space and a control character.
+    cpim_message_id_with_controls: MlsEnvelope::decode,
+    {
+        let mut message = Message::decode(&envelope()).unwrap();
+        let h = message
+            .headers
+            .iter_mut()
+            .find(|h| h.name == "imdn.Message-ID")
+            .unwrap();
+        *h = Header::new("imdn.Message-ID", "a b\u{7}");
+        message.encode()
+    },
+    CpimError::InvalidHeader { ref name, .. } if name == "imdn.Message-ID"
+);
+
+// ------------------------------------------------------------------- MIMI
+
+refused!(
+    /// A CBOR text string (the part's content type) that is not UTF-8.
+    mimi_text_string_invalid_utf8: MimiContent::decode,
+    replace(&mimi_text(), b"text/plain", b"text/pl\xc3\x28in"),
+    MimiError::InvalidUtf8
+);
+
+refused!(
+    /// 10,000 nested arrays.
+    mimi_array_nesting_bomb: MimiContent::decode,
+    array_bomb(10_000),
+    MimiError::TooDeep
+);
+
+refused!(
+    /// 10,000 nested maps.
+    mimi_map_nesting_bomb: MimiContent::decode,
+    map_bomb(10_000),
+    MimiError::TooDeep
+);
+
+refused!(
+    /// A byte string declaring 2^64 - 1 bytes: refused before allocating.
+    mimi_huge_declared_length: MimiContent::decode,
+    huge_byte_string(),
+    MimiError::Cbor(_)
+);
+
+refused!(
+    /// An array declaring 2^32 items.
+    mimi_huge_declared_count: MimiContent::decode,
+    huge_array(),
+    MimiError::Cbor(_)
+);
+
+refused!(
+    /// One byte over 1 MiB.
+    mimi_oversize_input: MimiContent::decode,
+    vec![0x40; MAX_CONTENT_BYTES + 1],
+    MimiError::TooLarge
+);
+
+refused!(
+    /// A valid content cut one byte short.
+    mimi_truncated: MimiContent::decode,
+    {
+        let full = mimi_text();
+        full[..full.len() - 1].to_vec()
+    },
+    MimiError::Cbor(_)
+);
+
+refused!(
+    /// A valid content followed by a stray byte (smuggling).
+    mimi_trailing_bytes: MimiContent::decode,
+    {
+        let mut full = mimi_text();
+        full.push(0x00);
+        full
+    },
+    MimiError::Cbor(_)
+);
+
+refused!(
+    /// An indefinite-length array (no deterministic encoding).
+    mimi_indefinite_length: MimiContent::decode,
+    vec![0x9f, 0x00, 0xff],
+    MimiError::Cbor(_)
+);
+
+refused!(
+    /// A map where the seven-element array belongs.
+    mimi_wrong_top_level_type: MimiContent::decode,
+    vec![0xa1, 0x01, 0x02],
+    MimiError::Invalid(_)
+);
+
+// ----------------------------------------------------------------- status
+
+refused!(
+    /// Nested arrays far beyond the three levels of a report.
+    status_nesting_bomb: MessageStatusReport::decode,
+    array_bomb(10_000),
+    StatusError::Cbor(_)
+);
+
+refused!(
+    /// The statuses array declares 2^32 entries.
+    status_huge_declared_count: MessageStatusReport::decode,
+    {
+        let mut out = vec![0x82, 0x00];
+        out.extend(huge_array());
+        out
+    },
+    StatusError::Cbor(_)
+);
+
+refused!(
+    /// A status value outside 0..=6.
+    status_unknown_value: MessageStatusReport::decode,
+    {
+        let mut out = vec![0x82, 0x01, 0x81, 0x82, 0x58, 0x20];
+        out.extend([1u8; 32]);
+        out.extend([0x18, 99]);
+        out
+    },
+    StatusError::UnknownStatus(99)
+);
+
+refused!(
+    /// A message id of 31 bytes.
+    status_short_message_id: MessageStatusReport::decode,
+    {
+        let mut out = vec![0x82, 0x01, 0x81, 0x82, 0x58, 0x1f];
+        out.extend([1u8; 31]);
+        out.push(0x01);
+        out
+    },
+    StatusError::Invalid(_)
+);
+
+// --------------------------------------------------------------- FileInfo
+
+refused!(
+    /// `../../etc/passwd`: climbing out of the download directory.
+    file_info_name_dot_dot_traversal: FileInfo::decode,
+    file_info_named(b"../../etc/passwd"),
+    FileInfoError::Name(_)
+);
+
+refused!(
+    /// An absolute path.
+    file_info_name_absolute_path: FileInfo::decode,
+    file_info_named(b"/etc/passwd"),
+    FileInfoError::Name(_)
+);
+
+refused!(
+    /// A NUL byte truncating the name in C APIs (`safe.txt\0.exe`).
+    file_info_name_nul_byte: FileInfo::decode,
+    file_info_named(b"safe.txt\0.exe"),
+    FileInfoError::Name(_)
+);
+
+refused!(
+    /// Windows separators.
+    file_info_name_backslashes: FileInfo::decode,
+    file_info_named(b"..\\..\\win.ini"),
+    FileInfoError::Name(_)
+);
+
+refused!(
+    /// A bare `..`.
+    file_info_name_dot_dot: FileInfo::decode,
+    file_info_named(b".."),
+    FileInfoError::Name(_)
+);
+
+refused!(
+    /// A name that is not UTF-8.
+    file_info_name_invalid_utf8: FileInfo::decode,
+    file_info_named(b"photo\xff.jpg"),
+    FileInfoError::Cbor(_)
+);
+
+refused!(
+    /// Field 6 (name) twice.
+    file_info_duplicate_field: FileInfo::decode,
+    {
+        // Map of 8 entries: the genuine 7 plus a second name.
+        let mut bytes = file_info("a.jpg").encode();
+        assert_eq!(bytes[0], 0xa7);
+        bytes[0] = 0xa8;
+        bytes.extend_from_slice(&[0x06, 0x65]);
+        bytes.extend_from_slice(b"b.jpg");
+        bytes
+    },
+    FileInfoError::DuplicateField(6)
+);
+
+refused!(
+    /// Retired field 7 (an old blob hash): refused, not skipped.
+    file_info_unknown_field: FileInfo::decode,
+    {
+        let mut bytes = file_info("a.jpg").encode();
+        bytes[0] = 0xa8;
+        bytes.extend_from_slice(&[0x07, 0x40]);
+        bytes
+    },
+    FileInfoError::UnknownField(7)
+);
+
+refused!(
+    /// A thumbnail that has its own thumbnail.
+    file_info_nested_thumbnail: FileInfo::decode,
+    {
+        let inner = file_info("t2.jpg").encode();
+        let mut middle = file_info("t1.jpg").encode();
+        middle[0] = 0xa8;
+        middle.push(0x09);
+        middle.extend(inner);
+        let mut outer = file_info("a.jpg").encode();
+        outer[0] = 0xa8;
+        outer.push(0x09);
+        outer.extend(middle);
+        outer
+    },
+    FileInfoError::TooDeep
+);
+
+refused!(
+    /// Nested maps far beyond the thumbnail depth.
+    file_info_nesting_bomb: FileInfo::decode,
+    map_bomb(5_000),
+    FileInfoError::TooLarge | FileInfoError::TooDeep
+);
+
+refused!(
+    /// A byte string declaring 2^64 - 1 bytes.
+    file_info_huge_declared_length: FileInfo::decode,
+    huge_byte_string(),
+    FileInfoError::Cbor(_)
+);
+
+refused!(
+    /// `text/html; charset=...` is not a bare media type.
+    file_info_wrong_media_type: FileInfo::decode,
+    replace(&file_info("a.jpg").encode(), b"\x6aimage/jpeg", b"\x6atext;html!"),
+    FileInfoError::MediaType(_)
+);
+
+refused!(
+    /// A plain-http download URL to a remote host.
+    file_info_non_https_url: FileInfo::decode,
+    replace(
+        &file_info("a.jpg").encode(),
+        b"https://files.example/blob/1",
+        b"http://files.example/blob/12"
+    ),
+    FileInfoError::Url(_)
+);
+
+refused!(
+    /// A size encoded in 9 bytes where 3 suffice (non-deterministic CBOR).
+    file_info_not_canonical: FileInfo::decode,
+    replace(
+        &file_info("a.jpg").encode(),
+        &[0x03, 0x19, 0x03, 0xe8],
+        &[0x03, 0x1b, 0, 0, 0, 0, 0, 0, 0x03, 0xe8]
+    ),
+    FileInfoError::NotCanonical
+);
+
+// ----------------------------------------------------------------- report
+
+refused!(
+    /// Nested arrays in a negative delivery report.
+    report_nesting_bomb: SignedNegativeReport::decode,
+    array_bomb(10_000),
+    ReportError::Cbor(_)
+);
+
+refused!(
+    /// A byte string declaring 2^64 - 1 bytes.
+    report_huge_declared_length: SignedNegativeReport::decode,
+    huge_byte_string(),
+    ReportError::Cbor(_)
+);
+
+refused!(
+    /// A report envelope whose CPIM part is garbage.
+    report_envelope_garbage: ReportEnvelope::decode,
+    b"\x00\xff\xfe not cpim".to_vec(),
+    ReportError::Envelope(_)
+);
+
+// ------------------------------------------------------- inner payload
+
+refused!(
+    /// No Content-Type header.
+    inner_missing_content_type: ApplicationPayload::decode,
+    b"X-Other: 1\r\n\r\nbody".to_vec(),
+    InnerError::MissingContentType
+);
+
+refused!(
+    /// Two Content-Type headers (which one is the body?).
+    inner_duplicate_content_type: ApplicationPayload::decode,
+    b"Content-Type: text/plain\r\nContent-Type: application/mimi-content\r\n\r\nbody".to_vec(),
+    InnerError::DuplicateContentType
+);
+
+refused!(
+    /// A bare LF line ending (header smuggling).
+    inner_bare_lf: ApplicationPayload::decode,
+    b"Content-Type: text/plain\nX: y\r\n\r\nbody".to_vec(),
+    InnerError::Malformed(_)
+);
+
+// ----------------------------------------------------------------- typing
+
+refused!(
+    /// A billion-laughs DOCTYPE.
+    typing_entity_bomb: IsComposing::decode,
+    concat!(
+        "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\">",
+        "<!ENTITY lol2 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">]>",
+        "<isComposing xmlns=\"urn:ietf:params:xml:ns:im-iscomposing\">",
+        "<state>&lol2;</state></isComposing>"
+    )
+    .as_bytes()
+    .to_vec(),
+    TypingError::Dtd
+);
+
+refused!(
+    /// Not UTF-8.
+    typing_invalid_utf8: IsComposing::decode,
+    b"<isComposing xmlns=\"urn:ietf:params:xml:ns:im-iscomposing\"><state>\xff</state></isComposing>".to_vec(),
+    TypingError::InvalidUtf8
+);
+
+// -------------------------------------------------------------------- AAD
+
+refused!(
+    /// Authenticated data cut in the middle of the message id.
+    aad_truncated: AuthenticatedData::decode,
+    {
+        let full = AuthenticatedData {
+            message_id: b"some-message-id".to_vec(),
+            era: 1,
+            resend_of: None,
+        }
+        .encode();
+        full[..full.len() / 2].to_vec()
+    },
+    AadError::Truncated
+);
+
+refused!(
+    /// Authenticated data followed by a stray byte.
+    aad_trailing_bytes: AuthenticatedData::decode,
+    {
+        let mut full = AuthenticatedData {
+            message_id: b"some-message-id".to_vec(),
+            era: 1,
+            resend_of: None,
+        }
+        .encode();
+        full.push(0);
+        full
+    },
+    AadError::TrailingBytes
+);

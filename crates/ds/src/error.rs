@@ -73,7 +73,10 @@ pub enum DsError {
     #[error("peer provider failed: {0}")]
     Peer(String),
     // ---- internal (5xx) ----------------------------------------------------------
-    /// Storage failed (disk full, I/O error).
+    /// The data dir is full: nothing was stored.
+    #[error("the provider's storage is full; nothing was stored, retry later")]
+    StorageFull,
+    /// Storage failed (an I/O error).
     #[error("storage failure: {0}")]
     Storage(String),
     /// A bug.
@@ -108,6 +111,7 @@ impl DsError {
             NotAMember | UnknownPeer => StatusCode::FORBIDDEN,
             RateLimited { .. } | ExternalCommitLimit { .. } => StatusCode::TOO_MANY_REQUESTS,
             Peer(_) => StatusCode::BAD_GATEWAY,
+            StorageFull => StatusCode::INSUFFICIENT_STORAGE,
             Storage(_) | Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -129,6 +133,7 @@ impl DsError {
             RangeNotSatisfiable { .. } => "range-not-satisfiable",
             UnknownPeer => "unknown-peer",
             Peer(_) => "peer-failed",
+            StorageFull => "storage-full",
             Storage(_) => "storage-failure",
             Internal(_) => "internal-error",
         }
@@ -160,6 +165,8 @@ impl DsError {
             "external-commit-limit" => DsError::ExternalCommitLimit {
                 retry_after_secs: 3600,
             },
+            "storage-full" => DsError::StorageFull,
+            "storage-failure" => DsError::Storage(body.message.clone()),
             other => DsError::Peer(format!("HTTP {status}: {other}")),
         }
     }
@@ -167,7 +174,10 @@ impl DsError {
 
 impl IntoResponse for DsError {
     fn into_response(self) -> Response {
-        if matches!(self, DsError::Storage(_) | DsError::Internal(_)) {
+        if matches!(
+            self,
+            DsError::Storage(_) | DsError::StorageFull | DsError::Internal(_)
+        ) {
             tracing::error!(error = %self, "request failed");
         }
         let mut response = (self.status(), axum::Json(self.body())).into_response();
@@ -178,6 +188,12 @@ impl IntoResponse for DsError {
             response
                 .headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, v);
+        }
+        if matches!(self, DsError::StorageFull) {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static(STORAGE_FULL_RETRY_AFTER),
+            );
         }
         if let DsError::RangeNotSatisfiable { size } = self
             && let Ok(v) = format!("bytes */{size}").parse()
@@ -190,8 +206,32 @@ impl IntoResponse for DsError {
     }
 }
 
+/// Seconds a client waits before retrying on a full disk.
+const STORAGE_FULL_RETRY_AFTER: &str = "30";
+
+impl From<&rusqlite::Error> for DsError {
+    fn from(e: &rusqlite::Error) -> Self {
+        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
+            DsError::StorageFull
+        } else {
+            DsError::Storage(e.to_string())
+        }
+    }
+}
+
 impl From<rusqlite::Error> for DsError {
     fn from(e: rusqlite::Error) -> Self {
-        DsError::Storage(e.to_string())
+        DsError::from(&e)
+    }
+}
+
+impl From<&std::io::Error> for DsError {
+    fn from(e: &std::io::Error) -> Self {
+        match e.kind() {
+            std::io::ErrorKind::StorageFull
+            | std::io::ErrorKind::FileTooLarge
+            | std::io::ErrorKind::QuotaExceeded => DsError::StorageFull,
+            _ => DsError::Storage(e.to_string()),
+        }
     }
 }

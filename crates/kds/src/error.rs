@@ -84,6 +84,9 @@ pub enum KdsError {
     #[error("peer provider failed: {0}")]
     Peer(String),
     // ---- internal (5xx) ----------------------------------------------------------
+    /// The data dir is full: nothing was stored.
+    #[error("the provider's storage is full; nothing was stored, retry later")]
+    StorageFull,
     /// Storage failed.
     #[error("storage failure: {0}")]
     Storage(String),
@@ -109,6 +112,7 @@ impl KdsError {
             UnknownNumber => StatusCode::NOT_FOUND,
             RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Peer(_) => StatusCode::BAD_GATEWAY,
+            StorageFull => StatusCode::INSUFFICIENT_STORAGE,
             Storage(_) | Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -138,6 +142,7 @@ impl KdsError {
             NotYetPublished { .. } => "kt-not-yet-published",
             NoTransparency => "kt-not-available",
             Peer(_) => "peer-failed",
+            StorageFull => "storage-full",
             Storage(_) => "storage-failure",
             Internal(_) => "internal-error",
         }
@@ -154,10 +159,19 @@ impl KdsError {
 
 impl IntoResponse for KdsError {
     fn into_response(self) -> Response {
-        if matches!(self, KdsError::Storage(_) | KdsError::Internal(_)) {
+        if matches!(
+            self,
+            KdsError::Storage(_) | KdsError::StorageFull | KdsError::Internal(_)
+        ) {
             tracing::error!(error = %self, "request failed");
         }
         let mut response = (self.status(), axum::Json(self.body())).into_response();
+        if matches!(self, KdsError::StorageFull) {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("30"),
+            );
+        }
         if let KdsError::RateLimited { retry_after_secs }
         | KdsError::NotYetPublished { retry_after_secs } = self
             && let Ok(v) = retry_after_secs.to_string().parse()
@@ -172,6 +186,9 @@ impl IntoResponse for KdsError {
 
 impl From<rusqlite::Error> for KdsError {
     fn from(e: rusqlite::Error) -> Self {
+        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
+            return KdsError::StorageFull;
+        }
         KdsError::Storage(e.to_string())
     }
 }

@@ -106,5 +106,8 @@ pub(super) fn remove_if_present(path: &Path) -> Result<(), DsError> {
 /// message reaches the client).
 pub(super) fn storage(what: &str, path: &Path, e: std::io::Error) -> DsError {
     let name = path.file_name().unwrap_or_default().to_string_lossy();
-    DsError::Storage(format!("{what} {name}: {e}"))
+    match DsError::from(&e) {
+        DsError::StorageFull => DsError::StorageFull,
+        _ => DsError::Storage(format!("{what} {name}: {e}")),
+    }
 }

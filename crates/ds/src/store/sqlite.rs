@@ -319,7 +319,7 @@ fn run_batch(
         let mut results = Vec::with_capacity(batch.len());
         for (accepted, _) in batch {
             match accept_in(&tx, accepted) {
-                Err(DsError::Storage(e)) => return Err(DsError::Storage(e)),
+                Err(e @ (DsError::Storage(_) | DsError::StorageFull)) => return Err(e),
                 other => results.push(other),
             }
         }
@@ -357,7 +357,7 @@ trait CloneError {
 
 impl CloneError for rusqlite::Error {
     fn clone_error(&self) -> DsError {
-        DsError::Storage(self.to_string())
+        DsError::from(self)
     }
 }
 

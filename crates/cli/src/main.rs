@@ -4,6 +4,7 @@
 #![allow(clippy::print_stdout)]
 
 mod attest_cmd;
+mod chaos;
 mod demo;
 mod device;
 mod ds_bench;
@@ -39,6 +40,10 @@ enum Command {
     /// Play a scripted story between an Android phone and an iPhone and show
     /// what the server relayed beside what the phones decrypted.
     Demo(demo::DemoArgs),
+    /// Fault scenarios (provider killed, phones crashing, peers down, slow
+    /// or garbled, disk full) with a fixed seed; prints what was
+    /// acknowledged, delivered, lost and duplicated.
+    Chaos(chaos::ChaosArgs),
     /// Verify a device attestation (Android Key Attestation, Apple App Attest).
     Attest {
         #[command(subcommand)]
@@ -69,6 +74,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Device(args) => device::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Chaos(args) => chaos::run(args),
         Command::Attest { cmd } => attest_cmd::run(cmd),
         Command::Kt { cmd } => kt_cmd::run(cmd),
         Command::Ds {

@@ -95,6 +95,36 @@ pub(crate) async fn send(
     media_type: Option<&str>,
     report: &mut Report,
 ) -> Result<(), Failure> {
+    let (info, size, encrypted_size) = upload(dir, path, media_type).await?;
+    let sent = dir.device.send_file_info(id, info)?;
+    dir.api
+        .ds(dir.token()?)
+        .message(&sent.outbound.envelope)
+        .await?;
+    report.set("conversation", json!(id.to_string()));
+    report.set("size", json!(size));
+    report.set("uploaded_bytes", json!(encrypted_size));
+    report.set("upload_name", json!(UPLOAD_FILE_NAME));
+    report.line(format!(
+        "sent {} ({size} bytes) to {id}: the server stored {encrypted_size} bytes named {UPLOAD_FILE_NAME}; the key went inside MLS",
+        info_name(path)
+    ));
+    Ok(())
+}
+
+fn info_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Encrypts the file at `path` and uploads it; returns its FileInfo (URL
+/// and key, not yet sent to anyone), its size and the uploaded size.
+pub(crate) async fn upload(
+    dir: &mut DeviceDir,
+    path: &Path,
+    media_type: Option<&str>,
+) -> Result<(FileInfo, u64, u64), Failure> {
     let name = path
         .file_name()
         .and_then(|n| n.to_str())
@@ -153,19 +183,7 @@ pub(crate) async fn send(
     let info = prepared
         .into_file_info(uploaded.url, uploaded.expires_at)
         .map_err(|e| Failure::refused(format!("file info: {e}")))?;
-    let sent = dir.device.send_file_info(id, info)?;
-    dir.api
-        .ds(dir.token()?)
-        .message(&sent.outbound.envelope)
-        .await?;
-    report.set("conversation", json!(id.to_string()));
-    report.set("size", json!(size));
-    report.set("uploaded_bytes", json!(encrypted_size));
-    report.set("upload_name", json!(UPLOAD_FILE_NAME));
-    report.line(format!(
-        "sent {name} ({size} bytes) to {id}: the server stored {encrypted_size} bytes named {UPLOAD_FILE_NAME}; the key went inside MLS"
-    ));
-    Ok(())
+    Ok((info, size, encrypted_size))
 }
 
 /// Downloads, authenticates and decrypts every remembered file into `out`.

@@ -205,6 +205,15 @@ impl DeviceDir {
 
     /// Opens the device in `path`.
     pub(crate) fn open(path: &Path) -> Result<DeviceDir, Failure> {
+        DeviceDir::open_with(path, |store| store)
+    }
+
+    /// Opens the device in `path` on its database as `wrap` returns it
+    /// (`crosslock chaos` wraps it to make the device die mid-write).
+    pub(crate) fn open_with(
+        path: &Path,
+        wrap: impl FnOnce(Arc<dyn StateStore>) -> Arc<dyn StateStore>,
+    ) -> Result<DeviceDir, Failure> {
         let settings_path = path.join(SETTINGS);
         let text = std::fs::read_to_string(&settings_path).map_err(|e| {
             Failure::input(format!(
@@ -222,10 +231,10 @@ impl DeviceDir {
             .ok()
             .and_then(|k| k.try_into().ok())
             .ok_or_else(|| Failure::input(format!("{}: not a database key", key_path.display())))?;
-        let store: Arc<dyn StateStore> = Arc::new(
+        let store: Arc<dyn StateStore> = wrap(Arc::new(
             SqliteStore::open(&path.join(DATABASE), &DatabaseKey::new(key))
                 .map_err(|e| Failure::internal(format!("device database: {e}")))?,
-        );
+        ));
         let keystore = Arc::new(SoftwareKeyStore::new(store.clone()));
         let config = device_config(&settings.provider)?;
         let device = Device::open(store, keystore, config, Environment::system())

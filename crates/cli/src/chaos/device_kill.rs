@@ -20,7 +20,7 @@ use crosslock_client::ConversationId;
 use crosslock_client::store::{Entries, StateStore, StoreError, Table, WriteBatch};
 use crosslock_provider::{Provider, ProviderConfig};
 
-use super::phones::{Phone, drain, no_refusals};
+use super::phones::{Phone, drain, enrol_all, no_refusals};
 use super::{Broken, Ledger, Outcome, Rng, Size, check};
 use crate::device::state::DeviceDir;
 use crate::device::{Report, convo, files};
@@ -94,33 +94,24 @@ pub(crate) async fn provider(name: &str, dir: &Path) -> Result<Provider, Broken>
     Ok(Provider::start(config, dir).await?)
 }
 
-/// Three enrolled phones in one group; everyone joined.
+/// Alice, Bob and Carol enrolled, in one group that everyone joined.
 async fn trio(
     p: &Provider,
     dir: &Path,
     ledger: &Ledger,
-) -> Result<(Vec<Phone>, ConversationId), Broken> {
+) -> Result<([Phone; 3], ConversationId), Broken> {
     let ca = std::fs::read_to_string(p.tls_ca_path())?;
-    let mut phones = Vec::new();
-    for (i, n) in [ALICE, BOB, CAROL].iter().enumerate() {
-        phones.push(
-            Phone::enrol(
-                &dir.join(format!("phone-{i}")),
-                n,
-                &p.public_url(),
-                ca.clone(),
-                5,
-            )
-            .await?,
-        );
-    }
+    let mut phones = enrol_all(dir, &[ALICE, BOB, CAROL], &p.public_url(), &ca, 5).await?;
     let group = phones[0]
         .create_group(&[BOB.to_owned(), CAROL.to_owned()])
         .await?;
     for phone in &mut phones[1..] {
         phone.sync(ledger, 2).await?;
     }
-    Ok((phones, group))
+    let trio = phones
+        .try_into()
+        .map_err(|_| Broken("three phones".into()))?;
+    Ok((trio, group))
 }
 
 fn others(me: &str) -> Vec<String> {
@@ -143,10 +134,7 @@ pub(crate) async fn commit_crash(
 ) -> Result<Outcome, Broken> {
     let p = provider("crash.example", &dir.join("provider")).await?;
     let ledger = Ledger::default();
-    let (phones, group) = trio(&p, dir, &ledger).await?;
-    let [mut alice, mut bob, mut carol]: [Phone; 3] = phones
-        .try_into()
-        .map_err(|_| Broken("three phones".into()))?;
+    let ([mut alice, mut bob, mut carol], group) = trio(&p, dir, &ledger).await?;
     let mut crashes = 0u64;
     let mut operations = 0u64;
     let most = size.pick(60, 60);
@@ -209,10 +197,7 @@ pub(crate) async fn commit_crash(
 pub(crate) async fn file_crash(_rng: &mut Rng, size: Size, dir: &Path) -> Result<Outcome, Broken> {
     let p = provider("files.example", &dir.join("provider")).await?;
     let ledger = Ledger::default();
-    let (phones, group) = trio(&p, dir, &ledger).await?;
-    let [mut alice, mut bob, mut carol]: [Phone; 3] = phones
-        .try_into()
-        .map_err(|_| Broken("three phones".into()))?;
+    let ([mut alice, mut bob, mut carol], group) = trio(&p, dir, &ledger).await?;
     let rounds = size.pick(5, 3);
     let mut operations = 0;
     let mut orphans = 0;

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::phones::{Phone, drain};
+use super::phones::{drain, enrol_all};
 use super::serve_proc::ServeProcess;
 use super::{Broken, Ledger, Outcome, Rng, Size, check};
 
@@ -62,19 +62,7 @@ pub(crate) async fn run(_rng: &mut Rng, size: Size, dir: &Path) -> Result<Outcom
     let cap = if tmpfs.is_some() { None } else { Some(1536) };
     let mut serve = ServeProcess::start(&data, "full.example", cap).await?;
     let ledger = Ledger::default();
-    let mut phones = Vec::new();
-    for (i, n) in NUMBERS.iter().enumerate() {
-        phones.push(
-            Phone::enrol(
-                &dir.join(format!("phone-{i}")),
-                n,
-                &serve.url(),
-                serve.ca_pem()?,
-                3,
-            )
-            .await?,
-        );
-    }
+    let mut phones = enrol_all(dir, &NUMBERS, &serve.url(), &serve.ca_pem()?, 3).await?;
     let recipients: Vec<String> = NUMBERS[1..].iter().map(|s| (*s).to_owned()).collect();
     let group = phones[0].create_group(&recipients).await?;
     for p in &mut phones[1..] {

@@ -231,6 +231,23 @@ impl Phone {
     }
 }
 
+/// Enrols one phone per number at the provider at `url`, in
+/// `dir/phone-0`, `dir/phone-1`, ...
+pub(crate) async fn enrol_all(
+    dir: &Path,
+    numbers: &[&str],
+    url: &str,
+    ca_pem: &str,
+    key_packages: usize,
+) -> Result<Vec<Phone>, Broken> {
+    let mut phones = Vec::new();
+    for (i, n) in numbers.iter().enumerate() {
+        let path = dir.join(format!("phone-{i}"));
+        phones.push(Phone::enrol(&path, n, url, ca_pem.to_owned(), key_packages).await?);
+    }
+    Ok(phones)
+}
+
 /// Fails unless no phone refused an item the DS delivered.
 pub(crate) fn no_refusals<'a>(phones: impl Iterator<Item = &'a Phone>) -> Result<(), Broken> {
     let why: Vec<String> = phones

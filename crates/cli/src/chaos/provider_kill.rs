@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crosslock_client::ConversationId;
 
-use super::phones::{Phone, drain, no_refusals};
+use super::phones::{Phone, drain, enrol_all, no_refusals};
 use super::serve_proc::ServeProcess;
 use super::{Broken, Ledger, Outcome, Rng, Size, check};
 
@@ -32,19 +32,7 @@ const CLAIMS_PER_NUMBER: u64 = 8;
 pub(crate) async fn run(rng: &mut Rng, size: Size, dir: &Path) -> Result<Outcome, Broken> {
     let mut serve = ServeProcess::start(&dir.join("provider"), "chaos.example", None).await?;
     let ledger = Ledger::default();
-    let mut phones = Vec::new();
-    for (i, n) in NUMBERS.iter().enumerate() {
-        phones.push(
-            Phone::enrol(
-                &dir.join(format!("phone-{i}")),
-                n,
-                &serve.url(),
-                serve.ca_pem()?,
-                KEY_PACKAGES,
-            )
-            .await?,
-        );
-    }
+    let mut phones = enrol_all(dir, &NUMBERS, &serve.url(), &serve.ca_pem()?, KEY_PACKAGES).await?;
     let members: Vec<String> = NUMBERS[1..].iter().map(|s| (*s).to_owned()).collect();
     let group = phones[0].create_group(&members).await?;
     for p in &mut phones[1..] {

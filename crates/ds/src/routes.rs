@@ -60,10 +60,24 @@ pub fn federation_router(ds: Arc<Ds>) -> Router {
         .with_state(ds)
 }
 
-/// Starts the background work: outbox pumps towards peers and the daily
+/// Starts the background work: outbox pumps towards peers, the
+/// once-a-second write of batched acknowledgements and the hourly
 /// retention purge. Call once, inside the runtime that serves the routers.
 pub fn start_background(ds: &Arc<Ds>) {
     ds.federation.start_pumps(ds.store.clone());
+    // Acknowledgements batched in memory reach the database within a
+    // second even when no other acknowledgement follows.
+    let store = ds.store.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            let store = store.clone();
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || store.flush()).await {
+                tracing::warn!(error = %e, "writing acknowledgements failed");
+            }
+        }
+    });
     let ds = ds.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));

@@ -225,4 +225,10 @@ pub trait DsStore: Send + Sync + std::fmt::Debug {
     /// Deletes inbox messages, commits and idempotency records older than
     /// `before`. Returns how many inbox messages expired.
     fn purge(&self, before: u64) -> Result<u64, DsError>;
+
+    /// Writes what the store deferred (batched acknowledgements), so that a
+    /// crash redelivers as little as possible. Called about once a second.
+    fn flush(&self) -> Result<(), DsError> {
+        Ok(())
+    }
 }

@@ -118,9 +118,9 @@ pub struct SqliteDsStore {
 /// Acknowledgements not yet deleted from the database: deleting them one
 /// transaction each would cost as much as accepting the messages. They are
 /// applied in batches (every 100 ms or 2000 acknowledgements, whichever
-/// first, on the next acknowledgement) and hidden from inbox reads until
-/// then. Losing them in a crash only causes redeliveries the client
-/// recognises.
+/// first, on the next acknowledgement, and by the DS's once-a-second
+/// [`DsStore::flush`]) and hidden from inbox reads until then. Losing them
+/// in a crash only causes redeliveries the client recognises.
 #[derive(Debug, Default)]
 struct PendingAcks {
     through: HashMap<String, u64>,
@@ -784,6 +784,10 @@ impl DsStore for SqliteDsStore {
                 |r| r.get(0),
             )
             .optional()?)
+    }
+
+    fn flush(&self) -> Result<(), DsError> {
+        self.flush_acks()
     }
 
     fn purge(&self, before: u64) -> Result<u64, DsError> {

@@ -104,7 +104,8 @@ impl LocalProvider {
             Federation::none(),
             None,
         ));
-        crosslock_ds::start_background(&ds);
+        // Runs until the runtime stops.
+        let _background = crosslock_ds::start_background(&ds);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .map_err(|e| err("listen")(&e))?;

@@ -18,6 +18,7 @@ use crosslock_wire::api::ds::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::Notify;
+use tokio::task::JoinHandle;
 
 use crate::config::PeerDs;
 use crate::error::DsError;
@@ -178,13 +179,16 @@ impl Federation {
     /// Starts one outbox pump per peer: deliver queued fan-out, retry with
     /// exponential backoff (1 s to 60 s) while the peer is down, slow or
     /// answers garbage. Runs until the runtime stops.
-    pub(crate) fn start_pumps(&self, store: Arc<dyn DsStore>) {
-        for peer in &self.peers {
-            let federation = self.clone();
-            let store = store.clone();
-            let name = peer.name.clone();
-            tokio::spawn(async move { federation.pump(store, name).await });
-        }
+    pub(crate) fn start_pumps(&self, store: Arc<dyn DsStore>) -> Vec<JoinHandle<()>> {
+        self.peers
+            .iter()
+            .map(|peer| {
+                let federation = self.clone();
+                let store = store.clone();
+                let name = peer.name.clone();
+                tokio::spawn(async move { federation.pump(store, name).await })
+            })
+            .collect()
     }
 
     async fn pump(&self, store: Arc<dyn DsStore>, peer: String) {

@@ -63,12 +63,13 @@ pub fn federation_router(ds: Arc<Ds>) -> Router {
 /// Starts the background work: outbox pumps towards peers, the
 /// once-a-second write of batched acknowledgements and the hourly
 /// retention purge. Call once, inside the runtime that serves the routers.
-pub fn start_background(ds: &Arc<Ds>) {
-    ds.federation.start_pumps(ds.store.clone());
+/// Abort the handles to stop it (dropping them leaves it running).
+pub fn start_background(ds: &Arc<Ds>) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut tasks = ds.federation.start_pumps(ds.store.clone());
     // Acknowledgements batched in memory reach the database within a
     // second even when no other acknowledgement follows.
     let store = ds.store.clone();
-    tokio::spawn(async move {
+    tasks.push(tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tick.tick().await;
@@ -77,9 +78,9 @@ pub fn start_background(ds: &Arc<Ds>) {
                 tracing::warn!(error = %e, "writing acknowledgements failed");
             }
         }
-    });
+    }));
     let ds = ds.clone();
-    tokio::spawn(async move {
+    tasks.push(tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
         loop {
             tick.tick().await;
@@ -90,7 +91,8 @@ pub fn start_background(ds: &Arc<Ds>) {
                 _ => {}
             }
         }
-    });
+    }));
+    tasks
 }
 
 pub(crate) fn now() -> u64 {

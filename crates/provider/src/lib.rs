@@ -408,14 +408,14 @@ impl Provider {
             )));
         }
 
-        crosslock_ds::start_background(&ds);
+        let mut background = crosslock_ds::start_background(&ds);
         ContentServer::start_background(&content);
         let publisher = kds.clone();
-        let background = vec![tokio::spawn(async move {
+        background.push(tokio::spawn(async move {
             if let Err(e) = publisher.run_transparency().await {
                 tracing::error!(error = %e, "key-transparency publisher stopped");
             }
-        })];
+        }));
 
         Ok(Provider {
             config,

@@ -46,7 +46,8 @@ pub(crate) async fn start_ds(
         federation,
         Some(Arc::new(push)),
     ));
-    crosslock_ds::start_background(&ds);
+    // Runs until the runtime stops.
+    let _background = crosslock_ds::start_background(&ds);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let content_config = ContentConfig {

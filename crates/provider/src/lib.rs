@@ -106,6 +106,8 @@ pub struct Provider {
     stop: watch::Sender<bool>,
     servers: Vec<JoinHandle<std::io::Result<()>>>,
     background: Vec<JoinHandle<()>>,
+    /// Held while the provider runs: one provider per data dir.
+    _lock: std::fs::File,
 }
 
 impl Provider {
@@ -119,6 +121,7 @@ impl Provider {
         })?;
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         keys::private_dir(data_dir)?;
+        let lock = lock_data_dir(data_dir)?;
         let name = config.provider.name.clone();
 
         // Bind first: a port in use is the most common start-up failure,
@@ -429,6 +432,7 @@ impl Provider {
             stop,
             servers,
             background,
+            _lock: lock,
         })
     }
 
@@ -496,6 +500,34 @@ impl Provider {
         }
         for task in self.background {
             task.abort();
+        }
+    }
+}
+
+/// Locks `DATA/lock` for this process: two providers on one data dir
+/// would both publish transparency epochs and race on every database.
+/// The operating system releases the lock when the process ends, however
+/// it ends.
+fn lock_data_dir(data_dir: &Path) -> Result<std::fs::File, ProviderError> {
+    let path = data_dir.join("lock");
+    let fail = |why: String| ProviderError::DataDir {
+        path: data_dir.display().to_string(),
+        why,
+    };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| fail(format!("cannot open {}: {e}", path.display())))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(fail(
+            "another provider is using it; stop that one first, or choose another --data-dir"
+                .into(),
+        )),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(fail(format!("cannot lock {}: {e}", path.display())))
         }
     }
 }

@@ -27,6 +27,21 @@ pub(crate) fn sanitize_line(s: &str) -> Cow<'_, str> {
     }
 }
 
+/// As [`sanitize_line`], but a horizontal tab is kept: for header formats
+/// whose decoder accepts tabs inside a value (RFC 5322 `WSP`), so that
+/// encode-then-decode stays the identity there too.
+pub(crate) fn sanitize_line_keep_tab(s: &str) -> Cow<'_, str> {
+    if s.chars().any(|c| c != '\t' && is_control(c)) {
+        Cow::Owned(
+            s.chars()
+                .map(|c| if c != '\t' && is_control(c) { ' ' } else { c })
+                .collect(),
+        )
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
 /// Finds the first CRLF in `bytes` at or after `from`, looking no further than
 /// `limit` bytes from the start. Returns the index of the CR.
 ///

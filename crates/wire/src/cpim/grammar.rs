@@ -51,8 +51,12 @@ pub(crate) fn check_header_value(value: &str) -> Result<(), &'static str> {
 }
 
 /// Makes `name` a valid `Header-name` for the encoder: invalid characters and
-/// any dot after the first become `_`; an empty name becomes `_`.
+/// any dot after the first become `_`; an empty name becomes `_`. A name
+/// that is already valid (up to [`MAX_NAME_LEN`] bytes) is kept exactly.
 pub(crate) fn sanitize_header_name(name: &str) -> String {
+    if check_header_name(name).is_ok() {
+        return name.to_owned();
+    }
     let mut seen_dot = false;
     let mut out: String = name
         .bytes()
@@ -128,5 +132,20 @@ mod tests {
             assert_eq!(check_header_name(&s), Ok(()), "{raw:?} -> {s:?}");
         }
         assert_eq!(sanitize_header_name("mls.Era-ID"), "mls.Era-ID");
+    }
+
+    /// Found by fuzzing (fuzz/fuzz_targets/cpim.rs): a valid name of 127 or
+    /// 128 bytes was cut to 126 by the encoder, so a decoded message did
+    /// not re-encode to itself.
+    #[test]
+    fn valid_names_up_to_the_limit_are_kept() {
+        for len in [MAX_NAME_LEN - 2, MAX_NAME_LEN - 1, MAX_NAME_LEN] {
+            let name = format!("imdn.{}", "6".repeat(len - 5));
+            assert_eq!(check_header_name(&name), Ok(()));
+            assert_eq!(sanitize_header_name(&name), name);
+        }
+        let too_long = "a".repeat(MAX_NAME_LEN + 1);
+        let s = sanitize_header_name(&too_long);
+        assert_eq!(check_header_name(&s), Ok(()));
     }
 }

@@ -18,7 +18,7 @@ mod error;
 
 pub use error::InnerError;
 
-use crate::text::{LineEnd, find_crlf, sanitize_line};
+use crate::text::{LineEnd, find_crlf, sanitize_line_keep_tab};
 
 /// The largest header section, including the blank line.
 pub const MAX_HEADER_BYTES: usize = 4096;
@@ -46,9 +46,10 @@ impl ApplicationPayload {
     }
 
     /// `Content-Type: <type>` CRLF CRLF `<body>`. Control characters in the
-    /// type become spaces, so it cannot inject a header.
+    /// type become spaces, so it cannot inject a header; a tab stays (it is
+    /// whitespace the decoder accepts inside a value, and cannot end a line).
     pub fn encode(&self) -> Vec<u8> {
-        let ct = sanitize_line(&self.content_type);
+        let ct = sanitize_line_keep_tab(&self.content_type);
         let mut out = Vec::with_capacity(ct.len() + 18 + self.body.len());
         out.extend_from_slice(b"Content-Type: ");
         out.extend_from_slice(ct.as_bytes());

@@ -5,8 +5,7 @@
 //! an equal value.
 #![no_main]
 
-use std::fmt::Debug;
-
+use crosslock_fuzz::parse_json;
 use crosslock_wire::api::ds::*;
 use crosslock_wire::api::files::UploadAnswer;
 use crosslock_wire::api::provider::ProviderInfo;
@@ -14,16 +13,6 @@ use crosslock_wire::api::{B64, ErrorBody};
 use crosslock_wire::cpim::MlsEnvelope;
 use crosslock_wire::report::ReportEnvelope;
 use libfuzzer_sys::fuzz_target;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-
-fn parse<T: Serialize + DeserializeOwned + PartialEq + Debug>(body: &[u8]) -> Option<T> {
-    let value: T = serde_json::from_slice(body).ok()?;
-    let json = serde_json::to_vec(&value).expect("serialise");
-    let again: T = serde_json::from_slice(&json).expect("re-parse");
-    assert_eq!(again, value);
-    Some(value)
-}
 
 fn envelope(bytes: &B64) {
     if let Ok(e) = MlsEnvelope::decode(&bytes.0) {
@@ -46,31 +35,31 @@ fuzz_target!(|data: &[u8]| {
     let (mode, body) = data.split_first().unwrap_or((&0, &[]));
     match mode % 14 {
         0 => {
-            if let Some(c) = parse::<SubmitCommit>(body) {
+            if let Some(c) = parse_json::<SubmitCommit>(body) {
                 commit(&c);
             }
         }
         1 => {
-            if let Some(m) = parse::<SubmitMessage>(body) {
+            if let Some(m) = parse_json::<SubmitMessage>(body) {
                 envelope(&m.envelope);
             }
         }
         2 => {
-            if let Some(r) = parse::<SubmitReport>(body) {
+            if let Some(r) = parse_json::<SubmitReport>(body) {
                 report(&r.envelope);
             }
         }
         3 => {
-            let _ = parse::<AckRequest>(body);
+            let _ = parse_json::<AckRequest>(body);
         }
         4 => {
-            let _ = parse::<PushRegistration>(body);
+            let _ = parse_json::<PushRegistration>(body);
         }
         5 => {
-            let _ = parse::<CatchUpRequest>(body);
+            let _ = parse_json::<CatchUpRequest>(body);
         }
         6 => {
-            if let Some(f) = parse::<ForwardedSubmission>(body) {
+            if let Some(f) = parse_json::<ForwardedSubmission>(body) {
                 if let Some(c) = &f.commit {
                     commit(c);
                 }
@@ -83,43 +72,43 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         7 => {
-            if let Some(f) = parse::<FederatedDeliveries>(body) {
+            if let Some(f) = parse_json::<FederatedDeliveries>(body) {
                 for d in &f.deliveries {
                     envelope(&d.envelope);
                 }
             }
         }
         8 => {
-            if let Some(page) = parse::<InboxPage>(body) {
+            if let Some(page) = parse_json::<InboxPage>(body) {
                 for item in &page.items {
                     envelope(&item.envelope);
                 }
             }
         }
         9 => {
-            if let Some(c) = parse::<CatchUp>(body) {
+            if let Some(c) = parse_json::<CatchUp>(body) {
                 for item in &c.commits {
                     envelope(&item.envelope);
                 }
             }
         }
         10 => {
-            let _ = parse::<CommitAccepted>(body);
-            let _ = parse::<MessageAccepted>(body);
-            let _ = parse::<WakeUp>(body);
+            let _ = parse_json::<CommitAccepted>(body);
+            let _ = parse_json::<MessageAccepted>(body);
+            let _ = parse_json::<WakeUp>(body);
         }
         11 => {
-            if let Some(e) = parse::<ErrorBody>(body)
+            if let Some(e) = parse_json::<ErrorBody>(body)
                 && let Some(reason) = ServerReason::from_token(&e.error)
             {
                 assert_eq!(reason.token(), e.error);
             }
         }
         12 => {
-            let _ = parse::<UploadAnswer>(body);
+            let _ = parse_json::<UploadAnswer>(body);
         }
         _ => {
-            let _ = parse::<ProviderInfo>(body);
+            let _ = parse_json::<ProviderInfo>(body);
         }
     }
 });

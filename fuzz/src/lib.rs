@@ -3,6 +3,7 @@
 //! harness. Everything here is deterministic so that `make-seeds` and the
 //! targets agree on the fixtures.
 
+use std::fmt::Debug;
 use std::sync::OnceLock;
 
 use crosslock_credential::{
@@ -11,6 +12,19 @@ use crosslock_credential::{
 };
 
 pub mod interaction;
+
+/// Parses a JSON body as the services do (`serde_json::from_slice`) and,
+/// when it parses, checks that it re-serialises to an equal value.
+pub fn parse_json<T>(body: &[u8]) -> Option<T>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + Debug,
+{
+    let value: T = serde_json::from_slice(body).ok()?;
+    let json = serde_json::to_vec(&value).expect("serialise");
+    let again: T = serde_json::from_slice(&json).expect("re-parse");
+    assert_eq!(again, value);
+    Some(value)
+}
 
 /// The fixed "now" of every fixture (Unix seconds, 2026-09-21).
 pub const NOW: u64 = 1_790_000_000;

@@ -160,6 +160,7 @@ async fn acs_invalid_or_too_many_keys() {
         vec![],
         vec![B64(vec![4; 10])],
         vec![B64(vec![5; 65])],
+        vec![B64(vec![4; 65])],
         vec![B64(vec![4; 64])],
         vec![w.key.clone(); 5],
     ] {

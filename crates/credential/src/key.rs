@@ -74,12 +74,27 @@ impl std::fmt::Debug for PublicKey {
 }
 
 impl PublicKey {
-    /// Wraps raw key bytes; checks only the length and point format.
+    /// Wraps raw key bytes: an uncompressed SEC1 point on the curve for
+    /// ECDSA (65 bytes for P-256, 97 for P-384), or 32 bytes that decode to
+    /// an Ed25519 point of large order. `None` for anything else, so a key
+    /// nobody could sign for is refused where it enters, not at its first
+    /// signature.
     pub fn new(algorithm: KeyAlgorithm, bytes: Vec<u8>) -> Option<Self> {
         let ok = match algorithm {
-            KeyAlgorithm::EcdsaP256 => bytes.len() == 65 && bytes[0] == 4,
-            KeyAlgorithm::EcdsaP384 => bytes.len() == 97 && bytes[0] == 4,
-            KeyAlgorithm::Ed25519 => bytes.len() == 32,
+            KeyAlgorithm::EcdsaP256 => {
+                bytes.len() == 65
+                    && bytes[0] == 4
+                    && p256::ecdsa::VerifyingKey::from_sec1_bytes(&bytes).is_ok()
+            }
+            KeyAlgorithm::EcdsaP384 => {
+                bytes.len() == 97
+                    && bytes[0] == 4
+                    && p384::ecdsa::VerifyingKey::from_sec1_bytes(&bytes).is_ok()
+            }
+            KeyAlgorithm::Ed25519 => <[u8; 32]>::try_from(bytes.as_slice())
+                .ok()
+                .and_then(|b| ed25519_dalek::VerifyingKey::from_bytes(&b).ok())
+                .is_some_and(|key| !key.is_weak()),
         };
         ok.then_some(PublicKey { algorithm, bytes })
     }

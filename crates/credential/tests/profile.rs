@@ -300,6 +300,29 @@ fn public_key_verify_rejects_garbage() {
     assert!(PublicKey::new(KeyAlgorithm::Ed25519, vec![0; 31]).is_none());
 }
 
+/// Right length and prefix is not enough: the bytes must be a point on the
+/// curve (and, for Ed25519, not one of the small-order points any signature
+/// could be forged for).
+#[test]
+fn public_keys_off_the_curve_are_refused() {
+    let real = P256Signer::new().public_key().as_bytes().to_vec();
+    assert!(PublicKey::new(KeyAlgorithm::EcdsaP256, real.clone()).is_some());
+    let mut moved = real;
+    moved[64] ^= 1;
+    assert!(PublicKey::new(KeyAlgorithm::EcdsaP256, moved).is_none());
+    assert!(PublicKey::new(KeyAlgorithm::EcdsaP256, vec![4; 65]).is_none());
+    let mut zero = vec![0; 65];
+    zero[0] = 4;
+    assert!(PublicKey::new(KeyAlgorithm::EcdsaP256, zero).is_none());
+    assert!(PublicKey::new(KeyAlgorithm::EcdsaP384, vec![4; 97]).is_none());
+    // The Ed25519 identity point (order 1): any signature verifies for it.
+    let mut identity = vec![0; 32];
+    identity[0] = 1;
+    assert!(PublicKey::new(KeyAlgorithm::Ed25519, identity).is_none());
+    let ed = ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key();
+    assert!(PublicKey::new(KeyAlgorithm::Ed25519, ed.to_bytes().to_vec()).is_some());
+}
+
 #[test]
 fn production_requires_a_genuine_carrier_proof_for_the_number_and_key() {
     let ca_key = P256Signer::new();

@@ -16,27 +16,21 @@ pub(crate) fn is_control(c: char) -> bool {
 /// `s` with every control character (CR, LF, TAB, NUL, DEL, C1) replaced by a
 /// space, so that it fits on one header line.
 pub(crate) fn sanitize_line(s: &str) -> Cow<'_, str> {
-    if s.chars().any(is_control) {
-        Cow::Owned(
-            s.chars()
-                .map(|c| if is_control(c) { ' ' } else { c })
-                .collect(),
-        )
-    } else {
-        Cow::Borrowed(s)
-    }
+    replace_with_space(s, is_control)
 }
 
 /// As [`sanitize_line`], but a horizontal tab is kept: for header formats
 /// whose decoder accepts tabs inside a value (RFC 5322 `WSP`), so that
 /// encode-then-decode stays the identity there too.
 pub(crate) fn sanitize_line_keep_tab(s: &str) -> Cow<'_, str> {
-    if s.chars().any(|c| c != '\t' && is_control(c)) {
-        Cow::Owned(
-            s.chars()
-                .map(|c| if c != '\t' && is_control(c) { ' ' } else { c })
-                .collect(),
-        )
+    replace_with_space(s, |c| c != '\t' && is_control(c))
+}
+
+/// `s` with every character `bad` picks replaced by a space; borrowed when
+/// there is none.
+fn replace_with_space(s: &str, bad: impl Fn(char) -> bool) -> Cow<'_, str> {
+    if s.chars().any(&bad) {
+        Cow::Owned(s.chars().map(|c| if bad(c) { ' ' } else { c }).collect())
     } else {
         Cow::Borrowed(s)
     }

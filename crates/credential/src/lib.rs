@@ -24,6 +24,7 @@ mod key;
 mod number;
 pub mod oid;
 mod participant;
+mod plan;
 mod trust;
 
 pub use carrier::{CarrierClaims, MAX_PROOF_KEYS, MAX_PROOF_LEN, TrustedCarriers};
@@ -39,4 +40,5 @@ pub use number::{NumberError, PhoneNumber};
 pub use participant::{
     DEVELOPMENT_MARKER_URI, DEVICE_URN_PREFIX, UnverifiedCredential, ValidatedCredential,
 };
+pub use plan::{NumberPrefix, NumberingPlan, PlanError};
 pub use trust::{MAX_CHAIN_LEN, TrustAnchors, TrustPolicy};

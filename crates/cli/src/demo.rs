@@ -180,9 +180,13 @@ fn free_port() -> Result<u16, Failure> {
         .port())
 }
 
-fn provider_config(name: &str, federation_port: u16) -> ProviderConfig {
+/// What the demo's phones present to their carrier (the SIM stand-in).
+const SUBSCRIBER_TOKEN: &str = "demo-subscriber";
+
+fn provider_config(name: &str, prefix: &str, federation_port: u16) -> ProviderConfig {
     let mut config = ProviderConfig::default();
     config.provider.name = name.into();
+    config.provider.prefixes = vec![prefix.into()];
     config.provider.listen = ([127, 0, 0, 1], 0).into();
     config.provider.admin_listen = ([127, 0, 0, 1], 0).into();
     config.provider.federation_listen = ([127, 0, 0, 1], federation_port).into();
@@ -190,20 +194,47 @@ fn provider_config(name: &str, federation_port: u16) -> ProviderConfig {
     config
 }
 
+/// Writes a carrier subscriber file for `numbers` (each with `token`) and
+/// turns open enrolment off: what a provider needs before it federates.
+pub(crate) fn subscribers(
+    config: &mut ProviderConfig,
+    path: &Path,
+    numbers: &[&str],
+    token: &str,
+) -> std::io::Result<()> {
+    let lines: String = numbers.iter().map(|n| format!("{n} {token}\n")).collect();
+    std::fs::write(path, lines)?;
+    config.carrier.open_enrolment = false;
+    config.carrier.subscribers = Some(path.to_owned());
+    Ok(())
+}
+
 /// Starts A and B, each once alone to make its keys, then again as peers
 /// with the other's `[[peers]]` block: what two operators do.
 async fn start_providers(dir: &Path) -> Result<(Provider, Provider), Failure> {
     let (port_a, port_b) = (free_port()?, free_port()?);
-    let mut config_a = provider_config("a.example", port_a);
-    let mut config_b = provider_config("b.example", port_b);
+    let mut config_a = provider_config("a.example", "+1", port_a);
+    let mut config_b = provider_config("b.example", "+44", port_b);
     let first_a = Provider::start(config_a.clone(), &dir.join("provider-a")).await?;
     let first_b = Provider::start(config_b.clone(), &dir.join("provider-b")).await?;
-    let mut peer_a = first_a.peer_section().clone();
-    let mut peer_b = first_b.peer_section().clone();
+    let peer_a = first_a.peer_section().clone();
+    let peer_b = first_b.peer_section().clone();
     first_a.shutdown().await;
     first_b.shutdown().await;
-    peer_a.prefixes = vec!["+1".into()];
-    peer_b.prefixes = vec!["+44".into()];
+    // Federating, each carrier authenticates its own subscribers (open
+    // enrolment is for a provider on its own, PROV-DEV-2).
+    subscribers(
+        &mut config_a,
+        &dir.join("subscribers-a.txt"),
+        &[ALICE, CAROL],
+        SUBSCRIBER_TOKEN,
+    )?;
+    subscribers(
+        &mut config_b,
+        &dir.join("subscribers-b.txt"),
+        &[BOB],
+        SUBSCRIBER_TOKEN,
+    )?;
     config_a.peers = vec![peer_b];
     config_b.peers = vec![peer_a];
     let a = Provider::start(config_a, &dir.join("provider-a")).await?;
@@ -244,7 +275,7 @@ async fn enroll(
     replace: bool,
 ) -> Result<(), Failure> {
     let mut report = Report::default();
-    convo::enroll(phone, "demo-subscriber", 10, replace, &mut report).await?;
+    convo::enroll(phone, SUBSCRIBER_TOKEN, 10, replace, &mut report).await?;
     n.report(who, &report);
     Ok(())
 }

@@ -538,8 +538,26 @@ fn two_providers_federate_a_conversation() {
     first_b.stop();
     let config_a = tmp.path().join("a.toml");
     let config_b = tmp.path().join("b.toml");
-    std::fs::write(&config_a, peer_config(&data_b, &["+44"])).unwrap();
-    std::fs::write(&config_b, peer_config(&data_a, &["+1"])).unwrap();
+    // Federating carriers authenticate their subscribers (no open
+    // enrolment with peers) and each side homes its own prefix.
+    let carrier = |name: &str, number: &str, prefix: &str| {
+        let file = tmp.path().join(format!("{name}-subscribers.txt"));
+        std::fs::write(&file, format!("{number} sim-secret-{name}\n")).unwrap();
+        format!(
+            "[provider]\nprefixes = [\"{prefix}\"]\n\n[carrier]\nopen_enrolment = false\nsubscribers = {:?}\n\n",
+            file.to_str().unwrap()
+        )
+    };
+    std::fs::write(
+        &config_a,
+        carrier("a", "+15550100001", "+1") + &peer_config(&data_b, &["+44"]),
+    )
+    .unwrap();
+    std::fs::write(
+        &config_b,
+        carrier("b", "+447700900002", "+44") + &peer_config(&data_a, &["+1"]),
+    )
+    .unwrap();
     let a = Serve::start(
         &data_a,
         &[
@@ -567,8 +585,8 @@ fn two_providers_federate_a_conversation() {
     let bob = tmp.path().join("bob");
     init(&alice, "+15550100001", "android", &a);
     init(&bob, "+447700900002", "ios", &b);
-    device(&alice, &["enroll"]);
-    device(&bob, &["enroll"]);
+    device(&alice, &["enroll", "--subscriber-token", "sim-secret-a"]);
+    device(&bob, &["enroll", "--subscriber-token", "sim-secret-b"]);
     a.wait_for_transparency();
     b.wait_for_transparency();
 

@@ -198,6 +198,21 @@ impl Device {
             }
             return Ok(None);
         };
+        // HOME-3: only the home's log proves a number's keys. A provider
+        // answering with a proof from its own (or any other trusted) log
+        // for a number homed elsewhere proves nothing.
+        if let crosslock_credential::TrustPolicy::Homes(homes) = &self.config.trust {
+            let got = &answer.root.statement.directory;
+            match homes.plan().home_of(number) {
+                Some(home) if home == got => {}
+                home => {
+                    return Err(refuse(KtError::WrongDirectory {
+                        expected: home.unwrap_or("no home provider").to_owned(),
+                        got: got.clone(),
+                    }));
+                }
+            }
+        }
         let log = match policy.log(&answer.root.statement.directory) {
             Ok(log) => log,
             // A log this device does not know (another provider's, when

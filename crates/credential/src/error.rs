@@ -105,6 +105,20 @@ pub enum CredentialError {
     /// The chain does not end at a configured trust anchor.
     #[error("credential does not chain to a trusted provider root")]
     UntrustedRoot,
+    /// HOME-1: no provider of the numbering plan is home for the number, so
+    /// nobody may certify it.
+    #[error("no trusted provider is home for this number: its credentials cannot be trusted")]
+    NoHome,
+    /// HOME-2: the credential or its carrier proof comes from a provider
+    /// that is not the number's home (a peer or an insider minting keys
+    /// for a number homed elsewhere).
+    #[error("credential is not from the number's home provider {home:?}: {why}")]
+    NotFromHome {
+        /// The number's home.
+        home: String,
+        /// What pointed elsewhere.
+        why: String,
+    },
     /// CRED-DEV-1: development credentials are refused by production policy.
     #[error("development credential refused by a production trust policy")]
     DevelopmentCredentialRefused,

@@ -41,4 +41,4 @@ pub use participant::{
     DEVELOPMENT_MARKER_URI, DEVICE_URN_PREFIX, UnverifiedCredential, ValidatedCredential,
 };
 pub use plan::{NumberPrefix, NumberingPlan, PlanError};
-pub use trust::{MAX_CHAIN_LEN, TrustAnchors, TrustPolicy};
+pub use trust::{Home, HomeTrust, MAX_CHAIN_LEN, TrustAnchors, TrustPolicy};

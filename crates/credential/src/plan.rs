@@ -37,6 +37,19 @@ pub enum PlanError {
     /// A provider name that is empty or longer than a DNS name.
     #[error("provider name must be 1 to 253 characters")]
     BadName,
+    /// The plan names a provider whose roots and carriers are not given.
+    #[error(
+        "number prefix {prefix} is homed at {home:?}, whose roots and carriers are not configured"
+    )]
+    UndescribedHome {
+        /// The prefix.
+        prefix: String,
+        /// The provider.
+        home: String,
+    },
+    /// One provider described twice.
+    #[error("provider {0:?} is described twice")]
+    DuplicateHome(String),
 }
 
 impl NumberPrefix {

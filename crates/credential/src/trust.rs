@@ -5,6 +5,7 @@ use crate::cert::ParsedCertificate;
 use crate::error::CredentialError;
 use crate::key::{PublicKey, RustCryptoVerifier, SignatureVerifier};
 use crate::participant::{ValidatedCredential, check_leaf_profile};
+use crate::plan::{NumberingPlan, PlanError};
 
 /// Longest chain accepted (leaf, up to two intermediates, root).
 pub const MAX_CHAIN_LEN: usize = 4;
@@ -33,6 +34,10 @@ impl TrustAnchors {
         }
         TrustAnchors(all)
     }
+    /// Whether there is no anchor.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
     fn contains(&self, key: &PublicKey) -> bool {
         self.0.contains(key)
     }
@@ -41,9 +46,76 @@ impl TrustAnchors {
     }
 }
 
+/// What one home provider may vouch for: its credential roots and the
+/// carriers authoritative for its numbers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Home {
+    /// The provider's name: what carrier proofs name as `home_kds`, and its
+    /// transparency directory.
+    pub name: String,
+    /// Its credential CA roots.
+    pub anchors: TrustAnchors,
+    /// The carriers whose proofs count for its numbers.
+    pub carriers: TrustedCarriers,
+}
+
+/// Trust bound to each number's home (HOME-1..3 in
+/// docs/validation-rules.md): a credential for a number is genuine only if
+/// it chains to the home's roots and carries a proof by one of the home's
+/// carriers naming the home. One provider's CA or carrier can never vouch
+/// for another provider's number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HomeTrust {
+    plan: NumberingPlan,
+    homes: Vec<Home>,
+}
+
+impl HomeTrust {
+    /// The plan and what each of its providers may vouch for. Every
+    /// provider the plan names must be described, once.
+    pub fn new(plan: NumberingPlan, homes: Vec<Home>) -> Result<Self, PlanError> {
+        for (i, home) in homes.iter().enumerate() {
+            if homes[..i].iter().any(|h| h.name == home.name) {
+                return Err(PlanError::DuplicateHome(home.name.clone()));
+            }
+        }
+        for (prefix, name) in plan.routes() {
+            if !homes.iter().any(|h| h.name == name) {
+                return Err(PlanError::UndescribedHome {
+                    prefix: prefix.as_str().to_owned(),
+                    home: name.to_owned(),
+                });
+            }
+        }
+        Ok(HomeTrust { plan, homes })
+    }
+
+    /// The numbering plan.
+    pub fn plan(&self) -> &NumberingPlan {
+        &self.plan
+    }
+
+    /// The providers.
+    pub fn homes(&self) -> &[Home] {
+        &self.homes
+    }
+
+    /// HOME-1: the number's home, or [`CredentialError::NoHome`].
+    pub fn home_of(&self, number: &crate::PhoneNumber) -> Result<&Home, CredentialError> {
+        let name = self.plan.home_of(number).ok_or(CredentialError::NoHome)?;
+        self.homes
+            .iter()
+            .find(|h| h.name == name)
+            .ok_or(CredentialError::NoHome)
+    }
+}
+
 /// How a client decides whether a participant credential is genuine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TrustPolicy {
+    /// Trust bound to each number's home provider: what devices and
+    /// providers use once more than one provider is involved.
+    Homes(HomeTrust),
     /// Chains must end at one of the anchors; development credentials are
     /// refused (CRED-DEV-1). What every shipped configuration uses.
     Production {
@@ -63,12 +135,15 @@ pub enum TrustPolicy {
 }
 
 impl TrustPolicy {
-    /// A policy accepting what either accepts (e.g. the credentials of
-    /// every provider whose users share conversations). Development stays
-    /// development only if both are.
+    /// A policy accepting what either accepts, without binding numbers to
+    /// homes: any merged root may certify any number. Development stays
+    /// development only if both are. A [`TrustPolicy::Homes`] policy is
+    /// never merged: it is returned as it is (it already names every home
+    /// it trusts).
     pub fn merged(&self, other: &TrustPolicy) -> TrustPolicy {
         use TrustPolicy::*;
         match (self, other) {
+            (Homes(h), _) | (_, Homes(h)) => Homes(h.clone()),
             (
                 Production { anchors, carriers },
                 Production {
@@ -124,6 +199,41 @@ impl TrustPolicy {
             cert.check_time(now)?;
         }
         let anchors = match self {
+            TrustPolicy::Homes(trust) => {
+                if credential.is_development() {
+                    return Err(CredentialError::DevelopmentCredentialRefused);
+                }
+                // HOME-2: the home's roots, the home's carriers, the home's
+                // name in the proof.
+                let home = trust.home_of(credential.number())?;
+                let not_home = |why: &str| CredentialError::NotFromHome {
+                    home: home.name.clone(),
+                    why: why.to_owned(),
+                };
+                match verify_chain_to_anchor(&certs, &home.anchors, verifier) {
+                    Ok(()) => {}
+                    Err(CredentialError::UntrustedRoot) => {
+                        return Err(not_home("it does not chain to the home's CA"));
+                    }
+                    Err(e) => return Err(e),
+                }
+                let claims = match check_carrier_proof(leaf, &credential, &home.carriers, verifier)
+                {
+                    Ok(claims) => claims,
+                    Err(CredentialError::CarrierProof(why))
+                        if why.starts_with("unknown carrier") =>
+                    {
+                        return Err(not_home(
+                            "its carrier proof is not by a carrier of the home",
+                        ));
+                    }
+                    Err(e) => return Err(e),
+                };
+                if claims.home_kds != home.name {
+                    return Err(not_home("its carrier proof names another home KDS"));
+                }
+                return Ok(credential);
+            }
             TrustPolicy::Production { anchors, carriers } => {
                 if credential.is_development() {
                     return Err(CredentialError::DevelopmentCredentialRefused);
@@ -158,7 +268,7 @@ fn check_carrier_proof(
     credential: &ValidatedCredential,
     carriers: &TrustedCarriers,
     verifier: &dyn SignatureVerifier,
-) -> Result<(), CredentialError> {
+) -> Result<crate::CarrierClaims, CredentialError> {
     let proof = leaf
         .carrier_proof
         .as_ref()
@@ -174,7 +284,7 @@ fn check_carrier_proof(
             "does not name the credential's key".into(),
         ));
     }
-    Ok(())
+    Ok(claims)
 }
 
 /// Walks the chain upwards, checking each signature, until an anchor key

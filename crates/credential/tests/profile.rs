@@ -4,27 +4,8 @@
 
 use crosslock_credential::*;
 
-const DAY: u64 = 86_400;
-const NOW: u64 = 1_790_000_000;
-
-struct P256Signer(p256::ecdsa::SigningKey, PublicKey);
-impl P256Signer {
-    fn new() -> Self {
-        let sk = p256::ecdsa::SigningKey::from_slice(&rand_bytes::<32>()).unwrap();
-        let pk = sk.verifying_key().to_sec1_point(false).as_bytes().to_vec();
-        P256Signer(sk, PublicKey::new(KeyAlgorithm::EcdsaP256, pk).unwrap())
-    }
-}
-impl CertSigner for P256Signer {
-    fn public_key(&self) -> &PublicKey {
-        &self.1
-    }
-    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String> {
-        use p256::ecdsa::signature::Signer;
-        let sig: p256::ecdsa::Signature = self.0.sign(message);
-        Ok(sig.to_der().as_bytes().to_vec())
-    }
-}
+mod common;
+use common::*;
 
 struct EdSigner(ed25519_dalek::SigningKey, PublicKey);
 impl EdSigner {
@@ -55,12 +36,6 @@ impl CertSigner for FailingSigner {
     fn sign(&self, _: &[u8]) -> Result<Vec<u8>, String> {
         Err("key store locked".into())
     }
-}
-
-fn rand_bytes<const N: usize>() -> [u8; N] {
-    let mut out = [0u8; N];
-    getrandom::fill(&mut out).unwrap();
-    out
 }
 
 fn profile(number: &str) -> ParticipantProfile {

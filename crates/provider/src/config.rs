@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use crosslock_client::credential::NumberingPlan;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ProviderError;
@@ -55,6 +56,16 @@ pub struct ProviderSection {
     /// The base URL peers call for federation. Empty: `https://` and the
     /// federation listen address.
     pub federation_url: String,
+    /// Number prefixes this provider is home for (`+` = every number not
+    /// homed at a peer; the longest prefix across this list and the peers'
+    /// wins). Only numbers homed here may enrol here (HOME-1).
+    pub prefixes: Vec<String>,
+    /// Development mode: allowed only with every listener on loopback.
+    /// Transparency roots may go without witnesses (threshold 0) and the
+    /// carrier may prove numbers without subscriber authentication (and
+    /// only with no peers). Devices show it in their status. Set it to
+    /// false in production, which requires at least one witness.
+    pub development: bool,
 }
 
 impl Default for ProviderSection {
@@ -66,6 +77,8 @@ impl Default for ProviderSection {
             federation_listen: SocketAddr::from(([127, 0, 0, 1], 8444)),
             public_url: String::new(),
             federation_url: String::new(),
+            prefixes: vec!["+".into()],
+            development: true,
         }
     }
 }
@@ -123,8 +136,9 @@ pub struct CarrierSection {
     pub enabled: bool,
     /// The carrier id its proofs carry. Empty: `carrier.` + provider name.
     pub id: String,
-    /// Development: prove any number for any subscriber token. Off in
-    /// production, where `subscribers` lists who may enrol.
+    /// Development: prove any number for any subscriber token. Allowed
+    /// only in development mode with no peers; production lists who may
+    /// enrol in `subscribers`.
     pub open_enrolment: bool,
     /// A file of `+E164 token` lines: the subscribers and their secrets
     /// (the stand-in for SIM authentication).
@@ -276,7 +290,12 @@ pub struct PeerSection {
     pub name: String,
     /// Its federation base URL (`https://host:port`).
     pub federation_url: String,
-    /// Number prefixes homed there (e.g. `+44`): claims for them go there.
+    /// Its device-facing base URL: devices download files its content
+    /// server hosts from there, trusting `tls_ca` for that host only.
+    #[serde(default)]
+    pub public_url: String,
+    /// Number prefixes homed there (e.g. `+44`): claims for them go there,
+    /// and only its CA, carriers and log count for them.
     pub prefixes: Vec<String>,
     /// Its TLS CA certificate, base64 DER: its federation server and
     /// client certificates chain to it.
@@ -291,6 +310,14 @@ pub struct PeerSection {
     pub log_key: String,
     /// Its transparency VRF key, base64.
     pub vrf_key: String,
+    /// The witnesses whose co-signatures its roots must carry (keys only;
+    /// `url` is informational).
+    #[serde(default)]
+    pub witnesses: Vec<WitnessSection>,
+    /// How many of them must co-sign a root of its log. At least 1 unless
+    /// this provider runs in development mode.
+    #[serde(default)]
+    pub threshold: usize,
 }
 
 impl ProviderConfig {
@@ -347,6 +374,8 @@ impl ProviderConfig {
         if self.tls.cert.is_some() != self.tls.key.is_some() {
             return Err("tls.cert and tls.key go together".into());
         }
+        self.check_mode()?;
+        self.plan()?;
         if self.carrier.enabled
             && !self.carrier.open_enrolment
             && self.carrier.subscribers.is_none()
@@ -372,6 +401,86 @@ impl ProviderConfig {
             }
         }
         Ok(())
+    }
+
+    /// Development or production (rules PROV-DEV-1..3 in
+    /// docs/validation-rules.md).
+    fn check_mode(&self) -> Result<(), String> {
+        let p = &self.provider;
+        if p.development {
+            // PROV-DEV-1: development settings never face a network.
+            for (setting, addr) in [
+                ("provider.listen", p.listen),
+                ("provider.federation_listen", p.federation_listen),
+            ] {
+                if !addr.ip().is_loopback() {
+                    return Err(format!(
+                        "{setting} is {addr}, but provider.development = true runs on loopback only; \
+                         set provider.development = false and configure witnesses to serve a network"
+                    ));
+                }
+            }
+            // PROV-DEV-2: open enrolment proves numbers homed here for
+            // anyone; with peers, their users would meet such numbers.
+            if self.carrier.enabled && self.carrier.open_enrolment && !self.peers.is_empty() {
+                return Err(
+                    "carrier.open_enrolment cannot be used with peers: list the subscribers \
+                     (carrier.subscribers) before federating"
+                        .into(),
+                );
+            }
+            return Ok(());
+        }
+        // PROV-DEV-3: production needs witnesses, here and at every peer.
+        if self.transparency.witnesses.is_empty() || self.transparency.threshold == 0 {
+            return Err(
+                "provider.development = false requires at least one transparency witness and \
+                 transparency.threshold >= 1: run one with `crosslock kt witness` (README)"
+                    .into(),
+            );
+        }
+        if self.carrier.enabled && self.carrier.open_enrolment {
+            return Err(
+                "carrier.open_enrolment is for development only: list the subscribers in \
+                 carrier.subscribers"
+                    .into(),
+            );
+        }
+        for peer in &self.peers {
+            if peer.threshold == 0 || peer.witnesses.len() < peer.threshold {
+                return Err(format!(
+                    "peer {:?}: threshold must be at least 1 and at most its {} witnesses outside \
+                     development",
+                    peer.name,
+                    peer.witnesses.len()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The numbering plan: this provider's prefixes and every peer's
+    /// (HOME-1). Two providers claiming one prefix is an error.
+    pub fn plan(&self) -> Result<NumberingPlan, String> {
+        let mut plan = NumberingPlan::new();
+        plan.add_all(
+            self.provider.prefixes.iter().map(String::as_str),
+            &self.provider.name,
+        )
+        .map_err(|e| format!("provider.prefixes: {e}"))?;
+        for peer in &self.peers {
+            if peer.threshold > peer.witnesses.len() {
+                return Err(format!(
+                    "peer {:?}: threshold {} is more than its {} witnesses",
+                    peer.name,
+                    peer.threshold,
+                    peer.witnesses.len()
+                ));
+            }
+            plan.add_all(peer.prefixes.iter().map(String::as_str), &peer.name)
+                .map_err(|e| format!("peers.{}.prefixes: {e}", peer.name))?;
+        }
+        Ok(plan)
     }
 
     /// The public base URL.
@@ -434,6 +543,92 @@ mod tests {
         assert!(e.contains("https"), "{e}");
         let e = ProviderConfig::parse("[tls]\ncert = \"a.pem\"").unwrap_err();
         assert!(e.contains("tls.key"), "{e}");
+    }
+
+    fn peer(name: &str, prefixes: &[&str]) -> PeerSection {
+        PeerSection {
+            name: name.into(),
+            federation_url: "https://127.0.0.1:9444".into(),
+            public_url: String::new(),
+            prefixes: prefixes.iter().map(|p| (*p).to_owned()).collect(),
+            tls_ca: String::new(),
+            client_cert_sha256: String::new(),
+            credential_root: String::new(),
+            carriers: Vec::new(),
+            log_key: String::new(),
+            vrf_key: String::new(),
+            witnesses: Vec::new(),
+            threshold: 0,
+        }
+    }
+
+    fn witness() -> WitnessSection {
+        WitnessSection {
+            url: "https://127.0.0.1:9555".into(),
+            key: "00".repeat(32),
+        }
+    }
+
+    #[test]
+    fn development_stays_on_loopback_and_without_peers_for_open_enrolment() {
+        // PROV-DEV-1: development never faces a network.
+        let mut config = ProviderConfig::default();
+        config.provider.listen = "192.0.2.10:8443".parse().unwrap();
+        let e = config.check().unwrap_err();
+        assert!(e.contains("loopback"), "{e}");
+        // PROV-DEV-2: open enrolment with a peer.
+        let mut config = ProviderConfig {
+            peers: vec![peer("b.example", &["+44"])],
+            ..ProviderConfig::default()
+        };
+        let e = config.check().unwrap_err();
+        assert!(e.contains("open_enrolment"), "{e}");
+        config.carrier.open_enrolment = false;
+        config.carrier.subscribers = Some("subscribers.txt".into());
+        config.check().unwrap();
+    }
+
+    #[test]
+    fn production_requires_witnesses_here_and_at_every_peer() {
+        // PROV-DEV-3.
+        let mut config = ProviderConfig::default();
+        config.provider.development = false;
+        config.carrier.open_enrolment = false;
+        config.carrier.subscribers = Some("subscribers.txt".into());
+        let e = config.check().unwrap_err();
+        assert!(e.contains("witness"), "{e}");
+        config.transparency.witnesses = vec![witness()];
+        let e = config.check().unwrap_err();
+        assert!(e.contains("threshold"), "{e}");
+        config.transparency.threshold = 1;
+        config.check().unwrap();
+        config.peers = vec![peer("b.example", &["+44"])];
+        let e = config.check().unwrap_err();
+        assert!(e.contains("b.example"), "{e}");
+        config.peers[0].witnesses = vec![witness()];
+        config.peers[0].threshold = 1;
+        config.check().unwrap();
+        config.carrier.open_enrolment = true;
+        let e = config.check().unwrap_err();
+        assert!(e.contains("development only"), "{e}");
+    }
+
+    #[test]
+    fn the_numbering_plan_refuses_a_prefix_claimed_twice() {
+        let mut config = ProviderConfig::default();
+        config.carrier.open_enrolment = false;
+        config.carrier.subscribers = Some("subscribers.txt".into());
+        config.peers = vec![peer("b.example", &["+44"])];
+        let plan = config.plan().unwrap();
+        let n = |t: &str| crosslock_client::credential::PhoneNumber::parse(t).unwrap();
+        assert_eq!(plan.home_of(&n("+447700900123")), Some("b.example"));
+        assert_eq!(plan.home_of(&n("+15551234567")), Some("crosslock.local"));
+        config.peers[0].prefixes = vec!["+".into()];
+        let e = config.check().unwrap_err();
+        assert!(e.contains("claimed by both"), "{e}");
+        config.peers[0].prefixes = vec!["44".into()];
+        let e = config.check().unwrap_err();
+        assert!(e.contains("prefix"), "{e}");
     }
 
     #[test]

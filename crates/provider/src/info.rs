@@ -4,13 +4,14 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use crosslock_client::credential::{
-    CertificateAuthority, KeyAlgorithm, PublicKey, TrustAnchors, TrustPolicy, TrustedCarriers,
+    CertificateAuthority, Home, HomeTrust, KeyAlgorithm, NumberingPlan, PublicKey, TrustAnchors,
+    TrustPolicy, TrustedCarriers,
 };
 use crosslock_kt::server::KtLog;
 use crosslock_wire::api::B64;
-use crosslock_wire::api::provider::{CarrierKey, LogInfo, ProviderInfo};
+use crosslock_wire::api::provider::{CarrierKey, HomeInfo, LogInfo, ProviderInfo};
 
-use crate::config::{PeerSection, TrustedCarrier};
+use crate::config::{PeerSection, TrustedCarrier, WitnessSection};
 use crate::error::ProviderError;
 
 pub(crate) fn b64(bytes: &[u8]) -> String {
@@ -73,6 +74,7 @@ pub(crate) fn parse_carriers(
 pub(crate) struct Peer {
     pub(crate) name: String,
     pub(crate) federation_url: String,
+    pub(crate) public_url: String,
     pub(crate) prefixes: Vec<String>,
     pub(crate) tls_ca: Vec<u8>,
     pub(crate) client_cert_sha256: [u8; 32],
@@ -81,6 +83,8 @@ pub(crate) struct Peer {
     pub(crate) carriers: Vec<(String, PublicKey)>,
     pub(crate) log_key: [u8; 32],
     pub(crate) vrf_key: [u8; 32],
+    pub(crate) witnesses: Vec<[u8; 32]>,
+    pub(crate) threshold: usize,
 }
 
 impl Peer {
@@ -110,6 +114,9 @@ impl Peer {
         if !p.federation_url.starts_with("https://") {
             return Err("federation_url must be https://".into());
         }
+        if !p.public_url.is_empty() && !p.public_url.starts_with("https://") {
+            return Err("public_url must be https://".into());
+        }
         let credential_root = decode("credential_root", &p.credential_root)?;
         let credential_key = CertificateAuthority::load(&p.name, credential_root.clone())
             .and_then(|ca| ca.public_key())
@@ -119,6 +126,7 @@ impl Peer {
         Ok(Peer {
             name: p.name.clone(),
             federation_url: p.federation_url.trim_end_matches('/').to_owned(),
+            public_url: p.public_url.trim_end_matches('/').to_owned(),
             prefixes: p.prefixes.clone(),
             tls_ca: decode("tls_ca", &p.tls_ca)?,
             client_cert_sha256: fixed("client_cert_sha256", sha)?,
@@ -131,7 +139,18 @@ impl Peer {
                 .collect::<Result<_, _>>()?,
             log_key: fixed("log_key", decode("log_key", &p.log_key)?)?,
             vrf_key: fixed("vrf_key", decode("vrf_key", &p.vrf_key)?)?,
+            witnesses: witness_keys(&p.witnesses)?,
+            threshold: p.threshold,
         })
+    }
+
+    /// What this peer may vouch for: only numbers homed there.
+    pub(crate) fn home(&self) -> Home {
+        Home {
+            name: self.name.clone(),
+            anchors: TrustAnchors::new(vec![self.credential_key.clone()]),
+            carriers: TrustedCarriers::new(self.carriers.clone()),
+        }
     }
 
     /// Whose credentials and carriers this peer's participants carry.
@@ -143,6 +162,18 @@ impl Peer {
     }
 }
 
+/// Witness keys from configuration (hex Ed25519).
+pub(crate) fn witness_keys(witnesses: &[WitnessSection]) -> Result<Vec<[u8; 32]>, String> {
+    witnesses
+        .iter()
+        .map(|w| {
+            crosslock_kt::PublicKey::from_hex(&w.key)
+                .map(|k| k.0)
+                .map_err(|e| format!("witness {}: key: {e}", w.url))
+        })
+        .collect()
+}
+
 fn carrier_key(id: &str, key: &PublicKey) -> CarrierKey {
     CarrierKey {
         id: id.to_owned(),
@@ -151,42 +182,92 @@ fn carrier_key(id: &str, key: &PublicKey) -> CarrierKey {
     }
 }
 
-/// The descriptor: this provider first, then its peers.
-pub(crate) fn describe(
-    name: &str,
-    ca: &CertificateAuthority,
-    carriers: &[(String, PublicKey)],
-    log: &KtLog,
-    witnesses: &[crosslock_kt::PublicKey],
-    threshold: usize,
-    peers: &[Peer],
-) -> ProviderInfo {
-    let mut info = ProviderInfo {
-        name: name.to_owned(),
-        credential_roots: vec![B64(ca.certificate().to_vec())],
-        carriers: carriers.iter().map(|(id, k)| carrier_key(id, k)).collect(),
-        transparency: vec![LogInfo {
-            directory: name.to_owned(),
-            log_key: B64(log.log_key().0.to_vec()),
-            vrf_key: B64(log.vrf_key().to_vec()),
-            witnesses: witnesses.iter().map(|k| B64(k.0.to_vec())).collect(),
-            threshold,
-        }],
-        peers: peers.iter().map(|p| p.name.clone()).collect(),
-        peer_tls_roots: peers.iter().map(|p| B64(p.tls_ca.clone())).collect(),
-    };
-    for peer in peers {
-        info.credential_roots
-            .push(B64(peer.credential_root.clone()));
-        info.carriers
-            .extend(peer.carriers.iter().map(|(id, k)| carrier_key(id, k)));
-        info.transparency.push(LogInfo {
-            directory: peer.name.clone(),
-            log_key: B64(peer.log_key.to_vec()),
-            vrf_key: B64(peer.vrf_key.to_vec()),
-            witnesses: Vec::new(),
-            threshold: 0,
-        });
+/// This provider as its descriptor and its peers describe it.
+#[derive(Debug)]
+pub(crate) struct Own<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) development: bool,
+    pub(crate) plan: &'a NumberingPlan,
+    pub(crate) ca: &'a CertificateAuthority,
+    pub(crate) carriers: &'a [(String, PublicKey)],
+    pub(crate) log: &'a KtLog,
+    pub(crate) witnesses: &'a [crosslock_kt::PublicKey],
+    pub(crate) threshold: usize,
+    pub(crate) public_url: String,
+}
+
+impl Own<'_> {
+    /// Every number homed here, and only the home's roots and carriers
+    /// for them; peers' numbers only with the peer's (HOME-2).
+    pub(crate) fn home_trust(&self, peers: &[Peer]) -> Result<HomeTrust, ProviderError> {
+        let mut homes = vec![Home {
+            name: self.name.to_owned(),
+            anchors: TrustAnchors::new(vec![
+                self.ca
+                    .public_key()
+                    .map_err(|e| ProviderError::Keys(format!("credential CA: {e}")))?,
+            ]),
+            carriers: TrustedCarriers::new(self.carriers.to_vec()),
+        }];
+        homes.extend(peers.iter().map(Peer::home));
+        HomeTrust::new(self.plan.clone(), homes).map_err(|e| ProviderError::Config {
+            path: "provider.prefixes / peers.prefixes".into(),
+            why: e.to_string(),
+        })
     }
-    info
+
+    /// The descriptor: this provider first, then its peers.
+    pub(crate) fn describe(&self, peers: &[Peer]) -> ProviderInfo {
+        let prefixes_of = |home: &str| -> Vec<String> {
+            self.plan
+                .prefixes_of(home)
+                .map(|p| p.as_str().to_owned())
+                .collect()
+        };
+        let mut homes = vec![HomeInfo {
+            name: self.name.to_owned(),
+            prefixes: prefixes_of(self.name),
+            credential_roots: vec![B64(self.ca.certificate().to_vec())],
+            carriers: self
+                .carriers
+                .iter()
+                .map(|(id, k)| carrier_key(id, k))
+                .collect(),
+            transparency: LogInfo {
+                directory: self.name.to_owned(),
+                log_key: B64(self.log.log_key().0.to_vec()),
+                vrf_key: B64(self.log.vrf_key().to_vec()),
+                witnesses: self.witnesses.iter().map(|k| B64(k.0.to_vec())).collect(),
+                threshold: self.threshold,
+            },
+            public_url: self.public_url.clone(),
+            tls_root: None,
+        }];
+        for peer in peers {
+            homes.push(HomeInfo {
+                name: peer.name.clone(),
+                prefixes: prefixes_of(&peer.name),
+                credential_roots: vec![B64(peer.credential_root.clone())],
+                carriers: peer
+                    .carriers
+                    .iter()
+                    .map(|(id, k)| carrier_key(id, k))
+                    .collect(),
+                transparency: LogInfo {
+                    directory: peer.name.clone(),
+                    log_key: B64(peer.log_key.to_vec()),
+                    vrf_key: B64(peer.vrf_key.to_vec()),
+                    witnesses: peer.witnesses.iter().map(|k| B64(k.to_vec())).collect(),
+                    threshold: peer.threshold,
+                },
+                public_url: peer.public_url.clone(),
+                tls_root: Some(B64(peer.tls_ca.clone())),
+            });
+        }
+        ProviderInfo {
+            name: self.name.to_owned(),
+            development: self.development,
+            homes,
+        }
+    }
 }

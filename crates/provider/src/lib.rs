@@ -34,7 +34,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use crosslock_acs::Acs;
-use crosslock_client::credential::{TrustAnchors, TrustPolicy, TrustedCarriers};
+use crosslock_client::credential::{TrustPolicy, TrustedCarriers};
 use crosslock_ds::store::SqliteDsStore;
 use crosslock_ds::{ContentConfig, ContentServer, Ds, DsConfig, Federation, KdsDevices, PeerDs};
 use crosslock_kds::store::SqliteKdsStore;
@@ -174,17 +174,16 @@ impl Provider {
         if let Some(acs) = &acs {
             carriers.insert(0, (acs.carrier_id().to_owned(), acs.public_key().clone()));
         }
-        let own_carriers = TrustedCarriers::new(carriers.clone());
         // The KDS checks peers' claim answers against their carriers too
         // (a peer carrier's proof cannot enrol here: it names its own home).
         let mut kds_carriers = carriers.clone();
         for peer in &peers {
             kds_carriers.extend(peer.carriers.iter().cloned());
         }
-        let own_trust = TrustPolicy::Production {
-            anchors: TrustAnchors::new(vec![keys.credential.signer.public_key().clone()]),
-            carriers: own_carriers.clone(),
-        };
+        let plan = config.plan().map_err(|why| ProviderError::Config {
+            path: "configuration".into(),
+            why,
+        })?;
 
         // Key transparency.
         let kt_dir = data_dir.join("kt");
@@ -196,23 +195,43 @@ impl Provider {
             .build()
             .map_err(|e| ProviderError::Start(format!("HTTP client: {e}")))?;
         let mut options = KtLogOptions::default();
-        let mut witness_keys = Vec::new();
-        for w in &config.transparency.witnesses {
-            let key =
-                crosslock_kt::PublicKey::from_hex(&w.key).map_err(|e| ProviderError::Config {
+        let witness_keys: Vec<crosslock_kt::PublicKey> =
+            info::witness_keys(&config.transparency.witnesses)
+                .map_err(|why| ProviderError::Config {
                     path: "transparency.witnesses".into(),
-                    why: format!("witness {}: key: {e}", w.url),
-                })?;
-            witness_keys.push(key);
+                    why,
+                })?
+                .into_iter()
+                .map(crosslock_kt::PublicKey)
+                .collect();
+        for (w, key) in config.transparency.witnesses.iter().zip(&witness_keys) {
             options
                 .witnesses
-                .push(WitnessClient::new(w.url.clone(), key, http.clone()));
+                .push(WitnessClient::new(w.url.clone(), *key, http.clone()));
         }
         let log = Arc::new(
             KtLog::open(&kt_dir.join("log"), &name, log_keys, options, now())
                 .await
                 .map_err(|e| ProviderError::Start(format!("transparency log: {e}")))?,
         );
+        if config.provider.development {
+            tracing::warn!(
+                threshold = config.transparency.threshold,
+                "development provider: loopback only; transparency roots may lack witnesses"
+            );
+        }
+        let own = info::Own {
+            name: &name,
+            development: config.provider.development,
+            plan: &plan,
+            ca: &keys.credential.ca,
+            carriers: &carriers,
+            log: &log,
+            witnesses: &witness_keys,
+            threshold: config.transparency.threshold,
+            public_url: config.public_url(),
+        };
+        let own_trust = TrustPolicy::Homes(own.home_trust(&peers)?);
 
         // The KDS.
         let mut kds_config = KdsConfig::new(
@@ -317,19 +336,12 @@ impl Provider {
 
         // What devices and peers are told.
         let tls_ca_path = data_dir.join("tls").join(crosslock_tls::CA_CERT_FILE);
-        let info = info::describe(
-            &name,
-            &keys.credential.ca,
-            &carriers,
-            &log,
-            &witness_keys,
-            config.transparency.threshold,
-            &peers,
-        );
+        let info = own.describe(&peers);
         let peer = PeerSection {
             name: name.clone(),
             federation_url: config.federation_url(),
-            prefixes: Vec::new(),
+            public_url: config.public_url(),
+            prefixes: config.provider.prefixes.clone(),
             tls_ca: info::b64(keys.tls_ca.certificate_der()),
             client_cert_sha256: hex::encode(keys.federation_client.leaf_sha256()),
             credential_root: info::b64(keys.credential.ca.certificate()),
@@ -339,6 +351,8 @@ impl Provider {
                 .collect(),
             log_key: info::b64(&log.log_key().0),
             vrf_key: info::b64(&log.vrf_key()),
+            witnesses: config.transparency.witnesses.clone(),
+            threshold: config.transparency.threshold,
         };
 
         // Routers.

@@ -156,6 +156,20 @@ pub(crate) async fn run(
     peer_a.prefixes = vec!["+1".into()];
     peer_b.prefixes = vec!["+44".into()];
     peer_b.federation_url = format!("https://127.0.0.1:{}", relay.port);
+    crate::demo::subscribers(
+        &mut config_a,
+        &dir.join("subscribers-a.txt"),
+        &[ALICE, ANNA],
+        "chaos",
+    )?;
+    crate::demo::subscribers(
+        &mut config_b,
+        &dir.join("subscribers-b.txt"),
+        &[BOB],
+        "chaos",
+    )?;
+    config_a.provider.prefixes = vec!["+1".into()];
+    config_b.provider.prefixes = vec!["+44".into()];
     config_a.peers = vec![peer_b];
     config_b.peers = vec![peer_a];
     let a = Provider::start(config_a, &dir_a).await?;

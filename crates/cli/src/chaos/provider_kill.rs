@@ -170,8 +170,9 @@ async fn audit(serve: &ServeProcess, phone: &Phone) -> Result<String, Broken> {
         .dir
         .settings
         .provider
-        .transparency
+        .homes
         .first()
+        .map(|h| &h.transparency)
         .ok_or_else(|| Broken("the provider announces no transparency log".into()))?;
     let ca = serve.data().join("tls").join("tls-ca.pem");
     let mut command = std::process::Command::new(std::env::current_exe()?);

@@ -44,33 +44,94 @@ pub(crate) fn pem_certificates(pem: &str) -> Result<Vec<Vec<u8>>, Failure> {
 pub(crate) struct Api {
     base: String,
     http: reqwest::Client,
+    /// Peers' content servers: (scheme://host:port, a client trusting only
+    /// that peer's TLS root). Per-host pinning (PROV-TLS-1): a peer's CA is
+    /// never trusted for this provider's API, nor for another peer's host.
+    peers: Vec<(String, reqwest::Client)>,
+}
+
+/// `https://host:port` of a URL, lower-cased, without path.
+fn origin(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("https://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    let authority = authority.to_ascii_lowercase();
+    let with_port = if authority
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        && !authority.ends_with(']')
+    {
+        authority
+    } else {
+        format!("{authority}:443")
+    };
+    Some(format!("https://{with_port}"))
+}
+
+fn client(roots: &[Vec<u8>]) -> Result<reqwest::Client, Failure> {
+    let tls = crosslock_tls::client_config(roots, None)
+        .map_err(|e| Failure::input(format!("TLS root: {e}")))?;
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .https_only(true)
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .timeout(std::time::Duration::from_secs(120))
+        .build()
+        .map_err(|e| Failure::internal(format!("HTTP client: {e}")))
 }
 
 impl Api {
     /// The API at `base` (`https://…`), trusting the certificates in
-    /// `ca_pem` and nothing else.
-    pub(crate) fn new(base: &str, ca_pem: &str, extra_roots: &[Vec<u8>]) -> Result<Api, Failure> {
+    /// `ca_pem` and nothing else; `peers` are (peer public URL, its TLS
+    /// root), each trusted for its own host only.
+    pub(crate) fn new(
+        base: &str,
+        ca_pem: &str,
+        peers: &[(String, Vec<u8>)],
+    ) -> Result<Api, Failure> {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         if !base.starts_with("https://") {
             return Err(Failure::input(format!(
                 "server {base:?}: the URL must start with https://"
             )));
         }
-        let mut roots = pem_certificates(ca_pem)?;
-        roots.extend(extra_roots.iter().cloned());
-        let tls = crosslock_tls::client_config(&roots, None)
-            .map_err(|e| Failure::input(format!("CA file: {e}")))?;
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .https_only(true)
-            .connect_timeout(std::time::Duration::from_secs(10))
-            .timeout(std::time::Duration::from_secs(120))
-            .build()
-            .map_err(|e| Failure::internal(format!("HTTP client: {e}")))?;
+        let http = client(&pem_certificates(ca_pem)?)?;
+        let own = origin(base);
+        let mut pinned = Vec::new();
+        for (url, root) in peers {
+            // A peer announcing this provider's own host gets nothing.
+            if let Some(o) = origin(url)
+                && Some(&o) != own.as_ref()
+            {
+                pinned.push((o, client(std::slice::from_ref(root))?));
+            }
+        }
         Ok(Api {
             base: base.trim_end_matches('/').to_owned(),
             http,
+            peers: pinned,
         })
+    }
+
+    /// The client for a URL: this provider's for its own host, a peer's
+    /// for that peer's host, none for any other host.
+    pub(crate) fn http_for(&self, url: &str) -> Result<&reqwest::Client, Failure> {
+        let o = origin(url)
+            .ok_or_else(|| Failure::refused(format!("{url:?} is not an https:// URL")))?;
+        if origin(&self.base).as_ref() == Some(&o) {
+            return Ok(&self.http);
+        }
+        self.peers
+            .iter()
+            .find(|(p, _)| *p == o)
+            .map(|(_, c)| c)
+            .ok_or_else(|| {
+                Failure::refused(format!(
+                    "{o} is neither this provider nor a peer it describes: not downloading from it"
+                ))
+            })
     }
 
     pub(crate) fn base(&self) -> &str {
@@ -175,5 +236,29 @@ impl Api {
             },
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin;
+
+    #[test]
+    fn origins_compare_host_and_port() {
+        assert_eq!(
+            origin("https://A.example/v1/files/x").as_deref(),
+            Some("https://a.example:443")
+        );
+        assert_eq!(
+            origin("https://127.0.0.1:8443/v1").as_deref(),
+            Some("https://127.0.0.1:8443")
+        );
+        assert_eq!(
+            origin("https://[::1]:8443/x").as_deref(),
+            Some("https://[::1]:8443")
+        );
+        assert_eq!(origin("http://a.example/"), None);
+        assert_eq!(origin("https://user@a.example/"), None);
+        assert_eq!(origin("https:///x"), None);
     }
 }

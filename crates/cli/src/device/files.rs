@@ -227,7 +227,7 @@ pub(crate) async fn receive_all(
 async fn fetch(dir: &DeviceDir, info: &FileInfo, target: &Path) -> Result<(), Failure> {
     let mut response = dir
         .api
-        .http()
+        .http_for(info.url())?
         .get(info.url())
         .send()
         .await

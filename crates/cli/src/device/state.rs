@@ -9,8 +9,8 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use crosslock_client::credential::{
-    CertificateAuthority, KeyAlgorithm, PhoneNumber, PublicKey, TrustAnchors, TrustPolicy,
-    TrustedCarriers,
+    CertificateAuthority, Home, HomeTrust, KeyAlgorithm, NumberingPlan, PhoneNumber, PublicKey,
+    TrustAnchors, TrustPolicy, TrustedCarriers,
 };
 use crosslock_client::env::Environment;
 use crosslock_client::keystore::SoftwareKeyStore;
@@ -88,31 +88,56 @@ pub(crate) fn parse_profile(name: &str) -> Result<DeviceProfile, Failure> {
     }
 }
 
-/// What the device trusts, from the provider descriptor.
+/// What the device trusts, from the provider descriptor: for each home,
+/// its roots, carriers and log, and only for its own numbers (HOME-1..3).
 pub(crate) fn device_config(info: &ProviderInfo) -> Result<DeviceConfig, Failure> {
     let bad = |what: &str, e: &dyn std::fmt::Display| {
         Failure::network(format!("provider descriptor: {what}: {e}"))
     };
-    let mut anchors = Vec::new();
-    for root in &info.credential_roots {
-        let key = CertificateAuthority::load("credential root", root.0.clone())
-            .and_then(|ca| ca.public_key())
-            .map_err(|e| bad("credential root", &e))?;
-        anchors.push(key);
-    }
-    let mut carriers = Vec::new();
-    for c in &info.carriers {
-        let algorithm = match c.algorithm.as_str() {
-            "ecdsa-p256" => KeyAlgorithm::EcdsaP256,
-            "ed25519" => KeyAlgorithm::Ed25519,
-            other => return Err(bad("carrier algorithm", &other)),
-        };
-        let key = PublicKey::new(algorithm, c.public_key.0.clone())
-            .ok_or_else(|| bad("carrier key", &c.id))?;
-        carriers.push((c.id.clone(), key));
-    }
+    let mut plan = NumberingPlan::new();
+    let mut homes = Vec::new();
     let mut logs = Vec::new();
-    for log in &info.transparency {
+    for home in &info.homes {
+        plan.add_all(home.prefixes.iter().map(String::as_str), &home.name)
+            .map_err(|e| bad("prefixes", &e))?;
+        let mut anchors = Vec::new();
+        for root in &home.credential_roots {
+            let key = CertificateAuthority::load("credential root", root.0.clone())
+                .and_then(|ca| ca.public_key())
+                .map_err(|e| bad("credential root", &e))?;
+            anchors.push(key);
+        }
+        let mut carriers = Vec::new();
+        for c in &home.carriers {
+            let algorithm = match c.algorithm.as_str() {
+                "ecdsa-p256" => KeyAlgorithm::EcdsaP256,
+                "ed25519" => KeyAlgorithm::Ed25519,
+                other => return Err(bad("carrier algorithm", &other)),
+            };
+            let key = PublicKey::new(algorithm, c.public_key.0.clone())
+                .ok_or_else(|| bad("carrier key", &c.id))?;
+            carriers.push((c.id.clone(), key));
+        }
+        homes.push(Home {
+            name: home.name.clone(),
+            anchors: TrustAnchors::new(anchors),
+            carriers: TrustedCarriers::new(carriers),
+        });
+        let log = &home.transparency;
+        if log.directory != home.name {
+            return Err(bad(
+                "transparency",
+                &"a home's log must be its own directory",
+            ));
+        }
+        // PROV-DEV-3: a root without witnesses is accepted only from a
+        // provider that says it is in development (and shows as such).
+        if log.threshold == 0 && !info.development {
+            return Err(bad(
+                "transparency",
+                &format!("{}'s log has no witness threshold", home.name),
+            ));
+        }
         let key32 = |what: &str, bytes: &[u8]| -> Result<[u8; 32], Failure> {
             bytes
                 .try_into()
@@ -131,12 +156,19 @@ pub(crate) fn device_config(info: &ProviderInfo) -> Result<DeviceConfig, Failure
             max_root_age_secs: 86_400,
         });
     }
-    let mut config = DeviceConfig::new(TrustPolicy::Production {
-        anchors: TrustAnchors::new(anchors),
-        carriers: TrustedCarriers::new(carriers),
-    });
+    let trust = HomeTrust::new(plan, homes).map_err(|e| bad("homes", &e))?;
+    let mut config = DeviceConfig::new(TrustPolicy::Homes(trust));
     config.transparency = TransparencyPolicy::new(logs);
     Ok(config)
+}
+
+/// The peers' (public URL, TLS root) pairs the descriptor names.
+pub(crate) fn peer_tls(info: &ProviderInfo) -> Vec<(String, Vec<u8>)> {
+    info.homes
+        .iter()
+        .filter_map(|h| Some((h.public_url.clone(), h.tls_root.as_ref()?.0.clone())))
+        .filter(|(url, _)| !url.is_empty())
+        .collect()
 }
 
 impl DeviceDir {
@@ -162,8 +194,7 @@ impl DeviceDir {
         })?;
         let profile_parsed = parse_profile(profile)?;
         let info = Api::new(server, &ca_pem, &[])?.provider_info().await?;
-        let peer_roots: Vec<Vec<u8>> = info.peer_tls_roots.iter().map(|r| r.0.clone()).collect();
-        let api = Api::new(server, &ca_pem, &peer_roots)?;
+        let api = Api::new(server, &ca_pem, &peer_tls(&info))?;
         let config = device_config(&info)?;
         std::fs::create_dir_all(path).map_err(io(path))?;
         let env = Environment::system();
@@ -239,13 +270,11 @@ impl DeviceDir {
         let config = device_config(&settings.provider)?;
         let device = Device::open(store, keystore, config, Environment::system())
             .map_err(|e| Failure::internal(format!("device: {e}")))?;
-        let peer_roots: Vec<Vec<u8>> = settings
-            .provider
-            .peer_tls_roots
-            .iter()
-            .map(|r| r.0.clone())
-            .collect();
-        let api = Api::new(&settings.server, &settings.tls_ca_pem, &peer_roots)?;
+        let api = Api::new(
+            &settings.server,
+            &settings.tls_ca_pem,
+            &peer_tls(&settings.provider),
+        )?;
         Ok(DeviceDir {
             path: path.to_owned(),
             settings,

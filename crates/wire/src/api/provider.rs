@@ -2,10 +2,10 @@
 //!
 //! A device fetches this once, at set-up, over a TLS connection it already
 //! trusts (the provider's TLS root is given to it out of band: an app ships
-//! it, `crosslock device init --ca` names it). It holds the roots the
-//! device validates participant credentials against (this provider's and
-//! its peers'), the carriers whose proofs count, and the key-transparency
-//! logs whose proofs the device requires. Nothing in it is secret.
+//! it, `crosslock device init --ca` names it). It holds the numbering plan:
+//! for this provider and each peer, the number prefixes it is home for,
+//! and the only credential roots, carriers and key-transparency log (with
+//! its witnesses) that count for those numbers. Nothing in it is secret.
 
 use serde::{Deserialize, Serialize};
 
@@ -18,19 +18,43 @@ pub struct ProviderInfo {
     /// The provider's name: its KDS id, key-transparency directory and
     /// delivery-service name.
     pub name: String,
-    /// Credential CA certificates (DER), this provider's first, then its
-    /// peers'. A participant credential must chain to one of them.
-    pub credential_roots: Vec<B64>,
-    /// Carriers whose proofs bind numbers to keys.
-    pub carriers: Vec<CarrierKey>,
-    /// Key-transparency logs, this provider's first, then its peers'.
-    pub transparency: Vec<LogInfo>,
-    /// The names of the peer providers this one federates with.
-    pub peers: Vec<String>,
-    /// The peers' TLS roots (DER), for downloading files their content
-    /// servers host (a file's URL points at the sender's provider).
+    /// A development provider: its transparency roots may lack witness
+    /// co-signatures and it may prove numbers without subscriber
+    /// authentication. Devices show it in their status; it only runs on
+    /// loopback.
     #[serde(default)]
-    pub peer_tls_roots: Vec<B64>,
+    pub development: bool,
+    /// Every provider a device may meet, this one first, then its peers:
+    /// the numbers each is home for and what may vouch for them there
+    /// (HOME-1..3 in docs/validation-rules.md).
+    pub homes: Vec<HomeInfo>,
+}
+
+/// One home provider: the numbers it is home for and the only roots,
+/// carriers and transparency log that count for them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HomeInfo {
+    /// The provider's name (what carrier proofs name as the home KDS).
+    pub name: String,
+    /// Number prefixes (`+` then digits) homed there; the longest
+    /// matching prefix across all homes wins.
+    pub prefixes: Vec<String>,
+    /// Its credential CA certificates (DER).
+    pub credential_roots: Vec<B64>,
+    /// The carriers authoritative for its numbers.
+    pub carriers: Vec<CarrierKey>,
+    /// Its key-transparency log.
+    pub transparency: LogInfo,
+    /// Its device-facing base URL (files its content server hosts are
+    /// downloaded from there). Empty when not known.
+    #[serde(default)]
+    pub public_url: String,
+    /// The TLS root (DER) its device-facing API chains to, trusted for
+    /// `public_url`'s host only. Absent for the provider that serves this
+    /// descriptor (the device already pins that one).
+    #[serde(default)]
+    pub tls_root: Option<B64>,
 }
 
 /// A carrier's proof-signing key.

@@ -181,7 +181,7 @@ fn free_port() -> Result<u16, Failure> {
 }
 
 /// What the demo's phones present to their carrier (the SIM stand-in).
-const SUBSCRIBER_TOKEN: &str = "demo-subscriber";
+const SUBSCRIBER_TOKEN: &str = "demo-sim-secret-0001";
 
 fn provider_config(name: &str, prefix: &str, federation_port: u16) -> ProviderConfig {
     let mut config = ProviderConfig::default();

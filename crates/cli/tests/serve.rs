@@ -542,7 +542,7 @@ fn two_providers_federate_a_conversation() {
     // enrolment with peers) and each side homes its own prefix.
     let carrier = |name: &str, number: &str, prefix: &str| {
         let file = tmp.path().join(format!("{name}-subscribers.txt"));
-        std::fs::write(&file, format!("{number} sim-secret-{name}\n")).unwrap();
+        std::fs::write(&file, format!("{number} sim-secret-provider-{name}\n")).unwrap();
         format!(
             "[provider]\nprefixes = [\"{prefix}\"]\n\n[carrier]\nopen_enrolment = false\nsubscribers = {:?}\n\n",
             file.to_str().unwrap()
@@ -585,8 +585,14 @@ fn two_providers_federate_a_conversation() {
     let bob = tmp.path().join("bob");
     init(&alice, "+15550100001", "android", &a);
     init(&bob, "+447700900002", "ios", &b);
-    device(&alice, &["enroll", "--subscriber-token", "sim-secret-a"]);
-    device(&bob, &["enroll", "--subscriber-token", "sim-secret-b"]);
+    device(
+        &alice,
+        &["enroll", "--subscriber-token", "sim-secret-provider-a"],
+    );
+    device(
+        &bob,
+        &["enroll", "--subscriber-token", "sim-secret-provider-b"],
+    );
     a.wait_for_transparency();
     b.wait_for_transparency();
 

@@ -90,6 +90,24 @@ impl HomeTrust {
         Ok(HomeTrust { plan, homes })
     }
 
+    /// Trust in the homes of both. A prefix both name keeps this one's
+    /// home (configurations refuse such conflicts before they get here);
+    /// a provider both describe keeps this one's description.
+    pub fn merged(&self, other: &HomeTrust) -> HomeTrust {
+        let mut plan = self.plan.clone();
+        for (prefix, home) in other.plan.routes() {
+            // A conflicting prefix is dropped: the first home stands.
+            let _ = plan.add(prefix.clone(), home);
+        }
+        let mut homes = self.homes.clone();
+        for home in &other.homes {
+            if !homes.iter().any(|h| h.name == home.name) {
+                homes.push(home.clone());
+            }
+        }
+        HomeTrust { plan, homes }
+    }
+
     /// The numbering plan.
     pub fn plan(&self) -> &NumberingPlan {
         &self.plan
@@ -137,12 +155,13 @@ pub enum TrustPolicy {
 impl TrustPolicy {
     /// A policy accepting what either accepts, without binding numbers to
     /// homes: any merged root may certify any number. Development stays
-    /// development only if both are. A [`TrustPolicy::Homes`] policy is
-    /// never merged: it is returned as it is (it already names every home
-    /// it trusts).
+    /// development only if both are. Two [`TrustPolicy::Homes`] merge into
+    /// the homes of both; merged with another kind, a `Homes` policy stays
+    /// as it is (a root without a home must not widen it).
     pub fn merged(&self, other: &TrustPolicy) -> TrustPolicy {
         use TrustPolicy::*;
         match (self, other) {
+            (Homes(a), Homes(b)) => Homes(a.merged(b)),
             (Homes(h), _) | (_, Homes(h)) => Homes(h.clone()),
             (
                 Production { anchors, carriers },

@@ -5,7 +5,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use crosslock_client::credential::{
     CertificateAuthority, Home, HomeTrust, KeyAlgorithm, NumberingPlan, PublicKey, TrustAnchors,
-    TrustPolicy, TrustedCarriers,
+    TrustedCarriers,
 };
 use crosslock_kt::server::KtLog;
 use crosslock_wire::api::B64;
@@ -144,18 +144,22 @@ impl Peer {
         })
     }
 
+    /// Trust in this peer's numbers only (its prefixes, its roots and
+    /// carriers).
+    pub(crate) fn home_trust(&self) -> Result<HomeTrust, ProviderError> {
+        let mut plan = NumberingPlan::new();
+        plan.add_all(self.prefixes.iter().map(String::as_str), &self.name)
+            .and_then(|()| HomeTrust::new(plan, vec![self.home()]))
+            .map_err(|e| ProviderError::Config {
+                path: format!("peers.{}.prefixes", self.name),
+                why: e.to_string(),
+            })
+    }
+
     /// What this peer may vouch for: only numbers homed there.
     pub(crate) fn home(&self) -> Home {
         Home {
             name: self.name.clone(),
-            anchors: TrustAnchors::new(vec![self.credential_key.clone()]),
-            carriers: TrustedCarriers::new(self.carriers.clone()),
-        }
-    }
-
-    /// Whose credentials and carriers this peer's participants carry.
-    pub(crate) fn trust(&self) -> TrustPolicy {
-        TrustPolicy::Production {
             anchors: TrustAnchors::new(vec![self.credential_key.clone()]),
             carriers: TrustedCarriers::new(self.carriers.clone()),
         }
@@ -197,23 +201,28 @@ pub(crate) struct Own<'a> {
 }
 
 impl Own<'_> {
-    /// Every number homed here, and only the home's roots and carriers
-    /// for them; peers' numbers only with the peer's (HOME-2).
-    pub(crate) fn home_trust(&self, peers: &[Peer]) -> Result<HomeTrust, ProviderError> {
-        let mut homes = vec![Home {
+    /// This provider as a home: its CA and its carriers.
+    fn home(&self) -> Result<Home, ProviderError> {
+        let key = self
+            .ca
+            .public_key()
+            .map_err(|e| ProviderError::Keys(format!("credential CA: {e}")))?;
+        Ok(Home {
             name: self.name.to_owned(),
-            anchors: TrustAnchors::new(vec![
-                self.ca
-                    .public_key()
-                    .map_err(|e| ProviderError::Keys(format!("credential CA: {e}")))?,
-            ]),
+            anchors: TrustAnchors::new(vec![key]),
             carriers: TrustedCarriers::new(self.carriers.to_vec()),
-        }];
-        homes.extend(peers.iter().map(Peer::home));
-        HomeTrust::new(self.plan.clone(), homes).map_err(|e| ProviderError::Config {
-            path: "provider.prefixes / peers.prefixes".into(),
-            why: e.to_string(),
         })
+    }
+
+    /// Trust in this provider's own numbers only: what the delivery
+    /// service asks to tell its own devices' credentials from peers'.
+    pub(crate) fn own_trust(&self) -> Result<HomeTrust, ProviderError> {
+        let mut plan = NumberingPlan::new();
+        for prefix in self.plan.prefixes_of(self.name) {
+            plan.add(prefix.clone(), self.name)
+                .map_err(|e| ProviderError::Start(e.to_string()))?;
+        }
+        HomeTrust::new(plan, vec![self.home()?]).map_err(|e| ProviderError::Start(e.to_string()))
     }
 
     /// The descriptor: this provider first, then its peers.

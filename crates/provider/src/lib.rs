@@ -231,7 +231,9 @@ impl Provider {
             threshold: config.transparency.threshold,
             public_url: config.public_url(),
         };
-        let own_trust = TrustPolicy::Homes(own.home_trust(&peers)?);
+        // The DS tells its own devices from peers' by whose home vouches
+        // for them; its observer accepts every home (the merge of both).
+        let own_trust = TrustPolicy::Homes(own.own_trust()?);
 
         // The KDS.
         let mut kds_config = KdsConfig::new(
@@ -287,13 +289,15 @@ impl Provider {
         apply_limits(&mut ds_config, &config);
         ds_config.peers = peers
             .iter()
-            .map(|p| PeerDs {
-                name: p.name.clone(),
-                federation_url: p.federation_url.clone(),
-                tls_fingerprint: p.client_cert_sha256,
-                credentials: p.trust(),
+            .map(|p| {
+                Ok(PeerDs {
+                    name: p.name.clone(),
+                    federation_url: p.federation_url.clone(),
+                    tls_fingerprint: p.client_cert_sha256,
+                    credentials: TrustPolicy::Homes(p.home_trust()?),
+                })
             })
-            .collect();
+            .collect::<Result<_, ProviderError>>()?;
         let ds_federation = match federation_tls {
             Some(tls) => Federation::new(tls, ds_config.peers.clone())
                 .map_err(|e| ProviderError::Start(e.to_string()))?,

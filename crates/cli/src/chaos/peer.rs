@@ -160,13 +160,13 @@ pub(crate) async fn run(
         &mut config_a,
         &dir.join("subscribers-a.txt"),
         &[ALICE, ANNA],
-        "chaos",
+        super::phones::SUBSCRIBER_TOKEN,
     )?;
     crate::demo::subscribers(
         &mut config_b,
         &dir.join("subscribers-b.txt"),
         &[BOB],
-        "chaos",
+        super::phones::SUBSCRIBER_TOKEN,
     )?;
     config_a.provider.prefixes = vec!["+1".into()];
     config_b.provider.prefixes = vec!["+44".into()];

@@ -37,6 +37,9 @@ pub(crate) struct Phone {
     pub(crate) last_refusal: Option<String>,
 }
 
+/// What chaos phones present to their carrier (the SIM stand-in).
+pub(crate) const SUBSCRIBER_TOKEN: &str = "chaos-sim-secret-0001";
+
 impl Phone {
     /// Creates and enrols a phone at the provider at `url`.
     pub(crate) async fn enrol(
@@ -49,7 +52,7 @@ impl Phone {
         let mut dir = DeviceDir::init(path, number, "android", url, ca_pem).await?;
         convo::enroll(
             &mut dir,
-            "chaos",
+            SUBSCRIBER_TOKEN,
             key_packages,
             false,
             &mut Report::default(),

@@ -511,6 +511,14 @@ pub(crate) fn status(dir: &mut DeviceDir, report: &mut Report) -> Result<(), Fai
     report.set("number", json!(dir.settings.number));
     report.set("device_id", json!(dir.device.device_id()));
     report.set("enrolled", json!(dir.settings.token.is_some()));
+    // PROV-DEV-3: a development provider's roots may lack witnesses.
+    let development = dir.settings.provider.development;
+    report.set("development_provider", json!(development));
+    if development {
+        report.line(
+            "  development provider: transparency roots may go without witness co-signatures",
+        );
+    }
     for id in dir.device.conversations()? {
         let s = dir.device.security_state(&id)?;
         let others: Vec<String> = s

@@ -6,6 +6,12 @@
 //! app on a genuine device can make a genuine attestation for its own key;
 //! only this check tells it from the Crosslock app. A repackaged app under
 //! the same name has another signing certificate.
+//!
+//! Android's key store service writes this list (it sits in
+//! `softwareEnforced` on every device seen), so it is as trustworthy as the
+//! running Android: on a locked device with verified boot (the strict
+//! policy) that is the image the manufacturer signed; on an unlocked one
+//! it is whatever the owner flashed.
 
 use crate::android::AttestationApplicationId;
 use crate::error::AttestError;

@@ -63,6 +63,34 @@ impl ParsedCert {
         self.cert.tbs_certificate().subject_public_key_info()
     }
 
+    /// The serial number as Google's attestation status list writes it:
+    /// lowercase hex without leading zeros ("0" for zero).
+    pub(crate) fn serial_hex(&self) -> String {
+        canonical_serial_hex(self.cert.tbs_certificate().serial_number().as_bytes())
+    }
+
+    /// The KeyMint `(algorithm, ecCurve)` of the certified key: `(EC=3,
+    /// Some(P_256=1 | P_384=2 | P_521=3))` or `(RSA=1, None)`; `None` for any
+    /// other key type.
+    pub(crate) fn keymint_algorithm(&self) -> Option<(i64, Option<i64>)> {
+        let spki = self.spki();
+        match spki.algorithm.oid {
+            oid::EC_PUBLIC_KEY => {
+                let curve: ObjectIdentifier =
+                    spki.algorithm.parameters.as_ref()?.decode_as().ok()?;
+                let curve = match curve {
+                    oid::SECP256R1 => 1,
+                    oid::SECP384R1 => 2,
+                    oid::SECP521R1 => 3,
+                    _ => return None,
+                };
+                Some((3, Some(curve)))
+            }
+            oid::RSA_ENCRYPTION => Some((1, None)),
+            _ => None,
+        }
+    }
+
     /// The subject public key info, DER-encoded (what roots are matched on).
     pub(crate) fn spki_der(&self) -> Result<Vec<u8>, AttestError> {
         self.spki()
@@ -163,6 +191,17 @@ impl ParsedCert {
         } else {
             Err(AttestError::ChainSignature { index })
         }
+    }
+}
+
+/// Big-endian serial bytes as lowercase hex without leading zeros.
+pub(crate) fn canonical_serial_hex(bytes: &[u8]) -> String {
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let trimmed = hex.trim_start_matches('0');
+    if trimmed.is_empty() {
+        "0".to_owned()
+    } else {
+        trimmed.to_owned()
     }
 }
 

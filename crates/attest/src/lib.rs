@@ -40,10 +40,10 @@ mod policy;
 mod report;
 
 pub use android::{
-    AndroidRoots, KeyDescription, UnverifiedAndroidAttestation, VerifiedAndroidAttestation,
-    verify_android_attestation,
+    AndroidPolicy, AndroidRoots, AppPolicy, KeyDescription, RevocationList,
+    UnverifiedAndroidAttestation, VerifiedAndroidAttestation, verify_android_attestation,
 };
 pub use apple::{AppAttestEnvironment, UnverifiedAppAttest, VerifiedAppAttest, verify_app_attest};
-pub use error::{AttestError, Fault, KeyDescriptionError};
+pub use error::{AttestError, Fault, KeyDescriptionError, RevocationListError};
 pub use policy::{AttestationPolicy, ENROLLMENT_CHALLENGE_LABEL, enrollment_challenge};
 pub use report::{Refusal, refusal_json};

@@ -127,6 +127,20 @@ pub enum Origin {
 }
 
 impl Origin {
+    /// The KeyMint name (`GENERATED`, `DERIVED`, `IMPORTED`, `RESERVED`,
+    /// `SECURELY_IMPORTED`, or `OTHER` for an unnamed value).
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Generated => "GENERATED",
+            Self::Derived => "DERIVED",
+            Self::Imported => "IMPORTED",
+            Self::Reserved => "RESERVED",
+            Self::SecurelyImported => "SECURELY_IMPORTED",
+            Self::Other(_) => "OTHER",
+        }
+    }
+
     fn from_value(value: i64) -> Self {
         match value {
             0 => Self::Generated,

@@ -21,24 +21,41 @@
 //!    and the root certificate, whose *key* is what is pinned (Google keeps
 //!    the key across certificate renewals, and the README's samples end in
 //!    certificates of the same key issued in 2016, 2019 and 2022).
-//! 6. ATT-A-6 challenge, when one is expected.
-//! 7. ATT-A-7 policy: attestation security level TEE or StrongBox; under
+//! 6. ATT-R-1 no certificate of the chain is on Google's attestation status
+//!    list given in the policy (REVOKED or SUSPENDED; see [`RevocationList`]).
+//! 7. ATT-A-6 challenge, when one is expected.
+//! 8. ATT-A-7 policy: attestation security level TEE or StrongBox; under
 //!    [`AttestationPolicy::Strict`] also a hardware-enforced root of trust
 //!    with a locked bootloader and the VERIFIED boot state.
+//! 9. ATT-K-1..3 the attested key, from the hardware-enforced list only:
+//!    origin GENERATED; purposes SIGN (VERIFY allowed) and nothing else;
+//!    algorithm and curve those of the certified key.
+//! 10. ATT-P-1..2 when the policy lists apps: every package of the attesting
+//!     uid is listed, and every signing certificate digest is allowed for it.
 //!
-//! Not checked here: Google's revocation status list (fetching it is I/O; a
-//! caller that has it can compare serial numbers of the chain), name chaining
-//! and CA flags (real chains violate RFC 5280 in places; signatures decide).
+//! Not checked here: name chaining and CA flags (real chains violate
+//! RFC 5280 in places; signatures decide). Fetching the status list is I/O:
+//! the caller loads it and passes it in the [`AndroidPolicy`].
 
+mod app_policy;
 mod json;
+mod key_checks;
 mod key_description;
+mod policy;
+mod revocation;
 mod roots;
 
 use std::time::SystemTime;
 
+pub use app_policy::AppPolicy;
+pub use key_checks::{PURPOSE_SIGN, PURPOSE_VERIFY};
 pub use key_description::{
     AttestationApplicationId, AuthorizationList, KeyDescription, MAX_KEY_DESCRIPTION_LEN, Origin,
     PackageInfo, RootOfTrust, SecurityLevel, VerifiedBootState,
+};
+pub use policy::AndroidPolicy;
+pub use revocation::{
+    MAX_REVOCATION_LIST_LEN, RevocationEntry, RevocationList, RevocationReason, RevocationStatus,
 };
 use roots::Anchor;
 pub use roots::AndroidRoots;
@@ -125,16 +142,17 @@ impl UnverifiedAndroidAttestation {
         self.certs.len()
     }
 
-    /// Verifies the chain at `at` and applies `policy`; see
+    /// Verifies the chain at `at` and applies `policy` (an
+    /// [`AndroidPolicy`], or an [`AttestationPolicy`] alone); see
     /// [`verify_android_attestation`].
     ///
     /// # Errors
     /// The first check that fails, in the order of the module documentation.
-    pub fn verify(
+    pub fn verify<'p>(
         &self,
         roots: &AndroidRoots,
         at: SystemTime,
-        policy: AttestationPolicy,
+        policy: impl Into<AndroidPolicy<'p>>,
         expected_challenge: Option<&[u8]>,
     ) -> Result<VerifiedAndroidAttestation, AttestError> {
         verify_android_attestation(self, roots, at, policy, expected_challenge)
@@ -237,17 +255,20 @@ impl serde::Serialize for VerifiedAndroidAttestation {
 /// is the challenge the verifier issued — for an enrollment,
 /// [`crate::enrollment_challenge`] of the nonce and the participant key;
 /// `None` reports whatever challenge the attestation carries without
-/// checking it (a diagnostic use, never an enrollment).
+/// checking it (a diagnostic use, never an enrollment). `policy` is an
+/// [`AndroidPolicy`] or an [`AttestationPolicy`] (no status list, no app
+/// check).
 ///
 /// # Errors
 /// The first check that fails, in the order of the module documentation.
-pub fn verify_android_attestation(
+pub fn verify_android_attestation<'p>(
     chain: &UnverifiedAndroidAttestation,
     roots: &AndroidRoots,
     at: SystemTime,
-    policy: AttestationPolicy,
+    policy: impl Into<AndroidPolicy<'p>>,
     expected_challenge: Option<&[u8]>,
 ) -> Result<VerifiedAndroidAttestation, AttestError> {
+    let policy: AndroidPolicy<'p> = policy.into();
     let certs = &chain.certs;
     let last = certs.len() - 1;
 
@@ -272,14 +293,30 @@ pub fn verify_android_attestation(
         cert.check_validity(at, index)?;
     }
 
-    let kd = &chain.key_description;
-    check_key_description(kd, policy, expected_challenge)?;
+    // ATT-R-1: no certificate of the chain has been withdrawn by Google.
+    for (index, cert) in certs.iter().enumerate() {
+        let serial = cert.serial_hex();
+        if let Some(entry) = policy.revocations.status(&serial) {
+            return Err(AttestError::RevokedCertificate {
+                index,
+                serial,
+                status: entry.status,
+            });
+        }
+    }
 
-    Ok(VerifiedAndroidAttestation {
+    let kd = &chain.key_description;
+    check_key_description(kd, policy.assurance, expected_challenge)?;
+    // ATT-K-1..3: the key itself, as the hardware describes it.
+    key_checks::check_key_properties(kd, certs[0].keymint_algorithm())?;
+    // ATT-P-1..2: the app that holds it.
+    let verified = VerifiedAndroidAttestation {
         key_description: kd.clone(),
         attested_key: certs[0].spki_der()?,
-        policy,
-    })
+        policy: policy.assurance,
+    };
+    policy.apps.check(verified.attestation_application_id())?;
+    Ok(verified)
 }
 
 /// ATT-A-6 and ATT-A-7: the challenge, then the policy's requirements.

@@ -4,6 +4,20 @@
 //! returned from survives a kill -9 or power loss. The whole file,
 //! including the WAL, is encrypted with a 256-bit key the caller supplies
 //! (on a phone: wrapped by the platform key store).
+//!
+//! Deleted secrets are erased, not just unlinked (forward secrecy on a
+//! seized phone whose database key is also taken, STORE-ERASE-1/2 in
+//! docs/validation-rules.md):
+//! - `secure_delete` is on: SQLite overwrites a deleted or replaced row's
+//!   bytes, and pages it frees, with zeros instead of leaving them in free
+//!   space;
+//! - the WAL still holds earlier images of those pages, and the main file
+//!   holds them until a checkpoint copies the zeroed ones over: after a batch
+//!   that deletes key material (prior-epoch secrets, group snapshots,
+//!   KeyPackage and key-store secrets) the store checkpoints the WAL into the
+//!   file and truncates it to zero bytes. Ordinary message traffic (inbox,
+//!   replay ledger) does not pay for this; [`SqliteStore::erase_history`]
+//!   does it on demand (for instance when the app goes to the background).
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -62,6 +76,17 @@ impl SqliteStore {
             r.get::<_, i64>(0)
         })
         .map_err(|_| StoreError::WrongKeyOrNotADatabase)?;
+        // STORE-ERASE-1: deleted rows are overwritten, not left in free space.
+        conn.pragma_update(None, "secure_delete", "ON")
+            .map_err(backend)?;
+        let secure_delete: i64 = conn
+            .query_row("PRAGMA secure_delete", [], |r| r.get(0))
+            .map_err(backend)?;
+        if secure_delete != 1 {
+            return Err(StoreError::Backend(
+                "this SQLite build cannot overwrite deleted data (secure_delete)".into(),
+            ));
+        }
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(backend)?;
         conn.pragma_update(None, "synchronous", "FULL")
@@ -101,6 +126,19 @@ impl SqliteStore {
         })
     }
 
+    /// Copies the WAL into the database file and truncates the WAL to zero
+    /// bytes, so earlier versions of rows (deleted or replaced key material)
+    /// no longer exist anywhere in the files (STORE-ERASE-2). The store does
+    /// this itself after every batch that deletes key material; call it to
+    /// also erase replaced group snapshots and consumed messages at a
+    /// convenient moment.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] if the checkpoint fails or cannot complete.
+    pub fn erase_history(&self) -> Result<(), StoreError> {
+        checkpoint_truncate(&self.conn())
+    }
+
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.conn
             .lock()
@@ -110,6 +148,36 @@ impl SqliteStore {
 
 fn backend(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(e.to_string())
+}
+
+/// STORE-ERASE-2: `PRAGMA wal_checkpoint(TRUNCATE)`. The store's single
+/// connection is the only reader, so the checkpoint is never left busy; if
+/// it were, the WAL would keep old pages, which is reported.
+fn checkpoint_truncate(conn: &Connection) -> Result<(), StoreError> {
+    let busy: i64 = conn
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
+        .map_err(backend)?;
+    if busy == 0 {
+        Ok(())
+    } else {
+        Err(StoreError::Backend(
+            "the WAL checkpoint could not complete (another reader holds the database)".into(),
+        ))
+    }
+}
+
+/// Tables whose deleted rows are key material: deleting one triggers the
+/// WAL checkpoint-and-truncate (STORE-ERASE-2).
+fn holds_key_material(table: Table) -> bool {
+    matches!(
+        table,
+        Table::GroupState
+            | Table::Epoch
+            | Table::KeyPackage
+            | Table::KeySecret
+            | Table::StagedGroupState
+            | Table::StagedEpoch
+    )
 }
 
 /// The smallest key greater than every key starting with `prefix`, if any.
@@ -166,6 +234,10 @@ impl StateStore for SqliteStore {
         if batch.is_empty() {
             return Ok(());
         }
+        let erases_key_material = batch
+            .0
+            .iter()
+            .any(|w| matches!(w, Write::Delete(t, _) if holds_key_material(*t)));
         let mut conn = self.conn();
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -186,6 +258,17 @@ impl StateStore for SqliteStore {
             }
         }
         // Dropping `tx` on an error above rolls the whole batch back.
-        tx.commit().map_err(backend)
+        tx.commit().map_err(backend)?;
+        if erases_key_material {
+            // The batch is durable whatever happens here; a failed
+            // checkpoint leaves old pages in the WAL until the next one
+            // (the next key-material deletion, `erase_history`, or SQLite's
+            // own checkpoint at close), so it is logged, not returned as if
+            // the batch had failed.
+            if let Err(e) = checkpoint_truncate(&conn) {
+                tracing::warn!(error = %e, "WAL not truncated after deleting key material");
+            }
+        }
+        Ok(())
     }
 }

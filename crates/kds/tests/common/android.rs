@@ -63,7 +63,8 @@ fn explicit(n: u32, inner: Vec<u8>) -> Vec<u8> {
     tlv(&tag, &inner)
 }
 
-/// A KeyDescription: TEE, with a locked, verified-boot root of trust.
+/// A KeyDescription: a P-256 signing key generated in the TEE, with a
+/// locked, verified-boot root of trust.
 fn key_description(challenge: &[u8]) -> Vec<u8> {
     let root_of_trust = seq(&[
         tlv(&[0x04], &[0xAA; 32]), // verifiedBootKey
@@ -71,15 +72,24 @@ fn key_description(challenge: &[u8]) -> Vec<u8> {
         tlv(&[0x0A], &[0x00]),     // verifiedBootState Verified
         tlv(&[0x04], &[0xBB; 32]), // verifiedBootHash
     ]);
+    // ATT-K-1..3: [1] purposes SIGN, [2] algorithm EC, [10] ecCurve P_256,
+    // [702] origin GENERATED.
+    let hardware_enforced = seq(&[
+        tlv(&[0xA1], &tlv(&[0x31], &int(2))),
+        tlv(&[0xA2], &int(3)),
+        tlv(&[0xAA], &int(1)),
+        explicit(702, int(0)),
+        explicit(704, root_of_trust),
+    ]);
     seq(&[
-        int(300),                             // attestationVersion (KeyMint 3)
-        tlv(&[0x0A], &[0x01]),                // attestationSecurityLevel TrustedEnvironment
-        int(300),                             // keyMintVersion
-        tlv(&[0x0A], &[0x01]),                // keyMintSecurityLevel
-        tlv(&[0x04], challenge),              // attestationChallenge
-        tlv(&[0x04], &[]),                    // uniqueId
-        seq(&[]),                             // softwareEnforced
-        seq(&[explicit(704, root_of_trust)]), // hardwareEnforced: rootOfTrust
+        int(300),                // attestationVersion (KeyMint 3)
+        tlv(&[0x0A], &[0x01]),   // attestationSecurityLevel TrustedEnvironment
+        int(300),                // keyMintVersion
+        tlv(&[0x0A], &[0x01]),   // keyMintSecurityLevel
+        tlv(&[0x04], challenge), // attestationChallenge
+        tlv(&[0x04], &[]),       // uniqueId
+        seq(&[]),                // softwareEnforced
+        hardware_enforced,       // a generated P-256 signing key, rootOfTrust
     ])
 }
 

@@ -67,6 +67,9 @@ pub struct DsConfig {
     pub device_rate: RateLimit,
     /// Per conversation.
     pub conversation_rate: RateLimit,
+    /// Per authenticated peer provider, for its federation requests
+    /// (deliveries, forwarded submissions and catch-ups; DS-FED-6).
+    pub peer_rate: RateLimit,
     /// External commits per conversation per day (RCC.16: 50).
     pub external_commits_per_day: u64,
     /// Longest long-poll (seconds).
@@ -92,6 +95,10 @@ impl DsConfig {
             },
             conversation_rate: RateLimit {
                 burst: 1000.0,
+                per_second: 500.0,
+            },
+            peer_rate: RateLimit {
+                burst: 2000.0,
                 per_second: 500.0,
             },
             external_commits_per_day: 50,

@@ -24,6 +24,7 @@ mod auth;
 mod client;
 mod config;
 mod content;
+mod deliver;
 mod error;
 mod federation;
 mod observer;

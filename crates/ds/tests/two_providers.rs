@@ -263,3 +263,100 @@ async fn a_group_across_providers_with_a_two_device_participant_an_add_a_removal
         Err(ClientError::NotAMember)
     ));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_device_revoked_at_the_follower_does_not_block_the_hubs_outbox() {
+    let p = two_providers().await;
+    let t = p.trust.clone();
+    let mut alice = Phone::enroll(
+        &p.a,
+        &p.ds_a,
+        "+15550100001",
+        DeviceProfile::Android,
+        t.clone(),
+    )
+    .await;
+    let mut bob = Phone::enroll(
+        &p.b,
+        &p.ds_b,
+        "+447700900123",
+        DeviceProfile::Ios,
+        t.clone(),
+    )
+    .await;
+    let mut carol = Phone::enroll(&p.b, &p.ds_b, "+447700900456", DeviceProfile::Ios, t).await;
+    let members = [
+        alice.claim(&p.a, "+447700900123").await,
+        alice.claim(&p.a, "+447700900456").await,
+    ];
+    let pending = alice
+        .device
+        .create_conversation(
+            NewConversation::Group {
+                group_id: b"revoked-at-b".to_vec(),
+            },
+            &members,
+        )
+        .unwrap();
+    let id = pending.conversation.clone();
+    alice.submit(&pending).await.unwrap();
+    assert!(matches!(
+        sync_n(&mut bob, 1).await[0],
+        Ok(Received::Joined { .. })
+    ));
+    assert!(matches!(
+        sync_n(&mut carol, 1).await[0],
+        Ok(Received::Joined { .. })
+    ));
+    // B revokes Carol's device; the group still lists it. B refuses the
+    // deliveries for it for good (DS-FED-3), A's pump drops those and
+    // delivers the rest.
+    p.b.kds
+        .store()
+        .revoke(Some(carol.device.device_id()), None, now())
+        .unwrap();
+    let sent = [
+        alice.text(&id, "after the revocation").await,
+        alice.text(&id, "and again").await,
+    ];
+    assert_eq!(
+        texts(&sync_n(&mut bob, 2).await),
+        ["after the revocation", "and again"]
+    );
+    for _ in 0..100 {
+        if p.ds_a
+            .ds
+            .store()
+            .outbox("kds.b.example", 10)
+            .unwrap()
+            .is_empty()
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        p.ds_a
+            .ds
+            .store()
+            .outbox("kds.b.example", 10)
+            .unwrap()
+            .is_empty()
+    );
+    // Neither reached the revoked device's inbox at B.
+    let conn = rusqlite::Connection::open(p.ds_b.dir.path().join("ds.sqlite3")).unwrap();
+    let key = format!("+447700900456#{}", carol.device.device_id());
+    for s in &sent {
+        let id = crosslock_wire::cpim::MlsEnvelope::decode(&s.outbound.envelope)
+            .unwrap()
+            .message_id;
+        let stored: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM inbox WHERE device = ?1 AND message_id = ?2",
+                [&key, &id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(stored, 0);
+    }
+}

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use crosslock_client::credential::PhoneNumber;
 use crosslock_wire::api::ds::{DeviceRef, FederatedDeliveries, HubProof};
 use crosslock_wire::cpim::MlsEnvelope;
 use crosslock_wire::report::ReportEnvelope;
@@ -133,8 +134,9 @@ impl Ds {
     /// DS-FED-5: the proof is the GroupInfo of epoch 1 of `group_id`, valid
     /// (signature, tree, every credential as of the creation time, which
     /// is not in the future), signed by its creator, whose credential
-    /// chains to `peer`'s roots: the group was created by a device homed at
-    /// that peer. A group created here never gets here (DS-FED-4).
+    /// chains to `peer`'s roots and whose number the numbering plan (when
+    /// configured) homes at `peer`: the group was created by a device homed
+    /// at that peer. A group created here never gets here (DS-FED-4).
     fn check_creation(
         &self,
         peer: &str,
@@ -166,9 +168,18 @@ impl Ds {
             .find(|(device, _)| device == &creator)
             .map(|(_, chain)| chain)
             .ok_or_else(|| refused(&"the signer is not in the tree"))?;
+        let elsewhere = || refused(&"the creator is not homed at the sending provider");
         match self.home_of(chain, proof.created_at) {
-            Ok(Some(home)) if home == peer => Ok(()),
-            _ => Err(refused(&"the creator is not homed at the sending provider")),
+            Ok(Some(home)) if home == peer => {}
+            _ => return Err(elsewhere()),
         }
+        if let Some(plan) = &self.config.numbering {
+            let number = PhoneNumber::parse(&creator.number)
+                .map_err(|_| refused(&"the creator's number is not E.164"))?;
+            if !plan.is_home(&number, peer) {
+                return Err(elsewhere());
+            }
+        }
+        Ok(())
     }
 }

@@ -374,6 +374,50 @@ async fn peer_cannot_become_hub_without_proof_of_creation_there() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn peer_cannot_prove_creation_by_a_number_homed_elsewhere() {
+    // A's numbering plan homes +44 numbers at a third provider, C; B's CA
+    // nevertheless certified Bob's +44 number.
+    let mut plan = crosslock_client::credential::NumberingPlan::new();
+    plan.add_all(["+1"], "kds.a.example").unwrap();
+    plan.add_all(["+44"], "kds.c.example").unwrap();
+    let p = two_providers_with(|c| c.numbering = Some(plan)).await;
+    let t = p.trust.clone();
+    let mut alice = Phone::enroll(&p.a, &p.ds_a, ALICE, DeviceProfile::Android, t.clone()).await;
+    let mut bob = Phone::enroll(&p.b, &p.ds_b, BOB, DeviceProfile::Ios, t).await;
+    let bobs = bob
+        .device
+        .create_conversation(
+            NewConversation::Group {
+                group_id: b"fed-plan".to_vec(),
+            },
+            &[bob.claim(&p.b, ALICE).await],
+        )
+        .unwrap();
+    let welcome = bobs.welcome.as_ref().unwrap().envelope.clone();
+    let mut body = delivery(
+        b"fed-plan",
+        device_json(&alice),
+        &message_id(&welcome),
+        &welcome,
+    );
+    body["creation"] =
+        serde_json::json!({ "group_info": B64(bobs.group_info.clone()), "created_at": now() });
+    refused(&p, body, (403, "hub-proof-refused")).await;
+    // B's own pump meets the same refusal: Alice never joins, A never
+    // follows the group at B.
+    bob.submit(&bobs).await.unwrap();
+    assert!(alice.sync_wait(3).await.is_empty());
+    assert!(
+        p.ds_a
+            .ds
+            .store()
+            .conversation(b"fed-plan")
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn peer_flood_is_rate_limited_per_peer() {
     let p = two_providers_with(|c| {
         c.peer_rate = RateLimit {

@@ -4,8 +4,10 @@
 //!   and relays the verdict (the hub alone orders the conversation).
 //! - The hub's fan-out to a follower's devices is queued in its outbox in
 //!   the same transaction as the acceptance, and a pump delivers it with
-//!   retries and backoff; the follower stores each delivery once
-//!   (duplicates are acknowledged and ignored).
+//!   retries and backoff; the follower checks each delivery (`deliver.rs`)
+//!   and stores it once (duplicates are acknowledged and ignored). A
+//!   follower that does not know the conversation asks for the proof of
+//!   its creation here (DS-FED-5), which the pump then sends.
 
 use std::sync::Arc;
 use std::time::Duration;

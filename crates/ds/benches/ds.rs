@@ -11,7 +11,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use crosslock_ds::store::{Accepted, DsStore, Fanout, HostedConversation, Member, SqliteDsStore};
+use crosslock_ds::store::{
+    Accepted, DsStore, EpochOwner, Fanout, HostedConversation, Member, Pin, SqliteDsStore,
+};
 use crosslock_wire::api::ds::DeviceRef;
 
 const GROUP: usize = 10;
@@ -42,7 +44,11 @@ fn store_with_group(dir: &std::path::Path) -> Arc<SqliteDsStore> {
         message_id: "create".into(),
         epoch: 0,
         new_state: None,
-        epoch_authenticator: Some([7; 32]),
+        opens: Some(EpochOwner {
+            epoch: 1,
+            device: member(0).device,
+        }),
+        pin: None,
         fanout: Vec::new(),
         at: 1,
     };
@@ -57,7 +63,12 @@ fn message(n: u64) -> Accepted {
         message_id: format!("m{n}"),
         epoch: 1,
         new_state: None,
-        epoch_authenticator: Some([7; 32]),
+        opens: None,
+        pin: Some(Pin {
+            epoch: 1,
+            authenticator: [7; 32],
+            sender: member(0).device,
+        }),
         fanout: (1..GROUP)
             .map(|i| Fanout {
                 recipient: member(i),

@@ -15,6 +15,10 @@ use crate::error::DsError;
 pub trait DeviceAuth: Send + Sync + std::fmt::Debug {
     /// The device holding `token`, if it is a current (not revoked) one.
     fn authenticate(&self, token: &str) -> Result<Option<DeviceRef>, DsError>;
+
+    /// Whether `device` is a current (enrolled here, not revoked) device
+    /// of this provider: what a peer may deliver to (DS-FED-3).
+    fn is_current(&self, device: &DeviceRef) -> Result<bool, DsError>;
 }
 
 /// How long a checked token is believed without asking the KDS store
@@ -68,6 +72,16 @@ impl DeviceAuth for KdsDevices {
             cache.insert(hash, (d.clone(), Instant::now()));
         }
         Ok(device)
+    }
+
+    fn is_current(&self, device: &DeviceRef) -> Result<bool, DsError> {
+        let devices = self
+            .0
+            .active_devices(&device.number)
+            .map_err(|e| DsError::Storage(e.to_string()))?;
+        Ok(devices
+            .iter()
+            .any(|d| d.device_id == device.device && d.revoked_at.is_none()))
     }
 }
 

@@ -1,7 +1,7 @@
 //! Delivery-service settings. Every setting has a default a small
 //! provider can run with.
 
-use crosslock_client::credential::TrustPolicy;
+use crosslock_client::credential::{NumberingPlan, TrustPolicy};
 
 /// A token bucket: `burst` requests at once, refilled at `per_second`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -54,6 +54,12 @@ pub struct DsConfig {
     pub credentials: TrustPolicy,
     /// Peer providers.
     pub peers: Vec<PeerDs>,
+    /// Which provider is home for which numbers (HOME-1), naming this
+    /// provider and its peers as `name` and [`PeerDs::name`] do. When set,
+    /// a peer proves a conversation's creation (DS-FED-5) only with a
+    /// creator whose number the plan homes at that peer; `None` (the
+    /// default): the creator's credential roots alone decide.
+    pub numbering: Option<NumberingPlan>,
     /// How long an unacknowledged message, a commit for catch-up and an
     /// idempotency record are kept (seconds; default 30 days).
     pub retention_secs: u64,
@@ -67,6 +73,9 @@ pub struct DsConfig {
     pub device_rate: RateLimit,
     /// Per conversation.
     pub conversation_rate: RateLimit,
+    /// Per authenticated peer provider, for its federation requests
+    /// (deliveries, forwarded submissions and catch-ups; DS-FED-6).
+    pub peer_rate: RateLimit,
     /// External commits per conversation per day (RCC.16: 50).
     pub external_commits_per_day: u64,
     /// Longest long-poll (seconds).
@@ -83,6 +92,7 @@ impl DsConfig {
             name: name.into(),
             credentials,
             peers: Vec::new(),
+            numbering: None,
             retention_secs: 30 * 86_400,
             max_message_bytes: 256 * 1024,
             max_body_bytes: 8 * 1024 * 1024,
@@ -92,6 +102,10 @@ impl DsConfig {
             },
             conversation_rate: RateLimit {
                 burst: 1000.0,
+                per_second: 500.0,
+            },
+            peer_rate: RateLimit {
+                burst: 2000.0,
                 per_second: 500.0,
             },
             external_commits_per_day: 50,

@@ -68,6 +68,32 @@ pub enum DsError {
     /// a device that is not homed there.
     #[error("unknown peer provider or device not homed there")]
     UnknownPeer,
+    /// A peer delivered an envelope that is not a CPIM envelope carrying
+    /// an MLS message or a negative delivery report, or whose message id
+    /// is not the delivery's (DS-FED-1).
+    #[error("a delivered envelope does not parse: {0}")]
+    UnparsableEnvelope(String),
+    /// A peer delivered an envelope of another MLS group than the one the
+    /// request names (DS-FED-2).
+    #[error("a delivered envelope belongs to another group than the request names")]
+    GroupMismatch,
+    /// A peer named a recipient that is not a current (enrolled, not
+    /// revoked) device of this provider (DS-FED-3).
+    #[error("a delivery names a device that is not a current device of this provider")]
+    UnknownRecipient,
+    /// The peer is not the conversation's hub here: the conversation is
+    /// hosted here or followed at another provider (DS-FED-4).
+    #[error("the peer is not this conversation's hub")]
+    NotTheHub,
+    /// The conversation is unknown here and the delivery did not carry the
+    /// proof that it was created at the sending hub: resend with
+    /// `creation` (DS-FED-5).
+    #[error("unknown conversation: resend with the proof of its creation at your provider")]
+    HubUnproven,
+    /// The proof of creation does not show the conversation was created
+    /// by a device homed at the sending peer (DS-FED-5).
+    #[error("the proof of creation is refused: {0}")]
+    HubProofRefused(String),
     // ---- a peer provider failed (5xx) -------------------------------------------
     /// The conversation's hub did not answer usefully.
     #[error("peer provider failed: {0}")]
@@ -108,7 +134,11 @@ impl DsError {
             UnknownConversation | UnknownFile => StatusCode::NOT_FOUND,
             RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             ConversationExists => StatusCode::CONFLICT,
-            NotAMember | UnknownPeer => StatusCode::FORBIDDEN,
+            NotAMember | UnknownPeer | UnknownRecipient | NotTheHub | HubProofRefused(_) => {
+                StatusCode::FORBIDDEN
+            }
+            UnparsableEnvelope(_) | GroupMismatch => StatusCode::BAD_REQUEST,
+            HubUnproven => StatusCode::CONFLICT,
             RateLimited { .. } | ExternalCommitLimit { .. } => StatusCode::TOO_MANY_REQUESTS,
             Peer(_) => StatusCode::BAD_GATEWAY,
             StorageFull => StatusCode::INSUFFICIENT_STORAGE,
@@ -132,6 +162,12 @@ impl DsError {
             UnknownFile => "unknown-file",
             RangeNotSatisfiable { .. } => "range-not-satisfiable",
             UnknownPeer => "unknown-peer",
+            UnparsableEnvelope(_) => "unparsable-envelope",
+            GroupMismatch => "group-mismatch",
+            UnknownRecipient => "unknown-recipient",
+            NotTheHub => "not-the-hub",
+            HubUnproven => "hub-unproven",
+            HubProofRefused(_) => "hub-proof-refused",
             Peer(_) => "peer-failed",
             StorageFull => "storage-full",
             Storage(_) => "storage-failure",
@@ -145,6 +181,21 @@ impl DsError {
             error: self.reason().to_owned(),
             message: self.to_string(),
         }
+    }
+
+    /// Whether a peer's refusal of a federation delivery is final: the
+    /// same delivery will be refused again, so retrying it only blocks
+    /// what is queued behind it.
+    pub(crate) fn is_final_refusal(&self) -> bool {
+        matches!(
+            self,
+            DsError::UnparsableEnvelope(_)
+                | DsError::GroupMismatch
+                | DsError::UnknownRecipient
+                | DsError::NotTheHub
+                | DsError::HubProofRefused(_)
+                | DsError::TooLarge
+        )
     }
 
     /// Rebuilds the error a peer answered with (a hub's verdict relayed by
@@ -166,6 +217,12 @@ impl DsError {
                 retry_after_secs: 3600,
             },
             "storage-full" => DsError::StorageFull,
+            "unparsable-envelope" => DsError::UnparsableEnvelope(body.message.clone()),
+            "group-mismatch" => DsError::GroupMismatch,
+            "unknown-recipient" => DsError::UnknownRecipient,
+            "not-the-hub" => DsError::NotTheHub,
+            "hub-unproven" => DsError::HubUnproven,
+            "hub-proof-refused" => DsError::HubProofRefused(body.message.clone()),
             "storage-failure" => DsError::Storage(body.message.clone()),
             other => DsError::Peer(format!("HTTP {status}: {other}")),
         }

@@ -4,8 +4,10 @@
 //!   and relays the verdict (the hub alone orders the conversation).
 //! - The hub's fan-out to a follower's devices is queued in its outbox in
 //!   the same transaction as the acceptance, and a pump delivers it with
-//!   retries and backoff; the follower stores each delivery once
-//!   (duplicates are acknowledged and ignored).
+//!   retries and backoff; the follower checks each delivery (`deliver.rs`)
+//!   and stores it once (duplicates are acknowledged and ignored). A
+//!   follower that does not know the conversation asks for the proof of
+//!   its creation here (DS-FED-5), which the pump then sends.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +15,7 @@ use std::time::Duration;
 use crosslock_wire::api::ErrorBody;
 use crosslock_wire::api::ds::{
     CatchUp, CatchUpRequest, CommitAccepted, Delivery, DeviceRef, FederatedDeliveries,
-    ForwardedSubmission, MessageAccepted, SubmitCommit, SubmitMessage, SubmitReport,
+    ForwardedSubmission, HubProof, MessageAccepted, SubmitCommit, SubmitMessage, SubmitReport,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -22,7 +24,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::PeerDs;
 use crate::error::DsError;
-use crate::store::DsStore;
+use crate::store::{DsStore, OutboxEntry};
 
 /// Deliveries per federation request.
 const BATCH: usize = 256;
@@ -191,6 +193,98 @@ impl Federation {
             .collect()
     }
 
+    /// One federation request for `entries` (one conversation), with the
+    /// proof of its creation here when the peer asks for it (DS-FED-5).
+    async fn deliver(
+        &self,
+        store: &Arc<dyn DsStore>,
+        peer: &str,
+        entries: &[OutboxEntry],
+    ) -> Result<(), DsError> {
+        let group = entries[0].group_id.clone();
+        let mut body = FederatedDeliveries {
+            group_id: group.clone().into(),
+            deliveries: entries
+                .iter()
+                .map(|e| Delivery {
+                    recipient: e.recipient.clone(),
+                    message_id: e.message_id.clone(),
+                    envelope: e.envelope.clone().into(),
+                })
+                .collect(),
+            creation: None,
+        };
+        let post = |body: FederatedDeliveries| async move {
+            match tokio::time::timeout(
+                Duration::from_secs(30),
+                self.post::<_, serde_json::Value>(peer, "/federation/v1/ds/deliver", &body),
+            )
+            .await
+            {
+                Ok(result) => result.map(|_| ()),
+                Err(_) => Err(DsError::Peer(format!("{peer}: timed out"))),
+            }
+        };
+        match post(body.clone()).await {
+            Err(DsError::HubUnproven) => {
+                let store = store.clone();
+                let creation = tokio::task::spawn_blocking(move || store.creation(&group))
+                    .await
+                    .map_err(|e| DsError::Internal(e.to_string()))??;
+                // No creation record: the conversation is no longer hosted
+                // here (a new era elsewhere): nothing proves it.
+                let (group_info, created_at) = creation.ok_or(DsError::NotTheHub)?;
+                body.creation = Some(HubProof {
+                    group_info: group_info.into(),
+                    created_at,
+                });
+                post(body).await
+            }
+            other => other,
+        }
+    }
+
+    /// Delivers one conversation's entries. Answers the outbox positions
+    /// that are done (delivered, or finally refused by the peer) and
+    /// whether everything was. A final refusal of several entries is
+    /// retried one entry at a time, so that one delivery the peer will
+    /// never take (a device revoked there since) does not block the rest.
+    async fn send_group(
+        &self,
+        store: &Arc<dyn DsStore>,
+        peer: &str,
+        entries: &[OutboxEntry],
+    ) -> (Vec<u64>, bool) {
+        let all = || entries.iter().map(|e| e.seq).collect::<Vec<_>>();
+        match self.deliver(store, peer, entries).await {
+            Ok(()) => return (all(), true),
+            Err(e) if e.is_final_refusal() && entries.len() == 1 => {
+                tracing::warn!(%peer, reason = e.reason(), "peer refused a delivery for good; dropped");
+                return (all(), true);
+            }
+            Err(e) if e.is_final_refusal() => {}
+            Err(e) => {
+                tracing::warn!(%peer, error = %e, "delivery to peer failed");
+                return (Vec::new(), false);
+            }
+        }
+        let mut done = Vec::new();
+        for entry in entries {
+            match self.deliver(store, peer, std::slice::from_ref(entry)).await {
+                Ok(()) => done.push(entry.seq),
+                Err(e) if e.is_final_refusal() => {
+                    tracing::warn!(%peer, reason = e.reason(), "peer refused a delivery for good; dropped");
+                    done.push(entry.seq);
+                }
+                Err(e) => {
+                    tracing::warn!(%peer, error = %e, "delivery to peer failed");
+                    return (done, false);
+                }
+            }
+        }
+        (done, true)
+    }
+
     async fn pump(&self, store: Arc<dyn DsStore>, peer: String) {
         let mut backoff = Duration::from_secs(1);
         loop {
@@ -223,34 +317,11 @@ impl Federation {
                     .iter()
                     .position(|e| &e.group_id != group)
                     .map_or(batch.len(), |p| start + p);
-                let body = FederatedDeliveries {
-                    group_id: group.clone().into(),
-                    deliveries: batch[start..end]
-                        .iter()
-                        .map(|e| Delivery {
-                            recipient: e.recipient.clone(),
-                            message_id: e.message_id.clone(),
-                            envelope: e.envelope.clone().into(),
-                        })
-                        .collect(),
-                };
-                let sent = tokio::time::timeout(
-                    Duration::from_secs(30),
-                    self.post::<_, serde_json::Value>(&peer, "/federation/v1/ds/deliver", &body),
-                )
-                .await;
-                match sent {
-                    Ok(Ok(_)) => done.extend(batch[start..end].iter().map(|e| e.seq)),
-                    Ok(Err(e)) => {
-                        tracing::warn!(%peer, error = %e, retry_in = ?backoff, "delivery to peer failed");
-                        failed = true;
-                        break;
-                    }
-                    Err(_) => {
-                        tracing::warn!(%peer, retry_in = ?backoff, "delivery to peer timed out");
-                        failed = true;
-                        break;
-                    }
+                let (sent, ok) = self.send_group(&store, &peer, &batch[start..end]).await;
+                done.extend(sent);
+                if !ok {
+                    failed = true;
+                    break;
                 }
                 start = end;
             }

@@ -12,8 +12,10 @@
 //!   idempotent; retention and size limits apply.
 //! - **push**: wake-up only, no sender, conversation or content.
 //! - **files**: encrypted blobs behind unguessable capability tokens.
-//! - **federation**: each conversation has one hub; other providers forward
-//!   submissions to it and receive its fan-out over mutual TLS.
+//! - **federation**: each conversation has one hub, its creator's provider
+//!   (proven to followers with the creator's GroupInfo); other providers
+//!   forward submissions to it and receive its fan-out over mutual TLS,
+//!   checked before it is stored (`deliver.rs`, DS-FED-*).
 //!
 //! A library with axum routers; the `crosslock` binary wires it to
 //! listeners.
@@ -24,6 +26,7 @@ mod auth;
 mod client;
 mod config;
 mod content;
+mod deliver;
 mod error;
 mod federation;
 mod observer;

@@ -54,7 +54,8 @@ impl Ds {
             message_id: request.message_id.clone(),
             epoch: conversation.epoch,
             new_state: None,
-            epoch_authenticator: None,
+            opens: None,
+            pin: None,
             fanout: conversation
                 .members
                 .iter()

@@ -12,8 +12,8 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use crosslock_wire::api::ds::{
-    AckRequest, CatchUpRequest, DeviceRef, FederatedDeliveries, ForwardedSubmission, InboxItem,
-    InboxPage, PushRegistration, SubmitCommit, SubmitMessage, SubmitReport,
+    AckRequest, CatchUpRequest, FederatedDeliveries, ForwardedSubmission, InboxItem, InboxPage,
+    PushRegistration, SubmitCommit, SubmitMessage, SubmitReport,
 };
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
@@ -22,7 +22,6 @@ use crate::auth::bearer;
 use crate::error::DsError;
 use crate::federation::ForwardedCatchUp;
 use crate::service::Ds;
-use crate::store::{Fanout, Member};
 use crate::submit::Submitter;
 
 type Shared = State<Arc<Ds>>;
@@ -296,10 +295,14 @@ fn peer(
         .and_then(|axum::Extension(p)| p.0)
         .ok_or(DsError::UnknownPeer)?;
     let fingerprint: [u8; 32] = Sha256::digest(&cert).into();
-    ds.federation
+    let name = ds
+        .federation
         .peer_by_certificate(&fingerprint)
         .map(|p| p.name.clone())
-        .ok_or(DsError::UnknownPeer)
+        .ok_or(DsError::UnknownPeer)?;
+    // DS-FED-6: every federation request spends the peer's own budget.
+    ds.peer_rate.take(name.as_bytes())?;
+    Ok(name)
 }
 
 async fn federation_submit(
@@ -363,28 +366,7 @@ async fn federation_deliver(
     let result = async {
         let peer = peer(&ds, certificate)?;
         let request: FederatedDeliveries = json(body)?;
-        let deliveries: Vec<Fanout> = request
-            .deliveries
-            .into_iter()
-            .map(|d| Fanout {
-                recipient: Member {
-                    device: d.recipient,
-                    home: None,
-                },
-                message_id: d.message_id,
-                envelope: d.envelope.0,
-            })
-            .collect();
-        if deliveries
-            .iter()
-            .any(|d| d.envelope.len() > ds.config.max_body_bytes)
-        {
-            return Err(DsError::TooLarge);
-        }
-        let store = ds.store.clone();
-        let group = request.group_id.0;
-        let woken: Vec<DeviceRef> =
-            blocking(move || store.deliver_from_hub(&peer, &group, &deliveries, now())).await?;
+        let woken = ds.deliver_from_peer(peer, request, now()).await?;
         ds.notify(woken);
         Ok(serde_json::json!({}))
     };

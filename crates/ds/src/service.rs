@@ -31,6 +31,8 @@ pub struct Ds {
     pub(crate) pusher: Pusher,
     pub(crate) device_rate: Buckets,
     pub(crate) conversation_rate: Buckets,
+    /// Per peer provider (DS-FED-6).
+    pub(crate) peer_rate: Buckets,
     /// Handshake messages of one conversation are checked one at a time.
     handshake_locks: Mutex<HashMap<Vec<u8>, Arc<tokio::sync::Mutex<()>>>>,
     /// Long-polling devices.
@@ -83,6 +85,7 @@ impl Ds {
             observer: Observer::new(all),
             device_rate: Buckets::new(config.device_rate),
             conversation_rate: Buckets::new(config.conversation_rate),
+            peer_rate: Buckets::new(config.peer_rate),
             config,
             store,
             auth,

@@ -18,7 +18,9 @@ use mls_rs::{MlsMessage, MlsMessageDescription, WireFormat};
 use crate::error::DsError;
 use crate::observer::{Observer, Snapshot};
 use crate::service::{Ds, Lookup};
-use crate::store::{Accepted, Fanout, HostedConversation, Hosting, Member, NewState, Outcome};
+use crate::store::{
+    Accepted, EpochOwner, Fanout, HostedConversation, Hosting, Member, NewState, Outcome, Pin,
+};
 
 /// Who submitted: a device homed here, or one a peer provider speaks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,8 +120,11 @@ impl Ds {
             .collect()
     }
 
-    /// The epoch authenticator rule: every message of an epoch carries the
-    /// same `mls.Epoch-Authenticator`; the first accepted one pins it.
+    /// The epoch authenticator rule (DS-AUTH-2): an application message or
+    /// proposal whose `mls.Epoch-Authenticator` differs from its epoch's
+    /// pin is refused; it changes nothing and blocks no one else. Only the
+    /// device that opened the epoch sets the pin (DS-AUTH-1), so no other
+    /// member can poison it; until that device speaks nothing is checked.
     fn check_authenticator(
         &self,
         conversation: &HostedConversation,
@@ -311,7 +316,12 @@ impl Ds {
             message_id: parsed.envelope.message_id.clone(),
             epoch: 0,
             new_state: None,
-            epoch_authenticator: Some(parsed.envelope.epoch_authenticator),
+            // DS-AUTH-1: the creator opens epoch 1.
+            opens: Some(EpochOwner {
+                epoch: conversation.epoch,
+                device: who.device.clone(),
+            }),
+            pin: None,
             fanout,
             at: now,
         };
@@ -383,12 +393,10 @@ impl Ds {
         if !is_member(&conversation, who) {
             return Err(DsError::NotAMember);
         }
-        // MLS-EXT-2: a rejoining device cannot know the current epoch's
-        // authenticator; its header carries the one of the epoch its commit
-        // creates, which members check after processing. Nothing to pin.
-        if !request.external {
-            self.check_authenticator(&conversation, &parsed)?;
-        }
+        // DS-AUTH-3: a commit is judged on its MLS validity, never on its
+        // `mls.Epoch-Authenticator`: the DS cannot compute the value, so
+        // refusing on it would let whoever set the pin block the commit
+        // that removes them.
         if request.external {
             let used = self
                 .store
@@ -455,7 +463,23 @@ impl Ds {
                 commit: Some(commit_bytes),
                 external: request.external,
             }),
-            epoch_authenticator: (!request.external).then_some(parsed.envelope.epoch_authenticator),
+            // DS-AUTH-1: the committer opens the new epoch. Its header is
+            // its claim for the epoch it framed the commit in; a rejoiner's
+            // (MLS-EXT-2) is for the epoch its commit creates, which it
+            // owns, so that one pins at once.
+            opens: Some(EpochOwner {
+                epoch: after.epoch,
+                device: who.device.clone(),
+            }),
+            pin: Some(Pin {
+                epoch: if request.external {
+                    after.epoch
+                } else {
+                    conversation.epoch
+                },
+                authenticator: parsed.envelope.epoch_authenticator,
+                sender: who.device.clone(),
+            }),
             fanout,
             at: now,
         };
@@ -623,7 +647,12 @@ impl Ds {
                 parsed.epoch
             },
             new_state,
-            epoch_authenticator: Some(parsed.envelope.epoch_authenticator),
+            opens: None,
+            pin: Some(Pin {
+                epoch: parsed.epoch,
+                authenticator: parsed.envelope.epoch_authenticator,
+                sender: who.device.clone(),
+            }),
             fanout: fanout_to(others(&conversation.members, &who.device), &parsed, bytes),
             at: now,
         };

@@ -13,7 +13,8 @@ fn bob() -> DeviceRef {
     }
 }
 
-/// Two items in Bob's inbox, delivered as a peer hub would.
+/// Two items in Bob's inbox, delivered as a peer hub would (its creation
+/// proof checked by the caller).
 fn two_items(store: &SqliteDsStore) {
     let deliveries: Vec<Fanout> = ["m1", "m2"]
         .iter()
@@ -27,7 +28,7 @@ fn two_items(store: &SqliteDsStore) {
         })
         .collect();
     store
-        .deliver_from_hub("hub.example", b"group", &deliveries, 1)
+        .deliver_from_hub("hub.example", b"group", &deliveries, true, 1)
         .unwrap();
 }
 

@@ -5,141 +5,10 @@
 
 mod common;
 
+use common::two::two_providers;
 use common::*;
-use crosslock_client::credential::{CertSigner, TrustAnchors, TrustPolicy, TrustedCarriers};
 use crosslock_client::wire::status::{MessageStatus, PerMessageStatus};
 use crosslock_client::*;
-use crosslock_ds::{Federation, PeerDs};
-use crosslock_kds::{FederationClient, PeerKds};
-use crosslock_tls::{ClientAuth, TlsCa};
-
-pub(crate) struct Two {
-    pub(crate) a: Provider,
-    pub(crate) b: Provider,
-    pub(crate) ds_a: DsServer,
-    pub(crate) ds_b: DsServer,
-    pub(crate) trust: TrustPolicy,
-}
-
-async fn listener() -> (tokio::net::TcpListener, String) {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("https://{}", l.local_addr().unwrap());
-    (l, url)
-}
-
-async fn two_providers() -> Two {
-    let keys_a = ProviderKeys::new("kds.a.example", "carrier-a");
-    let keys_b = ProviderKeys::new("kds.b.example", "carrier-b");
-    let tls_a = TlsCa::generate("provider A TLS").unwrap();
-    let tls_b = TlsCa::generate("provider B TLS").unwrap();
-    let localhost = [std::net::IpAddr::from([127, 0, 0, 1])];
-    let client_a = tls_a.issue_client("kds.a.example").unwrap();
-    let client_b = tls_b.issue_client("kds.b.example").unwrap();
-    let server = |own: &TlsCa, peer: &TlsCa| {
-        crosslock_tls::server_config(
-            &own.issue_server(&["localhost"], &localhost).unwrap(),
-            ClientAuth::Required {
-                roots: vec![peer.certificate_der().to_vec()],
-            },
-        )
-        .unwrap()
-    };
-    let (server_a, server_b) = (server(&tls_a, &tls_b), server(&tls_b, &tls_a));
-    let client_tls_a =
-        crosslock_tls::client_config(&[tls_b.certificate_der().to_vec()], Some(&client_a)).unwrap();
-    let client_tls_b =
-        crosslock_tls::client_config(&[tls_a.certificate_der().to_vec()], Some(&client_b)).unwrap();
-    let (kds_listen_a, kds_url_a) = listener().await;
-    let (kds_listen_b, kds_url_b) = listener().await;
-    let (ds_listen_a, ds_url_a) = listener().await;
-    let (ds_listen_b, ds_url_b) = listener().await;
-    let carriers = vec![keys_a.carrier(), keys_b.carrier()];
-    let trust_of = |keys: &ProviderKeys| TrustPolicy::Production {
-        anchors: TrustAnchors::new(vec![keys.ca_signer.public_key().clone()]),
-        carriers: TrustedCarriers::new(vec![keys.carrier()]),
-    };
-    let (trust_a, trust_b) = (trust_of(&keys_a), trust_of(&keys_b));
-    let trust = trust_a.merged(&trust_b);
-    let peer_kds_b = PeerKds {
-        kds_id: "kds.b.example".into(),
-        federation_url: kds_url_b,
-        prefixes: vec!["+44".into()],
-        credential_root: keys_b.ca.certificate().to_vec(),
-        client_cert_sha256: client_b.leaf_sha256(),
-    };
-    let peer_kds_a = PeerKds {
-        kds_id: "kds.a.example".into(),
-        federation_url: kds_url_a,
-        prefixes: vec!["+1".into()],
-        credential_root: keys_a.ca.certificate().to_vec(),
-        client_cert_sha256: client_a.leaf_sha256(),
-    };
-    let (c1, c2) = (carriers.clone(), carriers);
-    let a = Provider::start(ProviderSetup {
-        kds_id: "kds.a.example",
-        keys: Some(keys_a),
-        federation: Some((
-            kds_listen_a,
-            server_a.clone(),
-            FederationClient::new(client_tls_a.clone()).unwrap(),
-        )),
-        configure: Box::new(move |c| {
-            c.peers = vec![peer_kds_b];
-            c.carriers = TrustedCarriers::new(c1);
-        }),
-        ..ProviderSetup::default()
-    })
-    .await;
-    let b = Provider::start(ProviderSetup {
-        kds_id: "kds.b.example",
-        keys: Some(keys_b),
-        federation: Some((
-            kds_listen_b,
-            server_b.clone(),
-            FederationClient::new(client_tls_b.clone()).unwrap(),
-        )),
-        configure: Box::new(move |c| {
-            c.peers = vec![peer_kds_a];
-            c.carriers = TrustedCarriers::new(c2);
-        }),
-        ..ProviderSetup::default()
-    })
-    .await;
-    let peer_ds_b = PeerDs {
-        name: "kds.b.example".into(),
-        federation_url: ds_url_b,
-        tls_fingerprint: client_b.leaf_sha256(),
-        credentials: trust_b.clone(),
-    };
-    let peer_ds_a = PeerDs {
-        name: "kds.a.example".into(),
-        federation_url: ds_url_a,
-        tls_fingerprint: client_a.leaf_sha256(),
-        credentials: trust_a.clone(),
-    };
-    let fed_a = Federation::new(client_tls_a, vec![peer_ds_b.clone()]).unwrap();
-    let fed_b = Federation::new(client_tls_b, vec![peer_ds_a.clone()]).unwrap();
-    let ds_a = start_ds(&a, trust_a, fed_a, |c| c.peers = vec![peer_ds_b]).await;
-    let ds_b = start_ds(&b, trust_b, fed_b, |c| c.peers = vec![peer_ds_a]).await;
-    for (ds, listen, tls) in [
-        (&ds_a, ds_listen_a, server_a),
-        (&ds_b, ds_listen_b, server_b),
-    ] {
-        tokio::spawn(crosslock_tls::serve(
-            listen,
-            crosslock_ds::federation_router(ds.ds.clone()),
-            Some(tls),
-            std::future::pending(),
-        ));
-    }
-    Two {
-        a,
-        b,
-        ds_a,
-        ds_b,
-        trust,
-    }
-}
 
 /// Syncs until `n` results arrived (federation is asynchronous).
 async fn sync_n(phone: &mut Phone, n: usize) -> Vec<Result<Received, ClientError>> {
@@ -393,4 +262,101 @@ async fn a_group_across_providers_with_a_two_device_participant_an_add_a_removal
         dave.device.send_text(&id, "still here?"),
         Err(ClientError::NotAMember)
     ));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_device_revoked_at_the_follower_does_not_block_the_hubs_outbox() {
+    let p = two_providers().await;
+    let t = p.trust.clone();
+    let mut alice = Phone::enroll(
+        &p.a,
+        &p.ds_a,
+        "+15550100001",
+        DeviceProfile::Android,
+        t.clone(),
+    )
+    .await;
+    let mut bob = Phone::enroll(
+        &p.b,
+        &p.ds_b,
+        "+447700900123",
+        DeviceProfile::Ios,
+        t.clone(),
+    )
+    .await;
+    let mut carol = Phone::enroll(&p.b, &p.ds_b, "+447700900456", DeviceProfile::Ios, t).await;
+    let members = [
+        alice.claim(&p.a, "+447700900123").await,
+        alice.claim(&p.a, "+447700900456").await,
+    ];
+    let pending = alice
+        .device
+        .create_conversation(
+            NewConversation::Group {
+                group_id: b"revoked-at-b".to_vec(),
+            },
+            &members,
+        )
+        .unwrap();
+    let id = pending.conversation.clone();
+    alice.submit(&pending).await.unwrap();
+    assert!(matches!(
+        sync_n(&mut bob, 1).await[0],
+        Ok(Received::Joined { .. })
+    ));
+    assert!(matches!(
+        sync_n(&mut carol, 1).await[0],
+        Ok(Received::Joined { .. })
+    ));
+    // B revokes Carol's device; the group still lists it. B refuses the
+    // deliveries for it for good (DS-FED-3), A's pump drops those and
+    // delivers the rest.
+    p.b.kds
+        .store()
+        .revoke(Some(carol.device.device_id()), None, now())
+        .unwrap();
+    let sent = [
+        alice.text(&id, "after the revocation").await,
+        alice.text(&id, "and again").await,
+    ];
+    assert_eq!(
+        texts(&sync_n(&mut bob, 2).await),
+        ["after the revocation", "and again"]
+    );
+    for _ in 0..100 {
+        if p.ds_a
+            .ds
+            .store()
+            .outbox("kds.b.example", 10)
+            .unwrap()
+            .is_empty()
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        p.ds_a
+            .ds
+            .store()
+            .outbox("kds.b.example", 10)
+            .unwrap()
+            .is_empty()
+    );
+    // Neither reached the revoked device's inbox at B.
+    let conn = rusqlite::Connection::open(p.ds_b.dir.path().join("ds.sqlite3")).unwrap();
+    let key = format!("+447700900456#{}", carol.device.device_id());
+    for s in &sent {
+        let id = crosslock_wire::cpim::MlsEnvelope::decode(&s.outbound.envelope)
+            .unwrap()
+            .message_id;
+        let stored: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM inbox WHERE device = ?1 AND message_id = ?2",
+                [&key, &id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(stored, 0);
+    }
 }

@@ -450,6 +450,7 @@ fn api_seeds(csr: &[u8]) {
             message_id: "message-1".into(),
             envelope: env("message-1"),
         }],
+        creation: None,
     };
     write("ds_api", "deliveries", &with_mode(7, &json(&deliveries)));
     let page = InboxPage {
@@ -458,6 +459,7 @@ fn api_seeds(csr: &[u8]) {
             message_id: "message-1".into(),
             envelope: env("message-1"),
         }],
+        creation: None,
     };
     write("ds_api", "inbox", &with_mode(8, &json(&page)));
 }

@@ -81,14 +81,39 @@ pub struct Accepted {
     /// For a commit (or a proposal changing the observer state): the new
     /// state. `None` for application messages.
     pub new_state: Option<NewState>,
-    /// The epoch authenticator (`mls.Epoch-Authenticator`) of `epoch`, to
-    /// pin when it is the first message of that epoch (`None` for what
-    /// travels outside MLS, e.g. a negative delivery report).
-    pub epoch_authenticator: Option<[u8; 32]>,
+    /// The device whose commit opened an epoch (for a creation: the
+    /// creator, epoch 1): the only device whose claim pins that epoch's
+    /// authenticator (DS-AUTH-1). Recorded with the commit.
+    pub opens: Option<EpochOwner>,
+    /// A claim of an epoch's authenticator (`mls.Epoch-Authenticator`): it
+    /// pins that epoch's authenticator when nothing is pinned yet AND its
+    /// sender owns the epoch (DS-AUTH-1); any other claim pins nothing.
+    /// `None` for what travels outside MLS (a negative delivery report).
+    pub pin: Option<Pin>,
     /// Who gets it.
     pub fanout: Vec<Fanout>,
     /// When (Unix seconds).
     pub at: u64,
+}
+
+/// The device whose commit opened `epoch` of a conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EpochOwner {
+    /// The epoch the commit created.
+    pub epoch: u64,
+    /// Its committer (for epoch 1: the conversation's creator).
+    pub device: DeviceRef,
+}
+
+/// A device's claim of an epoch's authenticator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pin {
+    /// The epoch the claim is about.
+    pub epoch: u64,
+    /// The claimed `mls.Epoch-Authenticator`.
+    pub authenticator: [u8; 32],
+    /// Who claims it (the submitting device).
+    pub sender: DeviceRef,
 }
 
 /// A conversation's state after a commit or proposal.
@@ -169,8 +194,8 @@ pub trait DsStore: Send + Sync + std::fmt::Debug {
     /// (for a commit) the new state.
     fn accept(&self, accepted: &Accepted) -> Result<Outcome, DsError>;
 
-    /// The pinned epoch authenticator of an epoch, if a message of that
-    /// epoch was accepted.
+    /// The pinned epoch authenticator of an epoch, if the device that
+    /// opened the epoch claimed one in an accepted message (DS-AUTH-1).
     fn epoch_authenticator(
         &self,
         group_id: &[u8],
@@ -192,13 +217,24 @@ pub trait DsStore: Send + Sync + std::fmt::Debug {
     /// Stores deliveries a hub forwarded for devices homed here, and
     /// remembers the conversation's hub. Deliveries already stored are
     /// ignored. Returns the recipients that got something new.
+    /// [`DsError::NotTheHub`] if the conversation is hosted here or
+    /// followed at another hub; [`DsError::HubUnproven`] if it is unknown
+    /// here and `creation_proven` is false (DS-FED-5). Nothing is stored on
+    /// either.
     fn deliver_from_hub(
         &self,
         hub: &str,
         group_id: &[u8],
         deliveries: &[Fanout],
+        creation_proven: bool,
         at: u64,
     ) -> Result<Vec<DeviceRef>, DsError>;
+
+    /// The GroupInfo a conversation hosted here was created with (epoch 1
+    /// of its current era, signed by its creator): the proof a follower
+    /// asks for before it accepts this provider as the hub (DS-FED-5).
+    /// Answers the GroupInfo and the creation time (Unix seconds).
+    fn creation(&self, group_id: &[u8]) -> Result<Option<(Vec<u8>, u64)>, DsError>;
 
     /// A device's inbox after position `after`, oldest first.
     fn inbox(&self, device: &DeviceRef, after: u64, limit: usize) -> Result<Vec<Queued>, DsError>;

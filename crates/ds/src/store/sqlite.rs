@@ -43,6 +43,19 @@ CREATE TABLE IF NOT EXISTS epoch_authenticators (
     at INTEGER NOT NULL,
     PRIMARY KEY (group_id, era, epoch)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS epoch_owners (
+    group_id BLOB NOT NULL,
+    era INTEGER NOT NULL,
+    epoch INTEGER NOT NULL,
+    device TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (group_id, era, epoch)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS creations (
+    group_id BLOB PRIMARY KEY,
+    era INTEGER NOT NULL,
+    group_info BLOB NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS commits (
     group_id BLOB NOT NULL,
     era INTEGER NOT NULL,
@@ -419,15 +432,51 @@ fn accept_in(conn: &Connection, a: &Accepted) -> Result<Outcome, DsError> {
             )?;
         }
     }
-    if let Some(auth) = a.epoch_authenticator {
-        conn.execute(
+    record_owner(conn, &a.group_id, era, a.opens.as_ref(), a.at)?;
+    if let Some(pin) = &a.pin {
+        // DS-AUTH-1: only the device that opened the epoch pins it; the
+        // first such claim wins and never changes.
+        conn.prepare_cached(
             "INSERT OR IGNORE INTO epoch_authenticators (group_id, era, epoch, authenticator, at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![a.group_id, era, a.epoch, auth.as_slice(), a.at],
-        )?;
+             SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (
+                 SELECT 1 FROM epoch_owners
+                 WHERE group_id = ?1 AND era = ?2 AND epoch = ?3 AND device = ?6)",
+        )?
+        .execute(params![
+            a.group_id,
+            era,
+            position(pin.epoch),
+            pin.authenticator.as_slice(),
+            a.at,
+            device_key(&pin.sender)
+        ])?;
     }
     fan_out(conn, &a.group_id, &a.fanout, a.at)?;
     Ok(Outcome::Stored)
+}
+
+/// Records which device opened an epoch (DS-AUTH-1).
+fn record_owner(
+    conn: &Connection,
+    group_id: &[u8],
+    era: u32,
+    owner: Option<&EpochOwner>,
+    at: u64,
+) -> Result<(), DsError> {
+    if let Some(owner) = owner {
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO epoch_owners (group_id, era, epoch, device, at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            group_id,
+            era,
+            position(owner.epoch),
+            device_key(&owner.device),
+            at
+        ])?;
+    }
+    Ok(())
 }
 
 /// Inbox rows for local recipients, outbox rows for remote ones.
@@ -559,6 +608,23 @@ impl DsStore for SqliteDsStore {
             "INSERT INTO accepted (group_id, message_id, at) VALUES (?1, ?2, ?3)",
             params![conversation.group_id, accepted.message_id, accepted.at],
         )?;
+        // DS-FED-5: what proves to followers that this conversation was
+        // created here.
+        tx.execute(
+            "INSERT OR REPLACE INTO creations (group_id, era, group_info) VALUES (?1, ?2, ?3)",
+            params![
+                conversation.group_id,
+                conversation.era,
+                conversation.group_info
+            ],
+        )?;
+        record_owner(
+            &tx,
+            &conversation.group_id,
+            conversation.era,
+            accepted.opens.as_ref(),
+            accepted.at,
+        )?;
         fan_out(&tx, &conversation.group_id, &accepted.fanout, accepted.at)?;
         tx.commit()?;
         Ok(Outcome::Stored)
@@ -638,6 +704,7 @@ impl DsStore for SqliteDsStore {
         hub: &str,
         group_id: &[u8],
         deliveries: &[Fanout],
+        creation_proven: bool,
         at: u64,
     ) -> Result<Vec<DeviceRef>, DsError> {
         let mut conn = self.conn();
@@ -650,6 +717,9 @@ impl DsStore for SqliteDsStore {
             )
             .optional()?;
         match existing {
+            // DS-FED-5: a peer becomes a group's hub here only with the
+            // proof that the group was created there.
+            None if !creation_proven => return Err(DsError::HubUnproven),
             None => {
                 tx.execute(
                     "INSERT INTO conversations (group_id, hub, era, epoch, state, group_info, members, ended, created_at)
@@ -660,7 +730,7 @@ impl DsStore for SqliteDsStore {
             Some(Some(known)) if known == hub => {}
             // A conversation hosted here, or followed at another hub: a
             // peer cannot take it over.
-            Some(_) => return Err(DsError::UnknownPeer),
+            Some(_) => return Err(DsError::NotTheHub),
         }
         let mut woken = Vec::new();
         {
@@ -683,6 +753,19 @@ impl DsStore for SqliteDsStore {
         woken.sort();
         woken.dedup();
         Ok(woken)
+    }
+
+    fn creation(&self, group_id: &[u8]) -> Result<Option<(Vec<u8>, u64)>, DsError> {
+        Ok(self
+            .reader()
+            .query_row(
+                "SELECT c.group_info, v.created_at FROM creations c
+                 JOIN conversations v ON v.group_id = c.group_id AND v.era = c.era
+                 WHERE c.group_id = ?1 AND v.hub IS NULL",
+                params![group_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
     }
 
     fn inbox(&self, device: &DeviceRef, after: u64, limit: usize) -> Result<Vec<Queued>, DsError> {
@@ -803,6 +886,7 @@ impl DsStore for SqliteDsStore {
             "DELETE FROM epoch_authenticators WHERE at < ?1",
             params![before],
         )?;
+        tx.execute("DELETE FROM epoch_owners WHERE at < ?1", params![before])?;
         tx.commit()?;
         Ok(expired as u64)
     }

@@ -4,6 +4,7 @@
 
 #[path = "../../../kds/tests/common/mod.rs"]
 pub(crate) mod kds;
+pub(crate) mod two;
 
 use std::sync::Arc;
 

@@ -249,4 +249,20 @@ pub struct FederatedDeliveries {
     pub group_id: B64,
     /// The messages.
     pub deliveries: Vec<Delivery>,
+    /// The proof that the conversation was created at the sending hub,
+    /// required by a follower that does not know the conversation yet
+    /// (it answers `hub-unproven` without it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creation: Option<HubProof>,
+}
+
+/// How a hub shows a follower that a conversation was created there: the
+/// GroupInfo of epoch 1 of its current era, signed by its creator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HubProof {
+    /// The GroupInfo (MLS message bytes) the creator submitted.
+    pub group_info: B64,
+    /// When the hub accepted the creation (Unix seconds): the credentials
+    /// in the GroupInfo are checked as of then.
+    pub created_at: u64,
 }

@@ -287,6 +287,9 @@ impl Provider {
         // The delivery service and the content server.
         let mut ds_config = DsConfig::new(name.clone(), own_trust.clone());
         apply_limits(&mut ds_config, &config);
+        // DS-FED-5: a peer proves a conversation's creation only with a
+        // creator homed there.
+        ds_config.numbering = Some(plan.clone());
         ds_config.peers = peers
             .iter()
             .map(|p| {

@@ -48,7 +48,7 @@ impl Requester {
         }
     }
 
-    /// The opaque id forwarded to a peer (KDS-CLAIM-5): an HMAC-SHA256
+    /// The opaque id forwarded to a peer (KDS-CLM-7): an HMAC-SHA256
     /// under this provider's secret `key`, so the peer can neither invert
     /// it (device ids are public) nor link it to another provider's ids.
     fn forwarded(&self, key: &[u8; 32]) -> Result<String, KdsError> {
@@ -60,7 +60,7 @@ impl Requester {
 }
 
 /// The token buckets one claim (`kind` b"") or lookup (`kind` b"lookup")
-/// takes from, all or none (KDS-CLAIM-1..3):
+/// takes from, all or none (KDS-CLM-1, KDS-CLM-4, KDS-CLM-5):
 /// - the requester's for this target (`per_target`);
 /// - the requester's across every target, unknown numbers included, so
 ///   the first claim for each new target is not free and enumerating
@@ -122,14 +122,14 @@ impl Kds {
         let number =
             PhoneNumber::parse(number).map_err(|e| KdsError::InvalidNumber(e.to_string()))?;
         // Every claim pays before anything is looked up, whether the number
-        // is known or not (KDS-CLAIM-4).
+        // is known or not (KDS-CLM-6).
         let buckets = buckets(self, b"", self.config.claim_rate, &requester, &number);
         self.take_tokens(&buckets, &number, "claim", now)?;
         if !self.store.active_devices(number.as_str())?.is_empty() {
             return self.claim_local(&number, now).await;
         }
         // A peer asking us must not make us ask another peer; every
-        // unknown number gets the same answer (KDS-CLAIM-4).
+        // unknown number gets the same answer (KDS-CLM-6).
         if matches!(requester, Requester::Peer { .. }) {
             return Err(KdsError::UnknownNumber);
         }

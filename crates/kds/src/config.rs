@@ -99,21 +99,21 @@ pub struct KdsConfig {
     /// [`KdsConfig::enrolment_carriers`].
     pub carriers: TrustedCarriers,
     /// The carriers authoritative for the numbers homed here: the only ones
-    /// whose proofs enrol a device (KDS-ENR-7). Default: the `carriers`
+    /// whose proofs enrol a device (KDS-ENR-6). Default: the `carriers`
     /// given to [`KdsConfig::new`]; a provider with peers sets its own
     /// carriers here ([`KdsConfig::set_enrolment_carriers`]).
     pub enrolment_carriers: TrustedCarriers,
     /// Which provider is home for which numbers (HOME-1). A device enrols
-    /// here only for a number homed here (KDS-ENR-8). Default: every
+    /// here only for a number homed here (KDS-ENR-7). Default: every
     /// number homed here ([`NumberingPlan::single`]); set it with
     /// [`KdsConfig::set_numbering_plan`]. Peers' `prefixes` count too:
     /// a number a peer's prefix claims is never homed here.
     pub numbering_plan: NumberingPlan,
     /// Most active devices one number may have (default 16; never more
     /// than the transparency binding holds, see
-    /// [`KdsConfig::device_cap`]; KDS-ENR-10).
+    /// [`KdsConfig::device_cap`]; KDS-ENR-9).
     pub max_devices_per_number: usize,
-    /// Most devices one carrier proof may enrol (default 1; KDS-ENR-11).
+    /// Most devices one carrier proof may enrol (default 1; KDS-ENR-10).
     pub max_devices_per_proof: u32,
     /// Attestation requirement.
     pub attestation: AttestationRequirement,
@@ -135,13 +135,13 @@ pub struct KdsConfig {
     pub claim_rate: RateLimit,
     /// Claims and lookups per requester across every target, unknown
     /// numbers included (default burst 100, one more every 36 s; a device
-    /// or a peer's requester; KDS-CLAIM-3).
+    /// or a peer's requester; KDS-CLM-5).
     pub requester_rate: RateLimit,
     /// Claims per peer provider and target, whatever requester the peer
-    /// names (default burst 30, one more every 120 s; KDS-CLAIM-2).
+    /// names (default burst 30, one more every 120 s; KDS-CLM-4).
     pub peer_target_rate: RateLimit,
     /// Claims per peer provider across every target and requester
-    /// (default burst 2 000, one more every second; KDS-CLAIM-2).
+    /// (default burst 2 000, one more every second; KDS-CLM-4).
     pub peer_rate: RateLimit,
     /// Largest request body (default 1 MiB: a full upload of 300 X-Wing KeyPackages fits).
     pub max_body_bytes: usize,
@@ -213,13 +213,13 @@ impl KdsConfig {
         })
     }
 
-    /// Sets the numbering plan (KDS-ENR-8).
+    /// Sets the numbering plan (KDS-ENR-7).
     pub fn set_numbering_plan(&mut self, plan: NumberingPlan) {
         self.numbering_plan = plan;
     }
 
     /// Sets the carriers authoritative for numbers homed here, the only
-    /// ones whose proofs enrol a device (KDS-ENR-7).
+    /// ones whose proofs enrol a device (KDS-ENR-6).
     pub fn set_enrolment_carriers(&mut self, carriers: TrustedCarriers) {
         self.enrolment_carriers = carriers;
     }
@@ -262,7 +262,7 @@ impl KdsConfig {
     /// The device cap actually enforced: `max_devices_per_number`, but
     /// never so many that the number's transparency binding (at most
     /// [`crosslock_kt::MAX_KEYS`] keys, two per device) could overflow
-    /// (KDS-ENR-10, KDS-KT-5).
+    /// (KDS-ENR-9, KDS-KT-1).
     pub fn device_cap(&self) -> usize {
         self.max_devices_per_number
             .clamp(1, crosslock_kt::MAX_KEYS / KEYS_PER_DEVICE)

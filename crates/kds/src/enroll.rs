@@ -6,18 +6,18 @@
 //! 3. one or two CSRs, each self-signed: exactly one P-256 key (the RCC.16
 //!    participant key), optionally one Ed25519 key (suites 0x0001, X-Wing);
 //! 4. the carrier proof verifies under a carrier authoritative for numbers
-//!    homed here (KDS-ENR-7; a peer's carrier is refused), is unexpired,
+//!    homed here (KDS-ENR-6; a peer's carrier is refused), is unexpired,
 //!    names this KDS as home, the numbering plan homes the number here
-//!    (KDS-ENR-8), and it covers every CSR key;
+//!    (KDS-ENR-7), and it covers every CSR key;
 //! 5. the attestation (required or optional by policy) verifies, its
 //!    challenge is `enrollment_challenge(nonce, P-256 key)`, and for Android
 //!    the attested key *is* the P-256 participant key;
 //! 6. credentials are issued (carrier proof and participant information
 //!    embedded) and stored with the device in one transaction, which also
 //!    checks that the device id is not another number's and that an
-//!    existing device id comes with its current token (KDS-ENR-9), that
-//!    the number stays within its device cap (KDS-ENR-10) and the carrier
-//!    proof within its use cap (KDS-ENR-11).
+//!    existing device id comes with its current token (KDS-ENR-8), that
+//!    the number stays within its device cap (KDS-ENR-9) and the carrier
+//!    proof within its use cap (KDS-ENR-10).
 
 use std::time::{Duration, SystemTime};
 
@@ -57,7 +57,7 @@ impl Kds {
 
     /// Enrolls a device; `device_token` is the token the caller presented
     /// (the bearer of `POST /v1/enrollment`): re-enrolling a device id
-    /// needs the token that device holds now (KDS-ENR-9).
+    /// needs the token that device holds now (KDS-ENR-8).
     pub fn enroll_device(
         &self,
         request: EnrollRequest,
@@ -104,7 +104,7 @@ impl Kds {
             ));
         }
         // 4. Carrier proof: only a carrier authoritative for numbers homed
-        // here (KDS-ENR-7), for a number homed here (KDS-ENR-8).
+        // here (KDS-ENR-6), for a number homed here (KDS-ENR-7).
         let proof = &request.carrier_proof.0;
         let claims = match self
             .config

@@ -129,7 +129,7 @@ async fn nonce(State(kds): Shared) -> Response {
 }
 
 /// `POST /v1/enrollment`; a bearer token, when given, is the current token
-/// of the device id being re-enrolled (KDS-ENR-9).
+/// of the device id being re-enrolled (KDS-ENR-8).
 async fn enroll(
     State(kds): Shared,
     headers: HeaderMap,
@@ -198,7 +198,7 @@ async fn kt_history(
 ) -> Response {
     let result = async {
         let request: NumberRequest = json(body)?;
-        // KDS-KT-6: a revoked device still reads its own number's history,
+        // KDS-KT-2: a revoked device still reads its own number's history,
         // so it can tell its user who took the number over.
         let device = device(&kds, &headers, true).await?;
         kds.history_for(&device, &request.number).await

@@ -65,7 +65,7 @@ impl Kds {
     /// than a binding holds, from a database older than the device cap) is
     /// left out, taken off the queue and recorded
     /// ([`crate::store::TransparencyQueue::skipped`]); the others are
-    /// published (KDS-KT-5). One number never stops the epoch.
+    /// published (KDS-KT-1). One number never stops the epoch.
     pub async fn publish_transparency(
         self: &Arc<Self>,
         now: u64,

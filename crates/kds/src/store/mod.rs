@@ -60,7 +60,7 @@ pub struct StoredKeyPackage {
 pub type ClaimedKeyPackages = Vec<(String, Vec<Vec<u8>>)>;
 
 /// An enrollment to record, with what the store checks in the same
-/// transaction (KDS-ENR-9..11): nothing is written when one fails.
+/// transaction (KDS-ENR-8..10): nothing is written when one fails.
 #[derive(Debug, Clone, Copy)]
 pub struct Enrolment<'a> {
     /// The device (its id, number and new token).
@@ -70,9 +70,9 @@ pub struct Enrolment<'a> {
     /// Revoke every other device of the number (a new phone).
     pub replace_others: bool,
     /// SHA-256 of the device token the caller presented: re-enrolling an
-    /// existing device id needs the one it holds now (KDS-ENR-9).
+    /// existing device id needs the one it holds now (KDS-ENR-8).
     pub presented_token_hash: Option<[u8; 32]>,
-    /// SHA-256 of the carrier proof (KDS-ENR-11).
+    /// SHA-256 of the carrier proof (KDS-ENR-10).
     pub proof_digest: [u8; 32],
     /// When the carrier proof expires (its use count is kept until then).
     pub proof_not_after: u64,
@@ -196,7 +196,7 @@ pub struct QueuedNumber {
 }
 
 /// A queued number the publisher left out of an epoch because its binding
-/// could not be published (KDS-KT-5). It is taken off the queue so the
+/// could not be published (KDS-KT-1). It is taken off the queue so the
 /// others go on; a later change of the number queues it again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SkippedNumber {

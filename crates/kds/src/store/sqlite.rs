@@ -18,7 +18,7 @@ pub struct KdsStoreMetrics {
     pub key_packages: u64,
     /// Numbers waiting for the next transparency epoch.
     pub queued_numbers: u64,
-    /// Numbers the publisher had to leave out (KDS-KT-5): an operator
+    /// Numbers the publisher had to leave out (KDS-KT-1): an operator
     /// looks at [`TransparencyQueue::skipped`].
     pub skipped_numbers: u64,
 }
@@ -72,14 +72,14 @@ CREATE TABLE IF NOT EXISTS kt_queue (
     number TEXT PRIMARY KEY,
     seq INTEGER NOT NULL
 ) WITHOUT ROWID;
--- How many devices each carrier proof enrolled (KDS-ENR-11), until the
+-- How many devices each carrier proof enrolled (KDS-ENR-10), until the
 -- proof expires.
 CREATE TABLE IF NOT EXISTS proof_uses (
     digest BLOB PRIMARY KEY,
     uses INTEGER NOT NULL,
     not_after INTEGER NOT NULL
 ) WITHOUT ROWID;
--- Numbers the transparency publisher left out (KDS-KT-5).
+-- Numbers the transparency publisher left out (KDS-KT-1).
 CREATE TABLE IF NOT EXISTS kt_skipped (
     number TEXT PRIMARY KEY,
     seq INTEGER NOT NULL,
@@ -220,7 +220,7 @@ impl DeviceStore for SqliteKdsStore {
         // Every check and write below is one transaction: an error drops
         // it, which rolls everything back.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        // KDS-ENR-9: a device id is owned by its number and its device.
+        // KDS-ENR-8: a device id is owned by its number and its device.
         let existing: Option<(String, Vec<u8>)> = tx
             .query_row(
                 "SELECT number, token_hash FROM devices WHERE device_id = ?1",
@@ -236,7 +236,7 @@ impl DeviceStore for SqliteKdsStore {
                 return Err(KdsError::DeviceProofRequired);
             }
         }
-        // KDS-ENR-11: one carrier proof enrols at most `max_per_proof`
+        // KDS-ENR-10: one carrier proof enrols at most `max_per_proof`
         // devices; uses are remembered until the proof expires.
         tx.execute(
             "DELETE FROM proof_uses WHERE not_after < ?1",
@@ -265,7 +265,7 @@ impl DeviceStore for SqliteKdsStore {
         if enrolment.replace_others {
             revoke_in(&tx, None, Some(&device.number), device.enrolled_at)?;
         }
-        // KDS-ENR-10: the number's active devices, this one included.
+        // KDS-ENR-9: the number's active devices, this one included.
         let others: i64 = tx.query_row(
             "SELECT count(*) FROM devices WHERE number = ?1 AND revoked_at IS NULL AND device_id != ?2",
             params![device.number, device.device_id],

@@ -278,3 +278,76 @@ impl KdsConfig {
             .map(|(_, p)| p)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(plan: NumberingPlan, peers: &[(&str, &[&str])]) -> KdsConfig {
+        let signer = Arc::new(crosslock_tls::KeyPair::generate().unwrap());
+        let ca = CertificateAuthority::new_root(
+            "t",
+            1_700_000_000,
+            1_800_000_000,
+            [1; 16],
+            signer.as_ref(),
+        )
+        .unwrap();
+        let mut c = KdsConfig::new(
+            "a",
+            ca,
+            signer,
+            TrustedCarriers::default(),
+            AttestationRequirement::Optional(AttestationPolicy::Strict),
+        )
+        .unwrap();
+        c.set_numbering_plan(plan);
+        c.peers = peers
+            .iter()
+            .map(|(id, prefixes)| PeerKds {
+                kds_id: (*id).into(),
+                federation_url: String::new(),
+                prefixes: prefixes.iter().map(|p| (*p).into()).collect(),
+                credential_root: Vec::new(),
+                client_cert_sha256: [0; 32],
+            })
+            .collect();
+        c
+    }
+
+    fn n(text: &str) -> PhoneNumber {
+        PhoneNumber::parse(text).unwrap()
+    }
+
+    #[test]
+    fn the_home_is_the_longest_prefix_of_plan_and_peers() {
+        let c = config(NumberingPlan::single("a").unwrap(), &[("b", &["+44"])]);
+        assert_eq!(c.home_of(&n("+15551234567")), Some("a"));
+        assert_eq!(c.home_of(&n("+447700900123")), Some("b"));
+        let mut plan = NumberingPlan::single("a").unwrap();
+        plan.add_all(["+4420"], "a").unwrap();
+        let c = config(plan, &[("b", &["+44", "bogus"])]);
+        assert_eq!(c.home_of(&n("+442071234567")), Some("a"));
+        assert_eq!(c.home_of(&n("+447700900123")), Some("b"));
+    }
+
+    #[test]
+    fn two_homes_for_one_prefix_is_no_home() {
+        let mut plan = NumberingPlan::new();
+        plan.add_all(["+44"], "a").unwrap();
+        let c = config(plan, &[("b", &["+44"])]);
+        assert_eq!(c.home_of(&n("+447700900123")), None);
+        let c = config(NumberingPlan::new(), &[]);
+        assert_eq!(c.home_of(&n("+15551234567")), None);
+    }
+
+    #[test]
+    fn the_device_cap_never_overflows_a_binding() {
+        let mut c = config(NumberingPlan::new(), &[]);
+        assert_eq!(c.device_cap(), 16);
+        c.max_devices_per_number = usize::MAX;
+        assert_eq!(c.device_cap(), crosslock_kt::MAX_KEYS / KEYS_PER_DEVICE);
+        c.max_devices_per_number = 0;
+        assert_eq!(c.device_cap(), 1);
+    }
+}

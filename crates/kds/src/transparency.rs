@@ -46,6 +46,16 @@ impl Kds {
     /// The binding the store holds for `number` now: what the next epoch
     /// publishes for it.
     pub fn binding_of(&self, number: &str) -> Result<Binding, KdsError> {
+        self.binding_from_store(number)?
+            .map_err(|e| KdsError::Internal(e.to_string()))
+    }
+
+    /// The binding for `number`: the outer error is the store failing (the
+    /// epoch is retried), the inner one a binding that cannot be published.
+    fn binding_from_store(
+        &self,
+        number: &str,
+    ) -> Result<Result<Binding, crosslock_kt::KtError>, KdsError> {
         let keys = self
             .store
             .keys_of_number(number)?
@@ -55,7 +65,7 @@ impl Kds {
                 Some(BoundKey::new(c.device_id, c.public_key, leaf))
             })
             .collect();
-        Binding::of(keys).map_err(|e| KdsError::Internal(e.to_string()))
+        Ok(Binding::of(keys))
     }
 
     /// Publishes one epoch with up to `max_epoch_updates` queued numbers.
@@ -79,15 +89,18 @@ impl Kds {
                 let mut published = Vec::with_capacity(queued.len());
                 let mut skipped = Vec::new();
                 for q in queued {
-                    match kds.publishable(&q.number) {
+                    // A store failure aborts the epoch (retried on the next
+                    // tick, nothing dequeued); only a binding that can
+                    // never be published is left out.
+                    match kds.publishable(&q.number)? {
                         Ok(update) => {
                             updates.push(update);
                             published.push(q);
                         }
-                        Err(e) => skipped.push(SkippedNumber {
+                        Err(reason) => skipped.push(SkippedNumber {
                             number: q.number,
                             seq: q.seq,
-                            reason: e.to_string(),
+                            reason,
                             skipped_at: now,
                         }),
                     }
@@ -118,12 +131,20 @@ impl Kds {
         Ok(Some(root))
     }
 
-    /// A queued number with the binding to publish for it. The reason of
-    /// an error says what is wrong without naming the number.
-    fn publishable(&self, number: &str) -> Result<(PhoneNumber, Binding), KdsError> {
-        let parsed = PhoneNumber::parse(number)
-            .map_err(|_| KdsError::Storage("queued entry is not an E.164 number".into()))?;
-        Ok((parsed, self.binding_of(number)?))
+    /// A queued number with the binding to publish for it, or why it
+    /// cannot be published (the reason never names the number).
+    #[allow(clippy::type_complexity)]
+    fn publishable(
+        &self,
+        number: &str,
+    ) -> Result<Result<(PhoneNumber, Binding), String>, KdsError> {
+        let Ok(parsed) = PhoneNumber::parse(number) else {
+            return Ok(Err("the queued entry is not an E.164 number".into()));
+        };
+        Ok(self
+            .binding_from_store(number)?
+            .map(|binding| (parsed, binding))
+            .map_err(|e| e.to_string()))
     }
 
     /// Runs the publisher until the task is dropped or aborted: closes an

@@ -36,7 +36,11 @@ pub struct ProofRequest {
     pub subscriber_token: String,
     /// The device's participant keys (MLS encodings: SEC1 P-256, raw Ed25519).
     pub participant_keys: Vec<B64>,
-    /// The KDS the number is to be homed at.
+    /// The KDS the number is to be homed at. The ACS decides this, not the
+    /// caller (ACS-4): empty (or absent) takes the carrier's home KDS, any
+    /// other value than that is refused (`wrong-home`). Kept for
+    /// compatibility with callers that send it.
+    #[serde(default)]
     pub home_kds: String,
 }
 
@@ -67,6 +71,10 @@ pub enum AcsError {
     /// The body is larger than the ACS reads.
     #[error("request body too large")]
     TooLarge,
+    /// The request names another home KDS than the one this carrier homes
+    /// its numbers at.
+    #[error("this carrier homes its numbers at {0}; leave home_kds out or send that id")]
+    WrongHome(String),
     /// The carrier's signer failed.
     #[error("signing failed: {0}")]
     Signer(String),
@@ -78,7 +86,7 @@ impl AcsError {
             AcsError::Malformed(_) | AcsError::InvalidNumber(_) | AcsError::InvalidKeys(_) => {
                 StatusCode::BAD_REQUEST
             }
-            AcsError::Unauthorized => StatusCode::FORBIDDEN,
+            AcsError::Unauthorized | AcsError::WrongHome(_) => StatusCode::FORBIDDEN,
             AcsError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AcsError::Signer(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -91,6 +99,7 @@ impl AcsError {
             AcsError::InvalidNumber(_) => "invalid-number",
             AcsError::InvalidKeys(_) => "invalid-keys",
             AcsError::TooLarge => "too-large",
+            AcsError::WrongHome(_) => "wrong-home",
             AcsError::Signer(_) => "internal-error",
         }
     }
@@ -109,6 +118,7 @@ impl IntoResponse for AcsError {
 /// A carrier's ACS.
 pub struct Acs {
     carrier_id: String,
+    home_kds: String,
     signer: Arc<dyn CertSigner + Send + Sync>,
     proof_lifetime_secs: u64,
     subscribers: RwLock<HashMap<String, [u8; 32]>>,
@@ -124,15 +134,19 @@ impl std::fmt::Debug for Acs {
 }
 
 impl Acs {
-    /// A carrier signing with `signer`; proofs live `proof_lifetime_secs`
-    /// (a few days is typical: the KDS checks them at enrollment).
+    /// A carrier signing with `signer` whose subscribers' numbers are
+    /// homed at the KDS `home_kds` (every proof names it, ACS-4); proofs
+    /// live `proof_lifetime_secs` (a few days is typical: the KDS checks
+    /// them at enrollment).
     pub fn new(
         carrier_id: impl Into<String>,
+        home_kds: impl Into<String>,
         signer: Arc<dyn CertSigner + Send + Sync>,
         proof_lifetime_secs: u64,
     ) -> Self {
         Acs {
             carrier_id: carrier_id.into(),
+            home_kds: home_kds.into(),
             signer,
             proof_lifetime_secs,
             subscribers: RwLock::new(HashMap::new()),
@@ -143,6 +157,11 @@ impl Acs {
     /// The carrier id proofs carry.
     pub fn carrier_id(&self) -> &str {
         &self.carrier_id
+    }
+
+    /// The KDS this carrier's numbers are homed at.
+    pub fn home_kds(&self) -> &str {
+        &self.home_kds
     }
 
     /// The key KDSs and clients configure to trust this carrier.
@@ -170,9 +189,10 @@ impl Acs {
             .insert(number.as_str().to_owned(), hash);
     }
 
-    /// Signs a proof for an authenticated subscriber (rules ACS-1..3):
+    /// Signs a proof for an authenticated subscriber (rules ACS-1..4):
     /// the token matches the number, the keys are 1–4 valid P-256/Ed25519
-    /// public keys.
+    /// public keys, and the home KDS is the carrier's, whatever the caller
+    /// asks for.
     pub fn prove(&self, request: &ProofRequest, now: u64) -> Result<ProofResponse, AcsError> {
         let number = PhoneNumber::parse(&request.number)
             .map_err(|e| AcsError::InvalidNumber(e.to_string()))?;
@@ -203,10 +223,10 @@ impl Acs {
                 ));
             }
         }
-        if request.home_kds.is_empty() || request.home_kds.len() > 255 {
-            return Err(AcsError::Malformed(
-                "home_kds must be 1 to 255 characters".into(),
-            ));
+        // ACS-4: the carrier, not the caller, decides the number's home.
+        if !request.home_kds.is_empty() && request.home_kds != self.home_kds {
+            tracing::warn!(number = %number.redacted(), "carrier proof refused: the request names another home KDS");
+            return Err(AcsError::WrongHome(self.home_kds.clone()));
         }
         let not_after = now + self.proof_lifetime_secs;
         let claims = CarrierClaims {
@@ -217,13 +237,13 @@ impl Acs {
                 .iter()
                 .map(|k| k.0.clone())
                 .collect(),
-            home_kds: request.home_kds.clone(),
+            home_kds: self.home_kds.clone(),
             not_after,
         };
         let proof = claims
             .sign(self.signer.as_ref())
             .map_err(|e| AcsError::Signer(e.to_string()))?;
-        tracing::info!(number = %number.redacted(), home = %request.home_kds, "carrier proof issued");
+        tracing::info!(number = %number.redacted(), home = %self.home_kds, "carrier proof issued");
         Ok(ProofResponse {
             proof: B64(proof),
             not_after,

@@ -14,6 +14,7 @@ async fn proofs_only_for_the_authenticated_subscriber() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let acs = Arc::new(Acs::new(
         "carrier.example",
+        "kds.a.example",
         Arc::new(KeyPair::generate().unwrap()),
         3 * 86_400,
     ));
@@ -103,7 +104,7 @@ async fn proofs_only_for_the_authenticated_subscriber() {
 #[test]
 fn the_proof_binds_number_keys_and_home() {
     let signer = Arc::new(KeyPair::generate().unwrap());
-    let acs = Acs::new("carrier.example", signer.clone(), 86_400);
+    let acs = Acs::new("carrier.example", "kds.b.example", signer.clone(), 86_400);
     acs.add_subscriber(&PhoneNumber::parse("+447700900123").unwrap(), "t");
     let k = KeyPair::generate().unwrap();
     let proof = acs
@@ -141,6 +142,7 @@ fn the_proof_binds_number_keys_and_home() {
 fn open_enrolment_never_bypasses_a_registered_subscriber() {
     let acs = Acs::new(
         "carrier.example",
+        "kds.a.example",
         Arc::new(KeyPair::generate().unwrap()),
         3600,
     );

@@ -662,6 +662,7 @@ async fn forge_bob_keys(dir: &Path) -> Result<Vec<ClaimedDevice>, Failure> {
     )?;
     let carrier = Arc::new(Acs::new(
         "carrier.b.example",
+        "b.example",
         Arc::new(pem("carrier/carrier.key")?),
         3600,
     ));

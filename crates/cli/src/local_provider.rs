@@ -66,7 +66,12 @@ impl LocalProvider {
         .map_err(|e| err("CA")(&e))?;
         let carrier_key =
             Arc::new(crosslock_tls::KeyPair::generate().map_err(|e| err("carrier key")(&e))?);
-        let acs = Arc::new(Acs::new(format!("carrier.{name}"), carrier_key, 7 * 86_400));
+        let acs = Arc::new(Acs::new(
+            format!("carrier.{name}"),
+            name,
+            carrier_key,
+            7 * 86_400,
+        ));
         let carriers = TrustedCarriers::new(vec![(
             acs.carrier_id().to_owned(),
             acs.public_key().clone(),

@@ -8,15 +8,21 @@ use std::sync::Arc;
 use crosslock_credential::{PhoneNumber, TrustAnchors, TrustPolicy};
 use crosslock_wire::api::B64;
 use crosslock_wire::api::kds::{ClaimResponse, ClaimedDevice};
+use hmac::{KeyInit, Mac};
 use mls_rs::MlsMessage;
 use mls_rs::identity::Credential;
 use sha2::{Digest, Sha256};
 
-use crate::config::PeerKds;
+use crate::config::{PeerKds, RateLimit};
 use crate::error::KdsError;
 use crate::service::Kds;
+use crate::store::Bucket;
 
-/// Who is asking (for the rate limit, which is per requester and target).
+/// The name of the stored key of the requester ids forwarded to peers.
+const REQUESTER_KEY: &str = "federation-requester-hmac";
+
+/// Who is asking (for the rate limits: per requester and target, per
+/// requester, and for a peer per peer and target and per peer).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Requester {
     /// One of our enrolled devices.
@@ -25,7 +31,8 @@ pub enum Requester {
     Peer {
         /// The peer's KDS id.
         kds_id: String,
-        /// What the peer says about its requester (hex SHA-256, opaque).
+        /// What the peer says about its requester (64 hex digits, opaque;
+        /// chosen by the peer, so never the only key of a budget).
         on_behalf_of: String,
     },
 }
@@ -41,10 +48,65 @@ impl Requester {
         }
     }
 
-    /// The opaque id forwarded to a peer: never the device id itself.
-    fn forwarded(&self) -> String {
-        hex::encode(Sha256::digest(self.key()))
+    /// The opaque id forwarded to a peer (KDS-CLM-7): an HMAC-SHA256
+    /// under this provider's secret `key`, so the peer can neither invert
+    /// it (device ids are public) nor link it to another provider's ids.
+    fn forwarded(&self, key: &[u8; 32]) -> Result<String, KdsError> {
+        let mut mac = hmac::Hmac::<Sha256>::new_from_slice(key)
+            .map_err(|e| KdsError::Internal(format!("requester key: {e}")))?;
+        mac.update(&self.key());
+        Ok(hex::encode(mac.finalize().into_bytes()))
     }
+}
+
+/// The token buckets one claim (`kind` b"") or lookup (`kind` b"lookup")
+/// takes from, all or none (KDS-CLM-1, KDS-CLM-4, KDS-CLM-5):
+/// - the requester's for this target (`per_target`);
+/// - the requester's across every target, unknown numbers included, so
+///   the first claim for each new target is not free and enumerating
+///   numbers costs the same budget as claiming them;
+/// - for a peer, the peer's for this target and the peer's across every
+///   target: a peer naming a new requester per request gets no more.
+pub(crate) fn buckets(
+    kds: &Kds,
+    kind: &[u8],
+    per_target: RateLimit,
+    requester: &Requester,
+    number: &PhoneNumber,
+) -> Vec<Bucket> {
+    let config = &kds.config;
+    let mut out = vec![
+        Bucket {
+            key: rate_key(kind, requester, number),
+            limit: per_target,
+        },
+        Bucket {
+            key: scoped_key(b"requester", &requester.key(), None),
+            limit: config.requester_rate,
+        },
+    ];
+    if let Requester::Peer { kds_id, .. } = requester {
+        out.push(Bucket {
+            key: scoped_key(b"peer-target", kds_id.as_bytes(), Some(number)),
+            limit: config.peer_target_rate,
+        });
+        out.push(Bucket {
+            key: scoped_key(b"peer", kds_id.as_bytes(), None),
+            limit: config.peer_rate,
+        });
+    }
+    out
+}
+
+fn scoped_key(scope: &[u8], who: &[u8], number: Option<&PhoneNumber>) -> Vec<u8> {
+    let mut key = scope.to_vec();
+    key.push(0);
+    key.extend_from_slice(who);
+    if let Some(n) = number {
+        key.push(0);
+        key.extend_from_slice(n.as_str().as_bytes());
+    }
+    Sha256::digest(&key).to_vec()
 }
 
 impl Kds {
@@ -59,45 +121,60 @@ impl Kds {
     ) -> Result<ClaimResponse, KdsError> {
         let number =
             PhoneNumber::parse(number).map_err(|e| KdsError::InvalidNumber(e.to_string()))?;
-        self.rate_limit(&requester, &number, now)?;
+        // Every claim pays before anything is looked up, whether the number
+        // is known or not (KDS-CLM-6).
+        let buckets = buckets(self, b"", self.config.claim_rate, &requester, &number);
+        self.take_tokens(&buckets, &number, "claim", now)?;
         if !self.store.active_devices(number.as_str())?.is_empty() {
             return self.claim_local(&number, now).await;
         }
-        // A peer asking us must not make us ask another peer.
+        // A peer asking us must not make us ask another peer; every
+        // unknown number gets the same answer (KDS-CLM-6).
         if matches!(requester, Requester::Peer { .. }) {
             return Err(KdsError::UnknownNumber);
         }
+        let home = self.config.home_of(&number);
         let peer = self
             .config
-            .peer_for(number.as_str())
+            .peers
+            .iter()
+            .find(|p| Some(p.kds_id.as_str()) == home)
             .ok_or(KdsError::UnknownNumber)?;
+        let forwarded = requester.forwarded(&self.requester_key()?)?;
         let answer = self
             .federation
-            .claim(peer, number.as_str(), &requester.forwarded())
+            .claim(peer, number.as_str(), &forwarded)
             .await?;
         validate_peer_answer(peer, &number, &answer, &self.config.carriers, now)?;
         tracing::info!(number = %number.redacted(), peer = %peer.kds_id, devices = answer.devices.len(), "claim answered by peer");
         Ok(answer)
     }
 
-    fn rate_limit(
+    /// Takes one token from every bucket, or answers `RateLimited`.
+    pub(crate) fn take_tokens(
         &self,
-        requester: &Requester,
+        buckets: &[Bucket],
         number: &PhoneNumber,
+        what: &str,
         now: u64,
     ) -> Result<(), KdsError> {
-        let key = rate_key(b"", requester, number);
-        let limit = self.config.claim_rate;
-        match self
-            .store
-            .take_token(&key, now, limit.burst, limit.refill_secs)?
-        {
+        match self.store.take_tokens(buckets, now)? {
             Ok(()) => Ok(()),
             Err(retry_after_secs) => {
-                tracing::warn!(target_number = %number.redacted(), "claim rate limit hit");
+                tracing::warn!(target_number = %number.redacted(), what, "rate limit hit");
                 Err(KdsError::RateLimited { retry_after_secs })
             }
         }
+    }
+
+    /// The key of forwarded requester ids: made once from fresh
+    /// randomness, kept in the store so ids stay stable across restarts.
+    fn requester_key(&self) -> Result<[u8; 32], KdsError> {
+        if let Some(key) = self.requester_key.get() {
+            return Ok(*key);
+        }
+        let key = self.store.secret(REQUESTER_KEY, self.random())?;
+        Ok(*self.requester_key.get_or_init(|| key))
     }
 
     async fn claim_local(

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use crosslock_attest::{AndroidRoots, AttestationPolicy};
-use crosslock_credential::{CertSigner, CertificateAuthority, TrustedCarriers};
+use crosslock_credential::{
+    CertSigner, CertificateAuthority, NumberPrefix, NumberingPlan, PhoneNumber, TrustedCarriers,
+};
 
 /// Which enrollments need device attestation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,7 +19,8 @@ pub enum AttestationRequirement {
     Optional(AttestationPolicy),
 }
 
-/// Claim rate limits: a token bucket per (requester, target number).
+/// A token bucket's size and refill: `burst` requests at once, then one
+/// more every `refill_secs`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
     /// Requests allowed at once (default 6).
@@ -62,6 +65,10 @@ impl Default for TransparencySettings {
     }
 }
 
+/// Most credentials one device holds at once (a P-256 key and an Ed25519
+/// key, see enrollment step 3).
+pub(crate) const KEYS_PER_DEVICE: usize = 2;
+
 /// A peer provider's KDS, for numbers homed there.
 #[derive(Debug, Clone)]
 pub struct PeerKds {
@@ -87,8 +94,27 @@ pub struct KdsConfig {
     pub ca: CertificateAuthority,
     /// The CA's key (PKCS#11 token or key file).
     pub ca_signer: Arc<dyn CertSigner + Send + Sync>,
-    /// Carriers whose proofs are believed.
+    /// Carriers whose proofs are believed in peers' claim answers (ours
+    /// and the peers'). Enrollment never uses these: see
+    /// [`KdsConfig::enrolment_carriers`].
     pub carriers: TrustedCarriers,
+    /// The carriers authoritative for the numbers homed here: the only ones
+    /// whose proofs enrol a device (KDS-ENR-6). Default: the `carriers`
+    /// given to [`KdsConfig::new`]; a provider with peers sets its own
+    /// carriers here ([`KdsConfig::set_enrolment_carriers`]).
+    pub enrolment_carriers: TrustedCarriers,
+    /// Which provider is home for which numbers (HOME-1). A device enrols
+    /// here only for a number homed here (KDS-ENR-7). Default: every
+    /// number homed here ([`NumberingPlan::single`]); set it with
+    /// [`KdsConfig::set_numbering_plan`]. Peers' `prefixes` count too:
+    /// a number a peer's prefix claims is never homed here.
+    pub numbering_plan: NumberingPlan,
+    /// Most active devices one number may have (default 16; never more
+    /// than the transparency binding holds, see
+    /// [`KdsConfig::device_cap`]; KDS-ENR-9).
+    pub max_devices_per_number: usize,
+    /// Most devices one carrier proof may enrol (default 1; KDS-ENR-10).
+    pub max_devices_per_proof: u32,
     /// Attestation requirement.
     pub attestation: AttestationRequirement,
     /// App ids (`TEAMID.bundle`) accepted in Apple App Attest.
@@ -105,8 +131,18 @@ pub struct KdsConfig {
     pub max_key_package_lifetime_secs: u64,
     /// A KeyPackage's credential must have this long left (default 30 days).
     pub min_credential_remaining_secs: u64,
-    /// Claim rate limit.
+    /// Claim rate limit per requester and target number.
     pub claim_rate: RateLimit,
+    /// Claims and lookups per requester across every target, unknown
+    /// numbers included (default burst 100, one more every 36 s; a device
+    /// or a peer's requester; KDS-CLM-5).
+    pub requester_rate: RateLimit,
+    /// Claims per peer provider and target, whatever requester the peer
+    /// names (default burst 30, one more every 120 s; KDS-CLM-4).
+    pub peer_target_rate: RateLimit,
+    /// Claims per peer provider across every target and requester
+    /// (default burst 2 000, one more every second; KDS-CLM-4).
+    pub peer_rate: RateLimit,
     /// Largest request body (default 1 MiB: a full upload of 300 X-Wing KeyPackages fits).
     pub max_body_bytes: usize,
     /// Peer providers.
@@ -136,11 +172,19 @@ impl KdsConfig {
         carriers: TrustedCarriers,
         attestation: AttestationRequirement,
     ) -> Result<Self, crosslock_attest::AttestError> {
+        let kds_id = kds_id.into();
+        // A valid id (1..=253 characters) always makes a plan; an invalid
+        // one gets an empty plan, so nothing is homed here.
+        let numbering_plan = NumberingPlan::single(&kds_id).unwrap_or_default();
         Ok(KdsConfig {
-            kds_id: kds_id.into(),
+            kds_id,
             ca,
             ca_signer,
+            enrolment_carriers: carriers.clone(),
             carriers,
+            numbering_plan,
+            max_devices_per_number: 16,
+            max_devices_per_proof: 1,
             attestation,
             apple_app_ids: Vec::new(),
             android_roots: AndroidRoots::google()?,
@@ -150,11 +194,78 @@ impl KdsConfig {
             max_key_package_lifetime_secs: 14 * 86_400 + 3_600,
             min_credential_remaining_secs: 30 * 86_400,
             claim_rate: RateLimit::default(),
+            requester_rate: RateLimit {
+                burst: 100,
+                refill_secs: 36,
+            },
+            peer_target_rate: RateLimit {
+                burst: 30,
+                refill_secs: 120,
+            },
+            peer_rate: RateLimit {
+                burst: 2_000,
+                refill_secs: 1,
+            },
             max_body_bytes: 1024 * 1024,
             peers: Vec::new(),
             admin_token: None,
             transparency: TransparencySettings::default(),
         })
+    }
+
+    /// Sets the numbering plan (KDS-ENR-7).
+    pub fn set_numbering_plan(&mut self, plan: NumberingPlan) {
+        self.numbering_plan = plan;
+    }
+
+    /// Sets the carriers authoritative for numbers homed here, the only
+    /// ones whose proofs enrol a device (KDS-ENR-6).
+    pub fn set_enrolment_carriers(&mut self, carriers: TrustedCarriers) {
+        self.enrolment_carriers = carriers;
+    }
+
+    /// The number's home (HOME-1): the longest prefix of the numbering
+    /// plan and of the peers' `prefixes` together; `None` when nobody is
+    /// home for it or two providers claim the same longest prefix.
+    pub fn home_of(&self, number: &PhoneNumber) -> Option<&str> {
+        let peers = self.peers.iter().flat_map(|p| {
+            p.prefixes
+                .iter()
+                .filter_map(|text| NumberPrefix::parse(text).ok())
+                .map(move |prefix| (prefix, p.kds_id.as_str()))
+        });
+        let routes = self
+            .numbering_plan
+            .routes()
+            .map(|(prefix, home)| (prefix.clone(), home))
+            .chain(peers)
+            .filter(|(prefix, _)| prefix.matches(number));
+        let mut best: Option<(usize, &str)> = None;
+        let mut ambiguous = false;
+        for (prefix, home) in routes {
+            let len = prefix.as_str().len();
+            match best {
+                Some((l, h)) if l == len && h != home => ambiguous = true,
+                Some((l, _)) if l >= len => {}
+                _ => {
+                    best = Some((len, home));
+                    ambiguous = false;
+                }
+            }
+        }
+        if ambiguous {
+            return None;
+        }
+        best.map(|(_, home)| home)
+    }
+
+    /// The device cap actually enforced: `max_devices_per_number`, but
+    /// never so many that the number's transparency binding (at most
+    /// [`crosslock_kt::MAX_KEYS`] keys, two per device) could overflow
+    /// (KDS-ENR-9, KDS-KT-1).
+    pub fn device_cap(&self) -> usize {
+        self.max_devices_per_number
+            .clamp(1, crosslock_kt::MAX_KEYS / KEYS_PER_DEVICE)
     }
 
     /// The peer a number is homed at, by longest matching prefix.
@@ -165,5 +276,78 @@ impl KdsConfig {
             .filter(|(prefix, _)| number.starts_with(prefix.as_str()))
             .max_by_key(|(prefix, _)| prefix.len())
             .map(|(_, p)| p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(plan: NumberingPlan, peers: &[(&str, &[&str])]) -> KdsConfig {
+        let signer = Arc::new(crosslock_tls::KeyPair::generate().unwrap());
+        let ca = CertificateAuthority::new_root(
+            "t",
+            1_700_000_000,
+            1_800_000_000,
+            [1; 16],
+            signer.as_ref(),
+        )
+        .unwrap();
+        let mut c = KdsConfig::new(
+            "a",
+            ca,
+            signer,
+            TrustedCarriers::default(),
+            AttestationRequirement::Optional(AttestationPolicy::Strict),
+        )
+        .unwrap();
+        c.set_numbering_plan(plan);
+        c.peers = peers
+            .iter()
+            .map(|(id, prefixes)| PeerKds {
+                kds_id: (*id).into(),
+                federation_url: String::new(),
+                prefixes: prefixes.iter().map(|p| (*p).into()).collect(),
+                credential_root: Vec::new(),
+                client_cert_sha256: [0; 32],
+            })
+            .collect();
+        c
+    }
+
+    fn n(text: &str) -> PhoneNumber {
+        PhoneNumber::parse(text).unwrap()
+    }
+
+    #[test]
+    fn the_home_is_the_longest_prefix_of_plan_and_peers() {
+        let c = config(NumberingPlan::single("a").unwrap(), &[("b", &["+44"])]);
+        assert_eq!(c.home_of(&n("+15551234567")), Some("a"));
+        assert_eq!(c.home_of(&n("+447700900123")), Some("b"));
+        let mut plan = NumberingPlan::single("a").unwrap();
+        plan.add_all(["+4420"], "a").unwrap();
+        let c = config(plan, &[("b", &["+44", "bogus"])]);
+        assert_eq!(c.home_of(&n("+442071234567")), Some("a"));
+        assert_eq!(c.home_of(&n("+447700900123")), Some("b"));
+    }
+
+    #[test]
+    fn two_homes_for_one_prefix_is_no_home() {
+        let mut plan = NumberingPlan::new();
+        plan.add_all(["+44"], "a").unwrap();
+        let c = config(plan, &[("b", &["+44"])]);
+        assert_eq!(c.home_of(&n("+447700900123")), None);
+        let c = config(NumberingPlan::new(), &[]);
+        assert_eq!(c.home_of(&n("+15551234567")), None);
+    }
+
+    #[test]
+    fn the_device_cap_never_overflows_a_binding() {
+        let mut c = config(NumberingPlan::new(), &[]);
+        assert_eq!(c.device_cap(), 16);
+        c.max_devices_per_number = usize::MAX;
+        assert_eq!(c.device_cap(), crosslock_kt::MAX_KEYS / KEYS_PER_DEVICE);
+        c.max_devices_per_number = 0;
+        assert_eq!(c.device_cap(), 1);
     }
 }

@@ -5,13 +5,19 @@
 //! 2. the device id is a UUID;
 //! 3. one or two CSRs, each self-signed: exactly one P-256 key (the RCC.16
 //!    participant key), optionally one Ed25519 key (suites 0x0001, X-Wing);
-//! 4. the carrier proof verifies under a trusted carrier, is unexpired,
-//!    names this KDS as home and covers every CSR key;
+//! 4. the carrier proof verifies under a carrier authoritative for numbers
+//!    homed here (KDS-ENR-6; a peer's carrier is refused), is unexpired,
+//!    names this KDS as home, the numbering plan homes the number here
+//!    (KDS-ENR-7), and it covers every CSR key;
 //! 5. the attestation (required or optional by policy) verifies, its
 //!    challenge is `enrollment_challenge(nonce, P-256 key)`, and for Android
 //!    the attested key *is* the P-256 participant key;
 //! 6. credentials are issued (carrier proof and participant information
-//!    embedded) and stored with the device in one transaction.
+//!    embedded) and stored with the device in one transaction, which also
+//!    checks that the device id is not another number's and that an
+//!    existing device id comes with its current token (KDS-ENR-8), that
+//!    the number stays within its device cap (KDS-ENR-9) and the carrier
+//!    proof within its use cap (KDS-ENR-10).
 
 use std::time::{Duration, SystemTime};
 
@@ -28,7 +34,7 @@ use sha2::{Digest, Sha256};
 use crate::config::AttestationRequirement;
 use crate::error::KdsError;
 use crate::service::Kds;
-use crate::store::{DeviceRecord, IssuedCredential};
+use crate::store::{DeviceRecord, Enrolment, IssuedCredential};
 
 impl Kds {
     /// Issues a one-time enrollment nonce.
@@ -42,8 +48,22 @@ impl Kds {
         })
     }
 
-    /// Enrolls a device (see the module documentation for the checks).
+    /// Enrolls a new device (see the module documentation for the checks).
+    /// A device id enrolled before needs [`Kds::enroll_device`] with its
+    /// current token.
     pub fn enroll(&self, request: EnrollRequest, now: u64) -> Result<EnrollResponse, KdsError> {
+        self.enroll_device(request, None, now)
+    }
+
+    /// Enrolls a device; `device_token` is the token the caller presented
+    /// (the bearer of `POST /v1/enrollment`): re-enrolling a device id
+    /// needs the token that device holds now (KDS-ENR-8).
+    pub fn enroll_device(
+        &self,
+        request: EnrollRequest,
+        device_token: Option<&str>,
+        now: u64,
+    ) -> Result<EnrollResponse, KdsError> {
         let replace_others = request.replace_existing;
         // 1. Nonce.
         if !self.store.take_nonce(&request.nonce.0, now)? {
@@ -83,13 +103,36 @@ impl Kds {
                 "at most one Ed25519 key, and no other key types".into(),
             ));
         }
-        // 4. Carrier proof.
-        let claims = self
+        // 4. Carrier proof: only a carrier authoritative for numbers homed
+        // here (KDS-ENR-6), for a number homed here (KDS-ENR-7).
+        let proof = &request.carrier_proof.0;
+        let claims = match self
             .config
-            .carriers
-            .verify(&request.carrier_proof.0, now, &self.verifier)?;
+            .enrolment_carriers
+            .verify(proof, now, &self.verifier)
+        {
+            Ok(claims) => claims,
+            Err(e) => {
+                if self
+                    .config
+                    .carriers
+                    .verify(proof, now, &self.verifier)
+                    .is_ok()
+                {
+                    tracing::warn!(
+                        "enrollment refused: a carrier not authoritative here signed the proof"
+                    );
+                    return Err(KdsError::CarrierNotAuthoritative);
+                }
+                return Err(e.into());
+            }
+        };
         if claims.home_kds != self.config.kds_id {
             return Err(KdsError::WrongHome(claims.home_kds));
+        }
+        if self.config.home_of(&claims.number) != Some(self.config.kds_id.as_str()) {
+            tracing::warn!(number = %claims.number.redacted(), "enrollment refused: number not homed here");
+            return Err(KdsError::NotHomedHere);
         }
         if let Some(key) = keys.iter().find(|k| !claims.covers(k.as_bytes())) {
             return Err(KdsError::Csr(format!(
@@ -140,7 +183,16 @@ impl Kds {
             enrolled_at: now,
             revoked_at: None,
         };
-        self.store.enroll(&device, &issued, replace_others)?;
+        self.store.enroll(&Enrolment {
+            device: &device,
+            credentials: &issued,
+            replace_others,
+            presented_token_hash: device_token.map(|t| Sha256::digest(t.as_bytes()).into()),
+            proof_digest: Sha256::digest(proof).into(),
+            proof_not_after: claims.not_after,
+            max_devices: self.config.device_cap(),
+            max_per_proof: self.config.max_devices_per_proof,
+        })?;
         tracing::info!(device = %device_id, number = %claims.number.redacted(), ?assurance, "device enrolled");
         Ok(EnrollResponse {
             device_token: token_text,

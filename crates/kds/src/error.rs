@@ -31,6 +31,35 @@ pub enum KdsError {
     /// The carrier proof names another KDS as the number's home.
     #[error("carrier proof is for another home KDS ({0})")]
     WrongHome(String),
+    /// The carrier proof verifies, but under a carrier that is not
+    /// authoritative for numbers homed here (e.g. a peer provider's).
+    #[error(
+        "the carrier proof is signed by a carrier that is not authoritative for numbers homed here; get the proof from your own carrier"
+    )]
+    CarrierNotAuthoritative,
+    /// The numbering plan homes the number at another provider (or none).
+    #[error("this number is not homed at this provider; enrol at the number's home provider")]
+    NotHomedHere,
+    /// The device id is enrolled under another number.
+    #[error(
+        "this device id belongs to a device of another number; generate a new device id and enrol again"
+    )]
+    DeviceIdTaken,
+    /// Re-enrolling a device id needs the device's current token.
+    #[error(
+        "this device id is enrolled already; re-enrol it with its current device token as bearer (Authorization: Bearer ...), or enrol as a new device"
+    )]
+    DeviceProofRequired,
+    /// The number has as many active devices as allowed.
+    #[error(
+        "this number has {0} active devices, the most allowed; revoke one (POST /v1/revoke from it) or enrol with replace_existing"
+    )]
+    TooManyDevices(usize),
+    /// The carrier proof has enrolled as many devices as allowed.
+    #[error(
+        "this carrier proof has already enrolled {0} device(s), the most allowed; ask your carrier for a new proof"
+    )]
+    ProofUsedUp(u32),
     /// A CSR was refused, or its key is not one the carrier proof names.
     #[error("certification request refused: {0}")]
     Csr(String),
@@ -103,8 +132,19 @@ impl KdsError {
             Malformed(_) | InvalidNumber(_) | Csr(_) | KeyPackage(_) => StatusCode::BAD_REQUEST,
             TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Unauthenticated => StatusCode::UNAUTHORIZED,
-            Forbidden | CarrierProof(_) | WrongHome(_) | Attestation(_) | AttestationRequired
-            | Revoked | UnknownPeer | NotYourNumber => StatusCode::FORBIDDEN,
+            Forbidden
+            | CarrierProof(_)
+            | WrongHome(_)
+            | Attestation(_)
+            | AttestationRequired
+            | Revoked
+            | UnknownPeer
+            | NotYourNumber
+            | CarrierNotAuthoritative
+            | NotHomedHere
+            | DeviceIdTaken
+            | DeviceProofRequired => StatusCode::FORBIDDEN,
+            TooManyDevices(_) | ProofUsedUp(_) => StatusCode::CONFLICT,
             NotYetPublished { .. } => StatusCode::SERVICE_UNAVAILABLE,
             NoTransparency => StatusCode::NOT_FOUND,
             BadNonce => StatusCode::CONFLICT,
@@ -128,6 +168,12 @@ impl KdsError {
             BadNonce => "bad-nonce",
             CarrierProof(_) => "carrier-proof-refused",
             WrongHome(_) => "wrong-home-kds",
+            CarrierNotAuthoritative => "carrier-not-authoritative",
+            NotHomedHere => "not-homed-here",
+            DeviceIdTaken => "device-id-taken",
+            DeviceProofRequired => "device-proof-required",
+            TooManyDevices(_) => "too-many-devices",
+            ProofUsedUp(_) => "carrier-proof-used-up",
             Csr(_) => "csr-refused",
             Attestation(_) => "attestation-refused",
             AttestationRequired => "attestation-required",

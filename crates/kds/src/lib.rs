@@ -1,12 +1,12 @@
 //! Crosslock's key distribution service (KDS).
 //!
 //! A provider's KDS is its certificate authority and KeyPackage directory:
-//! - **enrollment**: a device proves its number (the carrier's signed
-//!   proof), its hardware (Android Key Attestation / Apple App Attest) and
+//! - **enrollment**: a device proves its number (the signed proof of a
+//!   carrier authoritative for a number homed here), its hardware (Android Key Attestation / Apple App Attest) and
 //!   its keys (PKCS#10), and gets short-lived RCC.16 credentials;
 //! - **KeyPackages**: devices upload validated KeyPackages; claims hand
 //!   each out once (a last-resort package when none is left), rate-limited
-//!   per requester and target;
+//!   per requester and target, per requester, and per peer;
 //! - **federation**: claims for numbers homed at a peer provider go to that
 //!   provider's KDS over mutually authenticated TLS;
 //! - **revocation** by the device or an administrator;

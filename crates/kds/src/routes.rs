@@ -128,12 +128,19 @@ async fn nonce(State(kds): Shared) -> Response {
     reply(blocking(move || kds.new_nonce(now())).await)
 }
 
-async fn enroll(State(kds): Shared, body: Result<Bytes, BytesRejection>) -> Response {
+/// `POST /v1/enrollment`; a bearer token, when given, is the current token
+/// of the device id being re-enrolled (KDS-ENR-8).
+async fn enroll(
+    State(kds): Shared,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let request: EnrollRequest = match json(body) {
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
-    reply(blocking(move || kds.enroll(request, now())).await)
+    let token = bearer(&headers).map(str::to_owned);
+    reply(blocking(move || kds.enroll_device(request, token.as_deref(), now())).await)
 }
 
 async fn upload(
@@ -191,7 +198,9 @@ async fn kt_history(
 ) -> Response {
     let result = async {
         let request: NumberRequest = json(body)?;
-        let device = device(&kds, &headers, false).await?;
+        // KDS-KT-2: a revoked device still reads its own number's history,
+        // so it can tell its user who took the number over.
+        let device = device(&kds, &headers, true).await?;
         kds.history_for(&device, &request.number).await
     };
     reply(result.await)

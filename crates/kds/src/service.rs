@@ -1,6 +1,6 @@
 //! The KDS: configuration, store and the operations behind the routes.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crosslock_credential::AwsLcVerifier;
 
@@ -15,6 +15,9 @@ pub struct Kds {
     pub(crate) verifier: AwsLcVerifier,
     pub(crate) federation: FederationClient,
     pub(crate) kt: Option<Arc<crosslock_kt::server::KtLog>>,
+    /// The key of requester ids forwarded to peers (read from the store
+    /// on first use).
+    pub(crate) requester_key: OnceLock<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Kds {
@@ -36,6 +39,7 @@ impl Kds {
             verifier: AwsLcVerifier,
             federation,
             kt: None,
+            requester_key: OnceLock::new(),
         }
     }
 

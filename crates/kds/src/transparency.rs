@@ -19,7 +19,7 @@ use crosslock_wire::api::kt::{HistoryAnswer, LookupAnswer, SignedRoot};
 
 use crate::error::KdsError;
 use crate::service::Kds;
-use crate::store::DeviceRecord;
+use crate::store::{DeviceRecord, SkippedNumber};
 
 fn now() -> u64 {
     std::time::SystemTime::now()
@@ -46,6 +46,16 @@ impl Kds {
     /// The binding the store holds for `number` now: what the next epoch
     /// publishes for it.
     pub fn binding_of(&self, number: &str) -> Result<Binding, KdsError> {
+        self.binding_from_store(number)?
+            .map_err(|e| KdsError::Internal(e.to_string()))
+    }
+
+    /// The binding for `number`: the outer error is the store failing (the
+    /// epoch is retried), the inner one a binding that cannot be published.
+    fn binding_from_store(
+        &self,
+        number: &str,
+    ) -> Result<Result<Binding, crosslock_kt::KtError>, KdsError> {
         let keys = self
             .store
             .keys_of_number(number)?
@@ -55,30 +65,58 @@ impl Kds {
                 Some(BoundKey::new(c.device_id, c.public_key, leaf))
             })
             .collect();
-        Binding::of(keys).map_err(|e| KdsError::Internal(e.to_string()))
+        Ok(Binding::of(keys))
     }
 
     /// Publishes one epoch with up to `max_epoch_updates` queued numbers.
-    /// Returns the new latest root, or `None` when nothing was queued.
+    /// Returns the new latest root, or `None` when nothing was published.
+    ///
+    /// A queued number whose binding cannot be published (e.g. more keys
+    /// than a binding holds, from a database older than the device cap) is
+    /// left out, taken off the queue and recorded
+    /// ([`crate::store::TransparencyQueue::skipped`]); the others are
+    /// published (KDS-KT-1). One number never stops the epoch.
     pub async fn publish_transparency(
         self: &Arc<Self>,
         now: u64,
     ) -> Result<Option<SignedRoot>, KdsError> {
         let log = self.log()?.clone();
         let limit = self.config.transparency.max_epoch_updates;
-        let (queued, updates) = self
+        let (queued, updates, skipped) = self
             .blocking(move |kds| {
                 let queued = kds.store.queued(limit)?;
                 let mut updates = Vec::with_capacity(queued.len());
-                for q in &queued {
-                    let number = PhoneNumber::parse(&q.number).map_err(|e| {
-                        KdsError::Storage(format!("queued number {}: {e}", q.number))
-                    })?;
-                    updates.push((number, kds.binding_of(&q.number)?));
+                let mut published = Vec::with_capacity(queued.len());
+                let mut skipped = Vec::new();
+                for q in queued {
+                    // A store failure aborts the epoch (retried on the next
+                    // tick, nothing dequeued); only a binding that can
+                    // never be published is left out.
+                    match kds.publishable(&q.number)? {
+                        Ok(update) => {
+                            updates.push(update);
+                            published.push(q);
+                        }
+                        Err(reason) => skipped.push(SkippedNumber {
+                            number: q.number,
+                            seq: q.seq,
+                            reason,
+                            skipped_at: now,
+                        }),
+                    }
                 }
-                Ok((queued, updates))
+                Ok((published, updates, skipped))
             })
             .await?;
+        if !skipped.is_empty() {
+            for s in &skipped {
+                let shown = PhoneNumber::parse(&s.number)
+                    .map(|n| n.redacted())
+                    .unwrap_or_else(|_| "(not a number)".into());
+                tracing::warn!(number = %shown, reason = %s.reason, "key-transparency: binding left out of the epoch; the number's devices are not visible to contacts until it changes");
+            }
+            self.blocking(move |kds| kds.store.skip(&skipped)).await?;
+        }
         if queued.is_empty() {
             return Ok(None);
         }
@@ -91,6 +129,22 @@ impl Kds {
             "key-transparency epoch closed"
         );
         Ok(Some(root))
+    }
+
+    /// A queued number with the binding to publish for it, or why it
+    /// cannot be published (the reason never names the number).
+    #[allow(clippy::type_complexity)]
+    fn publishable(
+        &self,
+        number: &str,
+    ) -> Result<Result<(PhoneNumber, Binding), String>, KdsError> {
+        let Ok(parsed) = PhoneNumber::parse(number) else {
+            return Ok(Err("the queued entry is not an E.164 number".into()));
+        };
+        Ok(self
+            .binding_from_store(number)?
+            .map(|binding| (parsed, binding))
+            .map_err(|e| e.to_string()))
     }
 
     /// Runs the publisher until the task is dropped or aborted: closes an
@@ -178,27 +232,18 @@ impl Kds {
         self.log()?;
         let number =
             PhoneNumber::parse(number).map_err(|e| KdsError::InvalidNumber(e.to_string()))?;
-        let limit = self.config.transparency.lookup_rate;
-        let key = crate::claim::rate_key(
+        let requester = crate::claim::Requester::Device(requester.device_id.clone());
+        let buckets = crate::claim::buckets(
+            self,
             b"lookup",
-            &crate::claim::Requester::Device(requester.device_id.clone()),
+            self.config.transparency.lookup_rate,
+            &requester,
             &number,
         );
         {
             let number = number.clone();
-            self.blocking(move |kds| {
-                match kds
-                    .store
-                    .take_token(&key, now, limit.burst, limit.refill_secs)?
-                {
-                    Ok(()) => Ok(()),
-                    Err(retry_after_secs) => {
-                        tracing::warn!(target_number = %number.redacted(), "lookup rate limit hit");
-                        Err(KdsError::RateLimited { retry_after_secs })
-                    }
-                }
-            })
-            .await?;
+            self.blocking(move |kds| kds.take_tokens(&buckets, &number, "lookup", now))
+                .await?;
         }
         Ok(self.transparency_lookup(&number).await?.0)
     }

@@ -82,6 +82,7 @@ async fn bad_enrollments_are_refused_with_a_reason_and_store_nothing() {
     // A proof signed by a carrier the KDS does not trust.
     let rogue = crosslock_acs::Acs::new(
         "carrier.example",
+        "kds.a.example",
         std::sync::Arc::new(SoftSigner::new()),
         86_400,
     );

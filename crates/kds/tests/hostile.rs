@@ -9,7 +9,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use common::*;
@@ -18,7 +17,6 @@ use crosslock_client::*;
 use crosslock_wire::api::B64;
 use crosslock_wire::api::kds::*;
 use crosslock_wire::api::kt::NumberRequest;
-use sha2::{Digest, Sha256};
 
 // ---- shared setup -------------------------------------------------------------
 
@@ -49,49 +47,6 @@ async fn world_with(setup: ProviderSetup) -> World {
 
 async fn world() -> World {
     world_with(ProviderSetup::default()).await
-}
-
-/// Every KDS table that a refused request must not touch: row count and a
-/// digest of all rows, per table.
-type Snapshot = BTreeMap<String, (usize, String)>;
-
-fn snapshot(p: &Provider) -> Snapshot {
-    let conn = rusqlite::Connection::open_with_flags(
-        p._dir.path().join("kds.db"),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .unwrap();
-    let tables: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    let mut out = BTreeMap::new();
-    for table in tables {
-        if table == "nonces" || table == "rate" {
-            continue;
-        }
-        let mut stmt = conn.prepare(&format!("SELECT * FROM \"{table}\"")).unwrap();
-        let columns = stmt.column_count();
-        let mut rows: Vec<String> = stmt
-            .query_map([], |r| {
-                let mut row = String::new();
-                for i in 0..columns {
-                    row.push_str(&format!("{:?}|", r.get_ref(i)?));
-                }
-                Ok(row)
-            })
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        rows.sort();
-        let digest = hex::encode(Sha256::digest(rows.concat().as_bytes()));
-        out.insert(table, (rows.len(), digest));
-    }
-    assert!(out.contains_key("devices") && out.contains_key("key_packages"));
-    out
 }
 
 /// An HTTP request with raw body; answers status, headers and JSON body.
@@ -207,7 +162,12 @@ async fn enrol_carrier_proof_signed_by_unknown_key() {
     let w = world().await;
     let victim = phone("+15550100009", DeviceProfile::Ios, w.p.trust());
     // Same carrier id, another key: a rogue "carrier".
-    let rogue = crosslock_acs::Acs::new("carrier.example", Arc::new(SoftSigner::new()), 86_400);
+    let rogue = crosslock_acs::Acs::new(
+        "carrier.example",
+        "kds.a.example",
+        Arc::new(SoftSigner::new()),
+        86_400,
+    );
     rogue.add_subscriber(victim.number(), "t");
     let forged = rogue
         .prove(&proof_request(&victim, "t", "kds.a.example"), now())

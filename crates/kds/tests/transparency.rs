@@ -97,15 +97,18 @@ async fn claims_carry_proofs_that_clients_check_through_enrol_roll_and_revoke() 
         }
     );
 
-    // Bob re-enrolls the same device (a key roll). Until the next epoch his
-    // new KeyPackages do not match his proven binding: refused.
+    // Bob re-enrolls the same device (a key roll, with its current token).
+    // Until the next epoch his new KeyPackages do not match his proven
+    // binding: refused.
     let old_credential = bob.credential_chain(bob.suites()[0])[0].clone();
     let mut bob2 = kt_phone(&a, BOB);
     let request = EnrollRequest {
         device_id: bob.device_id().to_owned(),
         ..a.enroll_request(&bob2, false).await
     };
-    let bob2_token = a.complete_enrollment(&mut bob2, request).await;
+    let bob2_token = a
+        .complete_enrollment_with(&mut bob2, request, Some(&bob_token))
+        .await;
     a.publish(&mut bob2, &bob2_token, 2).await;
     let stale = claim(&a, &alice_token, BOB).await;
     let mut carol = kt_phone(&a, CAROL);
@@ -411,14 +414,18 @@ async fn monitoring_catches_keys_the_owner_did_not_enrol() {
         vec![]
     );
 
-    // An attacker re-enrols Bob's own device id with its keys: an unknown
-    // key under Bob's id, and Bob's key gone from his binding.
+    // An attacker holding Bob's device token (stolen from the phone, or an
+    // insider) re-enrols Bob's own device id with its keys: an unknown key
+    // under Bob's id, and Bob's key gone from his binding. (Without the
+    // token the KDS refuses it: attacks.rs.)
     let mut mallory = kt_phone(&a, BOB);
     let request = EnrollRequest {
         device_id: bob.device_id().to_owned(),
         ..a.enroll_request(&mallory, false).await
     };
-    let mallory_token = a.complete_enrollment(&mut mallory, request).await;
+    let mallory_token = a
+        .complete_enrollment_with(&mut mallory, request, Some(&bob_token))
+        .await;
     a.epoch().await.unwrap();
     let alerts = bob.check_own_history(&fetch(mallory_token).await).unwrap();
     assert!(

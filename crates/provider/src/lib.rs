@@ -158,6 +158,7 @@ impl Provider {
             Some(key) => {
                 let acs = Arc::new(Acs::new(
                     config.carrier_id(),
+                    name.clone(),
                     key.clone(),
                     config.carrier.proof_lifetime_secs,
                 ));

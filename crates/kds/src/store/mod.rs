@@ -8,6 +8,7 @@ pub use sqlite::{KdsStoreMetrics, SqliteKdsStore};
 
 use crosslock_wire::api::kds::{Assurance, Stock};
 
+use crate::config::RateLimit;
 use crate::error::KdsError;
 
 /// An enrolled device.
@@ -58,6 +59,29 @@ pub struct StoredKeyPackage {
 /// A claimed device: its id and one KeyPackage per suite it had.
 pub type ClaimedKeyPackages = Vec<(String, Vec<Vec<u8>>)>;
 
+/// An enrollment to record, with what the store checks in the same
+/// transaction (KDS-ENR-8..10): nothing is written when one fails.
+#[derive(Debug, Clone, Copy)]
+pub struct Enrolment<'a> {
+    /// The device (its id, number and new token).
+    pub device: &'a DeviceRecord,
+    /// Its new credentials.
+    pub credentials: &'a [IssuedCredential],
+    /// Revoke every other device of the number (a new phone).
+    pub replace_others: bool,
+    /// SHA-256 of the device token the caller presented: re-enrolling an
+    /// existing device id needs the one it holds now (KDS-ENR-8).
+    pub presented_token_hash: Option<[u8; 32]>,
+    /// SHA-256 of the carrier proof (KDS-ENR-10).
+    pub proof_digest: [u8; 32],
+    /// When the carrier proof expires (its use count is kept until then).
+    pub proof_not_after: u64,
+    /// Most active devices the number may have after this enrollment.
+    pub max_devices: usize,
+    /// Most devices one carrier proof may enrol.
+    pub max_per_proof: u32,
+}
+
 /// One-time enrollment nonces.
 pub trait NonceStore: Send + Sync {
     /// Remembers a nonce until `expires_at`.
@@ -68,14 +92,14 @@ pub trait NonceStore: Send + Sync {
 
 /// Devices and their credentials.
 pub trait DeviceStore: Send + Sync {
-    /// Records an enrollment. With `replace_others`, every other device of
-    /// the number is revoked in the same transaction (a new phone).
-    fn enroll(
-        &self,
-        device: &DeviceRecord,
-        credentials: &[IssuedCredential],
-        replace_others: bool,
-    ) -> Result<(), KdsError>;
+    /// Records an enrollment, in one transaction, after checking that the
+    /// device id is not another number's (`DeviceIdTaken`), that an
+    /// existing device id comes with its current token
+    /// (`DeviceProofRequired`), that the number stays within
+    /// `max_devices` (`TooManyDevices`) and the proof within
+    /// `max_per_proof` (`ProofUsedUp`). With `replace_others`, every other
+    /// device of the number is revoked in the same transaction.
+    fn enroll(&self, enrolment: &Enrolment<'_>) -> Result<(), KdsError>;
     /// The device holding a token (revoked devices included).
     fn device_by_token(&self, token_hash: &[u8; 32]) -> Result<Option<DeviceRecord>, KdsError>;
     /// The credentials issued to a device.
@@ -120,8 +144,21 @@ pub trait KeyPackageStore: Send + Sync {
     ) -> Result<ClaimedKeyPackages, KdsError>;
 }
 
+/// One token bucket of a rate limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bucket {
+    /// Which bucket (an opaque key).
+    pub key: Vec<u8>,
+    /// Its size and refill.
+    pub limit: RateLimit,
+}
+
 /// Token buckets for rate limits.
 pub trait RateStore: Send + Sync {
+    /// Takes one token from every bucket, or from none: `Err(seconds)`
+    /// says when every bucket will have one again.
+    fn take_tokens(&self, buckets: &[Bucket], now: u64) -> Result<Result<(), u64>, KdsError>;
+
     /// Takes one token from the bucket `key` (capacity `burst`, refilled one
     /// token per `refill_secs`). `Err(seconds)` says when one will be there.
     fn take_token(
@@ -130,7 +167,23 @@ pub trait RateStore: Send + Sync {
         now: u64,
         burst: u32,
         refill_secs: u64,
-    ) -> Result<Result<(), u64>, KdsError>;
+    ) -> Result<Result<(), u64>, KdsError> {
+        self.take_tokens(
+            &[Bucket {
+                key: key.to_vec(),
+                limit: RateLimit { burst, refill_secs },
+            }],
+            now,
+        )
+    }
+}
+
+/// Secrets the KDS makes once and keeps (e.g. the key of the requester
+/// ids it forwards to peers).
+pub trait SecretStore: Send + Sync {
+    /// The secret called `name`: `fresh` is stored and returned the first
+    /// time, the stored one every later time.
+    fn secret(&self, name: &str, fresh: [u8; 32]) -> Result<[u8; 32], KdsError>;
 }
 
 /// A number waiting for the next key-transparency epoch.
@@ -142,6 +195,21 @@ pub struct QueuedNumber {
     pub seq: i64,
 }
 
+/// A queued number the publisher left out of an epoch because its binding
+/// could not be published (KDS-KT-1). It is taken off the queue so the
+/// others go on; a later change of the number queues it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedNumber {
+    /// The number (E.164, as stored).
+    pub number: String,
+    /// Its queue entry's sequence number.
+    pub seq: i64,
+    /// Why (never the number itself).
+    pub reason: String,
+    /// When it was skipped.
+    pub skipped_at: u64,
+}
+
 /// Numbers whose binding changed (enrollment, re-enrollment, revocation)
 /// and must go into the next key-transparency epoch. [`DeviceStore`]
 /// queues them in the same transaction as the change.
@@ -150,8 +218,14 @@ pub trait TransparencyQueue: Send + Sync {
     fn queued(&self, limit: usize) -> Result<Vec<QueuedNumber>, KdsError>;
     /// How many numbers are queued.
     fn queue_len(&self) -> Result<usize, KdsError>;
-    /// Removes published entries, unless queued again since they were read.
+    /// Removes published entries, unless queued again since they were read
+    /// (and forgets that they were skipped before).
     fn dequeue(&self, published: &[QueuedNumber]) -> Result<(), KdsError>;
+    /// Records numbers left out of an epoch and removes their queue
+    /// entries, unless queued again since they were read.
+    fn skip(&self, skipped: &[SkippedNumber]) -> Result<(), KdsError>;
+    /// The numbers skipped and not published since.
+    fn skipped(&self) -> Result<Vec<SkippedNumber>, KdsError>;
     /// Queues every number that ever had a device (a directory starting on
     /// an existing KDS). Returns how many.
     fn queue_all_numbers(&self) -> Result<usize, KdsError>;
@@ -161,10 +235,13 @@ pub trait TransparencyQueue: Send + Sync {
 
 /// Everything the KDS stores.
 pub trait KdsStore:
-    NonceStore + DeviceStore + KeyPackageStore + RateStore + TransparencyQueue
+    NonceStore + DeviceStore + KeyPackageStore + RateStore + TransparencyQueue + SecretStore
 {
 }
-impl<T: NonceStore + DeviceStore + KeyPackageStore + RateStore + TransparencyQueue> KdsStore for T {}
+impl<T: NonceStore + DeviceStore + KeyPackageStore + RateStore + TransparencyQueue + SecretStore>
+    KdsStore for T
+{
+}
 
 pub(crate) fn assurance_name(a: Assurance) -> &'static str {
     match a {

@@ -18,6 +18,9 @@ pub struct KdsStoreMetrics {
     pub key_packages: u64,
     /// Numbers waiting for the next transparency epoch.
     pub queued_numbers: u64,
+    /// Numbers the publisher had to leave out (KDS-KT-1): an operator
+    /// looks at [`TransparencyQueue::skipped`].
+    pub skipped_numbers: u64,
 }
 
 /// SQLite-backed [`KdsStore`].
@@ -69,6 +72,24 @@ CREATE TABLE IF NOT EXISTS kt_queue (
     number TEXT PRIMARY KEY,
     seq INTEGER NOT NULL
 ) WITHOUT ROWID;
+-- How many devices each carrier proof enrolled (KDS-ENR-10), until the
+-- proof expires.
+CREATE TABLE IF NOT EXISTS proof_uses (
+    digest BLOB PRIMARY KEY,
+    uses INTEGER NOT NULL,
+    not_after INTEGER NOT NULL
+) WITHOUT ROWID;
+-- Numbers the transparency publisher left out (KDS-KT-1).
+CREATE TABLE IF NOT EXISTS kt_skipped (
+    number TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    skipped_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS secrets (
+    name TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rate (
     key BLOB PRIMARY KEY,
     tokens REAL NOT NULL,
@@ -114,6 +135,7 @@ impl SqliteKdsStore {
                 &[&(now as i64)],
             )?,
             queued_numbers: count("SELECT count(*) FROM kt_queue", &[])?,
+            skipped_numbers: count("SELECT count(*) FROM kt_skipped", &[])?,
         })
     }
 
@@ -192,17 +214,65 @@ impl NonceStore for SqliteKdsStore {
 }
 
 impl DeviceStore for SqliteKdsStore {
-    fn enroll(
-        &self,
-        device: &DeviceRecord,
-        credentials: &[IssuedCredential],
-        replace_others: bool,
-    ) -> Result<(), KdsError> {
+    fn enroll(&self, enrolment: &Enrolment<'_>) -> Result<(), KdsError> {
+        let device = enrolment.device;
         let mut conn = self.conn();
+        // Every check and write below is one transaction: an error drops
+        // it, which rolls everything back.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // KDS-ENR-8: a device id is owned by its number and its device.
+        let existing: Option<(String, Vec<u8>)> = tx
+            .query_row(
+                "SELECT number, token_hash FROM devices WHERE device_id = ?1",
+                params![device.device_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        if let Some((number, token_hash)) = existing {
+            if number != device.number {
+                return Err(KdsError::DeviceIdTaken);
+            }
+            if enrolment.presented_token_hash.map(|h| h.to_vec()) != Some(token_hash) {
+                return Err(KdsError::DeviceProofRequired);
+            }
+        }
+        // KDS-ENR-10: one carrier proof enrols at most `max_per_proof`
+        // devices; uses are remembered until the proof expires.
+        tx.execute(
+            "DELETE FROM proof_uses WHERE not_after < ?1",
+            params![device.enrolled_at as i64],
+        )?;
+        let uses: i64 = tx
+            .query_row(
+                "SELECT uses FROM proof_uses WHERE digest = ?1",
+                params![&enrolment.proof_digest[..]],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0);
+        if uses >= i64::from(enrolment.max_per_proof) {
+            return Err(KdsError::ProofUsedUp(enrolment.max_per_proof));
+        }
+        tx.execute(
+            "INSERT INTO proof_uses (digest, uses, not_after) VALUES (?1, 1, ?2)
+             ON CONFLICT (digest) DO UPDATE SET uses = uses + 1",
+            params![
+                &enrolment.proof_digest[..],
+                enrolment.proof_not_after as i64
+            ],
+        )?;
         queue_in(&tx, &device.number)?;
-        if replace_others {
+        if enrolment.replace_others {
             revoke_in(&tx, None, Some(&device.number), device.enrolled_at)?;
+        }
+        // KDS-ENR-9: the number's active devices, this one included.
+        let others: i64 = tx.query_row(
+            "SELECT count(*) FROM devices WHERE number = ?1 AND revoked_at IS NULL AND device_id != ?2",
+            params![device.number, device.device_id],
+            |r| r.get(0),
+        )?;
+        if others as usize >= enrolment.max_devices {
+            return Err(KdsError::TooManyDevices(enrolment.max_devices));
         }
         // Re-enrolling a device id replaces its old credentials.
         revoke_in(&tx, Some(&device.device_id), None, device.enrolled_at)?;
@@ -217,7 +287,7 @@ impl DeviceStore for SqliteKdsStore {
                 device.enrolled_at as i64
             ],
         )?;
-        for c in credentials {
+        for c in enrolment.credentials {
             tx.execute(
                 "INSERT INTO credentials (serial, device_id, public_key, chain, not_after, revoked_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, NULL)",
@@ -323,9 +393,46 @@ impl TransparencyQueue for SqliteKdsStore {
                 "DELETE FROM kt_queue WHERE number = ?1 AND seq <= ?2",
                 params![q.number, q.seq],
             )?;
+            tx.execute(
+                "DELETE FROM kt_skipped WHERE number = ?1",
+                params![q.number],
+            )?;
         }
         tx.commit()?;
         Ok(())
+    }
+
+    fn skip(&self, skipped: &[SkippedNumber]) -> Result<(), KdsError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for q in skipped {
+            tx.execute(
+                "DELETE FROM kt_queue WHERE number = ?1 AND seq <= ?2",
+                params![q.number, q.seq],
+            )?;
+            tx.execute(
+                "INSERT OR REPLACE INTO kt_skipped (number, seq, reason, skipped_at) VALUES (?1, ?2, ?3, ?4)",
+                params![q.number, q.seq, q.reason, q.skipped_at as i64],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn skipped(&self) -> Result<Vec<SkippedNumber>, KdsError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT number, seq, reason, skipped_at FROM kt_skipped ORDER BY skipped_at, number",
+        )?;
+        let rows = stmt.query_map([], |row| {
+            Ok(SkippedNumber {
+                number: row.get(0)?,
+                seq: row.get(1)?,
+                reason: row.get(2)?,
+                skipped_at: row.get::<_, i64>(3)?.max(0) as u64,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn queue_all_numbers(&self) -> Result<usize, KdsError> {
@@ -543,40 +650,65 @@ impl KeyPackageStore for SqliteKdsStore {
 }
 
 impl RateStore for SqliteKdsStore {
-    fn take_token(
-        &self,
-        key: &[u8],
-        now: u64,
-        burst: u32,
-        refill_secs: u64,
-    ) -> Result<Result<(), u64>, KdsError> {
+    fn take_tokens(&self, buckets: &[Bucket], now: u64) -> Result<Result<(), u64>, KdsError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let current: Option<(f64, i64)> = tx
-            .query_row(
-                "SELECT tokens, updated_at FROM rate WHERE key = ?1",
-                params![key],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
-            .optional()?;
-        let refill = refill_secs.max(1) as f64;
-        let tokens = match current {
-            None => f64::from(burst),
-            Some((tokens, updated)) => {
-                let elapsed = now.saturating_sub(updated.max(0) as u64) as f64;
-                (tokens + elapsed / refill).min(f64::from(burst))
+        let mut left = Vec::with_capacity(buckets.len());
+        let mut wait = 0u64;
+        for bucket in buckets {
+            let current: Option<(f64, i64)> = tx
+                .query_row(
+                    "SELECT tokens, updated_at FROM rate WHERE key = ?1",
+                    params![bucket.key],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()?;
+            let burst = f64::from(bucket.limit.burst);
+            let refill = bucket.limit.refill_secs.max(1) as f64;
+            let tokens = match current {
+                None => burst,
+                Some((tokens, updated)) => {
+                    let elapsed = now.saturating_sub(updated.max(0) as u64) as f64;
+                    (tokens + elapsed / refill).min(burst)
+                }
+            };
+            if tokens < 1.0 {
+                wait = wait.max((((1.0 - tokens) * refill).ceil() as u64).max(1));
             }
-        };
-        if tokens < 1.0 {
-            let wait = ((1.0 - tokens) * refill).ceil() as u64;
-            return Ok(Err(wait.max(1)));
+            left.push(tokens - 1.0);
         }
-        tx.execute(
-            "INSERT OR REPLACE INTO rate (key, tokens, updated_at) VALUES (?1, ?2, ?3)",
-            params![key, tokens - 1.0, now as i64],
-        )?;
+        if wait > 0 {
+            // Dropping the transaction takes nothing from any bucket.
+            return Ok(Err(wait));
+        }
+        for (bucket, tokens) in buckets.iter().zip(left) {
+            tx.execute(
+                "INSERT OR REPLACE INTO rate (key, tokens, updated_at) VALUES (?1, ?2, ?3)",
+                params![bucket.key, tokens, now as i64],
+            )?;
+        }
         tx.commit()?;
         Ok(Ok(()))
+    }
+}
+
+impl SecretStore for SqliteKdsStore {
+    fn secret(&self, name: &str, fresh: [u8; 32]) -> Result<[u8; 32], KdsError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT OR IGNORE INTO secrets (name, value) VALUES (?1, ?2)",
+            params![name, &fresh[..]],
+        )?;
+        let value: Vec<u8> = tx.query_row(
+            "SELECT value FROM secrets WHERE name = ?1",
+            params![name],
+            |r| r.get(0),
+        )?;
+        tx.commit()?;
+        value
+            .try_into()
+            .map_err(|_| KdsError::Storage(format!("secret {name} is not 32 bytes")))
     }
 }
 

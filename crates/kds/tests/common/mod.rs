@@ -4,6 +4,7 @@
 
 pub(crate) mod android;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -66,6 +67,7 @@ pub(crate) struct Provider {
     pub(crate) kds: Arc<Kds>,
     pub(crate) kt: Option<Arc<crosslock_kt::server::KtLog>>,
     pub(crate) acs: Arc<Acs>,
+    pub(crate) carrier_signer: Arc<SoftSigner>,
     pub(crate) url: String,
     pub(crate) addr: SocketAddr,
     pub(crate) ca_key: PublicKey,
@@ -112,6 +114,8 @@ pub(crate) struct ProviderKeys {
     pub(crate) ca_signer: Arc<SoftSigner>,
     pub(crate) ca: CertificateAuthority,
     pub(crate) acs: Arc<Acs>,
+    /// The carrier's signing key (for proofs the ACS would not issue).
+    pub(crate) carrier_signer: Arc<SoftSigner>,
 }
 
 impl ProviderKeys {
@@ -126,12 +130,19 @@ impl ProviderKeys {
             ca_signer.as_ref(),
         )
         .unwrap();
+        let carrier_signer = Arc::new(SoftSigner::new());
         let acs = Arc::new(Acs::new(
             carrier_id,
-            Arc::new(SoftSigner::new()),
+            kds_id,
+            carrier_signer.clone(),
             7 * 86_400,
         ));
-        ProviderKeys { ca_signer, ca, acs }
+        ProviderKeys {
+            ca_signer,
+            ca,
+            acs,
+            carrier_signer,
+        }
     }
 
     pub(crate) fn carrier(&self) -> (String, PublicKey) {
@@ -148,7 +159,8 @@ impl Provider {
         let keys = setup
             .keys
             .unwrap_or_else(|| ProviderKeys::new(setup.kds_id, "carrier.example"));
-        let (ca_signer, ca, acs) = (keys.ca_signer, keys.ca, keys.acs);
+        let (ca_signer, ca, acs, carrier_signer) =
+            (keys.ca_signer, keys.ca, keys.acs, keys.carrier_signer);
         let carriers = TrustedCarriers::new(vec![(
             acs.carrier_id().to_owned(),
             acs.public_key().clone(),
@@ -202,6 +214,7 @@ impl Provider {
             kds,
             kt,
             acs,
+            carrier_signer,
             url: format!("http://{addr}"),
             addr,
             ca_key: ca_signer.public_key().clone(),
@@ -307,8 +320,19 @@ impl Provider {
         token
     }
 
-    /// The carrier proof for a phone's keys.
+    /// The carrier proof for a phone's keys, naming `home_kds` as home: the
+    /// provider's own ACS for its own home, else the same carrier (same id
+    /// and key) homing the number elsewhere.
     pub(crate) fn carrier_proof(&self, phone: &Device, home_kds: &str) -> Vec<u8> {
+        if home_kds != self.acs.home_kds() {
+            let elsewhere = Acs::new(
+                self.acs.carrier_id(),
+                home_kds,
+                self.carrier_signer.clone(),
+                7 * 86_400,
+            );
+            return carrier_proof_by(&elsewhere, phone);
+        }
         let token = self.subscribe(phone.number().as_str());
         let request = ProofRequest {
             number: phone.number().as_str().to_owned(),
@@ -368,7 +392,18 @@ impl Provider {
         phone: &mut Device,
         request: EnrollRequest,
     ) -> String {
-        let (status, body) = self.post("/v1/enrollment", None, &request).await;
+        self.complete_enrollment_with(phone, request, None).await
+    }
+
+    /// Sends an enrollment request with `token` as bearer (re-enrolling a
+    /// device id needs its current token) and installs the credentials.
+    pub(crate) async fn complete_enrollment_with(
+        &self,
+        phone: &mut Device,
+        request: EnrollRequest,
+        token: Option<&str>,
+    ) -> String {
+        let (status, body) = self.post("/v1/enrollment", token, &request).await;
         assert_eq!(status, 200, "{body}");
         let response: EnrollResponse = serde_json::from_value(body).unwrap();
         phone
@@ -411,6 +446,26 @@ impl Provider {
     }
 }
 
+/// A proof by `acs` (any subscriber token) for a phone's keys, naming the
+/// ACS's home.
+pub(crate) fn carrier_proof_by(acs: &Acs, phone: &Device) -> Vec<u8> {
+    acs.set_open_enrolment(true);
+    let request = ProofRequest {
+        number: phone.number().as_str().to_owned(),
+        subscriber_token: "any".into(),
+        participant_keys: phone
+            .participant_keys()
+            .unwrap()
+            .iter()
+            .map(|k| B64(k.as_bytes().to_vec()))
+            .collect(),
+        home_kds: String::new(),
+    };
+    let proof = acs.prove(&request, now()).unwrap().proof.0;
+    acs.set_open_enrolment(false);
+    proof
+}
+
 /// A phone that trusts `provider`.
 pub(crate) fn phone(number: &str, profile: DeviceProfile, trust: TrustPolicy) -> Device {
     phone_with(number, profile, DeviceConfig::new(trust))
@@ -441,4 +496,49 @@ pub(crate) fn reason(body: &serde_json::Value) -> String {
     serde_json::from_value::<ErrorBody>(body.clone())
         .map(|e| e.error)
         .unwrap_or_else(|_| format!("{body}"))
+}
+
+/// Every KDS table that a refused request must not touch: row count and a
+/// digest of all rows, per table.
+pub(crate) type Snapshot = BTreeMap<String, (usize, String)>;
+
+pub(crate) fn snapshot(p: &Provider) -> Snapshot {
+    let conn = rusqlite::Connection::open_with_flags(
+        p._dir.path().join("kds.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut out = BTreeMap::new();
+    for table in tables {
+        if table == "nonces" || table == "rate" {
+            continue;
+        }
+        let mut stmt = conn.prepare(&format!("SELECT * FROM \"{table}\"")).unwrap();
+        let columns = stmt.column_count();
+        let mut rows: Vec<String> = stmt
+            .query_map([], |r| {
+                let mut row = String::new();
+                for i in 0..columns {
+                    row.push_str(&format!("{:?}|", r.get_ref(i)?));
+                }
+                Ok(row)
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        rows.sort();
+        let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+            rows.concat().as_bytes(),
+        ));
+        out.insert(table, (rows.len(), digest));
+    }
+    assert!(out.contains_key("devices") && out.contains_key("key_packages"));
+    out
 }

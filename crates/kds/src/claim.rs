@@ -145,7 +145,7 @@ impl Kds {
             .federation
             .claim(peer, number.as_str(), &forwarded)
             .await?;
-        validate_peer_answer(peer, &number, &answer, &self.config.carriers, now)?;
+        validate_peer_answer(peer, &number, &answer, now)?;
         tracing::info!(number = %number.redacted(), peer = %peer.kds_id, devices = answer.devices.len(), "claim answered by peer");
         Ok(answer)
     }
@@ -225,7 +225,6 @@ fn validate_peer_answer(
     peer: &PeerKds,
     number: &PhoneNumber,
     answer: &ClaimResponse,
-    carriers: &crosslock_credential::TrustedCarriers,
     now: u64,
 ) -> Result<(), KdsError> {
     let bad = |why: &str| KdsError::Peer(format!("{}: {why}", peer.kds_id));
@@ -236,10 +235,19 @@ fn validate_peer_answer(
         crosslock_credential::CertificateAuthority::load("peer", peer.credential_root.clone())
             .and_then(|ca| ca.public_key())
             .map_err(|e| bad(&e.to_string()))?;
-    let policy = TrustPolicy::Production {
+    // HOME-2: only the peer's CA and the peer's own carriers vouch for
+    // the numbers it homes, with proofs naming it.
+    let mut plan = crosslock_credential::NumberingPlan::new();
+    plan.add_all(peer.prefixes.iter().map(String::as_str), &peer.kds_id)
+        .map_err(|e| bad(&e.to_string()))?;
+    let home = crosslock_credential::Home {
+        name: peer.kds_id.clone(),
         anchors: TrustAnchors::new(vec![root]),
-        carriers: carriers.clone(),
+        carriers: peer.carriers.clone(),
     };
+    let policy = TrustPolicy::Homes(
+        crosslock_credential::HomeTrust::new(plan, vec![home]).map_err(|e| bad(&e.to_string()))?,
+    );
     for device in &answer.devices {
         for kp in &device.key_packages {
             let message = MlsMessage::from_bytes(&kp.0).map_err(|_| bad("not an MLS message"))?;

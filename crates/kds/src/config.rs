@@ -83,6 +83,9 @@ pub struct PeerKds {
     pub credential_root: Vec<u8>,
     /// SHA-256 of the TLS client certificate it presents when it calls us.
     pub client_cert_sha256: [u8; 32],
+    /// The carriers authoritative for its numbers: the proofs in its
+    /// answers must be by one of them and name it as home (HOME-2).
+    pub carriers: TrustedCarriers,
 }
 
 /// A KDS's configuration.
@@ -310,6 +313,7 @@ mod tests {
                 prefixes: prefixes.iter().map(|p| (*p).into()).collect(),
                 credential_root: Vec::new(),
                 client_cert_sha256: [0; 32],
+                carriers: TrustedCarriers::default(),
             })
             .collect();
         c

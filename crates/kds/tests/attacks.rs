@@ -92,6 +92,7 @@ fn peer_b(keys_b: &ProviderKeys) -> PeerKds {
         prefixes: vec!["+44".into()],
         credential_root: keys_b.ca.certificate().to_vec(),
         client_cert_sha256: [0; 32],
+        carriers: TrustedCarriers::new(vec![keys_b.carrier()]),
     }
 }
 
@@ -632,6 +633,7 @@ async fn federated(configure: impl FnOnce(&mut crosslock_kds::KdsConfig) + 'stat
         prefixes: vec!["+1".into()],
         credential_root: keys_a.ca.certificate().to_vec(),
         client_cert_sha256: client_a.leaf_sha256(),
+        carriers: TrustedCarriers::new(vec![keys_a.carrier()]),
     };
     let b = Provider::start(ProviderSetup {
         kds_id: "kds.b.example",
@@ -799,6 +801,7 @@ async fn forwarded_requester_id_is_keyed_not_a_plain_hash() {
             prefixes: vec!["+44".into()],
             credential_root: Vec::new(),
             client_cert_sha256: [0; 32],
+            carriers: TrustedCarriers::default(),
         };
         Provider::start(ProviderSetup {
             kds_id,

@@ -71,6 +71,7 @@ async fn two_providers() -> TwoProviders {
         prefixes: vec!["+44".into()],
         credential_root: keys_b.ca.certificate().to_vec(),
         client_cert_sha256: client_b.leaf_sha256(),
+        carriers: TrustedCarriers::new(vec![keys_b.carrier()]),
     };
     let peer_a = PeerKds {
         kds_id: "kds.a.example".into(),
@@ -78,6 +79,7 @@ async fn two_providers() -> TwoProviders {
         prefixes: vec!["+1".into()],
         credential_root: keys_a.ca.certificate().to_vec(),
         client_cert_sha256: client_a.leaf_sha256(),
+        carriers: TrustedCarriers::new(vec![keys_a.carrier()]),
     };
     let trust = TrustPolicy::Production {
         anchors: TrustAnchors::new(vec![
@@ -271,12 +273,17 @@ async fn a_peer_that_is_down_or_lies_is_refused() {
         crosslock_tls::client_config(&[liar_tls.certificate_der().to_vec()], Some(&me)).unwrap(),
     )
     .unwrap();
+    let b_carrier = (
+        p.b.acs.carrier_id().to_owned(),
+        p.b.acs.public_key().clone(),
+    );
     let liar_peer = PeerKds {
         kds_id: "kds.b.example".into(),
         federation_url: liar_url,
         prefixes: vec!["+44".into()],
         credential_root: p.b.ca_cert.clone(),
         client_cert_sha256: [0; 32],
+        carriers: TrustedCarriers::new(vec![b_carrier.clone()]),
     };
     let down_peer = PeerKds {
         kds_id: "kds.d.example".into(),
@@ -284,11 +291,8 @@ async fn a_peer_that_is_down_or_lies_is_refused() {
         prefixes: vec!["+33".into()],
         credential_root: p.b.ca_cert.clone(),
         client_cert_sha256: [0; 32],
+        carriers: TrustedCarriers::default(),
     };
-    let b_carrier = (
-        p.b.acs.carrier_id().to_owned(),
-        p.b.acs.public_key().clone(),
-    );
     let c = Provider::start(ProviderSetup {
         kds_id: "kds.c.example",
         keys: Some(keys),

@@ -245,6 +245,10 @@ impl Provider {
             AttestationRequirement::Optional(crosslock_attest::AttestationPolicy::Strict),
         )
         .map_err(|e| ProviderError::Start(format!("attestation roots: {e}")))?;
+        // HOME-1, KDS-ENR-6..7: only this provider's carriers may prove a
+        // number for enrolment here, and only numbers homed here enrol.
+        kds_config.set_enrolment_carriers(TrustedCarriers::new(carriers.clone()));
+        kds_config.set_numbering_plan(plan.clone());
         kds_config.credential_lifetime_secs =
             config.credential_ca.credential_lifetime_days * 86_400;
         kds_config.claim_rate = crosslock_kds::RateLimit {
@@ -261,6 +265,7 @@ impl Provider {
                 prefixes: p.prefixes.clone(),
                 credential_root: p.credential_root.clone(),
                 client_cert_sha256: p.client_cert_sha256,
+                carriers: TrustedCarriers::new(p.carriers.clone()),
             })
             .collect();
         let federation_tls = if peers.is_empty() {

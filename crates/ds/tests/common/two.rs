@@ -74,6 +74,7 @@ pub(crate) async fn two_providers_with(configure: impl FnOnce(&mut DsConfig)) ->
         prefixes: vec!["+44".into()],
         credential_root: keys_b.ca.certificate().to_vec(),
         client_cert_sha256: client_b.leaf_sha256(),
+        carriers: TrustedCarriers::new(vec![keys_b.carrier()]),
     };
     let peer_kds_a = PeerKds {
         kds_id: "kds.a.example".into(),
@@ -81,6 +82,7 @@ pub(crate) async fn two_providers_with(configure: impl FnOnce(&mut DsConfig)) ->
         prefixes: vec!["+1".into()],
         credential_root: keys_a.ca.certificate().to_vec(),
         client_cert_sha256: client_a.leaf_sha256(),
+        carriers: TrustedCarriers::new(vec![keys_a.carrier()]),
     };
     let (c1, c2) = (carriers.clone(), carriers);
     let a = Provider::start(ProviderSetup {

@@ -125,6 +125,19 @@ pub enum TransparencyStatus {
     /// member, or by a device without transparency): look them up with
     /// [`Device::record_lookup`].
     Unproven,
+    /// KT-MEMBER-2: the participant's recorded proof, signed long enough
+    /// after the key's credential was issued that the log must hold it,
+    /// does not hold this device's key: a forged or unlogged key. The
+    /// conversation is blocked until the key is removed or a newer proof
+    /// holds it.
+    Refuted {
+        /// The directory.
+        directory: String,
+        /// The epoch of the proof.
+        epoch: u64,
+        /// The device whose key the proof lacks.
+        device_id: String,
+    },
 }
 
 /// A participant's proof, checked and ready to record.
@@ -143,6 +156,10 @@ pub(crate) struct ContactProof {
     pub(crate) epoch: u64,
     /// (device id, public key) of every bound key.
     pub(crate) keys: Vec<(String, Vec<u8>)>,
+    /// When the log signed the root of the proof (0 in records made before
+    /// it was kept: such a proof refutes nothing).
+    #[serde(default)]
+    pub(crate) signed_at: u64,
 }
 
 fn contact_proof_key(number: &PhoneNumber) -> Vec<u8> {
@@ -228,6 +245,7 @@ impl Device {
             proof: ContactProof {
                 directory: log.directory.clone(),
                 epoch: proven.root.epoch,
+                signed_at: proven.root.signed_at,
                 keys: proven
                     .binding
                     .keys()
@@ -312,25 +330,15 @@ impl Device {
         self.keep_fork_alert(result)
     }
 
-    /// The transparency status of `number`'s keys `members` (device id,
-    /// signature key) in a conversation.
-    pub(crate) fn transparency_status(
+    /// The proof recorded for `number`, if any.
+    pub(crate) fn contact_proof(
         &self,
         number: &PhoneNumber,
-        members: &[(String, Vec<u8>)],
-    ) -> Result<TransparencyStatus, ClientError> {
-        let record: Option<ContactProof> =
-            match self.staged.get(Table::Device, &contact_proof_key(number))? {
-                Some(bytes) => Some(records::decode(&bytes)?),
-                None => None,
-            };
-        Ok(match record {
-            Some(r) if members.iter().all(|m| r.keys.contains(m)) => TransparencyStatus::Proven {
-                directory: r.directory,
-                epoch: r.epoch,
-            },
-            _ => TransparencyStatus::Unproven,
-        })
+    ) -> Result<Option<ContactProof>, ClientError> {
+        match self.staged.get(Table::Device, &contact_proof_key(number))? {
+            Some(bytes) => Ok(Some(records::decode(&bytes)?)),
+            None => Ok(None),
+        }
     }
 
     /// Remembers this device's own credential (installed or issued), so
@@ -511,8 +519,12 @@ impl Device {
     }
 
     /// Handles roots gossiped by a member: each one the log signed is
-    /// compared with ours. Returns alerts raised (a fork). Unknown
-    /// directories are ignored. Stages only; the caller commits.
+    /// compared with ours (a fork is raised as an alert); a root counts
+    /// (raises the directory's newest epoch) only after the trusted log's
+    /// signature and witness threshold check (KT-GOSSIP-1). Roots of
+    /// unknown directories, and roots failing a check, are ignored and
+    /// change nothing. Returns alerts raised. Stages only; the caller
+    /// commits.
     pub(crate) fn receive_gossip(
         &self,
         body: &[u8],
@@ -526,19 +538,23 @@ impl Device {
         }
         let mut seen: SeenRoots = self.kt_get(SEEN)?;
         let mut raised = Vec::new();
+        let now = self.env.clock.now();
         for root in &roots {
             let Ok(log) = self.config.transparency.log(&root.statement.directory) else {
                 continue;
             };
-            match seen.observe_gossip(&log.log_key, root) {
+            match seen.observe_gossip(log, root, now) {
                 Ok(()) => {}
                 Err(KtError::Fork(evidence)) => raised.push(TransparencyAlert::Fork {
                     directory: evidence.directory.clone(),
                     epoch: evidence.epoch,
                     evidence,
                 }),
-                // Unsigned or malformed roots prove nothing: ignored.
-                Err(_) => {}
+                // KT-GOSSIP-1: unsigned, unwitnessed, future or malformed
+                // roots prove nothing: ignored, nothing remembered.
+                Err(e) => {
+                    tracing::warn!(reason = e.reason(), "gossiped root ignored");
+                }
             }
         }
         self.kt_put(SEEN, &seen)?;

@@ -217,12 +217,31 @@ pub(crate) async fn target(
     }
 }
 
+/// Looks up, and records, the members of `id` whose keys key
+/// transparency has not proven yet (KT-MEMBER-3: sending waits for them).
+pub(crate) async fn prove_members(
+    dir: &mut DeviceDir,
+    id: &ConversationId,
+    report: &mut Report,
+) -> Result<(), Failure> {
+    for number in dir.device.lookups_needed(id)? {
+        let answer = dir.api.lookup(dir.token()?, number.as_str()).await?;
+        dir.device.record_lookup(&number, &answer)?;
+        report.line(format!(
+            "key transparency: recorded a lookup proof of {}",
+            number.redacted()
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) async fn send_text(
     dir: &mut DeviceDir,
     id: &ConversationId,
     text: &str,
     report: &mut Report,
 ) -> Result<(), Failure> {
+    prove_members(dir, id, report).await?;
     let sent = dir.device.send_text(id, text)?;
     let ds = dir.api.ds(dir.token()?);
     ds.message(&sent.outbound.envelope).await?;
@@ -461,6 +480,17 @@ fn state_json(s: &SecurityState) -> Value {
                         json!({"proven": true, "directory": directory, "epoch": epoch})
                     }
                     TransparencyStatus::Unproven => json!({"proven": false}),
+                    TransparencyStatus::Refuted {
+                        directory,
+                        epoch,
+                        device_id,
+                    } => json!({
+                        "proven": false,
+                        "refuted": true,
+                        "directory": directory,
+                        "epoch": epoch,
+                        "device_id": device_id,
+                    }),
                 },
             )
         })
@@ -480,6 +510,10 @@ fn state_json(s: &SecurityState) -> Value {
         "key_changed": s.verification.values().any(|v| *v == Verification::KeyChanged),
         "transparency": transparency,
         "transparency_alerts": s.transparency_alerts,
+        "blocked": s.blocked.as_ref().map(|b| json!({
+            "unproven": b.unproven.iter().map(|n| n.as_str()).collect::<Vec<_>>(),
+            "refuted": b.refuted.iter().map(|n| n.as_str()).collect::<Vec<_>>(),
+        })),
         "commit_pending": s.commit_pending,
     })
 }
@@ -677,6 +711,7 @@ pub(crate) async fn send_typing(
     id: &ConversationId,
     report: &mut Report,
 ) -> Result<usize, Failure> {
+    prove_members(dir, id, report).await?;
     let sent = dir.device.send_typing(id, true)?;
     dir.api
         .ds(dir.token()?)

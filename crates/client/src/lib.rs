@@ -55,5 +55,6 @@ pub use safety::{SAFETY_NUMBER_VERSION, SafetyNumber};
 pub use security::{DeviceInfo, SecurityState, Verification};
 pub use send::{Content, Sent};
 pub use transparency::{
-    KT_GOSSIP, MAX_GOSSIP_ROOTS, TransparencyAlert, TransparencyPolicy, TransparencyStatus,
+    KT_GOSSIP, KT_PROOF, MAX_GOSSIP_ROOTS, TransparencyAlert, TransparencyPolicy,
+    TransparencyStatus,
 };

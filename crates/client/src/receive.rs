@@ -147,9 +147,10 @@ pub enum Received {
         /// The indicator.
         indicator: IsComposing,
     },
-    /// Key-transparency roots gossiped by a member were compared with ours
-    /// (not stored as a message). `alerts` lists what they revealed: a log
-    /// that signed two roots for one epoch.
+    /// Key-transparency roots gossiped by a member were compared with
+    /// ours, or a lookup proof a member relayed was recorded (not stored as
+    /// a message). `alerts` lists what they revealed: a log that signed two
+    /// roots for one epoch.
     Transparency {
         /// The conversation.
         conversation: ConversationId,
@@ -465,6 +466,14 @@ impl Device {
         let media_type = payload.media_type();
         if media_type == crate::transparency::KT_GOSSIP {
             let alerts = self.receive_gossip(&payload.body)?;
+            return Ok(Received::Transparency {
+                conversation: id.clone(),
+                sender,
+                alerts,
+            });
+        }
+        if media_type == crate::transparency::KT_PROOF {
+            let alerts = self.receive_proof(&payload.body)?;
             return Ok(Received::Transparency {
                 conversation: id.clone(),
                 sender,

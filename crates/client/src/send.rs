@@ -130,9 +130,11 @@ impl Device {
     ) -> Result<Sent, ClientError> {
         let record = self.active_record(id)?;
         // KT-MEMBER-3: nothing is said to keys transparency has not
-        // proven. Gossiped roots are exempt: comparing views is how a
-        // blocked member's log is caught.
-        if payload.content_type != crate::transparency::KT_GOSSIP {
+        // proven. Gossiped roots and relayed proofs are exempt: they carry
+        // nothing secret, and are how a block is caught or lifted.
+        if payload.content_type != crate::transparency::KT_GOSSIP
+            && payload.content_type != crate::transparency::KT_PROOF
+        {
             self.check_not_blocked(id)?;
         }
         let message_id = self.new_message_id();

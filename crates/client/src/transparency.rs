@@ -27,6 +27,17 @@ use crate::store::Table;
 pub const KT_GOSSIP: &str = "application/vnd.crosslock.kt-roots+json";
 /// Most roots one gossip message may carry.
 pub const MAX_GOSSIP_ROOTS: usize = 8;
+/// Media type of a lookup proof a member relays inside a conversation
+/// (KT-MEMBER-4): its own number's, so members at other providers need not
+/// reach its home to prove its keys.
+pub const KT_PROOF: &str = "application/vnd.crosslock.kt-proof+json";
+
+/// A lookup proof relayed inside a conversation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct RelayedProof {
+    number: String,
+    answer: LookupAnswer,
+}
 
 const SEEN: &[u8] = b"kt/seen-roots";
 const OWN_KEYS: &[u8] = b"kt/own-keys";
@@ -516,6 +527,69 @@ impl Device {
             move |d| d.kt_put(&key, &now),
         )?;
         Ok(Some(sent))
+    }
+
+    /// Relays this device's own number's lookup proof (`POST /v1/kt/lookup`
+    /// of its own number, at its home) to the conversation, so every member
+    /// can prove this device's keys without reaching its home
+    /// (KT-MEMBER-4). The proof is checked first; it is exempt from the
+    /// transparency block (it is how a block is lifted).
+    pub fn send_own_proof(
+        &mut self,
+        id: &ConversationId,
+        answer: &LookupAnswer,
+    ) -> Result<Sent, ClientError> {
+        let number = self.number.clone();
+        self.verify_transparency(&number, Some(answer), &[])?;
+        let body = serde_json::to_vec(&RelayedProof {
+            number: number.as_str().to_owned(),
+            answer: answer.clone(),
+        })
+        .map_err(|e| ClientError::Internal(e.to_string()))?;
+        self.send_payload(
+            id,
+            ApplicationPayload::new(KT_PROOF, body),
+            None,
+            None,
+            |_| Ok(()),
+        )
+    }
+
+    /// Handles a lookup proof relayed by a member (KT-MEMBER-4). Proofs
+    /// authenticate themselves (the log's signature, its witnesses, the
+    /// VRF proof), so whoever relays one: it is recorded exactly as
+    /// [`Device::record_lookup`] would. One that does not verify (stale,
+    /// unknown log, forged) is ignored and changes nothing; a fork it
+    /// reveals is raised. Stages only; the caller commits.
+    pub(crate) fn receive_proof(&self, body: &[u8]) -> Result<Vec<TransparencyAlert>, ClientError> {
+        let relayed: RelayedProof = serde_json::from_slice(body)
+            .map_err(|e| ClientError::Content(format!("relayed lookup proof: {e}")))?;
+        let number = PhoneNumber::parse(&relayed.number)
+            .map_err(|e| ClientError::Content(format!("relayed lookup proof: {e}")))?;
+        match self.verify_transparency(&number, Some(&relayed.answer), &[]) {
+            Ok(verified) => {
+                let verified: Vec<KtVerified> = verified.into_iter().collect();
+                self.stage_transparency(&verified)?;
+                Ok(Vec::new())
+            }
+            Err(ClientError::Transparency {
+                source: KtError::Fork(evidence),
+                ..
+            }) => {
+                let alert = TransparencyAlert::Fork {
+                    directory: evidence.directory.clone(),
+                    epoch: evidence.epoch,
+                    evidence,
+                };
+                self.raise(alert.clone())?;
+                Ok(vec![alert])
+            }
+            Err(ClientError::Transparency { source, .. }) => {
+                tracing::warn!(reason = source.reason(), "relayed lookup proof ignored");
+                Ok(Vec::new())
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Handles roots gossiped by a member: each one the log signed is

@@ -282,8 +282,16 @@ fn joining_member_must_prove_the_roster_before_sending() {
         vec![number(ALICE), number(CAROL)]
     );
     assert_eq!(blocked(bob.send_text(&id, "hi")), expected);
-    bob.record_lookup(&number(ALICE), &log.lookup(ALICE))
-        .unwrap();
+    // Alice relays her own lookup proof inside the conversation (a member
+    // at another provider cannot reach her home): it proves itself.
+    let relayed = alice.send_own_proof(&id, &log.lookup(ALICE)).unwrap();
+    match bob
+        .receive(&relayed.outbound.message_id, &relayed.outbound.envelope)
+        .unwrap()
+    {
+        Received::Transparency { alerts, .. } => assert!(alerts.is_empty()),
+        other => panic!("expected a relayed proof, got {other:?}"),
+    }
     assert_eq!(
         blocked(bob.send_text(&id, "hi")).unproven,
         vec![number(CAROL)]

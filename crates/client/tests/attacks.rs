@@ -589,15 +589,54 @@ fn gossiped_forged_root_at_epoch_2_pow_63_changes_nothing() {
     assert_ne!(seen_roots_row(&w.alice_store), None);
 }
 
+/// Bob, a hostile member, relays "proofs" that would prove keys they do
+/// not: his own genuine proof labelled as Carol's, and Carol's proof with
+/// a root the log never signed. Both are ignored: Alice's recorded proofs
+/// and remembered roots are unchanged.
+#[test]
+fn relayed_forged_proof_proves_nothing() {
+    let mut w = world();
+    let carol_row = format!("kt/contact/{CAROL}").into_bytes();
+    let mut carol_forged = w.log.lookup(CAROL);
+    carol_forged.root = sign_root(
+        &SigningKey::generate().unwrap(),
+        carol_forged.root.statement.clone(),
+    )
+    .unwrap();
+    for (n, answer) in [(CAROL, w.log.lookup(BOB)), (CAROL, carol_forged)] {
+        let before = (
+            w.alice_store.get(Table::Device, &carol_row).unwrap(),
+            seen_roots_row(&w.alice_store),
+        );
+        let body = serde_json::to_vec(&serde_json::json!({"number": n, "answer": answer})).unwrap();
+        let sent = bob_sends_raw(&mut w, ApplicationPayload::new(KT_PROOF, body));
+        match w.alice.receive(&sent.message_id, &sent.envelope).unwrap() {
+            Received::Transparency { alerts, .. } => assert!(alerts.is_empty(), "{alerts:?}"),
+            other => panic!("expected a relayed proof, got {other:?}"),
+        }
+        let after = (
+            w.alice_store.get(Table::Device, &carol_row).unwrap(),
+            seen_roots_row(&w.alice_store),
+        );
+        assert_eq!(after, before, "nothing recorded");
+    }
+    alice_text(&mut w);
+}
+
 /// The stored row of roots Alice has seen.
 fn seen_roots_row(store: &Arc<MemoryStore>) -> Option<Vec<u8>> {
     store.get(Table::Device, b"kt/seen-roots").unwrap()
 }
 
-/// A compromised Bob sends `roots` as gossip: the record of a genuine
-/// message he sent is rewritten in his store, then resent verbatim.
+/// A compromised Bob sends `roots` as gossip.
 fn gossip_raw(w: &mut World, roots: Vec<SignedRoot>) -> Outbound {
     let payload = ApplicationPayload::new(KT_GOSSIP, serde_json::to_vec(&roots).unwrap());
+    bob_sends_raw(w, payload)
+}
+
+/// A compromised Bob sends `payload` verbatim: the record of a genuine
+/// message he sent is rewritten in his store, then resent.
+fn bob_sends_raw(w: &mut World, payload: ApplicationPayload) -> Outbound {
     // The original is never delivered: its resend is shown as new.
     let original = w.bob.send_text(&w.id, "original").unwrap().outbound;
     let rows = w.bob_store.scan(Table::Sent, &[]).unwrap();

@@ -137,6 +137,9 @@ impl Device {
         &mut self,
         id: &ConversationId,
     ) -> Result<Option<TransparencyBlock>, ClientError> {
+        if self.config.transparency.logs.is_empty() {
+            return Ok(None);
+        }
         let members = self.members_of(id)?;
         let statuses = self.statuses_of(&members)?;
         Ok(self.block_of(&statuses))

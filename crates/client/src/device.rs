@@ -193,8 +193,8 @@ impl Device {
             clients: BTreeMap::new(),
             groups: HashMap::new(),
         };
-        let revoked = device.revoked_serials()?;
-        device.identity.revoke(revoked);
+        let revoked = device.revocations()?;
+        device.identity.set_revocations(revoked);
         device.build_clients()?;
         Ok(device)
     }

@@ -6,9 +6,13 @@ use crosslock_credential::{KeyAlgorithm, PublicKey, UnverifiedCredential, build_
 
 use crate::device::{Device, KeyStoreSigner};
 use crate::error::ClientError;
+use crate::mls::revocation::Revocations;
 use crate::store::Table;
 
-const REVOKED_KEY: &[u8] = b"revoked-serials";
+/// The revocation lists by issuer (CRED-REV-2). The unscoped list of
+/// earlier versions (`revoked-serials`) is not read: fetch every
+/// provider's list again with `since=0`.
+const REVOKED_KEY: &[u8] = b"revoked-by-issuer";
 
 /// The participant keys of a device, in enrollment order.
 pub const ENROLLED_ALGORITHMS: [KeyAlgorithm; 2] = [KeyAlgorithm::EcdsaP256, KeyAlgorithm::Ed25519];
@@ -55,14 +59,21 @@ impl Device {
         ))
     }
 
-    /// Records credentials the provider reported revoked (`/v1/revoked`):
-    /// KeyPackages, commits and Welcomes carrying them are refused from now
-    /// on. Persistent.
-    pub fn note_revoked(&mut self, serials: &[String]) -> Result<(), ClientError> {
-        let mut all: Vec<String> = self.revoked_serials()?;
-        all.extend(serials.iter().map(|s| s.to_ascii_lowercase()));
-        all.sort();
-        all.dedup();
+    /// Records a provider's revocation list (`GET /v1/revoked` of that
+    /// provider): `issuer` is the key of the CA that provider certifies
+    /// its numbers with (from its descriptor or the device's trust
+    /// anchors). KeyPackages, commits and Welcomes carrying a listed
+    /// credential *issued by that CA* are refused from now on
+    /// (CRED-REV-2: a serial names a credential only under its issuer, so
+    /// one provider's list never revokes another's credentials). Call it
+    /// once per provider whose participants this device meets. Persistent.
+    pub fn note_revoked(
+        &mut self,
+        issuer: &PublicKey,
+        serials: &[String],
+    ) -> Result<(), ClientError> {
+        let mut all = self.revocations()?;
+        all.add(issuer, serials);
         self.atomically(|device| {
             device.staged.put(
                 Table::Device,
@@ -71,16 +82,15 @@ impl Device {
             );
             Ok(())
         })?;
-        self.identity
-            .revoke(serials.iter().map(|s| s.to_ascii_lowercase()));
+        self.identity.set_revocations(all);
         Ok(())
     }
 
-    /// Serials recorded as revoked.
-    pub(crate) fn revoked_serials(&self) -> Result<Vec<String>, ClientError> {
+    /// The revocation lists recorded so far.
+    pub(crate) fn revocations(&self) -> Result<Revocations, ClientError> {
         match self.staged.get(Table::Device, REVOKED_KEY)? {
             Some(bytes) => crate::records::decode(&bytes),
-            None => Ok(Vec::new()),
+            None => Ok(Revocations::default()),
         }
     }
 

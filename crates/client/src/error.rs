@@ -52,9 +52,17 @@ pub enum ClientError {
         #[source]
         source: crosslock_kt::KtError,
     },
-    /// This message was already processed.
+    /// This message was already processed (for a Welcome: the same
+    /// Welcome, whatever transport id it arrives under; RCV-WEL-6).
     #[error("message was already received (replay)")]
     Replayed,
+    /// RCV-WEL-7: a Welcome starting a new era of a conversation this
+    /// device is in must come from a member of the current era, with the
+    /// same signature key. The existing conversation is untouched.
+    #[error(
+        "a new era's Welcome must come from a current member with the same key; the conversation is unchanged"
+    )]
+    NewEraNotFromMember,
     /// The message could not be decrypted or authenticated. No detail is
     /// given on purpose.
     #[error("message could not be decrypted")]
@@ -145,6 +153,16 @@ pub enum ClientError {
     /// This device is no longer a member of the conversation.
     #[error("this device is no longer a member of the conversation")]
     NotAMember,
+    /// KT-MEMBER-3: key transparency has not proven (or has refuted) the
+    /// keys of some participants: nothing is sent until their lookups are
+    /// recorded ([`crate::Device::lookups_needed`],
+    /// [`crate::Device::record_lookup`]) or they are removed.
+    #[error(
+        "key transparency blocks this conversation: {} participant(s) unproven, {} refuted; record their lookups or remove them",
+        .0.unproven.len(),
+        .0.refuted.len()
+    )]
+    TransparencyBlocked(crate::member_transparency::TransparencyBlock),
     /// This device's group state for the conversation is missing or
     /// unusable: rejoin by external commit ([`crate::Device::rejoin`]).
     #[error("the conversation's group state is missing here; rejoin")]

@@ -12,6 +12,7 @@ pub mod file;
 mod ids;
 mod keypackages;
 pub mod keystore;
+mod member_transparency;
 pub(crate) mod mls;
 mod outbound;
 mod receive;
@@ -34,6 +35,7 @@ pub use enrollment::ENROLLED_ALGORITHMS;
 pub use error::{ClientError, ReportRefusal};
 pub use ids::{ConversationId, DeliveryId};
 pub use keypackages::{KeyPackageBatch, KeyPackageStock};
+pub use member_transparency::{KEY_PUBLICATION_GRACE_SECS, TransparencyBlock};
 pub use mls::identity::LeafIdentity;
 
 /// The MLS rules and identity checks of a Crosslock conversation, for
@@ -53,5 +55,6 @@ pub use safety::{SAFETY_NUMBER_VERSION, SafetyNumber};
 pub use security::{DeviceInfo, SecurityState, Verification};
 pub use send::{Content, Sent};
 pub use transparency::{
-    KT_GOSSIP, MAX_GOSSIP_ROOTS, TransparencyAlert, TransparencyPolicy, TransparencyStatus,
+    KT_GOSSIP, KT_PROOF, MAX_GOSSIP_ROOTS, TransparencyAlert, TransparencyPolicy,
+    TransparencyStatus,
 };

@@ -147,9 +147,10 @@ pub enum Received {
         /// The indicator.
         indicator: IsComposing,
     },
-    /// Key-transparency roots gossiped by a member were compared with ours
-    /// (not stored as a message). `alerts` lists what they revealed: a log
-    /// that signed two roots for one epoch.
+    /// Key-transparency roots gossiped by a member were compared with
+    /// ours, or a lookup proof a member relayed was recorded (not stored as
+    /// a message). `alerts` lists what they revealed: a log that signed two
+    /// roots for one epoch.
     Transparency {
         /// The conversation.
         conversation: ConversationId,
@@ -471,6 +472,14 @@ impl Device {
                 alerts,
             });
         }
+        if media_type == crate::transparency::KT_PROOF {
+            let alerts = self.receive_proof(&payload.body)?;
+            return Ok(Received::Transparency {
+                conversation: id.clone(),
+                sender,
+                alerts,
+            });
+        }
         if media_type == content_type::IS_COMPOSING {
             let indicator = IsComposing::decode(&payload.body)
                 .map_err(|e| ClientError::Content(e.to_string()))?;
@@ -706,7 +715,13 @@ impl Device {
         // crash) is a replay, like any other message: its KeyPackage is
         // gone, so joining again would fail with a misleading error.
         let seen_key = key(&[&[], envelope.message_id.as_bytes()]);
-        if self.staged.get(Table::Seen, &seen_key)?.is_some() {
+        // RCV-WEL-6: a Welcome is known by its content, not by the
+        // transport id it comes under: the same Welcome re-wrapped with a
+        // new id is the same replay.
+        let content_key = welcome_seen_key(&envelope.body);
+        if self.staged.get(Table::Seen, &seen_key)?.is_some()
+            || self.staged.get(Table::Seen, &content_key)?.is_some()
+        {
             return Err(ClientError::Replayed);
         }
         let time = now_mls(self);
@@ -720,7 +735,6 @@ impl Device {
                         MlsError::WelcomeKeyPackageNotFound => ClientError::WelcomeNotForUs,
                         other => process_error(other, 0, None),
                     })?;
-            let _ = info;
             let era = group
                 .context()
                 .extensions
@@ -755,15 +769,46 @@ impl Device {
                     return Err(ClientError::ConversationExists);
                 }
             }
-            let added_by = group
-                .roster()
-                .members_iter()
-                .find(|m| m.index != group.current_member_index())
-                .and_then(|m| LeafIdentity::of(&m.signing_identity).ok())
-                .map(Sender::from)
+            // The Welcome's sender: the member who signed its GroupInfo
+            // (mls-rs checked the signature).
+            let sender = group
+                .member_at_index(info.sender)
+                .filter(|m| m.index != group.current_member_index())
                 .ok_or_else(|| {
-                    ClientError::InvalidHandshake("Welcome into an empty group".into())
+                    ClientError::InvalidHandshake("Welcome without another member as sender".into())
                 })?;
+            let added_by = LeafIdentity::of(&sender.signing_identity)
+                .map(Sender::from)
+                .map_err(|e| ClientError::InvalidHandshake(e.to_string()))?;
+            if let Some(existing) = &previous {
+                if era > existing.era {
+                    // RCV-WEL-7: a new era comes from a member of the
+                    // current one, holding the same signature key.
+                    let current = device
+                        .members_of(&id)
+                        .map_err(|_| ClientError::NewEraNotFromMember)?;
+                    let key = sender.signing_identity.signature_key.as_bytes();
+                    if !current.iter().any(|m| {
+                        m.key == key
+                            && m.identity.number == added_by.number
+                            && m.identity.device == added_by.device
+                    }) {
+                        return Err(ClientError::NewEraNotFromMember);
+                    }
+                } else {
+                    // RCV-WEL-6: re-added to the era we were removed from:
+                    // the Welcome must join a later epoch than the last
+                    // one we had (an old Welcome replays an old state).
+                    let last = device.group(&id)?.current_epoch();
+                    if group.current_epoch() <= last {
+                        return Err(ClientError::Replayed);
+                    }
+                }
+            }
+            // KT-MEMBER-1: every key of the roster is checked against the
+            // recorded proofs; one they refute refuses the Welcome.
+            let roster = crate::security::members_of_group(&group, &device.identity, now)?;
+            device.refuse_refuted(&roster)?;
             let kind = crate::recovery::kind_of(&id);
             let status = if group
                 .context()
@@ -794,6 +839,9 @@ impl Device {
             device
                 .staged
                 .put(Table::Seen, seen_key, now.to_be_bytes().to_vec());
+            device
+                .staged
+                .put(Table::Seen, content_key, now.to_be_bytes().to_vec());
             let replaced_era = previous.map(|p| p.era).filter(|old| *old < era);
             Ok((id, added_by, replaced_era))
         })?;
@@ -833,6 +881,14 @@ impl Device {
             Ok(())
         })
     }
+}
+
+/// The replay-ledger key of a Welcome: SHA-256 of its MLS bytes, in the
+/// empty-conversation namespace of Welcomes, three parts long so that no
+/// transport id (two parts) can take it (RCV-WEL-6).
+fn welcome_seen_key(welcome: &[u8]) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    key(&[&[], b"welcome-sha256", &Sha256::digest(welcome)])
 }
 
 /// Checks the RCC.16 authenticated data bound inside an MLS message.

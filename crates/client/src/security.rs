@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use crate::device::Device;
 use crate::error::{ClientError, internal};
 use crate::ids::ConversationId;
+use crate::member_transparency::TransparencyBlock;
 use crate::mls::identity::LeafIdentity;
 use crate::outbound::epoch_authenticator;
 use crate::records::{self, ContactRecord, ConversationKind, ConversationStatus};
@@ -25,6 +26,8 @@ pub(crate) struct Member {
     pub(crate) index: u32,
     pub(crate) identity: LeafIdentity,
     pub(crate) key: Vec<u8>,
+    /// When its credential became valid (None: it no longer validates).
+    pub(crate) not_before: Option<u64>,
 }
 
 /// One device in a conversation.
@@ -82,6 +85,10 @@ pub struct SecurityState {
     /// Whether this device holds key-transparency alerts (a forked log,
     /// keys it did not enrol): see [`Device::transparency_alerts`].
     pub transparency_alerts: bool,
+    /// KT-MEMBER-3: participants whose keys key transparency has not
+    /// proven (policy requiring proofs) or has refuted. While `Some`,
+    /// sending is refused ([`ClientError::TransparencyBlocked`]).
+    pub blocked: Option<TransparencyBlock>,
 }
 
 fn fingerprint(key: &[u8]) -> String {
@@ -97,21 +104,36 @@ fn contact_key(number: &PhoneNumber, algorithm: KeyAlgorithm) -> Vec<u8> {
     key(&[number.as_str().as_bytes(), tag])
 }
 
+/// Every leaf of a group.
+pub(crate) fn members_of_group(
+    group: &crate::mls::MlsGroup,
+    identity: &crate::mls::identity::Rcc16Identity,
+    now: u64,
+) -> Result<Vec<Member>, ClientError> {
+    group
+        .roster()
+        .members_iter()
+        .map(|m| {
+            Ok(Member {
+                index: m.index,
+                identity: LeafIdentity::of(&m.signing_identity).map_err(internal)?,
+                key: m.signing_identity.signature_key.as_bytes().to_vec(),
+                not_before: identity
+                    .validate(&m.signing_identity, now)
+                    .ok()
+                    .map(|c| c.not_before()),
+            })
+        })
+        .collect()
+}
+
 impl Device {
     /// Every leaf of a conversation's group.
     pub(crate) fn members_of(&mut self, id: &ConversationId) -> Result<Vec<Member>, ClientError> {
+        let now = self.env.clock.now();
+        let identity = self.identity.clone();
         let group = self.group(id)?;
-        group
-            .roster()
-            .members_iter()
-            .map(|m| {
-                Ok(Member {
-                    index: m.index,
-                    identity: LeafIdentity::of(&m.signing_identity).map_err(internal)?,
-                    key: m.signing_identity.signature_key.as_bytes().to_vec(),
-                })
-            })
-            .collect()
+        members_of_group(group, &identity, now)
     }
 
     fn contact(
@@ -176,12 +198,8 @@ impl Device {
         let auth = epoch_authenticator(group)?;
         let commit_pending = record.pending.is_some();
         let mut members: BTreeMap<PhoneNumber, Vec<DeviceInfo>> = BTreeMap::new();
-        let mut member_keys: BTreeMap<PhoneNumber, Vec<(String, Vec<u8>)>> = BTreeMap::new();
-        for m in self.members_of(id)? {
-            member_keys
-                .entry(m.identity.number.clone())
-                .or_default()
-                .push((m.identity.device.clone(), m.key.clone()));
+        let roster = self.members_of(id)?;
+        for m in &roster {
             members
                 .entry(m.identity.number.clone())
                 .or_default()
@@ -202,10 +220,8 @@ impl Device {
             };
             verification.insert(number.clone(), state);
         }
-        let mut transparency = BTreeMap::new();
-        for (number, keys) in member_keys.iter().filter(|(n, _)| **n != self.number) {
-            transparency.insert(number.clone(), self.transparency_status(number, keys)?);
-        }
+        let transparency = self.statuses_of(&roster)?;
+        let blocked = self.block_of(&transparency);
         let transparency_alerts = !self.transparency_alerts()?.is_empty();
         Ok(SecurityState {
             conversation: id.clone(),
@@ -221,6 +237,7 @@ impl Device {
             commit_pending,
             transparency,
             transparency_alerts,
+            blocked,
         })
     }
 

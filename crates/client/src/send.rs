@@ -129,6 +129,14 @@ impl Device {
         also: impl FnOnce(&Device) -> Result<(), ClientError>,
     ) -> Result<Sent, ClientError> {
         let record = self.active_record(id)?;
+        // KT-MEMBER-3: nothing is said to keys transparency has not
+        // proven. Gossiped roots and relayed proofs are exempt: they carry
+        // nothing secret, and are how a block is caught or lifted.
+        if payload.content_type != crate::transparency::KT_GOSSIP
+            && payload.content_type != crate::transparency::KT_PROOF
+        {
+            self.check_not_blocked(id)?;
+        }
         let message_id = self.new_message_id();
         let aad = authenticated_data(&message_id, record.era, resend_of);
         let plaintext = payload.encode();

@@ -27,6 +27,17 @@ use crate::store::Table;
 pub const KT_GOSSIP: &str = "application/vnd.crosslock.kt-roots+json";
 /// Most roots one gossip message may carry.
 pub const MAX_GOSSIP_ROOTS: usize = 8;
+/// Media type of a lookup proof a member relays inside a conversation
+/// (KT-MEMBER-4): its own number's, so members at other providers need not
+/// reach its home to prove its keys.
+pub const KT_PROOF: &str = "application/vnd.crosslock.kt-proof+json";
+
+/// A lookup proof relayed inside a conversation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct RelayedProof {
+    number: String,
+    answer: LookupAnswer,
+}
 
 const SEEN: &[u8] = b"kt/seen-roots";
 const OWN_KEYS: &[u8] = b"kt/own-keys";
@@ -125,6 +136,19 @@ pub enum TransparencyStatus {
     /// member, or by a device without transparency): look them up with
     /// [`Device::record_lookup`].
     Unproven,
+    /// KT-MEMBER-2: the participant's recorded proof, signed long enough
+    /// after the key's credential was issued that the log must hold it,
+    /// does not hold this device's key: a forged or unlogged key. The
+    /// conversation is blocked until the key is removed or a newer proof
+    /// holds it.
+    Refuted {
+        /// The directory.
+        directory: String,
+        /// The epoch of the proof.
+        epoch: u64,
+        /// The device whose key the proof lacks.
+        device_id: String,
+    },
 }
 
 /// A participant's proof, checked and ready to record.
@@ -143,6 +167,10 @@ pub(crate) struct ContactProof {
     pub(crate) epoch: u64,
     /// (device id, public key) of every bound key.
     pub(crate) keys: Vec<(String, Vec<u8>)>,
+    /// When the log signed the root of the proof (0 in records made before
+    /// it was kept: such a proof refutes nothing).
+    #[serde(default)]
+    pub(crate) signed_at: u64,
 }
 
 fn contact_proof_key(number: &PhoneNumber) -> Vec<u8> {
@@ -243,6 +271,7 @@ impl Device {
             proof: ContactProof {
                 directory: log.directory.clone(),
                 epoch: proven.root.epoch,
+                signed_at: proven.root.signed_at,
                 keys: proven
                     .binding
                     .keys()
@@ -327,25 +356,15 @@ impl Device {
         self.keep_fork_alert(result)
     }
 
-    /// The transparency status of `number`'s keys `members` (device id,
-    /// signature key) in a conversation.
-    pub(crate) fn transparency_status(
+    /// The proof recorded for `number`, if any.
+    pub(crate) fn contact_proof(
         &self,
         number: &PhoneNumber,
-        members: &[(String, Vec<u8>)],
-    ) -> Result<TransparencyStatus, ClientError> {
-        let record: Option<ContactProof> =
-            match self.staged.get(Table::Device, &contact_proof_key(number))? {
-                Some(bytes) => Some(records::decode(&bytes)?),
-                None => None,
-            };
-        Ok(match record {
-            Some(r) if members.iter().all(|m| r.keys.contains(m)) => TransparencyStatus::Proven {
-                directory: r.directory,
-                epoch: r.epoch,
-            },
-            _ => TransparencyStatus::Unproven,
-        })
+    ) -> Result<Option<ContactProof>, ClientError> {
+        match self.staged.get(Table::Device, &contact_proof_key(number))? {
+            Some(bytes) => Ok(Some(records::decode(&bytes)?)),
+            None => Ok(None),
+        }
     }
 
     /// Remembers this device's own credential (installed or issued), so
@@ -525,9 +544,76 @@ impl Device {
         Ok(Some(sent))
     }
 
+    /// Relays this device's own number's lookup proof (`POST /v1/kt/lookup`
+    /// of its own number, at its home) to the conversation, so every member
+    /// can prove this device's keys without reaching its home
+    /// (KT-MEMBER-4). The proof is checked first; it is exempt from the
+    /// transparency block (it is how a block is lifted).
+    pub fn send_own_proof(
+        &mut self,
+        id: &ConversationId,
+        answer: &LookupAnswer,
+    ) -> Result<Sent, ClientError> {
+        let number = self.number.clone();
+        self.verify_transparency(&number, Some(answer), &[])?;
+        let body = serde_json::to_vec(&RelayedProof {
+            number: number.as_str().to_owned(),
+            answer: answer.clone(),
+        })
+        .map_err(|e| ClientError::Internal(e.to_string()))?;
+        self.send_payload(
+            id,
+            ApplicationPayload::new(KT_PROOF, body),
+            None,
+            None,
+            |_| Ok(()),
+        )
+    }
+
+    /// Handles a lookup proof relayed by a member (KT-MEMBER-4). Proofs
+    /// authenticate themselves (the log's signature, its witnesses, the
+    /// VRF proof), so whoever relays one: it is recorded exactly as
+    /// [`Device::record_lookup`] would. One that does not verify (stale,
+    /// unknown log, forged) is ignored and changes nothing; a fork it
+    /// reveals is raised. Stages only; the caller commits.
+    pub(crate) fn receive_proof(&self, body: &[u8]) -> Result<Vec<TransparencyAlert>, ClientError> {
+        let relayed: RelayedProof = serde_json::from_slice(body)
+            .map_err(|e| ClientError::Content(format!("relayed lookup proof: {e}")))?;
+        let number = PhoneNumber::parse(&relayed.number)
+            .map_err(|e| ClientError::Content(format!("relayed lookup proof: {e}")))?;
+        match self.verify_transparency(&number, Some(&relayed.answer), &[]) {
+            Ok(verified) => {
+                let verified: Vec<KtVerified> = verified.into_iter().collect();
+                self.stage_transparency(&verified)?;
+                Ok(Vec::new())
+            }
+            Err(ClientError::Transparency {
+                source: KtError::Fork(evidence),
+                ..
+            }) => {
+                let alert = TransparencyAlert::Fork {
+                    directory: evidence.directory.clone(),
+                    epoch: evidence.epoch,
+                    evidence,
+                };
+                self.raise(alert.clone())?;
+                Ok(vec![alert])
+            }
+            Err(ClientError::Transparency { source, .. }) => {
+                tracing::warn!(reason = source.reason(), "relayed lookup proof ignored");
+                Ok(Vec::new())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Handles roots gossiped by a member: each one the log signed is
-    /// compared with ours. Returns alerts raised (a fork). Unknown
-    /// directories are ignored. Stages only; the caller commits.
+    /// compared with ours (a fork is raised as an alert); a root counts
+    /// (raises the directory's newest epoch) only after the trusted log's
+    /// signature and witness threshold check (KT-GOSSIP-1). Roots of
+    /// unknown directories, and roots failing a check, are ignored and
+    /// change nothing. Returns alerts raised. Stages only; the caller
+    /// commits.
     pub(crate) fn receive_gossip(
         &self,
         body: &[u8],
@@ -541,19 +627,23 @@ impl Device {
         }
         let mut seen: SeenRoots = self.kt_get(SEEN)?;
         let mut raised = Vec::new();
+        let now = self.env.clock.now();
         for root in &roots {
             let Ok(log) = self.config.transparency.log(&root.statement.directory) else {
                 continue;
             };
-            match seen.observe_gossip(&log.log_key, root) {
+            match seen.observe_gossip(log, root, now) {
                 Ok(()) => {}
                 Err(KtError::Fork(evidence)) => raised.push(TransparencyAlert::Fork {
                     directory: evidence.directory.clone(),
                     epoch: evidence.epoch,
                     evidence,
                 }),
-                // Unsigned or malformed roots prove nothing: ignored.
-                Err(_) => {}
+                // KT-GOSSIP-1: unsigned, unwitnessed, future or malformed
+                // roots prove nothing: ignored, nothing remembered.
+                Err(e) => {
+                    tracing::warn!(reason = e.reason(), "gossiped root ignored");
+                }
             }
         }
         self.kt_put(SEEN, &seen)?;

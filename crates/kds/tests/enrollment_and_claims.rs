@@ -553,7 +553,7 @@ async fn clients_refuse_credentials_their_provider_revoked() {
     assert_eq!(status, 200);
     let (_, revoked) = a.get("/v1/revoked?since=0", Some(&alice_token)).await;
     let revoked: RevokedList = serde_json::from_value(revoked).unwrap();
-    alice.note_revoked(&revoked.serials).unwrap();
+    alice.note_revoked(&a.ca_key, &revoked.serials).unwrap();
     let refused = alice.create_conversation(NewConversation::OneToOne, &[claimed]);
     assert!(
         matches!(

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::KtError;
 use crate::keys::PublicKey;
 use crate::root::{check_log_signature, root_hash};
+use crate::trust::TrustedLog;
 
 /// How many of a directory's most recent roots a device remembers.
 pub const REMEMBERED_ROOTS: usize = 32;
@@ -114,27 +115,49 @@ impl SeenRoots {
         Ok(())
     }
 
-    /// Compares a root gossiped by a contact with what we remember. Only
-    /// roots the log signed count (anyone can make up an unsigned one).
-    /// A conflict is a fork; a newer root is remembered (it raises the
-    /// epoch below which our own lookups are refused as stale).
+    /// Compares a root gossiped by a contact with what we remember.
+    ///
+    /// KT-GOSSIP-1: anyone in a conversation can gossip anything, so a
+    /// gossiped root counts (is remembered, and raises the epoch below
+    /// which our own lookups are refused as stale) only once `log` has
+    /// checked it like a root of our own lookup: its directory, the log's
+    /// signature, the log's witness threshold, and a signing time not in
+    /// the future. A root failing any check is refused and changes
+    /// nothing: one forged root at epoch 2^63 cannot make every later
+    /// genuine lookup stale.
+    ///
+    /// A root that the log signed and that conflicts with one remembered
+    /// for the same epoch is a fork ([`KtError::Fork`]) even without
+    /// co-signatures: the log's two signatures are the evidence.
     pub fn observe_gossip(
         &mut self,
-        log_key: &PublicKey,
+        log: &TrustedLog,
         root: &SignedRoot,
+        now: u64,
     ) -> Result<(), KtError> {
-        check_log_signature(log_key, root)?;
+        if root.statement.directory != log.directory {
+            return Err(KtError::WrongDirectory {
+                expected: log.directory.clone(),
+                got: root.statement.directory.clone(),
+            });
+        }
+        check_log_signature(&log.log_key, root)?;
         root_hash(&root.statement)?;
-        let seen = self
+        if let Some(known) = self
             .directories
-            .entry(root.statement.directory.clone())
-            .or_default();
-        if let Some(known) = seen.roots.get(&root.statement.epoch) {
-            if let Some(fork) = detect_fork(log_key, known, root) {
+            .get(&root.statement.directory)
+            .and_then(|seen| seen.roots.get(&root.statement.epoch))
+        {
+            if let Some(fork) = detect_fork(&log.log_key, known, root) {
                 return Err(KtError::Fork(Box::new(fork)));
             }
             return Ok(());
         }
+        log.verify_cosigned(root, now)?;
+        let seen = self
+            .directories
+            .entry(root.statement.directory.clone())
+            .or_default();
         if root.statement.epoch > seen.newest_epoch {
             Self::remember(seen, root);
         }

@@ -74,6 +74,22 @@ impl TrustedLog {
     /// `threshold` trusted witnesses, and a signing time neither in the
     /// future nor older than `max_root_age_secs`.
     pub fn verify_root(&self, root: &SignedRoot, now: u64) -> Result<Root, KtError> {
+        let checked = self.verify_cosigned(root, now)?;
+        if now.saturating_sub(checked.signed_at) > self.max_root_age_secs {
+            return Err(KtError::StaleRoot {
+                epoch: checked.epoch,
+                signed_at: checked.signed_at,
+                max_age_secs: self.max_root_age_secs,
+            });
+        }
+        Ok(checked)
+    }
+
+    /// Checks a root without its age: this directory, the log's signature,
+    /// at least `threshold` trusted witnesses, and a signing time not in
+    /// the future (KT-GOSSIP-1: what a gossiped root must pass before it
+    /// counts; an old root is still evidence, just not a fresh view).
+    pub fn verify_cosigned(&self, root: &SignedRoot, now: u64) -> Result<Root, KtError> {
         if root.statement.directory != self.directory {
             return Err(KtError::WrongDirectory {
                 expected: self.directory.clone(),
@@ -94,13 +110,6 @@ impl TrustedLog {
                 epoch: checked.epoch,
                 signed_at: checked.signed_at,
                 now,
-            });
-        }
-        if now.saturating_sub(checked.signed_at) > self.max_root_age_secs {
-            return Err(KtError::StaleRoot {
-                epoch: checked.epoch,
-                signed_at: checked.signed_at,
-                max_age_secs: self.max_root_age_secs,
             });
         }
         Ok(checked)

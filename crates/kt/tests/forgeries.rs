@@ -401,7 +401,7 @@ async fn stale_epoch_is_refused_once_a_newer_one_was_seen() {
     // contact's gossip; the log then shows it epoch 2.
     let mut seen = SeenRoots::default();
     seen.observe_own(&log_key, &f.alice_at_1.root).unwrap();
-    seen.observe_gossip(&log_key, &current.root).unwrap();
+    seen.observe_gossip(&f.trust, &current.root, T).unwrap();
     let epoch_2 = f.log.root(2).unwrap().unwrap();
     assert_eq!(
         seen.observe_own(&log_key, &epoch_2),
@@ -411,7 +411,10 @@ async fn stale_epoch_is_refused_once_a_newer_one_was_seen() {
     let mut made_up = current.root.clone();
     made_up.statement.epoch = 1000;
     made_up = sign_root(&other_key(), made_up.statement).unwrap();
-    bad_log_signature(seen.observe_gossip(&log_key, &made_up), "unsigned gossip");
+    bad_log_signature(
+        seen.observe_gossip(&f.trust, &made_up, T),
+        "unsigned gossip",
+    );
     assert_eq!(seen.newest_epoch(DIRECTORY), 3);
 }
 
@@ -440,7 +443,7 @@ async fn second_root_for_an_epoch_is_a_fork() {
     let mut seen = SeenRoots::default();
     seen.observe_own(&log_key, &split).unwrap();
     assert!(matches!(
-        seen.observe_gossip(&log_key, &genuine),
+        seen.observe_gossip(&f.trust, &genuine, T),
         Err(KtError::Fork(_))
     ));
     // A re-signature of the same root (a fresher time) is no fork.

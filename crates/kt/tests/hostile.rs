@@ -405,7 +405,7 @@ async fn client_split_view_roots_detected() {
         other => panic!("split view not detected: {other:?}"),
     }
     assert!(matches!(
-        seen.observe_gossip(&w.trust.log_key, &split),
+        seen.observe_gossip(&w.trust, &split, T),
         Err(KtError::Fork(_))
     ));
     assert_eq!(seen, remembered, "the split root was not remembered");

@@ -727,7 +727,7 @@ async fn a_split_view_is_refused_and_proven() {
     let mut forged = from_evil.root.clone();
     forged.statement.root_hash = B64(vec![9; 32]);
     assert_eq!(
-        carol.observe_gossip(&log_key, &forged).unwrap_err(),
+        carol.observe_gossip(&strict, &forged, now).unwrap_err(),
         KtError::BadLogSignature { epoch: 1 }
     );
     assert!(detect_fork(&log_key, &from_honest.root, &forged).is_none());
@@ -736,11 +736,13 @@ async fn a_split_view_is_refused_and_proven() {
     let carols = carol.newest_roots();
     let daves = dave.newest_roots();
     assert_eq!(daves, vec![from_evil.root.clone()]);
-    for (seen_by, mine, gossiped) in [
-        (&mut dave, &from_evil.root, &carols[0]),
-        (&mut carol, &from_honest.root, &daves[0]),
+    for (seen_by, log, mine, gossiped) in [
+        (&mut dave, &lax, &from_evil.root, &carols[0]),
+        (&mut carol, &strict, &from_honest.root, &daves[0]),
     ] {
-        match seen_by.observe_gossip(&log_key, gossiped) {
+        // The evil root lacks the witness Carol requires, yet the log's
+        // two signatures still prove the fork.
+        match seen_by.observe_gossip(log, gossiped, now) {
             Err(KtError::Fork(found)) => {
                 assert!(found.verify(&log_key));
                 assert_eq!((found.directory.as_str(), found.epoch), (DIRECTORY, 1));

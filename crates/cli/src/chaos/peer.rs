@@ -189,6 +189,13 @@ pub(crate) async fn run(
     anna.sync(&ledger, 2).await?;
     let until = Instant::now() + Duration::from_secs(20);
     while bob.sync(&ledger, 1).await? == 0 && Instant::now() < until {}
+    // Bob's relayed lookup proof (KT-MEMBER-4) reaches A's users before
+    // the fault: without it they could not prove his keys while B is
+    // unreachable, and sending would wait (KT-MEMBER-3).
+    let until = Instant::now() + Duration::from_secs(10);
+    while !anna.proven(&group)? && Instant::now() < until {
+        anna.sync(&ledger, 1).await?;
+    }
 
     // The fault.
     let fault_started = Instant::now();

@@ -110,6 +110,7 @@ impl Phone {
         } else {
             format!("{tag} {}", "x".repeat(padding))
         };
+        self.prove_members(id).await;
         let sent = self.dir.device.send_text(id, &text)?;
         self.outbox.push(Unsent {
             tag: tag.to_owned(),
@@ -187,9 +188,16 @@ impl Phone {
         let ds = self.dir.api.ds(self.dir.token()?);
         let page = ds.inbox(0, 200, wait).await?;
         let mut seqs = Vec::new();
+        let mut changed: Vec<ConversationId> = Vec::new();
+        let mut joined: Vec<ConversationId> = Vec::new();
         for item in &page.items {
             match self.dir.device.receive(&item.message_id, &item.envelope.0) {
                 Ok(Received::Message(m)) => self.hand_to_app(ledger, &m)?,
+                Ok(Received::Joined { conversation, .. }) => {
+                    joined.push(conversation.clone());
+                    changed.push(conversation);
+                }
+                Ok(Received::Commit(c)) if !c.added.is_empty() => changed.push(c.conversation),
                 Ok(_) | Err(ClientError::Replayed) => {}
                 Err(ClientError::Storage(e)) => return Err(Broken(format!("device store: {e}"))),
                 Err(e) => {
@@ -204,7 +212,32 @@ impl Phone {
         if n > 0 {
             ds.ack(seqs).await?;
         }
+        // New members: prove their keys while the provider answers
+        // (KT-MEMBER-3 blocks sending until then).
+        changed.dedup();
+        for id in changed {
+            self.prove_members(&id).await;
+        }
+        // Members at the other provider prove this phone's keys from its
+        // relayed proof (KT-MEMBER-4).
+        for id in joined {
+            convo::announce_own_proof(&mut self.dir, &id, &mut Report::default()).await?;
+        }
         Ok(n)
+    }
+
+    /// Whether every member's keys in `id` are proven here.
+    pub(crate) fn proven(&mut self, id: &ConversationId) -> Result<bool, Broken> {
+        Ok(self.dir.device.lookups_needed(id)?.is_empty())
+    }
+
+    /// Records lookup proofs of the conversation's unproven members. A
+    /// provider that does not answer now is not an error here: sending
+    /// then reports the block.
+    async fn prove_members(&mut self, id: &ConversationId) {
+        if let Err(e) = convo::prove_members(&mut self.dir, id, &mut Report::default()).await {
+            tracing::debug!(phone = %self.number, error = %e, "lookups for new members failed; retried before sending");
+        }
     }
 
     /// Creates a group with `members` (retrying while their keys are not

@@ -227,6 +227,22 @@ impl Api {
         Ok(())
     }
 
+    /// `POST /v1/kt/lookup`: a lookup proof of `number`'s current binding.
+    pub(crate) async fn lookup(
+        &self,
+        token: &str,
+        number: &str,
+    ) -> Result<crosslock_wire::api::kt::LookupAnswer, Failure> {
+        self.post(
+            "/v1/kt/lookup",
+            Some(token),
+            &crosslock_wire::api::kt::NumberRequest {
+                number: number.to_owned(),
+            },
+        )
+        .await
+    }
+
     pub(crate) async fn claim(&self, token: &str, number: &str) -> Result<ClaimResponse, Failure> {
         self.post(
             "/v1/claim",

@@ -204,6 +204,7 @@ pub(crate) async fn target(
                 .create_conversation(NewConversation::OneToOne, &[participants])?;
             let id = pending.conversation.clone();
             let epoch = submit(dir, &pending).await?;
+            announce_own_proof(dir, &id, report).await?;
             report.set("created", json!(id.to_string()));
             report.line(format!(
                 "started an end-to-end encrypted 1:1 with {} (conversation {id}, epoch {epoch})",
@@ -217,12 +218,66 @@ pub(crate) async fn target(
     }
 }
 
+/// Looks up, and records, the members of `id` whose keys key
+/// transparency has not proven yet (KT-MEMBER-3: sending waits for them).
+pub(crate) async fn prove_members(
+    dir: &mut DeviceDir,
+    id: &ConversationId,
+    report: &mut Report,
+) -> Result<(), Failure> {
+    for number in dir.device.lookups_needed(id)? {
+        let answer = dir.api.lookup(dir.token()?, number.as_str()).await?;
+        dir.device.record_lookup(&number, &answer)?;
+        report.line(format!(
+            "key transparency: recorded a lookup proof of {}",
+            number.redacted()
+        ));
+    }
+    Ok(())
+}
+
+/// Relays this device's own lookup proof into `id` (KT-MEMBER-4), so
+/// members at other providers can prove its keys. Skipped, with a line in
+/// the report, when the provider has no transparency log or has not
+/// published this device's keys yet.
+pub(crate) async fn announce_own_proof(
+    dir: &mut DeviceDir,
+    id: &ConversationId,
+    report: &mut Report,
+) -> Result<(), Failure> {
+    let own = dir.settings.number.clone();
+    let answer = match dir.api.lookup(dir.token()?, &own).await {
+        Ok(answer) => answer,
+        Err(e) => {
+            report.line(format!(
+                "key transparency: own lookup proof not relayed ({e})"
+            ));
+            return Ok(());
+        }
+    };
+    let sent = match dir.device.send_own_proof(id, &answer) {
+        Ok(sent) => sent,
+        Err(e) => {
+            report.line(format!(
+                "key transparency: own lookup proof not relayed ({e})"
+            ));
+            return Ok(());
+        }
+    };
+    dir.api
+        .ds(dir.token()?)
+        .message(&sent.outbound.envelope)
+        .await?;
+    Ok(())
+}
+
 pub(crate) async fn send_text(
     dir: &mut DeviceDir,
     id: &ConversationId,
     text: &str,
     report: &mut Report,
 ) -> Result<(), Failure> {
+    prove_members(dir, id, report).await?;
     let sent = dir.device.send_text(id, text)?;
     let ds = dir.api.ds(dir.token()?);
     ds.message(&sent.outbound.envelope).await?;
@@ -255,6 +310,7 @@ pub(crate) async fn sync(
     let mut seqs = Vec::new();
     let mut reads: Vec<(ConversationId, PerMessageStatus)> = Vec::new();
     let mut refill = false;
+    let mut joined: Vec<ConversationId> = Vec::new();
     for item in &page.items {
         seqs.push(item.seq);
         let event = match dir.device.receive(&item.message_id, &item.envelope.0) {
@@ -349,6 +405,7 @@ pub(crate) async fn sync(
                 ..
             }) => {
                 refill |= refill_key_packages;
+                joined.push(conversation.clone());
                 report.line(format!(
                     "joined {conversation}, added by {} ({})",
                     added_by.number.as_str(),
@@ -392,6 +449,11 @@ pub(crate) async fn sync(
         if let Ok(sent) = dir.device.send_status(&id, statuses) {
             ds.message(&sent.outbound.envelope).await?;
         }
+    }
+    // Members at other providers prove this device's keys from its own
+    // relayed proof (KT-MEMBER-4).
+    for id in joined {
+        announce_own_proof(dir, &id, report).await?;
     }
     if refill {
         publish_key_packages(dir, 20).await?;
@@ -461,6 +523,17 @@ fn state_json(s: &SecurityState) -> Value {
                         json!({"proven": true, "directory": directory, "epoch": epoch})
                     }
                     TransparencyStatus::Unproven => json!({"proven": false}),
+                    TransparencyStatus::Refuted {
+                        directory,
+                        epoch,
+                        device_id,
+                    } => json!({
+                        "proven": false,
+                        "refuted": true,
+                        "directory": directory,
+                        "epoch": epoch,
+                        "device_id": device_id,
+                    }),
                 },
             )
         })
@@ -480,6 +553,10 @@ fn state_json(s: &SecurityState) -> Value {
         "key_changed": s.verification.values().any(|v| *v == Verification::KeyChanged),
         "transparency": transparency,
         "transparency_alerts": s.transparency_alerts,
+        "blocked": s.blocked.as_ref().map(|b| json!({
+            "unproven": b.unproven.iter().map(|n| n.as_str()).collect::<Vec<_>>(),
+            "refuted": b.refuted.iter().map(|n| n.as_str()).collect::<Vec<_>>(),
+        })),
         "commit_pending": s.commit_pending,
     })
 }
@@ -627,6 +704,7 @@ pub(crate) async fn group_create(
     )?;
     let id = pending.conversation.clone();
     let epoch = submit(dir, &pending).await?;
+    announce_own_proof(dir, &id, report).await?;
     report.set("conversation", json!(id.to_string()));
     report.set("epoch", json!(epoch));
     report.line(format!(
@@ -685,6 +763,7 @@ pub(crate) async fn send_typing(
     id: &ConversationId,
     report: &mut Report,
 ) -> Result<usize, Failure> {
+    prove_members(dir, id, report).await?;
     let sent = dir.device.send_typing(id, true)?;
     dir.api
         .ds(dir.token()?)

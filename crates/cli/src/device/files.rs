@@ -95,6 +95,7 @@ pub(crate) async fn send(
     media_type: Option<&str>,
     report: &mut Report,
 ) -> Result<(), Failure> {
+    super::convo::prove_members(dir, id, report).await?;
     let (info, size, encrypted_size) = upload(dir, path, media_type).await?;
     let sent = dir.device.send_file_info(id, info)?;
     dir.api

@@ -20,6 +20,7 @@ use mls_rs_core::identity::{IdentityProvider, MemberValidationContext};
 use sha2::{Digest, Sha256};
 
 use crate::env::Clock;
+use crate::mls::revocation::Revocations;
 
 /// Why a leaf's identity was refused.
 #[derive(Debug, thiserror::Error)]
@@ -57,8 +58,9 @@ pub struct Rcc16Identity {
     /// Chains that passed the policy, by SHA-256 of the chain; the time
     /// window is re-checked on every use.
     validated: Arc<Mutex<HashMap<[u8; 32], ValidatedCredential>>>,
-    /// Serials the providers reported revoked (CRED-REV-1).
-    revoked: Arc<std::sync::RwLock<std::collections::HashSet<String>>>,
+    /// Serials the providers reported revoked, by issuing CA key
+    /// (CRED-REV-1, CRED-REV-2).
+    revoked: Arc<std::sync::RwLock<Revocations>>,
 }
 
 impl Rcc16Identity {
@@ -73,12 +75,9 @@ impl Rcc16Identity {
         }
     }
 
-    /// Adds serials to the revocation set.
-    pub(crate) fn revoke(&self, serials: impl IntoIterator<Item = String>) {
-        self.revoked
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend(serials);
+    /// Replaces the revocation lists with `revocations`.
+    pub(crate) fn set_revocations(&self, revocations: Revocations) {
+        *self.revoked.write().unwrap_or_else(|p| p.into_inner()) = revocations;
     }
 
     /// Validates a leaf's credential at `now` and binds it to the leaf key.
@@ -102,12 +101,13 @@ impl Rcc16Identity {
                 c
             }
         };
-        // CRED-REV-1: a credential its provider revoked is refused.
+        // CRED-REV-1: a credential its provider revoked is refused;
+        // CRED-REV-2: only by the list of the CA that issued it.
         if self
             .revoked
             .read()
             .unwrap_or_else(|p| p.into_inner())
-            .contains(credential.serial())
+            .revokes(chain[0].as_ref(), credential.serial())
         {
             return Err(CredentialError::Revoked {
                 serial: credential.serial().to_owned(),

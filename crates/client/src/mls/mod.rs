@@ -4,6 +4,7 @@
 pub(crate) mod crypto;
 pub(crate) mod extensions;
 pub(crate) mod identity;
+pub(crate) mod revocation;
 pub(crate) mod rules;
 pub(crate) mod storage;
 

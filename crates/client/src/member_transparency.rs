@@ -1,0 +1,190 @@
+//! Key transparency on every member key a device meets, not only on the
+//! keys it adds itself (KT-MEMBER-1..4): Welcome rosters, members added by
+//! others, rejoins, key changes and new eras.
+//!
+//! A member key is *proven* when the number's recorded lookup proof
+//! (from [`Device::record_lookup`] or a claim) holds it; *refuted* when
+//! that proof is recent enough that it must hold the key and does not (a
+//! forged or unlogged key); otherwise *unproven*. An unproven member (when
+//! the policy requires proofs) or a refuted one blocks the conversation:
+//! [`crate::SecurityState::blocked`] says so and sending is refused with
+//! [`ClientError::TransparencyBlocked`] until a proof covers the keys (or
+//! the culprit is removed). Commits stay possible, so a member can always
+//! be removed.
+
+use std::collections::BTreeMap;
+
+use crosslock_credential::PhoneNumber;
+use crosslock_kt::KtError;
+
+use crate::device::Device;
+use crate::error::ClientError;
+use crate::ids::ConversationId;
+use crate::security::Member;
+use crate::transparency::{ContactProof, TransparencyStatus};
+
+/// How long after a credential's issue (notBefore) its key must appear in
+/// its home's log. A proof signed later than this that lacks the key
+/// refutes it (KT-MEMBER-2). Logs publish every minute by default; an hour
+/// leaves room for a delayed epoch.
+pub const KEY_PUBLICATION_GRACE_SECS: u64 = 3_600;
+
+/// Why a conversation refuses to send: participants whose keys key
+/// transparency has not proven (or has refuted).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TransparencyBlock {
+    /// Participants with a key no recorded proof covers yet: look them up
+    /// ([`Device::lookups_needed`]) and record the answers
+    /// ([`Device::record_lookup`]).
+    pub unproven: Vec<PhoneNumber>,
+    /// Participants with a key their home's log does not hold although it
+    /// should by now (forged, or unlogged): remove them, or record a newer
+    /// proof that holds the key.
+    pub refuted: Vec<PhoneNumber>,
+}
+
+impl TransparencyBlock {
+    /// Every participant the block names.
+    pub fn numbers(&self) -> Vec<PhoneNumber> {
+        let mut all: Vec<PhoneNumber> =
+            self.unproven.iter().chain(&self.refuted).cloned().collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+}
+
+/// The status of `keys` of one participant against its recorded proof.
+pub(crate) fn keys_status(proof: Option<&ContactProof>, keys: &[&Member]) -> TransparencyStatus {
+    let Some(proof) = proof else {
+        return TransparencyStatus::Unproven;
+    };
+    let mut status = TransparencyStatus::Proven {
+        directory: proof.directory.clone(),
+        epoch: proof.epoch,
+    };
+    for m in keys {
+        if proof
+            .keys
+            .iter()
+            .any(|(d, k)| *d == m.identity.device && *k == m.key)
+        {
+            continue;
+        }
+        // KT-MEMBER-2: the proof was signed long enough after the key's
+        // credential was issued that the log must hold it.
+        let refuted = proof.signed_at > 0
+            && m.not_before
+                .is_some_and(|nb| proof.signed_at >= nb.saturating_add(KEY_PUBLICATION_GRACE_SECS));
+        if refuted {
+            return TransparencyStatus::Refuted {
+                directory: proof.directory.clone(),
+                epoch: proof.epoch,
+                device_id: m.identity.device.clone(),
+            };
+        }
+        status = TransparencyStatus::Unproven;
+    }
+    status
+}
+
+impl Device {
+    /// The transparency status of every other participant of `members`.
+    pub(crate) fn statuses_of(
+        &self,
+        members: &[Member],
+    ) -> Result<BTreeMap<PhoneNumber, TransparencyStatus>, ClientError> {
+        let mut by_number: BTreeMap<&PhoneNumber, Vec<&Member>> = BTreeMap::new();
+        for m in members.iter().filter(|m| m.identity.number != self.number) {
+            by_number.entry(&m.identity.number).or_default().push(m);
+        }
+        by_number
+            .into_iter()
+            .map(|(number, keys)| {
+                let proof = self.contact_proof(number)?;
+                Ok((number.clone(), keys_status(proof.as_ref(), &keys)))
+            })
+            .collect()
+    }
+
+    /// The block these statuses put on a conversation under this device's
+    /// policy (KT-MEMBER-3): none without trusted logs; refuted keys
+    /// always; unproven keys when proofs are required.
+    pub(crate) fn block_of(
+        &self,
+        statuses: &BTreeMap<PhoneNumber, TransparencyStatus>,
+    ) -> Option<TransparencyBlock> {
+        let policy = &self.config.transparency;
+        if policy.logs.is_empty() {
+            return None;
+        }
+        let mut block = TransparencyBlock::default();
+        for (number, status) in statuses {
+            match status {
+                TransparencyStatus::Proven { .. } => {}
+                TransparencyStatus::Unproven if policy.required => {
+                    block.unproven.push(number.clone())
+                }
+                TransparencyStatus::Unproven => {}
+                TransparencyStatus::Refuted { .. } => block.refuted.push(number.clone()),
+            }
+        }
+        (!block.unproven.is_empty() || !block.refuted.is_empty()).then_some(block)
+    }
+
+    /// Whether key transparency blocks sending in `id`, and why.
+    pub fn transparency_block(
+        &mut self,
+        id: &ConversationId,
+    ) -> Result<Option<TransparencyBlock>, ClientError> {
+        if self.config.transparency.logs.is_empty() {
+            return Ok(None);
+        }
+        let members = self.members_of(id)?;
+        let statuses = self.statuses_of(&members)?;
+        Ok(self.block_of(&statuses))
+    }
+
+    /// The participants of `id` whose keys need a lookup proof (`POST
+    /// /v1/kt/lookup` at their home, then [`Device::record_lookup`]):
+    /// every participant whose keys are not proven, whether or not the
+    /// policy requires proofs. Empty without trusted logs.
+    pub fn lookups_needed(&mut self, id: &ConversationId) -> Result<Vec<PhoneNumber>, ClientError> {
+        if self.config.transparency.logs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let members = self.members_of(id)?;
+        Ok(self
+            .statuses_of(&members)?
+            .into_iter()
+            .filter(|(_, s)| !matches!(s, TransparencyStatus::Proven { .. }))
+            .map(|(n, _)| n)
+            .collect())
+    }
+
+    /// KT-MEMBER-3: refuses to send application content while key
+    /// transparency blocks the conversation.
+    pub(crate) fn check_not_blocked(&mut self, id: &ConversationId) -> Result<(), ClientError> {
+        match self.transparency_block(id)? {
+            Some(block) => Err(ClientError::TransparencyBlocked(block)),
+            None => Ok(()),
+        }
+    }
+
+    /// KT-MEMBER-1: a Welcome whose roster holds a key that a recorded
+    /// proof refutes is refused (the caller discards the joined group).
+    pub(crate) fn refuse_refuted(&self, members: &[Member]) -> Result<(), ClientError> {
+        if self.config.transparency.logs.is_empty() {
+            return Ok(());
+        }
+        for (number, status) in self.statuses_of(members)? {
+            if let TransparencyStatus::Refuted { device_id, .. } = status {
+                return Err(ClientError::Transparency {
+                    number,
+                    source: KtError::NotInBinding { device_id },
+                });
+            }
+        }
+        Ok(())
+    }
+}

@@ -16,7 +16,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crosslock_acs::{Acs, ProofRequest};
-use crosslock_client::credential::{CertificateAuthority, PhoneNumber, TrustedCarriers};
+use crosslock_client::credential::{
+    CertificateAuthority, PhoneNumber, TrustAnchors, TrustPolicy, TrustedCarriers,
+};
 use crosslock_client::env::Environment;
 use crosslock_client::keystore::SoftwareKeyStore;
 use crosslock_client::store::{MemoryStore, StateStore};
@@ -25,9 +27,10 @@ use crosslock_client::{
 };
 use crosslock_kds::store::SqliteKdsStore;
 use crosslock_kds::{AttestationRequirement, FederationClient, Kds, KdsConfig};
+use crosslock_kt::server::{KtLog, KtLogOptions, LogKeys};
 use crosslock_provider::{Provider, ProviderConfig};
 use crosslock_wire::api::B64;
-use crosslock_wire::api::kds::{ClaimedDevice, EnrollRequest};
+use crosslock_wire::api::kds::{ClaimResponse, ClaimedDevice, EnrollRequest};
 use serde_json::{Value, json};
 
 use crate::device::state::DeviceDir;
@@ -183,15 +186,21 @@ fn free_port() -> Result<u16, Failure> {
 /// What the demo's phones present to their carrier (the SIM stand-in).
 const SUBSCRIBER_TOKEN: &str = "demo-sim-secret-0001";
 
-fn provider_config(name: &str, prefix: &str, federation_port: u16) -> ProviderConfig {
+fn provider_config(
+    name: &str,
+    prefix: &str,
+    federation_port: u16,
+) -> Result<ProviderConfig, Failure> {
     let mut config = ProviderConfig::default();
     config.provider.name = name.into();
     config.provider.prefixes = vec![prefix.into()];
-    config.provider.listen = ([127, 0, 0, 1], 0).into();
+    // A fixed port: the peer's block names this public URL (its files'
+    // host, trusted with this provider's TLS root only).
+    config.provider.listen = ([127, 0, 0, 1], free_port()?).into();
     config.provider.admin_listen = ([127, 0, 0, 1], 0).into();
     config.provider.federation_listen = ([127, 0, 0, 1], federation_port).into();
     config.transparency.epoch_interval_secs = 1;
-    config
+    Ok(config)
 }
 
 /// Writes a carrier subscriber file for `numbers` (each with `token`) and
@@ -213,8 +222,8 @@ pub(crate) fn subscribers(
 /// with the other's `[[peers]]` block: what two operators do.
 async fn start_providers(dir: &Path) -> Result<(Provider, Provider), Failure> {
     let (port_a, port_b) = (free_port()?, free_port()?);
-    let mut config_a = provider_config("a.example", "+1", port_a);
-    let mut config_b = provider_config("b.example", "+44", port_b);
+    let mut config_a = provider_config("a.example", "+1", port_a)?;
+    let mut config_b = provider_config("b.example", "+44", port_b)?;
     let first_a = Provider::start(config_a.clone(), &dir.join("provider-a")).await?;
     let first_b = Provider::start(config_b.clone(), &dir.join("provider-b")).await?;
     let peer_a = first_a.peer_section().clone();
@@ -606,7 +615,7 @@ async fn story(n: &mut Narrator, dir: &Path) -> Result<(), Failure> {
 
     // 6.
     n.step(
-        "An attacker at provider B gives Alice a fake key for Bob: the transparency proof fails",
+        "Insiders try to give Alice a fake key for Bob: B's own insider, then Alice's own provider; her phone refuses both",
     );
     let fake = forge_bob_keys(dir).await?;
     n.server(
@@ -641,9 +650,155 @@ async fn story(n: &mut Narrator, dir: &Path) -> Result<(), Failure> {
         "nothing changed on Alice's phone",
     )?;
 
+    // 6b. The harder attack: Alice's own provider.
+    let conversations_before = alice.device.conversations()?.len();
+    let forged = forge_bob_at_a(dir, &alice).await?;
+    n.server(
+        "a.example",
+        "Alice's own provider mints a device for Bob (homed at b.example) with A's CA and A's carrier, publishes it in A's own transparency log, and answers Alice's claim with it and A's lookup proof",
+        json!({"forged_devices": forged.devices.len(), "proof_directory": forged.transparency.as_ref().map(|t| t.root.statement.directory.clone())}),
+    );
+    let refused = match ParticipantKeyPackages::from_claim(&forged).map_err(|e| e.to_string()) {
+        Err(why) => Some(why),
+        Ok(kps) => alice
+            .device
+            .create_conversation(NewConversation::OneToOne, &[kps])
+            .err()
+            .map(|e| e.to_string()),
+    };
+    match &refused {
+        Some(why) => n.phone("alice", &format!("refused: {why}")),
+        None => n.phone("alice", "accepted the forged key"),
+    }
+    n.check(
+        refused.as_deref().is_some_and(|w| w.contains("home")),
+        "Alice's phone refuses: only b.example's CA, carriers and log can vouch for a +44 number",
+    )?;
+    n.check(
+        alice.device.conversations()?.len() == conversations_before,
+        "nothing changed on Alice's phone",
+    )?;
+
     a.shutdown().await;
     b.shutdown().await;
     Ok(())
+}
+
+/// Provider A's forgery: with its own CA key, carrier key and transparency
+/// log keys (read from A's data dir, as A's operator could), a KDS of A's
+/// enrols a device for Bob's number, publishes it in a log signed with A's
+/// log key, and answers a claim for Bob with it and that log's proof.
+async fn forge_bob_at_a(dir: &Path, alice: &DeviceDir) -> Result<ClaimResponse, Failure> {
+    let data = dir.join("provider-a");
+    let pem = |path: &str| -> Result<crosslock_tls::KeyPair, Failure> {
+        let text = std::fs::read_to_string(data.join(path))?;
+        Ok(crosslock_tls::KeyPair::from_pem(&text)?)
+    };
+    let ca = CertificateAuthority::load(
+        "a.example credential root",
+        std::fs::read(data.join("ca/credential-ca.der"))?,
+    )?;
+    let carrier = Arc::new(Acs::new(
+        "carrier.a.example",
+        "a.example",
+        Arc::new(pem("carrier/carrier.key")?),
+        3600,
+    ));
+    carrier.set_open_enrolment(true);
+    let ca_key = Arc::new(pem("ca/credential-ca.key")?);
+    let config = KdsConfig::new(
+        "a.example",
+        ca,
+        ca_key.clone(),
+        TrustedCarriers::new(vec![(
+            carrier.carrier_id().to_owned(),
+            carrier.public_key().clone(),
+        )]),
+        AttestationRequirement::Optional(crosslock_attest::AttestationPolicy::Strict),
+    )?;
+    let shadow_dir = dir.join("provider-a-shadow-log");
+    std::fs::create_dir_all(&shadow_dir)?;
+    let now = crate::local_provider::now();
+    let log = KtLog::open(
+        &shadow_dir,
+        "a.example",
+        LogKeys::load_or_create(&data.join("kt/keys"))?,
+        KtLogOptions::default(),
+        now,
+    )
+    .await?;
+    let shadow = Arc::new(
+        Kds::new(
+            config,
+            Arc::new(SqliteKdsStore::open_in_memory()?),
+            FederationClient::none(),
+        )
+        .with_transparency(Arc::new(log)),
+    );
+    let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
+    let mut rogue = Device::create(
+        store.clone(),
+        Arc::new(SoftwareKeyStore::new(store)),
+        NewDevice {
+            number: PhoneNumber::parse(BOB)?,
+            profile: DeviceProfile::Ios,
+        },
+        // The rogue device believes A about everything (its own
+        // credential must install).
+        crosslock_client::DeviceConfig::new(TrustPolicy::Production {
+            anchors: TrustAnchors::new(vec![ca_key.public_key().clone()]),
+            carriers: TrustedCarriers::new(vec![(
+                carrier.carrier_id().to_owned(),
+                carrier.public_key().clone(),
+            )]),
+        }),
+        Environment::system(),
+    )?;
+    let proof = carrier.prove(
+        &ProofRequest {
+            number: BOB.into(),
+            subscriber_token: "insider".into(),
+            participant_keys: rogue
+                .participant_keys()?
+                .iter()
+                .map(|k| B64(k.as_bytes().to_vec()))
+                .collect(),
+            home_kds: String::new(),
+        },
+        now,
+    )?;
+    let nonce = shadow.new_nonce(now)?;
+    let enrolled = shadow.enroll(
+        EnrollRequest {
+            nonce: nonce.nonce,
+            device_id: rogue.device_id().to_owned(),
+            csrs: rogue.certificate_requests()?.into_iter().map(B64).collect(),
+            carrier_proof: proof.proof,
+            attestation: None,
+            replace_existing: false,
+        },
+        now,
+    )?;
+    convo::install_credentials(&mut rogue, enrolled.credentials)?;
+    let record = shadow
+        .store()
+        .active_devices(BOB)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Failure("the shadow KDS lost its device".into()))?;
+    shadow.upload_key_packages(
+        &record,
+        convo::upload_body(rogue.generate_key_packages(1)?),
+        now,
+    )?;
+    shadow.publish_transparency(now).await?;
+    Ok(shadow
+        .claim(
+            crosslock_kds::Requester::Device(alice.device.device_id().to_owned()),
+            BOB,
+            now,
+        )
+        .await?)
 }
 
 /// The insider's forgery: a device for Bob's number with a credential

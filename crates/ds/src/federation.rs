@@ -40,6 +40,9 @@ pub(crate) struct ForwardedCatchUp {
 #[derive(Debug, Clone)]
 pub struct Federation {
     client: Option<reqwest::Client>,
+    /// Per-peer clients, each trusting only that peer's TLS root
+    /// (PROV-TLS-2); preferred over `client`.
+    pinned: Vec<(String, reqwest::Client)>,
     peers: Vec<PeerDs>,
     kick: Arc<Notify>,
 }
@@ -49,6 +52,7 @@ impl Federation {
     pub fn none() -> Self {
         Federation {
             client: None,
+            pinned: Vec::new(),
             peers: Vec::new(),
             kick: Arc::default(),
         }
@@ -61,6 +65,30 @@ impl Federation {
             .map_err(|e| DsError::Internal(format!("federation client: {e}")))?;
         Ok(Federation {
             client: Some(client),
+            pinned: Vec::new(),
+            peers,
+            kick: Arc::default(),
+        })
+    }
+
+    /// Peers reached each with its own TLS configuration (our federation
+    /// certificate, and that peer's TLS root alone), so no peer's CA can
+    /// speak for another peer's host (PROV-TLS-2).
+    pub fn pinned(
+        tls: Vec<(String, rustls::ClientConfig)>,
+        peers: Vec<PeerDs>,
+    ) -> Result<Self, DsError> {
+        let pinned = tls
+            .into_iter()
+            .map(|(name, tls)| {
+                crosslock_tls::https_client(tls)
+                    .map(|c| (name, c))
+                    .map_err(|e| DsError::Internal(format!("federation client: {e}")))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Federation {
+            client: None,
+            pinned,
             peers,
             kick: Arc::default(),
         })
@@ -68,8 +96,11 @@ impl Federation {
 
     fn peer(&self, name: &str) -> Result<(&reqwest::Client, &PeerDs), DsError> {
         let client = self
-            .client
-            .as_ref()
+            .pinned
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, c)| c)
+            .or(self.client.as_ref())
             .ok_or_else(|| DsError::Peer(format!("{name}: no federation configured")))?;
         let peer = self
             .peers

@@ -11,12 +11,20 @@ pub const REQUESTER_HEADER: &str = "x-crosslock-requester";
 
 /// An HTTPS client presenting this provider's federation certificate.
 #[derive(Debug, Clone)]
-pub struct FederationClient(Option<reqwest::Client>);
+pub struct FederationClient {
+    shared: Option<reqwest::Client>,
+    /// Per-peer clients (by KDS id), each trusting only that peer's TLS
+    /// root (PROV-TLS-2); preferred over `shared`.
+    pinned: Vec<(String, reqwest::Client)>,
+}
 
 impl FederationClient {
     /// No peers: every claim for a foreign number is `unknown-number`.
     pub fn none() -> Self {
-        FederationClient(None)
+        FederationClient {
+            shared: None,
+            pinned: Vec::new(),
+        }
     }
 
     /// A client with a TLS configuration that presents our federation
@@ -24,7 +32,28 @@ impl FederationClient {
     pub fn new(tls: rustls::ClientConfig) -> Result<Self, KdsError> {
         let client = crosslock_tls::https_client(tls)
             .map_err(|e| KdsError::Internal(format!("federation client: {e}")))?;
-        Ok(FederationClient(Some(client)))
+        Ok(FederationClient {
+            shared: Some(client),
+            pinned: Vec::new(),
+        })
+    }
+
+    /// One client per peer KDS id, each with its own TLS configuration
+    /// (our federation certificate and that peer's root alone), so no
+    /// peer's CA can speak for another peer's host (PROV-TLS-2).
+    pub fn pinned(tls: Vec<(String, rustls::ClientConfig)>) -> Result<Self, KdsError> {
+        let pinned = tls
+            .into_iter()
+            .map(|(id, tls)| {
+                crosslock_tls::https_client(tls)
+                    .map(|c| (id, c))
+                    .map_err(|e| KdsError::Internal(format!("federation client: {e}")))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(FederationClient {
+            shared: None,
+            pinned,
+        })
     }
 
     pub(crate) async fn claim(
@@ -33,7 +62,13 @@ impl FederationClient {
         number: &str,
         requester: &str,
     ) -> Result<ClaimResponse, KdsError> {
-        let client = self.0.as_ref().ok_or(KdsError::UnknownNumber)?;
+        let client = self
+            .pinned
+            .iter()
+            .find(|(id, _)| *id == peer.kds_id)
+            .map(|(_, c)| c)
+            .or(self.shared.as_ref())
+            .ok_or(KdsError::UnknownNumber)?;
         let url = format!(
             "{}/federation/v1/claim",
             peer.federation_url.trim_end_matches('/')

@@ -858,3 +858,136 @@ async fn forwarded_requester_id_is_keyed_not_a_plain_hash() {
     assert_eq!(ids.len(), 4);
     assert_ne!(ids[3], ids[0], "keyed per provider");
 }
+
+/// PROV-TLS-2, a network attacker with a hostile peer's help: peer C's
+/// TLS CA issues a certificate for the address where A reaches peer B, and
+/// C's server answers there. A's federation client for B trusts B's root
+/// alone, so the claim never reaches the impostor; a client trusting the
+/// union of all peers' roots (what providers did before) would have.
+#[tokio::test(flavor = "multi_thread")]
+async fn another_peers_ca_cannot_answer_for_a_peers_host() {
+    let _ = http();
+    let (tls_a, tls_b, tls_c) = (
+        TlsCa::generate("provider A TLS").unwrap(),
+        TlsCa::generate("provider B TLS").unwrap(),
+        TlsCa::generate("provider C TLS").unwrap(),
+    );
+    let client_a = tls_a.issue_client("kds.a.example").unwrap();
+    // The impostor: a KDS presenting C's certificate for 127.0.0.1 at the
+    // address A has for B.
+    let listen_c = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let impostor_url = format!("https://{}", listen_c.local_addr().unwrap());
+    let server_c = crosslock_tls::server_config(
+        &tls_c
+            .issue_server(&["localhost"], &[std::net::IpAddr::from([127, 0, 0, 1])])
+            .unwrap(),
+        ClientAuth::Required {
+            roots: vec![tls_a.certificate_der().to_vec()],
+        },
+    )
+    .unwrap();
+    let keys_a = ProviderKeys::new("kds.a.example", "carrier.a.example");
+    let impostor = Provider::start(ProviderSetup {
+        kds_id: "kds.b.example",
+        federation: Some((listen_c, server_c, crosslock_kds::FederationClient::none())),
+        configure: Box::new(move |c| {
+            c.peers = vec![PeerKds {
+                kds_id: "kds.a.example".into(),
+                federation_url: "https://127.0.0.1:9".into(),
+                prefixes: vec!["+1".into()],
+                credential_root: keys_a.ca.certificate().to_vec(),
+                client_cert_sha256: client_a.leaf_sha256(),
+                carriers: TrustedCarriers::new(vec![keys_a.carrier()]),
+            }]
+        }),
+        ..ProviderSetup::default()
+    })
+    .await;
+    let listener_root = TlsCa::generate("provider A peers")
+        .unwrap()
+        .certificate_der()
+        .to_vec();
+    let start_a = |federation: crosslock_kds::FederationClient| {
+        let url = impostor_url.clone();
+        let root = listener_root.clone();
+        async move {
+            let listen = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let server = crosslock_tls::server_config(
+                &tls_a_server(),
+                ClientAuth::Required { roots: vec![root] },
+            )
+            .unwrap();
+            Provider::start(ProviderSetup {
+                kds_id: "kds.a.example",
+                federation: Some((listen, server, federation)),
+                configure: Box::new(move |c| {
+                    c.peers = vec![PeerKds {
+                        kds_id: "kds.b.example".into(),
+                        federation_url: url,
+                        prefixes: vec!["+44".into()],
+                        credential_root: Vec::new(),
+                        client_cert_sha256: [0; 32],
+                        carriers: TrustedCarriers::default(),
+                    }]
+                }),
+                ..ProviderSetup::default()
+            })
+            .await
+        }
+    };
+    let client_a = tls_a.issue_client("kds.a.example").unwrap();
+    let b_root = tls_b.certificate_der().to_vec();
+    let c_root = tls_c.certificate_der().to_vec();
+    // Pinned: B's root only, as crosslock serve configures it.
+    let pinned = crosslock_kds::FederationClient::pinned(vec![(
+        "kds.b.example".into(),
+        crosslock_tls::client_config(std::slice::from_ref(&b_root), Some(&client_a)).unwrap(),
+    )])
+    .unwrap();
+    let a = start_a(pinned).await;
+    let mut alice = phone("+15550100001", DeviceProfile::Android, a.trust());
+    let token = a.enroll(&mut alice, false).await;
+    let before = snapshot(&impostor);
+    let (status, body) = a.claim(&token, UK).await;
+    assert_eq!(status, 502, "{body}");
+    assert_eq!(reason(&body), "peer-failed", "{body}");
+    assert!(
+        !body["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("unknown-peer"),
+        "{body}"
+    );
+    assert_eq!(
+        snapshot(&impostor),
+        before,
+        "the impostor was never reached"
+    );
+    // The same attack against a client trusting every peer's root reaches
+    // the impostor, which answers for B's number.
+    let union = crosslock_kds::FederationClient::new(
+        crosslock_tls::client_config(&[b_root, c_root], Some(&client_a)).unwrap(),
+    )
+    .unwrap();
+    let a2 = start_a(union).await;
+    let mut alice2 = phone("+15550100002", DeviceProfile::Android, a2.trust());
+    let token2 = a2.enroll(&mut alice2, false).await;
+    let (status, body) = a2.claim(&token2, UK).await;
+    // The impostor answered over TLS (here: it does not know this A
+    // client certificate); with the pinned client no TLS session opened.
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("unknown-peer"),
+        "{status} {body}"
+    );
+}
+
+/// A TLS server identity for provider A's own (unused) federation listener.
+fn tls_a_server() -> crosslock_tls::Identity {
+    TlsCa::generate("provider A TLS (listener)")
+        .unwrap()
+        .issue_server(&["localhost"], &[std::net::IpAddr::from([127, 0, 0, 1])])
+        .unwrap()
+}

@@ -268,19 +268,24 @@ impl Provider {
                 carriers: TrustedCarriers::new(p.carriers.clone()),
             })
             .collect();
-        let federation_tls = if peers.is_empty() {
-            None
+        // PROV-TLS-2: one TLS configuration per peer, trusting that peer's
+        // root alone (our federation certificate in each).
+        let federation_tls = peers
+            .iter()
+            .map(|p| {
+                crosslock_tls::client_config(
+                    std::slice::from_ref(&p.tls_ca),
+                    Some(&keys.federation_client),
+                )
+                .map(|tls| (p.name.clone(), tls))
+                .map_err(|e| ProviderError::Start(format!("federation TLS for {}: {e}", p.name)))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let kds_federation = if peers.is_empty() {
+            FederationClient::none()
         } else {
-            let roots: Vec<Vec<u8>> = peers.iter().map(|p| p.tls_ca.clone()).collect();
-            Some(
-                crosslock_tls::client_config(&roots, Some(&keys.federation_client))
-                    .map_err(|e| ProviderError::Start(format!("federation TLS: {e}")))?,
-            )
-        };
-        let kds_federation = match &federation_tls {
-            Some(tls) => FederationClient::new(tls.clone())
-                .map_err(|e| ProviderError::Start(e.to_string()))?,
-            None => FederationClient::none(),
+            FederationClient::pinned(federation_tls.clone())
+                .map_err(|e| ProviderError::Start(e.to_string()))?
         };
         let kds_store = Arc::new(
             SqliteKdsStore::open(&data_dir.join("kds.sqlite3"))
@@ -307,10 +312,11 @@ impl Provider {
                 })
             })
             .collect::<Result<_, ProviderError>>()?;
-        let ds_federation = match federation_tls {
-            Some(tls) => Federation::new(tls, ds_config.peers.clone())
-                .map_err(|e| ProviderError::Start(e.to_string()))?,
-            None => Federation::none(),
+        let ds_federation = if peers.is_empty() {
+            Federation::none()
+        } else {
+            Federation::pinned(federation_tls, ds_config.peers.clone())
+                .map_err(|e| ProviderError::Start(e.to_string()))?
         };
         let push: Option<Arc<dyn crosslock_ds::PushGateway>> = if config.push.webhook_url.is_empty()
         {

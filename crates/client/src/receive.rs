@@ -473,7 +473,7 @@ impl Device {
             });
         }
         if media_type == crate::transparency::KT_PROOF {
-            let alerts = self.receive_proof(&payload.body)?;
+            let alerts = self.receive_proof(&sender.number, &payload.body)?;
             return Ok(Received::Transparency {
                 conversation: id.clone(),
                 sender,

@@ -200,6 +200,24 @@ impl Device {
         Ok(())
     }
 
+    /// HOME-3: only the home's log proves a number's keys (its own keys
+    /// included). A provider answering with a proof from its own (or any
+    /// other trusted) log for a number homed elsewhere proves nothing.
+    /// Without a numbering plan (a single-provider trust policy) every
+    /// trusted log may answer.
+    fn check_home_directory(&self, number: &PhoneNumber, directory: &str) -> Result<(), KtError> {
+        let crosslock_credential::TrustPolicy::Homes(homes) = &self.config.trust else {
+            return Ok(());
+        };
+        match homes.plan().home_of(number) {
+            Some(home) if home == directory => Ok(()),
+            home => Err(KtError::WrongDirectory {
+                expected: home.unwrap_or("no home provider").to_owned(),
+                got: directory.to_owned(),
+            }),
+        }
+    }
+
     /// Checks a participant's lookup proof (policy permitting its absence)
     /// and that every offered key is in the proven binding. `offered` is
     /// (device id, signature key, leaf certificate) per KeyPackage. Pure:
@@ -226,21 +244,8 @@ impl Device {
             }
             return Ok(None);
         };
-        // HOME-3: only the home's log proves a number's keys. A provider
-        // answering with a proof from its own (or any other trusted) log
-        // for a number homed elsewhere proves nothing.
-        if let crosslock_credential::TrustPolicy::Homes(homes) = &self.config.trust {
-            let got = &answer.root.statement.directory;
-            match homes.plan().home_of(number) {
-                Some(home) if home == got => {}
-                home => {
-                    return Err(refuse(KtError::WrongDirectory {
-                        expected: home.unwrap_or("no home provider").to_owned(),
-                        got: got.clone(),
-                    }));
-                }
-            }
-        }
+        self.check_home_directory(number, &answer.root.statement.directory)
+            .map_err(refuse)?;
         let log = match policy.log(&answer.root.statement.directory) {
             Ok(log) => log,
             // A log this device does not know (another provider's, when
@@ -295,6 +300,17 @@ impl Device {
                     number: v.number.clone(),
                     source,
                 })?;
+            // KT-RELAY-2: a proof older than the one recorded for the
+            // number (from the same log) never replaces it.
+            let recorded: Option<ContactProof> = self
+                .staged
+                .get(Table::Device, &contact_proof_key(&v.number))?
+                .map(|b| records::decode(&b))
+                .transpose()?;
+            if recorded.is_some_and(|r| r.directory == v.proof.directory && r.epoch > v.proof.epoch)
+            {
+                continue;
+            }
             self.kt_put(&contact_proof_key(&v.number), &v.proof)?;
         }
         self.kt_put(SEEN, &seen)
@@ -432,6 +448,8 @@ impl Device {
             number: number.clone(),
             source,
         };
+        self.check_home_directory(&number, &answer.root.statement.directory)
+            .map_err(refuse)?;
         let log = self
             .config
             .transparency
@@ -576,11 +594,22 @@ impl Device {
     /// [`Device::record_lookup`] would. One that does not verify (stale,
     /// unknown log, forged) is ignored and changes nothing; a fork it
     /// reveals is raised. Stages only; the caller commits.
-    pub(crate) fn receive_proof(&self, body: &[u8]) -> Result<Vec<TransparencyAlert>, ClientError> {
+    pub(crate) fn receive_proof(
+        &self,
+        sender: &PhoneNumber,
+        body: &[u8],
+    ) -> Result<Vec<TransparencyAlert>, ClientError> {
         let relayed: RelayedProof = serde_json::from_slice(body)
             .map_err(|e| ClientError::Content(format!("relayed lookup proof: {e}")))?;
         let number = PhoneNumber::parse(&relayed.number)
             .map_err(|e| ClientError::Content(format!("relayed lookup proof: {e}")))?;
+        // KT-RELAY-1: a member relays the proof of its own number only;
+        // anyone else's (an older one, to roll a contact's keys back) is
+        // ignored.
+        if &number != sender {
+            tracing::warn!("relayed lookup proof for another number than its sender ignored");
+            return Ok(Vec::new());
+        }
         match self.verify_transparency(&number, Some(&relayed.answer), &[]) {
             Ok(verified) => {
                 let verified: Vec<KtVerified> = verified.into_iter().collect();

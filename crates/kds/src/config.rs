@@ -124,6 +124,12 @@ pub struct KdsConfig {
     pub apple_app_ids: Vec<String>,
     /// Android attestation roots (default: Google's hardware roots).
     pub android_roots: AndroidRoots,
+    /// Google's attestation status list: a chain through a listed
+    /// certificate is refused (ATT-R-1). Empty: nothing is withdrawn.
+    pub android_status_list: crosslock_attest::RevocationList,
+    /// The apps (package and signing certificate digests) whose Android
+    /// attestations count (ATT-P-1..2). Empty: any app.
+    pub android_apps: crosslock_attest::AppPolicy,
     /// Life of issued credentials (default 75 days).
     pub credential_lifetime_secs: u64,
     /// Life of an enrollment nonce (default 300 s).
@@ -191,6 +197,8 @@ impl KdsConfig {
             attestation,
             apple_app_ids: Vec::new(),
             android_roots: AndroidRoots::google()?,
+            android_status_list: crosslock_attest::RevocationList::default(),
+            android_apps: crosslock_attest::AppPolicy::default(),
             credential_lifetime_secs: 75 * 86_400,
             nonce_lifetime_secs: 300,
             max_key_packages_per_suite: 100,

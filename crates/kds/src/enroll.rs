@@ -226,7 +226,14 @@ impl Kds {
                 let chain =
                     UnverifiedAndroidAttestation::from_der_chain(chain.iter().map(|c| &c.0))
                         .map_err(refused)?;
-                let verify = |p| chain.verify(&self.config.android_roots, at, p, Some(&challenge));
+                // ATT-R-1, ATT-P-1..2: withdrawn attestation keys and other
+                // apps are refused whatever the assurance asked for.
+                let verify = |p| {
+                    let policy = crosslock_attest::AndroidPolicy::new(p)
+                        .with_revocations(&self.config.android_status_list)
+                        .with_apps(&self.config.android_apps);
+                    chain.verify(&self.config.android_roots, at, policy, Some(&challenge))
+                };
                 let (verified, assurance) = match verify(AttestationPolicy::Strict) {
                     Ok(v) => (v, Assurance::HardwareVerified),
                     Err(strict) if policy == AttestationPolicy::Development => {

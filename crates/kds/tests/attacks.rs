@@ -991,3 +991,89 @@ fn tls_a_server() -> crosslock_tls::Identity {
         .issue_server(&["localhost"], &[std::net::IpAddr::from([127, 0, 0, 1])])
         .unwrap()
 }
+
+/// ATT-R-1, ATT-P-1 at enrolment: a phone whose attestation chain runs
+/// through an attestation key Google has withdrawn, or whose attestation
+/// names no allowed app, does not enrol, whatever its chain proves
+/// otherwise; nothing is stored. The same attestation enrols once the KDS
+/// has neither rule (control).
+#[tokio::test(flavor = "multi_thread")]
+async fn withdrawn_attestation_key_or_foreign_app_does_not_enrol() {
+    let root = Arc::new(common::android::AttestationRoot::new());
+    // The test root's serial is 01 01 01 01 01 01 01 01.
+    let status_list = crosslock_attest::RevocationList::from_json(
+        br#"{"entries": {"101010101010101": {"status": "REVOKED", "reason": "KEY_COMPROMISE"}}}"#,
+    )
+    .unwrap();
+    let apps = crosslock_attest::AppPolicy::default().allow("com.example.crosslock", vec![[7; 32]]);
+    for (list, apps, refused_for) in [
+        (
+            status_list,
+            crosslock_attest::AppPolicy::default(),
+            "revoked",
+        ),
+        (
+            crosslock_attest::RevocationList::default(),
+            apps,
+            "application",
+        ),
+    ] {
+        let roots = crosslock_attest::AndroidRoots::from_roots_json(&root.roots_json()).unwrap();
+        let a = Provider::start(ProviderSetup {
+            attestation: crosslock_kds::AttestationRequirement::Required(
+                crosslock_attest::AttestationPolicy::Strict,
+            ),
+            configure: Box::new(move |c| {
+                c.android_roots = roots;
+                c.android_status_list = list;
+                c.android_apps = apps;
+            }),
+            ..ProviderSetup::default()
+        })
+        .await;
+        let alice = phone("+15550100001", DeviceProfile::Android, a.trust());
+        let mut request = a.enroll_request(&alice, false).await;
+        let challenge = alice.attestation_challenge(&request.nonce.0).unwrap();
+        let p256 = alice.participant_keys().unwrap()[0].clone();
+        request.attestation = Some(AttestationBody::Android {
+            chain: root
+                .attest(&p256, &challenge)
+                .into_iter()
+                .map(B64)
+                .collect(),
+        });
+        let before = snapshot(&a);
+        let (status, body) = a.post("/v1/enrollment", None, &request).await;
+        assert_eq!(
+            (status, reason(&body).as_str()),
+            (403, "attestation-refused"),
+            "{body}"
+        );
+        let message = body["message"].as_str().unwrap_or("").to_lowercase();
+        assert!(message.contains(refused_for), "{refused_for}: {body}");
+        assert_eq!(snapshot(&a), before, "nothing stored");
+    }
+    // Control: the same kind of attestation enrols without either rule.
+    let roots = crosslock_attest::AndroidRoots::from_roots_json(&root.roots_json()).unwrap();
+    let a = Provider::start(ProviderSetup {
+        attestation: crosslock_kds::AttestationRequirement::Required(
+            crosslock_attest::AttestationPolicy::Strict,
+        ),
+        configure: Box::new(move |c| c.android_roots = roots),
+        ..ProviderSetup::default()
+    })
+    .await;
+    let alice = phone("+15550100001", DeviceProfile::Android, a.trust());
+    let mut request = a.enroll_request(&alice, false).await;
+    let challenge = alice.attestation_challenge(&request.nonce.0).unwrap();
+    let p256 = alice.participant_keys().unwrap()[0].clone();
+    request.attestation = Some(AttestationBody::Android {
+        chain: root
+            .attest(&p256, &challenge)
+            .into_iter()
+            .map(B64)
+            .collect(),
+    });
+    let (status, body) = a.post("/v1/enrollment", None, &request).await;
+    assert_eq!(status, 200, "{body}");
+}

@@ -25,6 +25,8 @@ pub struct ProviderConfig {
     pub carrier: CarrierSection,
     /// Other carriers whose proofs are believed.
     pub trusted_carriers: Vec<TrustedCarrier>,
+    /// Device attestation: withdrawn keys and the apps that count.
+    pub attestation: AttestationSection,
     /// Key transparency.
     pub transparency: TransparencySection,
     /// Rate limits, retention and sizes.
@@ -157,6 +159,30 @@ impl Default for CarrierSection {
             proof_lifetime_secs: 7 * 86_400,
         }
     }
+}
+
+/// `[attestation]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AttestationSection {
+    /// Google's Android attestation status list (the JSON file Google
+    /// publishes, refreshed by the operator): a chain through a withdrawn
+    /// attestation key is refused (ATT-R-1). Required outside development.
+    pub android_status_list: Option<PathBuf>,
+    /// The Android apps whose attestations count: package name and the
+    /// SHA-256 of its signing certificates, hex (ATT-P-1..2). Empty: any
+    /// app (logged as a warning outside development).
+    pub android_apps: Vec<AndroidApp>,
+}
+
+/// `[[attestation.android_apps]]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AndroidApp {
+    /// The package name, e.g. `com.example.messages`.
+    pub package: String,
+    /// SHA-256 of each signing certificate it may be signed with, hex.
+    pub signing_cert_sha256: Vec<String>,
 }
 
 /// `[[trusted_carriers]]`: another carrier's proof key.
@@ -411,11 +437,25 @@ impl ProviderConfig {
             // PROV-DEV-1: development settings never face a network.
             for (setting, addr) in [
                 ("provider.listen", p.listen),
+                ("provider.admin_listen", p.admin_listen),
                 ("provider.federation_listen", p.federation_listen),
             ] {
                 if !addr.ip().is_loopback() {
                     return Err(format!(
                         "{setting} is {addr}, but provider.development = true runs on loopback only; \
+                         set provider.development = false and configure witnesses to serve a network"
+                    ));
+                }
+            }
+            // Nor do the URLs devices and peers are given (a reverse proxy
+            // in front of loopback listeners is a network deployment).
+            for (setting, url) in [
+                ("provider.public_url", &p.public_url),
+                ("provider.federation_url", &p.federation_url),
+            ] {
+                if !url.is_empty() && !is_loopback_url(url) {
+                    return Err(format!(
+                        "{setting} is {url}, but provider.development = true runs on loopback only; \
                          set provider.development = false and configure witnesses to serve a network"
                     ));
                 }
@@ -436,6 +476,13 @@ impl ProviderConfig {
             return Err(
                 "provider.development = false requires at least one transparency witness and \
                  transparency.threshold >= 1: run one with `crosslock kt witness` (README)"
+                    .into(),
+            );
+        }
+        if self.attestation.android_status_list.is_none() {
+            return Err(
+                "provider.development = false requires attestation.android_status_list: \
+                 Google's attestation status list (JSON), so withdrawn attestation keys are refused"
                     .into(),
             );
         }
@@ -514,6 +561,22 @@ impl ProviderConfig {
     }
 }
 
+/// Whether an `https://host[:port]/…` URL names a loopback host.
+fn is_loopback_url(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("https://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -576,6 +639,21 @@ mod tests {
         config.provider.listen = "192.0.2.10:8443".parse().unwrap();
         let e = config.check().unwrap_err();
         assert!(e.contains("loopback"), "{e}");
+        // A reverse proxy in front of loopback listeners.
+        for (public, ok) in [
+            ("https://chat.example.com", false),
+            ("https://192.0.2.10:443/", false),
+            ("https://localhost:8443", true),
+            ("https://127.0.0.1:8443/", true),
+            ("https://[::1]:8443", true),
+        ] {
+            let mut config = ProviderConfig::default();
+            config.provider.public_url = public.into();
+            assert_eq!(config.check().is_ok(), ok, "{public}");
+        }
+        let mut config = ProviderConfig::default();
+        config.provider.admin_listen = "0.0.0.0:9443".parse().unwrap();
+        assert!(config.check().unwrap_err().contains("admin_listen"));
         // PROV-DEV-2: open enrolment with a peer.
         let mut config = ProviderConfig {
             peers: vec![peer("b.example", &["+44"])],
@@ -601,6 +679,9 @@ mod tests {
         let e = config.check().unwrap_err();
         assert!(e.contains("threshold"), "{e}");
         config.transparency.threshold = 1;
+        let e = config.check().unwrap_err();
+        assert!(e.contains("android_status_list"), "{e}");
+        config.attestation.android_status_list = Some("status.json".into());
         config.check().unwrap();
         config.peers = vec![peer("b.example", &["+44"])];
         let e = config.check().unwrap_err();

@@ -19,6 +19,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod attestation;
 mod config;
 mod error;
 mod info;
@@ -46,8 +47,9 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use config::{
-    CarrierSection, CredentialCaSection, LimitsSection, PeerSection, ProviderConfig,
-    ProviderSection, PushSection, TlsSection, TransparencySection, TrustedCarrier, WitnessSection,
+    AndroidApp, AttestationSection, CarrierSection, CredentialCaSection, LimitsSection,
+    PeerSection, ProviderConfig, ProviderSection, PushSection, TlsSection, TransparencySection,
+    TrustedCarrier, WitnessSection,
 };
 pub use error::ProviderError;
 
@@ -249,6 +251,11 @@ impl Provider {
         // number for enrolment here, and only numbers homed here enrol.
         kds_config.set_enrolment_carriers(TrustedCarriers::new(carriers.clone()));
         kds_config.set_numbering_plan(plan.clone());
+        attestation::apply(
+            &config.attestation,
+            config.provider.development,
+            &mut kds_config,
+        )?;
         kds_config.credential_lifetime_secs =
             config.credential_ca.credential_lifetime_days * 86_400;
         kds_config.claim_rate = crosslock_kds::RateLimit {

@@ -36,6 +36,37 @@ pub(crate) struct ServeArgs {
     /// Print the effective configuration as TOML and exit.
     #[arg(long)]
     print_config: bool,
+    /// Print the transparency log's root-signing key (hex; what a witness
+    /// follows: `crosslock kt witness --follow NAME=KEY`) and exit, making
+    /// the key in the data dir first if it has none.
+    #[arg(long)]
+    print_log_key: bool,
+}
+
+/// `--print-log-key`: the log key lives in `DATA/kt/keys` (docs/serve.md).
+fn print_log_key(data_dir: &std::path::Path) -> ExitCode {
+    let dir = data_dir.join("kt").join("keys");
+    let made = std::fs::create_dir_all(&dir).and_then(|()| {
+        use std::os::unix::fs::PermissionsExt as _;
+        for d in [data_dir.to_path_buf(), data_dir.join("kt"), dir.clone()] {
+            std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700))?;
+        }
+        Ok(())
+    });
+    if let Err(e) = made {
+        eprintln!("error: {}: {e}", dir.display());
+        return ExitCode::from(2);
+    }
+    match crosslock_kt::server::LogKeys::load_or_create(&dir) {
+        Ok(keys) => {
+            println!("{}", hex::encode(keys.log_key.public_key().0));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: transparency keys in {}: {e}", dir.display());
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// The configuration file with the command line's overrides.
@@ -61,6 +92,9 @@ fn effective(args: &ServeArgs) -> Result<ProviderConfig, String> {
 }
 
 pub(crate) fn run(args: ServeArgs) -> ExitCode {
+    if args.print_log_key {
+        return print_log_key(&args.data_dir);
+    }
     let config = match effective(&args) {
         Ok(c) => c,
         Err(e) => {

@@ -618,3 +618,121 @@ fn two_providers_federate_a_conversation() {
     a.stop();
     b.stop();
 }
+
+/// What README's production recipe does: the log key printed before the
+/// first start, a real `crosslock kt witness` following it, and a provider
+/// outside development mode (witness threshold 1, subscriber
+/// authentication, Google's attestation status list). Without any of them
+/// it refuses to start; with them two devices talk and each proves the
+/// other's keys with a witnessed root.
+#[test]
+fn a_production_provider_needs_a_witness_and_runs_with_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("provider");
+    let print_key = || {
+        let out = crosslock()
+            .args(["serve", "--print-log-key", "--data-dir"])
+            .arg(&data)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let log_key = print_key();
+    assert_eq!(log_key.len(), 64, "{log_key}");
+    assert_eq!(print_key(), log_key, "the key is made once");
+
+    // A witness following the log.
+    let mut witness = crosslock()
+        .args(["kt", "witness", "--listen", "127.0.0.1:0", "--state"])
+        .arg(tmp.path().join("witness"))
+        .args(["--follow", &format!("prod.example={log_key}")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(witness.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let [
+        "witness",
+        "key",
+        witness_key,
+        "listening",
+        "on",
+        witness_url,
+    ] = words[..]
+    else {
+        panic!("unexpected witness line {line:?}");
+    };
+
+    let subscribers = tmp.path().join("subscribers.txt");
+    std::fs::write(
+        &subscribers,
+        "+15550100001 sim-secret-alice-0001\n+15550100002 sim-secret-bob-00002\n",
+    )
+    .unwrap();
+    let status_list = tmp.path().join("android-status.json");
+    std::fs::write(&status_list, r#"{"entries": {}}"#).unwrap();
+    let production = |transparency: &str| {
+        format!(
+            "[provider]\nname = \"prod.example\"\ndevelopment = false\nprefixes = [\"+1555\"]\n\n\
+             [carrier]\nopen_enrolment = false\nsubscribers = {subscribers:?}\n\n\
+             [attestation]\nandroid_status_list = {status_list:?}\n\n{transparency}"
+        )
+    };
+    let config = tmp.path().join("crosslock.toml");
+    // PROV-DEV-3: no witness, no start.
+    std::fs::write(&config, production("")).unwrap();
+    let out = crosslock()
+        .args(["serve", "--data-dir"])
+        .arg(&data)
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("witness"), "{stderr}");
+
+    std::fs::write(
+        &config,
+        production(&format!(
+            "[transparency]\nthreshold = 1\nepoch_interval_secs = 1\n\
+             witnesses = [{{ url = \"{witness_url}\", key = \"{witness_key}\" }}]\n"
+        )),
+    )
+    .unwrap();
+    let serve = Serve::start(&data, &["--config", config.to_str().unwrap()]);
+    let alice = tmp.path().join("alice");
+    let bob = tmp.path().join("bob");
+    init(&alice, "+15550100001", "android", &serve);
+    init(&bob, "+15550100002", "ios", &serve);
+    // Open enrolment is off: a wrong subscriber token is refused.
+    let (ok, _) = device_try(
+        &alice,
+        &["enroll", "--subscriber-token", "guessing-the-token"],
+    );
+    assert!(!ok);
+    device(
+        &alice,
+        &["enroll", "--subscriber-token", "sim-secret-alice-0001"],
+    );
+    device(
+        &bob,
+        &["enroll", "--subscriber-token", "sim-secret-bob-00002"],
+    );
+    serve.wait_for_transparency();
+    device(&alice, &["send", "--to", "+15550100002", "witnessed"]);
+    assert_eq!(recv_texts(&bob, 1), ["witnessed"]);
+    let status = device(&alice, &["status"]);
+    assert_eq!(status["development_provider"], false, "{status}");
+    let proof = &status["conversations"][0]["transparency"]["+15550100002"];
+    assert_eq!(proof["proven"], true, "{status}");
+    serve.stop();
+    let _ = witness.kill();
+    let _ = witness.wait();
+}

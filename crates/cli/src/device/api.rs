@@ -257,7 +257,66 @@ impl Api {
 
 #[cfg(test)]
 mod tests {
-    use super::origin;
+    use super::{Api, origin};
+    use crosslock_tls::{ClientAuth, TlsCa};
+
+    /// A TLS server on loopback with a certificate from `ca`; its URL.
+    async fn server(ca: &TlsCa) -> String {
+        let identity = ca
+            .issue_server(&["localhost"], &[std::net::IpAddr::from([127, 0, 0, 1])])
+            .unwrap();
+        let tls = crosslock_tls::server_config(&identity, ClientAuth::None).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("https://{}", listener.local_addr().unwrap());
+        let router =
+            axum::Router::new().route("/v1/files/x", axum::routing::get(|| async { "blob" }));
+        tokio::spawn(crosslock_tls::serve(
+            listener,
+            router,
+            Some(tls),
+            std::future::pending::<()>(),
+        ));
+        url
+    }
+
+    /// PROV-TLS-1, the attack: a peer whose TLS CA the descriptor lists
+    /// (for its own content server) issues a certificate for this
+    /// provider's host and answers there. The device's client for its own
+    /// provider trusts its own CA alone, so it refuses; the peer's root
+    /// opens only the peer's own host; a third host opens nothing.
+    #[tokio::test]
+    async fn a_peers_tls_root_opens_only_that_peers_host() {
+        let own = TlsCa::generate("own provider TLS").unwrap();
+        let peer = TlsCa::generate("peer provider TLS").unwrap();
+        let peer_url = server(&peer).await;
+        let impostor_url = server(&peer).await;
+        // The device believes `impostor_url` is its own provider.
+        let api = Api::new(
+            &impostor_url,
+            &own.certificate_pem(),
+            &[(peer_url.clone(), peer.certificate_der().to_vec())],
+        )
+        .unwrap();
+        let own_host = format!("{impostor_url}/v1/files/x");
+        let refused = api.http_for(&own_host).unwrap().get(&own_host).send().await;
+        assert!(
+            refused.is_err(),
+            "the peer's certificate passed for our own provider"
+        );
+        let peer_file = format!("{peer_url}/v1/files/x");
+        let fetched = api
+            .http_for(&peer_file)
+            .unwrap()
+            .get(&peer_file)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(fetched.text().await.unwrap(), "blob");
+        assert!(
+            api.http_for("https://elsewhere.example/v1/files/x")
+                .is_err()
+        );
+    }
 
     #[test]
     fn origins_compare_host_and_port() {

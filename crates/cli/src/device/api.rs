@@ -256,6 +256,7 @@ impl Api {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::{Api, origin};
     use crosslock_tls::{ClientAuth, TlsCa};

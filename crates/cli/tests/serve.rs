@@ -24,16 +24,17 @@ struct Serve {
 }
 
 impl Serve {
-    /// Starts a provider on free loopback ports and waits until it is ready.
+    /// Starts a provider on free loopback ports (unless `extra` names its
+    /// `--listen`) and waits until it is ready.
     fn start(data: &Path, extra: &[&str]) -> Serve {
+        let listen: &[&str] = if extra.contains(&"--listen") {
+            &[]
+        } else {
+            &["--listen", "127.0.0.1:0"]
+        };
         let mut child = crosslock()
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--admin-listen",
-                "127.0.0.1:0",
-            ])
+            .args(["serve", "--admin-listen", "127.0.0.1:0"])
+            .args(listen)
             .arg("--data-dir")
             .arg(data)
             .args(extra)
@@ -526,13 +527,30 @@ fn two_providers_federate_a_conversation() {
     let (data_a, data_b) = (tmp.path().join("a"), tmp.path().join("b"));
     let (fed_a, fed_b) = (free_port(), free_port());
     let fed = |port: u16| format!("127.0.0.1:{port}");
+    // Fixed public ports too: each peer block names the other's public
+    // URL (files and revocation lists are fetched from there).
+    let (pub_a, pub_b) = (fed(free_port()), fed(free_port()));
     let first_a = Serve::start(
         &data_a,
-        &["--name", "a.example", "--federation-listen", &fed(fed_a)],
+        &[
+            "--name",
+            "a.example",
+            "--federation-listen",
+            &fed(fed_a),
+            "--listen",
+            &pub_a,
+        ],
     );
     let first_b = Serve::start(
         &data_b,
-        &["--name", "b.example", "--federation-listen", &fed(fed_b)],
+        &[
+            "--name",
+            "b.example",
+            "--federation-listen",
+            &fed(fed_b),
+            "--listen",
+            &pub_b,
+        ],
     );
     first_a.stop();
     first_b.stop();
@@ -565,6 +583,8 @@ fn two_providers_federate_a_conversation() {
             "a.example",
             "--federation-listen",
             &fed(fed_a),
+            "--listen",
+            &pub_a,
             "--config",
             config_a.to_str().unwrap(),
         ],
@@ -576,6 +596,8 @@ fn two_providers_federate_a_conversation() {
             "b.example",
             "--federation-listen",
             &fed(fed_b),
+            "--listen",
+            &pub_b,
             "--config",
             config_b.to_str().unwrap(),
         ],
@@ -603,6 +625,18 @@ fn two_providers_federate_a_conversation() {
         &["send", "--to", "+447700900002", "across providers"],
     );
     assert_eq!(recv_texts(&bob, 1), ["across providers"]);
+    // Alice fetched both homes' revocation lists, B's from B's host over
+    // B's pinned TLS root (CRED-REV-2, PROV-TLS-1).
+    device(&alice, &["recv"]);
+    let settings: Value =
+        serde_json::from_slice(&std::fs::read(alice.join("device.json")).unwrap()).unwrap();
+    for home in ["a.example", "b.example"] {
+        assert!(
+            settings["revocations"][home].is_array(),
+            "{home} not fetched: {}",
+            settings["revocations"]
+        );
+    }
     device(&bob, &["send", "--to", "+15550100001", "and back"]);
     assert_eq!(recv_texts(&alice, 1), ["and back"]);
     let sa = device(&alice, &["status"]);

@@ -305,6 +305,7 @@ pub(crate) async fn sync(
     report: &mut Report,
 ) -> Result<usize, Failure> {
     let ds = dir.api.ds(dir.token()?);
+    super::revocations::refresh(dir, report).await?;
     let page = ds.inbox(0, 500, wait).await?;
     let mut events = Vec::new();
     let mut seqs = Vec::new();

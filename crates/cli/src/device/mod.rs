@@ -10,6 +10,7 @@
 pub(crate) mod api;
 pub(crate) mod convo;
 pub(crate) mod files;
+pub(crate) mod revocations;
 pub(crate) mod state;
 
 use std::path::PathBuf;

@@ -38,6 +38,10 @@ pub(crate) struct Settings {
     pub(crate) provider: ProviderInfo,
     /// The KDS bearer token, once enrolled.
     pub(crate) token: Option<String>,
+    /// Per home: the `as_of` of its last revocation list and when it was
+    /// fetched (Unix seconds).
+    #[serde(default)]
+    pub(crate) revocations: std::collections::BTreeMap<String, (u64, u64)>,
 }
 
 /// An opened device directory.
@@ -223,6 +227,7 @@ impl DeviceDir {
             tls_ca_pem: ca_pem,
             provider: info,
             token: None,
+            revocations: Default::default(),
         };
         let dir = DeviceDir {
             path: path.to_owned(),

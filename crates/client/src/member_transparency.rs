@@ -89,13 +89,20 @@ pub(crate) fn keys_status(proof: Option<&ContactProof>, keys: &[&Member]) -> Tra
 }
 
 impl Device {
-    /// The transparency status of every other participant of `members`.
+    /// The transparency status of every participant of `members` but this
+    /// device: other participants, and this participant's other devices
+    /// (KT-MEMBER-5: a key for our own number that the log never held, an
+    /// insider's "second device", is refuted or unproven like anyone's).
     pub(crate) fn statuses_of(
         &self,
         members: &[Member],
     ) -> Result<BTreeMap<PhoneNumber, TransparencyStatus>, ClientError> {
         let mut by_number: BTreeMap<&PhoneNumber, Vec<&Member>> = BTreeMap::new();
-        for m in members.iter().filter(|m| m.identity.number != self.number) {
+        let this_device = self.device_id();
+        for m in members
+            .iter()
+            .filter(|m| m.identity.number != self.number || m.identity.device != this_device)
+        {
             by_number.entry(&m.identity.number).or_default().push(m);
         }
         by_number

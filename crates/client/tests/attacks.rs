@@ -349,6 +349,44 @@ fn hostile_provider_welcome_with_an_unlogged_key_is_refused() {
     alice_text(&mut w);
 }
 
+/// An insider at Alice's own provider mints a second "Alice" device (her
+/// number, a key her log never held) and starts a group with Alice and
+/// Bob from it, to read what Alice says there. Alice's own phone checks
+/// her number's other devices like anyone's (KT-MEMBER-5): her recorded
+/// proof of her own number lacks the ghost's key, so the Welcome is
+/// refused and nothing is stored.
+#[test]
+fn insider_ghost_device_of_ones_own_number_is_refused() {
+    let mut w = world();
+    let mut ghost = w.net.phone(ALICE, DeviceProfile::Android);
+    after_grace(&w);
+    w.alice
+        .record_lookup(&number(ALICE), &w.log.lookup(ALICE))
+        .unwrap();
+    let pending = ghost
+        .create_conversation(
+            NewConversation::Group {
+                group_id: b"ghost".to_vec(),
+            },
+            &[claim(ALICE, &mut [&mut w.alice])],
+        )
+        .unwrap();
+    ghost.commit_accepted(&pending).unwrap();
+    let welcome = pending.welcome.unwrap();
+    let before = snapshot(w.alice_store.as_ref());
+    let conversations = w.alice.conversations().unwrap();
+    match w.alice.receive(&welcome.message_id, &welcome.envelope) {
+        Err(ClientError::Transparency {
+            number: n,
+            source: KtError::NotInBinding { .. },
+        }) => assert_eq!(n, number(ALICE)),
+        other => panic!("expected NotInBinding, got {other:?}"),
+    }
+    assert_eq!(snapshot(w.alice_store.as_ref()), before, "nothing stored");
+    assert_eq!(w.alice.conversations().unwrap(), conversations);
+    alice_text(&mut w);
+}
+
 /// A hostile member (Carol, whose client skips transparency checks) adds
 /// a device under Bob's number that Bob's log never held. Alice's
 /// conversation is blocked with the reason visible (Bob refuted) and she

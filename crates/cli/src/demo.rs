@@ -684,6 +684,55 @@ async fn story(n: &mut Narrator, dir: &Path) -> Result<(), Failure> {
     Ok(())
 }
 
+/// A device for Bob's number enrolled at `shadow`, an insider's KDS, with
+/// a proof from `carrier` (the insider holds its key): the rogue device
+/// the step-6 attacks try to slip to Alice.
+fn rogue_bob(
+    shadow: &Kds,
+    carrier: &Acs,
+    config: crosslock_client::DeviceConfig,
+    now: u64,
+) -> Result<Device, Failure> {
+    let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
+    let mut rogue = Device::create(
+        store.clone(),
+        Arc::new(SoftwareKeyStore::new(store)),
+        NewDevice {
+            number: PhoneNumber::parse(BOB)?,
+            profile: DeviceProfile::Ios,
+        },
+        config,
+        Environment::system(),
+    )?;
+    let proof = carrier.prove(
+        &ProofRequest {
+            number: BOB.into(),
+            subscriber_token: "insider".into(),
+            participant_keys: rogue
+                .participant_keys()?
+                .iter()
+                .map(|k| B64(k.as_bytes().to_vec()))
+                .collect(),
+            home_kds: String::new(),
+        },
+        now,
+    )?;
+    let nonce = shadow.new_nonce(now)?;
+    let enrolled = shadow.enroll(
+        EnrollRequest {
+            nonce: nonce.nonce,
+            device_id: rogue.device_id().to_owned(),
+            csrs: rogue.certificate_requests()?.into_iter().map(B64).collect(),
+            carrier_proof: proof.proof,
+            attestation: None,
+            replace_existing: false,
+        },
+        now,
+    )?;
+    convo::install_credentials(&mut rogue, enrolled.credentials)?;
+    Ok(rogue)
+}
+
 /// Provider A's forgery: with its own CA key, carrier key and transparency
 /// log keys (read from A's data dir, as A's operator could), a KDS of A's
 /// enrols a device for Bob's number, publishes it in a log signed with A's
@@ -735,51 +784,16 @@ async fn forge_bob_at_a(dir: &Path, alice: &DeviceDir) -> Result<ClaimResponse, 
         )
         .with_transparency(Arc::new(log)),
     );
-    let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
-    let mut rogue = Device::create(
-        store.clone(),
-        Arc::new(SoftwareKeyStore::new(store)),
-        NewDevice {
-            number: PhoneNumber::parse(BOB)?,
-            profile: DeviceProfile::Ios,
-        },
-        // The rogue device believes A about everything (its own
-        // credential must install).
-        crosslock_client::DeviceConfig::new(TrustPolicy::Production {
-            anchors: TrustAnchors::new(vec![ca_key.public_key().clone()]),
-            carriers: TrustedCarriers::new(vec![(
-                carrier.carrier_id().to_owned(),
-                carrier.public_key().clone(),
-            )]),
-        }),
-        Environment::system(),
-    )?;
-    let proof = carrier.prove(
-        &ProofRequest {
-            number: BOB.into(),
-            subscriber_token: "insider".into(),
-            participant_keys: rogue
-                .participant_keys()?
-                .iter()
-                .map(|k| B64(k.as_bytes().to_vec()))
-                .collect(),
-            home_kds: String::new(),
-        },
-        now,
-    )?;
-    let nonce = shadow.new_nonce(now)?;
-    let enrolled = shadow.enroll(
-        EnrollRequest {
-            nonce: nonce.nonce,
-            device_id: rogue.device_id().to_owned(),
-            csrs: rogue.certificate_requests()?.into_iter().map(B64).collect(),
-            carrier_proof: proof.proof,
-            attestation: None,
-            replace_existing: false,
-        },
-        now,
-    )?;
-    convo::install_credentials(&mut rogue, enrolled.credentials)?;
+    // The rogue device believes A about everything (its own credential
+    // must install).
+    let believes_a = crosslock_client::DeviceConfig::new(TrustPolicy::Production {
+        anchors: TrustAnchors::new(vec![ca_key.public_key().clone()]),
+        carriers: TrustedCarriers::new(vec![(
+            carrier.carrier_id().to_owned(),
+            carrier.public_key().clone(),
+        )]),
+    });
+    let mut rogue = rogue_bob(&shadow, &carrier, believes_a, now)?;
     let record = shadow
         .store()
         .active_devices(BOB)?
@@ -840,44 +854,13 @@ async fn forge_bob_keys(dir: &Path) -> Result<Vec<ClaimedDevice>, Failure> {
     let info = crate::device::state::DeviceDir::open(&dir.join("alice"))?
         .settings
         .provider;
-    let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
-    let mut rogue = Device::create(
-        store.clone(),
-        Arc::new(SoftwareKeyStore::new(store)),
-        NewDevice {
-            number: PhoneNumber::parse(BOB)?,
-            profile: DeviceProfile::Ios,
-        },
-        crate::device::state::device_config(&info)?,
-        Environment::system(),
-    )?;
     let now = crate::local_provider::now();
-    let proof = carrier.prove(
-        &ProofRequest {
-            number: BOB.into(),
-            subscriber_token: "insider".into(),
-            participant_keys: rogue
-                .participant_keys()?
-                .iter()
-                .map(|k| B64(k.as_bytes().to_vec()))
-                .collect(),
-            home_kds: "b.example".into(),
-        },
+    let mut rogue = rogue_bob(
+        &shadow,
+        &carrier,
+        crate::device::state::device_config(&info)?,
         now,
     )?;
-    let nonce = shadow.new_nonce(now)?;
-    let enrolled = shadow.enroll(
-        EnrollRequest {
-            nonce: nonce.nonce,
-            device_id: rogue.device_id().to_owned(),
-            csrs: rogue.certificate_requests()?.into_iter().map(B64).collect(),
-            carrier_proof: proof.proof,
-            attestation: None,
-            replace_existing: false,
-        },
-        now,
-    )?;
-    convo::install_credentials(&mut rogue, enrolled.credentials)?;
     let batch = rogue.generate_key_packages(1)?;
     Ok(vec![ClaimedDevice {
         device_id: rogue.device_id().to_owned(),

@@ -78,14 +78,8 @@ impl Federation {
         tls: Vec<(String, rustls::ClientConfig)>,
         peers: Vec<PeerDs>,
     ) -> Result<Self, DsError> {
-        let pinned = tls
-            .into_iter()
-            .map(|(name, tls)| {
-                crosslock_tls::https_client(tls)
-                    .map(|c| (name, c))
-                    .map_err(|e| DsError::Internal(format!("federation client: {e}")))
-            })
-            .collect::<Result<_, _>>()?;
+        let pinned = crosslock_tls::pinned_clients(tls)
+            .map_err(|e| DsError::Internal(format!("federation client: {e}")))?;
         Ok(Federation {
             client: None,
             pinned,

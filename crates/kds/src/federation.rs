@@ -42,14 +42,8 @@ impl FederationClient {
     /// (our federation certificate and that peer's root alone), so no
     /// peer's CA can speak for another peer's host (PROV-TLS-2).
     pub fn pinned(tls: Vec<(String, rustls::ClientConfig)>) -> Result<Self, KdsError> {
-        let pinned = tls
-            .into_iter()
-            .map(|(id, tls)| {
-                crosslock_tls::https_client(tls)
-                    .map(|c| (id, c))
-                    .map_err(|e| KdsError::Internal(format!("federation client: {e}")))
-            })
-            .collect::<Result<_, _>>()?;
+        let pinned = crosslock_tls::pinned_clients(tls)
+            .map_err(|e| KdsError::Internal(format!("federation client: {e}")))?;
         Ok(FederationClient {
             shared: None,
             pinned,

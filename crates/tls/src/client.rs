@@ -20,3 +20,14 @@ pub fn https_client(config: rustls::ClientConfig) -> Result<reqwest::Client, Tls
         .timeout(REQUEST_TIMEOUT)
         .build()?)
 }
+
+/// One HTTPS client per named peer, each with its own configuration (its
+/// peer's root alone): no peer's CA can speak for another peer's host.
+pub fn pinned_clients(
+    configs: Vec<(String, rustls::ClientConfig)>,
+) -> Result<Vec<(String, reqwest::Client)>, TlsError> {
+    configs
+        .into_iter()
+        .map(|(name, config)| https_client(config).map(|c| (name, c)))
+        .collect()
+}

@@ -48,7 +48,7 @@ mod pem;
 mod serve;
 
 pub use ca::{CA_CERT_FILE, CA_KEY_FILE, TlsCa};
-pub use client::https_client;
+pub use client::{https_client, pinned_clients};
 pub use config::{ClientAuth, client_config, server_config};
 pub use error::TlsError;
 pub use identity::{Identity, sha256};

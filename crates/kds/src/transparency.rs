@@ -12,9 +12,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crosslock_credential::PhoneNumber;
+use crosslock_credential::{PhoneNumber, UnverifiedCredential};
 use crosslock_kt::server::KtLog;
-use crosslock_kt::{Binding, BoundKey};
+use crosslock_kt::{Binding, BoundKey, suites_served_by};
 use crosslock_wire::api::kt::{HistoryAnswer, LookupAnswer, SignedRoot};
 
 use crate::error::KdsError;
@@ -52,6 +52,10 @@ impl Kds {
 
     /// The binding for `number`: the outer error is the store failing (the
     /// epoch is retried), the inner one a binding that cannot be published.
+    /// Each key lists the suites its certified key serves (KT-SUITE-1,
+    /// `crosslock_kt::suites_served_by`): the algorithm the device chose
+    /// for its own certification request, so a binding listing fewer is
+    /// seen by the owner's own-history check.
     fn binding_from_store(
         &self,
         number: &str,
@@ -62,7 +66,10 @@ impl Kds {
             .into_iter()
             .filter_map(|c| {
                 let leaf = c.chain.first()?;
-                Some(BoundKey::new(c.device_id, c.public_key, leaf))
+                let suites = UnverifiedCredential::parse(leaf)
+                    .map(|cred| suites_served_by(cred.key().algorithm()))
+                    .unwrap_or_default();
+                Some(BoundKey::new(c.device_id, c.public_key, leaf).serving(suites.iter().copied()))
             })
             .collect();
         Ok(Binding::of(keys))

@@ -161,6 +161,16 @@ async fn claims_carry_proofs_that_clients_check_through_enrol_roll_and_revoke() 
     assert_eq!(versions, vec![(1, 1), (2, 2), (3, 3)]);
     assert!(h.entries[0].binding.keys().iter().any(|k| k.credential_sha256
         == <[u8; 32]>::from(sha2::Sha256::digest(&old_credential))));
+    // KT-SUITE-1: every published key lists the suites it serves (the
+    // Ed25519 key 0x0001 and X-Wing, the P-256 key 0x0002).
+    let mut served: Vec<Vec<u16>> = h.entries[0]
+        .binding
+        .keys()
+        .iter()
+        .map(|k| k.suites.clone())
+        .collect();
+    served.sort();
+    assert_eq!(served, vec![vec![0x0001, 0xFE4C], vec![0x0002]]);
     assert_eq!(h.entries[2].binding, Binding::Revoked);
 
     // A device may not fetch another number's history.

@@ -21,6 +21,10 @@ use crate::error::KdsError;
 use crate::service::Kds;
 use crate::store::{DeviceRecord, SkippedNumber};
 
+/// The name of the stored marker saying this KDS has published bindings
+/// with suites (KT-SUITE-1).
+const SUITES_MARKER: &str = "kt-bindings-list-suites";
+
 fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -163,13 +167,7 @@ impl Kds {
     pub async fn run_transparency(self: Arc<Self>) -> Result<(), KdsError> {
         let log = self.log()?.clone();
         let settings = self.config.transparency;
-        if log.latest_root()?.is_none_or(|r| r.statement.epoch == 0) {
-            let n = self.blocking(|kds| kds.store.queue_all_numbers()).await?;
-            tracing::info!(
-                numbers = n,
-                "key-transparency directory starting: every number queued"
-            );
-        }
+        self.queue_on_start().await?;
         let mut last_epoch_at = 0u64;
         let mut ticker = tokio::time::interval(Duration::from_secs(1));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -183,6 +181,37 @@ impl Kds {
                 tracing::error!(error = %e, "key-transparency publisher");
             }
         }
+    }
+
+    /// What the publisher queues when it starts: every number the KDS
+    /// knows when the directory is still at epoch 0 (a directory added to
+    /// a running KDS), or when this store has never published bindings
+    /// with suites (KT-SUITE-1: a KDS upgraded from version 1 bindings
+    /// republishes every number once, so owners' history checks see their
+    /// suites listed). Returns how many numbers were queued.
+    pub async fn queue_on_start(self: &Arc<Self>) -> Result<usize, KdsError> {
+        let log = self.log()?.clone();
+        let fresh = self.random();
+        // The marker is made once and kept: equal to `fresh` only on the
+        // first start that publishes suites.
+        let first_with_suites = self
+            .blocking(move |kds| Ok(kds.store.secret(SUITES_MARKER, fresh)? == fresh))
+            .await?;
+        let empty = log.latest_root()?.is_none_or(|r| r.statement.epoch == 0);
+        if !empty && !first_with_suites {
+            return Ok(0);
+        }
+        let n = self.blocking(|kds| kds.store.queue_all_numbers()).await?;
+        tracing::info!(
+            numbers = n,
+            reason = if empty {
+                "directory starting"
+            } else {
+                "bindings republished with their suites"
+            },
+            "key-transparency: every number queued"
+        );
+        Ok(n)
     }
 
     async fn transparency_tick(

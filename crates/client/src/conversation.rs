@@ -25,7 +25,7 @@ use crate::records::{
 };
 use crate::store::{Table, key};
 use crate::suite::{Suite, negotiate};
-use crate::transparency::KtVerified;
+use crate::transparency::{KtVerified, Offered};
 use rayon::prelude::*;
 
 /// One device's KeyPackages, possibly one per suite (as a KDS claim returns them).
@@ -90,8 +90,9 @@ pub(crate) struct Checked {
     pub(crate) identity: LeafIdentity,
 }
 
-/// (device id, signature key, leaf certificate) of a checked KeyPackage.
-fn offered_key(c: &Checked) -> Result<(String, Vec<u8>, Vec<u8>), ClientError> {
+/// (device id, signature key, leaf certificate, suite) of a checked
+/// KeyPackage.
+fn offered_key(suite: Suite, c: &Checked) -> Result<Offered, ClientError> {
     let kp = c
         .message
         .as_key_package()
@@ -108,6 +109,7 @@ fn offered_key(c: &Checked) -> Result<(String, Vec<u8>, Vec<u8>), ClientError> {
         c.identity.device.clone(),
         identity.signature_key.as_bytes().to_vec(),
         leaf.to_vec(),
+        suite,
     ))
 }
 
@@ -172,10 +174,10 @@ impl Device {
         let mut next = 0;
         for participant in participants {
             let count = participant.devices.len();
-            let offered: Vec<(String, Vec<u8>, Vec<u8>)> = devices[next..next + count]
+            let offered: Vec<Offered> = devices[next..next + count]
                 .iter()
                 .flatten()
-                .map(|(_, c)| offered_key(c))
+                .map(|(s, c)| offered_key(*s, c))
                 .collect::<Result<_, _>>()?;
             next += count;
             verified.extend(self.verify_transparency(

@@ -23,6 +23,7 @@ mod security;
 mod send;
 pub mod store;
 pub mod suite;
+mod suite_transparency;
 mod transparency;
 
 pub use config::{DeviceConfig, KeyPackagePolicy};
@@ -54,6 +55,7 @@ pub use recovery::{MAX_REPORT_SKEW_MS, MAX_RESENDS};
 pub use safety::{SAFETY_NUMBER_VERSION, SafetyNumber};
 pub use security::{DeviceInfo, SecurityState, Verification};
 pub use send::{Content, Sent};
+pub use suite_transparency::{DowngradeKind, SuiteDowngrade, SuiteDowngradePolicy};
 pub use transparency::{
     KT_GOSSIP, KT_PROOF, MAX_GOSSIP_ROOTS, TransparencyAlert, TransparencyPolicy,
     TransparencyStatus,

@@ -15,6 +15,7 @@ use crate::records::{self, ContactRecord, ConversationKind, ConversationStatus};
 use crate::safety::SafetyNumber;
 use crate::store::{Table, key};
 use crate::suite::Suite;
+use crate::suite_transparency::SuiteDowngrade;
 use crate::transparency::TransparencyStatus;
 
 /// Participant public keys.
@@ -89,6 +90,11 @@ pub struct SecurityState {
     /// proven (policy requiring proofs) or has refuted. While `Some`,
     /// sending is refused ([`ClientError::TransparencyBlocked`]).
     pub blocked: Option<TransparencyBlock>,
+    /// KT-SUITE-2/3 under `SuiteDowngradePolicy::Warn`: participants whose
+    /// post-quantum suite was withheld from a claim answer or disappeared
+    /// from their binding (the conversation may use a classical suite
+    /// because of it). Empty when none.
+    pub suite_downgrades: BTreeMap<PhoneNumber, Vec<SuiteDowngrade>>,
 }
 
 fn fingerprint(key: &[u8]) -> String {
@@ -223,6 +229,13 @@ impl Device {
         let transparency = self.statuses_of(&roster)?;
         let blocked = self.block_of(&transparency);
         let transparency_alerts = !self.transparency_alerts()?.is_empty();
+        let mut suite_downgrades = BTreeMap::new();
+        for number in members.keys().filter(|n| **n != self.number) {
+            let found = self.suite_downgrades(number)?;
+            if !found.is_empty() {
+                suite_downgrades.insert(number.clone(), found);
+            }
+        }
         Ok(SecurityState {
             conversation: id.clone(),
             kind: record.kind,
@@ -238,6 +251,7 @@ impl Device {
             transparency,
             transparency_alerts,
             blocked,
+            suite_downgrades,
         })
     }
 

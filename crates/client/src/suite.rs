@@ -174,6 +174,27 @@ mod tests {
         assert!(policy.allows_joining(Suite::XWingAes128));
     }
 
+    /// KT-SUITE-1: the suites the KDS lists for a key of an algorithm are
+    /// exactly the suites this client serves with it.
+    #[test]
+    fn transparency_suite_mapping_matches_the_client() {
+        for algorithm in [KeyAlgorithm::Ed25519, KeyAlgorithm::EcdsaP256] {
+            let mut ours: Vec<u16> = Suite::ALL
+                .into_iter()
+                .filter(|s| s.signature_algorithm() == algorithm)
+                .map(|s| s.code())
+                .collect();
+            ours.sort_unstable();
+            assert_eq!(crosslock_kt::suites_served_by(algorithm), ours.as_slice());
+        }
+        for s in Suite::ALL {
+            assert_eq!(
+                crosslock_kt::is_post_quantum_suite(s.code()),
+                s.is_post_quantum()
+            );
+        }
+    }
+
     #[test]
     fn code_points() {
         assert_eq!(Suite::P256Aes128.code(), 0x0002);

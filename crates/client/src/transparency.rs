@@ -22,6 +22,11 @@ use crate::ids::ConversationId;
 use crate::records;
 use crate::send::Sent;
 use crate::store::Table;
+use crate::suite::Suite;
+use crate::suite_transparency::{
+    SuiteDowngrade, SuiteDowngradePolicy, disappeared, listed_suites, post_quantum_everywhere,
+    withheld,
+};
 
 /// Media type of the roots a device gossips inside a conversation.
 pub const KT_GOSSIP: &str = "application/vnd.crosslock.kt-roots+json";
@@ -58,6 +63,10 @@ pub struct TransparencyPolicy {
     pub monitor_interval_secs: u64,
     /// How often to gossip roots in each conversation (default a day).
     pub gossip_interval_secs: u64,
+    /// A post-quantum suite withheld from a claim answer or gone from a
+    /// contact's binding (KT-SUITE-2, KT-SUITE-3): refused by default, or
+    /// accepted with a warning in the conversation's security state.
+    pub suite_downgrade: crate::suite_transparency::SuiteDowngradePolicy,
 }
 
 impl TransparencyPolicy {
@@ -68,6 +77,7 @@ impl TransparencyPolicy {
             required: true,
             monitor_interval_secs: 86_400,
             gossip_interval_secs: 86_400,
+            suite_downgrade: Default::default(),
         }
     }
 
@@ -119,6 +129,15 @@ pub enum TransparencyAlert {
         /// The epoch of the binding.
         epoch: u64,
     },
+    /// KT-SUITE-4: the number's current binding lists fewer suites for
+    /// this device's current keys than the device serves (its contacts
+    /// would not notice a post-quantum suite withheld from them).
+    OwnSuitesMissing {
+        /// The epoch of the binding.
+        epoch: u64,
+        /// The code points of the suites not listed.
+        suites: Vec<u16>,
+    },
 }
 
 /// Whether a participant's keys in a conversation are proven.
@@ -158,6 +177,11 @@ pub(crate) struct KtVerified {
     log_key: crosslock_kt::PublicKey,
     root: SignedRoot,
     proof: ContactProof,
+    /// Downgrades accepted under `SuiteDowngradePolicy::Warn`.
+    downgrades: Vec<SuiteDowngrade>,
+    /// A claim answer offered every device's post-quantum KeyPackages
+    /// (earlier downgrade warnings no longer hold).
+    post_quantum_restored: bool,
 }
 
 /// The proven binding recorded for a contact.
@@ -171,7 +195,15 @@ pub(crate) struct ContactProof {
     /// it was kept: such a proof refutes nothing).
     #[serde(default)]
     pub(crate) signed_at: u64,
+    /// Per device id, the suites the binding listed (KT-SUITE-3; empty in
+    /// records made before suites were kept, or for a version 1 binding).
+    #[serde(default)]
+    pub(crate) suites: Vec<(String, Vec<u16>)>,
 }
+
+/// (device id, signature key, leaf certificate, suite) of an offered
+/// KeyPackage.
+pub(crate) type Offered = (String, Vec<u8>, Vec<u8>, Suite);
 
 fn contact_proof_key(number: &PhoneNumber) -> Vec<u8> {
     format!("kt/contact/{}", number.as_str()).into_bytes()
@@ -218,15 +250,17 @@ impl Device {
         }
     }
 
-    /// Checks a participant's lookup proof (policy permitting its absence)
-    /// and that every offered key is in the proven binding. `offered` is
-    /// (device id, signature key, leaf certificate) per KeyPackage. Pure:
+    /// Checks a participant's lookup proof (policy permitting its absence),
+    /// that every offered key is in the proven binding, and that no
+    /// post-quantum suite was withheld or disappeared (KT-SUITE-2,
+    /// KT-SUITE-3). `offered` is (device id, signature key, leaf
+    /// certificate, suite) per KeyPackage. Pure:
     /// [`Device::stage_transparency`] records the result.
     pub(crate) fn verify_transparency(
         &self,
         number: &PhoneNumber,
         answer: Option<&LookupAnswer>,
-        offered: &[(String, Vec<u8>, Vec<u8>)],
+        offered: &[Offered],
     ) -> Result<Option<KtVerified>, ClientError> {
         let policy = &self.config.transparency;
         let refuse = |source: KtError| ClientError::Transparency {
@@ -262,18 +296,41 @@ impl Device {
         if proven.binding == Binding::Revoked {
             return Err(refuse(KtError::Revoked));
         }
-        for (device, key, leaf) in offered {
+        for (device, key, leaf, _) in offered {
             if !proven.binding.contains(device, key, leaf) {
                 return Err(refuse(KtError::NotInBinding {
                     device_id: device.clone(),
                 }));
             }
         }
+        // KT-SUITE-2: no post-quantum suite the binding lists for an
+        // offered device is missing from the claim answer. KT-SUITE-3: no
+        // post-quantum suite the recorded proof listed is gone.
+        let offered_suites: Vec<(String, u16)> = offered
+            .iter()
+            .map(|(d, _, _, s)| (d.clone(), s.code()))
+            .collect();
+        let epoch = proven.root.epoch;
+        let mut downgrades = withheld(&proven.binding, &offered_suites, epoch);
+        if let Some(recorded) = self.contact_proof(number)? {
+            downgrades.extend(disappeared(&recorded.suites, &proven.binding, epoch));
+        }
+        if let Some(first) = downgrades.first()
+            && policy.suite_downgrade == SuiteDowngradePolicy::Refuse
+        {
+            return Err(refuse(first.error()));
+        }
+        let post_quantum_restored = !offered.is_empty()
+            && downgrades.is_empty()
+            && post_quantum_everywhere(&proven.binding, &offered_suites);
         Ok(Some(KtVerified {
             number: number.clone(),
             log_key: log.log_key,
             root: answer.root.clone(),
+            downgrades,
+            post_quantum_restored,
             proof: ContactProof {
+                suites: listed_suites(&proven.binding),
                 directory: log.directory.clone(),
                 epoch: proven.root.epoch,
                 signed_at: proven.root.signed_at,
@@ -312,6 +369,11 @@ impl Device {
                 continue;
             }
             self.kt_put(&contact_proof_key(&v.number), &v.proof)?;
+            if !v.downgrades.is_empty() {
+                self.stage_suite_downgrades(&v.number, &v.downgrades)?;
+            } else if v.post_quantum_restored {
+                self.clear_suite_downgrades(&v.number)?;
+            }
         }
         self.kt_put(SEEN, &seen)
     }
@@ -517,6 +579,31 @@ impl Device {
             {
                 raised.push(TransparencyAlert::OwnKeyMissing {
                     epoch: latest.epoch,
+                });
+            }
+            // KT-SUITE-4: the binding lists every suite each current key
+            // serves (a bound key listing none counts as listing fewer).
+            let mut missing: Vec<u16> = self
+                .suites()
+                .iter()
+                .filter(|s| {
+                    let chain = self.credential_chain(**s);
+                    let Some(leaf) = chain.first() else {
+                        return false;
+                    };
+                    let digest: [u8; 32] = Sha256::digest(leaf).into();
+                    bound.iter().any(|k| k.credential_sha256 == digest)
+                        && !bound
+                            .iter()
+                            .any(|k| k.credential_sha256 == digest && k.suites.contains(&s.code()))
+                })
+                .map(|s| s.code())
+                .collect();
+            missing.sort_unstable();
+            if !missing.is_empty() {
+                raised.push(TransparencyAlert::OwnSuitesMissing {
+                    epoch: latest.epoch,
+                    suites: missing,
                 });
             }
         }

@@ -18,8 +18,11 @@ use ciborium::Value;
 use common::*;
 use crosslock_client::credential::{KeyAlgorithm, PublicKey, UnverifiedCredential};
 use crosslock_client::env::Clock;
-use crosslock_client::kt::{Binding, BoundKey, KtError, SigningKey, TrustedLog, cosign, sign_root};
+use crosslock_client::kt::{
+    Binding, BoundKey, KtError, SigningKey, TrustedLog, cosign, sign_root, suites_served_by,
+};
 use crosslock_client::store::{MemoryStore, StateStore, Table, Write, WriteBatch};
+use crosslock_client::suite::Suite;
 use crosslock_client::wire::api::B64;
 use crosslock_client::wire::api::kt::{LookupAnswer, SignedRoot};
 use crosslock_client::wire::inner::ApplicationPayload;
@@ -102,6 +105,14 @@ impl Log {
         self.cosign_latest();
     }
 
+    /// Publishes `binding` for `n` (what a hostile KDS publishes).
+    fn publish_binding(&self, n: &str, binding: Binding, now: u64) {
+        self.rt
+            .block_on(self.log.publish(vec![(number(n), binding)], now))
+            .unwrap();
+        self.cosign_latest();
+    }
+
     /// Re-signs the latest root at `now` (and has it co-signed).
     fn refresh(&self, now: u64) {
         self.rt.block_on(self.log.refresh(now)).unwrap();
@@ -113,8 +124,15 @@ impl Log {
     }
 }
 
-/// What a KDS publishes for these devices: every credential of each.
+/// What a KDS publishes for these devices: every credential of each, with
+/// the suites its key serves (KT-SUITE-1).
 fn binding_of(devices: &[&Device]) -> Binding {
+    binding_serving(devices, |suites| suites.to_vec())
+}
+
+/// [`binding_of`] with each key's suites passed through `suites` (what a
+/// hostile KDS lists instead).
+fn binding_serving(devices: &[&Device], suites: impl Fn(&[u16]) -> Vec<u16>) -> Binding {
     let mut keys: Vec<BoundKey> = Vec::new();
     for d in devices {
         for suite in d.suites() {
@@ -127,7 +145,9 @@ fn binding_of(devices: &[&Device]) -> Binding {
                 .to_owned();
             let key = d.participant_key(*suite).unwrap().as_bytes().to_vec();
             if !keys.iter().any(|k| k.public_key == key) {
-                keys.push(BoundKey::new(&device_id, key, leaf));
+                let algorithm = UnverifiedCredential::parse(leaf).unwrap().key().algorithm();
+                let served = suites(suites_served_by(algorithm));
+                keys.push(BoundKey::new(&device_id, key, leaf).serving(served));
             }
         }
     }
@@ -981,4 +1001,264 @@ mod thief {
         assert!(!after.holds_any_of(SECRET));
         assert!(after.wal.is_empty(), "the WAL is truncated");
     }
+}
+
+// ---- finding 8: no silent post-quantum downgrade ---------------------------
+
+/// X-Wing, the post-quantum suite.
+const XWING: u16 = 0xFE4C;
+
+/// The claim answer a hostile KDS hands out: the genuine one (every
+/// device's KeyPackages, the genuine lookup proof) minus the post-quantum
+/// KeyPackages of the devices `strip` selects.
+fn stripped_claim(
+    log: &Log,
+    n: &str,
+    devices: &mut [&mut Device],
+    strip: &[bool],
+) -> ParticipantKeyPackages {
+    ParticipantKeyPackages {
+        number: number(n),
+        devices: devices
+            .iter_mut()
+            .zip(strip)
+            .map(|(d, strip)| {
+                let batch = d.generate_key_packages(1).unwrap();
+                DeviceKeyPackages(
+                    batch
+                        .key_packages
+                        .into_iter()
+                        .filter(|(s, _)| !(*strip && s.is_post_quantum()))
+                        .map(|(_, kp)| kp)
+                        .collect(),
+                )
+            })
+            .collect(),
+        transparency: Some(log.lookup(n)),
+    }
+}
+
+fn without_xwing(suites: &[u16]) -> Vec<u16> {
+    suites.iter().copied().filter(|s| *s != XWING).collect()
+}
+
+/// The refusal's transparency reason, for `number`.
+fn kt_refusal<T: std::fmt::Debug>(result: Result<T, ClientError>, n: &str) -> KtError {
+    match result {
+        Err(ClientError::Transparency {
+            number: got,
+            source,
+        }) => {
+            assert_eq!(got, number(n));
+            source
+        }
+        other => panic!("expected a transparency refusal, got {other:?}"),
+    }
+}
+
+/// KT-SUITE-2: Alice's provider withholds Bob's X-Wing KeyPackages from a
+/// genuine claim answer (from both of his devices, then from one), so
+/// that negotiation would pick a classical suite. The proven binding says
+/// his devices serve X-Wing: refused with `SuiteWithheld`, nothing
+/// stored, no conversation. The genuine answer gives a post-quantum one.
+#[test]
+fn hostile_kds_stripping_post_quantum_key_packages_is_refused() {
+    let net = Net::new();
+    let log = Log::new(T0);
+    let (mut alice, alice_store) = kt_phone(&net, &log, ALICE);
+    let (mut bob, _) = kt_phone(&net, &log, BOB);
+    let (mut bob2, _) = kt_phone(&net, &log, BOB);
+    log.publish(&[(ALICE, &[&alice]), (BOB, &[&bob, &bob2])], T0);
+    let before = snapshot(alice_store.as_ref());
+    for strip in [[true, true], [false, true]] {
+        let claim = stripped_claim(&log, BOB, &mut [&mut bob, &mut bob2], &strip);
+        let refused = alice.create_conversation(NewConversation::OneToOne, &[claim]);
+        match kt_refusal(refused, BOB) {
+            KtError::SuiteWithheld { device_id, suite } => {
+                assert_eq!(suite, XWING);
+                if strip[0] {
+                    assert!(device_id == bob.device_id() || device_id == bob2.device_id());
+                } else {
+                    assert_eq!(device_id, bob2.device_id());
+                }
+            }
+            other => panic!("expected SuiteWithheld, got {other:?}"),
+        }
+        assert_eq!(snapshot(alice_store.as_ref()), before, "nothing stored");
+        assert!(alice.conversations().unwrap().is_empty());
+    }
+    let claim = kt_claim(&log, BOB, &mut [&mut bob, &mut bob2]);
+    let pending = alice
+        .create_conversation(NewConversation::OneToOne, &[claim])
+        .unwrap();
+    alice.commit_accepted(&pending).unwrap();
+    let state = alice.security_state(&pending.conversation).unwrap();
+    assert_eq!(state.suite, Suite::XWingAes128);
+    assert!(state.suite_downgrades.is_empty());
+}
+
+/// KT-SUITE-2 under `SuiteDowngradePolicy::Warn`: the same stripped claim
+/// answer goes through (classical suite), and the conversation's security
+/// state names the contact, the device and the withheld suite. A later
+/// claim offering every post-quantum KeyPackage clears the warning.
+#[test]
+fn suite_downgrade_under_warn_policy_shows_in_security_state() {
+    let net = Net::new();
+    let log = Log::new(T0);
+    let mut config = kt_config(&log);
+    config.transparency.suite_downgrade = SuiteDowngradePolicy::Warn;
+    let mut alice = net.phone_with(ALICE, DeviceProfile::Android, config);
+    let (mut bob, _) = kt_phone(&net, &log, BOB);
+    log.publish(&[(ALICE, &[&alice]), (BOB, &[&bob])], T0);
+    let claim = stripped_claim(&log, BOB, &mut [&mut bob], &[true]);
+    let pending = alice
+        .create_conversation(NewConversation::OneToOne, &[claim])
+        .unwrap();
+    alice.commit_accepted(&pending).unwrap();
+    let id = pending.conversation;
+    let state = alice.security_state(&id).unwrap();
+    assert!(!state.suite.is_post_quantum(), "{}", state.suite);
+    let warnings = &state.suite_downgrades[&number(BOB)];
+    assert_eq!(warnings.len(), 1);
+    assert_eq!(
+        (
+            warnings[0].device_id.as_str(),
+            warnings[0].suite,
+            warnings[0].kind
+        ),
+        (bob.device_id(), XWING, DowngradeKind::Withheld)
+    );
+    // The genuine answer: post-quantum again, the warning is gone.
+    let claim = kt_claim(&log, BOB, &mut [&mut bob]);
+    let again = alice
+        .create_conversation(
+            NewConversation::Group {
+                group_id: b"again".to_vec(),
+            },
+            &[claim],
+        )
+        .unwrap();
+    alice.commit_accepted(&again).unwrap();
+    assert_eq!(
+        alice.security_state(&again.conversation).unwrap().suite,
+        Suite::XWingAes128
+    );
+    assert!(
+        alice
+            .security_state(&id)
+            .unwrap()
+            .suite_downgrades
+            .is_empty()
+    );
+}
+
+/// KT-SUITE-3: Alice recorded Bob's proof listing X-Wing. His provider
+/// then publishes his same keys without X-Wing (and later as an old,
+/// suite-less binding) and answers claims without X-Wing KeyPackages, a
+/// consistent story. Alice refuses both the lookup and the claim with
+/// `SuiteDisappeared`; nothing stored, no conversation.
+#[test]
+fn contact_post_quantum_suite_disappearing_from_the_binding_is_refused() {
+    let net = Net::new();
+    let log = Log::new(T0);
+    let (mut alice, alice_store) = kt_phone(&net, &log, ALICE);
+    let (mut bob, _) = kt_phone(&net, &log, BOB);
+    log.publish(&[(ALICE, &[&alice]), (BOB, &[&bob])], T0);
+    alice.record_lookup(&number(BOB), &log.lookup(BOB)).unwrap();
+    let classical = binding_serving(&[&bob], without_xwing);
+    let suiteless = binding_serving(&[&bob], |_| Vec::new());
+    assert_eq!(suiteless.encode()[0], 1, "an old (version 1) encoding");
+    for hostile in [classical, suiteless] {
+        net.clock.advance(60);
+        log.publish_binding(BOB, hostile, net.clock.now());
+        let before = snapshot(alice_store.as_ref());
+        let refused = alice.record_lookup(&number(BOB), &log.lookup(BOB));
+        assert!(
+            matches!(
+                kt_refusal(refused, BOB),
+                KtError::SuiteDisappeared { ref device_id, suite: XWING } if device_id == bob.device_id()
+            ),
+            "lookup"
+        );
+        let claim = stripped_claim(&log, BOB, &mut [&mut bob], &[true]);
+        let refused = alice.create_conversation(NewConversation::OneToOne, &[claim]);
+        assert!(matches!(
+            kt_refusal(refused, BOB),
+            KtError::SuiteDisappeared { suite: XWING, .. }
+        ));
+        assert_eq!(snapshot(alice_store.as_ref()), before, "nothing stored");
+        assert!(alice.conversations().unwrap().is_empty());
+    }
+}
+
+/// KT-SUITE-4: a provider publishing the owner's keys with fewer suites
+/// than the device serves (so contacts would not notice X-Wing withheld)
+/// is caught by the owner's own-history check.
+#[test]
+fn provider_listing_fewer_suites_raises_the_owners_alert() {
+    let net = Net::new();
+    let log = Log::new(T0);
+    let (mut alice, _) = kt_phone(&net, &log, ALICE);
+    log.publish(&[(ALICE, &[&alice])], T0);
+    let history = |log: &Log| log.rt.block_on(log.log.history(&number(ALICE))).unwrap();
+    let alerts = alice.check_own_history(&history(&log)).unwrap();
+    assert!(
+        !alerts
+            .iter()
+            .any(|a| matches!(a, TransparencyAlert::OwnSuitesMissing { .. })),
+        "{alerts:?}"
+    );
+    net.clock.advance(60);
+    log.publish_binding(
+        ALICE,
+        binding_serving(&[&alice], without_xwing),
+        net.clock.now(),
+    );
+    let alerts = alice.check_own_history(&history(&log)).unwrap();
+    assert!(
+        alerts.iter().any(|a| matches!(
+            a,
+            TransparencyAlert::OwnSuitesMissing { suites, .. } if *suites == vec![XWING]
+        )),
+        "{alerts:?}"
+    );
+}
+
+/// KT-SUITE-1: a binding with suites goes through the real log and comes
+/// back equal (version 2); one published before suites were recorded
+/// (version 1) still decodes and proves its keys, with suites unknown, so
+/// an old number's contacts keep working.
+#[test]
+fn binding_suites_round_trip_and_old_bindings_still_prove_keys() {
+    let net = Net::new();
+    let log = Log::new(T0);
+    let (mut alice, _) = kt_phone(&net, &log, ALICE);
+    let (bob, _) = kt_phone(&net, &log, BOB);
+    let (mut carol, _) = kt_phone(&net, &log, CAROL);
+    log.publish(&[(ALICE, &[&alice]), (BOB, &[&bob])], T0);
+    log.publish_binding(CAROL, binding_serving(&[&carol], |_| Vec::new()), T0);
+    let trusted = log.trusted();
+    let proven = trusted
+        .verify_lookup(&number(BOB), &log.lookup(BOB), T0)
+        .unwrap();
+    assert_eq!(proven.binding, binding_of(&[&bob]));
+    assert_eq!(proven.binding.encode()[0], 2);
+    assert_eq!(
+        proven.binding.suites_of(bob.device_id()),
+        Some([0x0001, 0x0002, XWING].into_iter().collect())
+    );
+    let old = trusted
+        .verify_lookup(&number(CAROL), &log.lookup(CAROL), T0)
+        .unwrap();
+    assert_eq!(old.binding.encode()[0], 1);
+    assert_eq!(old.binding.suites_of(carol.device_id()), None);
+    let claim = kt_claim(&log, CAROL, &mut [&mut carol]);
+    let pending = alice
+        .create_conversation(NewConversation::OneToOne, &[claim])
+        .unwrap();
+    alice.commit_accepted(&pending).unwrap();
+    assert_eq!(
+        alice.security_state(&pending.conversation).unwrap().suite,
+        Suite::XWingAes128
+    );
 }

@@ -12,14 +12,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crosslock_credential::PhoneNumber;
+use crosslock_credential::{PhoneNumber, UnverifiedCredential};
 use crosslock_kt::server::KtLog;
-use crosslock_kt::{Binding, BoundKey};
+use crosslock_kt::{Binding, BoundKey, suites_served_by};
 use crosslock_wire::api::kt::{HistoryAnswer, LookupAnswer, SignedRoot};
 
 use crate::error::KdsError;
 use crate::service::Kds;
 use crate::store::{DeviceRecord, SkippedNumber};
+
+/// The name of the stored marker saying this KDS has published bindings
+/// with suites (KT-SUITE-1).
+const SUITES_MARKER: &str = "kt-bindings-list-suites";
 
 fn now() -> u64 {
     std::time::SystemTime::now()
@@ -52,6 +56,10 @@ impl Kds {
 
     /// The binding for `number`: the outer error is the store failing (the
     /// epoch is retried), the inner one a binding that cannot be published.
+    /// Each key lists the suites its certified key serves (KT-SUITE-1,
+    /// `crosslock_kt::suites_served_by`): the algorithm the device chose
+    /// for its own certification request, so a binding listing fewer is
+    /// seen by the owner's own-history check.
     fn binding_from_store(
         &self,
         number: &str,
@@ -62,7 +70,10 @@ impl Kds {
             .into_iter()
             .filter_map(|c| {
                 let leaf = c.chain.first()?;
-                Some(BoundKey::new(c.device_id, c.public_key, leaf))
+                let suites = UnverifiedCredential::parse(leaf)
+                    .map(|cred| suites_served_by(cred.key().algorithm()))
+                    .unwrap_or_default();
+                Some(BoundKey::new(c.device_id, c.public_key, leaf).serving(suites.iter().copied()))
             })
             .collect();
         Ok(Binding::of(keys))
@@ -156,13 +167,7 @@ impl Kds {
     pub async fn run_transparency(self: Arc<Self>) -> Result<(), KdsError> {
         let log = self.log()?.clone();
         let settings = self.config.transparency;
-        if log.latest_root()?.is_none_or(|r| r.statement.epoch == 0) {
-            let n = self.blocking(|kds| kds.store.queue_all_numbers()).await?;
-            tracing::info!(
-                numbers = n,
-                "key-transparency directory starting: every number queued"
-            );
-        }
+        self.queue_on_start().await?;
         let mut last_epoch_at = 0u64;
         let mut ticker = tokio::time::interval(Duration::from_secs(1));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -176,6 +181,37 @@ impl Kds {
                 tracing::error!(error = %e, "key-transparency publisher");
             }
         }
+    }
+
+    /// What the publisher queues when it starts: every number the KDS
+    /// knows when the directory is still at epoch 0 (a directory added to
+    /// a running KDS), or when this store has never published bindings
+    /// with suites (KT-SUITE-1: a KDS upgraded from version 1 bindings
+    /// republishes every number once, so owners' history checks see their
+    /// suites listed). Returns how many numbers were queued.
+    pub async fn queue_on_start(self: &Arc<Self>) -> Result<usize, KdsError> {
+        let log = self.log()?.clone();
+        let fresh = self.random();
+        // The marker is made once and kept: equal to `fresh` only on the
+        // first start that publishes suites.
+        let first_with_suites = self
+            .blocking(move |kds| Ok(kds.store.secret(SUITES_MARKER, fresh)? == fresh))
+            .await?;
+        let empty = log.latest_root()?.is_none_or(|r| r.statement.epoch == 0);
+        if !empty && !first_with_suites {
+            return Ok(0);
+        }
+        let n = self.blocking(|kds| kds.store.queue_all_numbers()).await?;
+        tracing::info!(
+            numbers = n,
+            reason = if empty {
+                "directory starting"
+            } else {
+                "bindings republished with their suites"
+            },
+            "key-transparency: every number queued"
+        );
+        Ok(n)
     }
 
     async fn transparency_tick(

@@ -1077,3 +1077,81 @@ async fn withdrawn_attestation_key_or_foreign_app_does_not_enrol() {
     let (status, body) = a.post("/v1/enrollment", None, &request).await;
     assert_eq!(status, 200, "{body}");
 }
+
+// ---- finding 8: no silent post-quantum downgrade ------------------------------
+
+/// The suite of a KeyPackage in a claim answer.
+fn suite_of(key_package: &B64) -> u16 {
+    let message = mls_rs::MlsMessage::from_bytes(&key_package.0).unwrap();
+    *message.as_key_package().unwrap().cipher_suite()
+}
+
+/// The binding the KDS publishes lists the suites each of Bob's keys
+/// serves (KT-SUITE-1). An insider at the KDS (or a peer relaying its
+/// answer) strips Bob's X-Wing KeyPackages from a genuine claim answer so
+/// that Alice's phone would negotiate a classical suite: her phone refuses
+/// with `SuiteWithheld` (KT-SUITE-2) and creates nothing. The genuine
+/// answer gives an X-Wing conversation.
+#[tokio::test(flavor = "multi_thread")]
+async fn insider_stripping_post_quantum_key_packages_from_a_claim_is_refused() {
+    let p = Provider::start(ProviderSetup {
+        transparency: Some(crosslock_kt::server::LogKeys::generate().unwrap()),
+        ..ProviderSetup::default()
+    })
+    .await;
+    let mut config = DeviceConfig::new(p.trust());
+    config.transparency = TransparencyPolicy::new(vec![p.trusted_log()]);
+    let mut alice = phone_with(ALICE, DeviceProfile::Android, config.clone());
+    let mut bob = phone_with(BOB, DeviceProfile::Ios, config);
+    let alice_token = p.enroll(&mut alice, false).await;
+    let bob_token = p.enroll(&mut bob, false).await;
+    p.publish(&mut bob, &bob_token, 2).await;
+    p.epoch().await.unwrap();
+    let (status, body) = p.claim(&alice_token, BOB).await;
+    assert_eq!(status, 200, "{body}");
+    let genuine: ClaimResponse = serde_json::from_value(body).unwrap();
+    let proven = p
+        .trusted_log()
+        .verify_lookup(bob.number(), genuine.transparency.as_ref().unwrap(), now())
+        .unwrap();
+    assert_eq!(
+        proven.binding.suites_of(bob.device_id()),
+        Some([0x0001, 0x0002, 0xFE4C].into_iter().collect())
+    );
+
+    let mut stripped = genuine.clone();
+    for device in &mut stripped.devices {
+        device.key_packages.retain(|kp| suite_of(kp) != 0xFE4C);
+    }
+    assert_eq!(
+        stripped.devices[0].key_packages.len() + 1,
+        genuine.devices[0].key_packages.len()
+    );
+    let refused = alice.create_conversation(
+        NewConversation::OneToOne,
+        &[ParticipantKeyPackages::from_claim(&stripped).unwrap()],
+    );
+    match refused {
+        Err(ClientError::Transparency {
+            number,
+            source: crosslock_client::kt::KtError::SuiteWithheld { device_id, suite },
+        }) => {
+            assert_eq!(&number, bob.number());
+            assert_eq!((device_id.as_str(), suite), (bob.device_id(), 0xFE4C));
+        }
+        other => panic!("expected SuiteWithheld, got {other:?}"),
+    }
+    assert!(alice.conversations().unwrap().is_empty());
+
+    let pending = alice
+        .create_conversation(
+            NewConversation::OneToOne,
+            &[ParticipantKeyPackages::from_claim(&genuine).unwrap()],
+        )
+        .unwrap();
+    alice.commit_accepted(&pending).unwrap();
+    assert_eq!(
+        alice.security_state(&pending.conversation).unwrap().suite,
+        crosslock_client::suite::Suite::XWingAes128
+    );
+}

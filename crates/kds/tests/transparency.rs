@@ -161,6 +161,16 @@ async fn claims_carry_proofs_that_clients_check_through_enrol_roll_and_revoke() 
     assert_eq!(versions, vec![(1, 1), (2, 2), (3, 3)]);
     assert!(h.entries[0].binding.keys().iter().any(|k| k.credential_sha256
         == <[u8; 32]>::from(sha2::Sha256::digest(&old_credential))));
+    // KT-SUITE-1: every published key lists the suites it serves (the
+    // Ed25519 key 0x0001 and X-Wing, the P-256 key 0x0002).
+    let mut served: Vec<Vec<u16>> = h.entries[0]
+        .binding
+        .keys()
+        .iter()
+        .map(|k| k.suites.clone())
+        .collect();
+    served.sort();
+    assert_eq!(served, vec![vec![0x0001, 0xFE4C], vec![0x0002]]);
     assert_eq!(h.entries[2].binding, Binding::Revoked);
 
     // A device may not fetch another number's history.
@@ -601,4 +611,55 @@ async fn a_publisher_crash_between_epoch_and_dequeue_loses_nothing() {
         .verify_lookup(&bob_number, &log.lookup(&bob_number).await.unwrap(), now())
         .unwrap();
     assert_eq!(proven.version, 1);
+}
+
+/// KT-SUITE-1 on upgrade: a directory whose latest binding for a number
+/// is version 1 (what a KDS published before suites were recorded) is
+/// republished once, with suites, when the upgraded publisher first
+/// starts; later starts queue nothing. The owner's history check alerts
+/// while its binding lacks its suites, and not once it lists them
+/// (KT-SUITE-4).
+#[tokio::test(flavor = "multi_thread")]
+async fn bindings_without_suites_are_republished_once_with_them() {
+    let a = provider().await;
+    let mut alice = kt_phone(&a, ALICE);
+    let alice_token = a.enroll(&mut alice, false).await;
+    let log = a.kt.as_ref().unwrap();
+    a.epoch().await.unwrap();
+    // What the older KDS published last: the same keys, no suites.
+    let mut keys = a.kds.binding_of(ALICE).unwrap().keys().to_vec();
+    assert!(keys.iter().all(|k| !k.suites.is_empty()));
+    for k in &mut keys {
+        k.suites.clear();
+    }
+    let old = Binding::of(keys).unwrap();
+    assert_eq!(old.encode()[0], 1);
+    log.publish(vec![(alice.number().clone(), old)], now())
+        .await
+        .unwrap();
+    let (status, body) = history(&a, &alice_token, ALICE).await;
+    assert_eq!(status, 200, "{body}");
+    let before: HistoryAnswer = serde_json::from_value(body).unwrap();
+    let alerts = alice.check_own_history(&before).unwrap();
+    assert!(
+        alerts
+            .iter()
+            .any(|x| matches!(x, TransparencyAlert::OwnSuitesMissing { .. })),
+        "{alerts:?}"
+    );
+
+    // The upgraded publisher starts: every number queued once.
+    assert_eq!(a.kds.queue_on_start().await.unwrap(), 1);
+    a.epoch().await.unwrap();
+    assert_eq!(a.kds.queue_on_start().await.unwrap(), 0, "only once");
+    let (status, body) = history(&a, &alice_token, ALICE).await;
+    assert_eq!(status, 200, "{body}");
+    let after: HistoryAnswer = serde_json::from_value(body).unwrap();
+    let alerts = alice.check_own_history(&after).unwrap();
+    assert!(
+        !alerts
+            .iter()
+            .any(|x| matches!(x, TransparencyAlert::OwnSuitesMissing { .. })),
+        "{alerts:?}"
+    );
 }

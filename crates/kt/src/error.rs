@@ -99,6 +99,30 @@ pub enum KtError {
         /// The device whose key is not proven.
         device_id: String,
     },
+    /// KT-SUITE-2: the number's proven binding says a device serves a
+    /// suite the claim answer holds no KeyPackage of (a provider, peer or
+    /// insider withholding post-quantum KeyPackages to force a classical
+    /// suite).
+    #[error(
+        "device {device_id:?} serves suite 0x{suite:04X} in its proven binding, but the claim answer withholds its KeyPackage: a downgrade; claim again later, or set the transparency policy's suite downgrade to warn"
+    )]
+    SuiteWithheld {
+        /// The device.
+        device_id: String,
+        /// The withheld suite's code point.
+        suite: u16,
+    },
+    /// KT-SUITE-3: the contact's recorded proof listed a suite for a
+    /// device that its new binding no longer lists (or no longer says).
+    #[error(
+        "device {device_id:?} no longer lists suite 0x{suite:04X} in its binding though its recorded proof did: a downgrade; ask the contact to check their device, or set the transparency policy's suite downgrade to warn"
+    )]
+    SuiteDisappeared {
+        /// The device.
+        device_id: String,
+        /// The suite's code point.
+        suite: u16,
+    },
     /// Two different roots for the same epoch, both signed by the log.
     #[error("the log signed two different roots for epoch {}: a split view", .0.epoch)]
     Fork(Box<ForkEvidence>),
@@ -128,6 +152,8 @@ impl KtError {
             KtError::ProofInvalid { .. } => "kt-proof-invalid",
             KtError::Revoked => "kt-revoked",
             KtError::NotInBinding { .. } => "kt-not-in-binding",
+            KtError::SuiteWithheld { .. } => "kt-suite-withheld",
+            KtError::SuiteDisappeared { .. } => "kt-suite-disappeared",
             KtError::Fork(_) => "kt-fork",
             KtError::AuditFailed { .. } => "kt-audit-failed",
         }

@@ -30,7 +30,10 @@ mod root;
 pub mod server;
 mod trust;
 
-pub use binding::{Binding, BoundKey, MAX_KEYS};
+pub use binding::{
+    Binding, BoundKey, MAX_KEYS, MAX_SUITES, SUITE_P256, SUITE_X25519, SUITE_XWING,
+    is_post_quantum_suite, suites_served_by,
+};
 pub use error::KtError;
 pub use gossip::{ForkEvidence, REMEMBERED_ROOTS, SeenRoots, detect_fork};
 pub use keys::{PublicKey, SigningKey};

@@ -800,11 +800,10 @@ async fn forge_bob_at_a(dir: &Path, alice: &DeviceDir) -> Result<ClaimResponse, 
         .into_iter()
         .next()
         .ok_or_else(|| Failure("the shadow KDS lost its device".into()))?;
-    shadow.upload_key_packages(
-        &record,
-        convo::upload_body(rogue.generate_key_packages(1)?),
-        now,
-    )?;
+    let batch = convo::upload_body(rogue.generate_key_packages(1)?);
+    // The KeyPackages carry the time they were made: check them after it.
+    let now = crate::local_provider::now();
+    shadow.upload_key_packages(&record, batch, now)?;
     shadow.publish_transparency(now).await?;
     Ok(shadow
         .claim(

@@ -14,6 +14,16 @@ pub const MLS_RCS_SERVER: &str = "message/mls-rcs-server";
 pub const MLS_FT: &str = "message/mls-ft";
 /// RCC.16: the MLS-protected FileInfo message that carries a file's keys.
 pub const MLS_RCS_FILE_INFO: &str = "message/mls-rcs-file-info";
+/// RCC.16 as deployed: a server eviction notice, "host-internal"; deployed
+/// clients recognise it and drop it (fact sheet §3c). Not one of
+/// [`MLS_TYPES`]: an envelope carrying it is refused like any other type.
+pub const MLS_RCS_SERVER_KICK: &str = "message/mls-rcs-server-kick";
+/// The inner type LineageOS chose for group subject/icon keys; not
+/// confirmed on deployed clients (fact sheet §3c).
+pub const MLS_RCS_GROUP_METADATA_KEYS: &str = "message/mls-rcs-group-metadata-keys";
+/// Plain text, what deployed RCC.16 clients put inside MLS for a text
+/// message (sent with `;charset=UTF-8`, fact sheet §3b).
+pub const TEXT_PLAIN: &str = "text/plain";
 /// MIMI content container (draft-ietf-mimi-content §8.1).
 pub const MIMI_CONTENT: &str = "application/mimi-content";
 /// MIMI message status report (draft-mahy-mimi-message-status §7.1).

@@ -16,7 +16,9 @@
 //! | [`typing`] | isComposing typing indicator (XML) | `application/im-iscomposing+xml` | RFC 3994 |
 //! | [`file_info`] | FileInfo: a file's download URL, key, sizes, name (CBOR) | `message/mls-rcs-file-info` | GSMA RCC.16 file transfer |
 //! | [`report`] | signed negative delivery report (CBOR) and its CPIM envelope | `application/vnd.crosslock.negative-report+cbor` | GSMA RCC.16 recovery |
-//! | [`inner`] | the MIME entity inside an MLS application message | — | RFC 2045, RFC 5322 |
+//! | [`inner`] | the framed MIME entity inside an MLS application message (version, format, sender generation) | — | RFC 2045, RFC 5322; RCC.16 as deployed |
+//! | [`message_id`] | transport message ids (`Mx…`, UUID) | — | RCC.16 as deployed |
+//! | [`rcc16`] | the RCC.16 revision setting, capability feature tags | — | GSMA RCC.16 |
 //! | [`content_type`] | the media type names above and the RCC.16 `message/mls*` types | — | GSMA RCC.16 |
 //!
 //! How the layers nest for one text message:
@@ -28,17 +30,19 @@
 //! // 1. The content, with a salt the caller drew from its RNG.
 //! let content = MimiContent::text([7; 16], "hello");
 //! let id = content.message_id("tel:+15551234567", "urn:uuid:room");
-//! // 2. The MLS application message plaintext.
-//! let plaintext = ApplicationPayload::new(content_type::MIMI_CONTENT, content.encode()).encode();
+//! // 2. The MLS application message plaintext, framed with the MLS
+//! //    generation it will be encrypted under (from mls-rs).
+//! let plaintext = ApplicationPayload::new(content_type::MIMI_CONTENT, content.encode()).encode(0);
 //! // 3. MLS encrypts `plaintext` (not shown); the ciphertext goes in the CPIM envelope.
 //! let ciphertext = plaintext.clone();
 //! let envelope = MlsEnvelope {
 //!     from: Some("<tel:+15551234567>".into()),
 //!     to: None,
 //!     date_time: None,
-//!     message_id: "f81d4fae-7dec-11d0-a765-00a0c91e6bf6".into(),
+//!     message_id: crosslock_wire::message_id::mint([9; 16]),
 //!     era: 1,
 //!     epoch_authenticator: [0; 32],
+//!     original_message_id: None,
 //!     content_type: content_type::MESSAGE_MLS.into(),
 //!     body: ciphertext,
 //! };
@@ -46,7 +50,9 @@
 //!
 //! // The receiver reverses each step, checking as it goes.
 //! let received = MlsEnvelope::decode(&wire)?;
-//! let payload = ApplicationPayload::decode(&received.body)?;
+//! let framed = ApplicationPayload::decode(&received.body)?;
+//! assert_eq!(framed.generation, 0);
+//! let payload = framed.payload;
 //! assert_eq!(payload.media_type(), content_type::MIMI_CONTENT);
 //! let back = MimiContent::decode(&payload.body)?;
 //! assert_eq!(back.text_body(), Some("hello"));
@@ -64,7 +70,9 @@ pub mod content_type;
 pub mod cpim;
 pub mod file_info;
 pub mod inner;
+pub mod message_id;
 pub mod mimi;
+pub mod rcc16;
 pub mod report;
 pub mod status;
 mod text;

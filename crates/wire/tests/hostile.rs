@@ -11,7 +11,9 @@ use crosslock_wire::content_type;
 use crosslock_wire::cpim::{self, CpimError, Header, Message, MlsEnvelope};
 use crosslock_wire::file_info::{FileInfo, FileInfoError, FileInfoFields, FileKey};
 use crosslock_wire::inner::{ApplicationPayload, InnerError};
+use crosslock_wire::message_id::{self, MessageIdError};
 use crosslock_wire::mimi::{MAX_CONTENT_BYTES, MimiContent, MimiError};
+use crosslock_wire::rcc16::capability::{CapabilityError, MlsCapabilities};
 use crosslock_wire::report::{ReportEnvelope, ReportError, SignedNegativeReport};
 use crosslock_wire::status::{MessageStatusReport, StatusError};
 use crosslock_wire::typing::{IsComposing, TypingError};
@@ -45,6 +47,7 @@ fn envelope_with(content_type: &str, body: Vec<u8>) -> MlsEnvelope {
         message_id: "f81d4fae-7dec-11d0-a765-00a0c91e6bf6".into(),
         era: 1,
         epoch_authenticator: [7; 32],
+        original_message_id: None,
         content_type: content_type.into(),
         body,
     }
@@ -52,6 +55,14 @@ fn envelope_with(content_type: &str, body: Vec<u8>) -> MlsEnvelope {
 
 fn envelope() -> Vec<u8> {
     envelope_with(content_type::MESSAGE_MLS, vec![0x00, 0x01, 0x00, 0x02]).encode()
+}
+
+/// A payload frame (version 1, format 1, generation 0) around `mime`.
+fn framed(mime: &[u8]) -> Vec<u8> {
+    let mut out = vec![0, 1, 0, 1, 0, 0, 0, 0];
+    crosslock_wire::varint::encode_len(mime.len(), &mut out).unwrap();
+    out.extend_from_slice(mime);
+    out
 }
 
 /// Replaces the first occurrence of `from` with `to` (same length or not).
@@ -549,22 +560,85 @@ refused!(
 refused!(
     /// No Content-Type header.
     inner_missing_content_type: ApplicationPayload::decode,
-    b"X-Other: 1\r\n\r\nbody".to_vec(),
+    framed(b"\r\nX-Other: 1\r\n\r\nbody"),
     InnerError::MissingContentType
 );
 
 refused!(
     /// Two Content-Type headers (which one is the body?).
     inner_duplicate_content_type: ApplicationPayload::decode,
-    b"Content-Type: text/plain\r\nContent-Type: application/mimi-content\r\n\r\nbody".to_vec(),
+    framed(b"\r\nContent-Type: text/plain\r\nContent-Type: application/mimi-content\r\n\r\nbody"),
     InnerError::DuplicateContentType
 );
 
 refused!(
     /// A bare LF line ending (header smuggling).
     inner_bare_lf: ApplicationPayload::decode,
-    b"Content-Type: text/plain\nX: y\r\n\r\nbody".to_vec(),
+    framed(b"\r\nContent-Type: text/plain\nX: y\r\n\r\nbody"),
     InnerError::Malformed(_)
+);
+
+refused!(
+    /// A Content-Length that claims more than the body (fact sheet §3b).
+    inner_content_length_mismatch: ApplicationPayload::decode,
+    framed(b"\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nbody"),
+    InnerError::ContentLengthMismatch
+);
+
+refused!(
+    /// Header type 4 (reported as group metadata keys, unconfirmed) where
+    /// a MIME payload (type 1) is expected.
+    inner_unsupported_format: ApplicationPayload::decode,
+    {
+        let mut bytes = ApplicationPayload::new("text/plain", b"hi".to_vec()).encode(0);
+        bytes[3] = 4;
+        bytes
+    },
+    InnerError::UnsupportedFormat(4)
+);
+
+refused!(
+    /// The frame's length written in four bytes where one would do.
+    inner_non_minimal_length: ApplicationPayload::decode,
+    [&[0, 1, 0, 1, 0, 0, 0, 0, 0x80, 0, 0, 2][..], b"hi"].concat(),
+    InnerError::NonMinimalLength
+);
+
+refused!(
+    /// A frame whose length prefix covers less than what follows (bytes
+    /// smuggled after the body).
+    inner_length_mismatch: ApplicationPayload::decode,
+    {
+        let mut bytes = ApplicationPayload::new("text/plain", b"hi".to_vec()).encode(0);
+        bytes.extend_from_slice(b"smuggled");
+        bytes
+    },
+    InnerError::LengthMismatch { .. }
+);
+
+// ------------------------------------------------------------- message ids
+
+refused!(
+    /// The unprefixed base64url id earlier Crosslock versions sent.
+    message_id_unknown_form: |b: &[u8]| message_id::classify(std::str::from_utf8(b).unwrap()),
+    b"AAECAwQFRgeICQoLDA0ODw".to_vec(),
+    MessageIdError::UnknownForm
+);
+
+refused!(
+    /// An `Mx` id too long for the `^Mx(.){22,26}` peers check.
+    message_id_mx_too_long: |b: &[u8]| message_id::classify(std::str::from_utf8(b).unwrap()),
+    format!("Mx{}", "A".repeat(27)).into_bytes(),
+    MessageIdError::MxLength
+);
+
+// -------------------------------------------------------- capability tags
+
+refused!(
+    /// The KDS tag twice with different values (which one gates?).
+    capability_duplicate_tag: |b: &[u8]| MlsCapabilities::parse_list(std::str::from_utf8(b).unwrap()),
+    b"+g.gsma.rcs.mls.mls-kds=\"2\";+G.GSMA.RCS.MLS.MLS-KDS=\"3\"".to_vec(),
+    CapabilityError::Duplicate(_)
 );
 
 // ----------------------------------------------------------------- typing
@@ -599,7 +673,7 @@ refused!(
         let full = AuthenticatedData {
             message_id: b"some-message-id".to_vec(),
             era: 1,
-            resend_of: None,
+            resend: None,
         }
         .encode();
         full[..full.len() / 2].to_vec()
@@ -614,11 +688,45 @@ refused!(
         let mut full = AuthenticatedData {
             message_id: b"some-message-id".to_vec(),
             era: 1,
-            resend_of: None,
+            resend: None,
         }
         .encode();
         full.push(0);
         full
     },
     AadError::TrailingBytes
+);
+
+refused!(
+    /// A `0x02` resend link whose key-and-MAC field is 63 bytes, not 64.
+    aad_resend_link_wrong_length: AuthenticatedData::decode,
+    {
+        let mut bytes = AuthenticatedData {
+            message_id: b"new".to_vec(),
+            era: 1,
+            resend: None,
+        }
+        .encode();
+        bytes.pop();
+        bytes.extend_from_slice(&[2, 0, 0, 0, 1, 2, b'o', b'1', 0, 63]);
+        bytes.extend_from_slice(&[0; 63]);
+        bytes
+    },
+    AadError::ResendLinkLength(63)
+);
+
+refused!(
+    /// A resend tag other than 0, 1 or 2.
+    aad_unknown_resend_tag: AuthenticatedData::decode,
+    {
+        let mut bytes = AuthenticatedData {
+            message_id: b"new".to_vec(),
+            era: 1,
+            resend: None,
+        }
+        .encode();
+        *bytes.last_mut().unwrap() = 3;
+        bytes
+    },
+    AadError::UnknownResendTag(3)
 );

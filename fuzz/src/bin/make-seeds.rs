@@ -19,7 +19,7 @@ use crosslock_credential::{CertSigner, PhoneNumber, build_csr, issue_development
 use crosslock_fuzz::{CredentialFixture, FILE_KEY, FixedSigner, KtFixture, NOW, join};
 use crosslock_kt::server::{KtLog, KtLogOptions, LogKeys};
 use crosslock_kt::{Binding, BoundKey};
-use crosslock_wire::aad::AuthenticatedData;
+use crosslock_wire::aad::{AuthenticatedData, Resend};
 use crosslock_wire::api::B64;
 use crosslock_wire::api::ds::*;
 use crosslock_wire::api::kds::*;
@@ -62,6 +62,7 @@ fn envelope(id: &str, body: Vec<u8>) -> MlsEnvelope {
         message_id: id.into(),
         era: 1,
         epoch_authenticator: [0xab; 32],
+        original_message_id: None,
         content_type: content_type::MESSAGE_MLS.into(),
         body,
     }
@@ -112,7 +113,7 @@ fn wire_seeds() {
     write(
         "cpim",
         "envelope",
-        &envelope("f81d4fae-7dec-11d0-a765-00a0c91e6bf6", payload.encode()).encode(),
+        &envelope("f81d4fae-7dec-11d0-a765-00a0c91e6bf6", payload.encode(0)).encode(),
     );
     let mut minimal = envelope("0123456789", vec![0, 1, 2, 3]);
     minimal.from = None;
@@ -132,11 +133,23 @@ fn wire_seeds() {
     write("cpim", "message", &plain.encode());
 
     // Authenticated data.
-    for (name, resend) in [("plain", None), ("resend", Some(b"original-id".to_vec()))] {
+    for (name, resend) in [
+        ("plain", None),
+        (
+            "resend",
+            Some(Resend::Spec {
+                original_id: b"original-id".to_vec(),
+            }),
+        ),
+        (
+            "resend-deployed",
+            Some(Resend::deployed(2, b"original-id", [0x0b; 32])),
+        ),
+    ] {
         let aad = AuthenticatedData {
             message_id: b"f81d4fae-7dec-11d0-a765-00a0c91e6bf6".to_vec(),
             era: 3,
-            resend_of: resend,
+            resend,
         };
         write("aad", name, &aad.encode());
     }
@@ -188,16 +201,16 @@ fn wire_seeds() {
     write("typing", "idle", &IsComposing::idle().encode());
 
     // Inner payloads.
-    write("inner", "mimi", &payload.encode());
+    write("inner", "mimi", &payload.encode(0));
     write(
         "inner",
         "status",
-        &ApplicationPayload::new(content_type::MIMI_MESSAGE_STATUS, report.encode()).encode(),
+        &ApplicationPayload::new(content_type::MIMI_MESSAGE_STATUS, report.encode()).encode(3),
     );
     write(
         "inner",
         "text",
-        &ApplicationPayload::new(content_type::TEXT_PLAIN_UTF8, b"hi".to_vec()).encode(),
+        &ApplicationPayload::new(content_type::TEXT_PLAIN_UTF8, b"hi".to_vec()).encode(4),
     );
 
     // Negative reports: mode 0 the CBOR, mode 1 the CPIM envelope.

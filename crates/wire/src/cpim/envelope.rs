@@ -4,12 +4,15 @@
 //! `From`, `To`, `DateTime` and `imdn.Message-ID` (RFC 5438 §6.3), two headers
 //! in the namespace `http://www.gsma.com/rcs/mls`: `Era-ID` (decimal era) and
 //! `Epoch-Authenticator` (base64 of the sender's epoch authenticator). A body
-//! missing either is dropped before decryption.
+//! missing either is dropped before decryption. A resend also carries
+//! `Original-Message-ID`, the id of the message it resends (fact sheet §3c);
+//! Crosslock writes it after `Epoch-Authenticator`.
 //!
 //! Decoding resolves prefixes through the `NS` declarations (RFC 3862 §5), so
 //! only the namespace URI matters. The names `Era-ID`, `Epoch-Authenticator`,
-//! `Message-ID`, `From`, `To` and `DateTime` are matched ASCII
-//! case-insensitively, because deployed peers differ in case (`Era-Id`). Each
+//! `Original-Message-ID`, `Message-ID`, `From`, `To` and `DateTime` are
+//! matched ASCII case-insensitively, because deployed peers differ in case
+//! (Apple writes `Era-Id`, fact sheet §3c). Each
 //! may appear once. Other headers, in these namespaces or others, are ignored
 //! (RCC.16 receipts, for example, carry further `mls` headers). The body's
 //! Content-Type must be one of the `message/mls*` types, without parameters;
@@ -31,6 +34,7 @@ pub const IMDN_NAMESPACE: &str = "urn:ietf:params:imdn";
 const ERA_ID: &str = "mls.Era-ID";
 const EPOCH_AUTHENTICATOR: &str = "mls.Epoch-Authenticator";
 const MESSAGE_ID: &str = "imdn.Message-ID";
+const ORIGINAL_MESSAGE_ID: &str = "mls.Original-Message-ID";
 
 /// The typed RCC.16 envelope of an MLS body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +51,9 @@ pub struct MlsEnvelope {
     pub era: u32,
     /// `mls.Epoch-Authenticator`.
     pub epoch_authenticator: [u8; 32],
+    /// `mls.Original-Message-ID`: set on a resend, the id of the original
+    /// (same syntax as `message_id`).
+    pub original_message_id: Option<String>,
     /// One of the `message/mls*` types in [`crate::content_type`]; decoding
     /// yields the canonical lower-case spelling.
     pub content_type: String,
@@ -77,6 +84,9 @@ impl MlsEnvelope {
             EPOCH_AUTHENTICATOR,
             format_epoch_authenticator(&self.epoch_authenticator),
         ));
+        if let Some(original) = &self.original_message_id {
+            headers.push(Header::new(ORIGINAL_MESSAGE_ID, original.as_str()));
+        }
         Message {
             headers,
             content_headers: vec![
@@ -113,11 +123,16 @@ impl MlsEnvelope {
         let era = parse_era(&era_value.value).map_err(|r| invalid(era_value, r))?;
         let epoch_authenticator =
             parse_epoch_authenticator(&ea_value.value).map_err(|r| invalid(ea_value, r))?;
-        if !is_valid_message_id(&id_value.value) {
-            return Err(invalid(
-                id_value,
-                "message id is not 1 to 128 visible ASCII characters",
-            ));
+        for value in [Some(id_value), fields.original_message_id]
+            .into_iter()
+            .flatten()
+        {
+            if !is_valid_message_id(&value.value) {
+                return Err(invalid(
+                    value,
+                    "message id is not 1 to 128 visible ASCII characters",
+                ));
+            }
         }
         Ok(MlsEnvelope {
             from: fields.from.map(|h| h.value.clone()),
@@ -126,6 +141,7 @@ impl MlsEnvelope {
             message_id: id_value.value.clone(),
             era,
             epoch_authenticator,
+            original_message_id: fields.original_message_id.map(|h| h.value.clone()),
             content_type: content_type.to_owned(),
             body: message.body,
         })
@@ -162,6 +178,7 @@ struct Fields<'a> {
     message_id: Option<&'a Header>,
     era: Option<&'a Header>,
     epoch_authenticator: Option<&'a Header>,
+    original_message_id: Option<&'a Header>,
 }
 
 /// A header the envelope reads.
@@ -173,6 +190,7 @@ enum Field {
     MessageId,
     Era,
     EpochAuthenticator,
+    OriginalMessageId,
 }
 
 impl Field {
@@ -192,6 +210,7 @@ impl Field {
                 &[
                     ("Era-ID", Field::Era),
                     ("Epoch-Authenticator", Field::EpochAuthenticator),
+                    ("Original-Message-ID", Field::OriginalMessageId),
                 ],
                 local,
             ),
@@ -222,6 +241,7 @@ impl<'a> Fields<'a> {
                 Field::MessageId => &mut f.message_id,
                 Field::Era => &mut f.era,
                 Field::EpochAuthenticator => &mut f.epoch_authenticator,
+                Field::OriginalMessageId => &mut f.original_message_id,
             };
             if slot.is_some() {
                 return Err(CpimError::DuplicateHeader(h.name.clone()));

@@ -18,6 +18,7 @@ fn sample() -> MlsEnvelope {
         message_id: "c7f0e3a2-5b6d-4e1f-8a9b-0c1d2e3f4a5b".into(),
         era: 1,
         epoch_authenticator: ea(),
+        original_message_id: None,
         content_type: content_type::MESSAGE_MLS.into(),
         body: vec![0x00, 0x01, 0x0d, 0x0a, 0xff],
     }
@@ -92,6 +93,91 @@ fn resolves_prefixes_by_uri_and_names_case_insensitively() {
     assert_eq!(env.era, 42);
     assert_eq!(env.message_id, "abc");
     assert_eq!(env.content_type, content_type::MLS_FT);
+}
+
+/// A resend as Crosslock writes it: `mls.Original-Message-ID` after the
+/// epoch authenticator (fact sheet §3c), written out by hand.
+#[test]
+fn resend_header_both_ways() {
+    let env = MlsEnvelope {
+        from: None,
+        to: None,
+        date_time: None,
+        message_id: "MxAAECAwQFRgeICQoLDA0ODw".into(),
+        era: 3,
+        epoch_authenticator: ea(),
+        original_message_id: Some("Mx========T=-==========w".into()),
+        content_type: content_type::MESSAGE_MLS.into(),
+        body: b"ct".to_vec(),
+    };
+    let bytes = format!(
+        "NS: imdn <urn:ietf:params:imdn>\r\n\
+         NS: mls <http://www.gsma.com/rcs/mls>\r\n\
+         imdn.Message-ID: MxAAECAwQFRgeICQoLDA0ODw\r\n\
+         mls.Era-ID: 3\r\n\
+         mls.Epoch-Authenticator: {EA_B64}\r\n\
+         mls.Original-Message-ID: Mx========T=-==========w\r\n\
+         \r\n\
+         Content-Type: message/mls\r\n\
+         Content-Length: 2\r\n\
+         \r\n\
+         ct"
+    )
+    .into_bytes();
+    assert_eq!(env.encode(), bytes);
+    assert_eq!(MlsEnvelope::decode(&bytes), Ok(env));
+}
+
+/// An envelope in the style of an Apple capture: upper-case UUID ids,
+/// `mls.Era-Id`, `MLS.original-message-id` in other cases (fact sheet §3c:
+/// names matched case-insensitively).
+#[test]
+fn apple_style_envelope_decodes() {
+    let bytes = format!(
+        "From: <tel:+15551234567>\r\n\
+         To: <tel:+15557654321>\r\n\
+         NS: imdn <urn:ietf:params:imdn>\r\n\
+         NS: MLS <http://www.gsma.com/rcs/mls>\r\n\
+         imdn.Message-ID: C7F0E3A2-5B6D-4E1F-8A9B-0C1D2E3F4A5B\r\n\
+         MLS.Era-Id: 1\r\n\
+         MLS.Epoch-Authenticator: {EA_B64}\r\n\
+         MLS.original-message-id: 0A1B2C3D-5B6D-4E1F-8A9B-0C1D2E3F4A5B\r\n\
+         \r\n\
+         Content-Type: message/mls\r\n\
+         \r\n\
+         x"
+    )
+    .into_bytes();
+    let env = MlsEnvelope::decode(&bytes).unwrap();
+    assert_eq!(env.message_id, "C7F0E3A2-5B6D-4E1F-8A9B-0C1D2E3F4A5B");
+    assert_eq!(env.era, 1);
+    assert_eq!(env.epoch_authenticator, ea());
+    assert_eq!(
+        env.original_message_id.as_deref(),
+        Some("0A1B2C3D-5B6D-4E1F-8A9B-0C1D2E3F4A5B")
+    );
+    assert_eq!(env.body, b"x");
+    // Both spellings of the era header, one at a time, decode alike.
+    let era_id = String::from_utf8(bytes.clone())
+        .unwrap()
+        .replace("MLS.Era-Id", "MLS.Era-ID");
+    assert_eq!(MlsEnvelope::decode(era_id.as_bytes()).unwrap().era, 1);
+    // Two original ids, or a malformed one, are refused.
+    let twice = String::from_utf8(bytes.clone()).unwrap().replace(
+        "\r\n\r\nContent-Type",
+        "\r\nMLS.Original-Message-ID: x\r\n\r\nContent-Type",
+    );
+    assert!(matches!(
+        MlsEnvelope::decode(twice.as_bytes()),
+        Err(CpimError::DuplicateHeader(_))
+    ));
+    let spaced = String::from_utf8(bytes)
+        .unwrap()
+        .replace("0A1B2C3D-5B6D-4E1F-8A9B-0C1D2E3F4A5B", "0A1B 2C3D");
+    assert!(matches!(
+        MlsEnvelope::decode(spaced.as_bytes()),
+        Err(CpimError::InvalidHeader { .. })
+    ));
 }
 
 #[test]
@@ -269,11 +355,12 @@ prop_compose! {
         message_id in "[!-~]{1,128}",
         era: u32,
         epoch_authenticator: [u8; 32],
+        original_message_id in proptest::option::of("[!-~]{1,128}"),
         ct in 0..content_type::MLS_TYPES.len(),
         body in proptest::collection::vec(any::<u8>(), 0..300),
     ) -> MlsEnvelope {
         MlsEnvelope {
-            from, to, date_time, message_id, era, epoch_authenticator,
+            from, to, date_time, message_id, era, epoch_authenticator, original_message_id,
             content_type: content_type::MLS_TYPES[ct].to_owned(),
             body,
         }

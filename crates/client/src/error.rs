@@ -29,6 +29,26 @@ pub enum ClientError {
         /// Id bound inside the MLS message.
         authenticated: String,
     },
+    /// RCV-MSGID-1: the transport message id (or the
+    /// `mls.Original-Message-ID` of a resend) is in neither deployed form,
+    /// `Mx…` or a UUID (fact sheet §3a).
+    #[error("malformed message id: {0}")]
+    MalformedMessageId(#[from] crosslock_wire::message_id::MessageIdError),
+    /// RCV-GEN-1: the generation written in the plaintext frame is not the
+    /// MLS generation the message was decrypted with (fact sheet §3b:
+    /// deployed peers refuse the mismatch).
+    #[error("plaintext frame says generation {framed}, MLS decrypted generation {decrypted}")]
+    GenerationMismatch {
+        /// The generation the sender wrote in the frame.
+        framed: u32,
+        /// The generation MLS used.
+        decrypted: u32,
+    },
+    /// RCV-RESEND-2: a resend's `mls.Original-Message-ID` header and its
+    /// authenticated resend link name different originals, or the link's
+    /// MAC does not verify over the header's id.
+    #[error("the resend's header and its authenticated link disagree")]
+    ResendLinkMismatch,
     /// The message belongs to another era of the conversation.
     #[error("message is for era {received}, the conversation is in era {expected}")]
     WrongEra {

@@ -1,9 +1,9 @@
 //! What the client core hands the transport: CPIM envelopes ready to send.
 
-use base64::Engine;
-use crosslock_wire::aad::AuthenticatedData;
+use crosslock_wire::aad::{AuthenticatedData, Resend};
 use crosslock_wire::content_type;
 use crosslock_wire::cpim::MlsEnvelope;
+use crosslock_wire::message_id;
 use mls_rs::MlsMessage;
 
 use crate::device::Device;
@@ -50,18 +50,20 @@ pub struct PendingCommit {
 }
 
 impl Device {
-    /// A fresh transport message id: 128 random bits, base64url.
+    /// A fresh transport message id in the form deployed RCC.16 clients
+    /// send and check (fact sheet §3a): `Mx` and the 16 bytes of a random
+    /// UUIDv4, 24 characters ([`message_id::mint`]).
     pub(crate) fn new_message_id(&self) -> String {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.env.random::<16>())
+        message_id::mint(self.env.random())
     }
 }
 
-/// The RCC.16 authenticated data for a message.
-pub(crate) fn authenticated_data(message_id: &str, era: u32, resend_of: Option<&str>) -> Vec<u8> {
+/// The RCC.16 authenticated data for a message (fact sheet §3a).
+pub(crate) fn authenticated_data(message_id: &str, era: u32, resend: Option<Resend>) -> Vec<u8> {
     AuthenticatedData {
         message_id: message_id.as_bytes().to_vec(),
         era,
-        resend_of: resend_of.map(|r| r.as_bytes().to_vec()),
+        resend,
     }
     .encode()
 }
@@ -82,6 +84,26 @@ pub(crate) fn envelope(
     epoch_authenticator: [u8; 32],
     message: &MlsMessage,
 ) -> Result<Outbound, ClientError> {
+    resend_envelope(
+        message_id,
+        content_type,
+        era,
+        epoch_authenticator,
+        None,
+        message,
+    )
+}
+
+/// Wraps an MLS message in its CPIM envelope; a resend names its original
+/// in `mls.Original-Message-ID` (fact sheet §3c).
+pub(crate) fn resend_envelope(
+    message_id: String,
+    content_type: &'static str,
+    era: u32,
+    epoch_authenticator: [u8; 32],
+    original_message_id: Option<String>,
+    message: &MlsMessage,
+) -> Result<Outbound, ClientError> {
     let envelope = MlsEnvelope {
         from: None,
         to: None,
@@ -89,6 +111,7 @@ pub(crate) fn envelope(
         message_id: message_id.clone(),
         era,
         epoch_authenticator,
+        original_message_id,
         content_type: content_type.to_owned(),
         body: message.to_bytes().map_err(internal)?,
     }

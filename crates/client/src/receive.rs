@@ -8,11 +8,12 @@
 //! content decoding. Any refusal leaves the device state untouched.
 
 use crosslock_credential::PhoneNumber;
-use crosslock_wire::aad::AuthenticatedData;
+use crosslock_wire::aad::{AuthenticatedData, Resend};
 use crosslock_wire::content_type;
 use crosslock_wire::cpim::{Message as CpimMessage, MlsEnvelope};
 use crosslock_wire::file_info::FileInfo;
 use crosslock_wire::inner::ApplicationPayload;
+use crosslock_wire::message_id;
 use crosslock_wire::mimi::{MessageId, MimiContent};
 use crosslock_wire::report::{FailureReason, ReportEnvelope};
 use crosslock_wire::status::MessageStatusReport;
@@ -261,6 +262,11 @@ impl Device {
                 authenticated: envelope.message_id,
             });
         }
+        // RCV-MSGID-1: ids in a deployed form only (fact sheet §3a).
+        message_id::classify(&envelope.message_id)?;
+        if let Some(original) = &envelope.original_message_id {
+            message_id::classify(original)?;
+        }
         let message = MlsMessage::from_bytes(&envelope.body)
             .map_err(|e| ClientError::Malformed(e.to_string()))?;
         match message.wire_format() {
@@ -355,6 +361,7 @@ impl Device {
         let time = now_mls(self);
         let transport_id = transport_id.to_owned();
         let header_auth = envelope.epoch_authenticator;
+        let original_header = envelope.original_message_id.clone();
         self.atomically(|device| {
             let mut seen = seen_value(now, None);
             let group = device.group(&id)?;
@@ -367,11 +374,22 @@ impl Device {
                 MlsReceived::ApplicationMessage(app) => {
                     check_aad(&app.authenticated_data, &transport_id, record.era, true)?;
                     let sender = member_identity(group, app.sender_index)?;
-                    let resend_of = AuthenticatedData::decode(&app.authenticated_data)?
-                        .resend_of
-                        .map(|r| String::from_utf8_lossy(&r).into_owned());
-                    let payload = ApplicationPayload::decode(app.data())
+                    let link = AuthenticatedData::decode(&app.authenticated_data)?.resend;
+                    let resend_of = resend_link(link.as_ref(), original_header.as_deref())?;
+                    let framed = ApplicationPayload::decode(app.data())
                         .map_err(|e| ClientError::Content(e.to_string()))?;
+                    // RCV-GEN-1 (fact sheet §3b): the signed frame names
+                    // the generation MLS decrypted with.
+                    let decrypted = app
+                        .unauthenticated_key_generation
+                        .ok_or_else(|| internal("no key generation for a PrivateMessage"))?;
+                    if framed.generation != decrypted {
+                        return Err(ClientError::GenerationMismatch {
+                            framed: framed.generation,
+                            decrypted,
+                        });
+                    }
+                    let payload = framed.payload;
                     group.write_to_storage().map_err(internal)?;
                     seen = seen_value(now, Some(&sender));
                     let shown =
@@ -917,6 +935,25 @@ fn check_aad(
     Ok(())
 }
 
+/// The original a resend stands for (RCV-RESEND-2, fact sheet §3a/§3c):
+/// from the authenticated link (`0x01` or `0x02`), from a bare
+/// `mls.Original-Message-ID` header, or from both when they agree (the
+/// `0x02` link's MAC verifies over the header's id). A link whose id is not
+/// UTF-8 names no message we could have shown, and is refused.
+fn resend_link(link: Option<&Resend>, header: Option<&str>) -> Result<Option<String>, ClientError> {
+    match (link, header) {
+        (None, None) => Ok(None),
+        (None, Some(header)) => Ok(Some(header.to_owned())),
+        (Some(link), None) => std::str::from_utf8(link.original_id())
+            .map(|id| Some(id.to_owned()))
+            .map_err(|_| ClientError::ResendLinkMismatch),
+        (Some(link), Some(header)) if link.check_link(header.as_bytes()) => {
+            Ok(Some(header.to_owned()))
+        }
+        (Some(_), Some(_)) => Err(ClientError::ResendLinkMismatch),
+    }
+}
+
 fn member_identity(group: &MlsGroup, index: u32) -> Result<Sender, ClientError> {
     let member = group
         .member_at_index(index)
@@ -925,3 +962,7 @@ fn member_identity(group: &MlsGroup, index: u32) -> Result<Sender, ClientError> 
         .map(Sender::from)
         .map_err(internal)
 }
+
+#[cfg(test)]
+#[path = "receive_generation_tests.rs"]
+mod generation_tests;

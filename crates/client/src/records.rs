@@ -147,7 +147,7 @@ impl PendingKind {
 /// so it can be resent after a negative delivery report.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct SentRecord {
-    /// The encoded application payload (MIME entity).
+    /// The framed application payload as sent (`crosslock_wire::inner`).
     pub(crate) payload: serde_bytes_vec::Bytes,
     /// Its MIMI message id, for MIMI content.
     pub(crate) mimi_id: Option<serde_bytes_vec::Bytes>,
@@ -157,6 +157,10 @@ pub(crate) struct SentRecord {
     pub(crate) original: Option<String>,
     /// For an original: how many times it was resent.
     pub(crate) resends: u8,
+    /// The era it was sent in (the resend link names it); absent in
+    /// records written before it was kept.
+    #[serde(default)]
+    pub(crate) era: Option<u32>,
 }
 
 /// A conversation as the client core tracks it.

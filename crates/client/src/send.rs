@@ -1,6 +1,7 @@
 //! Sending application messages: MIMI content, message status and typing,
 //! all encrypted inside MLS so the servers learn none of them.
 
+use crosslock_wire::aad::Resend;
 use crosslock_wire::content_type;
 use crosslock_wire::file_info::FileInfo;
 use crosslock_wire::inner::ApplicationPayload;
@@ -11,7 +12,9 @@ use crosslock_wire::typing::IsComposing;
 use crate::device::Device;
 use crate::error::{ClientError, internal};
 use crate::ids::ConversationId;
-use crate::outbound::{APPLICATION, Outbound, authenticated_data, envelope, epoch_authenticator};
+use crate::outbound::{
+    APPLICATION, Outbound, authenticated_data, epoch_authenticator, resend_envelope,
+};
 use crate::store::{Table, key};
 
 /// What to send.
@@ -66,7 +69,11 @@ impl Device {
     }
 
     /// Sends `content` again as a new message linked to `original_message_id`
-    /// (RCC.16 resend after a peer's negative delivery report).
+    /// (RCC.16 resend after a peer's negative delivery report): the
+    /// authenticated data carries the `0x02` resend link (the era the
+    /// original was sent in, its id, and a fresh random key with the
+    /// HMAC-SHA256 of the id under it; `crosslock_wire::aad`), and the CPIM
+    /// envelope `mls.Original-Message-ID` (fact sheet §3a, §3c).
     pub fn resend(
         &mut self,
         id: &ConversationId,
@@ -138,8 +145,18 @@ impl Device {
             self.check_not_blocked(id)?;
         }
         let message_id = self.new_message_id();
-        let aad = authenticated_data(&message_id, record.era, resend_of);
-        let plaintext = payload.encode();
+        let link = match resend_of {
+            Some(original) => {
+                let era = self.original_era(id, original)?.unwrap_or(record.era);
+                Some(Resend::deployed(
+                    era,
+                    original.as_bytes(),
+                    self.env.random(),
+                ))
+            }
+            None => None,
+        };
+        let aad = authenticated_data(&message_id, record.era, link);
         let now = self.env.clock.now();
         self.atomically(|device| {
             also(device)?;
@@ -148,6 +165,11 @@ impl Device {
                 return Err(ClientError::CommitRequired);
             }
             let auth = epoch_authenticator(group)?;
+            // Fact sheet §3b (RCV-GEN-1 at the peer): the frame carries the
+            // MLS generation this message is encrypted under. Peeked and
+            // used under the same `&mut` borrow, with nothing in between.
+            let generation = group.peek_next_key_generation().map_err(internal)?;
+            let plaintext = payload.encode(generation);
             let message =
                 group
                     .encrypt_application_message(&plaintext, aad)
@@ -171,7 +193,14 @@ impl Device {
                 key(&[id.as_bytes(), message_id.as_bytes()]),
                 now.to_be_bytes().to_vec(),
             );
-            let outbound = envelope(message_id, APPLICATION, record.era, auth, &message)?;
+            let outbound = resend_envelope(
+                message_id,
+                APPLICATION,
+                record.era,
+                auth,
+                resend_of.map(str::to_owned),
+                &message,
+            )?;
             Ok(Sent { outbound, mimi_id })
         })
     }

@@ -584,10 +584,10 @@ fn rewrapped_welcome_cannot_readd_a_removed_device() {
     );
     // The same Welcome under a new transport id.
     let mut envelope = wire::cpim::MlsEnvelope::decode(&welcome.envelope).unwrap();
-    envelope.message_id = "rewrapped-welcome".into();
+    envelope.message_id = "MxAAAAAAAAAAAAAAAAAAwelcome".into();
     let rewrapped = envelope.encode();
     let before = snapshot(bob_store.as_ref());
-    let refused = bob.receive("rewrapped-welcome", &rewrapped);
+    let refused = bob.receive("MxAAAAAAAAAAAAAAAAAAwelcome", &rewrapped);
     assert!(matches!(refused, Err(ClientError::Replayed)), "{refused:?}");
     assert_eq!(snapshot(bob_store.as_ref()), before, "nothing stored");
     assert_eq!(
@@ -599,7 +599,7 @@ fn rewrapped_welcome_cannot_readd_a_removed_device() {
     net.clock.advance(2 * 86_400);
     bob.maintenance().unwrap();
     let before = snapshot(bob_store.as_ref());
-    let refused = bob.receive("rewrapped-welcome", &rewrapped);
+    let refused = bob.receive("MxAAAAAAAAAAAAAAAAAAwelcome", &rewrapped);
     assert!(matches!(refused, Err(ClientError::Replayed)), "{refused:?}");
     assert_eq!(snapshot(bob_store.as_ref()), before, "nothing stored");
 }
@@ -713,7 +713,7 @@ fn bob_sends_raw(w: &mut World, payload: ApplicationPayload) -> Outbound {
     let mut record: Value = ciborium::from_reader(value.as_slice()).unwrap();
     for (k, v) in record.as_map_mut().unwrap() {
         if k.as_text() == Some("payload") {
-            *v = Value::Bytes(payload.encode());
+            *v = Value::Bytes(payload.encode(0));
         }
     }
     let mut bytes = Vec::new();

@@ -171,7 +171,7 @@ fn send_raw_payload(t: &mut Trio, payload: ApplicationPayload) -> Outbound {
     let mut record: Value = ciborium::from_reader(value.as_slice()).unwrap();
     for (k, v) in record.as_map_mut().unwrap() {
         if k.as_text() == Some("payload") {
-            *v = Value::Bytes(payload.encode());
+            *v = Value::Bytes(payload.encode(0));
         }
     }
     let mut bytes = Vec::new();
@@ -305,12 +305,57 @@ case!(
         let net = Net::new();
         let mut t = trio(&net);
         let m = t.alice.send_text(&t.id, "genuine").unwrap().outbound;
-        let forged = rewrite_header(&m.envelope, "imdn.Message-ID", Some("rewritten-id"));
-        bob_refuses(&mut t, "rewritten-id", &forged, |e| {
+        let rewritten = "MxAAAAAAAAAAAAAAAAAAAAAA";
+        let forged = rewrite_header(&m.envelope, "imdn.Message-ID", Some(rewritten));
+        bob_refuses(&mut t, rewritten, &forged, |e| {
             matches!(e, ClientError::MessageIdMismatch { transport, authenticated }
-                if transport == "rewritten-id" && *authenticated == m.message_id)
+                if transport == rewritten && *authenticated == m.message_id)
         });
         assert_eq!(text_of(&t.bob.receive(&m.message_id, &m.envelope).unwrap()), "genuine");
+    }
+);
+
+case!(
+    /// The envelope's id (and the transport's) is in neither deployed form,
+    /// `Mx…` nor a UUID (RCV-MSGID-1, fact sheet §3a).
+    malformed_message_id,
+    {
+        let net = Net::new();
+        let mut t = trio(&net);
+        let m = t.alice.send_text(&t.id, "genuine").unwrap().outbound;
+        let forged = rewrite_header(&m.envelope, "imdn.Message-ID", Some("rewritten-id"));
+        bob_refuses(&mut t, "rewritten-id", &forged, |e| {
+            matches!(e, ClientError::MalformedMessageId(wire::message_id::MessageIdError::UnknownForm))
+        });
+        assert_eq!(text_of(&t.bob.receive(&m.message_id, &m.envelope).unwrap()), "genuine");
+    }
+);
+
+case!(
+    /// A resend whose `mls.Original-Message-ID` names another message than
+    /// its authenticated `0x02` link (RCV-RESEND-2): the server tries to
+    /// make it hide (or stand for) another of Alice's messages.
+    resend_header_disagrees_with_link,
+    {
+        let net = Net::new();
+        let mut t = trio(&net);
+        let first = t.alice.send_text(&t.id, "first").unwrap().outbound;
+        let lost = t.alice.send_text(&t.id, "lost").unwrap().outbound;
+        assert_eq!(text_of(&t.bob.receive(&first.message_id, &first.envelope).unwrap()), "first");
+        let again = MimiContent::text(t.alice.new_salt(), "lost");
+        let resend = t.alice.resend(&t.id, &lost.message_id, Content::Mimi(again)).unwrap().outbound;
+        assert_eq!(header(&resend.envelope, "mls.Original-Message-ID"), lost.message_id);
+        let forged = rewrite_header(&resend.envelope, "mls.Original-Message-ID", Some(&first.message_id));
+        bob_refuses(&mut t, &resend.message_id, &forged, |e| {
+            matches!(e, ClientError::ResendLinkMismatch)
+        });
+        // The genuine resend is shown, linked to the lost original.
+        match t.bob.receive(&resend.message_id, &resend.envelope).unwrap() {
+            Received::Message(m) => {
+                assert_eq!(m.resend_of.as_deref(), Some(lost.message_id.as_str()));
+            }
+            other => panic!("resend not shown: {other:?}"),
+        }
     }
 );
 

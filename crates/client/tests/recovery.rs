@@ -870,3 +870,51 @@ fn new_era_end_to_end() {
         &t.id,
     );
 }
+
+/// The deployed resend link forms a receiver reads (fact sheet §3a/§3c,
+/// RCV-RESEND-2): the authenticated `0x02` link alone (header stripped),
+/// and a bare `mls.Original-Message-ID` header on a message without a link.
+/// Either way the message is shown as a resend of the named original.
+#[test]
+fn resends_are_read_from_the_link_or_the_header_alone() {
+    let net = Net::new();
+    let mut t = trio(&net);
+    let lost = t.alice.send_text(&t.id, "lost").unwrap().outbound;
+    let resent = t
+        .alice
+        .resend_after_report(&t.id, &lost.message_id)
+        .unwrap()
+        .outbound;
+    let mut envelope = wire::cpim::MlsEnvelope::decode(&resent.envelope).unwrap();
+    assert_eq!(
+        envelope.original_message_id.as_deref(),
+        Some(lost.message_id.as_str())
+    );
+    envelope.original_message_id = None;
+    match t
+        .bob
+        .receive(&resent.message_id, &envelope.encode())
+        .unwrap()
+    {
+        Received::Message(m) => {
+            assert_eq!(m.resend_of.as_deref(), Some(lost.message_id.as_str()));
+        }
+        other => panic!("{other:?}"),
+    }
+    // A message with no link, named a resend only by its header (a peer
+    // that sends the header alone).
+    let first = t.alice.send_text(&t.id, "first").unwrap().outbound;
+    let plain = t.alice.send_text(&t.id, "again").unwrap().outbound;
+    let mut envelope = wire::cpim::MlsEnvelope::decode(&plain.envelope).unwrap();
+    envelope.original_message_id = Some(first.message_id.clone());
+    match t
+        .carol
+        .receive(&plain.message_id, &envelope.encode())
+        .unwrap()
+    {
+        Received::Message(m) => {
+            assert_eq!(m.resend_of.as_deref(), Some(first.message_id.as_str()));
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -143,12 +143,13 @@ fn message_id_mismatch() {
     });
     // The server rewrites the envelope id consistently: the id bound inside
     // MLS (RCC.16 authenticated data) still disagrees.
-    let forged = rewrite_header(&m.envelope, "imdn.Message-ID", Some("rewritten-id"));
+    let rewritten = "MxAAAAAAAAAAAAAAAAAAAAAA";
+    let forged = rewrite_header(&m.envelope, "imdn.Message-ID", Some(rewritten));
     refused(
         &mut p,
-        "rewritten-id",
+        rewritten,
         &forged,
-        |e| matches!(e, ClientError::MessageIdMismatch { transport, .. } if transport == "rewritten-id"),
+        |e| matches!(e, ClientError::MessageIdMismatch { transport, .. } if transport == rewritten),
     );
     assert_eq!(
         text_of(&p.bob.receive(&m.message_id, &m.envelope).unwrap()),
@@ -190,8 +191,9 @@ fn replayed_message() {
         matches!(e, ClientError::Replayed)
     });
     // Replayed under a fresh transport id: the ratchet key is gone.
-    let renamed = rewrite_header(&m.envelope, "imdn.Message-ID", Some("fresh-id"));
-    refused(&mut p, "fresh-id", &renamed, |e| {
+    let fresh = "MxAAAAAAAAAAAAAAAAAAfresh";
+    let renamed = rewrite_header(&m.envelope, "imdn.Message-ID", Some(fresh));
+    refused(&mut p, fresh, &renamed, |e| {
         matches!(
             e,
             ClientError::Replayed | ClientError::MessageIdMismatch { .. }

@@ -288,6 +288,8 @@ mod tests {
             .build()
     }
 
+    const JOIN_ID: &str = "MxAAAAAAAAAAAAAAAAAAAjoin";
+
     /// MLS-EXT-1: an external commit that does not replace the committer's
     /// own leaf (a stranger joining with the GroupInfo) is refused by our
     /// builder and by every member, and changes nothing.
@@ -335,22 +337,23 @@ mod tests {
         let (_, commit) = lax_client(&dave, suite)
             .external_commit_builder()
             .unwrap()
-            .with_authenticated_data(authenticated_data("join", 1, None))
+            .with_authenticated_data(authenticated_data(JOIN_ID, 1, None))
             .build(info())
             .unwrap();
         let envelope = MlsEnvelope {
             from: None,
             to: None,
             date_time: None,
-            message_id: "join".into(),
+            message_id: JOIN_ID.into(),
             era: 1,
             epoch_authenticator: [0; 32],
+            original_message_id: None,
             content_type: HANDSHAKE.into(),
             body: commit.to_bytes().unwrap(),
         }
         .encode();
         let before = alice.security_state(&id).unwrap();
-        match alice.receive("join", &envelope) {
+        match alice.receive(JOIN_ID, &envelope) {
             Err(ClientError::InvalidHandshake(why)) => {
                 assert!(why.contains("replace the committer"), "{why}");
             }

@@ -76,12 +76,14 @@ impl Device {
         if !worth_keeping(payload) {
             return Ok(());
         }
+        let era = self.conversation_record(id)?.era;
         let record = SentRecord {
             payload: encoded.to_vec().into(),
             mimi_id: mimi_id.map(|m| m.as_bytes().to_vec().into()),
             sent_at: self.env.clock.now(),
             original: resend_of.map(str::to_owned),
             resends: 0,
+            era: Some(era),
         };
         self.staged.put(
             Table::Sent,
@@ -89,6 +91,19 @@ impl Device {
             records::encode(&record)?,
         );
         Ok(())
+    }
+
+    /// The era a message this device sent was sent in, if its record is
+    /// still kept (records from before the era was recorded have none).
+    pub(crate) fn original_era(
+        &self,
+        id: &ConversationId,
+        message_id: &str,
+    ) -> Result<Option<u32>, ClientError> {
+        match self.staged.get(Table::Sent, &sent_key(id, message_id))? {
+            Some(bytes) => Ok(records::decode::<SentRecord>(&bytes)?.era),
+            None => Ok(None),
+        }
     }
 
     pub(crate) fn sent_record(
@@ -112,7 +127,8 @@ impl Device {
     /// Resends a message a member reported as failed (a verified
     /// [`Received::NegativeReport`]): the original payload, encrypted again
     /// in the current epoch as a new message linked to the original
-    /// (RCC.16 authenticated data `resend_of`). A report about a resend
+    /// (the authenticated `0x02` resend link and the CPIM
+    /// `mls.Original-Message-ID`, as [`Device::resend`]). A report about a resend
     /// resends (and counts against) its original.
     ///
     /// Refused with [`ClientError::ResendLimit`] after [`MAX_RESENDS`]
@@ -139,7 +155,11 @@ impl Device {
             });
         }
         original.resends += 1;
-        let payload = ApplicationPayload::decode(&original.payload.0).map_err(internal)?;
+        // The stored frame's generation is the original's; the resend is
+        // framed again with its own (`send_payload`).
+        let payload = ApplicationPayload::decode(&original.payload.0)
+            .map_err(internal)?
+            .payload;
         let mimi_id = original
             .mimi_id
             .as_ref()

@@ -157,6 +157,12 @@ impl Device {
             None => None,
         };
         let aad = authenticated_data(&message_id, record.era, link);
+        // Receivers refuse an `mls.Original-Message-ID` in neither deployed
+        // id form (RCV-MSGID-1); an original minted before Crosslock used
+        // them is named by the authenticated link alone.
+        let original_header = resend_of
+            .filter(|o| crosslock_wire::message_id::classify(o).is_ok())
+            .map(str::to_owned);
         let now = self.env.clock.now();
         self.atomically(|device| {
             also(device)?;
@@ -198,7 +204,7 @@ impl Device {
                 APPLICATION,
                 record.era,
                 auth,
-                resend_of.map(str::to_owned),
+                original_header,
                 &message,
             )?;
             Ok(Sent { outbound, mimi_id })

@@ -918,3 +918,25 @@ fn resends_are_read_from_the_link_or_the_header_alone() {
         other => panic!("{other:?}"),
     }
 }
+
+/// An original whose id predates the deployed id forms (22 base64url
+/// characters) is named by the authenticated link alone: receivers refuse
+/// such an id in `mls.Original-Message-ID` (RCV-MSGID-1).
+#[test]
+fn a_resend_of_an_old_form_id_carries_the_link_only() {
+    let net = Net::new();
+    let mut t = trio(&net);
+    let old = "AAECAwQFRgeICQoLDA0ODw";
+    let again = wire::mimi::MimiContent::text(t.alice.new_salt(), "again");
+    let resent = t
+        .alice
+        .resend(&t.id, old, Content::Mimi(again))
+        .unwrap()
+        .outbound;
+    let envelope = wire::cpim::MlsEnvelope::decode(&resent.envelope).unwrap();
+    assert_eq!(envelope.original_message_id, None);
+    match t.bob.receive(&resent.message_id, &resent.envelope).unwrap() {
+        Received::Message(m) => assert_eq!(m.resend_of.as_deref(), Some(old)),
+        other => panic!("{other:?}"),
+    }
+}

@@ -170,6 +170,18 @@ pub enum ClientError {
     /// The conversation has left end-to-end encryption (`end_mls`).
     #[error("conversation is no longer end-to-end encrypted")]
     EncryptionEnded,
+    /// WIRE-NEG-2: the content needs Crosslock's extras (MIMI content,
+    /// MIMI message status, typing inside MLS), and a member of this
+    /// conversation runs the deployed RCC.16 profile only
+    /// ([`crate::WireProfile::Deployed`]). Send plain text
+    /// ([`crate::Content::Text`]) and signed receipts instead.
+    #[error(
+        "{what} needs Crosslock's extras, and a member of this conversation speaks the deployed RCC.16 profile only: send plain text and signed receipts instead"
+    )]
+    NotNegotiated {
+        /// What could not be sent.
+        what: &'static str,
+    },
     /// This device is no longer a member of the conversation.
     #[error("this device is no longer a member of the conversation")]
     NotAMember,

@@ -25,6 +25,7 @@ pub mod store;
 pub mod suite;
 mod suite_transparency;
 mod transparency;
+mod wire_profile;
 
 pub use config::{DeviceConfig, KeyPackagePolicy};
 pub use conversation::{CommitApplied, DeviceKeyPackages, NewConversation, ParticipantKeyPackages};
@@ -60,3 +61,4 @@ pub use transparency::{
     KT_GOSSIP, KT_PROOF, MAX_GOSSIP_ROOTS, TransparencyAlert, TransparencyPolicy,
     TransparencyStatus,
 };
+pub use wire_profile::{WireProfile, advertises_extras};

@@ -62,6 +62,9 @@ impl From<LeafIdentity> for Sender {
 #[derive(Debug, Clone, PartialEq)]
 #[allow(clippy::large_enum_variant)] // moved once per message; boxing buys nothing
 pub enum ReceivedContent {
+    /// Plain text (`text/plain`, UTF-8): what deployed RCC.16 clients
+    /// send, and what Crosslock sends where a member lacks its extras.
+    Text(String),
     /// MIMI content with its message id.
     Mimi {
         /// The MIMI message id (computed from the authenticated sender).
@@ -571,6 +574,10 @@ impl Device {
                 let id = content.message_id(&sender.number.tel_uri(), &conversation.room_uri());
                 ReceivedContent::Mimi { id, content }
             }
+            content_type::TEXT_PLAIN => ReceivedContent::Text(
+                String::from_utf8(record.body.0.clone())
+                    .map_err(|_| ClientError::Content("text/plain body is not UTF-8".into()))?,
+            ),
             content_type::MIMI_MESSAGE_STATUS => ReceivedContent::Status(
                 MessageStatusReport::decode(&record.body.0)
                     .map_err(|e| ClientError::Content(e.to_string()))?,

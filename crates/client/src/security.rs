@@ -17,6 +17,7 @@ use crate::store::{Table, key};
 use crate::suite::Suite;
 use crate::suite_transparency::SuiteDowngrade;
 use crate::transparency::TransparencyStatus;
+use crate::wire_profile::{WireProfile, profile_of};
 
 /// Participant public keys.
 type KeySet = Vec<Vec<u8>>;
@@ -68,6 +69,9 @@ pub struct SecurityState {
     pub status: ConversationStatus,
     /// The MLS cipher suite.
     pub suite: Suite,
+    /// The formats spoken above MLS: the deployed RCC.16 profile, or that
+    /// plus Crosslock's extras when every member advertises them.
+    pub wire_profile: WireProfile,
     /// The RCC.16 era.
     pub era: u32,
     /// The MLS epoch.
@@ -202,6 +206,7 @@ impl Device {
         let group = self.group(id)?;
         let epoch = group.current_epoch();
         let auth = epoch_authenticator(group)?;
+        let wire_profile = profile_of(group);
         let commit_pending = record.pending.is_some();
         let mut members: BTreeMap<PhoneNumber, Vec<DeviceInfo>> = BTreeMap::new();
         let roster = self.members_of(id)?;
@@ -242,6 +247,7 @@ impl Device {
             encrypted: record.status == ConversationStatus::Active,
             status: record.status,
             suite: record.suite,
+            wire_profile,
             era: record.era,
             epoch,
             epoch_authenticator: auth,

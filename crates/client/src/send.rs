@@ -1,5 +1,9 @@
-//! Sending application messages: MIMI content, message status and typing,
-//! all encrypted inside MLS so the servers learn none of them.
+//! Sending application messages, all encrypted inside MLS.
+//!
+//! Every conversation speaks the deployed RCC.16 profile (`text/plain`
+//! texts, FileInfo); MIMI content, MIMI message status and typing are
+//! Crosslock's extras, sent only where every member advertises them
+//! (WIRE-NEG-1/2, [`crate::WireProfile`]).
 
 use crosslock_wire::aad::Resend;
 use crosslock_wire::content_type;
@@ -21,6 +25,9 @@ use crate::store::{Table, key};
 #[derive(Debug, Clone, PartialEq)]
 #[allow(clippy::large_enum_variant)] // moved once per message; boxing buys nothing
 pub enum Content {
+    /// Plain text (`text/plain;charset=UTF-8`), what deployed RCC.16
+    /// clients send and read.
+    Text(String),
     /// MIMI content: text, reply, reaction, edit, delete, expiry, files.
     Mimi(MimiContent),
     /// Delivery/read status of earlier messages (MIMI message status).
@@ -35,6 +42,9 @@ pub enum Content {
 impl Content {
     fn payload(&self) -> ApplicationPayload {
         match self {
+            Content::Text(t) => {
+                ApplicationPayload::new(content_type::TEXT_PLAIN, t.as_bytes().to_vec())
+            }
             Content::Mimi(c) => ApplicationPayload::new(content_type::MIMI_CONTENT, c.encode()),
             Content::Status(s) => {
                 ApplicationPayload::new(content_type::MIMI_MESSAGE_STATUS, s.encode())
@@ -83,10 +93,15 @@ impl Device {
         self.send_inner(id, content, Some(original_message_id))
     }
 
-    /// Sends plain text.
+    /// Sends plain text: as MIMI content where every member advertises
+    /// Crosslock's extras, as `text/plain` otherwise (WIRE-NEG-1).
     pub fn send_text(&mut self, id: &ConversationId, text: &str) -> Result<Sent, ClientError> {
-        let content = MimiContent::text(self.new_salt(), text);
-        self.send(id, Content::Mimi(content))
+        if self.wire_profile(id)?.extras() {
+            let content = MimiContent::text(self.new_salt(), text);
+            self.send(id, Content::Mimi(content))
+        } else {
+            self.send(id, Content::Text(text.to_owned()))
+        }
     }
 
     /// Sends delivery/read statuses for earlier messages.
@@ -118,6 +133,18 @@ impl Device {
         content: Content,
         resend_of: Option<&str>,
     ) -> Result<Sent, ClientError> {
+        // WIRE-NEG-2: Crosslock's extras only where every member reads them.
+        let extra = match &content {
+            Content::Mimi(_) => Some("MIMI content (replies, reactions, edits)"),
+            Content::Status(_) => Some("an encrypted MIMI status report"),
+            Content::Typing(_) => Some("an encrypted typing indicator"),
+            Content::Text(_) | Content::FileInfo(_) => None,
+        };
+        if let Some(what) = extra
+            && !self.wire_profile(id)?.extras()
+        {
+            return Err(ClientError::NotNegotiated { what });
+        }
         let mimi_id = match &content {
             Content::Mimi(c) => Some(c.message_id(&self.number.tel_uri(), &id.room_uri())),
             _ => None,

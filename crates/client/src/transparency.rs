@@ -630,6 +630,11 @@ impl Device {
         &mut self,
         id: &ConversationId,
     ) -> Result<Option<Sent>, ClientError> {
+        // WIRE-NEG-2: gossip is a Crosslock extra; a member on the deployed
+        // profile alone would not read it.
+        if !self.wire_profile(id)?.extras() {
+            return Ok(None);
+        }
         let seen: SeenRoots = self.kt_get(SEEN)?;
         let mut roots = seen.newest_roots();
         if roots.is_empty() {
@@ -659,6 +664,11 @@ impl Device {
         id: &ConversationId,
         answer: &LookupAnswer,
     ) -> Result<Sent, ClientError> {
+        if !self.wire_profile(id)?.extras() {
+            return Err(ClientError::NotNegotiated {
+                what: "a relayed transparency proof",
+            });
+        }
         let number = self.number.clone();
         self.verify_transparency(&number, Some(answer), &[])?;
         let body = serde_json::to_vec(&RelayedProof {

@@ -1,0 +1,78 @@
+//! Which formats a conversation speaks above MLS: the deployed RCC.16
+//! profile, or that plus Crosslock's extras.
+//!
+//! Every conversation speaks the deployed profile (`../shared/rcc16-deployed.md`
+//! in the repository's design notes; docs/rcc16-conformance.md): framed MIME
+//! bodies, `text/plain` texts, signed IMDN receipts, protobuf FileInfo.
+//! Crosslock's extras (MIMI content, MIMI message status and typing inside
+//! MLS, so the server learns nothing of them) are negotiated: a device lists
+//! the private-use extension type [`CROSSLOCK_EXTRAS`] in its leaf's
+//! capabilities, and a conversation uses the extras only while **every**
+//! leaf lists it (rule WIRE-NEG-1 in docs/validation-rules.md). A member
+//! running the deployed profile alone turns the whole conversation back to
+//! the deployed formats; the app sees which in
+//! [`crate::SecurityState::wire_profile`].
+
+use crosslock_wire::rcc16::CROSSLOCK_EXTRAS;
+use mls_rs::group::Capabilities;
+use mls_rs_core::extension::ExtensionType;
+use serde::{Deserialize, Serialize};
+
+use crate::device::Device;
+use crate::error::ClientError;
+use crate::ids::ConversationId;
+use crate::mls::MlsGroup;
+
+/// The formats a conversation uses above MLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum WireProfile {
+    /// RCC.16 as deployed only: `text/plain` texts, signed IMDN receipts,
+    /// no typing. At least one member does not advertise Crosslock's extras.
+    Deployed,
+    /// The deployed profile plus MIMI content, MIMI message status and
+    /// typing inside MLS: every member advertises [`CROSSLOCK_EXTRAS`].
+    CrosslockExtras,
+}
+
+impl WireProfile {
+    /// A short stable name (CLI and logs).
+    pub fn name(self) -> &'static str {
+        match self {
+            WireProfile::Deployed => "rcc16-deployed",
+            WireProfile::CrosslockExtras => "rcc16-deployed+crosslock",
+        }
+    }
+
+    /// Whether MIMI content, MIMI status and typing may be sent.
+    pub fn extras(self) -> bool {
+        self == WireProfile::CrosslockExtras
+    }
+}
+
+/// Whether a leaf's capabilities list Crosslock's extras.
+pub fn advertises_extras(capabilities: &Capabilities) -> bool {
+    capabilities
+        .extensions
+        .contains(&ExtensionType::new(CROSSLOCK_EXTRAS))
+}
+
+/// WIRE-NEG-1: the profile of a group, from every current leaf.
+pub(crate) fn profile_of(group: &MlsGroup) -> WireProfile {
+    let all = group
+        .roster()
+        .members_iter()
+        .all(|m| advertises_extras(&m.capabilities));
+    if all {
+        WireProfile::CrosslockExtras
+    } else {
+        WireProfile::Deployed
+    }
+}
+
+impl Device {
+    /// The formats the conversation speaks above MLS, from its current
+    /// members' capabilities (WIRE-NEG-1).
+    pub fn wire_profile(&mut self, id: &ConversationId) -> Result<WireProfile, ClientError> {
+        Ok(profile_of(self.group(id)?))
+    }
+}

@@ -15,6 +15,7 @@
 //! | [`status`] | MIMI message status report (CBOR) | `application/mimi-message-status` | draft-mahy-mimi-message-status |
 //! | [`typing`] | isComposing typing indicator (XML) | `application/im-iscomposing+xml` | RFC 3994 |
 //! | [`file_info`] | FileInfo: a file's download URL, key, sizes, name (CBOR) | `message/mls-rcs-file-info` | GSMA RCC.16 file transfer |
+//! | [`imdn`] | disposition notification (XML) with the RCC.16 failure-reason arms | `message/imdn+xml` | RFC 5438; GSMA RCC.16 §7.6 |
 //! | [`report`] | signed negative delivery report (CBOR) and its CPIM envelope | `application/vnd.crosslock.negative-report+cbor` | GSMA RCC.16 recovery |
 //! | [`inner`] | the MIME entity inside an MLS application message | — | RFC 2045, RFC 5322 |
 //! | [`content_type`] | the media type names above and the RCC.16 `message/mls*` types | — | GSMA RCC.16 |
@@ -63,6 +64,7 @@ mod cbor;
 pub mod content_type;
 pub mod cpim;
 pub mod file_info;
+pub mod imdn;
 pub mod inner;
 pub mod mimi;
 pub mod report;

@@ -16,7 +16,7 @@
 //! | [`typing`] | isComposing typing indicator (XML) | `application/im-iscomposing+xml` | RFC 3994 |
 //! | [`file_info`] | FileInfo: a file's download URL, key, sizes, name (CBOR) | `message/mls-rcs-file-info` | GSMA RCC.16 file transfer |
 //! | [`imdn`] | disposition notification (XML) with the RCC.16 failure-reason arms | `message/imdn+xml` | RFC 5438; GSMA RCC.16 §7.6 |
-//! | [`report`] | signed negative delivery report (CBOR) and its CPIM envelope | `application/vnd.crosslock.negative-report+cbor` | GSMA RCC.16 recovery |
+//! | [`report`] | signed receipts: the `rcs_signature` derived content and the receipt's CPIM envelope | `message/imdn+xml` | GSMA RCC.16 §7.6.2–§7.6.3 |
 //! | [`inner`] | the MIME entity inside an MLS application message | — | RFC 2045, RFC 5322 |
 //! | [`content_type`] | the media type names above and the RCC.16 `message/mls*` types | — | GSMA RCC.16 |
 //!

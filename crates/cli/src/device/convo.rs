@@ -426,6 +426,25 @@ pub(crate) async fn sync(
                 }
                 json!({"type": "proposal", "conversation": conversation.to_string(), "from": sender(&who)})
             }
+            Ok(Received::NegativeReport {
+                conversation,
+                failed_message_id,
+                reason,
+                reporter,
+                sent_by_us,
+            }) => {
+                // A verified, signed negative delivery IMDN (RCC.16 §7.6).
+                let reason = reason.map(|r| format!("{r:?}"));
+                report.line(format!(
+                    "{} could not process message {failed_message_id} ({})",
+                    reporter.number.as_str(),
+                    reason.as_deref().unwrap_or("no reason given")
+                ));
+                json!({"type": "negative_report", "conversation": conversation.to_string(), "message_id": failed_message_id, "reason": reason, "from": sender(&reporter), "sent_by_us": sent_by_us})
+            }
+            Ok(Received::Receipt(r)) => {
+                json!({"type": "receipt", "conversation": r.conversation.to_string(), "message_id": r.message_id, "notification": format!("{:?}", r.notification), "from": sender(&r.sender)})
+            }
             Ok(other) => json!({"type": "event", "debug": format!("{other:?}")}),
             Err(e) => {
                 report.line(format!(

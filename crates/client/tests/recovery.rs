@@ -708,6 +708,38 @@ fn signed_positive_receipts_and_state_unchanged() {
         before
     );
     assert_eq!(delivered.content_type, wire::content_type::IMDN);
+    // The signature is a PublicMessage of Bob's leaf in the current epoch,
+    // an rcs_signature proposal whose authenticated_data is the derived
+    // content of the receipt; the proposal body is empty on the wire (the
+    // 0xF002 type is followed by the signature's length, not by a `00`).
+    let envelope = ReceiptEnvelope::decode(&delivered.envelope).unwrap();
+    let derived =
+        wire::report::DerivedContent::of(&delivered.message_id, 1, &envelope.imdn).encode();
+    let signature = mls_rs::MlsMessage::from_bytes(&envelope.signature).unwrap();
+    match signature.description() {
+        mls_rs::MlsMessageDescription::PublicProtocolMessage {
+            group_id,
+            epoch_id,
+            content_type,
+            sender,
+            authenticated_data,
+        } => {
+            assert_eq!(group_id, t.id.as_bytes());
+            assert_eq!(epoch_id, 1);
+            assert_eq!(content_type, mls_rs::group::ContentType::Proposal);
+            assert!(matches!(sender, mls_rs::group::Sender::Member(_)));
+            assert_eq!(authenticated_data, &derived[..]);
+        }
+        other => panic!("not a PublicMessage: {other:?}"),
+    }
+    let at = envelope
+        .signature
+        .windows(derived.len())
+        .position(|w| w == &derived[..])
+        .unwrap()
+        + derived.len();
+    assert_eq!(&envelope.signature[at..at + 3], &[0x02, 0xf0, 0x02]);
+    assert_ne!(envelope.signature[at + 3], 0x00);
     let bob_sender = sender(BOB, &t.bob);
     for (r, expected) in [
         (

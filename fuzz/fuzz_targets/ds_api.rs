@@ -1,7 +1,7 @@
 //! Delivery-service JSON bodies (`crosslock_wire::api::ds`), parsed as the
 //! DS routes parse them (`serde_json::from_slice`, crates/ds/src/routes.rs),
 //! then the envelopes inside decoded as the DS and devices decode them
-//! (CPIM `MlsEnvelope`, `ReportEnvelope`). A parsed body re-serialises to
+//! (CPIM `MlsEnvelope`, `ReceiptEnvelope`). A parsed body re-serialises to
 //! an equal value.
 #![no_main]
 
@@ -11,7 +11,7 @@ use crosslock_wire::api::files::UploadAnswer;
 use crosslock_wire::api::provider::ProviderInfo;
 use crosslock_wire::api::{B64, ErrorBody};
 use crosslock_wire::cpim::MlsEnvelope;
-use crosslock_wire::report::ReportEnvelope;
+use crosslock_wire::report::ReceiptEnvelope;
 use libfuzzer_sys::fuzz_target;
 
 fn envelope(bytes: &B64) {
@@ -21,7 +21,7 @@ fn envelope(bytes: &B64) {
 }
 
 fn report(bytes: &B64) {
-    let _ = ReportEnvelope::decode(&bytes.0);
+    let _ = ReceiptEnvelope::decode(&bytes.0);
 }
 
 fn commit(c: &SubmitCommit) {

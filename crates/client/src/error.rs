@@ -122,11 +122,12 @@ pub enum ClientError {
     /// A Welcome that none of our KeyPackages can open.
     #[error("welcome is not addressed to this device")]
     WelcomeNotForUs,
-    /// A negative delivery report that does not decode (or its envelope).
-    #[error("bad negative delivery report: {0}")]
+    /// A signed receipt (delivery, display or negative delivery IMDN) that
+    /// does not decode: its CPIM envelope, its IMDN or its derived content.
+    #[error("bad receipt: {0}")]
     Report(#[from] crosslock_wire::report::ReportError),
-    /// A well-formed negative delivery report that failed verification.
-    #[error("negative delivery report refused: {0}")]
+    /// A well-formed signed receipt that failed verification.
+    #[error("receipt refused: {0}")]
     ReportRefused(ReportRefusal),
 
     // ---- KeyPackages and credentials ---------------------------------------
@@ -274,24 +275,29 @@ impl ClientError {
     }
 }
 
-/// Why a well-formed negative delivery report was refused.
+/// Why a well-formed signed receipt (delivery, display or negative
+/// delivery IMDN) was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ReportRefusal {
-    /// The reporter (number and device) is not a current member of the
-    /// conversation.
-    #[error("the reporter is not a member of the conversation")]
+    /// The signer is not a current member holding the key it signed with
+    /// (removed, replaced, or not a member sender).
+    #[error("the signer is not a member of the conversation")]
     NotAMember,
-    /// The credential chain names another number or device than the
-    /// report, or certifies another key than the reporter's leaf.
-    #[error("the credential does not belong to the reporting member")]
-    CredentialMismatch,
-    /// The signature does not verify under the reporter's participant key.
-    #[error("the signature does not verify")]
+    /// The `rcs_signature` is not a PublicMessage with an `rcs_signature`
+    /// proposal whose signature and membership tag verify.
+    #[error("the rcs_signature does not verify")]
     BadSignature,
-    /// The report's time is outside the accepted window (older than the
+    /// The signature names an epoch this device does not keep.
+    #[error("the rcs_signature is from an epoch this device does not keep")]
+    UnknownEpoch,
+    /// What the signature covers is not what the plaintext receipt says
+    /// (receipt id, era, type, status, reported id or reason).
+    #[error("the signed content does not match the receipt")]
+    ContentMismatch,
+    /// The receipt's time is outside the accepted window (older than the
     /// replay window, or too far in the future).
-    #[error("the report's timestamp is outside the accepted window")]
+    #[error("the receipt's timestamp is outside the accepted window")]
     Timestamp,
 }
 

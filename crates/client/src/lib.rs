@@ -15,6 +15,7 @@ pub mod keystore;
 mod member_transparency;
 pub(crate) mod mls;
 mod outbound;
+mod receipt;
 mod receive;
 pub(crate) mod records;
 mod recovery;
@@ -50,6 +51,7 @@ pub mod observer {
 }
 pub use mls::storage::EpochRetention;
 pub use outbound::{Outbound, PendingCommit};
+pub use receipt::ReceiptEvent;
 pub use receive::{CommitEvent, Received, ReceivedContent, ReceivedMessage, Sender};
 pub use records::{ConversationKind, ConversationStatus, DeviceProfile};
 pub use recovery::{MAX_REPORT_SKEW_MS, MAX_RESENDS};

@@ -12,10 +12,11 @@ use crosslock_wire::aad::{AuthenticatedData, Resend};
 use crosslock_wire::content_type;
 use crosslock_wire::cpim::{Message as CpimMessage, MlsEnvelope};
 use crosslock_wire::file_info::FileInfo;
+use crosslock_wire::imdn::FailureArm;
 use crosslock_wire::inner::ApplicationPayload;
 use crosslock_wire::message_id;
 use crosslock_wire::mimi::{MessageId, MimiContent};
-use crosslock_wire::report::{FailureReason, ReportEnvelope};
+use crosslock_wire::report::ReceiptEnvelope;
 use crosslock_wire::status::MessageStatusReport;
 use crosslock_wire::typing::IsComposing;
 use mls_rs::error::MlsError;
@@ -190,20 +191,24 @@ pub enum Received {
         replaced_era: Option<u32>,
     },
     /// A member reported that it could not process one of the
-    /// conversation's messages (a verified, signed negative delivery
-    /// report). If `sent_by_us`, call [`Device::resend_after_report`].
+    /// conversation's messages (a verified negative delivery IMDN, signed
+    /// with an `rcs_signature`). If `sent_by_us`, call
+    /// [`Device::resend_after_report`] (for reason 4, `failed-to-decrypt`,
+    /// RCC.16's remedy: resend from the latest epoch).
     NegativeReport {
         /// The conversation.
         conversation: ConversationId,
         /// The transport id of the message that failed.
         failed_message_id: String,
-        /// Why (RCC.16 client failure reason).
-        reason: FailureReason,
+        /// Why: the failure-reason arm, if the IMDN has one.
+        reason: Option<FailureArm>,
         /// The reporting member's device.
         reporter: Sender,
         /// The failed message is one this device sent (and still keeps).
         sent_by_us: bool,
     },
+    /// A member's verified, signed delivery or display receipt.
+    Receipt(crate::receipt::ReceiptEvent),
     /// A message this device already showed, arriving again through a
     /// resend link: a resend of an original already shown, or an original
     /// whose resend was shown. Nothing to show; it is acknowledged.
@@ -255,8 +260,8 @@ impl Device {
         bytes: &[u8],
     ) -> Result<Received, ClientError> {
         let message = CpimMessage::decode(bytes)?;
-        if ReportEnvelope::is_report(&message) {
-            return self.receive_report(transport_message_id, message);
+        if ReceiptEnvelope::is_receipt(&message) {
+            return self.receive_receipt(transport_message_id, message);
         }
         let envelope = MlsEnvelope::from_message(message)?;
         if envelope.message_id != transport_message_id {

@@ -566,6 +566,110 @@ case!(
     }
 );
 
+// ------------------------------------------------------- signed receipts
+
+/// Carol's signed receipt with its plaintext edited; the signature is
+/// left as she made it.
+fn edited_receipt(r: &Outbound, edit: impl FnOnce(&mut wire::report::ReceiptEnvelope)) -> Vec<u8> {
+    let mut envelope = wire::report::ReceiptEnvelope::decode(&r.envelope).unwrap();
+    edit(&mut envelope);
+    envelope.encode()
+}
+
+case!(
+    /// A receipt whose XML says "displayed" while its rcs_signature covers
+    /// "delivered" (RCPT-CONTENT-1).
+    receipt_display_over_delivery_signature,
+    {
+        let net = Net::new();
+        let mut t = trio(&net);
+        let m = t.alice.send_text(&t.id, "hi").unwrap().outbound;
+        let r = t.carol.delivery_receipt(&t.id, &m.message_id).unwrap();
+        let forged = edited_receipt(&r, |e| {
+            e.imdn.notification = wire::imdn::Notification::Display(wire::imdn::DisplayStatus::Displayed)
+        });
+        bob_refuses(&mut t, &r.message_id, &forged, |e| {
+            matches!(e, ClientError::ReportRefused(ReportRefusal::ContentMismatch))
+        });
+        // The genuine one is accepted.
+        assert!(matches!(t.bob.receive(&r.message_id, &r.envelope).unwrap(), Received::Receipt(_)));
+        still_works(&mut t);
+    }
+);
+
+case!(
+    /// A receipt signed by Carol before Alice removed her, arriving after
+    /// Bob applied the removal (RCPT-SIG-2: the signer must still hold its
+    /// leaf).
+    receipt_signed_by_removed_member,
+    {
+        let net = Net::new();
+        let mut t = trio(&net);
+        let m = t.alice.send_text(&t.id, "hi").unwrap().outbound;
+        let r = t.carol.delivery_receipt(&t.id, &m.message_id).unwrap();
+        let removal = t.alice.remove_participant(&t.id, &number("+15551230003")).unwrap();
+        accept(&mut t.alice, &removal, &mut [&mut t.bob], &mut []);
+        bob_refuses(&mut t, &r.message_id, &r.envelope, |e| {
+            matches!(e, ClientError::ReportRefused(ReportRefusal::NotAMember))
+        });
+        still_works(&mut t);
+    }
+);
+
+case!(
+    /// A genuine receipt about one message replayed as a receipt about
+    /// another, and under another receipt id (RCPT-CONTENT-1: both ids are
+    /// signed).
+    receipt_replayed_for_another_message,
+    {
+        let net = Net::new();
+        let mut t = trio(&net);
+        let a = t.alice.send_text(&t.id, "a").unwrap().outbound;
+        let b = t.alice.send_text(&t.id, "b").unwrap().outbound;
+        let r = t.carol.display_receipt(&t.id, &a.message_id).unwrap();
+        let forged = edited_receipt(&r, |e| e.imdn.message_id = b.message_id.clone());
+        bob_refuses(&mut t, &r.message_id, &forged, |e| {
+            matches!(e, ClientError::ReportRefused(ReportRefusal::ContentMismatch))
+        });
+        let renamed = edited_receipt(&r, |e| e.message_id = "MxRenamedReceipt0000000".into());
+        bob_refuses(&mut t, "MxRenamedReceipt0000000", &renamed, |e| {
+            matches!(e, ClientError::ReportRefused(ReportRefusal::ContentMismatch))
+        });
+        // The genuine one once, then it is a replay.
+        assert!(matches!(t.bob.receive(&r.message_id, &r.envelope).unwrap(), Received::Receipt(_)));
+        bob_refuses(&mut t, &r.message_id, &r.envelope, |e| matches!(e, ClientError::Replayed));
+        still_works(&mut t);
+    }
+);
+
+case!(
+    /// A display receipt carrying a failure-reason arm (§5 arm rule: an arm
+    /// only on a failed delivery notification).
+    receipt_reason_arm_on_display,
+    {
+        let net = Net::new();
+        let mut t = trio(&net);
+        let m = t.alice.send_text(&t.id, "hi").unwrap().outbound;
+        let r = t.carol.display_receipt(&t.id, &m.message_id).unwrap();
+        let mut cpim = wire::cpim::Message::decode(&r.envelope).unwrap();
+        cpim.body = String::from_utf8(cpim.body)
+            .unwrap()
+            .replace(
+                "<displayed/>",
+                "<displayed><mls-client-failure-reason><failed-to-decrypt/></mls-client-failure-reason></displayed>",
+            )
+            .into_bytes();
+        cpim.content_headers.retain(|h| h.name != "Content-Length");
+        bob_refuses(&mut t, &r.message_id, &cpim.encode(), |e| {
+            matches!(
+                e,
+                ClientError::Report(wire::report::ReportError::Imdn(wire::imdn::ImdnError::ArmNotAllowed(_)))
+            )
+        });
+        still_works(&mut t);
+    }
+);
+
 // -------------------------------------------------------------- Welcomes
 
 case!(

@@ -1,5 +1,5 @@
 //! The RCC.16 recovery ladder end to end: rejoin by external commit,
-//! signed negative delivery reports, resends linked to the original, and
+//! signed negative delivery IMDNs, resends linked to the original, and
 //! a new era. Deterministic (manual clock, seeded ids).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -9,7 +9,8 @@ use std::sync::Arc;
 use common::*;
 use crosslock_client::keystore::SoftwareKeyStore;
 use crosslock_client::store::{MemoryStore, StateStore, Table, Write, WriteBatch};
-use crosslock_client::wire::report::{FailureReason, ReportEnvelope};
+use crosslock_client::wire::imdn::{ClientReason, FailureArm};
+use crosslock_client::wire::report::ReceiptEnvelope;
 use crosslock_client::*;
 
 const ALICE: &str = "+15551230001";
@@ -391,7 +392,7 @@ fn report_resend_round_trip() {
     let reason = err.rcc16_failure_reason().unwrap();
     assert_eq!(reason, 4);
     let report = t.bob.negative_report(&t.id, &m.message_id, reason).unwrap();
-    assert_eq!(report.content_type, wire::content_type::NEGATIVE_REPORT);
+    assert_eq!(report.content_type, wire::content_type::IMDN);
     // Our own report echoed back is a duplicate.
     assert!(matches!(
         t.bob.receive(&report.message_id, &report.envelope),
@@ -413,7 +414,10 @@ fn report_resend_round_trip() {
         } => {
             assert_eq!(conversation, t.id);
             assert_eq!(failed_message_id, m.message_id);
-            assert_eq!(reason, FailureReason::FailedToDecrypt);
+            assert_eq!(
+                reason,
+                Some(FailureArm::Client(ClientReason::FailedToDecrypt))
+            );
             assert_eq!(reporter, bob_sender);
             assert!(sent_by_us);
         }
@@ -528,8 +532,8 @@ fn refused(
     assert_eq!(all(store), before, "refusal changed the store ({err:?})");
 }
 
-fn reframed(report: &Outbound, edit: impl FnOnce(&mut ReportEnvelope)) -> Vec<u8> {
-    let mut envelope = ReportEnvelope::decode(&report.envelope).unwrap();
+fn reframed(report: &Outbound, edit: impl FnOnce(&mut ReceiptEnvelope)) -> Vec<u8> {
+    let mut envelope = ReceiptEnvelope::decode(&report.envelope).unwrap();
     edit(&mut envelope);
     envelope.encode()
 }
@@ -543,10 +547,10 @@ fn forged_and_replayed_reports_are_refused() {
     let store = t.alice_store.clone();
     let report_refused = |r: ReportRefusal| move |e: &ClientError| matches!(e, ClientError::ReportRefused(x) if *x == r);
 
-    // Wrong signature.
+    // A damaged signature.
     let forged = reframed(&report, |e| {
-        let last = e.report.signature.len() - 1;
-        e.report.signature[last] ^= 1;
+        let last = e.signature.len() - 1;
+        e.signature[last] ^= 1;
     });
     refused(
         &mut t.alice,
@@ -555,10 +559,8 @@ fn forged_and_replayed_reports_are_refused() {
         &forged,
         report_refused(ReportRefusal::BadSignature),
     );
-    // Signed content changed: another failed message, another reason.
-    let forged = reframed(&report, |e| {
-        e.report.report.failed_message_id = "other".into()
-    });
+    // Not an MLS message at all.
+    let forged = reframed(&report, |e| e.signature = vec![0xff; 8]);
     refused(
         &mut t.alice,
         &store,
@@ -566,31 +568,31 @@ fn forged_and_replayed_reports_are_refused() {
         &forged,
         report_refused(ReportRefusal::BadSignature),
     );
-    let forged = reframed(&report, |e| {
-        e.report.report.reason = FailureReason::InvalidCommit
-    });
+    // The plaintext changed: another failed message, another reason, no
+    // reason.
+    let forged = reframed(&report, |e| e.imdn.message_id = "other".into());
     refused(
         &mut t.alice,
         &store,
         &report.message_id,
         &forged,
-        report_refused(ReportRefusal::BadSignature),
+        report_refused(ReportRefusal::ContentMismatch),
     );
-    // Claims to come from Carol's device, with Bob's chain and signature.
-    let carol_device = t.carol.device_id().to_owned();
-    let forged = reframed(&report, |e| {
-        e.report.report.reporter_number = CAROL.into();
-        e.report.report.reporter_device = carol_device;
-    });
-    refused(
-        &mut t.alice,
-        &store,
-        &report.message_id,
-        &forged,
-        report_refused(ReportRefusal::CredentialMismatch),
-    );
-    // Another era, another (unknown) group.
-    let forged = reframed(&report, |e| e.report.report.era = 2);
+    for arm in [Some(FailureArm::Client(ClientReason::InvalidCommit)), None] {
+        let forged = reframed(&report, |e| {
+            e.imdn.notification =
+                wire::imdn::Notification::Delivery(wire::imdn::DeliveryStatus::Failed(arm))
+        });
+        refused(
+            &mut t.alice,
+            &store,
+            &report.message_id,
+            &forged,
+            report_refused(ReportRefusal::ContentMismatch),
+        );
+    }
+    // Another era in the header.
+    let forged = reframed(&report, |e| e.era = 2);
     refused(&mut t.alice, &store, &report.message_id, &forged, |e| {
         matches!(
             e,
@@ -600,16 +602,12 @@ fn forged_and_replayed_reports_are_refused() {
             }
         )
     });
-    let forged = reframed(&report, |e| {
-        e.report.report.group_id = b"elsewhere".to_vec()
-    });
-    refused(&mut t.alice, &store, &report.message_id, &forged, |e| {
-        matches!(e, ClientError::UnknownConversation)
-    });
     // Garbage body, transport id mismatch.
     let mut garbage = wire::cpim::Message::decode(&report.envelope).unwrap();
-    garbage.body = vec![0x82, 0xff];
-    garbage.content_headers.truncate(1);
+    garbage.body = b"<imdn/>".to_vec();
+    garbage
+        .content_headers
+        .retain(|h| h.name != "Content-Length");
     refused(
         &mut t.alice,
         &store,
@@ -640,10 +638,10 @@ fn forged_and_replayed_reports_are_refused() {
         &store,
         &outsider.message_id,
         &outsider.envelope,
-        report_refused(ReportRefusal::NotAMember),
+        report_refused(ReportRefusal::BadSignature),
     );
 
-    // The genuine report once; then it is a replay, under any transport id.
+    // The genuine report once; then it is a replay.
     assert!(matches!(
         t.alice
             .receive(&report.message_id, &report.envelope)
@@ -657,10 +655,6 @@ fn forged_and_replayed_reports_are_refused() {
         &report.envelope,
         |e| matches!(e, ClientError::Replayed),
     );
-    let renamed = reframed(&report, |e| e.message_id = "renamed".into());
-    refused(&mut t.alice, &store, "renamed", &renamed, |e| {
-        matches!(e, ClientError::Replayed)
-    });
 
     // Reports outside the time window.
     let late = t.bob.negative_report(&t.id, &m.message_id, 0).unwrap();
@@ -687,7 +681,7 @@ fn forged_and_replayed_reports_are_refused() {
         ClientError::ReportRefused(ReportRefusal::BadSignature).rcc16_failure_reason(),
         None
     );
-    // Bad arguments.
+    // Bad arguments: 6 is never sent (Google's decoder throws on it).
     assert!(matches!(
         t.bob.negative_report(&t.id, &m.message_id, 6),
         Err(ClientError::InvalidRequest(_))
@@ -696,6 +690,110 @@ fn forged_and_replayed_reports_are_refused() {
         t.bob.negative_report(&t.id, "has space", 4),
         Err(ClientError::InvalidRequest(_))
     ));
+}
+
+#[test]
+fn signed_positive_receipts_and_state_unchanged() {
+    let net = Net::new();
+    let mut t = trio(&net);
+    let m = t.alice.send_text(&t.id, "x").unwrap().outbound;
+    t.bob.receive(&m.message_id, &m.envelope).unwrap();
+    // Signing leaves Bob's stored group untouched (no pending proposal):
+    // only the receipt's own id joins the replay ledger.
+    let before = rows(&t.bob_store, &[Table::GroupState, Table::Epoch]);
+    let delivered = t.bob.delivery_receipt(&t.id, &m.message_id).unwrap();
+    let displayed = t.bob.display_receipt(&t.id, &m.message_id).unwrap();
+    assert_eq!(
+        rows(&t.bob_store, &[Table::GroupState, Table::Epoch]),
+        before
+    );
+    assert_eq!(delivered.content_type, wire::content_type::IMDN);
+    // The signature is a PublicMessage of Bob's leaf in the current epoch,
+    // an rcs_signature proposal whose authenticated_data is the derived
+    // content of the receipt; the proposal body is empty on the wire (the
+    // 0xF002 type is followed by the signature's length, not by a `00`).
+    let envelope = ReceiptEnvelope::decode(&delivered.envelope).unwrap();
+    let derived =
+        wire::report::DerivedContent::of(&delivered.message_id, 1, &envelope.imdn).encode();
+    let signature = mls_rs::MlsMessage::from_bytes(&envelope.signature).unwrap();
+    match signature.description() {
+        mls_rs::MlsMessageDescription::PublicProtocolMessage {
+            group_id,
+            epoch_id,
+            content_type,
+            sender,
+            authenticated_data,
+        } => {
+            assert_eq!(group_id, t.id.as_bytes());
+            assert_eq!(epoch_id, 1);
+            assert_eq!(content_type, mls_rs::group::ContentType::Proposal);
+            assert!(matches!(sender, mls_rs::group::Sender::Member(_)));
+            assert_eq!(authenticated_data, &derived[..]);
+        }
+        other => panic!("not a PublicMessage: {other:?}"),
+    }
+    let at = envelope
+        .signature
+        .windows(derived.len())
+        .position(|w| w == &derived[..])
+        .unwrap()
+        + derived.len();
+    assert_eq!(&envelope.signature[at..at + 3], &[0x02, 0xf0, 0x02]);
+    assert_ne!(envelope.signature[at + 3], 0x00);
+    let bob_sender = sender(BOB, &t.bob);
+    for (r, expected) in [
+        (
+            &delivered,
+            wire::imdn::Notification::Delivery(wire::imdn::DeliveryStatus::Delivered),
+        ),
+        (
+            &displayed,
+            wire::imdn::Notification::Display(wire::imdn::DisplayStatus::Displayed),
+        ),
+    ] {
+        match t.alice.receive(&r.message_id, &r.envelope).unwrap() {
+            Received::Receipt(ReceiptEvent {
+                conversation,
+                receipt_message_id,
+                message_id,
+                notification,
+                sender,
+                sent_by_us,
+            }) => {
+                assert_eq!(conversation, t.id);
+                assert_eq!(receipt_message_id, r.message_id);
+                assert_eq!(message_id, m.message_id);
+                assert_eq!(notification, expected);
+                assert_eq!(sender, bob_sender);
+                assert!(sent_by_us);
+            }
+            other => panic!("expected a receipt, got {other:?}"),
+        }
+    }
+    // A receipt signed before a commit still verifies after it (the epoch
+    // it names is kept), and a later commit still works for Bob (no stray
+    // proposal in his group).
+    let late = t.carol.delivery_receipt(&t.id, &m.message_id).unwrap();
+    let update = t.bob.update_keys(&t.id).unwrap();
+    t.bob.commit_accepted(&update).unwrap();
+    t.alice
+        .receive(&update.commit.message_id, &update.commit.envelope)
+        .unwrap();
+    t.carol
+        .receive(&update.commit.message_id, &update.commit.envelope)
+        .unwrap();
+    assert!(matches!(
+        t.alice.receive(&late.message_id, &late.envelope).unwrap(),
+        Received::Receipt(_)
+    ));
+    assert_healthy(
+        &mut [
+            ("alice", &mut t.alice),
+            ("bob", &mut t.bob),
+            ("carol", &mut t.carol),
+        ],
+        &t.id,
+    );
 }
 
 #[test]

@@ -90,7 +90,8 @@ impl DsClient {
         .await
     }
 
-    /// Relays a signed negative delivery report to the conversation.
+    /// Relays a signed receipt (a delivery, display or negative delivery
+    /// IMDN) to the conversation.
     pub async fn report(&self, report: &SubmitReport) -> Result<MessageAccepted, DsError> {
         self.post("/v1/ds/report", report).await
     }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crosslock_client::credential::PhoneNumber;
 use crosslock_wire::api::ds::{DeviceRef, FederatedDeliveries, HubProof};
 use crosslock_wire::cpim::MlsEnvelope;
-use crosslock_wire::report::ReportEnvelope;
+use crosslock_wire::report::ReceiptEnvelope;
 use mls_rs::{MlsMessage, WireFormat};
 
 use crate::error::DsError;
@@ -24,8 +24,10 @@ fn unparsable(what: impl std::fmt::Display) -> DsError {
 }
 
 /// DS-FED-1 and DS-FED-2: the envelope is a CPIM envelope carrying an MLS
-/// message or a negative delivery report, under the delivery's message id,
-/// and whatever names a group names the request's. A Welcome carries no
+/// message or a signed receipt (an IMDN whose `rcs_signature` is an MLS
+/// message naming the group; its signature is the devices' to verify),
+/// under the delivery's message id, and whatever names a group names the
+/// request's. A Welcome carries no
 /// visible group id (its GroupInfo is encrypted): the receiving device
 /// checks it (RCV-WEL-*).
 fn check_envelope(bytes: &[u8], message_id: &str, group_id: &[u8]) -> Result<(), DsError> {
@@ -45,8 +47,14 @@ fn check_envelope(bytes: &[u8], message_id: &str, group_id: &[u8]) -> Result<(),
             };
             (envelope.message_id, group)
         }
-        Err(mls) => match ReportEnvelope::decode(bytes) {
-            Ok(report) => (report.message_id, Some(report.report.report.group_id)),
+        Err(mls) => match ReceiptEnvelope::decode(bytes) {
+            Ok(receipt) => {
+                let group = MlsMessage::from_bytes(&receipt.signature)
+                    .ok()
+                    .and_then(|m| m.group_id().map(<[u8]>::to_vec))
+                    .ok_or_else(|| unparsable("a receipt signature without a group id"))?;
+                (receipt.message_id, Some(group))
+            }
             Err(_) => return Err(unparsable(format!("CPIM: {mls}"))),
         },
     };

@@ -69,7 +69,7 @@ pub enum DsError {
     #[error("unknown peer provider or device not homed there")]
     UnknownPeer,
     /// A peer delivered an envelope that is not a CPIM envelope carrying
-    /// an MLS message or a negative delivery report, or whose message id
+    /// an MLS message or a signed receipt, or whose message id
     /// is not the delivery's (DS-FED-1).
     #[error("a delivered envelope does not parse: {0}")]
     UnparsableEnvelope(String),

@@ -1,7 +1,8 @@
-//! Negative delivery reports (RCC.16 recovery, third step): relayed to the
-//! conversation's other members, never interpreted. The report is signed
-//! by the reporter's participant key; the members that receive it verify
-//! it, the DS only checks that the submitting device is a member.
+//! Signed receipts (RCC.16 §7.6; negative delivery IMDNs of the recovery
+//! ladder, and delivery and display IMDNs): plain CPIM `message/imdn+xml`
+//! relayed to the conversation's other members, never interpreted. The
+//! receipt's `rcs_signature` is verified by the members that receive it;
+//! the DS only checks that the submitting device is a member and the size.
 
 use std::sync::Arc;
 
@@ -13,11 +14,11 @@ use crate::service::{Ds, Lookup};
 use crate::store::{Accepted, Fanout, Outcome};
 use crate::submit::Submitter;
 
-/// Largest report envelope.
+/// Largest receipt envelope.
 pub(crate) const MAX_REPORT_BYTES: usize = 16 * 1024;
 
 impl Ds {
-    /// A negative delivery report from `who`.
+    /// A signed receipt from `who`.
     pub(crate) async fn submit_report(
         self: &Arc<Self>,
         who: Submitter,

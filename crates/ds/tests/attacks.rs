@@ -20,6 +20,7 @@ use crosslock_ds::{DsError, RateLimit};
 use crosslock_wire::api::B64;
 use crosslock_wire::api::ds::ServerReason;
 use crosslock_wire::cpim::MlsEnvelope;
+use crosslock_wire::report::ReceiptEnvelope;
 use sha2::{Digest, Sha256};
 
 const ALICE: &str = "+15550100001";
@@ -244,6 +245,42 @@ async fn peer_cannot_deliver_an_envelope_of_another_group() {
         )
         .await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn peer_cannot_deliver_a_receipt_of_another_group_or_without_a_group() {
+    let mut g = group(two_providers().await, b"fed-receipt").await;
+    let m = g.alice.text(&g.id, "hi").await;
+    assert_eq!(texts(&sync_n(&mut g.bob, 1).await), ["hi"]);
+    // Bob's genuine signed receipt (an IMDN; its rcs_signature names the
+    // group), filed by B under another group id (DS-FED-2).
+    let receipt = g
+        .bob
+        .device
+        .delivery_receipt(&g.id, &m.outbound.message_id)
+        .unwrap();
+    let alice = device_json(&g.alice);
+    refused(
+        &g.p,
+        delivery(
+            b"some-other-group",
+            alice.clone(),
+            &receipt.message_id,
+            &receipt.envelope,
+        ),
+        (400, "group-mismatch"),
+    )
+    .await;
+    // The same receipt whose signature is not an MLS message: no group to
+    // check, so it is not delivered (DS-FED-1).
+    let mut bad = ReceiptEnvelope::decode(&receipt.envelope).unwrap();
+    bad.signature = vec![0xff; 16];
+    refused(
+        &g.p,
+        delivery(g.id.as_bytes(), alice, &receipt.message_id, &bad.encode()),
+        (400, "unparsable-envelope"),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

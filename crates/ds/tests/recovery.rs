@@ -1,6 +1,6 @@
 //! The RCC.16 recovery ladder, client core and delivery service together:
 //! catch up; rejoin by external commit (rate-limited by the DS); a signed
-//! negative delivery report and a resend linked to the original; a new era.
+//! negative delivery IMDN and a resend linked to the original; a new era.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -138,7 +138,7 @@ async fn the_recovery_ladder_end_to_end() {
     bob.sync().await;
 
     // 2. Carol's state is gone: catching up cannot help; a message for her
-    //    fails with failure reason 4, and she reports it, signed, outside MLS.
+    //    fails with failure reason 4.
     lose_group_state(&mut carol, &carol_store, &p, &id);
     let lost_message = alice.text(&id, "you will miss this").await;
     bob.sync().await;
@@ -146,10 +146,33 @@ async fn the_recovery_ladder_end_to_end() {
     let err = failed[0].as_ref().unwrap_err();
     assert!(matches!(err, ClientError::RejoinRequired), "{err:?}");
     let reason = err.rcc16_failure_reason().unwrap();
+    // Without a group state she cannot sign (the rcs_signature is an MLS
+    // PublicMessage of her current epoch).
+    assert!(matches!(
+        carol
+            .device
+            .negative_report(&id, &lost_message.outbound.message_id, reason),
+        Err(ClientError::RejoinRequired)
+    ));
+
+    // 3. Carol rejoins by external commit from the GroupInfo the DS keeps,
+    //    then reports the lost message with a signed negative delivery
+    //    IMDN, relayed by the DS as plain CPIM.
+    let group_info = carol
+        .ds
+        .catch_up(id.as_bytes(), u64::MAX)
+        .await
+        .unwrap()
+        .group_info;
+    let rejoin = carol.device.rejoin(&id, &group_info.0).unwrap();
+    assert!(rejoin.external);
+    let epoch = submit_rejoin(&mut carol, &rejoin).await.unwrap();
+    assert_eq!(epoch, 4);
     let report = carol
         .device
         .negative_report(&id, &lost_message.outbound.message_id, reason)
         .unwrap();
+    assert_eq!(report.content_type, "message/imdn+xml");
     let submit_report = SubmitReport {
         group_id: id.as_bytes().to_vec().into(),
         message_id: report.message_id.clone(),
@@ -162,18 +185,6 @@ async fn the_recovery_ladder_end_to_end() {
         eve.ds.report(&submit_report).await,
         Err(DsError::NotAMember)
     ));
-
-    // 3. Carol rejoins by external commit from the GroupInfo the DS keeps.
-    let group_info = carol
-        .ds
-        .catch_up(id.as_bytes(), u64::MAX)
-        .await
-        .unwrap()
-        .group_info;
-    let rejoin = carol.device.rejoin(&id, &group_info.0).unwrap();
-    assert!(rejoin.external);
-    let epoch = submit_rejoin(&mut carol, &rejoin).await.unwrap();
-    assert_eq!(epoch, 4);
 
     // 4. Alice receives the report and the rejoin, and resends the lost
     //    message as a new message linked to the original.

@@ -7,6 +7,8 @@ mod common;
 
 use common::two::two_providers;
 use common::*;
+use crosslock_client::wire::api::ds::SubmitReport;
+use crosslock_client::wire::imdn::{DisplayStatus, Notification};
 use crosslock_client::wire::status::{MessageStatus, PerMessageStatus};
 use crosslock_client::*;
 
@@ -70,7 +72,7 @@ async fn android_at_a_and_iphone_at_b_one_to_one_with_receipts_and_typing() {
         )
         .unwrap();
     bob.ds.message(&read.outbound.envelope).await.unwrap();
-    bob.text(&id, "hello from iphone").await;
+    let from_bob = bob.text(&id, "hello from iphone").await;
     let got = sync_n(&mut alice, 3).await;
     assert!(matches!(got[0], Ok(Received::Typing { .. })), "{got:?}");
     match &got[1] {
@@ -100,6 +102,39 @@ async fn android_at_a_and_iphone_at_b_one_to_one_with_receipts_and_typing() {
             .unwrap()
             .epoch_authenticator,
         bob.device.security_state(&id).unwrap().epoch_authenticator
+    );
+
+    // Signed RCC.16 receipts (plaintext IMDNs with an rcs_signature) cross
+    // the providers both ways: Bob's delivery receipt B -> A (forwarded to
+    // the hub), Alice's display receipt A -> B (B checks the group its
+    // signature names, DS-FED-2).
+    let submit = |r: &Outbound| SubmitReport {
+        group_id: id.as_bytes().to_vec().into(),
+        message_id: r.message_id.clone(),
+        envelope: r.envelope.clone().into(),
+    };
+    let delivered = bob
+        .device
+        .delivery_receipt(&id, &hello.outbound.message_id)
+        .unwrap();
+    bob.ds.report(&submit(&delivered)).await.unwrap();
+    let got = sync_n(&mut alice, 1).await;
+    assert!(
+        matches!(&got[0], Ok(Received::Receipt(r))
+            if r.message_id == hello.outbound.message_id && r.sent_by_us),
+        "{got:?}"
+    );
+    let displayed = alice
+        .device
+        .display_receipt(&id, &from_bob.outbound.message_id)
+        .unwrap();
+    alice.ds.report(&submit(&displayed)).await.unwrap();
+    let got = sync_n(&mut bob, 1).await;
+    assert!(
+        matches!(&got[0], Ok(Received::Receipt(r))
+            if r.message_id == from_bob.outbound.message_id
+                && r.notification == Notification::Display(DisplayStatus::Displayed)),
+        "{got:?}"
     );
 }
 

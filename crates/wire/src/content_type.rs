@@ -30,9 +30,9 @@ pub const MIMI_CONTENT: &str = "application/mimi-content";
 pub const MIMI_MESSAGE_STATUS: &str = "application/mimi-message-status";
 /// isComposing typing indicator (RFC 3994 §8).
 pub const IS_COMPOSING: &str = "application/im-iscomposing+xml";
-/// A signed RCC.16 negative delivery report, sent outside MLS
-/// ([`crate::report`]).
-pub const NEGATIVE_REPORT: &str = "application/vnd.crosslock.negative-report+cbor";
+/// An IMDN (RFC 5438 §7): RCC.16 delivery, display and negative delivery
+/// receipts, plaintext, signed by an `rcs_signature` ([`crate::report`]).
+pub const IMDN: &str = "message/imdn+xml";
 /// Plain UTF-8 text, the MIMI baseline body type (draft-ietf-mimi-content §7.1).
 pub const TEXT_PLAIN_UTF8: &str = "text/plain;charset=utf-8";
 

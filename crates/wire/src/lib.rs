@@ -15,7 +15,8 @@
 //! | [`status`] | MIMI message status report (CBOR) | `application/mimi-message-status` | draft-mahy-mimi-message-status |
 //! | [`typing`] | isComposing typing indicator (XML) | `application/im-iscomposing+xml` | RFC 3994 |
 //! | [`file_info`] | FileInfo: a file's download URL, key, sizes, name (CBOR) | `message/mls-rcs-file-info` | GSMA RCC.16 file transfer |
-//! | [`report`] | signed negative delivery report (CBOR) and its CPIM envelope | `application/vnd.crosslock.negative-report+cbor` | GSMA RCC.16 recovery |
+//! | [`imdn`] | disposition notification (XML) with the RCC.16 failure-reason arms | `message/imdn+xml` | RFC 5438; GSMA RCC.16 §7.6 |
+//! | [`report`] | signed receipts: the `rcs_signature` derived content and the receipt's CPIM envelope | `message/imdn+xml` | GSMA RCC.16 §7.6.2–§7.6.3 |
 //! | [`inner`] | the framed MIME entity inside an MLS application message (version, format, sender generation) | — | RFC 2045, RFC 5322; RCC.16 as deployed |
 //! | [`message_id`] | transport message ids (`Mx…`, UUID) | — | RCC.16 as deployed |
 //! | [`rcc16`] | the RCC.16 revision setting, capability feature tags | — | GSMA RCC.16 |
@@ -69,6 +70,7 @@ mod cbor;
 pub mod content_type;
 pub mod cpim;
 pub mod file_info;
+pub mod imdn;
 pub mod inner;
 pub mod message_id;
 pub mod mimi;

@@ -10,11 +10,14 @@ use crosslock_wire::aad::{AadError, AuthenticatedData};
 use crosslock_wire::content_type;
 use crosslock_wire::cpim::{self, CpimError, Header, Message, MlsEnvelope};
 use crosslock_wire::file_info::{FileInfo, FileInfoError, FileInfoFields, FileKey};
+use crosslock_wire::imdn::{
+    ClientReason, DeliveryStatus, FailureArm, Imdn, ImdnError, Notification,
+};
 use crosslock_wire::inner::{ApplicationPayload, InnerError};
 use crosslock_wire::message_id::{self, MessageIdError};
 use crosslock_wire::mimi::{MAX_CONTENT_BYTES, MimiContent, MimiError};
 use crosslock_wire::rcc16::capability::{CapabilityError, MlsCapabilities};
-use crosslock_wire::report::{ReportEnvelope, ReportError, SignedNegativeReport};
+use crosslock_wire::report::{DerivedContent, ReceiptEnvelope, ReportError};
 use crosslock_wire::status::{MessageStatusReport, StatusError};
 use crosslock_wire::typing::{IsComposing, TypingError};
 
@@ -534,25 +537,79 @@ refused!(
 
 // ----------------------------------------------------------------- report
 
+/// A negative delivery IMDN's derived content (§5), reason 4.
+fn derived() -> Vec<u8> {
+    let imdn = Imdn::new(
+        "MxEBESExQVFhcYGRobHB0eHw",
+        0,
+        Notification::Delivery(DeliveryStatus::Failed(Some(FailureArm::Client(
+            ClientReason::FailedToDecrypt,
+        )))),
+    );
+    DerivedContent::of("MxAAECAwQFBgcICQoLDA0ODw", 1, &imdn).encode()
+}
+
 refused!(
-    /// Nested arrays in a negative delivery report.
-    report_nesting_bomb: SignedNegativeReport::decode,
-    array_bomb(10_000),
-    ReportError::Cbor(_)
+    /// The receipt id's length written as a non-minimal varint (`40 18`).
+    report_derived_non_minimal_varint: DerivedContent::decode,
+    [&[0u8, 1, 0x40][..], &derived()[2..]].concat(),
+    ReportError::Varint(_)
 );
 
 refused!(
-    /// A byte string declaring 2^64 - 1 bytes.
-    report_huge_declared_length: SignedNegativeReport::decode,
-    huge_byte_string(),
-    ReportError::Cbor(_)
+    /// A byte after the derived content's closing `00`.
+    report_derived_trailing_byte: DerivedContent::decode,
+    [derived(), vec![0]].concat(),
+    ReportError::Invalid(_)
 );
 
 refused!(
-    /// A report envelope whose CPIM part is garbage.
-    report_envelope_garbage: ReportEnvelope::decode,
+    /// A receipt envelope whose CPIM part is garbage.
+    report_envelope_garbage: ReceiptEnvelope::decode,
     b"\x00\xff\xfe not cpim".to_vec(),
     ReportError::Envelope(_)
+);
+
+// ------------------------------------------------------------------- imdn
+
+fn imdn_doc(notification: &str) -> Vec<u8> {
+    format!(
+        "<imdn xmlns=\"urn:ietf:params:xml:ns:imdn\"><message-id>m1</message-id>\
+         <datetime>2026-12-07T06:00:00Z</datetime>{notification}</imdn>"
+    )
+    .into_bytes()
+}
+
+refused!(
+    /// An entity-expansion bomb: a DOCTYPE declaring entities.
+    imdn_entity_bomb: Imdn::decode,
+    [
+        b"<!DOCTYPE imdn [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;\">]>".to_vec(),
+        imdn_doc("<delivery-notification><status><delivered/></status></delivery-notification>")
+    ]
+    .concat(),
+    ImdnError::Dtd
+);
+
+refused!(
+    /// A failure-reason arm on a display notification (§5 arm rule).
+    imdn_arm_on_display: Imdn::decode,
+    imdn_doc(
+        "<display-notification><status><displayed><mls-client-failure-reason>\
+         <failed-to-decrypt/></mls-client-failure-reason></displayed></status></display-notification>"
+    ),
+    ImdnError::ArmNotAllowed(_)
+);
+
+refused!(
+    /// Two failure-reason arms in one negative delivery notification.
+    imdn_two_arms: Imdn::decode,
+    imdn_doc(
+        "<delivery-notification><status><failed><mls-client-failure-reason><invalid-commit/>\
+         </mls-client-failure-reason><mls-server-failure-reason><incorrect-era/>\
+         </mls-server-failure-reason></failed></status></delivery-notification>"
+    ),
+    ImdnError::ArmNotAllowed(_)
 );
 
 // ------------------------------------------------------- inner payload

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use crosslock_client::file::encrypt_file;
-use crosslock_credential::{CertSigner, PhoneNumber, build_csr, issue_development_credential};
+use crosslock_credential::{PhoneNumber, build_csr, issue_development_credential};
 use crosslock_fuzz::{CredentialFixture, FILE_KEY, FixedSigner, KtFixture, NOW, join};
 use crosslock_kt::server::{KtLog, KtLogOptions, LogKeys};
 use crosslock_kt::{Binding, BoundKey};
@@ -27,9 +27,10 @@ use crosslock_wire::api::kt::NumberRequest;
 use crosslock_wire::content_type;
 use crosslock_wire::cpim::{Header, Message, MlsEnvelope};
 use crosslock_wire::file_info::{FileInfo, FileInfoFields, FileKey};
+use crosslock_wire::imdn::{ClientReason, DeliveryStatus, FailureArm, Imdn, Notification};
 use crosslock_wire::inner::ApplicationPayload;
 use crosslock_wire::mimi::{Expiration, MessageId, MimiContent};
-use crosslock_wire::report::{FailureReason, NegativeReport, ReportEnvelope, SignedNegativeReport};
+use crosslock_wire::report::{DerivedContent, ReceiptEnvelope};
 use crosslock_wire::status::{MessageStatus, MessageStatusReport, PerMessageStatus};
 use crosslock_wire::typing::IsComposing;
 
@@ -68,23 +69,23 @@ fn envelope(id: &str, body: Vec<u8>) -> MlsEnvelope {
     }
 }
 
-fn signed_report() -> SignedNegativeReport {
-    let fixture = CredentialFixture::get();
-    let report = NegativeReport {
-        group_id: b"fuzz-group".to_vec(),
+/// A negative delivery IMDN (reason 2) in its receipt envelope. The
+/// signature header holds an opaque blob: the decoders fuzzed here parse
+/// it as bytes only; verifying it needs a group (the client's job).
+fn receipt() -> ReceiptEnvelope {
+    ReceiptEnvelope {
+        message_id: "report-0001".into(),
+        date_time: Some("2026-12-05T10:00:00Z".into()),
         era: 1,
-        failed_message_id: "f81d4fae-7dec-11d0-a765-00a0c91e6bf6".into(),
-        reason: FailureReason::from_code(2).expect("reason"),
-        reporter_number: crosslock_fuzz::NUMBER.into(),
-        reporter_device: crosslock_fuzz::DEVICE.into(),
-        timestamp_ms: NOW * 1000,
-        credential_chain: vec![fixture.production_leaf()],
-    };
-    let signature = fixture
-        .participant
-        .sign(&report.signing_input())
-        .expect("sign");
-    SignedNegativeReport { report, signature }
+        signature: vec![0x00, 0x01, 0x00, 0x01, 0x04, 0x66, 0x75, 0x7a, 0x7a],
+        imdn: Imdn::new(
+            "f81d4fae-7dec-11d0-a765-00a0c91e6bf6",
+            NOW * 1000,
+            Notification::Delivery(DeliveryStatus::Failed(Some(FailureArm::Client(
+                ClientReason::InvalidCredential,
+            )))),
+        ),
+    }
 }
 
 fn file_info(thumbnail: bool) -> FileInfo {
@@ -213,14 +214,12 @@ fn wire_seeds() {
         &ApplicationPayload::new(content_type::TEXT_PLAIN_UTF8, b"hi".to_vec()).encode(4),
     );
 
-    // Negative reports: mode 0 the CBOR, mode 1 the CPIM envelope.
-    let signed = signed_report();
-    write("report", "report", &with_mode(0, &signed.encode()));
-    let envelope = ReportEnvelope {
-        message_id: "report-0001".into(),
-        report: signed,
-    };
+    // Signed receipts: mode 0 the derived content, 1 the CPIM envelope, 2 the IMDN.
+    let envelope = receipt();
+    let derived = DerivedContent::of(&envelope.message_id, envelope.era, &envelope.imdn);
+    write("report", "report", &with_mode(0, &derived.encode()));
     write("report", "envelope", &with_mode(1, &envelope.encode()));
+    write("report", "imdn", &with_mode(2, &envelope.imdn.encode()));
 
     // FileInfo.
     write("file_info", "plain", &file_info(false).encode());
@@ -423,11 +422,7 @@ fn api_seeds(csr: &[u8]) {
     let report = SubmitReport {
         group_id: B64(b"fuzz-group".to_vec()),
         message_id: "report-0001".into(),
-        envelope: B64(ReportEnvelope {
-            message_id: "report-0001".into(),
-            report: signed_report(),
-        }
-        .encode()),
+        envelope: B64(receipt().encode()),
     };
     write("ds_api", "report", &with_mode(2, &json(&report)));
     write(

@@ -10,7 +10,7 @@ use crosslock_client::{
     TransparencyStatus, Verification,
 };
 use crosslock_wire::api::B64;
-use crosslock_wire::api::ds::SubmitCommit;
+use crosslock_wire::api::ds::{SubmitCommit, SubmitReport};
 use crosslock_wire::api::kds::{EnrollRequest, UploadKeyPackages};
 use serde_json::{Value, json};
 
@@ -310,6 +310,7 @@ pub(crate) async fn sync(
     let mut events = Vec::new();
     let mut seqs = Vec::new();
     let mut reads: Vec<(ConversationId, PerMessageStatus)> = Vec::new();
+    let mut imdn_reads: Vec<(ConversationId, String)> = Vec::new();
     let mut refill = false;
     let mut joined: Vec<ConversationId> = Vec::new();
     for item in &page.items {
@@ -318,6 +319,16 @@ pub(crate) async fn sync(
             Ok(Received::Message(m)) => {
                 let conversation = m.conversation.to_string();
                 let event = match &m.content {
+                    ReceivedContent::Text(text) => {
+                        // Deployed profile: the read receipt is a signed
+                        // display IMDN (fact sheet §5), not MIMI status.
+                        imdn_reads.push((m.conversation.clone(), m.message_id.clone()));
+                        report.line(format!(
+                            "[{conversation}] {}: {text}",
+                            m.sender.number.as_str()
+                        ));
+                        json!({"type": "text", "conversation": conversation, "from": sender(&m.sender), "text": text})
+                    }
                     ReceivedContent::Mimi { id, content } => {
                         if let Some(text) = content.text_body() {
                             reads.push((
@@ -426,6 +437,32 @@ pub(crate) async fn sync(
                 }
                 json!({"type": "proposal", "conversation": conversation.to_string(), "from": sender(&who)})
             }
+            Ok(Received::NegativeReport {
+                conversation,
+                failed_message_id,
+                reason,
+                reporter,
+                sent_by_us,
+            }) => {
+                // A verified, signed negative delivery IMDN (RCC.16 §7.6).
+                let reason = reason.map(|r| format!("{r:?}"));
+                report.line(format!(
+                    "{} could not process message {failed_message_id} ({})",
+                    reporter.number.as_str(),
+                    reason.as_deref().unwrap_or("no reason given")
+                ));
+                json!({"type": "negative_report", "conversation": conversation.to_string(), "message_id": failed_message_id, "reason": reason, "from": sender(&reporter), "sent_by_us": sent_by_us})
+            }
+            Ok(Received::Receipt(r)) => {
+                report.line(format!(
+                    "[{}] {} receipt for {}: {:?} (signed)",
+                    r.conversation,
+                    r.sender.number.as_str(),
+                    r.message_id,
+                    r.notification
+                ));
+                json!({"type": "receipt", "conversation": r.conversation.to_string(), "message_id": r.message_id, "notification": format!("{:?}", r.notification), "from": sender(&r.sender)})
+            }
             Ok(other) => json!({"type": "event", "debug": format!("{other:?}")}),
             Err(e) => {
                 report.line(format!(
@@ -449,6 +486,16 @@ pub(crate) async fn sync(
     for (id, statuses) in by_conversation {
         if let Ok(sent) = dir.device.send_status(&id, statuses) {
             ds.message(&sent.outbound.envelope).await?;
+        }
+    }
+    for (id, message_id) in imdn_reads {
+        if let Ok(receipt) = dir.device.display_receipt(&id, &message_id) {
+            ds.report(&SubmitReport {
+                group_id: id.as_bytes().to_vec().into(),
+                message_id: receipt.message_id.clone(),
+                envelope: receipt.envelope.into(),
+            })
+            .await?;
         }
     }
     // Members at other providers prove this device's keys from its own
@@ -765,7 +812,16 @@ pub(crate) async fn send_typing(
     report: &mut Report,
 ) -> Result<usize, Failure> {
     prove_members(dir, id, report).await?;
-    let sent = dir.device.send_typing(id, true)?;
+    let sent = match dir.device.send_typing(id, true) {
+        Ok(sent) => sent,
+        // A member on the deployed profile alone: typing is a Crosslock
+        // extra, never sent unencrypted instead.
+        Err(e @ crosslock_client::ClientError::NotNegotiated { .. }) => {
+            report.line(format!("typing not sent: {e}"));
+            return Ok(0);
+        }
+        Err(e) => return Err(e.into()),
+    };
     dir.api
         .ds(dir.token()?)
         .message(&sent.outbound.envelope)

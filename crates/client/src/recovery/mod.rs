@@ -5,8 +5,10 @@
 //!    its own leaf by external commit, from the GroupInfo the delivery
 //!    service keeps ([`rejoin`]);
 //! 2. [`Device::negative_report`]: a member that cannot process a message
-//!    tells the conversation with a signed report that travels outside MLS;
-//!    [`Device::receive`] verifies reports from others ([`report`]);
+//!    tells the conversation with a signed negative delivery IMDN (plaintext,
+//!    with an `rcs_signature` made in its current epoch);
+//!    [`Device::receive`] verifies those of others ([`report`],
+//!    `crate::receipt`);
 //! 3. [`Device::resend_after_report`]: the sender resends the original
 //!    payload as a new message linked to it, at most five times; receivers
 //!    show one message per original ([`resend`]);

@@ -88,7 +88,7 @@ pub struct Accepted {
     /// A claim of an epoch's authenticator (`mls.Epoch-Authenticator`): it
     /// pins that epoch's authenticator when nothing is pinned yet AND its
     /// sender owns the epoch (DS-AUTH-1); any other claim pins nothing.
-    /// `None` for what travels outside MLS (a negative delivery report).
+    /// `None` for what is not an MLS message (a signed receipt).
     pub pin: Option<Pin>,
     /// Who gets it.
     pub fanout: Vec<Fanout>,

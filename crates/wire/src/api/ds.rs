@@ -128,15 +128,15 @@ pub struct MessageAccepted {
     pub duplicate: bool,
 }
 
-/// `POST /v1/ds/report`: a signed negative delivery report (RCC.16
-/// recovery): it travels outside MLS, because the reporter's MLS state for
-/// the conversation may be what is broken. The DS relays it to the other
-/// members; only the client verifies it.
+/// `POST /v1/ds/report`: a signed receipt (RCC.16 §7.6): a plaintext CPIM
+/// `message/imdn+xml` (a delivery, display or negative delivery IMDN of
+/// the recovery ladder) with its `rcs_signature` in a CPIM header. The DS
+/// relays it to the other members; only the clients verify it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubmitReport {
     /// The conversation (MLS group id).
     pub group_id: B64,
-    /// The report's transport message id (idempotency key).
+    /// The receipt's transport message id (idempotency key).
     pub message_id: String,
     /// The report's envelope, opaque to the DS.
     pub envelope: B64,
@@ -225,7 +225,7 @@ pub struct ForwardedSubmission {
     /// an application message or proposal, or
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<SubmitMessage>,
-    /// a negative delivery report.
+    /// a signed receipt (IMDN).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report: Option<SubmitReport>,
 }

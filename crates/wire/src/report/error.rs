@@ -1,37 +1,41 @@
-//! The error type of the negative delivery report codec.
+//! The error type of the signed-receipt codecs.
 
-use crate::cbor::ScanError;
 use crate::cpim::CpimError;
+use crate::imdn::ImdnError;
+use crate::varint::VarintError;
 use thiserror::Error;
 
-/// Why a negative delivery report was refused.
+/// Why a receipt's envelope or derived content was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ReportError {
-    /// The bytes are not acceptable CBOR.
-    #[error("invalid CBOR: {0}")]
-    Cbor(String),
-    /// The input is over [`super::MAX_REPORT_BYTES`] or holds too many items.
-    #[error("negative report is too large")]
+    /// The derived content ends too early.
+    #[error("derived content is truncated")]
+    Truncated,
+    /// A length prefix is not minimal, or too large.
+    #[error("bad length prefix: {0}")]
+    Varint(#[from] VarintError),
+    /// Over a size limit.
+    #[error("receipt is too large")]
     TooLarge,
-    /// Well-formed CBOR that is not a report, or a field that breaks its rule.
-    #[error("invalid negative report: {0}")]
-    Invalid(&'static str),
-    /// A report version this implementation does not know.
-    #[error("unsupported negative report version {0}")]
-    UnsupportedVersion(u64),
-    /// A failure reason outside the RCC.16 codes 0 to 5.
+    /// A structure version other than 1.
+    #[error("unsupported derived content version {0}")]
+    UnsupportedVersion(u16),
+    /// A receipt type other than 1 (delivery) or 2 (display).
+    #[error("unknown receipt type {0}")]
+    UnknownType(u8),
+    /// A status code outside the type's range.
+    #[error("unknown receipt status {0}")]
+    UnknownStatus(u16),
+    /// A failure reason code over 6.
     #[error("unknown failure reason {0}")]
-    UnknownReason(u64),
-    /// The CPIM envelope around the report is malformed.
-    #[error("bad report envelope: {0}")]
+    UnknownReason(u16),
+    /// A field that breaks its rule.
+    #[error("invalid receipt: {0}")]
+    Invalid(&'static str),
+    /// The IMDN document is refused.
+    #[error("bad IMDN: {0}")]
+    Imdn(#[from] ImdnError),
+    /// The CPIM envelope around the receipt is malformed.
+    #[error("bad receipt envelope: {0}")]
     Envelope(#[from] CpimError),
-}
-
-impl From<ScanError> for ReportError {
-    fn from(e: ScanError) -> Self {
-        match e {
-            ScanError::TooLarge | ScanError::TooManyItems => ReportError::TooLarge,
-            other => ReportError::Cbor(other.describe()),
-        }
-    }
 }

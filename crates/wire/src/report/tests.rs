@@ -1,286 +1,376 @@
-//! Negative report tests: a hand-written report, forged and broken input,
-//! the envelope, property tests.
+//! Byte-exact vectors of the derived content (§5 "Signature"), both ways,
+//! and the receipt envelope.
+//!
+//! The vectors were computed by hand from the §5 layout and checked with a
+//! short Python computation:
+//!
+//! ```text
+//! op(b)           = bytes([len(b)]) + b            # one-byte MLS varint: ids are 24 bytes
+//! outer(t, inner) = u16(1) + op(own) + u32(era) + bytes([t]) + inner + b"\x00"
+//! delivery inner  = u16(1) + u16(status) + op(reported) + u16(reason) [+ u16(0) if failed]
+//! display inner   = u16(1) + u16(status) + op(reported)
+//! ```
 
 use super::*;
-use crate::cpim::{CpimError, Message};
-use proptest::prelude::*;
-
+use crate::imdn::{ClientReason, DeliveryStatus, DisplayStatus, FailureArm, Imdn, Notification};
 use crate::test_util::hex;
 
-/// `+15551230002` as CBOR text.
-const NUMBER: &str = "6c 2b3135353531323330303032";
+/// The receipt's own id and the reported message's id, `Mx` + 22 base64url
+/// characters as LineageOS mints them (§3a).
+const OWN: &str = "MxAAECAwQFBgcICQoLDA0ODw";
+const REPORTED: &str = "MxEBESExQVFhcYGRobHB0eHw";
+const OWN_HEX: &str = "18 4d7841414543417751464267634943516f4c4441304f4477";
+const REPORTED_HEX: &str = "18 4d7845424553457851564668635947526f62484230654877";
 
-fn report_hex(version: &str, reason: &str, chain: &str) -> String {
-    format!("89 {version} 4167 01 626d31 {reason} {NUMBER} 6164 1903e8 {chain}")
+fn vector(fields: &[&str]) -> Vec<u8> {
+    hex(&fields.join(" "))
 }
 
-/// Written by hand from the CDDL in the module documentation.
-fn known() -> (Vec<u8>, SignedNegativeReport) {
-    let bytes = hex(&format!("82 {} 41aa", report_hex("01", "04", "81 423000")));
-    let signed = SignedNegativeReport {
-        report: NegativeReport {
-            group_id: b"g".to_vec(),
-            era: 1,
-            failed_message_id: "m1".into(),
-            reason: FailureReason::FailedToDecrypt,
-            reporter_number: "+15551230002".into(),
-            reporter_device: "d".into(),
-            timestamp_ms: 1000,
-            credential_chain: vec![vec![0x30, 0x00]],
-        },
-        signature: vec![0xaa],
-    };
-    (bytes, signed)
+fn check(content: DerivedContent, bytes: Vec<u8>) {
+    assert_eq!(hex_of(&content.encode()), hex_of(&bytes));
+    assert_eq!(DerivedContent::decode(&bytes).unwrap(), content);
 }
 
-#[test]
-fn known_report() {
-    let (bytes, signed) = known();
-    assert_eq!(signed.encode(), bytes);
-    assert_eq!(SignedNegativeReport::decode(&bytes), Ok(signed.clone()));
-    // The signed bytes are the label and the report alone.
-    let mut want = SIGNATURE_LABEL.to_vec();
-    want.extend(hex(&report_hex("01", "04", "81 423000")));
-    assert_eq!(signed.report.signing_input(), want);
-    assert_eq!(signed.report.encode(), want[SIGNATURE_LABEL.len()..]);
+fn hex_of(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn delivery(status: DeliveryStatus) -> Imdn {
+    Imdn::new(REPORTED, 0, Notification::Delivery(status))
 }
 
 #[test]
-fn reason_codes() {
-    for code in 0..=5u64 {
-        assert_eq!(
-            FailureReason::from_code(code).map(|r| u64::from(r.code())),
-            Some(code)
-        );
-    }
-    assert_eq!(FailureReason::from_code(6), None);
-}
-
-#[test]
-fn refuses_forged_and_broken_reports() {
-    let signed = |report: String, sig: &str| hex(&format!("82 {report} {sig}"));
-    let good = || report_hex("01", "04", "81 423000");
-    let invalid = |s: &'static str| Err(ReportError::Invalid(s));
-    let cases: Vec<(Vec<u8>, Result<SignedNegativeReport, ReportError>)> = vec![
-        (
-            signed(report_hex("02", "04", "81 423000"), "41aa"),
-            Err(ReportError::UnsupportedVersion(2)),
-        ),
-        (
-            signed(report_hex("01", "06", "81 423000"), "41aa"),
-            Err(ReportError::UnknownReason(6)),
-        ),
-        (
-            signed(report_hex("01", "04", "80"), "41aa"),
-            invalid("credential chain must hold 1 to 4 certificates"),
-        ),
-        (
-            signed(
-                report_hex("01", "04", "85 4130 4130 4130 4130 4130"),
-                "41aa",
-            ),
-            invalid("credential chain must hold 1 to 4 certificates"),
-        ),
-        (
-            signed(report_hex("01", "04", "81 40"), "41aa"),
-            invalid("a certificate must be 1 byte to 16 KiB"),
-        ),
-        (
-            signed(good(), "40"),
-            invalid("signature must be 1 to 144 bytes"),
-        ),
-        (
-            signed(good(), "61aa"),
-            Err(ReportError::Cbor("invalid UTF-8 in a text string".into())),
-        ),
-        (
-            signed(good(), "60"),
-            invalid("signature must be a byte string"),
-        ),
-        (
-            hex(&format!("83 {} 41aa 00", good())),
-            invalid("a signed report must be [report, signature]"),
-        ),
-        (
-            hex(&format!("82 {} 41aa 00", good())),
-            Err(ReportError::Cbor(
-                "trailing bytes after the data item".into(),
-            )),
-        ),
-        // Non-shortest integer (era as 0x1801).
-        (
-            hex(&format!(
-                "82 89 01 4167 1801 626d31 04 {NUMBER} 6164 1903e8 81 423000 41aa"
-            )),
-            invalid("not deterministically encoded (RFC 8949 §4.2.1)"),
-        ),
-        // era above u32.
-        (
-            hex(&format!(
-                "82 89 01 4167 1b0000000100000000 626d31 04 {NUMBER} 6164 1903e8 81 423000 41aa"
-            )),
-            invalid("era must be a u32"),
-        ),
-        // Reporter number without "+".
-        (
-            hex("82 89 01 4167 01 626d31 04 6b 3135353531323330303032 6164 1903e8 81 423000 41aa"),
-            invalid("reporter number must be E.164"),
-        ),
-        // Failed message id with a space.
-        (
-            hex(&format!(
-                "82 89 01 4167 01 62 6d20 04 {NUMBER} 6164 1903e8 81 423000 41aa"
-            )),
-            invalid("failed message id must be 1 to 128 visible ASCII characters"),
-        ),
-        // Empty group id.
-        (
-            hex(&format!(
-                "82 89 01 40 01 626d31 04 {NUMBER} 6164 1903e8 81 423000 41aa"
-            )),
-            invalid("group id must be 1 to 255 bytes"),
-        ),
-        // A version 1 report with a tenth field.
-        (
-            hex(&format!(
-                "82 8a 01 4167 01 626d31 04 {NUMBER} 6164 1903e8 81 423000 00 41aa"
-            )),
-            invalid("a version 1 report has 9 fields"),
-        ),
-        (
-            hex("82 80 41aa"),
-            invalid("a report must start with its version"),
-        ),
-        (hex("82 f6 41aa"), invalid("a report must be an array")),
-        (vec![], Err(ReportError::Cbor("truncated".into()))),
-    ];
-    for (bytes, want) in cases {
-        assert_eq!(SignedNegativeReport::decode(&bytes), want, "{bytes:02x?}");
-    }
-}
-
-#[test]
-fn refuses_oversized_input_before_parsing() {
-    let mut bytes = vec![0x82, 0x5a, 0x00, 0x10, 0x00, 0x00];
-    bytes.resize(MAX_REPORT_BYTES + 1, 0);
+fn delivery_positive_vector() {
+    let bytes = vector(&[
+        "0001",
+        OWN_HEX,
+        "00000013",
+        "01", // version, own id, era 19, type delivery
+        "0001",
+        "0001",
+        REPORTED_HEX,
+        "0000", // version, delivered, id, reason unset
+        "00",
+    ]);
+    let content = DerivedContent::of(OWN, 19, &delivery(DeliveryStatus::Delivered));
     assert_eq!(
-        SignedNegativeReport::decode(&bytes),
+        content.imdn,
+        VerifiableImdn::Delivery(VerifiableDeliveryImdn {
+            status: 1,
+            reported_message_id: REPORTED.into(),
+            failure_reason: 0,
+        })
+    );
+    check(content, bytes);
+}
+
+#[test]
+fn delivery_negative_vector_with_reason_4() {
+    let bytes = vector(&[
+        "0001",
+        OWN_HEX,
+        "00000013",
+        "01", //
+        "0001",
+        "0002",
+        REPORTED_HEX,
+        "0004", // failed, failure_to_decrypt
+        "0000", // the "Option None" of the negative form (device-tested)
+        "00",
+    ]);
+    let imdn = delivery(DeliveryStatus::Failed(Some(FailureArm::Client(
+        ClientReason::FailedToDecrypt,
+    ))));
+    let content = DerivedContent::of(OWN, 19, &imdn);
+    assert_eq!(
+        content.imdn,
+        VerifiableImdn::Delivery(VerifiableDeliveryImdn {
+            status: 2,
+            reported_message_id: REPORTED.into(),
+            failure_reason: 4,
+        })
+    );
+    check(content, bytes);
+}
+
+#[test]
+fn display_vector() {
+    let bytes = vector(&[
+        "0001",
+        OWN_HEX,
+        "00000013",
+        "02", // type display
+        "0001",
+        "0001",
+        REPORTED_HEX, // displayed, no failure field
+        "00",
+    ]);
+    let imdn = Imdn::new(REPORTED, 0, Notification::Display(DisplayStatus::Displayed));
+    let content = DerivedContent::of(OWN, 19, &imdn);
+    assert_eq!(
+        content.imdn,
+        VerifiableImdn::Display(VerifiableDisplayImdn {
+            status: 1,
+            message_id: REPORTED.into(),
+        })
+    );
+    check(content, bytes);
+}
+
+#[test]
+fn video_chat_vector() {
+    let bytes = hex("0001 02 0801");
+    let v = VerifiableVideoChatMessage {
+        proto: vec![0x08, 0x01],
+    };
+    assert_eq!(v.encode(), bytes);
+    assert_eq!(VerifiableVideoChatMessage::decode(&bytes).unwrap(), v);
+    assert!(VerifiableVideoChatMessage::decode(&hex("0001 03 0801")).is_err());
+    assert!(VerifiableVideoChatMessage::decode(&hex("0001 02 0801 00")).is_err());
+}
+
+#[test]
+fn negative_form_without_the_extra_u16_decodes_too() {
+    let bytes = vector(&[
+        "0001",
+        OWN_HEX,
+        "00000013",
+        "01",
+        "0001",
+        "0002",
+        REPORTED_HEX,
+        "0004",
+        "00",
+    ]);
+    let d = DerivedContent::decode(&bytes).unwrap();
+    assert!(matches!(d.imdn, VerifiableImdn::Delivery(ref v) if v.failure_reason == 4));
+}
+
+#[test]
+fn server_reasons_and_google_tokens_sign_reason_0() {
+    for arm in [
+        FailureArm::Server(crate::imdn::ServerReason::IncorrectEpoch),
+        FailureArm::Client(ClientReason::ControlMessageFailed),
+    ] {
+        let d = DerivedContent::of(OWN, 1, &delivery(DeliveryStatus::Failed(Some(arm))));
+        assert!(matches!(d.imdn, VerifiableImdn::Delivery(ref v) if v.failure_reason == 0));
+    }
+    let d = DerivedContent::of(
+        OWN,
+        1,
+        &delivery(DeliveryStatus::Failed(Some(FailureArm::Client(
+            ClientReason::ResentMessageForMeFailedToDecrypt,
+        )))),
+    );
+    assert!(matches!(d.imdn, VerifiableImdn::Delivery(ref v) if v.failure_reason == 6));
+}
+
+#[test]
+fn hostile_derived_content_is_refused() {
+    let good = DerivedContent::of(
+        OWN,
+        19,
+        &delivery(DeliveryStatus::Failed(Some(FailureArm::Client(
+            ClientReason::FailedToDecrypt,
+        )))),
+    )
+    .encode();
+    // Every truncation, except the one that drops the optional u16 and
+    // leaves the short negative form (the same fields).
+    for n in 0..good.len() {
+        if n == good.len() - 2 {
+            assert_eq!(
+                DerivedContent::decode(&good[..n]),
+                DerivedContent::decode(&good)
+            );
+            continue;
+        }
+        assert!(DerivedContent::decode(&good[..n]).is_err(), "prefix {n}");
+    }
+    // Trailing byte.
+    let mut long = good.clone();
+    long.push(0);
+    assert!(DerivedContent::decode(&long).is_err());
+    // Version 2.
+    let mut v2 = good.clone();
+    v2[1] = 2;
+    assert_eq!(
+        DerivedContent::decode(&v2),
+        Err(ReportError::UnsupportedVersion(2))
+    );
+    // Non-minimal varint for the 24-byte id: 40 18.
+    let mut nm = vec![0, 1, 0x40, 0x18];
+    nm.extend_from_slice(&good[3..]);
+    assert!(matches!(
+        DerivedContent::decode(&nm),
+        Err(ReportError::Varint(_))
+    ));
+    // Unknown type, status, reason.
+    let type_at = 2 + 25 + 4;
+    let mut t = good.clone();
+    t[type_at] = 3;
+    assert_eq!(DerivedContent::decode(&t), Err(ReportError::UnknownType(3)));
+    let mut s = good.clone();
+    s[type_at + 4] = 5;
+    assert_eq!(
+        DerivedContent::decode(&s),
+        Err(ReportError::UnknownStatus(5))
+    );
+    let reason_at = type_at + 5 + 25 + 1;
+    let mut r = good.clone();
+    r[reason_at] = 7;
+    assert_eq!(
+        DerivedContent::decode(&r),
+        Err(ReportError::UnknownReason(7))
+    );
+    // A reason on a delivered status.
+    let mut d = good.clone();
+    d[type_at + 4] = 1;
+    assert!(matches!(
+        DerivedContent::decode(&d),
+        Err(ReportError::Invalid(_))
+    ));
+    // An id with a space.
+    let mut sp = good.clone();
+    sp[5] = b' ';
+    assert!(matches!(
+        DerivedContent::decode(&sp),
+        Err(ReportError::Invalid(_))
+    ));
+    // Oversize.
+    assert_eq!(
+        DerivedContent::decode(&vec![0; 2000]),
         Err(ReportError::TooLarge)
     );
 }
 
+fn envelope() -> ReceiptEnvelope {
+    ReceiptEnvelope {
+        message_id: OWN.into(),
+        date_time: None,
+        era: 19,
+        signature: vec![0, 1, 0, 1, 0xaa],
+        imdn: Imdn::new(
+            REPORTED,
+            1_796_623_200_000,
+            Notification::Delivery(DeliveryStatus::Failed(Some(FailureArm::Client(
+                ClientReason::FailedToDecrypt,
+            )))),
+        ),
+    }
+}
+
 #[test]
-fn envelope_round_trip_and_refusals() {
-    let (_, signed) = known();
-    let envelope = ReportEnvelope {
-        message_id: "report-1".into(),
-        report: signed,
-    };
-    let bytes = envelope.encode();
-    assert_eq!(ReportEnvelope::decode(&bytes), Ok(envelope.clone()));
-    let message = Message::decode(&bytes).unwrap();
-    assert!(ReportEnvelope::is_report(&message));
-
-    // Another prefix for the IMDN namespace is the same header.
-    let mut renamed = message.clone();
-    renamed.headers = vec![
-        crate::cpim::Header::new("NS", "x <urn:ietf:params:imdn>"),
-        crate::cpim::Header::new("x.message-id", "report-1"),
-    ];
-    assert_eq!(ReportEnvelope::from_message(renamed), Ok(envelope.clone()));
-
-    let mut no_id = message.clone();
-    no_id.headers.truncate(1);
-    assert_eq!(
-        ReportEnvelope::from_message(no_id),
-        Err(CpimError::MissingHeader("imdn.Message-ID").into())
+fn envelope_vector_both_ways() {
+    let body = "<imdn xmlns=\"urn:ietf:params:xml:ns:imdn\"><message-id>MxEBESExQVFhcYGRobHB0eHw</message-id><datetime>2026-12-07T06:00:00.000Z</datetime><delivery-notification><status><failed><mls-client-failure-reason><failed-to-decrypt/></mls-client-failure-reason></failed></status></delivery-notification></imdn>";
+    let expected = format!(
+        "NS: imdn <urn:ietf:params:imdn>\r\nNS: mls <http://www.gsma.com/rcs/mls>\r\n\
+         imdn.Message-ID: {OWN}\r\nmls.MLS-Derived-Content-Signature: AAEAAao=\r\n\
+         mls.Era-ID: 19\r\n\r\nContent-Type: message/imdn+xml\r\n\
+         Content-Disposition: notification\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
     );
-
-    let mut twice = message.clone();
-    twice
-        .headers
-        .push(crate::cpim::Header::new("imdn.Message-ID", "again"));
-    assert!(matches!(
-        ReportEnvelope::from_message(twice),
-        Err(ReportError::Envelope(CpimError::DuplicateHeader(_)))
-    ));
-
-    let mut other_type = message.clone();
-    other_type.content_headers[0].value = "message/mls".into();
-    assert!(!ReportEnvelope::is_report(&other_type));
-    assert!(matches!(
-        ReportEnvelope::from_message(other_type),
-        Err(ReportError::Envelope(CpimError::UnsupportedContentType(_)))
-    ));
-
-    let mut encoded = message.clone();
-    encoded.content_headers.push(crate::cpim::Header::new(
-        "Content-Transfer-Encoding",
-        "base64",
-    ));
-    assert!(matches!(
-        ReportEnvelope::from_message(encoded),
-        Err(ReportError::Envelope(CpimError::InvalidHeader { .. }))
-    ));
-
-    let mut bad_body = message;
-    bad_body.body = vec![0xff];
-    bad_body.content_headers.truncate(1);
-    assert!(matches!(
-        ReportEnvelope::from_message(bad_body),
-        Err(ReportError::Cbor(_))
-    ));
+    let e = envelope();
+    assert_eq!(String::from_utf8(e.encode()).unwrap(), expected);
+    assert_eq!(ReceiptEnvelope::decode(expected.as_bytes()).unwrap(), e);
 }
 
-prop_compose! {
-    fn arb_report()(
-        group_id in proptest::collection::vec(any::<u8>(), 1..=MAX_GROUP_ID_LEN),
-        era: u32,
-        failed_message_id in "[!-~]{1,128}",
-        reason in 0u64..=5,
-        reporter_number in "\\+[0-9]{1,15}",
-        reporter_device in "[!-~]{1,64}",
-        timestamp_ms: u64,
-        credential_chain in proptest::collection::vec(
-            proptest::collection::vec(any::<u8>(), 1..64), 1..=MAX_CHAIN_LEN),
-        signature in proptest::collection::vec(any::<u8>(), 1..=MAX_SIGNATURE_BYTES),
-    ) -> SignedNegativeReport {
-        SignedNegativeReport {
-            report: NegativeReport {
-                group_id,
-                era,
-                failed_message_id,
-                reason: FailureReason::from_code(reason).unwrap(),
-                reporter_number,
-                reporter_device,
-                timestamp_ms,
-                credential_chain,
-            },
-            signature,
-        }
-    }
+fn with_headers(edit: impl FnOnce(&mut crate::cpim::Message)) -> Vec<u8> {
+    let mut m = crate::cpim::Message::decode(&envelope().encode()).unwrap();
+    edit(&mut m);
+    m.encode()
 }
 
-proptest! {
-    #[test]
-    fn round_trip(signed in arb_report()) {
-        prop_assert_eq!(signed.report.validate(), Ok(()));
-        prop_assert_eq!(SignedNegativeReport::decode(&signed.encode()), Ok(signed));
-    }
-
-    #[test]
-    fn decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
-        let _ = SignedNegativeReport::decode(&bytes);
-        let _ = ReportEnvelope::decode(&bytes);
-    }
-
-    #[test]
-    fn corrupted_reports_never_panic(signed in arb_report(), at: usize, byte: u8) {
-        let mut bytes = signed.encode();
-        let i = at % bytes.len();
-        bytes[i] = byte;
-        if let Ok(r) = SignedNegativeReport::decode(&bytes) {
-            prop_assert_eq!(r.encode(), bytes);
+#[test]
+fn envelope_refusals() {
+    use crate::cpim::{CpimError, Header};
+    let refused = |bytes: Vec<u8>| ReceiptEnvelope::decode(&bytes).unwrap_err();
+    // Epoch-Authenticator and Original-Message-ID never ride on a receipt.
+    let e = refused(with_headers(|m| {
+        m.headers.push(Header::new(
+            "mls.Epoch-Authenticator",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        ))
+    }));
+    assert!(matches!(
+        e,
+        ReportError::Envelope(CpimError::InvalidHeader { .. })
+    ));
+    let e = refused(with_headers(|m| {
+        m.headers
+            .push(Header::new("mls.Original-Message-ID", "MxOriginal"))
+    }));
+    assert!(matches!(
+        e,
+        ReportError::Envelope(CpimError::InvalidHeader { .. })
+    ));
+    // Missing signature, missing era, bad era, bad base64.
+    let e = refused(with_headers(|m| {
+        m.headers.retain(|h| !h.name.contains("Signature"))
+    }));
+    assert!(matches!(
+        e,
+        ReportError::Envelope(CpimError::MissingHeader(_))
+    ));
+    let e = refused(with_headers(|m| {
+        m.headers.retain(|h| !h.name.contains("Era"))
+    }));
+    assert!(matches!(
+        e,
+        ReportError::Envelope(CpimError::MissingHeader(_))
+    ));
+    let e = refused(with_headers(|m| {
+        for h in &mut m.headers {
+            if h.name.contains("Era") {
+                h.value = "019".into();
+            }
         }
-    }
+    }));
+    assert!(matches!(
+        e,
+        ReportError::Envelope(CpimError::InvalidHeader { .. })
+    ));
+    let e = refused(with_headers(|m| {
+        for h in &mut m.headers {
+            if h.name.contains("Signature") {
+                h.value = "AAEAAao".into();
+            }
+        }
+    }));
+    assert!(matches!(
+        e,
+        ReportError::Envelope(CpimError::InvalidHeader { .. })
+    ));
+    // Wrong disposition, wrong type.
+    let e = refused(with_headers(|m| {
+        m.content_headers
+            .retain(|h| h.name != "Content-Disposition")
+    }));
+    assert!(matches!(
+        e,
+        ReportError::Envelope(CpimError::InvalidHeader { .. })
+    ));
+    let e = refused(with_headers(|m| {
+        m.content_headers[0].value = "text/plain".into()
+    }));
+    assert!(matches!(
+        e,
+        ReportError::Envelope(CpimError::UnsupportedContentType(_))
+    ));
+    // Apple's Era-Id spelling and a charset parameter are accepted.
+    let ok = with_headers(|m| {
+        for h in &mut m.headers {
+            if h.name == "mls.Era-ID" {
+                h.name = "mls.Era-Id".into();
+            }
+        }
+        m.content_headers[0].value = "message/imdn+xml; charset=UTF-8".into();
+    });
+    assert_eq!(ReceiptEnvelope::decode(&ok).unwrap(), envelope());
+    // A body that is not an IMDN.
+    let e = refused(with_headers(|m| {
+        m.body = b"<x/>".to_vec();
+        m.content_headers.retain(|h| h.name != "Content-Length");
+    }));
+    assert!(matches!(e, ReportError::Imdn(_)));
 }

@@ -17,6 +17,7 @@
 //! | [`file_info`] | FileInfo: a file's download URL, key, sizes, name (CBOR) | `message/mls-rcs-file-info` | GSMA RCC.16 file transfer |
 //! | [`report`] | signed negative delivery report (CBOR) and its CPIM envelope | `application/vnd.crosslock.negative-report+cbor` | GSMA RCC.16 recovery |
 //! | [`inner`] | the MIME entity inside an MLS application message | — | RFC 2045, RFC 5322 |
+//! | [`rcc16`] | RCC.16 GroupContext extensions 0xF001–0xF011 and Annex C.1 commitments | — | GSMA RCC.16 §7.11, Annex C.1 |
 //! | [`content_type`] | the media type names above and the RCC.16 `message/mls*` types | — | GSMA RCC.16 |
 //!
 //! How the layers nest for one text message:
@@ -65,6 +66,7 @@ pub mod cpim;
 pub mod file_info;
 pub mod inner;
 pub mod mimi;
+pub mod rcc16;
 pub mod report;
 pub mod status;
 mod text;

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use crosslock_credential::PhoneNumber;
 use crosslock_wire::api::kds::ClaimResponse;
 use crosslock_wire::api::kt::LookupAnswer;
+use crosslock_wire::rcc16::extensions::DowngradeReason;
 use mls_rs::group::CommitBuilder;
 use mls_rs::{ExtensionList, MlsMessage};
 
@@ -420,7 +421,10 @@ impl Device {
             extensions
                 .set_from(EraExtension { era: record.era })
                 .map_err(internal)?;
-            extensions.set_from(EndMlsExtension).map_err(internal)?;
+            extensions.set(EndMlsExtension::extension(
+                device.config.revision,
+                DowngradeReason::Unset,
+            ));
             device.stage_commit(id, |builder| builder.set_group_context_ext(extensions))
         })
     }
@@ -555,7 +559,7 @@ impl Device {
 
     /// Builds a commit (inside an `atomically`), stages the group state and
     /// the pending record.
-    fn stage_commit(
+    pub(crate) fn stage_commit(
         &mut self,
         id: &ConversationId,
         build: impl FnOnce(

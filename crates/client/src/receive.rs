@@ -19,7 +19,7 @@ use crosslock_wire::status::MessageStatusReport;
 use crosslock_wire::typing::IsComposing;
 use mls_rs::error::MlsError;
 use mls_rs::group::ContentType as MlsContentType;
-use mls_rs::group::proposal::Proposal;
+use mls_rs::group::proposal::{Proposal, ProposalType};
 use mls_rs::group::{
     CommitEffect, ProposalSender, ReceivedMessage as MlsReceived, Sender as MlsSender,
 };
@@ -213,6 +213,17 @@ pub enum Received {
     },
 }
 
+/// RCV-KICK-1: whether the CPIM body is a `message/mls-rcs-server-kick`
+/// (matched case-insensitively, parameters ignored).
+fn is_server_kick(message: &CpimMessage) -> bool {
+    message.content_type().is_some_and(|t| {
+        t.split(';').next().is_some_and(|t| {
+            t.trim()
+                .eq_ignore_ascii_case(content_type::MLS_RCS_SERVER_KICK)
+        })
+    })
+}
+
 fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
@@ -251,6 +262,11 @@ impl Device {
         bytes: &[u8],
     ) -> Result<Received, ClientError> {
         let message = CpimMessage::decode(bytes)?;
+        if is_server_kick(&message) {
+            // RCV-KICK-1: eviction is the server's business; membership
+            // changes only by a commit.
+            return Err(ClientError::ServerKickDropped);
+        }
         if ReportEnvelope::is_report(&message) {
             return self.receive_report(transport_message_id, message);
         }
@@ -415,6 +431,18 @@ impl Device {
                     Received::Commit(event)
                 }
                 MlsReceived::Proposal(proposal) => {
+                    // MLS-PROP-1/2: dropped before anything is stored.
+                    if let Proposal::Custom(custom) = &proposal.proposal {
+                        match custom.proposal_type() {
+                            ProposalType::RCS_SERVER_REMOVE => {
+                                return Err(ClientError::ServerRemoveDropped);
+                            }
+                            ProposalType::RCS_SIGNATURE => {
+                                return Err(ClientError::RcsSignatureDropped);
+                            }
+                            _ => {}
+                        }
+                    }
                     if !proposal.authenticated_data.is_empty() {
                         check_aad(
                             &proposal.authenticated_data,

@@ -14,6 +14,9 @@ pub const MLS_RCS_SERVER: &str = "message/mls-rcs-server";
 pub const MLS_FT: &str = "message/mls-ft";
 /// RCC.16: the MLS-protected FileInfo message that carries a file's keys.
 pub const MLS_RCS_FILE_INFO: &str = "message/mls-rcs-file-info";
+/// RCC.16: a server eviction notice ("host-internal"); recognised and
+/// dropped by clients (fact sheet §3c).
+pub const MLS_RCS_SERVER_KICK: &str = "message/mls-rcs-server-kick";
 /// MIMI content container (draft-ietf-mimi-content §8.1).
 pub const MIMI_CONTENT: &str = "application/mimi-content";
 /// MIMI message status report (draft-mahy-mimi-message-status §7.1).

@@ -3,6 +3,7 @@
 //! its provider), so a policy change takes effect on the next start.
 
 use crosslock_credential::TrustPolicy;
+use crosslock_wire::rcc16::Revision;
 
 use crate::mls::storage::EpochRetention;
 use crate::suite::SuitePolicy;
@@ -11,12 +12,19 @@ use crate::transparency::TransparencyPolicy;
 /// KeyPackage lifetimes and stock levels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeyPackagePolicy {
-    /// Lifetime of the KeyPackages we generate, seconds (default 14 days).
+    /// Our own KeyPackages end at most this long after they are made
+    /// (default 14 days; GUIDE §4). They start at the credential
+    /// certificate's notBefore, not now (fact sheet §6, KP-OWN-1): peers
+    /// with slow clocks refuse a KeyPackage from their future.
     pub lifetime_secs: u64,
-    /// Hard maximum lifetime we accept on a KeyPackage we are given: its
-    /// notAfter may be at most this far from now (default 14 days + 1 hour
-    /// of clock skew). RFC 9750 §5.3 / GUIDE §4.
+    /// Hard maximum lifetime we accept on a KeyPackage we are given, both
+    /// as notAfter − notBefore and as notAfter − now (default 365 days + 1
+    /// hour of clock skew: deployed clients make KeyPackages that live 365
+    /// days from their certificate's notBefore, fact sheet §6; KP-3).
     pub max_accepted_lifetime_secs: u64,
+    /// A KeyPackage may start at most this long before its credential's
+    /// notBefore (default 1 hour of clock skew; KP-9).
+    pub not_before_skew_secs: u64,
     /// A KeyPackage's credential must have at least this long left
     /// (default 30 days, RCC.16).
     pub min_credential_remaining_secs: u64,
@@ -30,7 +38,8 @@ impl Default for KeyPackagePolicy {
     fn default() -> Self {
         KeyPackagePolicy {
             lifetime_secs: 14 * 86_400,
-            max_accepted_lifetime_secs: 14 * 86_400 + 3_600,
+            max_accepted_lifetime_secs: 365 * 86_400 + 3_600,
+            not_before_skew_secs: 3_600,
             min_credential_remaining_secs: 30 * 86_400,
             refill_threshold: 10,
             target_stock: 100,
@@ -57,6 +66,11 @@ pub struct DeviceConfig {
     /// Key transparency: trusted logs, whether proofs are required,
     /// monitoring and gossip intervals (default: no logs, not required).
     pub transparency: TransparencyPolicy,
+    /// The RCC.16 revision whose shapes this device sends (default v3.0,
+    /// what deployed clients send): the `end_mls` payload, the proposals
+    /// advertised in KeyPackages, bare or framed 0xF007. Both revisions'
+    /// shapes are always decoded.
+    pub revision: Revision,
 }
 
 impl DeviceConfig {
@@ -70,6 +84,7 @@ impl DeviceConfig {
             replay_window_secs: 30 * 86_400,
             credential_lifetime_secs: 75 * 86_400,
             transparency: TransparencyPolicy::default(),
+            revision: Revision::default(),
         }
     }
 }

@@ -19,7 +19,6 @@ use crate::error::{ClientError, internal};
 use crate::ids::ConversationId;
 use crate::keystore::KeyStore;
 use crate::mls::crypto::{KeyStoreCrypto, signer_handle};
-use crate::mls::extensions::{EndMlsExtension, EraExtension};
 use crate::mls::identity::Rcc16Identity;
 use crate::mls::rules::CrosslockRules;
 use crate::mls::storage::{GroupStore, KeyPackageStore};
@@ -215,6 +214,18 @@ impl Device {
         suite: Suite,
         group_store: GroupStore,
     ) -> Result<MlsClient, ClientError> {
+        let lifetime = Duration::from_secs(self.config.key_packages.lifetime_secs);
+        self.mls_client_with(suite, group_store, lifetime)
+    }
+
+    /// [`Device::mls_client`] whose KeyPackages live `key_package_lifetime`
+    /// from the time they are generated for.
+    pub(crate) fn mls_client_with(
+        &self,
+        suite: Suite,
+        group_store: GroupStore,
+        key_package_lifetime: Duration,
+    ) -> Result<MlsClient, ClientError> {
         let crypto = KeyStoreCrypto::new(self.keystore.clone());
         let credential = self.credential_record(suite.signature_algorithm());
         let public = self.keystore.public_key(&credential.alias)?;
@@ -235,8 +246,11 @@ impl Device {
             .identity_provider(self.identity.clone())
             .mls_rules(CrosslockRules)
             .crypto_provider(crypto)
-            .extension_types([EraExtension::TYPE, EndMlsExtension::TYPE])
-            .key_package_lifetime(Duration::from_secs(self.config.key_packages.lifetime_secs))
+            .extension_types(crate::mls::capabilities::advertised_extensions())
+            .custom_proposal_types(crate::mls::capabilities::advertised_proposals(
+                self.config.revision,
+            ))
+            .key_package_lifetime(key_package_lifetime)
             .signing_identity(
                 signing_identity,
                 signer_handle(&credential.alias),

@@ -119,6 +119,19 @@ pub enum ClientError {
     /// The bytes are not an MLS message of the expected kind.
     #[error("malformed MLS message: {0}")]
     Malformed(String),
+    /// MLS-PROP-1 (RCC.16 §9.5.1): an inbound ServerRemove (0xF004)
+    /// proposal is dropped; nothing changed. Members remove with an
+    /// ordinary Remove.
+    #[error("server_remove proposal dropped")]
+    ServerRemoveDropped,
+    /// MLS-PROP-2: an rcs_signature (0xF002) proposal arrived as a group
+    /// message; it only signs receipts' derived content. Nothing changed.
+    #[error("rcs_signature proposal outside a receipt dropped")]
+    RcsSignatureDropped,
+    /// RCV-KICK-1: a `message/mls-rcs-server-kick` body (server eviction,
+    /// host-internal) is recognised and dropped; nothing changed.
+    #[error("message/mls-rcs-server-kick dropped")]
+    ServerKickDropped,
     /// A Welcome that none of our KeyPackages can open.
     #[error("welcome is not addressed to this device")]
     WelcomeNotForUs,
@@ -143,6 +156,10 @@ pub enum ClientError {
         /// The maximum accepted, seconds.
         max_secs: u64,
     },
+    /// KP-9: the KeyPackage's lifetime starts before its credential
+    /// certificate's notBefore (beyond the accepted clock skew).
+    #[error("key package starts before its credential")]
+    KeyPackageBeforeCredential,
     /// The KeyPackage's credential names another number than asked for.
     #[error("key package belongs to another number than {expected}")]
     KeyPackageIdentityMismatch {
@@ -270,6 +287,10 @@ impl ClientError {
             // A report is never answered with a report.
             ClientError::Report(_) | ClientError::ReportRefused(_) => None,
             ClientError::Replayed | ClientError::Storage(_) | ClientError::KeyStore(_) => None,
+            // Dropped on purpose (RCC.16 §9.5.1); nothing to report.
+            ClientError::ServerRemoveDropped
+            | ClientError::RcsSignatureDropped
+            | ClientError::ServerKickDropped => None,
             _ => Some(0),
         }
     }

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use mls_rs::KeyPackage;
 use mls_rs::extension::MlsCodecExtension;
 use mls_rs::extension::recommended::LastResortKeyPackageExt;
-use mls_rs::mls_rs_codec::MlsDecode;
+use mls_rs::group::{LeafNode, LeafNodeSource};
+use mls_rs::mls_rs_codec::{MlsDecode, MlsEncode, MlsSize};
 use mls_rs::time::MlsTime;
 use mls_rs::{ExtensionList, MlsMessage};
 
@@ -64,10 +65,10 @@ impl Device {
     ) -> Result<KeyPackageBatch, ClientError> {
         let stock = self.key_package_stock()?;
         self.atomically(|device| {
-            let now = now_mls(device);
             let mut batch = KeyPackageBatch::default();
             for &suite in &device.record.suites.clone() {
-                let client = device.client(suite)?;
+                let (client, now) = device.key_package_client(suite)?;
+                let client = &client;
                 for _ in 0..per_suite {
                     let kp = client
                         .generate_key_package_message(
@@ -95,6 +96,29 @@ impl Device {
             }
             Ok(batch)
         })
+    }
+
+    /// KP-OWN-1 (fact sheet §6): a client making KeyPackages that start at
+    /// the credential certificate's notBefore and end `lifetime_secs`
+    /// (14 days) after now; and the time to make them for (that notBefore).
+    fn key_package_client(
+        &self,
+        suite: Suite,
+    ) -> Result<(crate::mls::MlsClient, MlsTime), ClientError> {
+        let now = self.env.clock.now();
+        let chain = self.credential_chain(suite);
+        let credential = self.config.trust.validate(&chain, now)?;
+        let not_before = credential.not_before().min(now);
+        let not_after = now + self.config.key_packages.lifetime_secs;
+        let client = self.mls_client_with(
+            suite,
+            self.group_store.clone(),
+            std::time::Duration::from_secs(not_after - not_before),
+        )?;
+        Ok((
+            client,
+            MlsTime::from_duration_since_epoch(std::time::Duration::from_secs(not_before)),
+        ))
     }
 
     /// Generates KeyPackages up to the target stock where a suite fell
@@ -157,6 +181,24 @@ impl Device {
     }
 }
 
+/// (notBefore, notAfter) of a KeyPackage's leaf, Unix seconds. mls-rs
+/// exposes only notAfter, so the leaf node is decoded from the encoding
+/// (`version ‖ cipher_suite ‖ init_key<V> ‖ leaf_node ‖ …`, RFC 9420 §10).
+pub(crate) fn lifetime(kp: &KeyPackage) -> Result<(u64, u64), ClientError> {
+    let bad = |e: String| ClientError::InvalidKeyPackage(format!("lifetime: {e}"));
+    let bytes = kp.mls_encode_to_vec().map_err(|e| bad(e.to_string()))?;
+    let skip = 4 + kp.hpke_init_key.mls_encoded_len();
+    let mut rest = bytes.get(skip..).ok_or_else(|| bad("truncated".into()))?;
+    let leaf = LeafNode::mls_decode(&mut rest).map_err(|e| bad(e.to_string()))?;
+    match leaf.leaf_node_source {
+        LeafNodeSource::KeyPackage(l) => Ok((
+            l.not_before.seconds_since_epoch(),
+            l.not_after.seconds_since_epoch(),
+        )),
+        _ => Err(bad("not a KeyPackage leaf".into())),
+    }
+}
+
 /// Decodes and checks a KeyPackage someone handed us (from a KDS claim): a
 /// supported suite, not expired, a lifetime within our maximum, and a
 /// credential our trust policy accepts for a leaf that signs with the
@@ -176,14 +218,15 @@ pub(crate) fn check_key_package(
     let suite = Suite::from_cipher_suite(kp.cipher_suite()).ok_or_else(|| {
         ClientError::InvalidKeyPackage(format!("unsupported suite {:?}", kp.cipher_suite()))
     })?;
-    let not_after = kp
-        .expiration()
-        .map_err(|e| ClientError::InvalidKeyPackage(e.to_string()))?
-        .seconds_since_epoch();
+    let (not_before, not_after) = lifetime(kp)?;
     if not_after <= now {
         return Err(ClientError::KeyPackageExpired);
     }
-    if not_after - now > max_lifetime_secs {
+    // KP-3: at most 365 days (+ 1 h) long, and ending at most that far
+    // from now (deployed clients: notBefore + 365 d, fact sheet §6).
+    if not_after - now > max_lifetime_secs
+        || not_after.saturating_sub(not_before) > max_lifetime_secs
+    {
         return Err(ClientError::KeyPackageLifetimeTooLong {
             max_secs: max_lifetime_secs,
         });
@@ -194,6 +237,11 @@ pub(crate) fn check_key_package(
             IdentityError::Credential(c) => ClientError::Credential(c),
             other => ClientError::InvalidKeyPackage(other.to_string()),
         })?;
+    // KP-9: the KeyPackage starts no earlier than its certificate (with
+    // clock skew).
+    if not_before.saturating_add(policy.not_before_skew_secs) < credential.not_before() {
+        return Err(ClientError::KeyPackageBeforeCredential);
+    }
     // RCC.16: a credential put into use must have at least 30 days left.
     let remaining = credential.not_after().saturating_sub(now);
     if remaining < policy.min_credential_remaining_secs {

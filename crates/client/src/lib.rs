@@ -39,12 +39,16 @@ pub use error::{ClientError, ReportRefusal};
 pub use ids::{ConversationId, DeliveryId};
 pub use keypackages::{KeyPackageBatch, KeyPackageStock};
 pub use member_transparency::{KEY_PUBLICATION_GRACE_SECS, TransparencyBlock};
+pub use mls::capabilities::crosslock_extras;
 pub use mls::identity::LeafIdentity;
 
 /// The MLS rules and identity checks of a Crosslock conversation, for
 /// observers that track a conversation's public state without being a
 /// member (the delivery service).
 pub mod observer {
+    pub use crate::mls::capabilities::{
+        advertised_credentials, advertised_extensions, advertised_proposals,
+    };
     pub use crate::mls::extensions::{EndMlsExtension, EraExtension};
     pub use crate::mls::identity::{IdentityError, Rcc16Identity};
     pub use crate::mls::rules::{CrosslockRules, RuleError};
@@ -63,4 +67,4 @@ pub use transparency::{
     KT_GOSSIP, KT_PROOF, MAX_GOSSIP_ROOTS, TransparencyAlert, TransparencyPolicy,
     TransparencyStatus,
 };
-pub use wire_profile::{WireProfile, advertises_extras};
+pub use wire_profile::WireProfile;

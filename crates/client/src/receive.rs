@@ -16,12 +16,13 @@ use crosslock_wire::imdn::FailureArm;
 use crosslock_wire::inner::ApplicationPayload;
 use crosslock_wire::message_id;
 use crosslock_wire::mimi::{MessageId, MimiContent};
+use crosslock_wire::rcc16;
 use crosslock_wire::report::ReceiptEnvelope;
 use crosslock_wire::status::MessageStatusReport;
 use crosslock_wire::typing::IsComposing;
 use mls_rs::error::MlsError;
 use mls_rs::group::ContentType as MlsContentType;
-use mls_rs::group::proposal::Proposal;
+use mls_rs::group::proposal::{Proposal, ProposalType};
 use mls_rs::group::{
     CommitEffect, ProposalSender, ReceivedMessage as MlsReceived, Sender as MlsSender,
 };
@@ -222,6 +223,17 @@ pub enum Received {
     },
 }
 
+/// RCV-KICK-1: whether the CPIM body is a `message/mls-rcs-server-kick`
+/// (matched case-insensitively, parameters ignored).
+fn is_server_kick(message: &CpimMessage) -> bool {
+    message.content_type().is_some_and(|t| {
+        t.split(';').next().is_some_and(|t| {
+            t.trim()
+                .eq_ignore_ascii_case(content_type::MLS_RCS_SERVER_KICK)
+        })
+    })
+}
+
 fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
@@ -260,6 +272,11 @@ impl Device {
         bytes: &[u8],
     ) -> Result<Received, ClientError> {
         let message = CpimMessage::decode(bytes)?;
+        if is_server_kick(&message) {
+            // RCV-KICK-1: eviction is the server's business; membership
+            // changes only by a commit.
+            return Err(ClientError::ServerKickDropped);
+        }
         if ReceiptEnvelope::is_receipt(&message) {
             return self.receive_receipt(transport_message_id, message);
         }
@@ -274,6 +291,14 @@ impl Device {
         message_id::classify(&envelope.message_id)?;
         if let Some(original) = &envelope.original_message_id {
             message_id::classify(original)?;
+        }
+        // MLS-PROP-1/2: a ServerRemove (from the server as an external
+        // sender, or from anyone) and an rcs_signature sent as a group
+        // message are dropped before MLS sees them.
+        match rcc16::proposal::public_proposal_type(&envelope.body) {
+            Some(rcc16::proposal::SERVER_REMOVE) => return Err(ClientError::ServerRemoveDropped),
+            Some(rcc16::proposal::RCS_SIGNATURE) => return Err(ClientError::RcsSignatureDropped),
+            _ => {}
         }
         let message = MlsMessage::from_bytes(&envelope.body)
             .map_err(|e| ClientError::Malformed(e.to_string()))?;
@@ -441,6 +466,18 @@ impl Device {
                     Received::Commit(event)
                 }
                 MlsReceived::Proposal(proposal) => {
+                    // MLS-PROP-1/2: dropped before anything is stored.
+                    if let Proposal::Custom(custom) = &proposal.proposal {
+                        match custom.proposal_type() {
+                            ProposalType::RCS_SERVER_REMOVE => {
+                                return Err(ClientError::ServerRemoveDropped);
+                            }
+                            ProposalType::RCS_SIGNATURE => {
+                                return Err(ClientError::RcsSignatureDropped);
+                            }
+                            _ => {}
+                        }
+                    }
                     if !proposal.authenticated_data.is_empty() {
                         check_aad(
                             &proposal.authenticated_data,

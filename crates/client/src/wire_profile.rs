@@ -6,22 +6,21 @@
 //! bodies, `text/plain` texts, signed IMDN receipts, protobuf FileInfo.
 //! Crosslock's extras (MIMI content, MIMI message status and typing inside
 //! MLS, so the server learns nothing of them) are negotiated: a device lists
-//! the private-use extension type [`CROSSLOCK_EXTRAS`] in its leaf's
+//! the private-use extension type 0xFC4C
+//! ([`crosslock_wire::rcc16::CROSSLOCK_EXTRAS`]) in its leaf's
 //! capabilities, and a conversation uses the extras only while **every**
 //! leaf lists it (rule WIRE-NEG-1 in docs/validation-rules.md). A member
 //! running the deployed profile alone turns the whole conversation back to
 //! the deployed formats; the app sees which in
 //! [`crate::SecurityState::wire_profile`].
 
-use crosslock_wire::rcc16::CROSSLOCK_EXTRAS;
-use mls_rs::group::Capabilities;
-use mls_rs_core::extension::ExtensionType;
 use serde::{Deserialize, Serialize};
 
 use crate::device::Device;
 use crate::error::ClientError;
 use crate::ids::ConversationId;
 use crate::mls::MlsGroup;
+use crate::mls::capabilities::crosslock_extras;
 
 /// The formats a conversation uses above MLS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -30,7 +29,7 @@ pub enum WireProfile {
     /// no typing. At least one member does not advertise Crosslock's extras.
     Deployed,
     /// The deployed profile plus MIMI content, MIMI message status and
-    /// typing inside MLS: every member advertises [`CROSSLOCK_EXTRAS`].
+    /// typing inside MLS: every member advertises 0xFC4C.
     CrosslockExtras,
 }
 
@@ -49,19 +48,12 @@ impl WireProfile {
     }
 }
 
-/// Whether a leaf's capabilities list Crosslock's extras.
-pub fn advertises_extras(capabilities: &Capabilities) -> bool {
-    capabilities
-        .extensions
-        .contains(&ExtensionType::new(CROSSLOCK_EXTRAS))
-}
-
 /// WIRE-NEG-1: the profile of a group, from every current leaf.
 pub(crate) fn profile_of(group: &MlsGroup) -> WireProfile {
     let all = group
         .roster()
         .members_iter()
-        .all(|m| advertises_extras(&m.capabilities));
+        .all(|m| crosslock_extras(&m.capabilities));
     if all {
         WireProfile::CrosslockExtras
     } else {

@@ -244,9 +244,18 @@ fn expired_and_overlong_key_packages() {
     let net = Net::new();
     let mut alice = net.phone("+15551230001", DeviceProfile::Android);
     let mut bob = net.phone("+15551230002", DeviceProfile::Ios);
-    // Over-long: Carol's device generates 30-day KeyPackages.
+    // KP-3 (fact sheet §6): a KeyPackage living 365 days from its
+    // certificate's notBefore (T0 − 1 h for a development credential made
+    // at T0) is accepted; 366 days is refused.
+    let mut year = dev_config();
+    year.key_packages.lifetime_secs = 365 * 86_400 - 3_600;
+    let mut dave = net.phone_with("+15551230004", DeviceProfile::Ios, year);
+    let dave_kps = claim("+15551230004", &mut [&mut dave]);
+    let mut erin = net.phone("+15551230005", DeviceProfile::Android);
+    erin.create_conversation(NewConversation::OneToOne, &[dave_kps])
+        .unwrap();
     let mut long = dev_config();
-    long.key_packages.lifetime_secs = 30 * 86_400;
+    long.key_packages.lifetime_secs = 366 * 86_400 - 3_600;
     let mut carol = net.phone_with("+15551230003", DeviceProfile::Ios, long);
     let carol_kps = claim("+15551230003", &mut [&mut carol]);
     assert!(matches!(

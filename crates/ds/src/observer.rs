@@ -11,6 +11,7 @@ use crosslock_client::credential::{CredentialError, TrustPolicy};
 use crosslock_client::env::SystemClock;
 use crosslock_client::observer::{
     CrosslockRules, EndMlsExtension, EraExtension, IdentityError, Rcc16Identity,
+    advertised_extensions,
 };
 use crosslock_client::suite::Suite;
 use crosslock_wire::api::ds::{DeviceRef, ServerReason};
@@ -160,7 +161,7 @@ impl Observer {
             .crypto_provider(AwsLcCryptoProvider::with_enabled_cipher_suites(suites))
             .identity_provider(Rcc16Identity::new(trust, Arc::new(SystemClock)))
             .mls_rules(CrosslockRules)
-            .extension_types([EraExtension::TYPE, EndMlsExtension::TYPE])
+            .extension_types(advertised_extensions())
             .build();
         Observer { client }
     }

@@ -136,8 +136,13 @@ pub struct KdsConfig {
     pub nonce_lifetime_secs: u64,
     /// Most single-use KeyPackages per device and suite (default 100).
     pub max_key_packages_per_suite: usize,
-    /// Longest KeyPackage lifetime accepted (default 14 days + 1 h).
+    /// Longest KeyPackage lifetime accepted, notAfter − notBefore (default
+    /// 365 days + 1 h: deployed clients make KeyPackages that live 365 days
+    /// from their certificate's notBefore; KDS-KP-3).
     pub max_key_package_lifetime_secs: u64,
+    /// Latest KeyPackage end accepted, notAfter − now (default 365 days +
+    /// 1 h; KDS-KP-3).
+    pub max_key_package_remaining_secs: u64,
     /// A KeyPackage's credential must have this long left (default 30 days).
     pub min_credential_remaining_secs: u64,
     /// Claim rate limit per requester and target number.
@@ -202,7 +207,8 @@ impl KdsConfig {
             credential_lifetime_secs: 75 * 86_400,
             nonce_lifetime_secs: 300,
             max_key_packages_per_suite: 100,
-            max_key_package_lifetime_secs: 14 * 86_400 + 3_600,
+            max_key_package_lifetime_secs: 365 * 86_400 + 3_600,
+            max_key_package_remaining_secs: 365 * 86_400 + 3_600,
             min_credential_remaining_secs: 30 * 86_400,
             claim_rate: RateLimit::default(),
             requester_rate: RateLimit {

@@ -22,6 +22,25 @@ pub const MAX_UPLOAD: usize = 320;
 /// Suites a KeyPackage may use (0x0001, 0x0002, X-Wing 0xFE4C).
 pub const SUITES: [u16; 3] = [0x0001, 0x0002, 0xFE4C];
 
+/// (notBefore, notAfter) of a KeyPackage's leaf, Unix seconds: mls-rs
+/// exposes only notAfter, so the leaf node is decoded from the encoding
+/// (`version ‖ cipher_suite ‖ init_key<V> ‖ leaf_node ‖ …`, RFC 9420 §10).
+fn lifetime(kp: &mls_rs::KeyPackage) -> Result<(u64, u64), String> {
+    use mls_rs::group::{LeafNode, LeafNodeSource};
+    use mls_rs::mls_rs_codec::{MlsDecode, MlsEncode, MlsSize};
+    let bytes = kp.mls_encode_to_vec().map_err(|e| e.to_string())?;
+    let skip = 4 + kp.hpke_init_key.mls_encoded_len();
+    let mut rest = bytes.get(skip..).ok_or("truncated KeyPackage")?;
+    let leaf = LeafNode::mls_decode(&mut rest).map_err(|e| e.to_string())?;
+    match leaf.leaf_node_source {
+        LeafNodeSource::KeyPackage(l) => Ok((
+            l.not_before.seconds_since_epoch(),
+            l.not_after.seconds_since_epoch(),
+        )),
+        _ => Err("not a KeyPackage leaf".into()),
+    }
+}
+
 /// Accepts exactly the device's current credentials, with enough validity
 /// left, certifying the key that signed the KeyPackage.
 #[derive(Clone, Debug)]
@@ -156,11 +175,12 @@ impl Kds {
                 if !SUITES.contains(&suite) {
                     return Err(refuse(format!("suite {suite:#06x} is not accepted")));
                 }
-                let not_after = kp
-                    .expiration()
-                    .map_err(|e| refuse(e.to_string()))?
-                    .seconds_since_epoch();
-                if not_after.saturating_sub(now) > self.config.max_key_package_lifetime_secs {
+                let (not_before, not_after) = lifetime(&kp).map_err(refuse)?;
+                // KDS-KP-3 (fact sheet §6: deployed KeyPackages live
+                // 365 days from their certificate's notBefore).
+                if not_after.saturating_sub(not_before) > self.config.max_key_package_lifetime_secs
+                    || not_after.saturating_sub(now) > self.config.max_key_package_remaining_secs
+                {
                     return Err(refuse("lifetime longer than the maximum".into()));
                 }
                 if kp

@@ -289,7 +289,8 @@ async fn key_package_uploads_are_validated_whole() {
 async fn overlong_key_packages_are_refused() {
     let a = Provider::start(ProviderSetup::default()).await;
     let mut config = DeviceConfig::new(a.trust());
-    config.key_packages.lifetime_secs = 30 * 86_400;
+    // Longer than 365 days + 1 h from the certificate's notBefore.
+    config.key_packages.lifetime_secs = 367 * 86_400;
     let store: std::sync::Arc<dyn crosslock_client::store::StateStore> =
         std::sync::Arc::new(crosslock_client::store::MemoryStore::new());
     let keystore = std::sync::Arc::new(crosslock_client::keystore::SoftwareKeyStore::new(

@@ -19,7 +19,7 @@
 //! | [`report`] | signed receipts: the `rcs_signature` derived content and the receipt's CPIM envelope | `message/imdn+xml` | GSMA RCC.16 §7.6.2–§7.6.3 |
 //! | [`inner`] | the framed MIME entity inside an MLS application message (version, format, sender generation) | — | RFC 2045, RFC 5322; RCC.16 as deployed |
 //! | [`message_id`] | transport message ids (`Mx…`, UUID) | — | RCC.16 as deployed |
-//! | [`rcc16`] | the RCC.16 revision setting, capability feature tags | — | GSMA RCC.16 |
+//! | [`rcc16`] | the RCC.16 revision setting, capability feature tags, GroupContext extensions 0xF001–0xF011, Annex C.1 commitments, custom proposals | — | GSMA RCC.16 |
 //! | [`content_type`] | the media type names above and the RCC.16 `message/mls*` types | — | GSMA RCC.16 |
 //!
 //! How the layers nest for one text message:

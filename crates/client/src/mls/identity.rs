@@ -25,7 +25,8 @@ use crate::mls::revocation::Revocations;
 /// Why a leaf's identity was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
-    /// The credential is not X.509.
+    /// CRED-X509-1: the credential is not X.509 (a basic credential is
+    /// advertised for parity only, never accepted in a leaf).
     #[error("only X.509 credentials are accepted")]
     NotX509,
     /// The chain is empty.
@@ -240,6 +241,8 @@ impl IdentityProvider for Rcc16Identity {
     }
 
     fn supported_types(&self) -> Vec<CredentialType> {
-        vec![CredentialType::X509]
+        // Basic is advertised for parity with deployed clients (fact sheet
+        // §6); `validate` still refuses it (CRED-X509-1).
+        super::capabilities::advertised_credentials()
     }
 }

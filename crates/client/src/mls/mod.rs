@@ -1,9 +1,12 @@
 //! The mls-rs configuration Crosslock runs: storage, crypto, identity and
 //! rules plugged into the library's hooks.
 
+pub(crate) mod capabilities;
 pub(crate) mod crypto;
 pub(crate) mod extensions;
 pub(crate) mod identity;
+#[cfg(test)]
+mod profile_tests;
 pub(crate) mod revocation;
 pub(crate) mod rules;
 pub(crate) mod storage;

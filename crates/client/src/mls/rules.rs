@@ -1,7 +1,9 @@
 //! Crosslock's MLS rules: what every member enforces on every commit.
 
+use crosslock_wire::rcc16::extensions as rcc16_ext;
 use mls_rs::client_builder::PaddingMode;
 use mls_rs::group::Roster;
+use mls_rs::group::proposal::ProposalType;
 use mls_rs::mls_rules::{
     CommitDirection, CommitOptions, CommitSource, EncryptionOptions, ProposalBundle,
 };
@@ -23,9 +25,21 @@ pub enum RuleError {
     /// MLS-REINIT-1: a new era is a new group Welcomed explicitly, never a ReInit.
     #[error("ReInit proposals are not used; start a new era instead")]
     ReInitRefused,
-    /// A GroupContext extension does not decode.
+    /// A GroupContext extension does not decode (MLS-CTX-1).
     #[error("malformed group context extension: {0}")]
     Extension(String),
+    /// MLS-PROP-1 (RCC.16 §9.5.1): a ServerRemove (0xF004) proposal is
+    /// never applied; members remove with an ordinary Remove.
+    #[error("server_remove proposals are dropped; members commit an ordinary Remove")]
+    ServerRemoveRefused,
+    /// MLS-PROP-2: an rcs_signature (0xF002) proposal only signs derived
+    /// content (receipts); it is never valid inside a commit.
+    #[error("an rcs_signature proposal is never valid inside a commit")]
+    RcsSignatureInCommit,
+    /// MLS-PROP-3: a custom proposal whose meaning Crosslock does not
+    /// implement (advertised for parity with deployed clients only).
+    #[error("custom proposal 0x{0:04X} is not applied")]
+    UnsupportedProposal(u16),
     /// MLS-EXT-1: an external commit only rejoins: it removes exactly one
     /// leaf, of the same device (number and device id) as the new leaf.
     /// Nobody joins a conversation by external commit.
@@ -48,6 +62,44 @@ fn era_of(extensions: &ExtensionList) -> Result<Option<u32>, RuleError> {
         .get_as::<EraExtension>()
         .map(|e| e.map(|e| e.era))
         .map_err(|e| RuleError::Extension(e.to_string()))
+}
+
+/// MLS-CTX-1: the RCC.16 GroupContext extensions a commit sets or changes
+/// decode (fact sheet §4): 0xF003/0xF005 framed 32-byte keys, 0xF004/0xF006
+/// commitments (framed or bare digests), 0xF007 the metadata-keys flag.
+/// Values left as they were are not re-checked: extensions peers wrote are
+/// mirrored byte for byte.
+fn check_rcc16_extensions(old: &ExtensionList, new: &ExtensionList) -> Result<(), RuleError> {
+    for extension in new.iter() {
+        if old.get(extension.extension_type).as_ref() == Some(extension) {
+            continue;
+        }
+        let code = *extension.extension_type;
+        let data = &extension.extension_data;
+        let checked = match code {
+            rcc16_ext::ICON_KEY | rcc16_ext::SUBJECT_KEY => {
+                rcc16_ext::decode_key(code, data).map(drop)
+            }
+            rcc16_ext::ICON_COMMITMENT | rcc16_ext::SUBJECT_COMMITMENT => {
+                rcc16_ext::decode_commitment(code, data).map(drop)
+            }
+            rcc16_ext::METADATA_KEYS_REQUESTED => rcc16_ext::decode_metadata_keys_requested(data),
+            _ => Ok(()),
+        };
+        checked.map_err(|e| RuleError::Extension(e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// MLS-PROP-1..3: no custom proposal is applied by a commit (SelfRemove is
+/// not custom: mls-rs decodes it as its own proposal type).
+fn check_custom_proposals(proposals: &ProposalBundle) -> Result<(), RuleError> {
+    match proposals.custom_proposal_types().next() {
+        None => Ok(()),
+        Some(ProposalType::RCS_SERVER_REMOVE) => Err(RuleError::ServerRemoveRefused),
+        Some(ProposalType::RCS_SIGNATURE) => Err(RuleError::RcsSignatureInCommit),
+        Some(other) => Err(RuleError::UnsupportedProposal(*other)),
+    }
 }
 
 /// MLS-EXT-1: the external commit of `joiner` removes exactly one leaf,
@@ -97,7 +149,9 @@ impl MlsRules for CrosslockRules {
             if ended && !new.has_extension(EndMlsExtension::TYPE) {
                 return Err(RuleError::EndMlsWithdrawn);
             }
+            check_rcc16_extensions(&current_context.extensions, new)?;
         }
+        check_custom_proposals(&proposals)?;
         if !proposals.reinit_proposals().is_empty() {
             return Err(RuleError::ReInitRefused);
         }
@@ -115,10 +169,10 @@ impl MlsRules for CrosslockRules {
     ) -> Result<CommitOptions, Self::Error> {
         // Every commit carries a path: post-compromise security on every
         // membership change, not only on updates. Every commit also brings
-        // the new epoch's GroupInfo (with the tree and the external public
-        // key) for the delivery service: it checks the commit's outcome
-        // against it and hands it to a device that must rejoin by external
-        // commit (RCC.16 recovery).
+        // the new epoch's GroupInfo (with the external public key) for the
+        // delivery service: it checks the commit's outcome against it and
+        // hands it to a device that must rejoin by external commit (RCC.16
+        // recovery).
         Ok(CommitOptions::new()
             .with_path_required(true)
             .with_ratchet_tree_extension(true)

@@ -275,7 +275,10 @@ mod tests {
             .identity_provider(device.identity.clone())
             .crypto_provider(KeyStoreCrypto::new(device.keystore.clone()))
             .mls_rules(DefaultMlsRules::new())
-            .extension_types([EraExtension::TYPE, EndMlsExtension::TYPE])
+            .extension_types(crate::mls::capabilities::advertised_extensions())
+            .custom_proposal_types(crate::mls::capabilities::advertised_proposals(
+                device.config.revision,
+            ))
             .key_package_lifetime(Duration::from_secs(86_400))
             .signing_identity(
                 SigningIdentity::new(

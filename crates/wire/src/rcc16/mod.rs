@@ -7,8 +7,14 @@
 //!   reads Crosslock's extras inside MLS.
 //! - [`capability`]: the `+g.gsma.rcs.mls.*` feature tags and the decision
 //!   whether a conversation may use MLS (fact sheet §7).
+//! - [`extensions`], [`commitment`], [`proposal`]: the GroupContext
+//!   extensions 0xF001–0xF011, the Annex C.1 commitments and the custom
+//!   proposals of the MLS profile (fact sheet §4).
 
 pub mod capability;
+pub mod commitment;
+pub mod extensions;
+pub mod proposal;
 
 use std::fmt;
 use std::str::FromStr;

@@ -71,6 +71,12 @@ pub struct DeviceConfig {
     /// advertised in KeyPackages, bare or framed 0xF007. Both revisions'
     /// shapes are always decoded.
     pub revision: Revision,
+    /// Whether this device advertises Crosslock's extras (0xFC4C in its
+    /// leaf capabilities) and so may receive MIMI content, MIMI status and
+    /// typing (default true). False makes it a device of the deployed
+    /// profile alone, like the RCC.16 clients in the field: every
+    /// conversation it is in speaks the deployed formats (WIRE-NEG-1).
+    pub crosslock_extras: bool,
 }
 
 impl DeviceConfig {
@@ -85,6 +91,7 @@ impl DeviceConfig {
             credential_lifetime_secs: 75 * 86_400,
             transparency: TransparencyPolicy::default(),
             revision: Revision::default(),
+            crosslock_extras: true,
         }
     }
 }

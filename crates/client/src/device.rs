@@ -246,7 +246,9 @@ impl Device {
             .identity_provider(self.identity.clone())
             .mls_rules(CrosslockRules)
             .crypto_provider(crypto)
-            .extension_types(crate::mls::capabilities::advertised_extensions())
+            .extension_types(crate::mls::capabilities::extensions_advertised(
+                self.config.crosslock_extras,
+            ))
             .custom_proposal_types(crate::mls::capabilities::advertised_proposals(
                 self.config.revision,
             ))

@@ -16,10 +16,16 @@ use mls_rs::identity::CredentialType;
 /// Extension types advertised: `[0xF001…0xF007, 0xE000, 0xF010…0xF030]`
 /// as deployed, then [`CROSSLOCK_EXTRAS`] (0xFC4C; MLS-CAP-2).
 pub fn advertised_extensions() -> Vec<ExtensionType> {
+    extensions_advertised(true)
+}
+
+/// The deployed list alone (`extras` false: a device of the deployed
+/// profile, `DeviceConfig::crosslock_extras`) or followed by 0xFC4C.
+pub(crate) fn extensions_advertised(extras: bool) -> Vec<ExtensionType> {
     (ext::ERA..=ext::METADATA_KEYS_REQUESTED)
         .chain([ext::TESTING_EXPIRY_OVERRIDE])
         .chain(ext::CONTINUITY_TOKEN..=0xF030)
-        .chain([CROSSLOCK_EXTRAS])
+        .chain(extras.then_some(CROSSLOCK_EXTRAS))
         .map(ExtensionType::new)
         .collect()
 }

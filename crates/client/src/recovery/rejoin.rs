@@ -275,7 +275,9 @@ mod tests {
             .identity_provider(device.identity.clone())
             .crypto_provider(KeyStoreCrypto::new(device.keystore.clone()))
             .mls_rules(DefaultMlsRules::new())
-            .extension_types(crate::mls::capabilities::advertised_extensions())
+            .extension_types(crate::mls::capabilities::extensions_advertised(
+                device.config.crosslock_extras,
+            ))
             .custom_proposal_types(crate::mls::capabilities::advertised_proposals(
                 device.config.revision,
             ))

@@ -12,6 +12,7 @@ use crosslock_wire::aad::AuthenticatedData;
 use crosslock_wire::content_type;
 use crosslock_wire::cpim::{Message as CpimMessage, MlsEnvelope};
 use crosslock_wire::file_info::FileInfo;
+use crosslock_wire::ft_http::{self, Descriptor};
 use crosslock_wire::inner::ApplicationPayload;
 use crosslock_wire::mimi::{MessageId, MimiContent};
 use crosslock_wire::report::{FailureReason, ReportEnvelope};
@@ -70,9 +71,15 @@ pub enum ReceivedContent {
     },
     /// Delivery/read statuses.
     Status(MessageStatusReport),
-    /// Where to fetch an encrypted file and its key (RCC.16 FileInfo,
-    /// strictly decoded; see [`crate::file::decrypt_file`]).
+    /// A file's key container (RCC.16 protobuf FileInfo, strictly
+    /// decoded). For a chat attachment (slot 1 or 2) the download follows
+    /// in a descriptor ([`ReceivedContent::File`]); slots 3 and 4 carry the
+    /// group subject and icon keys.
     FileInfo(FileInfo),
+    /// A received file: an FT-HTTP descriptor paired with the sender's
+    /// preceding FileInfo messages; what the app needs to download and
+    /// decrypt ([`crate::file::decrypt_file`]).
+    File(crate::file::ReceivedFile),
     /// A content type this version does not interpret.
     Other {
         /// Its media type.
@@ -517,7 +524,10 @@ impl Device {
                 indicator,
             });
         }
+        // FILE-PAIR-1..3: a FileInfo is remembered, a descriptor paired.
+        let paired = crate::file::pair_on_receive(self, id, &sender, &media_type, &payload.body)?;
         let record = InboxRecord {
+            paired: paired.into_iter().map(Into::into).collect(),
             conversation: id.as_bytes().to_vec().into(),
             sender_number: sender.number.as_str().to_owned(),
             sender_device: sender.device.clone(),
@@ -585,8 +595,15 @@ impl Device {
                 MessageStatusReport::decode(&record.body.0)
                     .map_err(|e| ClientError::Content(e.to_string()))?,
             ),
-            content_type::MLS_RCS_FILE_INFO => {
-                ReceivedContent::FileInfo(crate::file::decode_received(&record.body.0)?)
+            content_type::MLS_RCS_FILE_INFO => ReceivedContent::FileInfo(
+                FileInfo::decode(&record.body.0)
+                    .map_err(|e| ClientError::Content(e.to_string()))?,
+            ),
+            ft_http::CONTENT_TYPE => {
+                let descriptor = Descriptor::decode(&record.body.0)
+                    .map_err(|e| ClientError::Content(e.to_string()))?;
+                let paired: Vec<Vec<u8>> = record.paired.iter().map(|b| b.0.clone()).collect();
+                ReceivedContent::File(crate::file::received_file(&descriptor, &paired)?)
             }
             other => ReceivedContent::Other {
                 content_type: other.to_owned(),

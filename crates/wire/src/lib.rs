@@ -14,7 +14,8 @@
 //! | [`mimi`] | MIMI content container (CBOR) | `application/mimi-content` | draft-ietf-mimi-content |
 //! | [`status`] | MIMI message status report (CBOR) | `application/mimi-message-status` | draft-mahy-mimi-message-status |
 //! | [`typing`] | isComposing typing indicator (XML) | `application/im-iscomposing+xml` | RFC 3994 |
-//! | [`file_info`] | FileInfo: a file's download URL, key, sizes, name (CBOR) | `message/mls-rcs-file-info` | GSMA RCC.16 file transfer |
+//! | [`file_info`] | FileInfo: one file's name, type, key, IV, tag, length (protobuf) | `message/mls-rcs-file-info` | GSMA RCC.16 §7.8.1, Annex C.2 |
+//! | [`ft_http`] | FT-HTTP descriptor: the upload's URL, expiry, size (XML) | `application/vnd.gsma.rcs-ft-http+xml` | GSMA RCC.07 §3.2.5 |
 //! | [`report`] | signed negative delivery report (CBOR) and its CPIM envelope | `application/vnd.crosslock.negative-report+cbor` | GSMA RCC.16 recovery |
 //! | [`inner`] | the MIME entity inside an MLS application message | — | RFC 2045, RFC 5322 |
 //! | [`rcc16`] | RCC.16 GroupContext extensions 0xF001–0xF011 and Annex C.1 commitments | — | GSMA RCC.16 §7.11, Annex C.1 |
@@ -64,6 +65,7 @@ mod cbor;
 pub mod content_type;
 pub mod cpim;
 pub mod file_info;
+pub mod ft_http;
 pub mod inner;
 pub mod mimi;
 pub mod rcc16;

@@ -350,15 +350,21 @@ pub(crate) async fn sync(
                         json!({"type": "receipt", "conversation": conversation, "from": sender(&m.sender), "statuses": statuses})
                     }
                     ReceivedContent::FileInfo(info) => {
-                        files::remember(dir, &m.message_id, info)?;
+                        // A chat attachment's key: its link follows in a
+                        // descriptor; slots 3 and 4 are group metadata keys.
+                        json!({"type": "file-info", "conversation": conversation, "from": sender(&m.sender), "slot": format!("{:?}", info.slot()).to_lowercase()})
+                    }
+                    ReceivedContent::File(received) => {
+                        files::remember(dir, &m.message_id, received)?;
+                        let f = &received.file.metadata;
+                        let size = f.encryption().length_hint.unwrap_or_default();
                         report.line(format!(
-                            "[{conversation}] {} sent a file: {} ({}, {} bytes); `crosslock device file recv` fetches it",
+                            "[{conversation}] {} sent a file: {} ({}, {size} bytes); `crosslock device file recv` fetches it",
                             m.sender.number.as_str(),
-                            info.safe_file_name(),
-                            info.media_type(),
-                            info.size()
+                            f.safe_file_name(),
+                            f.content_type(),
                         ));
-                        json!({"type": "file", "conversation": conversation, "from": sender(&m.sender), "name": info.safe_file_name(), "media_type": info.media_type(), "size": info.size()})
+                        json!({"type": "file", "conversation": conversation, "from": sender(&m.sender), "name": f.safe_file_name(), "media_type": f.content_type(), "size": size})
                     }
                     ReceivedContent::Other { content_type, .. } => {
                         json!({"type": "other", "conversation": conversation, "content_type": content_type})

@@ -80,6 +80,10 @@ pub enum ReceivedContent {
     /// preceding FileInfo messages; what the app needs to download and
     /// decrypt ([`crate::file::decrypt_file`]).
     File(crate::file::ReceivedFile),
+    /// A key delivery for the group subject or icon (a FileInfo in slot 3
+    /// or 4 paired with its descriptor): download the ciphertext, then
+    /// [`Device::open_group_metadata`].
+    GroupMetadata(crate::group_metadata::MetadataDownload),
     /// A content type this version does not interpret.
     Other {
         /// Its media type.
@@ -137,6 +141,11 @@ pub struct CommitEvent {
     /// leaf replacing its old one. It is still one device of the
     /// participant, and not listed in `removed`.
     pub rejoined: Option<Sender>,
+    /// `MetadataKeysRequested`: this commit set 0xF007
+    /// `group_metadata_keys_requested` and this device holds these current
+    /// subject/icon keys: re-send each with
+    /// [`Device::send_group_metadata_keys`] (its URL and expiry are here).
+    pub metadata_keys_requested: Vec<crate::group_metadata::MetadataDownload>,
 }
 
 /// What an incoming message turned out to be.
@@ -525,7 +534,18 @@ impl Device {
             });
         }
         // FILE-PAIR-1..3: a FileInfo is remembered, a descriptor paired.
-        let paired = crate::file::pair_on_receive(self, id, &sender, &media_type, &payload.body)?;
+        // GROUP-META-3..5: a subject/icon key delivery is checked and held,
+        // its descriptor paired; anything else is a chat attachment's.
+        let paired = match crate::group_metadata::pair_metadata_on_receive(
+            self,
+            id,
+            &sender,
+            &media_type,
+            &payload.body,
+        )? {
+            Some(paired) => paired,
+            None => crate::file::pair_on_receive(self, id, &sender, &media_type, &payload.body)?,
+        };
         let record = InboxRecord {
             paired: paired.into_iter().map(Into::into).collect(),
             conversation: id.as_bytes().to_vec().into(),
@@ -603,7 +623,12 @@ impl Device {
                 let descriptor = Descriptor::decode(&record.body.0)
                     .map_err(|e| ClientError::Content(e.to_string()))?;
                 let paired: Vec<Vec<u8>> = record.paired.iter().map(|b| b.0.clone()).collect();
-                ReceivedContent::File(crate::file::received_file(&descriptor, &paired)?)
+                match crate::group_metadata::metadata_download(&descriptor, &paired) {
+                    Some(download) => ReceivedContent::GroupMetadata(download?),
+                    None => {
+                        ReceivedContent::File(crate::file::received_file(&descriptor, &paired)?)
+                    }
+                }
             }
             other => ReceivedContent::Other {
                 content_type: other.to_owned(),
@@ -659,6 +684,11 @@ impl Device {
             .and_then(|m| LeafIdentity::of(&m.signing_identity).ok())
             .map(Sender::from);
         let rejoined = committer.clone().filter(|_| commit.is_external);
+        let pending_id = record
+            .pending
+            .as_ref()
+            .filter(|_| own)
+            .map(|p| p.message_id.clone());
         let (new_epoch, removed_self) = match &commit.effect {
             CommitEffect::NewEpoch(e) => (e, false),
             CommitEffect::Removed { new_epoch, .. } => (new_epoch, true),
@@ -699,6 +729,7 @@ impl Device {
         // A rejoined device replaced its own leaf: still a member.
         removed.retain(|r| Some(r) != rejoined.as_ref());
         let epoch = new_epoch.epoch;
+        let prior_context = new_epoch.prior_state.context().extensions.clone();
         let superseded_pending = had_pending && !own;
         if group.has_pending_commit() {
             group.clear_pending_commit();
@@ -725,9 +756,16 @@ impl Device {
         // A staged rejoin or new era of ours waits for its own verdict.
         record.pending = record.pending.filter(|p| p.kind.replaces_group());
         self.put_conversation(id, &record)?;
+        // GROUP-META-1: our staged subject/icon change becomes current only
+        // if this is our own commit echoed back.
+        self.settle_staged_metadata(id, pending_id.as_deref())?;
+        let mut metadata_keys_requested = Vec::new();
         if !removed_self {
             self.record_epoch_authenticator(id)?;
             self.observe_member_keys(id)?;
+            if !own {
+                metadata_keys_requested = self.metadata_keys_requested(id, &prior_context)?;
+            }
         }
         Ok(CommitEvent {
             conversation: id.clone(),
@@ -740,6 +778,7 @@ impl Device {
             own_commit: own,
             superseded_pending,
             rejoined,
+            metadata_keys_requested,
         })
     }
 

@@ -34,7 +34,7 @@ pub enum Content {
 }
 
 impl Content {
-    fn payload(&self) -> ApplicationPayload {
+    pub(crate) fn payload(&self) -> ApplicationPayload {
         match self {
             Content::Mimi(c) => ApplicationPayload::new(content_type::MIMI_CONTENT, c.encode()),
             Content::Status(s) => {

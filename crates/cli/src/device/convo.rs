@@ -366,6 +366,14 @@ pub(crate) async fn sync(
                         ));
                         json!({"type": "file", "conversation": conversation, "from": sender(&m.sender), "name": f.safe_file_name(), "media_type": f.content_type(), "size": size})
                     }
+                    ReceivedContent::GroupMetadata(d) => {
+                        let kind = format!("{:?}", d.kind).to_lowercase();
+                        report.line(format!(
+                            "[{conversation}] {} sent the group {kind} key",
+                            m.sender.number.as_str(),
+                        ));
+                        json!({"type": "group-metadata", "conversation": conversation, "from": sender(&m.sender), "kind": kind, "size": d.ciphertext_size})
+                    }
                     ReceivedContent::Other { content_type, .. } => {
                         json!({"type": "other", "conversation": conversation, "content_type": content_type})
                     }

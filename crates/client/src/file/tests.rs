@@ -460,13 +460,31 @@ fn descriptors_pair_with_the_preceding_file_info_only() {
     };
     assert!(matches!(&m.content, ReceivedContent::File(f) if f.thumbnail.is_some()));
     assert_eq!(inbox.last().unwrap().content, m.content);
-    // Group metadata keys are delivered, never paired.
-    deliver(
-        content_type::MLS_RCS_FILE_INFO,
-        kat_info(Slot::Icon).encode(),
-    )
-    .0
-    .unwrap();
+    // Group metadata keys are never paired as attachments: a slot-4
+    // FileInfo not named `group_icon` is refused (GROUP-META-4), a named
+    // one in a group without an icon commitment too (GROUP-META-3), and a
+    // descriptor after them has nothing to pair with.
+    assert!(matches!(
+        deliver(
+            content_type::MLS_RCS_FILE_INFO,
+            kat_info(Slot::Icon).encode(),
+        )
+        .0,
+        Err(ClientError::GroupMetadata(
+            crate::group_metadata::GroupMetadataError::WrongFileName { .. }
+        ))
+    ));
+    let enc = kat_info(Slot::Icon).into_metadata().encryption().clone();
+    let named = FileInfo::new(
+        Slot::Icon,
+        FileMetadata::new("group_icon", "image/png", enc).unwrap(),
+    );
+    assert!(matches!(
+        deliver(content_type::MLS_RCS_FILE_INFO, named.encode()).0,
+        Err(ClientError::GroupMetadata(
+            crate::group_metadata::GroupMetadataError::NotCommitted(_)
+        ))
+    ));
     assert!(matches!(
         deliver(ft_http::CONTENT_TYPE, descriptor(80, false)).0,
         Err(ClientError::File(FileError::UnpairedDescriptor))

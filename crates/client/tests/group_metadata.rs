@@ -733,3 +733,89 @@ fn the_committed_extensions_are_the_deployed_bytes_and_no_key_reaches_the_server
         assert_eq!(ext_data(&context_of(&request), 0xF006), Some(subject));
     }
 }
+
+#[test]
+fn a_staged_key_survives_a_restart_and_an_echoed_commit_makes_it_current() {
+    let net = Net::new();
+    let alice_store = Arc::new(MemoryStore::new());
+    let mut alice = net.phone_in(
+        alice_store.clone(),
+        "+15551230001",
+        DeviceProfile::Android,
+        dev_config(),
+    );
+    let mut bob = net.phone("+15551230002", DeviceProfile::Ios);
+    let pending = alice
+        .create_conversation(
+            NewConversation::Group {
+                group_id: b"restart-club".to_vec(),
+            },
+            &[claim("+15551230002", &mut [&mut bob])],
+        )
+        .unwrap();
+    accept(&mut alice, &pending, &mut [], &mut [&mut bob]);
+    let id = pending.conversation;
+    let change = alice
+        .set_group_metadata(&id, MetadataKind::Subject, b"Climbing club", "text/plain")
+        .unwrap();
+
+    // The phone restarts with the commit in flight.
+    drop(alice);
+    let keystore = Arc::new(crosslock_client::keystore::SoftwareKeyStore::new(
+        alice_store.clone(),
+    ));
+    let mut alice = Device::open(alice_store, keystore, dev_config(), net.env()).unwrap();
+    // Not current before the verdict ...
+    assert_eq!(alice.group_metadata(&id).unwrap(), GroupMetadata::default());
+    // ... current once the server echoes the commit back.
+    let echo = commit_event(
+        alice
+            .receive(
+                &change.commit.commit.message_id,
+                &change.commit.commit.envelope,
+            )
+            .unwrap(),
+    );
+    assert!(echo.own_commit);
+    bob.receive(
+        &change.commit.commit.message_id,
+        &change.commit.commit.envelope,
+    )
+    .unwrap();
+    assert_eq!(
+        alice.group_metadata(&id).unwrap().subject.as_deref(),
+        Some("Climbing club")
+    );
+    let sent = alice
+        .send_group_metadata_keys(&id, MetadataKind::Subject, URL, T0 + 60)
+        .unwrap();
+    deliver_keys(&sent, &mut [&mut bob]);
+
+    // A joiner asks after the URL expired: nothing is offered for re-sending
+    // (the app uploads again and calls send_group_metadata_keys).
+    net.clock.advance(120);
+    let mut carol = net.phone("+15551230003", DeviceProfile::Android);
+    let add = alice
+        .add_participants(&id, &[claim("+15551230003", &mut [&mut carol])])
+        .unwrap();
+    accept(&mut alice, &add, &mut [&mut bob], &mut [&mut carol]);
+    let request = carol.request_group_metadata_keys(&id).unwrap();
+    carol.commit_accepted(&request).unwrap();
+    let event = commit_event(
+        alice
+            .receive(&request.commit.message_id, &request.commit.envelope)
+            .unwrap(),
+    );
+    assert!(event.metadata_keys_requested.is_empty());
+    let sent = alice
+        .send_group_metadata_keys(&id, MetadataKind::Subject, URL, T0 + 86_400)
+        .unwrap();
+    deliver_keys(&sent, &mut [&mut carol]);
+    carol
+        .open_group_metadata(&id, MetadataKind::Subject, &change.ciphertext)
+        .unwrap();
+    assert_eq!(
+        carol.group_metadata(&id).unwrap().subject.as_deref(),
+        Some("Climbing club")
+    );
+}

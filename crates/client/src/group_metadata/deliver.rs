@@ -86,17 +86,19 @@ impl Device {
     }
 
     /// What this device can re-send for a key request: the current keys it
-    /// holds with a download URL.
+    /// holds with a download URL that has not expired.
     pub(crate) fn resendable_metadata(
         &mut self,
         id: &ConversationId,
     ) -> Result<Vec<MetadataDownload>, ClientError> {
+        let now = self.env.clock.now();
         let context = self.group(id)?.context().extensions.clone();
         let record = self.metadata_record(id)?;
         let mut found = Vec::new();
         for kind in MetadataKind::ALL {
             if let Some(item) = record.item(kind)
                 && let Some((url, until)) = &item.download
+                && *until > now
                 && let Some(size) = seal::expected_size(item)
                 && item.is_current(&context, kind)?
             {

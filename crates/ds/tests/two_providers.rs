@@ -248,7 +248,7 @@ async fn a_group_across_providers_with_a_two_device_participant_an_add_a_removal
 
     // Carol's tablet was offline the whole time: everything is waiting, in
     // order, and it ends in the same state as everyone.
-    let late = sync_n(&mut carol_tablet, 7).await;
+    let late = sync_n(&mut carol_tablet, 8).await;
     assert!(matches!(late[0], Ok(Received::Joined { .. })), "{late:?}");
     assert_eq!(
         texts(&late),

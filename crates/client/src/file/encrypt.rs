@@ -67,6 +67,7 @@ pub fn encrypt_file<R: Read, W: Write>(
         if tail.is_none() {
             filled = read_full(&mut reader, &mut buf)?;
             let total = offset + filled as u64;
+            // FILE-C2-1.
             if total > MAX_FILE_SIZE {
                 return Err(FileError::TooLarge);
             }

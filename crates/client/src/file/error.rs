@@ -62,10 +62,6 @@ pub enum FileError {
     /// a file under the size limit).
     #[error("AES-CTR block counter would wrap")]
     CounterOverflow,
-    /// A file key is delivered for a slot that carries no file: group icon
-    /// and subject keys are not chat attachments.
-    #[error("this FileInfo slot does not describe an attachment")]
-    NotAnAttachment,
     /// An FT-HTTP descriptor arrived with no unpaired FileInfo from its
     /// sender in the conversation before it.
     #[error("file descriptor without a preceding FileInfo")]

@@ -89,6 +89,7 @@ impl FileKeys {
         offset: u64,
         buf: &mut [u8],
     ) -> Result<(), FileError> {
+        // FILE-C2-2.
         let end = offset
             .checked_add(buf.len() as u64)
             .ok_or(FileError::CounterOverflow)?;

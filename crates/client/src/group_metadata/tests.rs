@@ -280,6 +280,15 @@ fn kinds_map_to_the_deployed_numbers() {
     assert_eq!(MetadataKind::Icon.commitment_extension(), 0xF004);
     assert_eq!(MetadataKind::Subject.slot().field(), 3);
     assert_eq!(MetadataKind::Icon.slot().field(), 4);
+    // The HKDF info is the file name (fact sheet §1), as in `crate::file`.
+    assert_eq!(
+        MetadataKind::Subject.file_name().as_bytes(),
+        crate::file::INFO_GROUP_SUBJECT
+    );
+    assert_eq!(
+        MetadataKind::Icon.file_name().as_bytes(),
+        crate::file::INFO_GROUP_ICON
+    );
     assert_eq!(MetadataKind::of_slot(Slot::File), None);
     assert_eq!(MetadataKind::of_slot(Slot::Thumbnail), None);
     for kind in MetadataKind::ALL {

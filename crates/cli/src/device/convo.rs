@@ -367,12 +367,17 @@ pub(crate) async fn sync(
                         json!({"type": "file", "conversation": conversation, "from": sender(&m.sender), "name": f.safe_file_name(), "media_type": f.content_type(), "size": size})
                     }
                     ReceivedContent::GroupMetadata(d) => {
+                        // Small (a subject, an icon): fetched and opened now.
                         let kind = format!("{:?}", d.kind).to_lowercase();
-                        report.line(format!(
-                            "[{conversation}] {} sent the group {kind} key",
-                            m.sender.number.as_str(),
-                        ));
-                        json!({"type": "group-metadata", "conversation": conversation, "from": sender(&m.sender), "kind": kind, "size": d.ciphertext_size})
+                        let opened = super::subject::open(dir, &m.conversation, d).await;
+                        report.line(match &opened {
+                            Ok(()) => format!(
+                                "[{conversation}] {} sent the group {kind}; opened",
+                                m.sender.number.as_str(),
+                            ),
+                            Err(e) => format!("[{conversation}] group {kind} not opened: {e}"),
+                        });
+                        json!({"type": "group-metadata", "conversation": conversation, "from": sender(&m.sender), "kind": kind, "opened": opened.is_ok()})
                     }
                     ReceivedContent::Other { content_type, .. } => {
                         json!({"type": "other", "conversation": conversation, "content_type": content_type})
@@ -410,7 +415,15 @@ pub(crate) async fn sync(
                         ""
                     }
                 ));
-                json!({"type": "commit", "conversation": c.conversation.to_string(), "epoch": c.epoch, "added": added, "removed": removed, "removed_self": c.removed_self})
+                // 0xF007: a member asked for the group's keys; re-send ours.
+                for d in &c.metadata_keys_requested {
+                    if let Err(e) =
+                        super::subject::send_keys(dir, &c.conversation, d.kind, &d.download).await
+                    {
+                        report.line(format!("[{}] keys not re-sent: {e}", c.conversation));
+                    }
+                }
+                json!({"type": "commit", "conversation": c.conversation.to_string(), "epoch": c.epoch, "added": added, "removed": removed, "removed_self": c.removed_self, "metadata_keys_resent": c.metadata_keys_requested.len()})
             }
             Ok(Received::Joined {
                 conversation,

@@ -51,9 +51,11 @@
 //! and the download URL travel only in the FileInfo and the descriptor),
 //! so a joiner needs the key delivery of step 2 anyway, and every extra
 //! copy of `K` is one more place it can leak (LineageOS's copy of 0xF003
-//! in the GroupContext reaches the server). A peer's Welcome that carries
-//! them is accepted; they are not used. 0xF003/0xF005 found in a
-//! GroupContext (as LineageOS commits them) are mirrored byte for byte.
+//! in the GroupContext reaches the server). Joining does not read the
+//! Welcome's GroupInfo extensions, so a peer's Welcome that carries them
+//! is joined like any other and they are not used (no test builds such a
+//! Welcome yet). 0xF003/0xF005 found in a GroupContext (as LineageOS
+//! commits them) are checked by MLS-CTX-1 and mirrored byte for byte.
 
 mod deliver;
 mod open;

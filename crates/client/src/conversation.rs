@@ -69,9 +69,13 @@ pub enum NewConversation {
     /// A 1:1 chat with exactly one other participant (our own other
     /// devices may be included); the group id is a fresh UUIDv4 string.
     OneToOne,
-    /// A group chat under the RCS group id given.
+    /// A group chat. Its MLS group id is `group_id` when that is a
+    /// lowercase UUIDv4 string (e.g. one agreed out of band), and otherwise
+    /// a fresh one: RCC.16 servers as deployed refuse any other shape
+    /// (fact sheet §6, GID-1). The id is in [`PendingCommit::conversation`].
     Group {
-        /// The RCS group id (1–255 bytes).
+        /// A lowercase UUIDv4 string to use, or anything else (for example
+        /// empty) for a fresh one.
         group_id: Vec<u8>,
     },
 }
@@ -198,7 +202,7 @@ impl Device {
         kind: NewConversation,
         participants: &[ParticipantKeyPackages],
     ) -> Result<PendingCommit, ClientError> {
-        let group_id = match &kind {
+        let id = match &kind {
             NewConversation::OneToOne => {
                 let others: BTreeSet<_> = participants
                     .iter()
@@ -210,15 +214,15 @@ impl Device {
                         "a 1:1 conversation has exactly one other participant".into(),
                     ));
                 }
-                uuid::Builder::from_random_bytes(self.env.random())
-                    .into_uuid()
-                    .to_string()
-                    .into_bytes()
+                ConversationId::fresh(self.env.random())
             }
-            NewConversation::Group { group_id } => group_id.clone(),
+            NewConversation::Group { group_id } if ConversationId::is_deployed_form(group_id) => {
+                ConversationId::new(group_id.clone())
+                    .ok_or_else(|| internal("a 36-byte id is a valid conversation id"))?
+            }
+            // GID-1: our groups get the deployed id form too.
+            NewConversation::Group { .. } => ConversationId::fresh(self.env.random()),
         };
-        let id = ConversationId::new(group_id)
-            .ok_or_else(|| ClientError::InvalidRequest("group id must be 1 to 255 bytes".into()))?;
         if self
             .staged
             .get(Table::Conversation, id.as_bytes())?

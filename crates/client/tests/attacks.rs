@@ -218,7 +218,7 @@ fn world_with(carol_requires: bool) -> World {
     let pending = alice
         .create_conversation(
             NewConversation::Group {
-                group_id: b"trio".to_vec(),
+                group_id: b"00000000-0000-4000-8000-000000000c01".to_vec(),
             },
             &claims,
         )
@@ -281,7 +281,7 @@ fn joining_member_must_prove_the_roster_before_sending() {
     let pending = alice
         .create_conversation(
             NewConversation::Group {
-                group_id: b"trio".to_vec(),
+                group_id: b"00000000-0000-4000-8000-000000000c01".to_vec(),
             },
             &claims,
         )
@@ -490,7 +490,7 @@ fn new_era_welcome_from_a_non_member_is_refused() {
     let mut alice = net.phone(ALICE, DeviceProfile::Android);
     let mut bob = net.phone_in(bob_store.clone(), BOB, DeviceProfile::Ios, dev_config());
     let mut mallory = net.phone(CAROL, DeviceProfile::Android);
-    let group_id = b"family".to_vec();
+    let group_id = b"00000000-0000-4000-8000-000000000b01".to_vec();
     let pending = alice
         .create_conversation(
             NewConversation::Group {

@@ -57,7 +57,7 @@ fn trio_with(net: &Net, bob_config: DeviceConfig) -> Trio {
     let pending = alice
         .create_conversation(
             NewConversation::Group {
-                group_id: b"trio".to_vec(),
+                group_id: b"00000000-0000-4000-8000-000000000c01".to_vec(),
             },
             &claims,
         )
@@ -329,8 +329,8 @@ case!(
 );
 
 case!(
-    /// An outsider (Mallory, in her own group that happens to be called
-    /// `trio` at the same epoch) sends an application message with the
+    /// An outsider (Mallory, in her own group that happens to have the
+    /// same group id at the same epoch) sends an application message with the
     /// group's genuine era and epoch authenticator copied from the wire:
     /// the sender is not in Bob's group.
     application_message_from_non_member,
@@ -342,7 +342,7 @@ case!(
         let mut dave = net.phone("+15559999998", DeviceProfile::Ios);
         let p = mallory
             .create_conversation(
-                NewConversation::Group { group_id: b"trio".to_vec() },
+                NewConversation::Group { group_id: b"00000000-0000-4000-8000-000000000c01".to_vec() },
                 &[claim("+15559999998", &mut [&mut dave])],
             )
             .unwrap();

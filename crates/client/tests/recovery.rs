@@ -46,7 +46,7 @@ fn trio(net: &Net) -> Trio {
     let pending = alice
         .create_conversation(
             NewConversation::Group {
-                group_id: b"trio".to_vec(),
+                group_id: b"00000000-0000-4000-8000-000000000c01".to_vec(),
             },
             &claims,
         )
@@ -628,7 +628,7 @@ fn forged_and_replayed_reports_are_refused() {
     let p = dave
         .create_conversation(
             NewConversation::Group {
-                group_id: b"trio".to_vec(),
+                group_id: b"00000000-0000-4000-8000-000000000c01".to_vec(),
             },
             &[claim("+15551230005", &mut [&mut erin])],
         )

@@ -326,14 +326,19 @@ async fn peer_cannot_become_hub_without_proof_of_creation_there() {
         .device
         .create_conversation(
             NewConversation::Group {
-                group_id: b"fed-squat".to_vec(),
+                group_id: b"00000000-0000-4000-8000-000000000a05".to_vec(),
             },
             &[alice.claim(&p.a, BOB).await],
         )
         .unwrap();
     let envelope = pending.commit.envelope.clone();
     let id = message_id(&envelope);
-    let mut body = delivery(b"fed-squat", device_json(&alice), &id, &envelope);
+    let mut body = delivery(
+        b"00000000-0000-4000-8000-000000000a05",
+        device_json(&alice),
+        &id,
+        &envelope,
+    );
     refused(&p, body.clone(), (409, "hub-unproven")).await;
     let epoch_one = B64(pending.group_info.clone());
     for (group_info, created_at) in [
@@ -352,7 +357,7 @@ async fn peer_cannot_become_hub_without_proof_of_creation_there() {
         .device
         .create_conversation(
             NewConversation::Group {
-                group_id: b"fed-bob".to_vec(),
+                group_id: b"00000000-0000-4000-8000-000000000a03".to_vec(),
             },
             &[bob.claim(&p.b, ALICE).await],
         )
@@ -368,7 +373,7 @@ async fn peer_cannot_become_hub_without_proof_of_creation_there() {
         Ok(Received::Joined { .. })
     ));
     assert!(matches!(
-        p.ds_a.ds.store().conversation(b"fed-bob").unwrap(),
+        p.ds_a.ds.store().conversation(b"00000000-0000-4000-8000-000000000a03").unwrap(),
         Some(crosslock_ds::store::Hosting::Follower { ref hub }) if hub == "kds.b.example"
     ));
 }
@@ -388,14 +393,14 @@ async fn peer_cannot_prove_creation_by_a_number_homed_elsewhere() {
         .device
         .create_conversation(
             NewConversation::Group {
-                group_id: b"fed-plan".to_vec(),
+                group_id: b"00000000-0000-4000-8000-000000000a04".to_vec(),
             },
             &[bob.claim(&p.b, ALICE).await],
         )
         .unwrap();
     let welcome = bobs.welcome.as_ref().unwrap().envelope.clone();
     let mut body = delivery(
-        b"fed-plan",
+        b"00000000-0000-4000-8000-000000000a04",
         device_json(&alice),
         &message_id(&welcome),
         &welcome,
@@ -411,7 +416,7 @@ async fn peer_cannot_prove_creation_by_a_number_homed_elsewhere() {
         p.ds_a
             .ds
             .store()
-            .conversation(b"fed-plan")
+            .conversation(b"00000000-0000-4000-8000-000000000a04")
             .unwrap()
             .is_none()
     );
@@ -449,10 +454,16 @@ async fn peer_flood_is_rate_limited_per_peer() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn member_cannot_pin_a_garbage_epoch_authenticator() {
-    let mut g = group(two_providers().await, b"auth-poison").await;
+    let mut g = group(
+        two_providers().await,
+        b"00000000-0000-4000-8000-000000000a02",
+    )
+    .await;
     let store = g.p.ds_a.ds.store().clone();
     let pin = |store: &std::sync::Arc<dyn crosslock_ds::store::DsStore>| {
-        store.epoch_authenticator(b"auth-poison", 1, 1).unwrap()
+        store
+            .epoch_authenticator(b"00000000-0000-4000-8000-000000000a02", 1, 1)
+            .unwrap()
     };
     // Bob (at B) speaks first in the epoch Alice opened, with garbage.
     // Nothing is pinned yet, so it is relayed, pins nothing, and the
@@ -518,7 +529,11 @@ async fn member_cannot_pin_a_garbage_epoch_authenticator() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn member_that_opened_an_epoch_cannot_block_its_own_removal() {
-    let mut g = group(two_providers().await, b"auth-owner").await;
+    let mut g = group(
+        two_providers().await,
+        b"00000000-0000-4000-8000-000000000a01",
+    )
+    .await;
     // Bob (at B) opens epoch 2 with a key update, then pins garbage for
     // it with his first message.
     let update = g.bob.device.update_keys(&g.id).unwrap();
@@ -538,7 +553,9 @@ async fn member_that_opened_an_epoch_cannot_block_its_own_removal() {
     g.bob.ds.message(&poison).await.unwrap();
     let store = g.p.ds_a.ds.store().clone();
     assert_eq!(
-        store.epoch_authenticator(b"auth-owner", 1, 2).unwrap(),
+        store
+            .epoch_authenticator(b"00000000-0000-4000-8000-000000000a01", 1, 2)
+            .unwrap(),
         Some([0x55; 32])
     );
     // In the epoch Bob opened, Alice's application messages are refused
@@ -572,7 +589,9 @@ async fn member_that_opened_an_epoch_cannot_block_its_own_removal() {
         .unwrap()
         .epoch_authenticator;
     assert_eq!(
-        store.epoch_authenticator(b"auth-owner", 1, 3).unwrap(),
+        store
+            .epoch_authenticator(b"00000000-0000-4000-8000-000000000a01", 1, 3)
+            .unwrap(),
         Some(truth)
     );
     // Bob, removed, is refused.

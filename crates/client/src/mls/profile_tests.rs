@@ -425,3 +425,75 @@ fn key_package_before_its_certificate_is_refused() {
         .unwrap();
     assert!(check_key_package(&alice.identity, 1_790_000_000, &policy, &kp).is_ok());
 }
+
+/// GID-1 (fact sheet §6): groups we create get a lowercase UUIDv4 string
+/// as MLS group id; a caller's id is used only when it has that form.
+#[test]
+fn group_ids_have_the_deployed_form() {
+    let Pair {
+        clock,
+        mut alice,
+        id,
+        ..
+    } = pair(Revision::V3_0);
+    // `pair` asked for "profile": a fresh id was minted instead.
+    assert_eq!(id.as_bytes().len(), 36);
+    assert!(ConversationId::is_deployed_form(id.as_bytes()));
+    let mut carol = phone("+15551230003", &clock, 3, Revision::V3_0);
+    let given = b"7d444840-9dc0-41d2-a2a6-0e7e6ea1bd70".to_vec();
+    let pending = alice
+        .create_conversation(
+            NewConversation::Group {
+                group_id: given.clone(),
+            },
+            &[claim(&mut carol)],
+        )
+        .unwrap();
+    assert_eq!(pending.conversation.as_bytes(), &given[..]);
+    // Uppercase is not the deployed form: a fresh id again.
+    let pending = alice
+        .create_conversation(
+            NewConversation::Group {
+                group_id: given.to_ascii_uppercase(),
+            },
+            &[claim(&mut carol)],
+        )
+        .unwrap();
+    assert_ne!(
+        pending.conversation.as_bytes(),
+        &given.to_ascii_uppercase()[..]
+    );
+    assert!(ConversationId::is_deployed_form(
+        pending.conversation.as_bytes()
+    ));
+}
+
+/// MLS-CAP-1/2: the KeyPackages a device publishes carry the deployed
+/// capability lists of its configured revision, plus CROSSLOCK_EXTRAS.
+#[test]
+fn key_packages_advertise_the_deployed_capabilities() {
+    use mls_rs::group::LeafNode;
+    use mls_rs::mls_rs_codec::{MlsDecode, MlsEncode, MlsSize};
+
+    use crate::mls::capabilities::{
+        advertised_credentials, advertised_extensions, advertised_proposals, crosslock_extras,
+    };
+    let clock = Arc::new(ManualClock::new(1_790_000_000));
+    for (seed, revision) in [(5, Revision::V3_0), (6, Revision::V4_0)] {
+        let mut device = phone("+15551230005", &clock, seed, revision);
+        let batch = device.generate_key_packages(1).unwrap();
+        for (_, bytes) in &batch.key_packages {
+            let message = mls_rs::MlsMessage::from_bytes(bytes).unwrap();
+            let kp = message.as_key_package().unwrap();
+            let encoded = kp.mls_encode_to_vec().unwrap();
+            let mut rest = &encoded[4 + kp.hpke_init_key.mls_encoded_len()..];
+            let leaf = LeafNode::mls_decode(&mut rest).unwrap();
+            assert_eq!(leaf.capabilities.extensions, advertised_extensions());
+            assert_eq!(leaf.capabilities.proposals, advertised_proposals(revision));
+            assert_eq!(leaf.capabilities.credentials, advertised_credentials());
+            assert!(crosslock_extras(&leaf.capabilities));
+            // Nothing but last_resort ever goes in KeyPackage.extensions.
+            assert!(kp.extensions.is_empty());
+        }
+    }
+}

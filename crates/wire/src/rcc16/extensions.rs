@@ -547,4 +547,21 @@ mod tests {
         assert_eq!(unframe(0xF020, &hex("026162")), Ok(&b"ab"[..]));
         assert!(unframe(0xF020, &hex("036162")).is_err());
     }
+
+    proptest::proptest! {
+        /// Hostile payloads: every decoder returns a value or a typed
+        /// error, never panics; a framed value round-trips.
+        #[test]
+        fn decoders_never_panic(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..80)) {
+            let _ = decode_era(&data);
+            let _ = decode_end_mls(&data);
+            let _ = decode_key(ICON_KEY, &data);
+            let _ = decode_commitment(ICON_COMMITMENT, &data);
+            let _ = decode_metadata_keys_requested(&data);
+            let _ = decode_continuity_token(&data);
+            let _ = decode_continuity_token_commitment(&data);
+            let framed = frame(&data);
+            proptest::prop_assert_eq!(unframe(0xF020, &framed), Ok(&data[..]));
+        }
+    }
 }

@@ -53,8 +53,9 @@
 //! copy of `K` is one more place it can leak (LineageOS's copy of 0xF003
 //! in the GroupContext reaches the server). Joining does not read the
 //! Welcome's GroupInfo extensions, so a peer's Welcome that carries them
-//! is joined like any other and they are not used (no test builds such a
-//! Welcome yet). 0xF003/0xF005 found in a GroupContext (as LineageOS
+//! is joined like any other and they are not used (`welcome_tests.rs`
+//! builds one with `set_group_info_ext` and checks that the server's
+//! GroupInfo carries neither key). 0xF003/0xF005 found in a GroupContext (as LineageOS
 //! commits them) are checked by MLS-CTX-1 and mirrored byte for byte.
 
 mod deliver;
@@ -276,3 +277,5 @@ pub(crate) fn keys_requested(context: &ExtensionList) -> bool {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod welcome_tests;

@@ -819,3 +819,58 @@ fn a_staged_key_survives_a_restart_and_an_echoed_commit_makes_it_current() {
         Some("Climbing club")
     );
 }
+
+#[test]
+fn a_key_delivery_overtaken_by_a_change_is_refused() {
+    let net = Net::new();
+    let Club {
+        mut alice,
+        mut bob,
+        mut carol,
+        carol_store,
+        id,
+    } = club(&net, dev_config());
+    set(
+        &mut alice,
+        &id,
+        MetadataKind::Subject,
+        b"Climbing club",
+        "text/plain",
+        &mut [&mut bob, &mut carol],
+    );
+    let sent = alice
+        .send_group_metadata_keys(&id, MetadataKind::Subject, URL, UNTIL)
+        .unwrap();
+    // Carol gets the FileInfo, then Bob's change, then the descriptor.
+    carol
+        .receive(&sent[0].outbound.message_id, &sent[0].outbound.envelope)
+        .unwrap();
+    let renamed = set(
+        &mut bob,
+        &id,
+        MetadataKind::Subject,
+        b"Bouldering club",
+        "text/plain",
+        &mut [&mut alice, &mut carol],
+    );
+    let before = snapshot(carol_store.as_ref());
+    let refused = carol
+        .receive(&sent[1].outbound.message_id, &sent[1].outbound.envelope)
+        .unwrap_err();
+    assert!(matches!(
+        metadata_error(refused),
+        GroupMetadataError::CommitmentMismatch(MetadataKind::Subject)
+    ));
+    assert_eq!(snapshot(carol_store.as_ref()), before);
+    // Bob's own delivery still pairs and opens.
+    let sent = bob
+        .send_group_metadata_keys(&id, MetadataKind::Subject, URL, UNTIL)
+        .unwrap();
+    deliver_keys(&sent, &mut [&mut carol]);
+    assert_eq!(
+        carol
+            .open_group_metadata(&id, MetadataKind::Subject, &renamed.ciphertext)
+            .unwrap(),
+        b"Bouldering club"
+    );
+}

@@ -64,13 +64,11 @@ impl Device {
             _ => return Err(GroupMetadataError::NoKey(kind).into()),
         };
         let info = seal::file_info(kind, &item)?;
-        let size = seal::expected_size(&item).ok_or(GroupMetadataError::NoKey(kind))?;
         let download = Download {
             url: url.to_owned(),
             until,
         };
-        let descriptor = Descriptor::new(FileEntry::encrypted(size, download), None)
-            .map_err(crate::file::FileError::from)?;
+        let descriptor = descriptor(kind, &item, download)?;
         let first = self.send(id, Content::FileInfo(info))?;
         let mut updated = item;
         updated.download = Some((url.to_owned(), until));
@@ -116,6 +114,20 @@ impl Device {
     }
 }
 
+/// The FT-HTTP descriptor of `item`'s uploaded ciphertext (fact sheet §2):
+/// one `file` entry of `Padmé(length) + 8` bytes, `<file-name>` the
+/// literal `encrypted_file`, `<content-type>` `message/mls-ft`, no
+/// thumbnail.
+pub(crate) fn descriptor(
+    kind: MetadataKind,
+    item: &super::record::Item,
+    download: Download,
+) -> Result<Descriptor, ClientError> {
+    let size = seal::expected_size(item).ok_or(GroupMetadataError::NoKey(kind))?;
+    Descriptor::new(FileEntry::encrypted(size, download), None)
+        .map_err(|e| crate::file::FileError::from(e).into())
+}
+
 /// Called for every application message before it is stored. A slot 3/4
 /// FileInfo is checked and held (returns `Some(vec![])`); a descriptor
 /// that pairs with a held one returns `Some([its FileInfo])` and stages
@@ -159,6 +171,12 @@ pub(crate) fn pair_metadata_on_receive(
         .ok_or_else(|| content("held key delivery is not for the group metadata"))??;
     let info = FileInfo::decode(&info_bytes).map_err(content)?;
     let mut item = seal::item_of(found.kind, &info)?;
+    // GROUP-META-3 again: a commit may have changed the value between the
+    // FileInfo and its descriptor; a stale key never replaces a current one.
+    let context = device.group(id)?.context().extensions.clone();
+    if !item.is_current(&context, found.kind)? {
+        return Err(GroupMetadataError::CommitmentMismatch(found.kind).into());
+    }
     item.download = Some((found.download.url.clone(), found.download.until));
     let mut record = device.metadata_record(id)?;
     let slot = record.slot_mut(found.kind);

@@ -270,6 +270,22 @@ fn descriptor_pairing_checks() {
             )))
         ));
     }
+    // What a sender sends for this download, byte for byte (fact sheet §2:
+    // `<file-name>encrypted_file`, `<content-type>message/mls-ft`; the
+    // expiry 1_790_086_400 is 2026-09-22T14:13:20Z), and back.
+    let sent = super::deliver::descriptor(MetadataKind::Subject, &sealed.item, download.clone())
+        .unwrap()
+        .encode();
+    let expected = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+        <file xmlns=\"urn:gsma:params:xml:ns:rcs:rcs:fthttp\">\
+        <file-info type=\"file\"><file-size>22</file-size>\
+        <file-name>encrypted_file</file-name>\
+        <content-type>message/mls-ft</content-type>\
+        <data url=\"https://content.example/g/1\" until=\"2026-09-22T14:13:20Z\"/>\
+        </file-info></file>";
+    assert_eq!(String::from_utf8(sent.clone()).unwrap(), expected);
+    let back = Descriptor::decode(expected.as_bytes()).unwrap();
+    assert_eq!(back, good);
     // A chat attachment's pairing is not ours.
     assert!(metadata_download(&good, &[]).is_none());
 }

@@ -874,3 +874,60 @@ fn a_key_delivery_overtaken_by_a_change_is_refused() {
         b"Bouldering club"
     );
 }
+
+#[test]
+fn the_subject_and_icon_carry_into_a_new_era() {
+    let net = Net::new();
+    let Club {
+        mut alice,
+        mut bob,
+        mut carol,
+        id,
+        ..
+    } = club(&net, dev_config());
+    let change = set(
+        &mut alice,
+        &id,
+        MetadataKind::Subject,
+        b"Climbing club",
+        "text/plain",
+        &mut [&mut bob, &mut carol],
+    );
+    let sent = alice
+        .send_group_metadata_keys(&id, MetadataKind::Subject, URL, UNTIL)
+        .unwrap();
+    deliver_keys(&sent, &mut [&mut bob, &mut carol]);
+    bob.open_group_metadata(&id, MetadataKind::Subject, &change.ciphertext)
+        .unwrap();
+
+    let claims = [
+        claim("+15551230002", &mut [&mut bob]),
+        claim("+15551230003", &mut [&mut carol]),
+    ];
+    let era = alice.new_era(&id, &claims).unwrap();
+    // GROUP-META-8: the commitment is in the new era's GroupContext, byte
+    // for byte.
+    let carried = ext_data(&context_of(&era), 0xF006).unwrap();
+    alice.commit_accepted(&era).unwrap();
+    let welcome = era.welcome.clone().unwrap();
+    for member in [&mut bob, &mut carol] {
+        match member
+            .receive(&welcome.message_id, &welcome.envelope)
+            .unwrap()
+        {
+            Received::Joined { replaced_era, .. } => assert_eq!(replaced_era, Some(1)),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(carried.len(), 33);
+    for member in [&mut alice, &mut bob] {
+        assert_eq!(
+            member.group_metadata(&id).unwrap().subject.as_deref(),
+            Some("Climbing club")
+        );
+    }
+    // Carol held the key but never opened it: she still can, in the new era.
+    carol
+        .open_group_metadata(&id, MetadataKind::Subject, &change.ciphertext)
+        .unwrap();
+}

@@ -114,6 +114,30 @@ impl Device {
         Ok(())
     }
 
+    /// GROUP-META-8: the subject and icon commitments of the current
+    /// group, byte for byte, to carry into a new era (same values, same
+    /// keys: members who held them keep showing them). Empty when the old
+    /// group cannot be loaded.
+    pub(crate) fn carried_metadata_commitments(
+        &mut self,
+        id: &ConversationId,
+    ) -> Vec<mls_rs_core::extension::Extension> {
+        let Ok(group) = self.group(id) else {
+            return Vec::new();
+        };
+        MetadataKind::ALL
+            .iter()
+            .filter_map(|kind| {
+                group
+                    .context()
+                    .extensions
+                    .get(mls_rs_core::extension::ExtensionType::new(
+                        kind.commitment_extension(),
+                    ))
+            })
+            .collect()
+    }
+
     /// GROUP-META-1: a commit of ours got its verdict (inside the
     /// operation that applies or discards it). `accepted` names the
     /// commit that was applied; a staged change of that commit becomes

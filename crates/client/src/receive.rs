@@ -15,6 +15,7 @@ use crosslock_wire::file_info::FileInfo;
 use crosslock_wire::ft_http::{self, Descriptor};
 use crosslock_wire::inner::ApplicationPayload;
 use crosslock_wire::mimi::{MessageId, MimiContent};
+use crosslock_wire::rcc16;
 use crosslock_wire::report::{FailureReason, ReportEnvelope};
 use crosslock_wire::status::MessageStatusReport;
 use crosslock_wire::typing::IsComposing;
@@ -292,6 +293,14 @@ impl Device {
                 transport: transport_message_id.to_owned(),
                 authenticated: envelope.message_id,
             });
+        }
+        // MLS-PROP-1/2: a ServerRemove (from the server as an external
+        // sender, or from anyone) and an rcs_signature sent as a group
+        // message are dropped before MLS sees them.
+        match rcc16::proposal::public_proposal_type(&envelope.body) {
+            Some(rcc16::proposal::SERVER_REMOVE) => return Err(ClientError::ServerRemoveDropped),
+            Some(rcc16::proposal::RCS_SIGNATURE) => return Err(ClientError::RcsSignatureDropped),
+            _ => {}
         }
         let message = MlsMessage::from_bytes(&envelope.body)
             .map_err(|e| ClientError::Malformed(e.to_string()))?;

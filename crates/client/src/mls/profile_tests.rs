@@ -497,3 +497,41 @@ fn key_packages_advertise_the_deployed_capabilities() {
         }
     }
 }
+
+/// MLS-PROP-1 (RCC.16 §9.5.1): a ServerRemove sent by the server (an
+/// external sender, PublicMessage) is dropped before MLS sees it.
+#[test]
+fn server_sent_server_remove_is_dropped() {
+    let Pair { mut bob, id, .. } = pair(Revision::V3_0);
+    let before = bob.security_state(&id).unwrap();
+    let epoch = bob.group(&id).unwrap().current_epoch();
+    // version ‖ wire_format 1 ‖ group_id<V> ‖ epoch ‖ sender external #0 ‖
+    // authenticated_data<V> empty ‖ content_type proposal ‖ 0xF004 ‖ leaf 1
+    // ‖ empty signature.
+    let mut body = vec![0, 1, 0, 1, id.as_bytes().len() as u8];
+    body.extend_from_slice(id.as_bytes());
+    body.extend_from_slice(&epoch.to_be_bytes());
+    body.extend_from_slice(&[2, 0, 0, 0, 0, 0, 2, 0xf0, 0x04]);
+    body.extend_from_slice(&ext_u32(1));
+    body.push(0);
+    let kick = MlsEnvelope {
+        from: None,
+        to: None,
+        date_time: None,
+        message_id: "server-remove-1".into(),
+        era: 1,
+        epoch_authenticator: [0; 32],
+        content_type: content_type::MLS_RCS_SERVER.into(),
+        body,
+    }
+    .encode();
+    assert!(matches!(
+        bob.receive("server-remove-1", &kick),
+        Err(ClientError::ServerRemoveDropped)
+    ));
+    assert_eq!(bob.security_state(&id).unwrap(), before);
+}
+
+fn ext_u32(leaf: u32) -> [u8; 4] {
+    crosslock_wire::rcc16::proposal::encode_server_remove(leaf)
+}

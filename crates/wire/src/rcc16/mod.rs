@@ -1,8 +1,10 @@
 //! RCC.16 as deployed: the revision setting and the codecs of the MLS
-//! profile's GroupContext extensions and Annex C.1 commitments.
+//! profile's GroupContext extensions, Annex C.1 commitments and custom
+//! proposals.
 
 pub mod commitment;
 pub mod extensions;
+pub mod proposal;
 
 /// The RCC.16 revision whose wire shapes a device sends. Decoders accept
 /// both revisions' shapes; only encoders depend on it.

@@ -176,6 +176,8 @@ impl CredentialFixture {
 
 /// The fixed file key of the `file_decrypt` target.
 pub const FILE_KEY: [u8; 32] = [0x5a; 32];
+/// The fixed file name (HKDF info) of the `file_decrypt` target.
+pub const FILE_NAME: &[u8] = b"fuzz.bin";
 
 /// The key-transparency fixture written by `make-seeds`
 /// (`fuzz/fixtures/kt.json`): the log a client trusts and the signed roots

@@ -770,3 +770,62 @@ fn a_production_provider_needs_a_witness_and_runs_with_one() {
     let _ = witness.kill();
     let _ = witness.wait();
 }
+
+#[test]
+fn the_group_subject_is_encrypted_and_a_late_member_recovers_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let serve = Serve::start(&tmp.path().join("provider"), &[]);
+    let [alice, bob, carol] = ["alice", "bob", "carol"].map(|n| tmp.path().join(n));
+    init(&alice, "+15550100001", "android", &serve);
+    init(&bob, "+447700900002", "ios", &serve);
+    init(&carol, "+15550100003", "android", &serve);
+    for dir in [&alice, &bob, &carol] {
+        device(dir, &["enroll"]);
+    }
+    serve.wait_for_transparency();
+    let group = device(&alice, &["group", "create", "--member", "+447700900002"]);
+    let id = group["conversation"].as_str().unwrap().to_owned();
+    let subject = |dir: &Path, extra: &[&str]| {
+        let mut args = vec!["group", "subject", "--conversation", &id];
+        args.extend_from_slice(extra);
+        device(dir, &args)
+    };
+
+    let set = subject(&alice, &["--set", "Climbing club"]);
+    assert_eq!(set["subject"], "Climbing club");
+    // The content server holds only ciphertext.
+    for blob in walk(&serve.data.join("content/blobs")) {
+        let bytes = std::fs::read(blob).unwrap();
+        assert!(!bytes.windows(8).any(|w| w == b"Climbing"));
+    }
+    device(&bob, &["recv"]);
+    assert_eq!(subject(&bob, &[])["subject"], "Climbing club");
+
+    // Carol joins later: she holds no key, asks, and recovers it.
+    device(
+        &alice,
+        &[
+            "group",
+            "add",
+            "--conversation",
+            &id,
+            "--member",
+            "+15550100003",
+        ],
+    );
+    device(&carol, &["recv"]);
+    let lacking = subject(&carol, &[]);
+    assert_eq!(lacking["subject"], Value::Null);
+    assert_eq!(lacking["missing"], serde_json::json!(["subject"]));
+    let asked = subject(&carol, &["--request"]);
+    assert_eq!(asked["keys_requested"], true);
+    device(&alice, &["recv"]);
+    device(&carol, &["recv"]);
+    let recovered = subject(&carol, &[]);
+    assert_eq!(recovered["subject"], "Climbing club");
+    // Once every key is open, showing the subject clears the request.
+    assert_eq!(recovered["keys_requested"], false);
+    device(&bob, &["recv"]);
+    assert_eq!(subject(&bob, &[])["keys_requested"], false);
+    serve.stop();
+}

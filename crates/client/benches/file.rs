@@ -26,24 +26,28 @@ use crosslock_client::wire::file_info::FileKey;
 
 const MIB: usize = 1 << 20;
 const SIZE: usize = 64 * MIB;
+/// The HKDF info (the original file name).
+const NAME: &[u8] = b"video.mp4";
 
 fn file_throughput(c: &mut Criterion) {
     let plain: Vec<u8> = (0..SIZE).map(|i| (i * 31 % 251) as u8).collect();
     let key = FileKey::from_bytes([7; 32]);
-    let iv = [9; 16];
+    let iv = [9; 12];
     let mut blob = Vec::with_capacity(SIZE + 64);
-    let encrypted = encrypt_file(&plain[..], &mut blob, &key, iv).unwrap();
+    let encrypted = encrypt_file(&plain[..], &mut blob, &key, NAME, iv).unwrap();
     let params = DecryptParams {
         key: &key,
-        size: encrypted.size,
-        encrypted_size: encrypted.encrypted_size,
+        info: NAME,
+        iv: &encrypted.iv,
+        tag: &encrypted.tag,
+        length_hint: Some(encrypted.size),
     };
 
     let mut g = c.benchmark_group("file");
     g.sample_size(10);
     g.throughput(Throughput::Bytes(SIZE as u64));
     g.bench_function("encrypt 64 MiB", |b| {
-        b.iter(|| encrypt_file(black_box(&plain[..]), io::sink(), &key, iv).unwrap())
+        b.iter(|| encrypt_file(black_box(&plain[..]), io::sink(), &key, NAME, iv).unwrap())
     });
     g.bench_function("decrypt 64 MiB", |b| {
         b.iter(|| decrypt_file(Cursor::new(black_box(&blob)), io::sink(), params).unwrap())
@@ -151,9 +155,9 @@ fn stream() {
     // Encrypt: generated reader → hashing sink.
     let mut sink = HashingSink::default();
     let started = Instant::now();
-    let encrypted = encrypt_file(generated(bytes), &mut sink, &key, [9; 16]).unwrap();
+    let encrypted = encrypt_file(generated(bytes), &mut sink, &key, NAME, [9; 12]).unwrap();
     let secs = started.elapsed().as_secs_f64();
-    assert_eq!(sink.bytes, encrypted.encrypted_size);
+    assert_eq!(sink.bytes, encrypted.ciphertext_size);
     println!(
         "stream encrypt {mib} MiB: {secs:.2} s, {:.2} GB/s, peak RSS {} KiB before, {} KiB after",
         rate(bytes, secs),
@@ -161,18 +165,27 @@ fn stream() {
         peak_rss_kib().unwrap_or(0),
     );
 
-    // Decrypt needs a seekable blob: write it to a temporary file first.
+    // Decrypt needs a seekable ciphertext: write it to a temporary file first.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("encrypted_file");
     let file = std::fs::File::create(&path).unwrap();
-    let written = encrypt_file(generated(bytes), io::BufWriter::new(file), &key, [9; 16]).unwrap();
+    let written = encrypt_file(
+        generated(bytes),
+        io::BufWriter::new(file),
+        &key,
+        NAME,
+        [9; 12],
+    )
+    .unwrap();
     assert_eq!(written, encrypted);
     let mut plain = HashingSink::default();
     let started = Instant::now();
     let params = DecryptParams {
         key: &key,
-        size: written.size,
-        encrypted_size: written.encrypted_size,
+        info: NAME,
+        iv: &written.iv,
+        tag: &written.tag,
+        length_hint: Some(written.size),
     };
     decrypt_file(std::fs::File::open(&path).unwrap(), &mut plain, params).unwrap();
     let secs = started.elapsed().as_secs_f64();

@@ -484,6 +484,9 @@ impl Device {
             drop(description);
             record.pending = None;
             device.put_conversation(id, &record)?;
+            // GROUP-META-1: a subject/icon change staged with this commit
+            // becomes current.
+            device.settle_staged_metadata(id, Some(&commit.commit.message_id))?;
             device.record_epoch_authenticator(id)?;
             device.observe_member_keys(id)?;
             Ok(CommitApplied {
@@ -519,6 +522,8 @@ impl Device {
             // the group's next write.
             device.group(id)?.clear_pending_commit();
             record.pending = None;
+            // GROUP-META-1: a subject/icon change staged with it is dropped.
+            device.settle_staged_metadata(id, None)?;
             device.put_conversation(id, &record)
         })
     }

@@ -112,6 +112,10 @@ pub enum ClientError {
     /// not fit the format.
     #[error(transparent)]
     File(#[from] crate::file::FileError),
+    /// A group subject or icon key, delivery or ciphertext was refused, or
+    /// the operation does not fit the group's state (GROUP-META-*).
+    #[error(transparent)]
+    GroupMetadata(#[from] crate::group_metadata::GroupMetadataError),
     /// A handshake message (commit, proposal, Welcome) failed MLS
     /// validation: bad signature, tag, tree or rule.
     #[error("invalid handshake message: {0}")]

@@ -9,6 +9,7 @@ mod enrollment;
 pub mod env;
 pub mod error;
 pub mod file;
+pub mod group_metadata;
 mod ids;
 mod keypackages;
 pub mod keystore;
@@ -36,6 +37,9 @@ pub use crosslock_wire as wire;
 pub use device::{Device, NewDevice};
 pub use enrollment::ENROLLED_ALGORITHMS;
 pub use error::{ClientError, ReportRefusal};
+pub use group_metadata::{
+    GroupMetadata, GroupMetadataError, MetadataChange, MetadataDownload, MetadataKind,
+};
 pub use ids::{ConversationId, DeliveryId};
 pub use keypackages::{KeyPackageBatch, KeyPackageStock};
 pub use member_transparency::{KEY_PUBLICATION_GRACE_SECS, TransparencyBlock};

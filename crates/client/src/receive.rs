@@ -12,6 +12,7 @@ use crosslock_wire::aad::{AuthenticatedData, Resend};
 use crosslock_wire::content_type;
 use crosslock_wire::cpim::{Message as CpimMessage, MlsEnvelope};
 use crosslock_wire::file_info::FileInfo;
+use crosslock_wire::ft_http::{self, Descriptor};
 use crosslock_wire::imdn::FailureArm;
 use crosslock_wire::inner::ApplicationPayload;
 use crosslock_wire::message_id;
@@ -76,9 +77,19 @@ pub enum ReceivedContent {
     },
     /// Delivery/read statuses.
     Status(MessageStatusReport),
-    /// Where to fetch an encrypted file and its key (RCC.16 FileInfo,
-    /// strictly decoded; see [`crate::file::decrypt_file`]).
+    /// A file's key container (RCC.16 protobuf FileInfo, strictly
+    /// decoded). For a chat attachment (slot 1 or 2) the download follows
+    /// in a descriptor ([`ReceivedContent::File`]); slots 3 and 4 carry the
+    /// group subject and icon keys.
     FileInfo(FileInfo),
+    /// A received file: an FT-HTTP descriptor paired with the sender's
+    /// preceding FileInfo messages; what the app needs to download and
+    /// decrypt ([`crate::file::decrypt_file`]).
+    File(crate::file::ReceivedFile),
+    /// A key delivery for the group subject or icon (a FileInfo in slot 3
+    /// or 4 paired with its descriptor): download the ciphertext, then
+    /// [`Device::open_group_metadata`].
+    GroupMetadata(crate::group_metadata::MetadataDownload),
     /// A content type this version does not interpret.
     Other {
         /// Its media type.
@@ -136,6 +147,11 @@ pub struct CommitEvent {
     /// leaf replacing its old one. It is still one device of the
     /// participant, and not listed in `removed`.
     pub rejoined: Option<Sender>,
+    /// `MetadataKeysRequested`: this commit set 0xF007
+    /// `group_metadata_keys_requested` and this device holds these current
+    /// subject/icon keys: re-send each with
+    /// [`Device::send_group_metadata_keys`] (its URL and expiry are here).
+    pub metadata_keys_requested: Vec<crate::group_metadata::MetadataDownload>,
 }
 
 /// What an incoming message turned out to be.
@@ -552,7 +568,21 @@ impl Device {
                 indicator,
             });
         }
+        // FILE-PAIR-1..3: a FileInfo is remembered, a descriptor paired.
+        // GROUP-META-3..5: a subject/icon key delivery is checked and held,
+        // its descriptor paired; anything else is a chat attachment's.
+        let paired = match crate::group_metadata::pair_metadata_on_receive(
+            self,
+            id,
+            &sender,
+            &media_type,
+            &payload.body,
+        )? {
+            Some(paired) => paired,
+            None => crate::file::pair_on_receive(self, id, &sender, &media_type, &payload.body)?,
+        };
         let record = InboxRecord {
+            paired: paired.into_iter().map(Into::into).collect(),
             conversation: id.as_bytes().to_vec().into(),
             sender_number: sender.number.as_str().to_owned(),
             sender_device: sender.device.clone(),
@@ -624,8 +654,20 @@ impl Device {
                 MessageStatusReport::decode(&record.body.0)
                     .map_err(|e| ClientError::Content(e.to_string()))?,
             ),
-            content_type::MLS_RCS_FILE_INFO => {
-                ReceivedContent::FileInfo(crate::file::decode_received(&record.body.0)?)
+            content_type::MLS_RCS_FILE_INFO => ReceivedContent::FileInfo(
+                FileInfo::decode(&record.body.0)
+                    .map_err(|e| ClientError::Content(e.to_string()))?,
+            ),
+            ft_http::CONTENT_TYPE => {
+                let descriptor = Descriptor::decode(&record.body.0)
+                    .map_err(|e| ClientError::Content(e.to_string()))?;
+                let paired: Vec<Vec<u8>> = record.paired.iter().map(|b| b.0.clone()).collect();
+                match crate::group_metadata::metadata_download(&descriptor, &paired) {
+                    Some(download) => ReceivedContent::GroupMetadata(download?),
+                    None => {
+                        ReceivedContent::File(crate::file::received_file(&descriptor, &paired)?)
+                    }
+                }
             }
             other => ReceivedContent::Other {
                 content_type: other.to_owned(),
@@ -681,6 +723,11 @@ impl Device {
             .and_then(|m| LeafIdentity::of(&m.signing_identity).ok())
             .map(Sender::from);
         let rejoined = committer.clone().filter(|_| commit.is_external);
+        let pending_id = record
+            .pending
+            .as_ref()
+            .filter(|_| own)
+            .map(|p| p.message_id.clone());
         let (new_epoch, removed_self) = match &commit.effect {
             CommitEffect::NewEpoch(e) => (e, false),
             CommitEffect::Removed { new_epoch, .. } => (new_epoch, true),
@@ -721,6 +768,7 @@ impl Device {
         // A rejoined device replaced its own leaf: still a member.
         removed.retain(|r| Some(r) != rejoined.as_ref());
         let epoch = new_epoch.epoch;
+        let prior_context = new_epoch.prior_state.context().extensions.clone();
         let superseded_pending = had_pending && !own;
         if group.has_pending_commit() {
             group.clear_pending_commit();
@@ -747,9 +795,16 @@ impl Device {
         // A staged rejoin or new era of ours waits for its own verdict.
         record.pending = record.pending.filter(|p| p.kind.replaces_group());
         self.put_conversation(id, &record)?;
+        // GROUP-META-1: our staged subject/icon change becomes current only
+        // if this is our own commit echoed back.
+        self.settle_staged_metadata(id, pending_id.as_deref())?;
+        let mut metadata_keys_requested = Vec::new();
         if !removed_self {
             self.record_epoch_authenticator(id)?;
             self.observe_member_keys(id)?;
+            if !own {
+                metadata_keys_requested = self.metadata_keys_requested(id, &prior_context)?;
+            }
         }
         Ok(CommitEvent {
             conversation: id.clone(),
@@ -762,6 +817,7 @@ impl Device {
             own_commit: own,
             superseded_pending,
             rejoined,
+            metadata_keys_requested,
         })
     }
 

@@ -197,6 +197,10 @@ pub(crate) struct InboxRecord {
     pub(crate) body: serde_bytes_vec::Bytes,
     pub(crate) received_at: u64,
     pub(crate) epoch: u64,
+    /// For an FT-HTTP descriptor: the FileInfo encodings it was paired with
+    /// (the file's, then the thumbnail's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) paired: Vec<serde_bytes_vec::Bytes>,
 }
 
 /// Byte strings serialised as CBOR byte strings (not arrays of integers).

@@ -8,6 +8,7 @@
 use crosslock_wire::aad::Resend;
 use crosslock_wire::content_type;
 use crosslock_wire::file_info::FileInfo;
+use crosslock_wire::ft_http::{self, Descriptor};
 use crosslock_wire::inner::ApplicationPayload;
 use crosslock_wire::mimi::{MessageId, MimiContent};
 use crosslock_wire::status::{MessageStatusReport, PerMessageStatus};
@@ -34,13 +35,16 @@ pub enum Content {
     Status(MessageStatusReport),
     /// A typing indicator (RFC 3994 isComposing): ephemeral.
     Typing(IsComposing),
-    /// Where to fetch an encrypted file and its key (RCC.16 FileInfo);
-    /// see [`Device::send_file_info`].
+    /// A file's key container (RCC.16 protobuf FileInfo, one slot); see
+    /// [`Device::send_file`] and [`Device::send_file_info`].
     FileInfo(FileInfo),
+    /// Where to download uploaded files (RCS FT-HTTP descriptor), sent
+    /// after their FileInfo; see [`Device::send_file`].
+    FileDescriptor(Descriptor),
 }
 
 impl Content {
-    fn payload(&self) -> ApplicationPayload {
+    pub(crate) fn payload(&self) -> ApplicationPayload {
         match self {
             Content::Text(t) => {
                 ApplicationPayload::new(content_type::TEXT_PLAIN, t.as_bytes().to_vec())
@@ -52,6 +56,9 @@ impl Content {
             Content::Typing(t) => ApplicationPayload::new(content_type::IS_COMPOSING, t.encode()),
             Content::FileInfo(f) => {
                 ApplicationPayload::new(content_type::MLS_RCS_FILE_INFO, f.encode())
+            }
+            Content::FileDescriptor(d) => {
+                ApplicationPayload::new(ft_http::CONTENT_TYPE, d.encode())
             }
         }
     }
@@ -138,7 +145,7 @@ impl Device {
             Content::Mimi(_) => Some("MIMI content (replies, reactions, edits)"),
             Content::Status(_) => Some("an encrypted MIMI status report"),
             Content::Typing(_) => Some("an encrypted typing indicator"),
-            Content::Text(_) | Content::FileInfo(_) => None,
+            Content::Text(_) | Content::FileInfo(_) | Content::FileDescriptor(_) => None,
         };
         if let Some(what) = extra
             && !self.wire_profile(id)?.extras()

@@ -17,7 +17,9 @@ use common::*;
 use crosslock_client::credential::{TrustAnchors, TrustPolicy, TrustedCarriers};
 use crosslock_client::store::{MemoryStore, StateStore, Table, Write, WriteBatch};
 use crosslock_client::suite::{Suite, SuitePolicy};
-use crosslock_client::wire::file_info::{FileInfo, FileInfoFields, FileKey};
+use crosslock_client::wire::file_info::{
+    FileEncryptionInfo, FileInfo, FileKey, FileMetadata, Slot,
+};
 use crosslock_client::wire::inner::ApplicationPayload;
 use crosslock_client::wire::mimi::MimiContent;
 use crosslock_client::*;
@@ -188,17 +190,15 @@ fn send_raw_payload(t: &mut Trio, payload: ApplicationPayload) -> Outbound {
 /// A FileInfo encoding named `name` (bypassing `FileInfo::new`'s checks).
 fn file_info_named(name: &str) -> Vec<u8> {
     let placeholder = "n".repeat(name.len());
-    let genuine = FileInfo::new(FileInfoFields {
-        url: "https://files.example/blob/1".into(),
+    let encryption = FileEncryptionInfo {
         key: FileKey::from_bytes([9; 32]),
-        size: 1000,
-        encrypted_size: 1072,
-        media_type: "application/octet-stream".into(),
-        name: placeholder.clone(),
-        expires: T0 + 86_400,
-    })
-    .unwrap()
-    .encode();
+        iv: [8; 12],
+        tag: [7; 32],
+        length_hint: Some(1000),
+    };
+    let metadata =
+        FileMetadata::new(placeholder.clone(), "application/octet-stream", encryption).unwrap();
+    let genuine = FileInfo::new(Slot::File, metadata).encode();
     let at = genuine
         .windows(placeholder.len())
         .position(|w| w == placeholder.as_bytes())
@@ -465,6 +465,30 @@ case!(
         let m = send_raw_payload(&mut t, payload);
         bob_refuses(&mut t, &m.message_id, &m.envelope, |e| {
             matches!(e, ClientError::Content(_))
+        });
+        still_works(&mut t);
+    }
+);
+
+case!(
+    /// A member sends an FT-HTTP descriptor with no FileInfo before it
+    /// (FILE-PAIR-1): refused, typed, and nothing reaches the inbox.
+    file_descriptor_without_file_info,
+    {
+        let net = Net::new();
+        let mut t = trio(&net);
+        let entry = wire::ft_http::FileEntry::encrypted(
+            80,
+            wire::ft_http::Download {
+                url: "https://files.example/blob/1".into(),
+                until: T0 + 86_400,
+            },
+        );
+        let descriptor = wire::ft_http::Descriptor::new(entry, None).unwrap();
+        let payload = ApplicationPayload::new(wire::ft_http::CONTENT_TYPE, descriptor.encode());
+        let m = send_raw_payload(&mut t, payload);
+        bob_refuses(&mut t, &m.message_id, &m.envelope, |e| {
+            matches!(e, ClientError::File(file::FileError::UnpairedDescriptor))
         });
         still_works(&mut t);
     }

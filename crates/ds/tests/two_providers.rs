@@ -202,27 +202,31 @@ async fn a_group_across_providers_with_a_two_device_participant_an_add_a_removal
     assert_eq!(texts(&sync_n(&mut bob, 2).await), ["welcome all"]);
     assert_eq!(texts(&sync_n(&mut carol_phone, 2).await), ["welcome all"]);
 
-    // Carol's phone (B) sends a photo with a thumbnail-free FileInfo: the
-    // blob goes to B's content server, the key inside MLS; Alice (A)
-    // downloads it with the capability URL and decrypts it.
+    // Carol's phone (B) sends a photo without a thumbnail: the ciphertext
+    // goes to B's content server, the FileInfo and the descriptor inside
+    // MLS; Alice (A) downloads it with the capability URL and decrypts it.
     let photo: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
     let info = carol_phone
         .send_file(&id, &photo, "beach.jpg", "image/jpeg")
         .await;
-    let got = sync_n(&mut alice, 1).await;
-    let received = match &got[0] {
+    let got = sync_n(&mut alice, 2).await;
+    assert!(matches!(
+        &got[0],
+        Ok(Received::Message(m)) if matches!(m.content, ReceivedContent::FileInfo(_))
+    ));
+    let received = match &got[1] {
         Ok(Received::Message(m)) => match &m.content {
-            ReceivedContent::FileInfo(i) => i.clone(),
+            ReceivedContent::File(f) => f.file.clone(),
             other => panic!("{other:?}"),
         },
         other => panic!("{other:?}"),
     };
-    assert_eq!(received, info);
+    assert_eq!(received.metadata, info);
     assert_eq!(alice.fetch_file(&received).await, photo);
-    assert_eq!(received.name(), "beach.jpg");
-    // What the servers stored: the blob's size, not its name or content.
+    assert_eq!(received.metadata.file_name(), "beach.jpg");
+    // What the servers stored: the ciphertext's size, not its name or content.
     let blob = http()
-        .get(received.url())
+        .get(&received.download.url)
         .send()
         .await
         .unwrap()
@@ -230,7 +234,7 @@ async fn a_group_across_providers_with_a_two_device_participant_an_add_a_removal
         .await
         .unwrap();
     assert!(blob.len() > photo.len() && !blob.windows(9).any(|w| w == b"beach.jpg"));
-    assert_eq!(sync_n(&mut bob, 1).await.len(), 1);
+    assert_eq!(sync_n(&mut bob, 2).await.len(), 2);
 
     // Bob (follower B) adds Dave (A): forwarded to the hub, fanned out.
     let dave_kps = bob.claim(&p.b, "+15550100004").await;
@@ -279,7 +283,7 @@ async fn a_group_across_providers_with_a_two_device_participant_an_add_a_removal
 
     // Carol's tablet was offline the whole time: everything is waiting, in
     // order, and it ends in the same state as everyone.
-    let late = sync_n(&mut carol_tablet, 7).await;
+    let late = sync_n(&mut carol_tablet, 8).await;
     assert!(matches!(late[0], Ok(Received::Joined { .. })), "{late:?}");
     assert_eq!(
         texts(&late),

@@ -14,7 +14,8 @@
 //! | [`mimi`] | MIMI content container (CBOR) | `application/mimi-content` | draft-ietf-mimi-content |
 //! | [`status`] | MIMI message status report (CBOR) | `application/mimi-message-status` | draft-mahy-mimi-message-status |
 //! | [`typing`] | isComposing typing indicator (XML) | `application/im-iscomposing+xml` | RFC 3994 |
-//! | [`file_info`] | FileInfo: a file's download URL, key, sizes, name (CBOR) | `message/mls-rcs-file-info` | GSMA RCC.16 file transfer |
+//! | [`file_info`] | FileInfo: one file's name, type, key, IV, tag, length (protobuf) | `message/mls-rcs-file-info` | GSMA RCC.16 §7.8.1, Annex C.2 |
+//! | [`ft_http`] | FT-HTTP descriptor: the upload's URL, expiry, size (XML) | `application/vnd.gsma.rcs-ft-http+xml` | GSMA RCC.07 §3.2.5 |
 //! | [`imdn`] | disposition notification (XML) with the RCC.16 failure-reason arms | `message/imdn+xml` | RFC 5438; GSMA RCC.16 §7.6 |
 //! | [`report`] | signed receipts: the `rcs_signature` derived content and the receipt's CPIM envelope | `message/imdn+xml` | GSMA RCC.16 §7.6.2–§7.6.3 |
 //! | [`inner`] | the framed MIME entity inside an MLS application message (version, format, sender generation) | — | RFC 2045, RFC 5322; RCC.16 as deployed |
@@ -70,6 +71,7 @@ mod cbor;
 pub mod content_type;
 pub mod cpim;
 pub mod file_info;
+pub mod ft_http;
 pub mod imdn;
 pub mod inner;
 pub mod message_id;

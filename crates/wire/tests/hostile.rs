@@ -9,7 +9,10 @@
 use crosslock_wire::aad::{AadError, AuthenticatedData};
 use crosslock_wire::content_type;
 use crosslock_wire::cpim::{self, CpimError, Header, Message, MlsEnvelope};
-use crosslock_wire::file_info::{FileInfo, FileInfoError, FileInfoFields, FileKey};
+use crosslock_wire::file_info::{
+    FileEncryptionInfo, FileInfo, FileInfoError, FileKey, FileMetadata, Slot,
+};
+use crosslock_wire::ft_http::{Descriptor, DescriptorError};
 use crosslock_wire::imdn::{
     ClientReason, DeliveryStatus, FailureArm, Imdn, ImdnError, Notification,
 };
@@ -108,18 +111,31 @@ fn mls_headers() -> Vec<&'static str> {
     ]
 }
 
-/// A valid FileInfo whose name is `name_placeholder` (patched afterwards).
+/// A valid FileInfo (slot 1) named `name`.
 fn file_info(name: &str) -> FileInfo {
-    FileInfo::new(FileInfoFields {
-        url: "https://files.example/blob/1".into(),
+    let encryption = FileEncryptionInfo {
         key: FileKey::from_bytes([9; 32]),
-        size: 1000,
-        encrypted_size: 1072,
-        media_type: "image/jpeg".into(),
-        name: name.into(),
-        expires: 1_800_000_000,
-    })
-    .unwrap()
+        iv: [8; 12],
+        tag: [7; 32],
+        length_hint: Some(1000),
+    };
+    FileInfo::new(
+        Slot::File,
+        FileMetadata::new(name, "image/jpeg", encryption).unwrap(),
+    )
+}
+
+/// A valid FT-HTTP descriptor.
+fn descriptor() -> String {
+    concat!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n",
+        "<file xmlns=\"urn:gsma:params:xml:ns:rcs:rcs:fthttp\">",
+        "<file-info type=\"file\"><file-size>1032</file-size><file-name>encrypted_file</file-name>",
+        "<content-type>message/mls-ft</content-type>",
+        "<data url=\"https://files.example/blob/1\" until=\"2027-01-15T08:00:00Z\"/></file-info>",
+        "</file>"
+    )
+    .to_owned()
 }
 
 /// A FileInfo encoding whose name is `name` (bypassing `FileInfo::new`'s
@@ -444,95 +460,156 @@ refused!(
     /// A name that is not UTF-8.
     file_info_name_invalid_utf8: FileInfo::decode,
     file_info_named(b"photo\xff.jpg"),
-    FileInfoError::Cbor(_)
+    FileInfoError::Utf8("file_name")
 );
 
 refused!(
-    /// Field 6 (name) twice.
+    /// The IV (FileEncryptionInfo field 2) twice, the second one swapping
+    /// the first under a "last one wins" parser.
     file_info_duplicate_field: FileInfo::decode,
     {
-        // Map of 8 entries: the genuine 7 plus a second name.
-        let mut bytes = file_info("a.jpg").encode();
-        assert_eq!(bytes[0], 0xa7);
-        bytes[0] = 0xa8;
-        bytes.extend_from_slice(&[0x06, 0x65]);
-        bytes.extend_from_slice(b"b.jpg");
-        bytes
+        let second = [[0x20, 0x01, 0x12, 0x0c].as_slice(), &[0; 12]].concat();
+        let mut out = replace(&file_info("a.jpg").encode(), &[0x20, 0x01], &second);
+        out[1] += 14;
+        let at = out.iter().position(|&b| b == 0x1a).unwrap();
+        out[at + 1] += 14;
+        out
     },
-    FileInfoError::DuplicateField(6)
+    FileInfoError::DuplicateField(2)
 );
 
 refused!(
-    /// Retired field 7 (an old blob hash): refused, not skipped.
-    file_info_unknown_field: FileInfo::decode,
+    /// A field with the protobuf group wire type (3), which has no length.
+    file_info_group_wire_type: FileInfo::decode,
+    [vec![0x2b], file_info("a.jpg").encode()].concat(),
+    FileInfoError::WireType(3)
+);
+
+refused!(
+    /// Two slots in one FileInfo (file and thumbnail): one fills one slot.
+    file_info_two_slots: FileInfo::decode,
     {
-        let mut bytes = file_info("a.jpg").encode();
-        bytes[0] = 0xa8;
-        bytes.extend_from_slice(&[0x07, 0x40]);
-        bytes
+        let mut thumb = file_info("t.jpg").encode();
+        thumb[0] = 0x12;
+        [file_info("a.jpg").encode(), thumb].concat()
     },
-    FileInfoError::UnknownField(7)
+    FileInfoError::Slots(2)
 );
 
 refused!(
-    /// A thumbnail that has its own thumbnail.
-    file_info_nested_thumbnail: FileInfo::decode,
-    {
-        let inner = file_info("t2.jpg").encode();
-        let mut middle = file_info("t1.jpg").encode();
-        middle[0] = 0xa8;
-        middle.push(0x09);
-        middle.extend(inner);
-        let mut outer = file_info("a.jpg").encode();
-        outer[0] = 0xa8;
-        outer.push(0x09);
-        outer.extend(middle);
-        outer
-    },
-    FileInfoError::TooDeep
+    /// A thousand unknown fields (2,000 bytes, under the size limit).
+    file_info_unknown_field_flood: FileInfo::decode,
+    [[0x28, 0x00].repeat(1000), file_info("a.jpg").encode()].concat(),
+    FileInfoError::TooLarge
 );
 
 refused!(
-    /// Nested maps far beyond the thumbnail depth.
-    file_info_nesting_bomb: FileInfo::decode,
-    map_bomb(5_000),
-    FileInfoError::TooLarge | FileInfoError::TooDeep
-);
-
-refused!(
-    /// A byte string declaring 2^64 - 1 bytes.
+    /// A length-delimited slot declaring 2^64 - 1 bytes.
     file_info_huge_declared_length: FileInfo::decode,
-    huge_byte_string(),
-    FileInfoError::Cbor(_)
+    vec![0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01],
+    FileInfoError::Protobuf(_)
 );
 
 refused!(
-    /// `text/html; charset=...` is not a bare media type.
+    /// `text;html!` is not a media type.
     file_info_wrong_media_type: FileInfo::decode,
-    replace(&file_info("a.jpg").encode(), b"\x6aimage/jpeg", b"\x6atext;html!"),
+    replace(&file_info("a.jpg").encode(), b"\x0aimage/jpeg", b"\x0atext;html!"),
     FileInfoError::MediaType(_)
 );
 
 refused!(
-    /// A plain-http download URL to a remote host.
-    file_info_non_https_url: FileInfo::decode,
-    replace(
-        &file_info("a.jpg").encode(),
-        b"https://files.example/blob/1",
-        b"http://files.example/blob/12"
-    ),
-    FileInfoError::Url(_)
+    /// The algorithm left out (0, `UNSPECIFIED`): only 1 is accepted.
+    file_info_algorithm_unspecified: FileInfo::decode,
+    {
+        let bytes = file_info("a.jpg").encode();
+        // Drop `20 01` and shrink the two enclosing lengths.
+        let mut out = replace(&bytes, &[0x20, 0x01], &[]);
+        out[1] -= 2;
+        let at = out.iter().position(|&b| b == 0x1a).unwrap();
+        out[at + 1] -= 2;
+        out
+    },
+    FileInfoError::Algorithm(0)
 );
 
 refused!(
-    /// A size encoded in 9 bytes where 3 suffice (non-deterministic CBOR).
-    file_info_not_canonical: FileInfo::decode,
-    replace(
-        &file_info("a.jpg").encode(),
-        &[0x03, 0x19, 0x03, 0xe8],
-        &[0x03, 0x1b, 0, 0, 0, 0, 0, 0, 0x03, 0xe8]
-    ),
-    FileInfoError::NotCanonical
+    /// A tag written as a two-byte varint (`a0 00` for `20`).
+    file_info_non_minimal_varint: FileInfo::decode,
+    {
+        let mut out = replace(&file_info("a.jpg").encode(), &[0x20, 0x01], &[0xa0, 0x00, 0x01]);
+        out[1] += 1;
+        let at = out.iter().position(|&b| b == 0x1a).unwrap();
+        out[at + 1] += 1;
+        out
+    },
+    FileInfoError::Protobuf("non-minimal varint")
+);
+
+refused!(
+    /// A 16-byte IV (the old Crosslock layout) where Annex C.2 has 12.
+    file_info_short_iv: FileInfo::decode,
+    {
+        let iv12 = [[0x12, 0x0c].as_slice(), &[8; 12]].concat();
+        let iv16 = [[0x12, 0x10].as_slice(), &[8; 16]].concat();
+        let mut out = replace(&file_info("a.jpg").encode(), &iv12, &iv16);
+        out[1] += 4;
+        let at = out.iter().position(|&b| b == 0x1a).unwrap();
+        out[at + 1] += 4;
+        out
+    },
+    FileInfoError::Length { what: "initialization_vector", len: 16 }
+);
+
+// ------------------------------------------------------ FT-HTTP descriptor
+
+refused!(
+    /// A DOCTYPE declaring an entity (the billion-laughs opening).
+    ft_http_doctype_entity: Descriptor::decode,
+    descriptor()
+        .replacen("<file ", "<!DOCTYPE file [<!ENTITY a \"aaaaaaaa\">]><file ", 1)
+        .replace("encrypted_file", "&a;")
+        .into_bytes(),
+    DescriptorError::Malformed("DOCTYPE")
+);
+
+refused!(
+    /// No `file-info type="file"`, only a thumbnail.
+    ft_http_no_file_entry: Descriptor::decode,
+    descriptor().replace("type=\"file\"", "type=\"thumbnail\"").into_bytes(),
+    DescriptorError::Missing(_)
+);
+
+refused!(
+    /// A plain-http download URL to a remote host.
+    ft_http_non_https_url: Descriptor::decode,
+    descriptor().replace("https://files", "http://files").into_bytes(),
+    DescriptorError::Url(_)
+);
+
+refused!(
+    /// 1,000 nested foreign elements inside the descriptor.
+    ft_http_nesting_bomb: Descriptor::decode,
+    descriptor()
+        .replace(
+            "<file-info",
+            &format!("{}{}<file-info", "<x>".repeat(1000), "</x>".repeat(1000)),
+        )
+        .into_bytes(),
+    DescriptorError::TooDeep
+);
+
+refused!(
+    /// A descriptor over the 8 KiB limit.
+    ft_http_oversize: Descriptor::decode,
+    descriptor().replace("encrypted_file", &"a".repeat(9000)).into_bytes(),
+    DescriptorError::TooLarge
+);
+
+refused!(
+    /// A `file-size` that overflows 64 bits.
+    ft_http_size_overflow: Descriptor::decode,
+    descriptor().replace(">1032<", ">18446744073709551616<").into_bytes(),
+    DescriptorError::Size
 );
 
 // ----------------------------------------------------------------- report

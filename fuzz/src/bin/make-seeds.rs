@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use crosslock_client::file::encrypt_file;
-use crosslock_credential::{PhoneNumber, build_csr, issue_development_credential};
-use crosslock_fuzz::{CredentialFixture, FILE_KEY, FixedSigner, KtFixture, NOW, join};
+use crosslock_credential::{CertSigner, PhoneNumber, build_csr, issue_development_credential};
+use crosslock_fuzz::{CredentialFixture, FILE_KEY, FILE_NAME, FixedSigner, KtFixture, NOW, join};
 use crosslock_kt::server::{KtLog, KtLogOptions, LogKeys};
 use crosslock_kt::{Binding, BoundKey};
 use crosslock_wire::aad::{AuthenticatedData, Resend};
@@ -26,8 +26,9 @@ use crosslock_wire::api::kds::*;
 use crosslock_wire::api::kt::NumberRequest;
 use crosslock_wire::content_type;
 use crosslock_wire::cpim::{Header, Message, MlsEnvelope};
-use crosslock_wire::file_info::{FileInfo, FileInfoFields, FileKey};
+use crosslock_wire::file_info::{FileEncryptionInfo, FileInfo, FileKey, FileMetadata, Slot};
 use crosslock_wire::imdn::{ClientReason, DeliveryStatus, FailureArm, Imdn, Notification};
+use crosslock_wire::ft_http::{Descriptor, Download, FileEntry};
 use crosslock_wire::inner::ApplicationPayload;
 use crosslock_wire::mimi::{Expiration, MessageId, MimiContent};
 use crosslock_wire::report::{DerivedContent, ReceiptEnvelope};
@@ -88,23 +89,30 @@ fn receipt() -> ReceiptEnvelope {
     }
 }
 
-fn file_info(thumbnail: bool) -> FileInfo {
-    let fields = |name: &str, size: u64| FileInfoFields {
-        url: "https://content.example.com/files/0123456789abcdef".into(),
+fn file_info(slot: Slot, name: &str, size: u32) -> FileInfo {
+    let encryption = FileEncryptionInfo {
         key: FileKey::from_bytes([9; 32]),
-        size,
-        encrypted_size: crosslock_client::file::encrypted_size(size).expect("size"),
-        media_type: "image/jpeg".into(),
-        name: name.into(),
-        expires: NOW + 86_400,
+        iv: [8; 12],
+        tag: [7; 32],
+        length_hint: Some(size),
     };
-    let info = FileInfo::new(fields("holiday.jpg", 123_456)).expect("file info");
-    if thumbnail {
-        let thumb = FileInfo::new(fields("thumb.jpg", 2_000)).expect("thumbnail");
-        info.with_thumbnail(thumb).expect("with thumbnail")
-    } else {
-        info
-    }
+    FileInfo::new(
+        slot,
+        FileMetadata::new(name, "image/jpeg", encryption).expect("file metadata"),
+    )
+}
+
+fn descriptor() -> Descriptor {
+    let entry = |size| {
+        FileEntry::encrypted(
+            size,
+            Download {
+                url: "https://content.example.com/files/0123456789abcdef".into(),
+                until: NOW + 86_400,
+            },
+        )
+    };
+    Descriptor::new(entry(124_936), Some(entry(2_056))).expect("descriptor")
 }
 
 fn wire_seeds() {
@@ -222,8 +230,9 @@ fn wire_seeds() {
     write("report", "imdn", &with_mode(2, &envelope.imdn.encode()));
 
     // FileInfo.
-    write("file_info", "plain", &file_info(false).encode());
-    write("file_info", "thumbnail", &file_info(true).encode());
+    write("file_info", "plain", &file_info(Slot::File, "holiday.jpg", 123_456).encode());
+    write("file_info", "thumbnail", &file_info(Slot::Thumbnail, "thumb.jpg", 2_000).encode());
+    write("file_info", "descriptor", &descriptor().encode());
 }
 
 /// The DER certificates of a PEM chain.
@@ -476,9 +485,15 @@ fn file_seeds() {
     let key = FileKey::from_bytes(FILE_KEY);
     for size in [0usize, 1, 100, 3000] {
         let plaintext: Vec<u8> = (0..size).map(|i| (i * 7) as u8).collect();
-        let mut blob = (size as u32).to_le_bytes().to_vec();
-        encrypt_file(&plaintext[..], &mut blob, &key, [size as u8; 16]).expect("encrypt");
-        write("file_decrypt", &format!("size-{size}"), &blob);
+        let mut ciphertext = Vec::new();
+        let iv = [size as u8; 12];
+        let made =
+            encrypt_file(&plaintext[..], &mut ciphertext, &key, FILE_NAME, iv).expect("encrypt");
+        let mut seed = (size as u32).to_le_bytes().to_vec();
+        seed.extend(iv);
+        seed.extend(made.tag);
+        seed.extend(ciphertext);
+        write("file_decrypt", &format!("size-{size}"), &seed);
     }
 }
 
@@ -645,12 +660,14 @@ fn self_check() {
     let blob = seed("file_decrypt", "size-100");
     let mut out = Vec::new();
     decrypt_file(
-        std::io::Cursor::new(&blob[4..]),
+        std::io::Cursor::new(&blob[48..]),
         &mut out,
         DecryptParams {
             key: &key,
-            size: 100,
-            encrypted_size: (blob.len() - 4) as u64,
+            info: FILE_NAME,
+            iv: &blob[4..16].try_into().expect("IV"),
+            tag: &blob[16..48].try_into().expect("tag"),
+            length_hint: Some(100),
         },
     )
     .expect("file seed decrypts");

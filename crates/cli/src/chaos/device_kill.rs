@@ -214,14 +214,8 @@ pub(crate) async fn file_crash(_rng: &mut Rng, size: Size, dir: &Path) -> Result
         alice = alice.reopen()?;
         operations += 2;
         // Restarted, Alice sends the file again, and a text.
-        let (info, _, _) = files::upload(&mut alice.dir, &path, Some("image/jpeg")).await?;
-        let sent = alice.dir.device.send_file_info(&group, info)?;
-        alice
-            .dir
-            .api
-            .ds(alice.dir.token()?)
-            .message(&sent.outbound.envelope)
-            .await?;
+        let uploaded = files::upload(&mut alice.dir, &path, Some("image/jpeg")).await?;
+        files::announce(&mut alice.dir, &group, &uploaded).await?;
         ledger.acknowledged(&format!("file:{name}"), &others(ALICE));
         alice
             .send(&group, &format!("after-{name}"), &others(ALICE), &ledger)

@@ -169,11 +169,11 @@ impl Phone {
         {
             ledger.delivered(&self.number, tag, m.delivery.value());
         }
-        if let ReceivedContent::FileInfo(info) = &m.content {
-            crate::device::files::remember(&self.dir, &m.message_id, info)?;
+        if let ReceivedContent::File(received) = &m.content {
+            crate::device::files::remember(&self.dir, &m.message_id, received)?;
             ledger.delivered(
                 &self.number,
-                &format!("file:{}", info.safe_file_name()),
+                &format!("file:{}", received.file.metadata.safe_file_name()),
                 m.delivery.value(),
             );
         }

@@ -361,15 +361,34 @@ pub(crate) async fn sync(
                         json!({"type": "receipt", "conversation": conversation, "from": sender(&m.sender), "statuses": statuses})
                     }
                     ReceivedContent::FileInfo(info) => {
-                        files::remember(dir, &m.message_id, info)?;
+                        // A chat attachment's key: its link follows in a
+                        // descriptor; slots 3 and 4 are group metadata keys.
+                        json!({"type": "file-info", "conversation": conversation, "from": sender(&m.sender), "slot": format!("{:?}", info.slot()).to_lowercase()})
+                    }
+                    ReceivedContent::File(received) => {
+                        files::remember(dir, &m.message_id, received)?;
+                        let f = &received.file.metadata;
+                        let size = f.encryption().length_hint.unwrap_or_default();
                         report.line(format!(
-                            "[{conversation}] {} sent a file: {} ({}, {} bytes); `crosslock device file recv` fetches it",
+                            "[{conversation}] {} sent a file: {} ({}, {size} bytes); `crosslock device file recv` fetches it",
                             m.sender.number.as_str(),
-                            info.safe_file_name(),
-                            info.media_type(),
-                            info.size()
+                            f.safe_file_name(),
+                            f.content_type(),
                         ));
-                        json!({"type": "file", "conversation": conversation, "from": sender(&m.sender), "name": info.safe_file_name(), "media_type": info.media_type(), "size": info.size()})
+                        json!({"type": "file", "conversation": conversation, "from": sender(&m.sender), "name": f.safe_file_name(), "media_type": f.content_type(), "size": size})
+                    }
+                    ReceivedContent::GroupMetadata(d) => {
+                        // Small (a subject, an icon): fetched and opened now.
+                        let kind = format!("{:?}", d.kind).to_lowercase();
+                        let opened = super::subject::open(dir, &m.conversation, d).await;
+                        report.line(match &opened {
+                            Ok(()) => format!(
+                                "[{conversation}] {} sent the group {kind}; opened",
+                                m.sender.number.as_str(),
+                            ),
+                            Err(e) => format!("[{conversation}] group {kind} not opened: {e}"),
+                        });
+                        json!({"type": "group-metadata", "conversation": conversation, "from": sender(&m.sender), "kind": kind, "opened": opened.is_ok()})
                     }
                     ReceivedContent::Other { content_type, .. } => {
                         json!({"type": "other", "conversation": conversation, "content_type": content_type})
@@ -407,7 +426,15 @@ pub(crate) async fn sync(
                         ""
                     }
                 ));
-                json!({"type": "commit", "conversation": c.conversation.to_string(), "epoch": c.epoch, "added": added, "removed": removed, "removed_self": c.removed_self})
+                // 0xF007: a member asked for the group's keys; re-send ours.
+                for d in &c.metadata_keys_requested {
+                    if let Err(e) =
+                        super::subject::send_keys(dir, &c.conversation, d.kind, &d.download).await
+                    {
+                        report.line(format!("[{}] keys not re-sent: {e}", c.conversation));
+                    }
+                }
+                json!({"type": "commit", "conversation": c.conversation.to_string(), "epoch": c.epoch, "added": added, "removed": removed, "removed_self": c.removed_self, "metadata_keys_resent": c.metadata_keys_requested.len()})
             }
             Ok(Received::Joined {
                 conversation,

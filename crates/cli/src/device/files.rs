@@ -1,13 +1,17 @@
-//! `crosslock device file`: encrypt on the device, upload the blob as
-//! `encrypted_file`, send the key inside MLS; fetch, authenticate, decrypt.
+//! `crosslock device file`: encrypt on the device (RCC.16 Annex C.2),
+//! upload the ciphertext as `encrypted_file`, send the FileInfo and then
+//! the FT-HTTP descriptor inside MLS; fetch, authenticate, decrypt.
 //! Files stream through temporary files, so memory does not grow with the
 //! file; a progress bar shows on a terminal.
 
 use std::path::Path;
 
 use crosslock_client::ConversationId;
-use crosslock_client::file::{UPLOAD_FILE_NAME, decrypt_file};
+use crosslock_client::file::{
+    Attachment, Download, PreparedFile, ReceivedFile, Slot, UPLOAD_FILE_NAME, decrypt_file,
+};
 use crosslock_client::wire::file_info::FileInfo;
+use crosslock_client::wire::ft_http::{Descriptor, FileEntry};
 use crosslock_wire::api::files::UploadAnswer;
 use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -42,9 +46,30 @@ fn console_is_terminal() -> bool {
     std::io::stderr().is_terminal()
 }
 
-/// Keeps a received FileInfo (it holds the file key: mode 0600) until
-/// `file recv` fetches it.
-pub(crate) fn remember(dir: &DeviceDir, message_id: &str, info: &FileInfo) -> Result<(), Failure> {
+/// An encrypted file on the content server, not yet announced to anyone.
+pub(crate) struct Uploaded {
+    /// Its name, type, key, IV, tag and length.
+    pub(crate) file: PreparedFile,
+    /// Where the content server keeps it.
+    pub(crate) download: Download,
+}
+
+/// Keeps a received file (its FileInfo holds the key: mode 0600) until
+/// `file recv` fetches it: `u32 BE length ‖ FileInfo ‖ descriptor`.
+pub(crate) fn remember(
+    dir: &DeviceDir,
+    message_id: &str,
+    received: &ReceivedFile,
+) -> Result<(), Failure> {
+    let a = &received.file;
+    let info = FileInfo::new(Slot::File, a.metadata.clone()).encode();
+    let entry = FileEntry::encrypted(a.ciphertext_size, a.download.clone());
+    let descriptor = Descriptor::new(entry, None)
+        .map_err(|e| Failure::internal(format!("file descriptor: {e}")))?
+        .encode();
+    let mut record = (info.len() as u32).to_be_bytes().to_vec();
+    record.extend(info);
+    record.extend(descriptor);
     let folder = dir.path.join(RECEIVED);
     std::fs::create_dir_all(&folder).map_err(io(&folder))?;
     let safe_id: String = message_id
@@ -66,8 +91,27 @@ pub(crate) fn remember(dir: &DeviceDir, message_id: &str, info: &FileInfo) -> Re
         options.mode(0o600);
     }
     let mut file = options.open(&path).map_err(io(&path))?;
-    std::io::Write::write_all(&mut file, &info.encode()).map_err(io(&path))?;
+    std::io::Write::write_all(&mut file, &record).map_err(io(&path))?;
     Ok(())
+}
+
+/// Reads back what [`remember`] wrote.
+fn recall(bytes: &[u8]) -> Result<Attachment, String> {
+    let (len, rest) = bytes.split_first_chunk::<4>().ok_or("truncated")?;
+    let len = u32::from_be_bytes(*len) as usize;
+    if rest.len() < len {
+        return Err("truncated".into());
+    }
+    let (info, descriptor) = rest.split_at(len);
+    let metadata = FileInfo::decode(info)
+        .map_err(|e| e.to_string())?
+        .into_metadata();
+    let descriptor = Descriptor::decode(descriptor).map_err(|e| e.to_string())?;
+    Ok(Attachment {
+        metadata,
+        download: descriptor.file.download,
+        ciphertext_size: descriptor.file.size,
+    })
 }
 
 fn media_type_of(path: &Path) -> &'static str {
@@ -96,18 +140,15 @@ pub(crate) async fn send(
     report: &mut Report,
 ) -> Result<(), Failure> {
     super::convo::prove_members(dir, id, report).await?;
-    let (info, size, encrypted_size) = upload(dir, path, media_type).await?;
-    let sent = dir.device.send_file_info(id, info)?;
-    dir.api
-        .ds(dir.token()?)
-        .message(&sent.outbound.envelope)
-        .await?;
+    let uploaded = upload(dir, path, media_type).await?;
+    let (size, encrypted_size) = (uploaded.file.size(), uploaded.file.ciphertext_size());
+    announce(dir, id, &uploaded).await?;
     report.set("conversation", json!(id.to_string()));
     report.set("size", json!(size));
     report.set("uploaded_bytes", json!(encrypted_size));
     report.set("upload_name", json!(UPLOAD_FILE_NAME));
     report.line(format!(
-        "sent {} ({size} bytes) to {id}: the server stored {encrypted_size} bytes named {UPLOAD_FILE_NAME}; the key went inside MLS",
+        "sent {} ({size} bytes) to {id}: the server stored {encrypted_size} bytes named {UPLOAD_FILE_NAME}; the key and the link went inside MLS",
         info_name(path)
     ));
     Ok(())
@@ -119,13 +160,32 @@ fn info_name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// Encrypts the file at `path` and uploads it; returns its FileInfo (URL
-/// and key, not yet sent to anyone), its size and the uploaded size.
+/// Sends an uploaded file's FileInfo and then its FT-HTTP descriptor
+/// inside MLS, in that order (the receiver pairs them).
+pub(crate) async fn announce(
+    dir: &mut DeviceDir,
+    id: &ConversationId,
+    uploaded: &Uploaded,
+) -> Result<(), Failure> {
+    let sent = dir
+        .device
+        .send_file(id, &uploaded.file, uploaded.download.clone(), None)?;
+    for s in sent {
+        dir.api
+            .ds(dir.token()?)
+            .message(&s.outbound.envelope)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Encrypts the file at `path` and uploads the ciphertext; returns what
+/// announcing it needs (not yet sent to anyone).
 pub(crate) async fn upload(
     dir: &mut DeviceDir,
     path: &Path,
     media_type: Option<&str>,
-) -> Result<(FileInfo, u64, u64), Failure> {
+) -> Result<Uploaded, Failure> {
     let name = path
         .file_name()
         .and_then(|n| n.to_str())
@@ -144,7 +204,7 @@ pub(crate) async fn upload(
     )?;
     bar.finish_and_clear();
 
-    let encrypted_size = prepared.encrypted_size();
+    let encrypted_size = prepared.ciphertext_size();
     let blob = tokio::fs::File::open(blob_file.path())
         .await
         .map_err(io(blob_file.path()))?;
@@ -181,10 +241,13 @@ pub(crate) async fn upload(
     }
     let uploaded: UploadAnswer = serde_json::from_str(&text)
         .map_err(|e| Failure::network(format!("upload: unexpected answer: {e}")))?;
-    let info = prepared
-        .into_file_info(uploaded.url, uploaded.expires_at)
-        .map_err(|e| Failure::refused(format!("file info: {e}")))?;
-    Ok((info, size, encrypted_size))
+    Ok(Uploaded {
+        file: prepared,
+        download: Download {
+            url: uploaded.url,
+            until: uploaded.expires_at,
+        },
+    })
 }
 
 /// Downloads, authenticates and decrypts every remembered file into `out`.
@@ -205,18 +268,20 @@ pub(crate) async fn receive_all(
     std::fs::create_dir_all(out).map_err(io(out))?;
     for path in entries {
         let bytes = std::fs::read(&path).map_err(io(&path))?;
-        let info = FileInfo::decode(&bytes)
-            .map_err(|e| Failure::internal(format!("{}: {e}", path.display())))?;
-        let target = out.join(info.safe_file_name());
-        fetch(dir, &info, &target).await?;
+        let file =
+            recall(&bytes).map_err(|e| Failure::internal(format!("{}: {e}", path.display())))?;
+        let target = out.join(file.metadata.safe_file_name());
+        fetch(dir, &file, &target).await?;
         std::fs::remove_file(&path).map_err(io(&path))?;
+        let size = file.metadata.encryption().length_hint.unwrap_or_default();
+        let media_type = file.metadata.content_type();
         report.line(format!(
-            "saved {} ({} bytes, {}), decrypted on this device",
+            "saved {} ({size} bytes, {media_type}), decrypted on this device",
             target.display(),
-            info.size(),
-            info.media_type()
         ));
-        saved.push(json!({"path": target.display().to_string(), "size": info.size(), "media_type": info.media_type()}));
+        saved.push(
+            json!({"path": target.display().to_string(), "size": size, "media_type": media_type}),
+        );
     }
     if saved.is_empty() {
         report.line("no files waiting");
@@ -225,11 +290,12 @@ pub(crate) async fn receive_all(
     Ok(())
 }
 
-async fn fetch(dir: &DeviceDir, info: &FileInfo, target: &Path) -> Result<(), Failure> {
+async fn fetch(dir: &DeviceDir, file: &Attachment, target: &Path) -> Result<(), Failure> {
+    let url = file.download.url.as_str();
     let mut response = dir
         .api
-        .http_for(info.url())?
-        .get(info.url())
+        .http_for(url)?
+        .get(url)
         .send()
         .await
         .map_err(|e| Failure::network(format!("download: {e}")))?;
@@ -241,7 +307,7 @@ async fn fetch(dir: &DeviceDir, info: &FileInfo, target: &Path) -> Result<(), Fa
     }
     let folder = target.parent().unwrap_or(Path::new("."));
     let mut blob = tempfile::tempfile_in(folder).map_err(io(folder))?;
-    let bar = progress(info.encrypted_size(), "downloading");
+    let bar = progress(file.ciphertext_size, "downloading");
     let mut received = 0u64;
     while let Some(chunk) = response
         .chunk()
@@ -249,7 +315,7 @@ async fn fetch(dir: &DeviceDir, info: &FileInfo, target: &Path) -> Result<(), Fa
         .map_err(|e| Failure::network(format!("download: {e}")))?
     {
         received += chunk.len() as u64;
-        if received > info.encrypted_size() {
+        if received > file.ciphertext_size {
             return Err(Failure::refused(
                 "download: the blob is larger than announced",
             ));
@@ -262,8 +328,12 @@ async fn fetch(dir: &DeviceDir, info: &FileInfo, target: &Path) -> Result<(), Fa
     // Decrypt into a temporary file and rename: a refused blob leaves
     // nothing behind under the target name.
     let plain = tempfile::NamedTempFile::new_in(folder).map_err(io(folder))?;
-    decrypt_file(&mut blob, std::io::BufWriter::new(plain.as_file()), info)
-        .map_err(|e| Failure::refused(format!("{}: {e}", info.safe_file_name())))?;
+    decrypt_file(
+        &mut blob,
+        std::io::BufWriter::new(plain.as_file()),
+        &file.metadata,
+    )
+    .map_err(|e| Failure::refused(format!("{}: {e}", file.metadata.safe_file_name())))?;
     plain
         .persist(target)
         .map_err(|e| Failure::input(format!("{}: {e}", target.display())))?;

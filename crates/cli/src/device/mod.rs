@@ -12,6 +12,7 @@ pub(crate) mod convo;
 pub(crate) mod files;
 pub(crate) mod revocations;
 pub(crate) mod state;
+pub(crate) mod subject;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -148,6 +149,18 @@ enum GroupCommand {
         /// The group.
         #[arg(long)]
         conversation: String,
+    },
+    /// Show the group's encrypted subject, or set it.
+    Subject {
+        /// The group.
+        #[arg(long)]
+        conversation: String,
+        /// The new subject.
+        #[arg(long, conflicts_with = "request")]
+        set: Option<String>,
+        /// Ask the members for the keys this device lacks (a late member).
+        #[arg(long)]
+        request: bool,
     },
 }
 
@@ -421,6 +434,17 @@ async fn dispatch(args: DeviceArgs) -> Result<Report, Failure> {
                 } => convo::group_remove(&mut dir, &conversation, &member, &mut report).await?,
                 GroupCommand::Leave { conversation } => {
                     convo::group_leave(&mut dir, &conversation, &mut report).await?
+                }
+                GroupCommand::Subject {
+                    conversation,
+                    set,
+                    request,
+                } => {
+                    let id = convo::conversation_id(&conversation)?;
+                    match set {
+                        Some(text) => subject::set(&mut dir, &id, &text, &mut report).await?,
+                        None => subject::show(&mut dir, &id, request, &mut report).await?,
+                    }
                 }
             }
         }

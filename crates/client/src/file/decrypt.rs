@@ -1,160 +1,198 @@
-//! Decrypting a file: authenticate everything first, then decrypt.
+//! Decrypting a file: authenticate everything first, then decrypt (RCC.16
+//! Annex C.3, rcc16-deployed.md §1 "decrypt checks").
 
 use std::io::{Read, Seek, SeekFrom, Write};
 
 use aws_lc_rs::constant_time::verify_slices_are_equal;
-use crosslock_wire::file_info::{FileInfo, FileKey};
+use crosslock_wire::file_info::{FileKey, FileMetadata};
 
 use super::error::FileError;
 use super::keys::FileKeys;
-use super::{BUFFER_SIZE, IV_LEN, TAG_LEN, check_sizes, read_full};
+use super::padme::padme;
+use super::{BUFFER_SIZE, IV_LEN, MAX_CIPHERTEXT_SIZE, TAG_LEN, TRAILER_LEN, read_full};
 
-/// What a blob must be, usually taken from its FileInfo
-/// (`DecryptParams::from(&info)`).
+/// What opens one ciphertext, usually taken from its FileMetadata
+/// (`DecryptParams::from(&metadata)`).
 #[derive(Debug, Clone, Copy)]
 pub struct DecryptParams<'a> {
-    /// The file key.
+    /// The content key `K`.
     pub key: &'a FileKey,
-    /// The plaintext size.
-    pub size: u64,
-    /// The blob size.
-    pub encrypted_size: u64,
+    /// The HKDF info: the original file name (FileMetadata `file_name`), or
+    /// `group_icon` / `group_subject`.
+    pub info: &'a [u8],
+    /// The 12-byte IV.
+    pub iv: &'a [u8; IV_LEN],
+    /// The expected 32-byte tag.
+    pub tag: &'a [u8; TAG_LEN],
+    /// The `file_length_hint`, checked against `messageLength` when present.
+    pub length_hint: Option<u32>,
 }
 
-impl<'a> From<&'a FileInfo> for DecryptParams<'a> {
-    fn from(info: &'a FileInfo) -> Self {
+impl<'a> From<&'a FileMetadata> for DecryptParams<'a> {
+    fn from(m: &'a FileMetadata) -> Self {
+        let e = m.encryption();
         DecryptParams {
-            key: info.key(),
-            size: info.size(),
-            encrypted_size: info.encrypted_size(),
+            key: &e.key,
+            info: m.file_name().as_bytes(),
+            iv: &e.iv,
+            tag: &e.tag,
+            length_hint: e.length_hint,
         }
     }
 }
 
-/// Decrypts the blob that `reader` holds from its current position to its
-/// end into `writer`, and returns the plaintext size.
+/// Decrypts the ciphertext that `reader` holds from its current position
+/// to its end into `writer`, and returns the plaintext size.
 ///
-/// Two passes, constant memory (RCC.16 file transfer, GUIDE §4; no
-/// unauthenticated plaintext is ever released):
-/// 1. the blob's length must be `params.encrypted_size` (which must fit
-///    `params.size`); then one read of the whole blob checks the
-///    HMAC-SHA256 tag over `IV || ciphertext` (compared in constant time)
-///    and that the padding decrypts to zeros;
-/// 2. only then a second read decrypts the first `size` bytes of
-///    ciphertext into `writer`.
+/// The checks of Annex C.3, in its order, each its own error (FILE-C3-1 to
+/// FILE-C3-8, docs/validation-rules.md); nothing is written unless all
+/// pass:
+/// 1. the ciphertext is at least 8 bytes ([`FileError::TooShort`]); a
+///    ciphertext longer than any file we accept is refused before it is
+///    read ([`FileError::TooLarge`], a resource bound);
+/// 2. pass 1 reads it once: `HMAC-SHA256(k_hmac, IV || ciphertext)` equals
+///    the tag, compared in constant time ([`FileError::BadTag`]);
+/// 3. the last 8 bytes decrypt to `messageLength || paddingLength`;
+///    `messageLength < 2^31` ([`FileError::LengthTooLarge`]);
+/// 4. `messageLength == file_length_hint` when there is a hint
+///    ([`FileError::HintMismatch`]);
+/// 5. `len == 8 + messageLength + paddingLength`
+///    ([`FileError::LengthMismatch`]);
+/// 6. `paddingLength == Padmé(messageLength) - messageLength`
+///    ([`FileError::BadPaddingLength`]);
+/// 7. pass 2 reads the pad only: it decrypts to zeros, checked without an
+///    early exit ([`FileError::BadPadding`]);
+/// 8. only then pass 3 decrypts the content into `writer`.
 ///
-/// When any check fails nothing has been written. The blob must not change
-/// between the passes (keep downloads in app-private storage): pass 2 does
-/// not authenticate again.
+/// Memory stays at a few [`BUFFER_SIZE`] buffers whatever the size. The
+/// ciphertext must not change between the passes (keep downloads in
+/// app-private storage): the later passes do not authenticate again.
 pub fn decrypt_file<'a, R: Read + Seek, W: Write>(
     mut reader: R,
     mut writer: W,
     params: impl Into<DecryptParams<'a>>,
 ) -> Result<u64, FileError> {
     let params = params.into();
-    let padded = check_sizes(params.size, params.encrypted_size)?;
-    let expected = params.encrypted_size;
     let start = reader.stream_position()?;
     let end = reader.seek(SeekFrom::End(0))?;
-    // FILE-BLOB-2: exactly the encrypted size.
-    let actual = end.saturating_sub(start);
-    if actual < expected {
-        return Err(FileError::Truncated { expected, actual });
+    let len = end.saturating_sub(start);
+    // FILE-C3-1.
+    if len < TRAILER_LEN as u64 {
+        return Err(FileError::TooShort(len));
     }
-    if actual > expected {
-        return Err(FileError::WrongSize { expected, actual });
+    if len > MAX_CIPHERTEXT_SIZE {
+        return Err(FileError::TooLarge);
     }
     reader.seek(SeekFrom::Start(start))?;
-    let keys = FileKeys::derive(params.key)?;
+    let keys = FileKeys::derive(params.key, params.info)?;
     let mut buf = vec![0u8; BUFFER_SIZE];
-    let iv = authenticate(&mut reader, &keys, &params, padded, &mut buf)?;
 
-    // Pass 2: decrypt the content; the padding was checked in pass 1.
-    reader.seek(SeekFrom::Start(start + IV_LEN as u64))?;
-    let mut done = 0u64;
-    while done < params.size {
-        let want = (params.size - done).min(buf.len() as u64) as usize;
-        let chunk = &mut buf[..want];
-        if read_full(&mut reader, chunk)? < want {
-            // The blob shrank between the passes.
-            return Err(FileError::Truncated {
-                expected,
-                actual: IV_LEN as u64 + done,
-            });
-        }
-        keys.apply_keystream(&iv, done, chunk)?;
-        writer.write_all(chunk)?;
-        done += want as u64;
+    // Pass 1, FILE-C3-2: the tag over IV || ciphertext, in constant time.
+    let mut trailer = authenticate(&mut reader, &keys, &params, len, &mut buf)?;
+
+    // FILE-C3-3: the trailer.
+    keys.apply_keystream(params.iv, len - TRAILER_LEN as u64, &mut trailer)?;
+    let [a0, a1, a2, a3, b0, b1, b2, b3] = trailer;
+    let message_len = u32::from_be_bytes([a0, a1, a2, a3]);
+    let padding_len = u32::from_be_bytes([b0, b1, b2, b3]);
+    if message_len >= 1 << 31 {
+        return Err(FileError::LengthTooLarge(message_len));
     }
-    writer.flush()?;
-    Ok(params.size)
-}
+    // FILE-C3-4.
+    if let Some(hint) = params.length_hint
+        && hint != message_len
+    {
+        return Err(FileError::HintMismatch {
+            hint,
+            length: message_len,
+        });
+    }
+    // FILE-C3-5.
+    let (m, p) = (u64::from(message_len), u64::from(padding_len));
+    if len != TRAILER_LEN as u64 + m + p {
+        return Err(FileError::LengthMismatch {
+            ciphertext: len,
+            message: message_len,
+            padding: padding_len,
+        });
+    }
+    // FILE-C3-6.
+    if padme(m).map(|padded| padded - m) != Some(p) {
+        return Err(FileError::BadPaddingLength {
+            message: message_len,
+            padding: padding_len,
+        });
+    }
 
-/// Pass 1: reads the whole blob once; returns its IV once the tag and the
-/// padding both check out.
-fn authenticate<R: Read>(
-    reader: &mut R,
-    keys: &FileKeys,
-    params: &DecryptParams<'_>,
-    padded: u64,
-    buf: &mut [u8],
-) -> Result<[u8; IV_LEN], FileError> {
-    let expected = params.encrypted_size;
-    // Blob offsets: [0, IV) IV, [IV, tag_at) ciphertext, [tag_at, end) tag;
-    // the padding is [pad_at, tag_at).
-    let iv_len = IV_LEN as u64;
-    let tag_at = iv_len + padded;
-    let pad_at = iv_len + params.size;
-    let mut iv = [0u8; IV_LEN];
-    let mut tag = [0u8; TAG_LEN];
-    let mut mac = keys.mac();
-    let mut scratch = vec![0u8; buf.len()];
+    // Pass 2, FILE-C3-7: the pad decrypts to zeros (no early exit).
+    reader.seek(SeekFrom::Start(start + m))?;
     let mut pad_bits = 0u8;
-    let mut at = 0u64;
-    while at < expected {
-        let want = (expected - at).min(buf.len() as u64) as usize;
+    let mut done = 0u64;
+    while done < p {
+        let want = (p - done).min(buf.len() as u64) as usize;
         let chunk = &mut buf[..want];
-        let got = read_full(reader, chunk)?;
-        if got < want {
-            return Err(FileError::Truncated {
-                expected,
-                actual: at + got as u64,
-            });
-        }
-        let end = at + want as u64;
-        // Slices of this chunk that fall in [from, to) of the blob.
-        let part = |from: u64, to: u64| {
-            let lo = from.clamp(at, end);
-            let hi = to.clamp(at, end);
-            ((lo - at) as usize, (hi - at) as usize, lo)
-        };
-        let (lo, hi, from) = part(0, iv_len);
-        if lo < hi {
-            iv[from as usize..][..hi - lo].copy_from_slice(&chunk[lo..hi]);
-        }
-        let (lo, hi, _) = part(0, tag_at);
-        mac.update(&chunk[lo..hi]);
-        let (lo, hi, from) = part(pad_at, tag_at);
-        if lo < hi {
-            // The IV is complete: padding starts after it.
-            let pad = &mut scratch[..hi - lo];
-            pad.copy_from_slice(&chunk[lo..hi]);
-            keys.apply_keystream(&iv, from - iv_len, pad)?;
-            pad_bits |= pad.iter().fold(0, |acc, b| acc | b);
-        }
-        let (lo, hi, from) = part(tag_at, expected);
-        if lo < hi {
-            tag[(from - tag_at) as usize..][..hi - lo].copy_from_slice(&chunk[lo..hi]);
-        }
-        at = end;
-    }
-    // FILE-BLOB-3 (constant time), FILE-BLOB-4; FILE-BLOB-5: the caller
-    // writes nothing until this returns.
-    if verify_slices_are_equal(mac.sign().as_ref(), &tag).is_err() {
-        return Err(FileError::BadTag);
+        read_exact(&mut reader, chunk)?;
+        keys.apply_keystream(params.iv, m + done, chunk)?;
+        pad_bits |= chunk.iter().fold(0, |acc, b| acc | b);
+        done += want as u64;
     }
     if pad_bits != 0 {
         return Err(FileError::BadPadding);
     }
-    Ok(iv)
+
+    // Pass 3, FILE-C3-8: the content.
+    reader.seek(SeekFrom::Start(start))?;
+    let mut done = 0u64;
+    while done < m {
+        let want = (m - done).min(buf.len() as u64) as usize;
+        let chunk = &mut buf[..want];
+        read_exact(&mut reader, chunk)?;
+        keys.apply_keystream(params.iv, done, chunk)?;
+        writer.write_all(chunk)?;
+        done += want as u64;
+    }
+    writer.flush()?;
+    Ok(m)
+}
+
+/// Pass 1: reads the `len` bytes of ciphertext once; returns its last 8
+/// bytes (still encrypted) once the tag checks out.
+fn authenticate<R: Read>(
+    reader: &mut R,
+    keys: &FileKeys,
+    params: &DecryptParams<'_>,
+    len: u64,
+    buf: &mut [u8],
+) -> Result<[u8; TRAILER_LEN], FileError> {
+    let mut mac = keys.mac();
+    mac.update(params.iv);
+    let trailer_at = len - TRAILER_LEN as u64;
+    let mut trailer = [0u8; TRAILER_LEN];
+    let mut at = 0u64;
+    while at < len {
+        let want = (len - at).min(buf.len() as u64) as usize;
+        let chunk = &mut buf[..want];
+        read_exact(reader, chunk)?;
+        mac.update(chunk);
+        let end = at + want as u64;
+        if end > trailer_at {
+            let lo = trailer_at.max(at);
+            trailer[(lo - trailer_at) as usize..(end - trailer_at) as usize]
+                .copy_from_slice(&chunk[(lo - at) as usize..]);
+        }
+        at = end;
+    }
+    if verify_slices_are_equal(mac.sign().as_ref(), params.tag).is_err() {
+        return Err(FileError::BadTag);
+    }
+    Ok(trailer)
+}
+
+/// Fills `buf`, or fails with [`FileError::Changed`] when the ciphertext
+/// shrank under us.
+fn read_exact<R: Read>(reader: &mut R, buf: &mut [u8]) -> Result<(), FileError> {
+    if read_full(reader, buf)? < buf.len() {
+        return Err(FileError::Changed);
+    }
+    Ok(())
 }

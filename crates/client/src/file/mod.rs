@@ -1,50 +1,41 @@
-//! Encrypted files (RCC.16 file transfer, GUIDE §4).
+//! Encrypted files: RCC.16 Annex C.2 / C.3 exactly as deployed
+//! (rcc16-deployed.md §1, §2).
 //!
-//! A file is encrypted on the device under a fresh key, uploaded to the
-//! content server as an opaque blob named [`UPLOAD_FILE_NAME`], and its key
-//! travels to the recipients only inside MLS, in a
-//! [`FileInfo`](crosslock_wire::file_info::FileInfo)
-//! (`message/mls-rcs-file-info`).
+//! A file is encrypted on the device under a fresh 32-byte key `K`; only
+//! the ciphertext is uploaded, under the visible name [`UPLOAD_FILE_NAME`];
+//! the key, IV, tag and length travel inside MLS in a protobuf
+//! [`FileInfo`] (`message/mls-rcs-file-info`), and the download URL in an
+//! RCS FT-HTTP [`Descriptor`] sent right after it as a second MLS message.
 //!
-//! # Scheme
+//! # Annex C.2
 //!
 //! ```text
-//! K               32 random bytes, one file only
-//! k_enc || k_mac  = HKDF-SHA256(salt = HKDF_SALT, ikm = K, info = HKDF_INFO, L = 64)
-//! IV              16 random bytes: the initial AES-CTR counter block
-//! padded          = plaintext || 0x00 * (padme(size) - size)
-//! ciphertext      = AES-256-CTR(k_enc, IV, padded)
-//! tag             = HMAC-SHA256(k_mac, IV || ciphertext)
-//! blob            = IV || ciphertext || tag          (16 + padme(size) + 32 bytes)
+//! K                 32 random bytes, one file only
+//! k_enc || k_hmac   = HKDF-SHA256(salt = π (32 bytes, HKDF_SALT), ikm = K,
+//!                                 info = original file name, L = 64)
+//! IV                12 random bytes; counter block IV || u32 BE counter from 0
+//! padded            = M || 0x00 * p || u32 BE |M| || u32 BE p,  p = Padmé(|M|) - |M|
+//! ciphertext        = AES-256-CTR(k_enc, IV || 00000000, padded)   (the upload)
+//! tag               = HMAC-SHA256(k_hmac, IV || ciphertext)        (32 bytes)
 //! ```
 //!
-//! The true size, the blob size and K travel in the FileInfo. A receiver
-//! checks the blob's length, the tag (in constant time) and the zero
-//! padding in a first pass, and decrypts only afterwards
-//! ([`decrypt_file`]). The tag under a key only the conversation knows is
-//! what makes a swapped blob fail; no separate hash of the blob is carried
-//! (it would only cost a third pass over every byte).
-//!
-//! # Labels: Crosslock's choice
-//!
-//! The HKDF labels [`HKDF_SALT`] (`"crosslock/rcs-mls-file/v1"`) and
-//! [`HKDF_INFO`] (`"RCS MLS file encryption"`), the 16-byte IV and the blob
-//! layout above are Crosslock's own. We could not consult the RCC.16 text
-//! for this part. A third-party RCC.16 client (LineageOS Messaging,
-//! `RccFileCrypto`) describes RCC.16 Annex C.2 differently: salt = the
-//! first 256 bits of π in hex (`3243f6a8…`), info = the original file
-//! name, a 96-bit IV with a zero 32-bit counter, the sizes as two `u32`
-//! after the padding inside the ciphertext, the tag carried in the FileInfo
-//! rather than in the blob, and a protobuf FileInfo. Files are therefore
-//! not interoperable with other RCC.16 clients; docs/client-core.md
-//! ("Files") records this.
+//! The HKDF info is the original file name in UTF-8 (the FileMetadata's
+//! `file_name`), never `encrypted_file`; the group icon and subject use
+//! [`INFO_GROUP_ICON`] and [`INFO_GROUP_SUBJECT`]. A receiver checks, in
+//! the order of Annex C.3: length ≥ 8, the tag (constant time), the
+//! trailer's lengths against the hint, the ciphertext length and Padmé,
+//! then that the pad is zero (see [`decrypt_file`]).
 //!
 //! # Memory and speed
 //!
-//! Both directions stream through fixed [`BUFFER_SIZE`] buffers, so memory
-//! does not depend on the file size; AES-CTR and HMAC-SHA256 come from
-//! AWS-LC (AES-NI / VAES and SHA-NI where the CPU has them).
+//! Encryption is one pass (the length trailer is at the end); decryption
+//! reads the ciphertext once to check the tag (known up front from the
+//! FileInfo), then the pad, then decrypts: both through fixed
+//! [`BUFFER_SIZE`] buffers, so memory does not depend on the file size.
+//! AES-CTR and HMAC-SHA256 come from AWS-LC. `benches/file.rs` measures
+//! both directions.
 
+mod attach;
 mod decrypt;
 mod encrypt;
 mod error;
@@ -52,72 +43,68 @@ mod keys;
 mod padme;
 mod prepare;
 
+pub use attach::{Attachment, ReceivedFile};
+pub use crosslock_wire::file_info::{FileInfo, FileMetadata, Slot};
+pub use crosslock_wire::ft_http::{Descriptor, Download, UPLOAD_FILE_NAME};
 pub use decrypt::{DecryptParams, decrypt_file};
 pub use encrypt::{EncryptedFile, encrypt_file};
 pub use error::FileError;
-pub use keys::{HKDF_INFO, HKDF_SALT};
+pub use keys::{HKDF_SALT, INFO_GROUP_ICON, INFO_GROUP_SUBJECT};
 pub use padme::padme;
 pub use prepare::{PreparedFile, prepare_file};
 
-use std::io::{ErrorKind, Read};
+pub(crate) use attach::{pair_on_receive, received_file};
 
-use crosslock_wire::file_info::FileInfo;
+use std::io::{Cursor, ErrorKind, Read};
 
-use crate::error::ClientError;
+use crosslock_wire::file_info::FileKey;
 
-/// The file name every upload carries, whatever the real name (RCC.16 file
-/// transfer): the content server learns neither name nor type.
-pub const UPLOAD_FILE_NAME: &str = "encrypted_file";
-/// IV length in bytes (one AES block).
-pub const IV_LEN: usize = 16;
-/// Tag length in bytes (HMAC-SHA256).
-pub const TAG_LEN: usize = 32;
+/// IV length in bytes (Annex C.2: 96 bits).
+pub const IV_LEN: usize = crosslock_wire::file_info::IV_LEN;
+/// Tag length in bytes (HMAC-SHA256, all 32 bytes).
+pub const TAG_LEN: usize = crosslock_wire::file_info::TAG_LEN;
+/// The length trailer: `u32 BE messageLength || u32 BE paddingLength`.
+pub const TRAILER_LEN: usize = 8;
 /// The I/O buffer size; each direction holds one or two of these.
 pub const BUFFER_SIZE: usize = 64 * 1024;
-/// The largest file accepted, in bytes (1 TiB).
-pub const MAX_FILE_SIZE: u64 = 1 << 40;
+/// The largest file, in bytes: `messageLength < 2^31` (Annex C.3).
+pub const MAX_FILE_SIZE: u64 = (1 << 31) - 1;
+/// The longest ciphertext: `Padmé(2^31 - 1) + 8 = 2^31 + 8` (Padmé rounds
+/// lengths of 2^30 … 2^31 - 1 up to multiples of 2^25). 2^27 + 1 AES
+/// blocks, far under the 2^32 a 32-bit counter numbers.
+pub const MAX_CIPHERTEXT_SIZE: u64 = (1 << 31) + TRAILER_LEN as u64;
 
-/// The blob size for a plaintext of `size` bytes: `16 + padme(size) + 32`,
-/// or `None` over [`MAX_FILE_SIZE`].
-pub fn encrypted_size(size: u64) -> Option<u64> {
+/// The ciphertext (upload) size for a plaintext of `size` bytes:
+/// `Padmé(size) + 8`, or `None` over [`MAX_FILE_SIZE`].
+pub fn ciphertext_size(size: u64) -> Option<u64> {
     if size > MAX_FILE_SIZE {
         return None;
     }
-    padme(size)?.checked_add((IV_LEN + TAG_LEN) as u64)
+    padme(size)?.checked_add(TRAILER_LEN as u64)
 }
 
-/// Checks that a FileInfo's sizes (and its thumbnail's) fit the format.
-pub fn check_info(info: &FileInfo) -> Result<(), FileError> {
-    check_sizes(info.size(), info.encrypted_size())?;
-    if let Some(thumbnail) = info.thumbnail() {
-        check_sizes(thumbnail.size(), thumbnail.encrypted_size())?;
-    }
-    Ok(())
+/// Encrypts a small plaintext held in memory (a group subject, an icon):
+/// [`encrypt_file`] over a slice. Returns the ciphertext and its IV and tag.
+pub fn encrypt_bytes(
+    plaintext: &[u8],
+    key: &FileKey,
+    info: &[u8],
+    iv: [u8; IV_LEN],
+) -> Result<(Vec<u8>, EncryptedFile), FileError> {
+    let mut out = Vec::with_capacity(plaintext.len() + plaintext.len() / 8 + TRAILER_LEN);
+    let encrypted = encrypt_file(plaintext, &mut out, key, info, iv)?;
+    Ok((out, encrypted))
 }
 
-/// FILE-BLOB-1: checks a plaintext size against a blob size; returns the
-/// padded size.
-fn check_sizes(size: u64, encrypted_size: u64) -> Result<u64, FileError> {
-    match encrypted_size_checked(size) {
-        Some((padded, blob)) if blob == encrypted_size => Ok(padded),
-        _ => Err(FileError::InconsistentSizes {
-            size,
-            encrypted_size,
-        }),
-    }
-}
-
-fn encrypted_size_checked(size: u64) -> Option<(u64, u64)> {
-    let blob = encrypted_size(size)?;
-    Some((blob - (IV_LEN + TAG_LEN) as u64, blob))
-}
-
-/// RCV-CONTENT-3: decodes a received FileInfo body; refused like any other
-/// malformed content (strict decoding, then sizes that fit the format).
-pub(crate) fn decode_received(body: &[u8]) -> Result<FileInfo, ClientError> {
-    let info = FileInfo::decode(body).map_err(|e| ClientError::Content(e.to_string()))?;
-    check_info(&info).map_err(|e| ClientError::Content(e.to_string()))?;
-    Ok(info)
+/// Decrypts a ciphertext held in memory: [`decrypt_file`] over a slice,
+/// with the same checks in the same order.
+pub fn decrypt_bytes<'a>(
+    ciphertext: &[u8],
+    params: impl Into<DecryptParams<'a>>,
+) -> Result<Vec<u8>, FileError> {
+    let mut out = Vec::new();
+    decrypt_file(Cursor::new(ciphertext), &mut out, params)?;
+    Ok(out)
 }
 
 /// Reads until `buf` is full or the reader is exhausted; returns the bytes

@@ -1,83 +1,72 @@
-//! The sending flow: encrypt → upload (the caller's HTTP) → FileInfo →
-//! send it inside MLS.
+//! The sending flow: encrypt → upload (the caller's HTTP) → the FileInfo
+//! message(s), then the FT-HTTP descriptor, both inside MLS.
 
 use std::io::{Read, Write};
 
-use crosslock_wire::file_info::{
-    FileInfo, FileInfoError, FileInfoFields, FileKey, check_file_name, check_media_type,
-};
+use crosslock_wire::file_info::{FileEncryptionInfo, FileInfo, FileKey, FileMetadata, Slot};
+use crosslock_wire::ft_http::{Descriptor, Download, FileEntry};
 
+use super::UPLOAD_FILE_NAME;
 use super::encrypt::encrypt_file;
 use super::error::FileError;
-use super::{UPLOAD_FILE_NAME, check_info};
 use crate::device::Device;
 use crate::env::Environment;
 use crate::error::ClientError;
 use crate::ids::ConversationId;
 use crate::send::{Content, Sent};
 
-/// A file encrypted and ready to upload: everything its FileInfo needs but
-/// the download URL and its expiry, which the content server gives back.
+/// A file encrypted and ready to upload: its FileMetadata (name, type,
+/// key, IV, tag, length) and the size of the ciphertext to upload.
 ///
 /// `Debug` never shows the key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreparedFile {
-    key: FileKey,
-    size: u64,
-    encrypted_size: u64,
-    media_type: String,
-    name: String,
+    metadata: FileMetadata,
+    ciphertext_size: u64,
 }
 
 impl PreparedFile {
     /// The plaintext size.
     pub fn size(&self) -> u64 {
-        self.size
+        self.metadata.encryption().length_hint.map_or(0, u64::from)
     }
 
-    /// The size of the blob to upload.
-    pub fn encrypted_size(&self) -> u64 {
-        self.encrypted_size
+    /// The size of the ciphertext to upload: `Padmé(size) + 8`.
+    pub fn ciphertext_size(&self) -> u64 {
+        self.ciphertext_size
     }
 
-    /// The original file name (goes only inside MLS).
+    /// The original file name (goes only inside MLS; also the HKDF info).
     pub fn name(&self) -> &str {
-        &self.name
+        self.metadata.file_name()
     }
 
     /// The media type of the plaintext (goes only inside MLS).
     pub fn media_type(&self) -> &str {
-        &self.media_type
+        self.metadata.content_type()
     }
 
     /// The name to give the upload: always [`UPLOAD_FILE_NAME`], so the
-    /// content server never learns the real one (RCC.16 file transfer).
+    /// content server never learns the real one (rcc16-deployed.md §2).
     pub fn upload_name(&self) -> &'static str {
         UPLOAD_FILE_NAME
     }
 
-    /// The FileInfo for this file, once uploaded to `url`, valid until
-    /// `expires` (UNIX seconds).
-    pub fn into_file_info(
-        self,
-        url: impl Into<String>,
-        expires: u64,
-    ) -> Result<FileInfo, FileInfoError> {
-        FileInfo::new(FileInfoFields {
-            url: url.into(),
-            key: self.key,
-            size: self.size,
-            encrypted_size: self.encrypted_size,
-            media_type: self.media_type,
-            name: self.name,
-            expires,
-        })
+    /// What fills the FileInfo slot.
+    pub fn metadata(&self) -> &FileMetadata {
+        &self.metadata
+    }
+
+    /// The FileInfo for this file in `slot`.
+    pub fn file_info(&self, slot: Slot) -> FileInfo {
+        FileInfo::new(slot, self.metadata.clone())
     }
 }
 
-/// Encrypts `reader` into `writer` (the blob to upload) under a fresh key
-/// and IV from `env`'s random source, after checking that `name` and
-/// `media_type` are acceptable in a FileInfo.
+/// Encrypts `reader` into `writer` (the ciphertext to upload) under a fresh
+/// key and IV from `env`'s random source, with `name` as the HKDF info
+/// (Annex C.2), after checking that `name` and `media_type` are acceptable
+/// in a FileMetadata.
 pub fn prepare_file<R: Read, W: Write>(
     env: &Environment,
     reader: R,
@@ -85,16 +74,23 @@ pub fn prepare_file<R: Read, W: Write>(
     name: &str,
     media_type: &str,
 ) -> Result<PreparedFile, FileError> {
-    check_file_name(name)?;
-    check_media_type(media_type)?;
+    crosslock_wire::file_info::check_file_name(name)?;
+    crosslock_wire::file_info::check_media_type(media_type)?;
     let key = FileKey::from_bytes(env.random());
-    let encrypted = encrypt_file(reader, writer, &key, env.random())?;
+    let encrypted = encrypt_file(reader, writer, &key, name.as_bytes(), env.random())?;
+    let metadata = FileMetadata::new(
+        name,
+        media_type,
+        FileEncryptionInfo {
+            key,
+            iv: encrypted.iv,
+            tag: encrypted.tag,
+            length_hint: Some(encrypted.size),
+        },
+    )?;
     Ok(PreparedFile {
-        key,
-        size: encrypted.size,
-        encrypted_size: encrypted.encrypted_size,
-        media_type: media_type.to_owned(),
-        name: name.to_owned(),
+        metadata,
+        ciphertext_size: encrypted.ciphertext_size,
     })
 }
 
@@ -110,15 +106,42 @@ impl Device {
         Ok(prepare_file(&self.env, reader, writer, name, media_type)?)
     }
 
-    /// Sends a FileInfo inside MLS (`message/mls-rcs-file-info`): the
-    /// recipients learn where the file is and its key; the servers learn
-    /// nothing. Refused if its sizes do not fit the format.
+    /// Sends an uploaded file: its FileInfo (slot 1), its thumbnail's
+    /// FileInfo (slot 2, own key) when there is one, then the FT-HTTP
+    /// descriptor with the download URLs, each its own MLS application
+    /// message. Returns them in that order: hand them to the transport in
+    /// that order, since the receiver pairs the descriptor with the
+    /// sender's preceding FileInfo (rcc16-deployed.md §2; FILE-PAIR-1).
+    pub fn send_file(
+        &mut self,
+        id: &ConversationId,
+        file: &PreparedFile,
+        download: Download,
+        thumbnail: Option<(&PreparedFile, Download)>,
+    ) -> Result<Vec<Sent>, ClientError> {
+        let descriptor = Descriptor::new(
+            FileEntry::encrypted(file.ciphertext_size, download),
+            thumbnail
+                .as_ref()
+                .map(|(t, d)| FileEntry::encrypted(t.ciphertext_size, d.clone())),
+        )
+        .map_err(FileError::from)?;
+        let mut sent = vec![self.send(id, Content::FileInfo(file.file_info(Slot::File)))?];
+        if let Some((t, _)) = thumbnail {
+            sent.push(self.send(id, Content::FileInfo(t.file_info(Slot::Thumbnail)))?);
+        }
+        sent.push(self.send(id, Content::FileDescriptor(descriptor))?);
+        Ok(sent)
+    }
+
+    /// Sends one FileInfo inside MLS (`message/mls-rcs-file-info`), e.g. a
+    /// group icon or subject key (slot 4 or 3). For chat attachments use
+    /// [`Device::send_file`], which also sends the descriptor.
     pub fn send_file_info(
         &mut self,
         id: &ConversationId,
         info: FileInfo,
     ) -> Result<Sent, ClientError> {
-        check_info(&info)?;
         self.send(id, Content::FileInfo(info))
     }
 }

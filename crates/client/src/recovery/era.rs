@@ -66,6 +66,8 @@ impl Device {
             .map(|(_, checked)| checked.message)
             .collect();
         let client = self.staging_client(suite)?;
+        // GROUP-META-8: the encrypted subject and icon stay.
+        let carried = self.carried_metadata_commitments(id);
         let commit_id = self.new_message_id();
         let welcome_id = self.new_message_id();
         let aad = authenticated_data(&commit_id, era, None);
@@ -77,6 +79,9 @@ impl Device {
             extensions
                 .set_from(EraExtension { era })
                 .map_err(internal)?;
+            for commitment in carried {
+                extensions.set(commitment);
+            }
             let mut group = client
                 .create_group_with_id(
                     id.as_bytes().to_vec(),

@@ -204,6 +204,7 @@ impl Device {
                 own_commit: true,
                 superseded_pending: false,
                 rejoined: rejoin.then_some(me),
+                metadata_keys_requested: Vec::new(),
             },
         ))
     }

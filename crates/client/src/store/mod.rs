@@ -47,11 +47,16 @@ pub enum Table {
     /// Application payloads we sent, kept for resending after a negative
     /// delivery report, by group id ‖ message id.
     Sent = 13,
+    /// Group subject and icon: content keys, where the ciphertexts are,
+    /// the values, and a change staged with a pending commit; by
+    /// `state` ‖ group id, or `pending` ‖ group id ‖ sender (a key
+    /// delivery waiting for its descriptor).
+    GroupMetadata = 14,
 }
 
 impl Table {
     /// Every table, for implementations that create storage per table.
-    pub const ALL: [Table; 13] = [
+    pub const ALL: [Table; 14] = [
         Table::Device,
         Table::GroupState,
         Table::Epoch,
@@ -65,6 +70,7 @@ impl Table {
         Table::StagedGroupState,
         Table::StagedEpoch,
         Table::Sent,
+        Table::GroupMetadata,
     ];
 }
 

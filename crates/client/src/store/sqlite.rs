@@ -177,6 +177,7 @@ fn holds_key_material(table: Table) -> bool {
             | Table::KeySecret
             | Table::StagedGroupState
             | Table::StagedEpoch
+            | Table::GroupMetadata
     )
 }
 

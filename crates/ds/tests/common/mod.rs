@@ -169,16 +169,16 @@ pub(crate) fn texts(received: &[Result<Received, ClientError>]) -> Vec<String> {
 }
 
 impl Phone {
-    /// Encrypts `data` (RCC.16 file scheme), uploads the blob to this
+    /// Encrypts `data` (RCC.16 Annex C.2), uploads the ciphertext to this
     /// phone's content server as `encrypted_file`, and sends its FileInfo
-    /// in the conversation.
+    /// and FT-HTTP descriptor in the conversation (two messages).
     pub(crate) async fn send_file(
         &mut self,
         id: &ConversationId,
         data: &[u8],
         name: &str,
         media_type: &str,
-    ) -> crosslock_wire::file_info::FileInfo {
+    ) -> crosslock_wire::file_info::FileMetadata {
         let mut blob = Vec::new();
         let prepared = self
             .device
@@ -197,21 +197,29 @@ impl Phone {
             .unwrap();
         assert_eq!(response.status(), 200);
         let uploaded: crosslock_wire::api::files::UploadAnswer = response.json().await.unwrap();
-        let info = prepared
-            .into_file_info(uploaded.url, uploaded.expires_at)
+        let download = crosslock_client::file::Download {
+            url: uploaded.url,
+            until: uploaded.expires_at,
+        };
+        let sent = self
+            .device
+            .send_file(id, &prepared, download, None)
             .unwrap();
-        let sent = self.device.send_file_info(id, info.clone()).unwrap();
-        self.ds.message(&sent.outbound.envelope).await.unwrap();
-        info
+        for s in sent {
+            self.ds.message(&s.outbound.envelope).await.unwrap();
+        }
+        prepared.metadata().clone()
     }
 
-    /// Downloads and decrypts the file a FileInfo describes.
-    pub(crate) async fn fetch_file(&self, info: &crosslock_wire::file_info::FileInfo) -> Vec<u8> {
-        let blob = http().get(info.url()).send().await.unwrap();
+    /// Downloads and decrypts a received file.
+    pub(crate) async fn fetch_file(&self, file: &crosslock_client::file::Attachment) -> Vec<u8> {
+        let blob = http().get(&file.download.url).send().await.unwrap();
         assert_eq!(blob.status(), 200);
         let blob = blob.bytes().await.unwrap().to_vec();
+        assert_eq!(blob.len() as u64, file.ciphertext_size);
         let mut out = Vec::new();
-        crosslock_client::file::decrypt_file(std::io::Cursor::new(blob), &mut out, info).unwrap();
+        crosslock_client::file::decrypt_file(std::io::Cursor::new(blob), &mut out, &file.metadata)
+            .unwrap();
         out
     }
 }

@@ -5,7 +5,8 @@
 //! (`application/octet-stream`) with `POST /v1/files` and its bearer token;
 //! the answer is an [`UploadAnswer`]. Anyone holding the URL downloads the
 //! blob with `GET` (no device token: recipients may be homed at another
-//! provider); the file's keys travel only inside MLS (the FileInfo).
+//! provider); the file's keys travel only inside MLS (the FileInfo), and
+//! so does this URL (in the FT-HTTP descriptor, `crate::ft_http`).
 
 use serde::{Deserialize, Serialize};
 

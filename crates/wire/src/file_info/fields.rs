@@ -66,9 +66,9 @@ fn is_uri_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=%".contains(&b)
 }
 
-/// FILE-INFO-3. Checks a file name: 1 to [`MAX_NAME_BYTES`] bytes of UTF-8 (the CBOR
-/// text string guarantees the UTF-8), no `/`, no `\`, no NUL or other
-/// control character (C0, DEL, C1), not `.`, and no `..` anywhere: a bare
+/// FILE-INFO-3. Checks a file name: 1 to [`MAX_NAME_BYTES`] bytes of UTF-8,
+/// no `/`, no `\`, no NUL or other control character (C0, DEL, C1), not
+/// `.`, and no `..` anywhere: a bare
 /// name that cannot climb out of the directory it is saved in on any file
 /// system.
 pub fn check_file_name(name: &str) -> Result<(), FileInfoError> {

@@ -1,301 +1,210 @@
-//! The FileInfo message (`message/mls-rcs-file-info`): what a sender puts
-//! inside MLS so recipients can fetch and decrypt a file.
+//! The FileInfo message (`message/mls-rcs-file-info`): the key container
+//! a sender puts inside MLS so recipients can decrypt a file (RCC.16
+//! §7.8.1, as deployed: rcc16-deployed.md §2).
 //!
-//! RCC.16 file transfer (GUIDE §4): a file is encrypted under a fresh key,
-//! uploaded to the content server under the visible name `encrypted_file`,
-//! and the key travels only inside MLS, in a FileInfo. The encryption
-//! itself is the client's (`crosslock_client::file`); this module is the
-//! message format.
-//!
-//! Crosslock encodes FileInfo as a CBOR map with unsigned integer keys
-//! (RCC.16 leaves the body to the implementation here; Crosslock uses
-//! deterministic CBOR like its other formats):
+//! A protobuf, with exactly these messages and numbers:
 //!
 //! ```text
-//! FileInfo = {
-//!   1 => tstr,           ; download URL (the content server's capability URL)
-//!   2 => bstr .size 32,  ; file key
-//!   3 => uint,           ; plaintext size in bytes
-//!   4 => uint,           ; encrypted (uploaded) size in bytes
-//!   5 => tstr,           ; media type, `type/subtype`
-//!   6 => tstr,           ; original file name, shown to the user
-//!   8 => uint,           ; expiry of the download URL, UNIX seconds
-//!   ? 9 => FileInfo,     ; thumbnail, which has no thumbnail of its own
-//! }
+//! FileInfo           { FileMetadata file = 1; FileMetadata thumbnail = 2;
+//!                      FileMetadata subject = 3; FileMetadata icon = 4; }
+//! FileMetadata       { string file_name = 1; string content_type = 2;
+//!                      FileEncryptionInfo encryption_info = 3; }
+//! FileEncryptionInfo { bytes key_material = 1; bytes initialization_vector = 2;
+//!                      bytes hmac_tag = 3; Algorithm algorithm = 4;
+//!                      fixed32 file_length_hint = 5; }
+//! Algorithm          { UNSPECIFIED = 0; AES256_CTR_HMAC_SHA256_256TAG = 1; }
 //! ```
 //!
-//! Key 7 is retired (an early draft carried the blob's SHA-256 there; the
-//! HMAC tag inside the blob already authenticates it) and is refused as an
-//! unknown field.
+//! **Sending** (what deployed clients write): fields in ascending order;
+//! both strings always written (an empty one too); `algorithm` = 1 as
+//! varint tag `0x20` (it would be omitted when 0, which we never send);
+//! `file_length_hint` always written as fixed32, tag `0x2d`, 4 bytes
+//! little-endian. One FileInfo fills **one** slot: a file with a preview
+//! goes as two FileInfo messages (slot 1 and slot 2, each with its own
+//! key).
 //!
-//! Decoding is strict: unknown, duplicate or missing fields are refused,
-//! as are a thumbnail inside a thumbnail, fields over their bounds (URL
-//! [`MAX_URL_BYTES`], name [`MAX_NAME_BYTES`], media type
-//! [`MAX_MEDIA_TYPE_BYTES`]), a name that is not a bare file name
-//! ([`check_file_name`]), and any encoding but the deterministic one (RFC
-//! 8949 §4.2.1: the decoder re-encodes what it read and compares). Input
-//! over [`MAX_FILE_INFO_BYTES`] or nested deeper than a thumbnail is
-//! refused by the iterative scan before a value tree is built.
+//! **Receiving** (FILE-PB-1 … FILE-PB-7, docs/validation-rules.md): fields
+//! in any order; unknown fields skipped as protobuf says, at most 16 per
+//! message; wrong wire types, group wire types, duplicate known fields,
+//! non-minimal varints and input over [`MAX_FILE_INFO_BYTES`] refused; the
+//! nesting is fixed at three levels and unknown nested messages are
+//! skipped unparsed, so there is no recursion to exploit; `algorithm` other
+//! than 1 refused (absent = 0 = refused); key 32, IV 12, tag 32 bytes; an
+//! absent `file_length_hint` is accepted (the C.3 check is then skipped);
+//! exactly one slot set; the file name passes [`check_file_name`] and a
+//! non-empty content type [`check_media_type`].
+//!
+//! The download URL is **not** here: it travels in the RCS FT-HTTP
+//! descriptor ([`crate::ft_http`]).
 
 mod error;
 mod fields;
 mod key;
+mod metadata;
+mod proto;
 
 pub use error::FileInfoError;
+pub(crate) use fields::check_url;
 pub use fields::{check_file_name, check_media_type};
 pub use key::FileKey;
+pub use metadata::{FileEncryptionInfo, FileMetadata, IV_LEN, TAG_LEN};
 
-use crate::cbor::{self, ScanLimits, read, write};
-use ciborium::Value;
+use proto::{Reader, WireType};
 
+/// The largest encoded FileInfo accepted, in bytes. One at every bound
+/// (255-byte name, 127-byte type) is under 520 bytes; the rest is room for
+/// unknown fields.
+pub const MAX_FILE_INFO_BYTES: usize = 2048;
 /// The longest download URL, in bytes.
 pub const MAX_URL_BYTES: usize = 2048;
 /// The longest file name, in bytes of UTF-8 (the common file-system limit).
 pub const MAX_NAME_BYTES: usize = 255;
 /// The longest media type, in bytes (RFC 6838 §4.2 bounds each half at 127).
 pub const MAX_MEDIA_TYPE_BYTES: usize = 127;
-/// The largest encoded FileInfo, thumbnail included, in bytes. One FileInfo
-/// with every field at its bound encodes to about 2.6 KB.
-pub const MAX_FILE_INFO_BYTES: usize = 6144;
 
-const LIMITS: ScanLimits = ScanLimits {
-    max_bytes: MAX_FILE_INFO_BYTES,
-    // The map, and the thumbnail's map inside it.
-    max_depth: 2,
-    // A map item plus eight keys and eight values, twice.
-    max_items: 2 * 17,
-};
-
-const URL: u64 = 1;
-const KEY: u64 = 2;
-const SIZE: u64 = 3;
-const ENCRYPTED_SIZE: u64 = 4;
-const MEDIA_TYPE: u64 = 5;
-const NAME: u64 = 6;
-const EXPIRES: u64 = 8;
-const THUMBNAIL: u64 = 9;
-
-/// The fields of a FileInfo, unchecked; [`FileInfo::new`] checks them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileInfoFields {
-    /// Where to download the encrypted blob: the content server's
-    /// capability URL (`https` only).
-    pub url: String,
-    /// The file key.
-    pub key: FileKey,
-    /// The plaintext size in bytes.
-    pub size: u64,
-    /// The size of the uploaded blob in bytes.
-    pub encrypted_size: u64,
-    /// The media type of the plaintext, e.g. `image/jpeg`.
-    pub media_type: String,
-    /// The original file name shown to the user (a bare name).
-    pub name: String,
-    /// When the download URL expires, in UNIX seconds.
-    pub expires: u64,
+/// Which FileInfo field a FileMetadata fills (rcc16-deployed.md §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Slot {
+    /// 1: a chat attachment.
+    File,
+    /// 2: the preview of a chat attachment.
+    Thumbnail,
+    /// 3: the encrypted group subject (`file_name` `group_subject`).
+    Subject,
+    /// 4: the encrypted group icon (`file_name` `group_icon`).
+    Icon,
 }
 
-/// A checked FileInfo: every field within its bounds, a safe file name, at
-/// most one level of thumbnail. Build one with [`FileInfo::new`] (and
-/// [`FileInfo::with_thumbnail`]) or [`FileInfo::decode`].
+impl Slot {
+    /// The protobuf field number.
+    pub fn field(self) -> u64 {
+        match self {
+            Slot::File => 1,
+            Slot::Thumbnail => 2,
+            Slot::Subject => 3,
+            Slot::Icon => 4,
+        }
+    }
+
+    fn from_field(n: u64) -> Option<Slot> {
+        Some(match n {
+            1 => Slot::File,
+            2 => Slot::Thumbnail,
+            3 => Slot::Subject,
+            4 => Slot::Icon,
+            _ => return None,
+        })
+    }
+}
+
+/// A checked FileInfo: one slot, filled with one FileMetadata.
 ///
 /// `Debug` shows everything but the key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileInfo {
-    fields: FileInfoFields,
-    thumbnail: Option<Box<FileInfo>>,
+    slot: Slot,
+    metadata: FileMetadata,
 }
 
 impl FileInfo {
-    /// Checks `fields` and makes a FileInfo without a thumbnail.
-    pub fn new(fields: FileInfoFields) -> Result<FileInfo, FileInfoError> {
-        fields::check_url(&fields.url)?;
-        check_file_name(&fields.name)?;
-        check_media_type(&fields.media_type)?;
-        Ok(FileInfo {
-            fields,
-            thumbnail: None,
-        })
+    /// A FileInfo filling `slot`.
+    pub fn new(slot: Slot, metadata: FileMetadata) -> FileInfo {
+        FileInfo { slot, metadata }
     }
 
-    /// Attaches a thumbnail (itself an encrypted file with its own key).
-    /// A thumbnail that has a thumbnail of its own is refused.
-    pub fn with_thumbnail(mut self, thumbnail: FileInfo) -> Result<FileInfo, FileInfoError> {
-        if thumbnail.thumbnail.is_some() {
-            return Err(FileInfoError::TooDeep);
-        }
-        self.thumbnail = Some(Box::new(thumbnail));
-        Ok(self)
+    /// The slot it fills.
+    pub fn slot(&self) -> Slot {
+        self.slot
     }
 
-    /// The download URL of the encrypted blob.
-    pub fn url(&self) -> &str {
-        &self.fields.url
+    /// What it holds.
+    pub fn metadata(&self) -> &FileMetadata {
+        &self.metadata
     }
 
-    /// The file key.
-    pub fn key(&self) -> &FileKey {
-        &self.fields.key
+    /// Its FileMetadata, owned.
+    pub fn into_metadata(self) -> FileMetadata {
+        self.metadata
     }
 
-    /// The plaintext size in bytes.
-    pub fn size(&self) -> u64 {
-        self.fields.size
-    }
-
-    /// The size of the uploaded blob in bytes.
-    pub fn encrypted_size(&self) -> u64 {
-        self.fields.encrypted_size
-    }
-
-    /// The media type of the plaintext.
-    pub fn media_type(&self) -> &str {
-        &self.fields.media_type
-    }
-
-    /// The file name as the sender gave it, for display. To save the file,
-    /// use [`FileInfo::safe_file_name`].
-    pub fn name(&self) -> &str {
-        &self.fields.name
-    }
-
-    /// The name to save the file under: always a bare name (no separator,
-    /// no `..`, no control character, never `.`), with characters that are
-    /// legal but misleading on a file system (bidirectional controls, `:`,
-    /// a leading `.`, trailing dots and spaces) replaced or dropped.
-    pub fn safe_file_name(&self) -> String {
-        fields::safe_file_name(&self.fields.name)
-    }
-
-    /// When the download URL expires, in UNIX seconds.
-    pub fn expires(&self) -> u64 {
-        self.fields.expires
-    }
-
-    /// Whether the download URL has expired at `now` (UNIX seconds).
-    pub fn is_expired(&self, now: u64) -> bool {
-        now >= self.fields.expires
-    }
-
-    /// The thumbnail, if the sender attached one.
-    pub fn thumbnail(&self) -> Option<&FileInfo> {
-        self.thumbnail.as_deref()
-    }
-
-    /// All fields but the thumbnail.
-    pub fn fields(&self) -> &FileInfoFields {
-        &self.fields
-    }
-
-    /// The deterministic CBOR encoding (RFC 8949 §4.2.1).
+    /// The protobuf encoding, exactly as deployed clients write it.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(256);
-        self.write(&mut out);
+        let mut out = Vec::with_capacity(128);
+        proto::put_bytes(&mut out, self.slot.field(), &self.metadata.encode());
         out
     }
 
-    fn write(&self, out: &mut Vec<u8>) {
-        let f = &self.fields;
-        write::map(out, if self.thumbnail.is_some() { 8 } else { 7 });
-        write::uint(out, URL);
-        write::text(out, &f.url);
-        write::uint(out, KEY);
-        write::bytes(out, f.key.as_bytes());
-        write::uint(out, SIZE);
-        write::uint(out, f.size);
-        write::uint(out, ENCRYPTED_SIZE);
-        write::uint(out, f.encrypted_size);
-        write::uint(out, MEDIA_TYPE);
-        write::text(out, &f.media_type);
-        write::uint(out, NAME);
-        write::text(out, &f.name);
-        write::uint(out, EXPIRES);
-        write::uint(out, f.expires);
-        if let Some(thumbnail) = &self.thumbnail {
-            write::uint(out, THUMBNAIL);
-            thumbnail.write(out);
-        }
-    }
-
-    /// Decodes and checks a FileInfo from untrusted bytes (FILE-INFO-1 to
-    /// FILE-INFO-4, docs/validation-rules.md).
+    /// Decodes and checks a FileInfo from untrusted bytes (FILE-PB-1 to
+    /// FILE-PB-7, docs/validation-rules.md).
     pub fn decode(bytes: &[u8]) -> Result<FileInfo, FileInfoError> {
-        let value = cbor::parse(bytes, &LIMITS)?;
-        let info = FileInfo::read(&value, true)?;
-        // FILE-INFO-1: only the deterministic encoding.
-        if info.encode() != bytes {
-            return Err(FileInfoError::NotCanonical);
+        if bytes.len() > MAX_FILE_INFO_BYTES {
+            return Err(FileInfoError::TooLarge);
         }
-        Ok(info)
-    }
-
-    fn read(value: &Value, top: bool) -> Result<FileInfo, FileInfoError> {
-        let Value::Map(entries) = value else {
-            return Err(FileInfoError::Invalid("a FileInfo must be a map"));
-        };
-        let mut slots: [Option<&Value>; 8] = [None; 8];
-        for (k, v) in entries {
-            let field: u64 = read::uint(k, "field keys must be unsigned integers")
-                .map_err(FileInfoError::Invalid)?;
-            let slot = match field {
-                URL..=NAME => &mut slots[(field - 1) as usize],
-                EXPIRES | THUMBNAIL => &mut slots[(field - 2) as usize],
-                other => return Err(FileInfoError::UnknownField(other)),
-            };
-            if slot.replace(v).is_some() {
-                return Err(FileInfoError::DuplicateField(field));
+        let mut r = Reader::new(bytes);
+        let mut seen = Fields::default();
+        let mut found: Option<(Slot, &[u8])> = None;
+        let mut slots = 0;
+        while let Some((n, wire)) = r.field()? {
+            match Slot::from_field(n) {
+                Some(slot) => {
+                    seen.known(n, wire, WireType::Len)?;
+                    slots += 1;
+                    found = Some((slot, r.len_delimited()?));
+                }
+                None => seen.unknown(&mut r, wire)?,
             }
         }
-        let [
-            url,
-            key,
-            size,
-            encrypted_size,
-            media_type,
-            name,
-            expires,
-            thumbnail,
-        ] = slots;
-        let invalid = FileInfoError::Invalid;
-        let fields = FileInfoFields {
-            url: read::text(need(url, "url")?, "url must be a text string")
-                .map_err(invalid)?
-                .to_owned(),
-            key: read::fixed(need(key, "key")?, "key must be 32 bytes")
-                .map(FileKey::from_bytes)
-                .map_err(invalid)?,
-            size: read::uint(need(size, "size")?, "size must be a uint").map_err(invalid)?,
-            encrypted_size: read::uint(
-                need(encrypted_size, "encrypted size")?,
-                "encrypted size must be a uint",
-            )
-            .map_err(invalid)?,
-            media_type: read::text(
-                need(media_type, "media type")?,
-                "media type must be a text string",
-            )
-            .map_err(invalid)?
-            .to_owned(),
-            name: read::text(need(name, "name")?, "name must be a text string")
-                .map_err(invalid)?
-                .to_owned(),
-            expires: read::uint(need(expires, "expires")?, "expires must be a uint")
-                .map_err(invalid)?,
-        };
-        let info = FileInfo::new(fields)?;
-        match thumbnail {
-            None => Ok(info),
-            // One level only: the scan's depth limit refuses deeper input
-            // first; this is the second fence.
-            Some(_) if !top => Err(FileInfoError::TooDeep),
-            Some(t) => info.with_thumbnail(FileInfo::read(t, false)?),
+        match (slots, found) {
+            (1, Some((slot, body))) => Ok(FileInfo {
+                slot,
+                metadata: FileMetadata::decode(body)?,
+            }),
+            (n, _) => Err(FileInfoError::Slots(n)),
         }
     }
 }
 
-/// A required field's value.
-fn need<'a>(v: Option<&'a Value>, what: &'static str) -> Result<&'a Value, FileInfoError> {
-    v.ok_or(FileInfoError::MissingField(what))
+/// Bookkeeping of one message's fields while decoding: duplicates, wire
+/// types and the unknown-field budget.
+#[derive(Default)]
+pub(crate) struct Fields {
+    seen: u32,
+    unknown: usize,
+}
+
+impl Fields {
+    /// FILE-PB-3: a known field `n` (1..=31) must have its declared wire
+    /// type and appear once.
+    pub(crate) fn known(
+        &mut self,
+        n: u64,
+        wire: WireType,
+        expected: WireType,
+    ) -> Result<(), FileInfoError> {
+        if wire != expected {
+            return Err(FileInfoError::WrongWireType(n));
+        }
+        let bit = 1u32 << n;
+        if self.seen & bit != 0 {
+            return Err(FileInfoError::DuplicateField(n));
+        }
+        self.seen |= bit;
+        Ok(())
+    }
+
+    /// FILE-PB-4: skips an unknown field, at most
+    /// [`proto::MAX_UNKNOWN_FIELDS`] per message.
+    pub(crate) fn unknown(
+        &mut self,
+        r: &mut Reader<'_>,
+        wire: WireType,
+    ) -> Result<(), FileInfoError> {
+        self.unknown += 1;
+        if self.unknown > proto::MAX_UNKNOWN_FIELDS {
+            return Err(FileInfoError::TooLarge);
+        }
+        r.skip(wire)
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,163 @@
+//! `crosslock device group subject`: the encrypted group subject (RCC.16
+//! §9.7.1, docs/client-core.md § Group subject and icon). Setting commits
+//! the commitment, uploads the ciphertext as `encrypted_file` and sends
+//! the key inside MLS; receiving (in every inbox sync) downloads and opens
+//! keys as they arrive, and re-sends ours when a late member asks (0xF007).
+
+use crosslock_client::file::{Download, UPLOAD_FILE_NAME};
+use crosslock_client::{ConversationId, MetadataDownload, MetadataKind};
+use crosslock_wire::api::files::UploadAnswer;
+use serde_json::json;
+
+use super::state::DeviceDir;
+use super::{Failure, Report};
+
+/// Sets the subject: commit, upload, key delivery.
+pub(crate) async fn set(
+    dir: &mut DeviceDir,
+    id: &ConversationId,
+    subject: &str,
+    report: &mut Report,
+) -> Result<(), Failure> {
+    super::convo::prove_members(dir, id, report).await?;
+    let change = dir.device.set_group_metadata(
+        id,
+        MetadataKind::Subject,
+        subject.as_bytes(),
+        "text/plain",
+    )?;
+    let epoch = super::convo::submit(dir, &change.commit).await?;
+    let download = upload(dir, &change.ciphertext).await?;
+    send_keys(dir, id, MetadataKind::Subject, &download).await?;
+    report.set("conversation", json!(id.to_string()));
+    report.set("subject", json!(subject));
+    report.set("epoch", json!(epoch));
+    report.line(format!(
+        "subject of {id} set (epoch {epoch}): the server holds {} encrypted bytes and a commitment; the key went inside MLS",
+        change.ciphertext.len()
+    ));
+    Ok(())
+}
+
+/// Shows what this device knows; clears a key request once every value
+/// is open (GROUP-META-6), or asks for the keys with `request`.
+pub(crate) async fn show(
+    dir: &mut DeviceDir,
+    id: &ConversationId,
+    request: bool,
+    report: &mut Report,
+) -> Result<(), Failure> {
+    let mut state = dir.device.group_metadata(id)?;
+    if request && !state.missing.is_empty() && !state.keys_requested {
+        let pending = dir.device.request_group_metadata_keys(id)?;
+        super::convo::submit(dir, &pending).await?;
+        report.line("asked the members for the group's keys; run `recv`, then this again");
+        state = dir.device.group_metadata(id)?;
+    } else if state.keys_requested && state.missing.is_empty() {
+        let pending = dir.device.clear_group_metadata_request(id)?;
+        super::convo::submit(dir, &pending).await?;
+        state = dir.device.group_metadata(id)?;
+    }
+    let missing: Vec<String> = state
+        .missing
+        .iter()
+        .map(|k| format!("{k:?}").to_lowercase())
+        .collect();
+    match &state.subject {
+        Some(subject) => report.line(format!("subject of {id}: {subject}")),
+        None if missing.is_empty() => report.line(format!("{id} has no subject")),
+        None => report.line(format!(
+            "{id}: not readable yet ({}); `--request` asks the members for the keys",
+            missing.join(", ")
+        )),
+    }
+    report.set("conversation", json!(id.to_string()));
+    report.set("subject", json!(state.subject));
+    report.set("has_icon", json!(state.icon.is_some()));
+    report.set("missing", json!(missing));
+    report.set("keys_requested", json!(state.keys_requested));
+    Ok(())
+}
+
+/// Sends the key of the current value of `kind` (FileInfo, then descriptor).
+pub(crate) async fn send_keys(
+    dir: &mut DeviceDir,
+    id: &ConversationId,
+    kind: MetadataKind,
+    download: &Download,
+) -> Result<(), Failure> {
+    let sent = dir
+        .device
+        .send_group_metadata_keys(id, kind, &download.url, download.until)?;
+    for s in sent {
+        dir.api
+            .ds(dir.token()?)
+            .message(&s.outbound.envelope)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Downloads a delivered ciphertext (never more than announced) and opens it.
+pub(crate) async fn open(
+    dir: &mut DeviceDir,
+    id: &ConversationId,
+    delivered: &MetadataDownload,
+) -> Result<(), Failure> {
+    let url = delivered.download.url.as_str();
+    let response = dir
+        .api
+        .http_for(url)?
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| Failure::network(format!("download: {e}")))?;
+    if !response.status().is_success() {
+        return Err(Failure::refused(format!(
+            "download: HTTP {} (expired or removed?)",
+            response.status()
+        )));
+    }
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| Failure::network(format!("download: {e}")))?;
+    if bytes.len() as u64 != delivered.ciphertext_size {
+        return Err(Failure::refused(
+            "download: the ciphertext is not the announced size",
+        ));
+    }
+    dir.device.open_group_metadata(id, delivered.kind, &bytes)?;
+    Ok(())
+}
+
+/// Uploads a ciphertext held in memory as `encrypted_file`.
+async fn upload(dir: &DeviceDir, ciphertext: &[u8]) -> Result<Download, Failure> {
+    let response = dir
+        .api
+        .http()
+        .post(format!("{}/v1/files", dir.api.base()))
+        .bearer_auth(dir.token()?)
+        .header(
+            "content-disposition",
+            format!("attachment; filename=\"{UPLOAD_FILE_NAME}\""),
+        )
+        .body(ciphertext.to_vec())
+        .send()
+        .await
+        .map_err(|e| Failure::network(format!("upload: {e}")))?;
+    let status = response.status();
+    let text = response
+        .text()
+        .await
+        .map_err(|e| Failure::network(format!("upload: {e}")))?;
+    if !status.is_success() {
+        return Err(Failure::refused(format!("upload: HTTP {status}: {text}")));
+    }
+    let uploaded: UploadAnswer = serde_json::from_str(&text)
+        .map_err(|e| Failure::network(format!("upload: unexpected answer: {e}")))?;
+    Ok(Download {
+        url: uploaded.url,
+        until: uploaded.expires_at,
+    })
+}

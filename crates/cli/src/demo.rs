@@ -443,9 +443,10 @@ async fn story(n: &mut Narrator, dir: &Path) -> Result<(), Failure> {
     n.check(
         sa.epoch_authenticator == sb.epoch_authenticator && sa.encrypted,
         &format!(
-            "both phones agree on the group state (epoch authenticator {}…, {})",
+            "both phones agree on the group state (epoch authenticator {}…, suite {}, wire profile {})",
             &hex::encode(sa.epoch_authenticator)[..12],
-            sa.suite.name()
+            sa.suite.name(),
+            sa.wire_profile.name()
         ),
     )?;
 
@@ -476,7 +477,11 @@ async fn story(n: &mut Narrator, dir: &Path) -> Result<(), Failure> {
     let devices: usize = members.members.values().map(Vec::len).sum();
     n.check(
         devices == 4,
-        "the group has 4 devices: Alice, Bob, Carol's phone and tablet",
+        &format!(
+            "the group has 4 devices: Alice, Bob, Carol's phone and tablet (suite {}, wire profile {}: every device reads Crosslock's extras)",
+            members.suite.name(),
+            members.wire_profile.name()
+        ),
     )?;
     let photo_path = dir.join("beach.jpg");
     let photo: Vec<u8> = (0..10 * 1024 * 1024u32)

@@ -620,6 +620,7 @@ fn state_json(s: &SecurityState) -> Value {
         "status": format!("{:?}", s.status).to_lowercase(),
         "suite": s.suite.name(),
         "suite_code": s.suite.code(),
+        "wire_profile": s.wire_profile.name(),
         "era": s.era,
         "epoch": s.epoch,
         "epoch_authenticator": hex::encode(s.epoch_authenticator),
@@ -687,7 +688,7 @@ pub(crate) fn status(dir: &mut DeviceDir, report: &mut Report) -> Result<(), Fai
             })
             .collect();
         report.line(format!(
-            "  {id}  {} {}  {}  epoch {}  auth {}…  with {}",
+            "  {id}  {} {}  {}  {}  epoch {}  auth {}…  with {}",
             kind_name(s.kind),
             if s.encrypted {
                 "encrypted"
@@ -695,6 +696,7 @@ pub(crate) fn status(dir: &mut DeviceDir, report: &mut Report) -> Result<(), Fai
                 "NOT ENCRYPTED"
             },
             s.suite.name(),
+            s.wire_profile.name(),
             s.epoch,
             &hex::encode(s.epoch_authenticator)[..16],
             others.join(", ")

@@ -478,9 +478,14 @@ async fn story(n: &mut Narrator, dir: &Path) -> Result<(), Failure> {
     n.check(
         devices == 4,
         &format!(
-            "the group has 4 devices: Alice, Bob, Carol's phone and tablet (suite {}, wire profile {}: every device reads Crosslock's extras)",
+            "the group has 4 devices: Alice, Bob, Carol's phone and tablet (suite {}, wire profile {}: {})",
             members.suite.name(),
-            members.wire_profile.name()
+            members.wire_profile.name(),
+            if members.wire_profile.extras() {
+                "every device reads Crosslock's extras"
+            } else {
+                "a member speaks the deployed RCC.16 profile alone"
+            }
         ),
     )?;
     let photo_path = dir.join("beach.jpg");

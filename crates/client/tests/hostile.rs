@@ -656,7 +656,7 @@ case!(
         let net = Net::new();
         let mut config = dev_config();
         config.suites = SuitePolicy::post_quantum_only();
-        let kps = bob_key_packages(&net, |suite| suite != Suite::XWingAes128.code());
+        let kps = bob_key_packages(&net, |suite| suite != Suite::MlKem768X25519Aes128.code());
         assert!(!kps.devices[0].0.is_empty());
         alice_refuses(&net, config, kps, |e| matches!(e, ClientError::NoCommonSuite));
     }
@@ -672,7 +672,24 @@ case!(
         for kp in &mut kps.devices[0].0 {
             kp[6..8].copy_from_slice(&3u16.to_be_bytes());
         }
-        alice_refuses(&net, dev_config(), kps, |e| matches!(e, ClientError::InvalidKeyPackage(_)));
+        alice_refuses(&net, dev_config(), kps, |e| matches!(e, ClientError::UnsupportedSuite { code: 3 }));
+    }
+);
+
+case!(
+    /// SUITE-PQ-1: a KeyPackage relabelled with the retired private
+    /// post-quantum code point 0xFE4C (what an outdated Crosslock build
+    /// would offer): refused with the error that says to update.
+    key_package_retired_suite,
+    {
+        let net = Net::new();
+        let mut kps = bob_key_packages(&net, |_| true);
+        for kp in &mut kps.devices[0].0 {
+            kp[6..8].copy_from_slice(&0xFE4Cu16.to_be_bytes());
+        }
+        alice_refuses(&net, dev_config(), kps, |e| {
+            matches!(e, ClientError::SuiteRetired { code: 0xFE4C }) && e.to_string().contains("update")
+        });
     }
 );
 

@@ -607,6 +607,35 @@ case!(
     }
 );
 
+case!(
+    /// SUITE-PQ-1: a Welcome relabelled with the retired private
+    /// post-quantum code point 0xFE4C (an outdated build's invitation):
+    /// refused with the error that says to update, nothing stored; the
+    /// genuine Welcome still joins.
+    welcome_retired_suite,
+    {
+        let net = Net::new();
+        let mut alice = net.phone("+15551230001", DeviceProfile::Android);
+        let bob_store = Arc::new(MemoryStore::new());
+        let mut bob = net.phone_in(bob_store.clone(), "+15551230002", DeviceProfile::Ios, dev_config());
+        let p = alice
+            .create_conversation(NewConversation::OneToOne, &[claim("+15551230002", &mut [&mut bob])])
+            .unwrap();
+        alice.commit_accepted(&p).unwrap();
+        let w = p.welcome.unwrap();
+        let mut body = wire::cpim::MlsEnvelope::decode(&w.envelope).unwrap().body;
+        // MLSMessage: version u16, wire_format u16 (welcome), then the
+        // Welcome's cipher_suite u16 (RFC 9420 §6, §12.4.3.1).
+        assert_eq!(&body[..4], &[0, 1, 0, 3]);
+        body[4..6].copy_from_slice(&0xFE4Cu16.to_be_bytes());
+        let before = observe(&mut bob, bob_store.as_ref());
+        let err = bob.receive(&w.message_id, &with_body(&w.envelope, body)).unwrap_err();
+        assert!(matches!(err, ClientError::SuiteRetired { code: 0xFE4C }), "{err:?}");
+        assert_eq!(observe(&mut bob, bob_store.as_ref()), before);
+        assert!(matches!(bob.receive(&w.message_id, &w.envelope).unwrap(), Received::Joined { .. }));
+    }
+);
+
 // ----------------------------------------------------------- KeyPackages
 
 /// Alice (store observed) is offered `kps` for a new 1:1 conversation;

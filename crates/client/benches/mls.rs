@@ -22,6 +22,7 @@ use crosslock_client::keystore::SoftwareKeyStore;
 use crosslock_client::store::{DatabaseKey, MemoryStore, SqliteStore, StateStore};
 use crosslock_client::suite::Suite;
 use crosslock_client::*;
+use crosslock_mls_crypto::CrosslockCrypto;
 use mls_rs::client_builder::{MlsConfig, PaddingMode};
 use mls_rs::crypto::SignatureSecretKey;
 use mls_rs::group::Group;
@@ -30,7 +31,6 @@ use mls_rs::mls_rules::{CommitOptions, DefaultMlsRules, EncryptionOptions};
 use mls_rs::storage_provider::in_memory::InMemoryGroupStateStorage;
 use mls_rs::{CipherSuiteProvider, Client, CryptoProvider, ExtensionList, MlsMessage};
 use mls_rs_core::group::{EpochRecord, GroupState, GroupStateStorage};
-use mls_rs_crypto_awslc::AwsLcCryptoProvider;
 
 // ---- Crosslock side --------------------------------------------------------
 
@@ -291,9 +291,15 @@ impl mls_rs_core::identity::IdentityProvider for NaiveX509Identity {
     }
 }
 
+/// The provider Crosslock's devices use (AWS-LC, X-Wing HPKE for 0x004F),
+/// without key-store signing.
+fn crypto() -> CrosslockCrypto {
+    CrosslockCrypto::with_enabled_cipher_suites(Suite::ALL.map(|s| s.cipher_suite()).to_vec())
+}
+
 /// Signs a development certificate with a raw secret key.
 struct RawSigner(
-    <AwsLcCryptoProvider as CryptoProvider>::CipherSuiteProvider,
+    <CrosslockCrypto as CryptoProvider>::CipherSuiteProvider,
     SignatureSecretKey,
     crosslock_client::credential::PublicKey,
 );
@@ -308,7 +314,7 @@ impl crosslock_client::credential::CertSigner for RawSigner {
 
 /// An X.509 signing identity like Crosslock's, for the raw creator.
 fn x509_signer(suite: Suite) -> (SigningIdentity, SignatureSecretKey) {
-    let provider = AwsLcCryptoProvider::default()
+    let provider = crypto()
         .cipher_suite_provider(suite.cipher_suite())
         .unwrap();
     let (secret, public) = provider.signature_key_generate().unwrap();
@@ -358,7 +364,7 @@ where
 {
     let (identity, secret) = x509_signer(suite);
     Client::builder()
-        .crypto_provider(AwsLcCryptoProvider::default())
+        .crypto_provider(crypto())
         .identity_provider(NaiveX509Identity)
         .mls_rules(rules())
         .group_state_storage(storage)

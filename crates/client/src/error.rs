@@ -181,6 +181,23 @@ pub enum ClientError {
     /// The policy refuses the conversation's suite.
     #[error("policy refuses {0}")]
     SuiteRefused(Suite),
+    /// SUITE-PQ-1: a KeyPackage, Welcome or GroupInfo on the retired
+    /// private post-quantum code point 0xFE4C (an early X-Wing draft):
+    /// its sender runs an outdated app.
+    #[error(
+        "cipher suite {code:#06x} is retired (an early post-quantum draft): the other device must update its app to use 0x004F"
+    )]
+    SuiteRetired {
+        /// The retired code point.
+        code: u16,
+    },
+    /// A KeyPackage, Welcome or GroupInfo on a suite Crosslock does not
+    /// support.
+    #[error("unsupported cipher suite {code:#06x}")]
+    UnsupportedSuite {
+        /// The code point.
+        code: u16,
+    },
     /// A device to add has no KeyPackage in the conversation's suite.
     #[error("a device of {number} has no key package for {suite}")]
     MissingSuite {

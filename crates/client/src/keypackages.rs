@@ -215,9 +215,8 @@ pub(crate) fn check_key_package(
     let kp = message
         .as_key_package()
         .ok_or_else(|| ClientError::InvalidKeyPackage("not a KeyPackage".into()))?;
-    let suite = Suite::from_cipher_suite(kp.cipher_suite()).ok_or_else(|| {
-        ClientError::InvalidKeyPackage(format!("unsupported suite {:?}", kp.cipher_suite()))
-    })?;
+    // SUITE-PQ-1: the retired 0xFE4C gets its own error.
+    let suite = crate::suite::check_incoming(kp.cipher_suite())?;
     let (not_before, not_after) = lifetime(kp)?;
     if not_after <= now {
         return Err(ClientError::KeyPackageExpired);

@@ -827,10 +827,11 @@ impl Device {
         envelope: &MlsEnvelope,
         welcome: MlsMessage,
     ) -> Result<Received, ClientError> {
+        // SUITE-PQ-1: the retired 0xFE4C gets its own error.
         let suite = welcome
             .cipher_suite()
-            .and_then(Suite::from_cipher_suite)
-            .ok_or_else(|| ClientError::Malformed("Welcome for an unsupported suite".into()))?;
+            .ok_or_else(|| ClientError::Malformed("not a Welcome".into()))
+            .and_then(crate::suite::check_incoming)?;
         if !self.config.suites.allows_joining(suite) {
             return Err(ClientError::SuiteRefused(suite));
         }

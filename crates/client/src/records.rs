@@ -32,8 +32,16 @@ impl DeviceProfile {
     /// wins whenever every member has it.
     pub fn suite_preference(self) -> [Suite; 3] {
         match self {
-            DeviceProfile::Android => [Suite::P256Aes128, Suite::X25519Aes128, Suite::XWingAes128],
-            DeviceProfile::Ios => [Suite::X25519Aes128, Suite::P256Aes128, Suite::XWingAes128],
+            DeviceProfile::Android => [
+                Suite::P256Aes128,
+                Suite::X25519Aes128,
+                Suite::MlKem768X25519Aes128,
+            ],
+            DeviceProfile::Ios => [
+                Suite::X25519Aes128,
+                Suite::P256Aes128,
+                Suite::MlKem768X25519Aes128,
+            ],
         }
     }
 

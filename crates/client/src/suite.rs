@@ -2,8 +2,13 @@
 //! decides which a conversation may use.
 
 use crosslock_credential::KeyAlgorithm;
+use crosslock_mls_crypto::{
+    MLS_128_MLKEM768X25519_AES128GCM_SHA256_ED25519, RETIRED_XWING_PRIVATE_SUITE,
+};
 use mls_rs::CipherSuite;
 use serde::{Deserialize, Serialize};
+
+use crate::error::ClientError;
 
 /// A cipher suite Crosslock supports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -12,22 +17,29 @@ pub enum Suite {
     X25519Aes128,
     /// 0x0002 `MLS_128_DHKEMP256_AES128GCM_SHA256_P256`, what deployed RCS peers use.
     P256Aes128,
-    /// 0xFE4C X-Wing (ML-KEM-768 + X25519) hybrid KEM, AES-128-GCM, SHA-256,
-    /// Ed25519 signatures: post-quantum confidentiality against
-    /// harvest-now-decrypt-later, with a classical fallback inside the KEM.
-    XWingAes128,
+    /// 0x004F `MLS_128_MLKEM768X25519_AES128GCM_SHA256_Ed25519`
+    /// (draft-ietf-mls-pq-ciphersuites): the X-Wing hybrid KEM (ML-KEM-768 +
+    /// X25519, HPKE KEM 0x647A), AES-128-GCM, SHA-256, Ed25519 signatures:
+    /// post-quantum confidentiality against harvest-now-decrypt-later, with
+    /// a classical fallback inside the KEM. The standard code point OpenMLS
+    /// speaks; it replaces the private 0xFE4C (see [`check_incoming`]).
+    MlKem768X25519Aes128,
 }
 
 impl Suite {
     /// Every supported suite.
-    pub const ALL: [Suite; 3] = [Suite::P256Aes128, Suite::X25519Aes128, Suite::XWingAes128];
+    pub const ALL: [Suite; 3] = [
+        Suite::P256Aes128,
+        Suite::X25519Aes128,
+        Suite::MlKem768X25519Aes128,
+    ];
 
     /// The MLS code point.
     pub fn cipher_suite(self) -> CipherSuite {
         match self {
             Suite::X25519Aes128 => CipherSuite::CURVE25519_AES128,
             Suite::P256Aes128 => CipherSuite::P256_AES128,
-            Suite::XWingAes128 => CipherSuite::ML_KEM_768_X25519,
+            Suite::MlKem768X25519Aes128 => MLS_128_MLKEM768X25519_AES128GCM_SHA256_ED25519,
         }
     }
 
@@ -45,13 +57,13 @@ impl Suite {
     pub fn signature_algorithm(self) -> KeyAlgorithm {
         match self {
             Suite::P256Aes128 => KeyAlgorithm::EcdsaP256,
-            Suite::X25519Aes128 | Suite::XWingAes128 => KeyAlgorithm::Ed25519,
+            Suite::X25519Aes128 | Suite::MlKem768X25519Aes128 => KeyAlgorithm::Ed25519,
         }
     }
 
     /// Whether the suite's key exchange resists a quantum adversary.
     pub fn is_post_quantum(self) -> bool {
-        matches!(self, Suite::XWingAes128)
+        matches!(self, Suite::MlKem768X25519Aes128)
     }
 
     /// Strength class used to pick a conversation's suite: post-quantum
@@ -67,11 +79,28 @@ impl Suite {
         match self {
             Suite::X25519Aes128 => "MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519 (0x0001)",
             Suite::P256Aes128 => "MLS_128_DHKEMP256_AES128GCM_SHA256_P256 (0x0002)",
-            Suite::XWingAes128 => {
-                "MLS_128_XWING_AES128GCM_SHA256_Ed25519 (0xFE4C, post-quantum hybrid)"
+            Suite::MlKem768X25519Aes128 => {
+                "MLS_128_MLKEM768X25519_AES128GCM_SHA256_Ed25519 (0x004F, post-quantum hybrid)"
             }
         }
     }
+}
+
+/// The suite of a KeyPackage, Welcome or GroupInfo someone sent us
+/// (SUITE-PQ-1): one we support, or a typed error. The retired private
+/// code point 0xFE4C (an early X-Wing draft Crosslock used before 0x004F)
+/// gets [`ClientError::SuiteRetired`], which tells the user that the
+/// sender's app must be updated; any other unknown suite
+/// [`ClientError::UnsupportedSuite`].
+pub fn check_incoming(cipher_suite: CipherSuite) -> Result<Suite, ClientError> {
+    if *cipher_suite == RETIRED_XWING_PRIVATE_SUITE {
+        return Err(ClientError::SuiteRetired {
+            code: RETIRED_XWING_PRIVATE_SUITE,
+        });
+    }
+    Suite::from_cipher_suite(cipher_suite).ok_or(ClientError::UnsupportedSuite {
+        code: *cipher_suite,
+    })
 }
 
 impl std::fmt::Display for Suite {
@@ -143,23 +172,36 @@ pub fn negotiate(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[test]
     fn post_quantum_wins_when_everyone_has_it() {
-        let pref = [Suite::P256Aes128, Suite::X25519Aes128, Suite::XWingAes128];
+        let pref = [
+            Suite::P256Aes128,
+            Suite::X25519Aes128,
+            Suite::MlKem768X25519Aes128,
+        ];
         assert_eq!(
             negotiate(&pref, |_| true, &SuitePolicy::default()),
-            Some(Suite::XWingAes128)
+            Some(Suite::MlKem768X25519Aes128)
         );
     }
 
     #[test]
     fn creator_preference_breaks_ties_between_classical_suites() {
         let no_pq = |s: Suite| !s.is_post_quantum();
-        let android = [Suite::P256Aes128, Suite::X25519Aes128, Suite::XWingAes128];
-        let ios = [Suite::X25519Aes128, Suite::P256Aes128, Suite::XWingAes128];
+        let android = [
+            Suite::P256Aes128,
+            Suite::X25519Aes128,
+            Suite::MlKem768X25519Aes128,
+        ];
+        let ios = [
+            Suite::X25519Aes128,
+            Suite::P256Aes128,
+            Suite::MlKem768X25519Aes128,
+        ];
         let policy = SuitePolicy::default();
         assert_eq!(negotiate(&android, no_pq, &policy), Some(Suite::P256Aes128));
         assert_eq!(negotiate(&ios, no_pq, &policy), Some(Suite::X25519Aes128));
@@ -167,11 +209,11 @@ mod tests {
 
     #[test]
     fn require_post_quantum_refuses_classical() {
-        let pref = [Suite::P256Aes128, Suite::XWingAes128];
+        let pref = [Suite::P256Aes128, Suite::MlKem768X25519Aes128];
         let policy = SuitePolicy::post_quantum_only();
         assert_eq!(negotiate(&pref, |s| !s.is_post_quantum(), &policy), None);
         assert!(!policy.allows_joining(Suite::P256Aes128));
-        assert!(policy.allows_joining(Suite::XWingAes128));
+        assert!(policy.allows_joining(Suite::MlKem768X25519Aes128));
     }
 
     /// KT-SUITE-1: the suites the KDS lists for a key of an algorithm are
@@ -199,9 +241,27 @@ mod tests {
     fn code_points() {
         assert_eq!(Suite::P256Aes128.code(), 0x0002);
         assert_eq!(Suite::X25519Aes128.code(), 0x0001);
-        assert_eq!(Suite::XWingAes128.code(), 0xFE4C);
+        assert_eq!(Suite::MlKem768X25519Aes128.code(), 0x004F);
         for s in Suite::ALL {
             assert_eq!(Suite::from_cipher_suite(s.cipher_suite()), Some(s));
+            assert_eq!(check_incoming(s.cipher_suite()).ok(), Some(s));
         }
+    }
+
+    /// SUITE-PQ-1: the retired 0xFE4C is refused with its own error (the
+    /// user is told to update), other unknown suites with another.
+    #[test]
+    fn retired_and_unknown_suites_are_typed_errors() {
+        assert_eq!(Suite::from_cipher_suite(CipherSuite::new(0xFE4C)), None);
+        let retired = check_incoming(CipherSuite::new(0xFE4C)).unwrap_err();
+        assert!(matches!(
+            retired,
+            ClientError::SuiteRetired { code: 0xFE4C }
+        ));
+        assert!(retired.to_string().contains("update"));
+        assert!(matches!(
+            check_incoming(CipherSuite::P384_AES256),
+            Err(ClientError::UnsupportedSuite { code: 0x0007 })
+        ));
     }
 }

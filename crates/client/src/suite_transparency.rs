@@ -46,7 +46,7 @@ pub enum DowngradeKind {
 pub struct SuiteDowngrade {
     /// The contact's device.
     pub device_id: String,
-    /// The missing suite's code point (0xFE4C for X-Wing).
+    /// The missing suite's code point (0x004F for the post-quantum suite).
     pub suite: u16,
     /// Withheld from a claim answer, or gone from the binding.
     pub kind: DowngradeKind,
@@ -238,11 +238,11 @@ impl Device {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crosslock_kt::{BoundKey, SUITE_P256, SUITE_X25519, SUITE_XWING};
+    use crosslock_kt::{BoundKey, SUITE_MLKEM768X25519, SUITE_P256, SUITE_X25519};
 
     fn binding(pq: bool) -> Binding {
         let ed = if pq {
-            vec![SUITE_X25519, SUITE_XWING]
+            vec![SUITE_X25519, SUITE_MLKEM768X25519]
         } else {
             vec![SUITE_X25519]
         };
@@ -258,7 +258,7 @@ mod tests {
         let all = [
             ("d1".to_owned(), SUITE_P256),
             ("d1".to_owned(), SUITE_X25519),
-            ("d1".to_owned(), SUITE_XWING),
+            ("d1".to_owned(), SUITE_MLKEM768X25519),
         ];
         assert!(withheld(&binding(true), &all, 1).is_empty());
         let stripped = &all[..2];
@@ -266,7 +266,7 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(
             (found[0].suite, found[0].kind),
-            (SUITE_XWING, DowngradeKind::Withheld)
+            (SUITE_MLKEM768X25519, DowngradeKind::Withheld)
         );
         // A classical suite missing is no downgrade of protection.
         assert!(withheld(&binding(true), &all[1..], 1).is_empty());

@@ -1005,8 +1005,8 @@ mod thief {
 
 // ---- finding 8: no silent post-quantum downgrade ---------------------------
 
-/// X-Wing, the post-quantum suite.
-const XWING: u16 = 0xFE4C;
+/// 0x004F (X-Wing KEM), the post-quantum suite.
+const XWING: u16 = 0x004F;
 
 /// The claim answer a hostile KDS hands out: the genuine one (every
 /// device's KeyPackages, the genuine lookup proof) minus the post-quantum
@@ -1093,7 +1093,7 @@ fn hostile_kds_stripping_post_quantum_key_packages_is_refused() {
         .unwrap();
     alice.commit_accepted(&pending).unwrap();
     let state = alice.security_state(&pending.conversation).unwrap();
-    assert_eq!(state.suite, Suite::XWingAes128);
+    assert_eq!(state.suite, Suite::MlKem768X25519Aes128);
     assert!(state.suite_downgrades.is_empty());
 }
 
@@ -1141,7 +1141,7 @@ fn suite_downgrade_under_warn_policy_shows_in_security_state() {
     alice.commit_accepted(&again).unwrap();
     assert_eq!(
         alice.security_state(&again.conversation).unwrap().suite,
-        Suite::XWingAes128
+        Suite::MlKem768X25519Aes128
     );
     assert!(
         alice
@@ -1259,6 +1259,6 @@ fn binding_suites_round_trip_and_old_bindings_still_prove_keys() {
     alice.commit_accepted(&pending).unwrap();
     assert_eq!(
         alice.security_state(&pending.conversation).unwrap().suite,
-        Suite::XWingAes128
+        Suite::MlKem768X25519Aes128
     );
 }

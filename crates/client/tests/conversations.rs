@@ -27,7 +27,7 @@ fn android_and_ios_agree_on_a_suite_and_talk_both_ways() {
     let a = alice.security_state(&id).unwrap();
     let b = bob.security_state(&id).unwrap();
     // Every Crosslock device supports the hybrid suite, so it wins.
-    assert_eq!(a.suite, Suite::XWingAes128);
+    assert_eq!(a.suite, Suite::MlKem768X25519Aes128);
     assert_eq!(a.suite, b.suite);
     assert_eq!(a.epoch_authenticator, b.epoch_authenticator);
     assert!(a.encrypted && b.encrypted);

@@ -780,6 +780,35 @@ case!(
     }
 );
 
+case!(
+    /// SUITE-PQ-1: a Welcome relabelled with the retired private
+    /// post-quantum code point 0xFE4C (an outdated build's invitation):
+    /// refused with the error that says to update, nothing stored; the
+    /// genuine Welcome still joins.
+    welcome_retired_suite,
+    {
+        let net = Net::new();
+        let mut alice = net.phone("+15551230001", DeviceProfile::Android);
+        let bob_store = Arc::new(MemoryStore::new());
+        let mut bob = net.phone_in(bob_store.clone(), "+15551230002", DeviceProfile::Ios, dev_config());
+        let p = alice
+            .create_conversation(NewConversation::OneToOne, &[claim("+15551230002", &mut [&mut bob])])
+            .unwrap();
+        alice.commit_accepted(&p).unwrap();
+        let w = p.welcome.unwrap();
+        let mut body = wire::cpim::MlsEnvelope::decode(&w.envelope).unwrap().body;
+        // MLSMessage: version u16, wire_format u16 (welcome), then the
+        // Welcome's cipher_suite u16 (RFC 9420 §6, §12.4.3.1).
+        assert_eq!(&body[..4], &[0, 1, 0, 3]);
+        body[4..6].copy_from_slice(&0xFE4Cu16.to_be_bytes());
+        let before = observe(&mut bob, bob_store.as_ref());
+        let err = bob.receive(&w.message_id, &with_body(&w.envelope, body)).unwrap_err();
+        assert!(matches!(err, ClientError::SuiteRetired { code: 0xFE4C }), "{err:?}");
+        assert_eq!(observe(&mut bob, bob_store.as_ref()), before);
+        assert!(matches!(bob.receive(&w.message_id, &w.envelope).unwrap(), Received::Joined { .. }));
+    }
+);
+
 // ----------------------------------------------------------- KeyPackages
 
 /// Alice (store observed) is offered `kps` for a new 1:1 conversation;
@@ -829,7 +858,7 @@ case!(
         let net = Net::new();
         let mut config = dev_config();
         config.suites = SuitePolicy::post_quantum_only();
-        let kps = bob_key_packages(&net, |suite| suite != Suite::XWingAes128.code());
+        let kps = bob_key_packages(&net, |suite| suite != Suite::MlKem768X25519Aes128.code());
         assert!(!kps.devices[0].0.is_empty());
         alice_refuses(&net, config, kps, |e| matches!(e, ClientError::NoCommonSuite));
     }
@@ -845,7 +874,24 @@ case!(
         for kp in &mut kps.devices[0].0 {
             kp[6..8].copy_from_slice(&3u16.to_be_bytes());
         }
-        alice_refuses(&net, dev_config(), kps, |e| matches!(e, ClientError::InvalidKeyPackage(_)));
+        alice_refuses(&net, dev_config(), kps, |e| matches!(e, ClientError::UnsupportedSuite { code: 3 }));
+    }
+);
+
+case!(
+    /// SUITE-PQ-1: a KeyPackage relabelled with the retired private
+    /// post-quantum code point 0xFE4C (what an outdated Crosslock build
+    /// would offer): refused with the error that says to update.
+    key_package_retired_suite,
+    {
+        let net = Net::new();
+        let mut kps = bob_key_packages(&net, |_| true);
+        for kp in &mut kps.devices[0].0 {
+            kp[6..8].copy_from_slice(&0xFE4Cu16.to_be_bytes());
+        }
+        alice_refuses(&net, dev_config(), kps, |e| {
+            matches!(e, ClientError::SuiteRetired { code: 0xFE4C }) && e.to_string().contains("update")
+        });
     }
 );
 

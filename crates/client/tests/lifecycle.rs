@@ -294,7 +294,7 @@ fn key_package_stock_tells_when_to_refill() {
             .filter(move |(s, _)| *s == suite)
             .map(|(_, kp)| kp.clone())
     };
-    let xwing: Vec<Vec<u8>> = per_suite(suite::Suite::XWingAes128).collect();
+    let xwing: Vec<Vec<u8>> = per_suite(suite::Suite::MlKem768X25519Aes128).collect();
     let mut refill_seen = false;
     for (i, kp) in xwing.iter().take(3).enumerate() {
         let kps = ParticipantKeyPackages {
@@ -322,8 +322,8 @@ fn key_package_stock_tells_when_to_refill() {
     }
     assert!(refill_seen);
     let stock = bob.key_package_stock().unwrap();
-    assert_eq!(stock.available[&suite::Suite::XWingAes128], 9);
-    assert_eq!(stock.refill[&suite::Suite::XWingAes128], 91);
+    assert_eq!(stock.available[&suite::Suite::MlKem768X25519Aes128], 9);
+    assert_eq!(stock.refill[&suite::Suite::MlKem768X25519Aes128], 91);
     let refill = bob.refill_key_packages().unwrap();
     assert!(!refill.key_packages.is_empty());
     assert!(!bob.key_package_stock().unwrap().needs_refill());
@@ -343,7 +343,7 @@ fn the_last_resort_key_package_is_reusable() {
     let last_resort = batch
         .last_resort
         .iter()
-        .find(|(s, _)| *s == suite::Suite::XWingAes128)
+        .find(|(s, _)| *s == suite::Suite::MlKem768X25519Aes128)
         .unwrap()
         .1
         .clone();

@@ -14,6 +14,7 @@ use crosslock_client::observer::{
     advertised_extensions,
 };
 use crosslock_client::suite::Suite;
+use crosslock_mls_crypto::CrosslockCrypto;
 use crosslock_wire::api::ds::{DeviceRef, ServerReason};
 use mls_rs::external_client::builder::{
     ExternalBaseConfig, WithCryptoProvider, WithIdentityProvider, WithMlsRules,
@@ -23,16 +24,12 @@ use mls_rs::group::{CommitEffect, Roster};
 use mls_rs::mls_rules::ProposalSource;
 use mls_rs::time::MlsTime;
 use mls_rs::{ExtensionList, MlsMessage};
-use mls_rs_crypto_awslc::AwsLcCryptoProvider;
 
 use crate::error::DsError;
 
 type Config = WithMlsRules<
     CrosslockRules,
-    WithIdentityProvider<
-        Rcc16Identity,
-        WithCryptoProvider<AwsLcCryptoProvider, ExternalBaseConfig>,
-    >,
+    WithIdentityProvider<Rcc16Identity, WithCryptoProvider<CrosslockCrypto, ExternalBaseConfig>>,
 >;
 
 /// An observed conversation.
@@ -158,7 +155,7 @@ impl Observer {
     pub(crate) fn new(trust: TrustPolicy) -> Self {
         let suites = Suite::ALL.iter().map(|s| s.cipher_suite()).collect();
         let client = ExternalClient::builder()
-            .crypto_provider(AwsLcCryptoProvider::with_enabled_cipher_suites(suites))
+            .crypto_provider(CrosslockCrypto::with_enabled_cipher_suites(suites))
             .identity_provider(Rcc16Identity::new(trust, Arc::new(SystemClock)))
             .mls_rules(CrosslockRules)
             .extension_types(advertised_extensions())

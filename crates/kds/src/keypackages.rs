@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crosslock_credential::UnverifiedCredential;
+use crosslock_mls_crypto::{CrosslockCrypto, RETIRED_XWING_PRIVATE_SUITE};
 use crosslock_wire::api::kds::{Stock, UploadKeyPackages};
 use mls_rs::extension::MlsCodecExtension;
 use mls_rs::extension::recommended::LastResortKeyPackageExt;
@@ -11,7 +12,6 @@ use mls_rs::identity::{Credential, CredentialType, SigningIdentity};
 use mls_rs::time::MlsTime;
 use mls_rs::{ExtensionList, MlsMessage};
 use mls_rs_core::identity::{IdentityProvider, MemberValidationContext};
-use mls_rs_crypto_awslc::AwsLcCryptoProvider;
 
 use crate::error::KdsError;
 use crate::service::Kds;
@@ -19,8 +19,9 @@ use crate::store::{DeviceRecord, StoredKeyPackage};
 
 /// Most KeyPackages in one upload.
 pub const MAX_UPLOAD: usize = 320;
-/// Suites a KeyPackage may use (0x0001, 0x0002, X-Wing 0xFE4C).
-pub const SUITES: [u16; 3] = [0x0001, 0x0002, 0xFE4C];
+/// Suites a KeyPackage may use (0x0001, 0x0002, and the post-quantum
+/// 0x004F; the retired private 0xFE4C is refused, SUITE-PQ-1).
+pub const SUITES: [u16; 3] = [0x0001, 0x0002, 0x004F];
 
 /// (notBefore, notAfter) of a KeyPackage's leaf, Unix seconds: mls-rs
 /// exposes only notAfter, so the leaf node is decoded from the encoding
@@ -152,7 +153,9 @@ impl Kds {
             min_remaining: self.config.min_credential_remaining_secs,
         };
         let validator = ExternalClient::builder()
-            .crypto_provider(AwsLcCryptoProvider::default())
+            .crypto_provider(CrosslockCrypto::with_enabled_cipher_suites(
+                SUITES.iter().map(|s| (*s).into()).collect(),
+            ))
             .identity_provider(identity)
             .build();
         let time = MlsTime::from_duration_since_epoch(std::time::Duration::from_secs(now));
@@ -168,6 +171,20 @@ impl Kds {
                 };
                 let message = MlsMessage::from_bytes(&bytes.0)
                     .map_err(|e| refuse(format!("not an MLS message: {e}")))?;
+                // SUITE-PQ-1: before validation, which cannot run a suite
+                // without a provider, so the device hears why.
+                if let Some(suite) = message.cipher_suite()
+                    && !SUITES.contains(&*suite)
+                {
+                    return Err(refuse(if *suite == RETIRED_XWING_PRIVATE_SUITE {
+                        format!(
+                            "suite {:#06x} is retired: update the app to use 0x004F",
+                            *suite
+                        )
+                    } else {
+                        format!("suite {:#06x} is not accepted", *suite)
+                    }));
+                }
                 let kp = validator
                     .validate_key_package(message, Some(time))
                     .map_err(|e| refuse(e.to_string()))?;

@@ -1116,12 +1116,12 @@ async fn insider_stripping_post_quantum_key_packages_from_a_claim_is_refused() {
         .unwrap();
     assert_eq!(
         proven.binding.suites_of(bob.device_id()),
-        Some([0x0001, 0x0002, 0xFE4C].into_iter().collect())
+        Some([0x0001, 0x0002, 0x004F].into_iter().collect())
     );
 
     let mut stripped = genuine.clone();
     for device in &mut stripped.devices {
-        device.key_packages.retain(|kp| suite_of(kp) != 0xFE4C);
+        device.key_packages.retain(|kp| suite_of(kp) != 0x004F);
     }
     assert_eq!(
         stripped.devices[0].key_packages.len() + 1,
@@ -1137,7 +1137,7 @@ async fn insider_stripping_post_quantum_key_packages_from_a_claim_is_refused() {
             source: crosslock_client::kt::KtError::SuiteWithheld { device_id, suite },
         }) => {
             assert_eq!(&number, bob.number());
-            assert_eq!((device_id.as_str(), suite), (bob.device_id(), 0xFE4C));
+            assert_eq!((device_id.as_str(), suite), (bob.device_id(), 0x004F));
         }
         other => panic!("expected SuiteWithheld, got {other:?}"),
     }
@@ -1152,6 +1152,6 @@ async fn insider_stripping_post_quantum_key_packages_from_a_claim_is_refused() {
     alice.commit_accepted(&pending).unwrap();
     assert_eq!(
         alice.security_state(&pending.conversation).unwrap().suite,
-        crosslock_client::suite::Suite::XWingAes128
+        crosslock_client::suite::Suite::MlKem768X25519Aes128
     );
 }

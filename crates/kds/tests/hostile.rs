@@ -431,6 +431,25 @@ async fn upload_same_key_package_twice() {
     assert_eq!(status, 200, "{body}");
 }
 
+/// SUITE-PQ-3: a KeyPackage on the retired private post-quantum code
+/// point 0xFE4C (what an outdated build would upload), with genuine ones:
+/// the upload is refused whole, saying the suite is retired.
+#[tokio::test(flavor = "multi_thread")]
+async fn upload_retired_suite_key_package() {
+    let mut w = world().await;
+    let mut kps = single_use(&mut w.bob, 1);
+    let mut retired = kps[0].0.clone();
+    retired[6..8].copy_from_slice(&0xFE4Cu16.to_be_bytes());
+    kps.push(B64(retired));
+    let upload = upload_of(kps);
+    upload_refused(&w, &w.bob_token, &upload, "key-package-refused").await;
+    let (status, body) =
+        w.p.post("/v1/keypackages", Some(&w.bob_token), &upload)
+            .await;
+    assert_eq!(status, 400);
+    assert!(body.to_string().contains("retired"), "{body}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn upload_duplicate_key_package_in_one_batch() {
     let mut w = world().await;

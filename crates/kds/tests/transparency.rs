@@ -170,7 +170,7 @@ async fn claims_carry_proofs_that_clients_check_through_enrol_roll_and_revoke() 
         .map(|k| k.suites.clone())
         .collect();
     served.sort();
-    assert_eq!(served, vec![vec![0x0001, 0xFE4C], vec![0x0002]]);
+    assert_eq!(served, vec![vec![0x0001, 0x004F], vec![0x0002]]);
     assert_eq!(h.entries[2].binding, Binding::Revoked);
 
     // A device may not fetch another number's history.

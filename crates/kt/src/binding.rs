@@ -35,12 +35,17 @@ use crate::error::KtError;
 pub const SUITE_X25519: u16 = 0x0001;
 /// MLS cipher suite 0x0002 (P-256, AES-128-GCM, P-256).
 pub const SUITE_P256: u16 = 0x0002;
-/// The X-Wing (ML-KEM-768 + X25519) hybrid suite 0xFE4C, Ed25519 leaves.
-pub const SUITE_XWING: u16 = 0xFE4C;
+/// The post-quantum hybrid suite 0x004F
+/// `MLS_128_MLKEM768X25519_AES128GCM_SHA256_Ed25519` (X-Wing KEM,
+/// draft-ietf-mls-pq-ciphersuites), Ed25519 leaves.
+pub const SUITE_MLKEM768X25519: u16 = 0x004F;
 
-/// Whether a suite's key exchange resists a quantum adversary.
+/// Whether a suite's key exchange resists a quantum adversary. The
+/// retired private code point 0xFE4C is not one any more: a binding
+/// recorded while a device served it is not a downgrade once the device
+/// serves 0x004F instead (SUITE-PQ-1).
 pub fn is_post_quantum_suite(suite: u16) -> bool {
-    suite == SUITE_XWING
+    suite == SUITE_MLKEM768X25519
 }
 
 /// The suites a Crosslock device serves with a participant key of
@@ -49,7 +54,7 @@ pub fn is_post_quantum_suite(suite: u16) -> bool {
 /// these for a credential it certified. P-384 is never a participant key.
 pub fn suites_served_by(algorithm: KeyAlgorithm) -> &'static [u16] {
     match algorithm {
-        KeyAlgorithm::Ed25519 => &[SUITE_X25519, SUITE_XWING],
+        KeyAlgorithm::Ed25519 => &[SUITE_X25519, SUITE_MLKEM768X25519],
         KeyAlgorithm::EcdsaP256 => &[SUITE_P256],
         KeyAlgorithm::EcdsaP384 => &[],
     }
@@ -372,7 +377,7 @@ mod tests {
         assert_eq!(decoded.suites_of("a"), None);
         // Suites are listed: version 2, round-trips, one encoding.
         let new = Binding::of(vec![
-            key("a", 1).serving([0xFE4C, 0x0001, 0x0001]),
+            key("a", 1).serving([0x004F, 0x0001, 0x0001]),
             key("a", 3).serving([0x0002]),
             key("b", 2),
         ])
@@ -381,10 +386,10 @@ mod tests {
         assert_eq!(bytes[0], 2);
         let decoded = Binding::decode(&bytes).unwrap();
         assert_eq!(decoded, new);
-        assert_eq!(decoded.keys()[0].suites, vec![0x0001, 0xFE4C]);
+        assert_eq!(decoded.keys()[0].suites, vec![0x0001, 0x004F]);
         assert_eq!(
             decoded.suites_of("a"),
-            Some([0x0001, 0x0002, 0xFE4C].into_iter().collect())
+            Some([0x0001, 0x0002, 0x004F].into_iter().collect())
         );
         assert_eq!(decoded.suites_of("b"), None);
         for cut in 0..bytes.len() {
@@ -398,7 +403,7 @@ mod tests {
         assert!(Binding::decode(&[2, 0]).is_err());
         // Unsorted or repeated suites are refused.
         let mut unsorted = key("a", 1).serving([1]);
-        unsorted.suites = vec![0xFE4C, 0x0001];
+        unsorted.suites = vec![0x004F, 0x0001];
         assert!(Binding::of(vec![unsorted.clone()]).is_err());
         assert!(Binding::decode(&Binding::Active(vec![unsorted]).encode()).is_err());
         let mut many = key("a", 1);

@@ -31,7 +31,7 @@ pub mod server;
 mod trust;
 
 pub use binding::{
-    Binding, BoundKey, MAX_KEYS, MAX_SUITES, SUITE_P256, SUITE_X25519, SUITE_XWING,
+    Binding, BoundKey, MAX_KEYS, MAX_SUITES, SUITE_MLKEM768X25519, SUITE_P256, SUITE_X25519,
     is_post_quantum_suite, suites_served_by,
 };
 pub use error::KtError;

@@ -3,16 +3,17 @@
 //! mls-rs signs with a `SignatureSecretKey` it is handed. Crosslock hands
 //! it a *handle* naming a key-store alias, never key material; this
 //! provider recognises the handle and asks the key store to sign. All other
-//! operations (HPKE, AEAD, KDF, verification) are AWS-LC's.
+//! operations (HPKE, AEAD, KDF, verification) are `crosslock-mls-crypto`'s:
+//! AWS-LC, and X-Wing HPKE for the post-quantum suite 0x004F.
 
 use std::sync::Arc;
 
+use crosslock_mls_crypto::{CrosslockCrypto, CrosslockSuite, PqCryptoError};
 use mls_rs::CipherSuite;
 use mls_rs::crypto::{
     HpkeCiphertext, HpkePublicKey, HpkeSecretKey, SignaturePublicKey, SignatureSecretKey,
 };
 use mls_rs_core::crypto::{CipherSuiteProvider, CryptoProvider, HpkePsk};
-use mls_rs_crypto_awslc::{AwsLcCipherSuite, AwsLcCryptoProvider};
 use zeroize::Zeroizing;
 
 use crate::keystore::{KeyStore, KeyStoreError};
@@ -36,7 +37,7 @@ fn alias_of(handle: &SignatureSecretKey) -> Option<&str> {
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum CryptoError {
     #[error(transparent)]
-    AwsLc(#[from] mls_rs_crypto_awslc::AwsLcCryptoError),
+    Provider(#[from] PqCryptoError),
     #[error(transparent)]
     KeyStore(#[from] KeyStoreError),
     #[error("raw signing keys are refused: signing goes through the key store")]
@@ -49,10 +50,10 @@ impl mls_rs_core::error::IntoAnyError for CryptoError {
     }
 }
 
-/// AWS-LC crypto with key-store signing, limited to Crosslock's suites.
+/// Crosslock's crypto with key-store signing, limited to Crosslock's suites.
 #[derive(Debug, Clone)]
 pub(crate) struct KeyStoreCrypto {
-    inner: AwsLcCryptoProvider,
+    inner: CrosslockCrypto,
     keystore: Arc<dyn KeyStore>,
 }
 
@@ -60,7 +61,7 @@ impl KeyStoreCrypto {
     pub(crate) fn new(keystore: Arc<dyn KeyStore>) -> Self {
         let suites = Suite::ALL.iter().map(|s| s.cipher_suite()).collect();
         KeyStoreCrypto {
-            inner: AwsLcCryptoProvider::with_enabled_cipher_suites(suites),
+            inner: CrosslockCrypto::with_enabled_cipher_suites(suites),
             keystore,
         }
     }
@@ -76,7 +77,7 @@ impl CryptoProvider for KeyStoreCrypto {
     fn cipher_suite_provider(&self, cipher_suite: CipherSuite) -> Option<KeyStoreSuite> {
         Suite::from_cipher_suite(cipher_suite)?;
         Some(KeyStoreSuite {
-            inner: self.inner.cipher_suite_provider(cipher_suite)?,
+            inner: self.inner.suite(cipher_suite)?,
             keystore: self.keystore.clone(),
         })
     }
@@ -85,14 +86,14 @@ impl CryptoProvider for KeyStoreCrypto {
 /// One suite's operations.
 #[derive(Clone)]
 pub(crate) struct KeyStoreSuite {
-    inner: AwsLcCipherSuite,
+    inner: CrosslockSuite,
     keystore: Arc<dyn KeyStore>,
 }
 
 impl CipherSuiteProvider for KeyStoreSuite {
     type Error = CryptoError;
-    type HpkeContextS = <AwsLcCipherSuite as CipherSuiteProvider>::HpkeContextS;
-    type HpkeContextR = <AwsLcCipherSuite as CipherSuiteProvider>::HpkeContextR;
+    type HpkeContextS = <CrosslockSuite as CipherSuiteProvider>::HpkeContextS;
+    type HpkeContextR = <CrosslockSuite as CipherSuiteProvider>::HpkeContextR;
 
     fn cipher_suite(&self) -> CipherSuite {
         self.inner.cipher_suite()

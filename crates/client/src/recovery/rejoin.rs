@@ -133,8 +133,8 @@ impl Device {
                 "the GroupInfo is for another conversation".into(),
             ));
         }
-        let suite = Suite::from_cipher_suite(context.cipher_suite)
-            .ok_or_else(|| ClientError::Malformed("GroupInfo of an unsupported suite".into()))?;
+        // SUITE-PQ-1: the retired 0xFE4C gets its own error.
+        let suite = crate::suite::check_incoming(context.cipher_suite)?;
         let era = context
             .extensions
             .get_as::<EraExtension>()

@@ -96,6 +96,13 @@ pub struct SubmitCommit {
     pub welcome: Option<B64>,
     /// The signed GroupInfo of the new epoch (MLS message bytes).
     pub group_info: B64,
+    /// The ratchet tree of the new epoch (an MLS `ExportedTree`:
+    /// `optional<Node> ratchet_tree<V>`), sent beside the GroupInfo, which
+    /// carries no ratchet_tree extension (fact sheet §4; MLS-GI-1).
+    /// Absent only from an older client whose GroupInfo still carries the
+    /// extension (read both, MLS-GI-2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratchet_tree: Option<B64>,
     /// True for an external commit (a member rejoining after losing its
     /// state; RCC.16 recovery, limited per conversation per day).
     #[serde(default)]
@@ -151,6 +158,21 @@ pub struct InboxItem {
     pub message_id: String,
     /// The CPIM envelope, exactly as the sender submitted it.
     pub envelope: B64,
+    /// The ratchet tree of the epoch a Welcome joins (an MLS `ExportedTree`:
+    /// `optional<Node> ratchet_tree<V>`), sent beside the GroupInfo, which
+    /// carries no ratchet_tree extension (fact sheet §4; MLS-GI-1).
+    /// Absent only for what is not a Welcome (and for a Welcome whose
+    /// GroupInfo carries the extension, MLS-GI-2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratchet_tree: Option<B64>,
+}
+
+impl InboxItem {
+    /// The ratchet tree beside the envelope, as bytes (for
+    /// `Device::receive_with_tree`).
+    pub fn tree(&self) -> Option<&[u8]> {
+        self.ratchet_tree.as_ref().map(|t| t.0.as_slice())
+    }
 }
 
 /// `GET /v1/ds/inbox?after=SEQ&limit=N&wait=SECS`.
@@ -195,6 +217,20 @@ pub struct CatchUp {
     pub commits: Vec<InboxItem>,
     /// The GroupInfo of the current epoch, for a rejoin by external commit.
     pub group_info: B64,
+    /// The ratchet tree of the current epoch (an MLS `ExportedTree`:
+    /// `optional<Node> ratchet_tree<V>`), sent beside the GroupInfo, which
+    /// carries no ratchet_tree extension (fact sheet §4; MLS-GI-1).
+    /// Absent only from an older delivery service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratchet_tree: Option<B64>,
+}
+
+impl CatchUp {
+    /// The ratchet tree beside the GroupInfo, as bytes (for
+    /// `Device::rejoin`).
+    pub fn tree(&self) -> Option<&[u8]> {
+        self.ratchet_tree.as_ref().map(|t| t.0.as_slice())
+    }
 }
 
 /// What a push webhook receives: nothing but the device's push token.
@@ -239,6 +275,13 @@ pub struct Delivery {
     pub message_id: String,
     /// The CPIM envelope.
     pub envelope: B64,
+    /// The ratchet tree of the epoch a Welcome joins (an MLS `ExportedTree`:
+    /// `optional<Node> ratchet_tree<V>`), sent beside the GroupInfo, which
+    /// carries no ratchet_tree extension (fact sheet §4; MLS-GI-1).
+    /// Absent only for what is not a Welcome (and for a Welcome whose
+    /// GroupInfo carries the extension, MLS-GI-2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratchet_tree: Option<B64>,
 }
 
 /// `POST /federation/v1/ds/deliver`: the hub fans out to a follower's
@@ -262,6 +305,13 @@ pub struct FederatedDeliveries {
 pub struct HubProof {
     /// The GroupInfo (MLS message bytes) the creator submitted.
     pub group_info: B64,
+    /// The ratchet tree of epoch 1, as the creator submitted it (an MLS `ExportedTree`:
+    /// `optional<Node> ratchet_tree<V>`), sent beside the GroupInfo, which
+    /// carries no ratchet_tree extension (fact sheet §4; MLS-GI-1).
+    /// Absent only for a conversation created with a GroupInfo that
+    /// carries the extension (MLS-GI-2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratchet_tree: Option<B64>,
     /// When the hub accepted the creation (Unix seconds): the credentials
     /// in the GroupInfo are checked as of then.
     pub created_at: u64,

@@ -942,3 +942,61 @@ impl DsStore for SqliteDsStore {
         Ok(expired as u64)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// DS-TREE-1: a store created before the ratchet tree was kept gets
+    /// the columns when opened, keeps its rows, and stores and serves trees.
+    #[test]
+    fn a_store_from_before_the_tree_columns_is_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ds.sqlite3");
+        let old_schema = SCHEMA
+            .replace("\n    ratchet_tree BLOB,", "")
+            .replace(",\n    ratchet_tree BLOB\n", "\n");
+        assert!(!old_schema.contains("ratchet_tree"));
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(&old_schema).unwrap();
+            conn.execute(
+                "INSERT INTO inbox (device, message_id, envelope, at) VALUES ('+1#d', 'old', x'01', 1)",
+                [],
+            )
+            .unwrap();
+        }
+        let store = SqliteDsStore::open(&path).unwrap();
+        let device = DeviceRef {
+            number: "+1".into(),
+            device: "d".into(),
+        };
+        store
+            .deliver_from_hub(
+                "hub.example",
+                b"group",
+                &[Fanout {
+                    recipient: Member {
+                        device: device.clone(),
+                        home: None,
+                    },
+                    message_id: "welcome".into(),
+                    envelope: vec![2],
+                    ratchet_tree: Some(vec![3, 4]),
+                }],
+                true,
+                2,
+            )
+            .unwrap();
+        let items = store.inbox(&device, 0, 10).unwrap();
+        let trees: Vec<_> = items
+            .iter()
+            .map(|q| (q.message_id.as_str(), q.ratchet_tree.clone()))
+            .collect();
+        assert_eq!(trees, [("old", None), ("welcome", Some(vec![3, 4]))]);
+        // Opening again finds the columns and changes nothing.
+        drop(store);
+        let store = SqliteDsStore::open(&path).unwrap();
+        assert_eq!(store.inbox(&device, 0, 10).unwrap(), items);
+    }
+}

@@ -316,3 +316,49 @@ pub struct HubProof {
     /// in the GroupInfo are checked as of then.
     pub created_at: u64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// MLS-GI-1/2: the tree rides as `ratchet_tree` (standard base64)
+    /// beside the GroupInfo; a body without it (an older client or
+    /// service) still decodes, to `None`, and `None` is not written.
+    #[test]
+    fn the_ratchet_tree_field_beside_the_group_info() {
+        // base64("\x01\x02") = "AQI=", base64("\x03") = "Aw==",
+        // base64("\x04\x05") = "BAU=".
+        let with =
+            r#"{"commit":"AQI=","group_info":"Aw==","ratchet_tree":"BAU=","external":false}"#;
+        let commit: SubmitCommit = serde_json::from_str(with).unwrap();
+        assert_eq!(commit.ratchet_tree, Some(B64(vec![4, 5])));
+        assert_eq!(serde_json::to_string(&commit).unwrap(), with);
+        let without = r#"{"commit":"AQI=","group_info":"Aw==","external":false}"#;
+        let old: SubmitCommit = serde_json::from_str(without).unwrap();
+        assert_eq!(old.ratchet_tree, None);
+        assert_eq!(serde_json::to_string(&old).unwrap(), without);
+
+        let item = r#"{"seq":7,"message_id":"m","envelope":"AQI=","ratchet_tree":"BAU="}"#;
+        let item: InboxItem = serde_json::from_str(item).unwrap();
+        assert_eq!(item.tree(), Some(&[4u8, 5][..]));
+        let plain: InboxItem =
+            serde_json::from_str(r#"{"seq":8,"message_id":"m","envelope":"AQI="}"#).unwrap();
+        assert_eq!(plain.tree(), None);
+
+        let catch_up: CatchUp = serde_json::from_str(
+            r#"{"era":1,"epoch":3,"commits":[],"group_info":"Aw==","ratchet_tree":"BAU="}"#,
+        )
+        .unwrap();
+        assert_eq!(catch_up.tree(), Some(&[4u8, 5][..]));
+        let proof: HubProof =
+            serde_json::from_str(r#"{"group_info":"Aw==","created_at":1}"#).unwrap();
+        assert_eq!(proof.ratchet_tree, None);
+        // Not base64: refused.
+        assert!(
+            serde_json::from_str::<SubmitCommit>(
+                r#"{"commit":"AQI=","group_info":"Aw==","ratchet_tree":"%%","external":false}"#
+            )
+            .is_err()
+        );
+    }
+}

@@ -532,7 +532,7 @@ fn server_sent_server_remove_is_dropped() {
         from: None,
         to: None,
         date_time: None,
-        message_id: "server-remove-1".into(),
+        message_id: "MxAAAAAAAAAAAAServerRemove".into(),
         era: 1,
         epoch_authenticator: [0; 32],
         content_type: content_type::MLS_RCS_SERVER.into(),
@@ -540,7 +540,7 @@ fn server_sent_server_remove_is_dropped() {
     }
     .encode();
     assert!(matches!(
-        bob.receive("server-remove-1", &kick),
+        bob.receive("MxAAAAAAAAAAAAServerRemove", &kick),
         Err(ClientError::ServerRemoveDropped)
     ));
     assert_eq!(bob.security_state(&id).unwrap(), before);

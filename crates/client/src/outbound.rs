@@ -48,7 +48,10 @@ pub struct PendingCommit {
     /// `ExportedTree`: the TLS-encoded `optional<Node> ratchet_tree<V>`),
     /// sent beside `group_info` (`SubmitCommit.ratchet_tree`): the delivery
     /// service needs it to read the GroupInfo, and hands it with the
-    /// Welcome to the devices the commit adds (MLS-GI-1).
+    /// Welcome to the devices the commit adds (MLS-GI-1). Empty only for a
+    /// commit staged by an older version and returned by
+    /// [`Device::pending_commit`]: its GroupInfo carries the tree in the
+    /// ratchet_tree extension, so send no tree (MLS-GI-2).
     pub ratchet_tree: Vec<u8>,
     /// True for a rejoin by external commit ([`Device::rejoin`]): the
     /// transport sets `SubmitCommit.external` (the delivery service limits

@@ -136,7 +136,10 @@ pub(crate) async fn submit(dir: &mut DeviceDir, pending: &PendingCommit) -> Resu
         commit: pending.commit.envelope.clone().into(),
         welcome: pending.welcome.as_ref().map(|w| w.envelope.clone().into()),
         group_info: pending.group_info.clone().into(),
-        ratchet_tree: Some(pending.ratchet_tree.clone().into()),
+        // Empty only for a commit staged by an older version, whose
+        // GroupInfo carries the tree in its extension (MLS-GI-2).
+        ratchet_tree: (!pending.ratchet_tree.is_empty())
+            .then(|| pending.ratchet_tree.clone().into()),
         external: pending.external,
     };
     match ds.commit(&request).await {

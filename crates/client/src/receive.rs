@@ -280,8 +280,9 @@ impl Device {
     /// [`Device::receive`] for a message that arrives with a ratchet tree
     /// beside it: the transport passes `InboxItem.ratchet_tree` (the tree of
     /// the epoch a Welcome joins, MLS-GI-1; an mls-rs `ExportedTree`).
-    /// A Welcome joins with `ratchet_tree` when given, else with the tree
-    /// in its GroupInfo's ratchet_tree extension (older peers, MLS-GI-2);
+    /// A Welcome joins with `ratchet_tree`, or, when its GroupInfo carries
+    /// the ratchet_tree extension (older peers, MLS-GI-2), with that tree
+    /// (mls-rs prefers it);
     /// mls-rs checks the tree against the GroupContext's tree hash, so a
     /// wrong tree refuses the Welcome and changes nothing. The tree is
     /// ignored for every other message.

@@ -44,8 +44,8 @@ impl Device {
     /// message bytes with the external public key) and `ratchet_tree`, the
     /// tree of its epoch served beside it (`CatchUp.ratchet_tree`). A
     /// GroupInfo that still carries the ratchet_tree extension (from an
-    /// older peer) is read with `ratchet_tree: None` (MLS-GI-2); when both
-    /// are given, the separate tree is the one used.
+    /// older peer) is read with `ratchet_tree: None` (MLS-GI-2); when it
+    /// does, its tree is the one used, as mls-rs uses it.
     ///
     /// The new leaf replaces this device's old one in the same commit
     /// (`Remove` of the leaf with the same number and device id). The
@@ -199,26 +199,20 @@ impl Device {
             }
             None => {}
         }
-        // MLS-GI-2: the tree beside the GroupInfo, or (older peers) the
-        // one in its ratchet_tree extension. mls-rs checks either against
-        // the tree hash of the GroupContext when it builds the commit.
-        let in_extension = match separate_tree {
-            Some(_) => None,
-            None => Some(
-                info.extensions()
-                    .get_as::<RatchetTreeExt>()
-                    .map_err(|e| ClientError::InvalidHandshake(e.to_string()))?
-                    .ok_or_else(|| {
-                        ClientError::InvalidHandshake(
-                            "GroupInfo without ratchet tree, and no tree beside it".into(),
-                        )
-                    })?
-                    .tree_data,
-            ),
-        };
-        let tree = separate_tree
-            .or(in_extension.as_ref())
-            .ok_or_else(|| internal("no ratchet tree"))?;
+        // MLS-GI-2: the tree in the GroupInfo's ratchet_tree extension
+        // (older peers), which mls-rs prefers too, else the one beside it.
+        // mls-rs checks it against the GroupContext's tree hash when it
+        // builds the commit.
+        let in_extension = info
+            .extensions()
+            .get_as::<RatchetTreeExt>()
+            .map_err(|e| ClientError::InvalidHandshake(e.to_string()))?
+            .map(|ext| ext.tree_data);
+        let tree = in_extension.as_ref().or(separate_tree).ok_or_else(|| {
+            ClientError::InvalidHandshake(
+                "GroupInfo without ratchet tree, and no tree beside it".into(),
+            )
+        })?;
         let own_leaf =
             own_leaf(tree, &self.number, &self.record.device_id).ok_or(ClientError::NotAMember)?;
         Ok(Target {

@@ -200,7 +200,7 @@ async fn setup(provider: &LocalProvider, args: &DsBenchArgs) -> Result<Members, 
             let mut seqs = Vec::new();
             for item in page.items {
                 device
-                    .receive(&item.message_id, &item.envelope.0)
+                    .receive_with_tree(&item.message_id, &item.envelope.0, item.tree())
                     .map_err(|e| format!("join: {e}"))?;
                 seqs.push(item.seq);
             }
@@ -222,6 +222,7 @@ fn submission(pending: &crosslock_client::PendingCommit) -> crosslock_wire::api:
         commit: pending.commit.envelope.clone().into(),
         welcome: pending.welcome.as_ref().map(|w| w.envelope.clone().into()),
         group_info: pending.group_info.clone().into(),
+        ratchet_tree: Some(pending.ratchet_tree.clone().into()),
         external: false,
     }
 }
@@ -332,7 +333,7 @@ async fn rekey(members: &Members, groups: usize) -> Result<(), String> {
             let mut seqs = Vec::new();
             for item in page.items {
                 lock(m)
-                    .receive(&item.message_id, &item.envelope.0)
+                    .receive_with_tree(&item.message_id, &item.envelope.0, item.tree())
                     .map_err(|e| format!("rekey: {e}"))?;
                 seqs.push(item.seq);
             }
@@ -408,7 +409,8 @@ async fn latency(
                 }
                 for item in page.items {
                     cursor = item.seq;
-                    let received = lock(&m).receive(&item.message_id, &item.envelope.0);
+                    let received =
+                        lock(&m).receive_with_tree(&item.message_id, &item.envelope.0, item.tree());
                     if let Ok(Received::Message(msg)) = received {
                         let done = Instant::now();
                         if let Some(t) = sent_at

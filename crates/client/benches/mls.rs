@@ -530,7 +530,8 @@ fn bench(c: &mut Criterion) {
                 .unwrap();
             alice.commit_accepted(&pending).unwrap();
             let w = pending.welcome.unwrap();
-            bob.receive(&w.message_id, &w.envelope).unwrap();
+            bob.receive_with_tree(&w.message_id, &w.envelope, Some(&pending.ratchet_tree))
+                .unwrap();
             let id = pending.conversation;
             group.bench_function(BenchmarkId::new("crosslock", format!("{backend:?}")), |b| {
                 b.iter(|| {

@@ -548,6 +548,7 @@ impl Device {
                 envelope: w.0,
             }),
             group_info: p.group_info.0,
+            ratchet_tree: p.ratchet_tree.0,
         }))
     }
 
@@ -613,12 +614,14 @@ impl Device {
             .ok_or_else(|| internal("commit output without GroupInfo"))?
             .to_bytes()
             .map_err(internal)?;
+        let ratchet_tree = tree_bytes(&output)?;
         record.pending = Some(PendingRecord {
             message_id: commit.message_id.clone(),
             commit: commit.envelope.clone().into(),
             welcome: welcome.as_ref().map(|w| w.envelope.clone().into()),
             welcome_message_id: welcome.as_ref().map(|w| w.message_id.clone()),
             group_info: group_info.clone().into(),
+            ratchet_tree: ratchet_tree.clone().into(),
             kind: PendingKind::Commit,
         });
         self.put_conversation(id, &record)?;
@@ -627,6 +630,7 @@ impl Device {
             commit,
             welcome,
             group_info,
+            ratchet_tree,
             external: false,
         })
     }
@@ -681,4 +685,15 @@ pub(crate) fn commit_error(e: mls_rs::error::MlsError) -> ClientError {
         E::ExistingPendingCommit => ClientError::CommitPending,
         other => ClientError::Internal(other.to_string()),
     }
+}
+
+/// The ratchet tree of the epoch a commit creates, as it travels beside the
+/// GroupInfo (MLS-GI-1: no GroupInfo carries the ratchet_tree extension, so
+/// mls-rs hands the tree out in the commit output).
+pub(crate) fn tree_bytes(output: &mls_rs::group::CommitOutput) -> Result<Vec<u8>, ClientError> {
+    output
+        .ratchet_tree()
+        .ok_or_else(|| internal("commit output without ratchet tree"))?
+        .to_bytes()
+        .map_err(internal)
 }

@@ -39,10 +39,20 @@ pub struct PendingCommit {
     /// The Welcome for devices the commit adds, if any.
     pub welcome: Option<Outbound>,
     /// The signed GroupInfo of the epoch the commit creates (MLS message
-    /// bytes, with the ratchet tree and the external public key), for the
-    /// delivery service only: it checks the commit against it and serves
-    /// it to a member that must rejoin by external commit.
+    /// bytes, with the external public key and without the ratchet_tree
+    /// extension, MLS-GI-1), for the delivery service only: it checks the
+    /// commit against it and serves it to a member that must rejoin by
+    /// external commit.
     pub group_info: Vec<u8>,
+    /// The ratchet tree of the epoch the commit creates (an mls-rs
+    /// `ExportedTree`: the TLS-encoded `optional<Node> ratchet_tree<V>`),
+    /// sent beside `group_info` (`SubmitCommit.ratchet_tree`): the delivery
+    /// service needs it to read the GroupInfo, and hands it with the
+    /// Welcome to the devices the commit adds (MLS-GI-1). Empty only for a
+    /// commit staged by an older version and returned by
+    /// [`Device::pending_commit`]: its GroupInfo carries the tree in the
+    /// ratchet_tree extension, so send no tree (MLS-GI-2).
+    pub ratchet_tree: Vec<u8>,
     /// True for a rejoin by external commit ([`Device::rejoin`]): the
     /// transport sets `SubmitCommit.external` (the delivery service limits
     /// external commits per conversation per day).

@@ -281,11 +281,32 @@ impl Device {
     /// Processes one incoming message delivered under `transport_message_id`.
     ///
     /// On success the new state and the decrypted message are stored in one
-    /// transaction; on any error nothing changed.
+    /// transaction; on any error nothing changed. A Welcome needs the ratchet
+    /// tree that travels beside it: deliver Welcomes with
+    /// [`Device::receive_with_tree`] (here only one whose GroupInfo still
+    /// carries the ratchet_tree extension joins).
     pub fn receive(
         &mut self,
         transport_message_id: &str,
         bytes: &[u8],
+    ) -> Result<Received, ClientError> {
+        self.receive_with_tree(transport_message_id, bytes, None)
+    }
+
+    /// [`Device::receive`] for a message that arrives with a ratchet tree
+    /// beside it: the transport passes `InboxItem.ratchet_tree` (the tree of
+    /// the epoch a Welcome joins, MLS-GI-1; an mls-rs `ExportedTree`).
+    /// A Welcome joins with `ratchet_tree`, or, when its GroupInfo carries
+    /// the ratchet_tree extension (older peers, MLS-GI-2), with that tree
+    /// (mls-rs prefers it);
+    /// mls-rs checks the tree against the GroupContext's tree hash, so a
+    /// wrong tree refuses the Welcome and changes nothing. The tree is
+    /// ignored for every other message.
+    pub fn receive_with_tree(
+        &mut self,
+        transport_message_id: &str,
+        bytes: &[u8],
+        ratchet_tree: Option<&[u8]>,
     ) -> Result<Received, ClientError> {
         let message = CpimMessage::decode(bytes)?;
         if is_server_kick(&message) {
@@ -319,7 +340,7 @@ impl Device {
         let message = MlsMessage::from_bytes(&envelope.body)
             .map_err(|e| ClientError::Malformed(e.to_string()))?;
         match message.wire_format() {
-            WireFormat::Welcome => self.join(&envelope, message),
+            WireFormat::Welcome => self.join(&envelope, message, ratchet_tree),
             WireFormat::PublicMessage | WireFormat::PrivateMessage => {
                 self.receive_group_message(&envelope, message)
             }
@@ -826,8 +847,13 @@ impl Device {
         &mut self,
         envelope: &MlsEnvelope,
         welcome: MlsMessage,
+        ratchet_tree: Option<&[u8]>,
     ) -> Result<Received, ClientError> {
         // SUITE-PQ-1: the retired 0xFE4C gets its own error.
+        let tree = ratchet_tree
+            .map(mls_rs::group::ExportedTree::from_bytes)
+            .transpose()
+            .map_err(|e| ClientError::Malformed(format!("ratchet tree: {e}")))?;
         let suite = welcome
             .cipher_suite()
             .ok_or_else(|| ClientError::Malformed("not a Welcome".into()))
@@ -852,13 +878,12 @@ impl Device {
         let now = self.env.clock.now();
         let client = self.client(suite)?.clone();
         let result = self.atomically(|device| {
-            let (group, info) =
-                client
-                    .join_group(None, &welcome, Some(time))
-                    .map_err(|e| match e {
-                        MlsError::WelcomeKeyPackageNotFound => ClientError::WelcomeNotForUs,
-                        other => process_error(other, 0, None),
-                    })?;
+            let (group, info) = client
+                .join_group(tree.clone(), &welcome, Some(time))
+                .map_err(|e| match e {
+                    MlsError::WelcomeKeyPackageNotFound => ClientError::WelcomeNotForUs,
+                    other => process_error(other, 0, None),
+                })?;
             let era = group
                 .context()
                 .extensions

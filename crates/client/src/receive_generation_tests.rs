@@ -67,7 +67,12 @@ fn pair() -> (Device, Device, Arc<MemoryStore>, ConversationId) {
         .unwrap();
     alice.commit_accepted(&pending).unwrap();
     let welcome = pending.welcome.clone().unwrap();
-    bob.receive(&welcome.message_id, &welcome.envelope).unwrap();
+    bob.receive_with_tree(
+        &welcome.message_id,
+        &welcome.envelope,
+        Some(&pending.ratchet_tree),
+    )
+    .unwrap();
     (alice, bob, bob_store, pending.conversation)
 }
 

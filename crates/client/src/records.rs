@@ -115,6 +115,10 @@ pub(crate) struct PendingRecord {
     pub(crate) welcome_message_id: Option<String>,
     #[serde(default)]
     pub(crate) group_info: serde_bytes_vec::Bytes,
+    /// The ratchet tree of the new epoch (MLS-GI-1); empty in records
+    /// written before the tree travelled separately.
+    #[serde(default)]
+    pub(crate) ratchet_tree: serde_bytes_vec::Bytes,
     /// What the commit does to the local state once accepted.
     #[serde(default)]
     pub(crate) kind: PendingKind,

@@ -356,7 +356,11 @@ fn hostile_provider_welcome_with_an_unlogged_key_is_refused() {
     let welcome = pending.welcome.unwrap();
     let before = snapshot(w.alice_store.as_ref());
     let conversations = w.alice.conversations().unwrap();
-    let refused = w.alice.receive(&welcome.message_id, &welcome.envelope);
+    let refused = w.alice.receive_with_tree(
+        &welcome.message_id,
+        &welcome.envelope,
+        Some(&pending.ratchet_tree),
+    );
     match refused {
         Err(ClientError::Transparency {
             number: n,
@@ -395,7 +399,11 @@ fn insider_ghost_device_of_ones_own_number_is_refused() {
     let welcome = pending.welcome.unwrap();
     let before = snapshot(w.alice_store.as_ref());
     let conversations = w.alice.conversations().unwrap();
-    match w.alice.receive(&welcome.message_id, &welcome.envelope) {
+    match w.alice.receive_with_tree(
+        &welcome.message_id,
+        &welcome.envelope,
+        Some(&pending.ratchet_tree),
+    ) {
         Err(ClientError::Transparency {
             number: n,
             source: KtError::NotInBinding { .. },
@@ -518,7 +526,11 @@ fn new_era_welcome_from_a_non_member_is_refused() {
     let welcome = era.welcome.unwrap();
     let before = snapshot(bob_store.as_ref());
     let state = bob.security_state(&id).unwrap();
-    let refused = bob.receive(&welcome.message_id, &welcome.envelope);
+    let refused = bob.receive_with_tree(
+        &welcome.message_id,
+        &welcome.envelope,
+        Some(&era.ratchet_tree),
+    );
     assert!(
         matches!(refused, Err(ClientError::NewEraNotFromMember)),
         "{refused:?}"
@@ -529,7 +541,10 @@ fn new_era_welcome_from_a_non_member_is_refused() {
     let genuine = alice.new_era(&id, &[claim(BOB, &mut [&mut bob])]).unwrap();
     alice.commit_accepted(&genuine).unwrap();
     let w = genuine.welcome.unwrap();
-    match bob.receive(&w.message_id, &w.envelope).unwrap() {
+    match bob
+        .receive_with_tree(&w.message_id, &w.envelope, Some(&genuine.ratchet_tree))
+        .unwrap()
+    {
         Received::Joined {
             replaced_era: Some(1),
             added_by,
@@ -587,7 +602,11 @@ fn rewrapped_welcome_cannot_readd_a_removed_device() {
     envelope.message_id = "MxAAAAAAAAAAAAAAAAAAwelcome".into();
     let rewrapped = envelope.encode();
     let before = snapshot(bob_store.as_ref());
-    let refused = bob.receive("MxAAAAAAAAAAAAAAAAAAwelcome", &rewrapped);
+    let refused = bob.receive_with_tree(
+        "MxAAAAAAAAAAAAAAAAAAwelcome",
+        &rewrapped,
+        Some(&pending.ratchet_tree),
+    );
     assert!(matches!(refused, Err(ClientError::Replayed)), "{refused:?}");
     assert_eq!(snapshot(bob_store.as_ref()), before, "nothing stored");
     assert_eq!(
@@ -599,7 +618,11 @@ fn rewrapped_welcome_cannot_readd_a_removed_device() {
     net.clock.advance(2 * 86_400);
     bob.maintenance().unwrap();
     let before = snapshot(bob_store.as_ref());
-    let refused = bob.receive("MxAAAAAAAAAAAAAAAAAAwelcome", &rewrapped);
+    let refused = bob.receive_with_tree(
+        "MxAAAAAAAAAAAAAAAAAAwelcome",
+        &rewrapped,
+        Some(&pending.ratchet_tree),
+    );
     assert!(matches!(refused, Err(ClientError::Replayed)), "{refused:?}");
     assert_eq!(snapshot(bob_store.as_ref()), before, "nothing stored");
 }

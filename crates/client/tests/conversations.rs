@@ -138,7 +138,11 @@ fn a_policy_that_refuses_classical_does_not_join_a_classical_conversation() {
     alice.commit_accepted(&pending).unwrap();
     let welcome = pending.welcome.unwrap();
     assert!(matches!(
-        bob.receive(&welcome.message_id, &welcome.envelope),
+        bob.receive_with_tree(
+            &welcome.message_id,
+            &welcome.envelope,
+            Some(&pending.ratchet_tree)
+        ),
         Err(ClientError::SuiteRefused(Suite::P256Aes128))
     ));
     assert!(bob.conversations().unwrap().is_empty());

@@ -159,7 +159,13 @@ impl Bob {
     }
 
     fn receive(&mut self, net: &Net, out: &Outbound) -> Received {
-        let r = self.run(net, |d| d.receive(&out.message_id, &out.envelope));
+        self.receive_with_tree(net, out, None)
+    }
+
+    fn receive_with_tree(&mut self, net: &Net, out: &Outbound, tree: Option<&[u8]>) -> Received {
+        let r = self.run(net, |d| {
+            d.receive_with_tree(&out.message_id, &out.envelope, tree)
+        });
         self.ack_all(net);
         r
     }
@@ -205,7 +211,11 @@ fn scenario(crash_at: usize) -> (usize, usize) {
         .unwrap();
     alice.commit_accepted(&pending).unwrap();
     let id = pending.conversation.clone();
-    bob.receive(&net, pending.welcome.as_ref().unwrap());
+    bob.receive_with_tree(
+        &net,
+        pending.welcome.as_ref().unwrap(),
+        Some(&pending.ratchet_tree),
+    );
 
     for i in 0..3 {
         let m = alice.send_text(&id, &format!("from alice {i}")).unwrap();
@@ -227,9 +237,10 @@ fn scenario(crash_at: usize) -> (usize, usize) {
         .unwrap();
     alice.commit_accepted(&add).unwrap();
     carol
-        .receive(
+        .receive_with_tree(
             &add.welcome.as_ref().unwrap().message_id,
             &add.welcome.as_ref().unwrap().envelope,
+            Some(&add.ratchet_tree),
         )
         .unwrap();
     bob.receive(&net, &add.commit);

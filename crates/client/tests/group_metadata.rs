@@ -912,7 +912,11 @@ fn the_subject_and_icon_carry_into_a_new_era() {
     let welcome = era.welcome.clone().unwrap();
     for member in [&mut bob, &mut carol] {
         match member
-            .receive(&welcome.message_id, &welcome.envelope)
+            .receive_with_tree(
+                &welcome.message_id,
+                &welcome.envelope,
+                Some(&era.ratchet_tree),
+            )
             .unwrap()
         {
             Received::Joined { replaced_era, .. } => assert_eq!(replaced_era, Some(1)),

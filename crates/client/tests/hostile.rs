@@ -713,7 +713,7 @@ case!(
         carol.commit_accepted(&second).unwrap();
         let w = second.welcome.unwrap();
         let before = observe(&mut bob, bob_store.as_ref());
-        let err = bob.receive(&w.message_id, &w.envelope).unwrap_err();
+        let err = bob.receive_with_tree(&w.message_id, &w.envelope, Some(&second.ratchet_tree)).unwrap_err();
         assert!(matches!(err, ClientError::WelcomeNotForUs), "{err:?}");
         assert_eq!(observe(&mut bob, bob_store.as_ref()), before);
         let m = alice.send_text(&first.conversation, "still fine").unwrap().outbound;
@@ -734,9 +734,9 @@ case!(
         let first = alice.create_conversation(NewConversation::OneToOne, &[kps]).unwrap();
         alice.commit_accepted(&first).unwrap();
         let w = first.welcome.clone().unwrap();
-        assert!(matches!(bob.receive(&w.message_id, &w.envelope).unwrap(), Received::Joined { .. }));
+        assert!(matches!(bob.receive_with_tree(&w.message_id, &w.envelope, Some(&first.ratchet_tree)).unwrap(), Received::Joined { .. }));
         let before = observe(&mut bob, bob_store.as_ref());
-        let err = bob.receive(&w.message_id, &w.envelope).unwrap_err();
+        let err = bob.receive_with_tree(&w.message_id, &w.envelope, Some(&first.ratchet_tree)).unwrap_err();
         assert!(matches!(err, ClientError::Replayed), "{err:?}");
         assert_eq!(observe(&mut bob, bob_store.as_ref()), before);
         let m = alice.send_text(&first.conversation, "still fine").unwrap().outbound;
@@ -773,10 +773,10 @@ case!(
         let w = p.welcome.unwrap();
         let before = observe(&mut bob, bob_store.as_ref());
         let lie = rewrite_header(&w.envelope, "mls.Era-ID", Some("7"));
-        let err = bob.receive(&w.message_id, &lie).unwrap_err();
+        let err = bob.receive_with_tree(&w.message_id, &lie, Some(&p.ratchet_tree)).unwrap_err();
         assert!(matches!(err, ClientError::WrongEra { expected: 1, received: 7 }), "{err:?}");
         assert_eq!(observe(&mut bob, bob_store.as_ref()), before);
-        assert!(matches!(bob.receive(&w.message_id, &w.envelope).unwrap(), Received::Joined { .. }));
+        assert!(matches!(bob.receive_with_tree(&w.message_id, &w.envelope, Some(&p.ratchet_tree)).unwrap(), Received::Joined { .. }));
     }
 );
 
@@ -802,10 +802,11 @@ case!(
         assert_eq!(&body[..4], &[0, 1, 0, 3]);
         body[4..6].copy_from_slice(&0xFE4Cu16.to_be_bytes());
         let before = observe(&mut bob, bob_store.as_ref());
-        let err = bob.receive(&w.message_id, &with_body(&w.envelope, body)).unwrap_err();
+        let tree = Some(p.ratchet_tree.as_slice());
+        let err = bob.receive_with_tree(&w.message_id, &with_body(&w.envelope, body), tree).unwrap_err();
         assert!(matches!(err, ClientError::SuiteRetired { code: 0xFE4C }), "{err:?}");
         assert_eq!(observe(&mut bob, bob_store.as_ref()), before);
-        assert!(matches!(bob.receive(&w.message_id, &w.envelope).unwrap(), Received::Joined { .. }));
+        assert!(matches!(bob.receive_with_tree(&w.message_id, &w.envelope, tree).unwrap(), Received::Joined { .. }));
     }
 );
 

@@ -139,7 +139,11 @@ fn run(seed: u64, steps: usize) {
     let welcome = pending.welcome.unwrap();
     for p in &mut phones[1..] {
         p.device
-            .receive(&welcome.message_id, &welcome.envelope)
+            .receive_with_tree(
+                &welcome.message_id,
+                &welcome.envelope,
+                Some(&pending.ratchet_tree),
+            )
             .unwrap();
     }
     let mut server = Server { epoch: 1 };

@@ -315,7 +315,9 @@ fn key_package_stock_tells_when_to_refill() {
         if let Received::Joined {
             refill_key_packages,
             ..
-        } = bob.receive(&w.message_id, &w.envelope).unwrap()
+        } = bob
+            .receive_with_tree(&w.message_id, &w.envelope, Some(&pending.ratchet_tree))
+            .unwrap()
         {
             refill_seen |= refill_key_packages;
         }
@@ -364,7 +366,8 @@ fn the_last_resort_key_package_is_reusable() {
         alice.commit_accepted(&pending).unwrap();
         let w = pending.welcome.unwrap();
         assert!(matches!(
-            bob.receive(&w.message_id, &w.envelope).unwrap(),
+            bob.receive_with_tree(&w.message_id, &w.envelope, Some(&pending.ratchet_tree))
+                .unwrap(),
             Received::Joined { .. }
         ));
     }

@@ -29,6 +29,8 @@ struct Trio {
     id: ConversationId,
     /// The latest GroupInfo, as the delivery service keeps it.
     group_info: Vec<u8>,
+    /// The ratchet tree of its epoch, served beside it (MLS-GI-1).
+    ratchet_tree: Vec<u8>,
 }
 
 fn trio(net: &Net) -> Trio {
@@ -63,6 +65,7 @@ fn trio(net: &Net) -> Trio {
         carol_store,
         id: pending.conversation.clone(),
         group_info: pending.group_info,
+        ratchet_tree: pending.ratchet_tree,
     }
 }
 
@@ -151,7 +154,9 @@ fn member_that_lost_its_group_state_rejoins_and_talks_again() {
     assert!(matches!(err, ClientError::RejoinRequired));
     assert_eq!(err.rcc16_failure_reason(), Some(4));
 
-    let pending = carol.rejoin(&t.id, &t.group_info).unwrap();
+    let pending = carol
+        .rejoin(&t.id, &t.group_info, Some(&t.ratchet_tree))
+        .unwrap();
     assert!(pending.external);
     assert!(pending.welcome.is_none());
     assert_eq!(carol.pending_commit(&t.id).unwrap(), Some(pending.clone()));
@@ -202,11 +207,11 @@ fn member_that_missed_commits_rejoins_stage_then_merge() {
     let net = Net::new();
     let mut t = trio(&net);
     // Two commits Carol never gets (the server no longer has them).
-    let mut latest = t.group_info.clone();
+    let mut latest = (t.group_info.clone(), t.ratchet_tree.clone());
     for _ in 0..2 {
         let p = t.alice.update_keys(&t.id).unwrap();
         accept(&mut t.alice, &p, &mut [&mut t.bob], &mut []);
-        latest = p.group_info;
+        latest = (p.group_info, p.ratchet_tree);
     }
     let m = t.alice.send_text(&t.id, "epoch 3").unwrap().outbound;
     assert!(matches!(
@@ -217,13 +222,13 @@ fn member_that_missed_commits_rejoins_stage_then_merge() {
     let everything = all(&t.carol_store);
 
     // Rejoin, refused by the server: nothing changed at all.
-    let refused = t.carol.rejoin(&t.id, &latest).unwrap();
+    let refused = t.carol.rejoin(&t.id, &latest.0, Some(&latest.1)).unwrap();
     assert_eq!(
         rows(&t.carol_store, &[Table::GroupState, Table::Epoch]),
         before
     );
     assert!(matches!(
-        t.carol.rejoin(&t.id, &latest),
+        t.carol.rejoin(&t.id, &latest.0, Some(&latest.1)),
         Err(ClientError::CommitPending)
     ));
     t.carol.commit_rejected(&refused).unwrap();
@@ -231,7 +236,7 @@ fn member_that_missed_commits_rejoins_stage_then_merge() {
 
     // Again, surviving a restart before the verdict; the server echoes the
     // commit back instead of answering.
-    let pending = t.carol.rejoin(&t.id, &latest).unwrap();
+    let pending = t.carol.rejoin(&t.id, &latest.0, Some(&latest.1)).unwrap();
     assert_eq!(
         rows(&t.carol_store, &[Table::GroupState, Table::Epoch]),
         before
@@ -287,11 +292,15 @@ fn member_that_never_got_the_welcome_rejoins() {
         bob.security_state(&id),
         Err(ClientError::UnknownConversation)
     ));
-    let rejoin = bob.rejoin(&id, &pending.group_info).unwrap();
+    let rejoin = bob
+        .rejoin(&id, &pending.group_info, Some(&pending.ratchet_tree))
+        .unwrap();
     // Refused: the record made for the rejoin goes away again.
     bob.commit_rejected(&rejoin).unwrap();
     assert!(bob.conversations().unwrap().is_empty());
-    let rejoin = bob.rejoin(&id, &pending.group_info).unwrap();
+    let rejoin = bob
+        .rejoin(&id, &pending.group_info, Some(&pending.ratchet_tree))
+        .unwrap();
     bob.commit_accepted(&rejoin).unwrap();
     alice
         .receive(&rejoin.commit.message_id, &rejoin.commit.envelope)
@@ -309,7 +318,7 @@ fn rejoin_refusals() {
     // A stranger cannot join by external commit with the GroupInfo.
     let mut dave = net.phone("+15551230004", DeviceProfile::Android);
     assert!(matches!(
-        dave.rejoin(&t.id, &t.group_info),
+        dave.rejoin(&t.id, &t.group_info, Some(&t.ratchet_tree)),
         Err(ClientError::NotAMember)
     ));
     assert!(dave.conversations().unwrap().is_empty());
@@ -326,12 +335,13 @@ fn rejoin_refusals() {
     t.alice.commit_accepted(&other).unwrap();
     let before = all(&t.carol_store);
     assert!(matches!(
-        t.carol.rejoin(&t.id, &other.group_info),
+        t.carol
+            .rejoin(&t.id, &other.group_info, Some(&other.ratchet_tree)),
         Err(ClientError::InvalidRequest(_))
     ));
     // Not a GroupInfo at all.
     assert!(matches!(
-        t.carol.rejoin(&t.id, &other.commit.envelope),
+        t.carol.rejoin(&t.id, &other.commit.envelope, None),
         Err(ClientError::Malformed(_))
     ));
     let welcome = other.welcome.unwrap();
@@ -339,7 +349,7 @@ fn rejoin_refusals() {
         .unwrap()
         .body;
     assert!(matches!(
-        t.carol.rejoin(&t.id, &body),
+        t.carol.rejoin(&t.id, &body, None),
         Err(ClientError::Malformed(_))
     ));
     assert_eq!(all(&t.carol_store), before);
@@ -348,7 +358,7 @@ fn rejoin_refusals() {
     accept(&mut t.alice, &p, &mut [&mut t.bob, &mut t.carol], &mut []);
     let before = all(&t.carol_store);
     assert!(matches!(
-        t.carol.rejoin(&t.id, &t.group_info),
+        t.carol.rejoin(&t.id, &t.group_info, Some(&t.ratchet_tree)),
         Err(ClientError::WrongEpoch {
             current: 2,
             received: 1
@@ -359,7 +369,7 @@ fn rejoin_refusals() {
     let p = t.alice.remove_participant(&t.id, &number(CAROL)).unwrap();
     accept(&mut t.alice, &p, &mut [&mut t.bob, &mut t.carol], &mut []);
     assert!(matches!(
-        t.carol.rejoin(&t.id, &p.group_info),
+        t.carol.rejoin(&t.id, &p.group_info, Some(&p.ratchet_tree)),
         Err(ClientError::NotAMember)
     ));
 }
@@ -889,7 +899,14 @@ fn new_era_end_to_end() {
     assert_eq!((state.era, state.epoch), (2, 1));
     let welcome = pending.welcome.clone().unwrap();
     for d in [&mut t.bob, &mut t.carol] {
-        match d.receive(&welcome.message_id, &welcome.envelope).unwrap() {
+        match d
+            .receive_with_tree(
+                &welcome.message_id,
+                &welcome.envelope,
+                Some(&pending.ratchet_tree),
+            )
+            .unwrap()
+        {
             Received::Joined {
                 conversation,
                 replaced_era,
@@ -922,7 +939,7 @@ fn new_era_end_to_end() {
         })
     ));
     assert!(matches!(
-        t.bob.rejoin(&t.id, &t.group_info),
+        t.bob.rejoin(&t.id, &t.group_info, Some(&t.ratchet_tree)),
         Err(ClientError::WrongEra {
             expected: 2,
             received: 1
@@ -933,7 +950,11 @@ fn new_era_end_to_end() {
     // spent, and its era is not newer).
     assert!(
         t.carol
-            .receive(&welcome.message_id, &welcome.envelope)
+            .receive_with_tree(
+                &welcome.message_id,
+                &welcome.envelope,
+                Some(&pending.ratchet_tree)
+            )
             .is_err()
     );
 
@@ -953,7 +974,10 @@ fn new_era_end_to_end() {
     // A rejoin in the new era works from its GroupInfo.
     let p = t.bob.update_keys(&t.id).unwrap();
     accept(&mut t.bob, &p, &mut [&mut t.alice], &mut []);
-    let rejoin = t.carol.rejoin(&t.id, &p.group_info).unwrap();
+    let rejoin = t
+        .carol
+        .rejoin(&t.id, &p.group_info, Some(&p.ratchet_tree))
+        .unwrap();
     t.carol.commit_accepted(&rejoin).unwrap();
     for d in [&mut t.alice, &mut t.bob] {
         d.receive(&rejoin.commit.message_id, &rejoin.commit.envelope)

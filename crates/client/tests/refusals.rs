@@ -322,13 +322,13 @@ fn hostile_welcomes_are_refused() {
     let w = pending.welcome.unwrap();
     // Not addressed to Eve.
     assert!(matches!(
-        eve.receive(&w.message_id, &w.envelope),
+        eve.receive_with_tree(&w.message_id, &w.envelope, Some(&pending.ratchet_tree)),
         Err(ClientError::WelcomeNotForUs)
     ));
     // Era header lying about the group's era.
     let lie = rewrite_header(&w.envelope, "mls.Era-ID", Some("7"));
     assert!(matches!(
-        bob.receive(&w.message_id, &lie),
+        bob.receive_with_tree(&w.message_id, &lie, Some(&pending.ratchet_tree)),
         Err(ClientError::WrongEra {
             expected: 1,
             received: 7
@@ -336,10 +336,14 @@ fn hostile_welcomes_are_refused() {
     ));
     // The genuine one works once; its KeyPackage is then consumed.
     assert!(matches!(
-        bob.receive(&w.message_id, &w.envelope).unwrap(),
+        bob.receive_with_tree(&w.message_id, &w.envelope, Some(&pending.ratchet_tree))
+            .unwrap(),
         Received::Joined { .. }
     ));
-    assert!(bob.receive(&w.message_id, &w.envelope).is_err());
+    assert!(
+        bob.receive_with_tree(&w.message_id, &w.envelope, Some(&pending.ratchet_tree))
+            .is_err()
+    );
 }
 
 #[test]

@@ -36,6 +36,7 @@ fn store_with_group(dir: &std::path::Path) -> Arc<SqliteDsStore> {
         epoch: 1,
         state: vec![0; 2048],
         group_info: vec![0; 2048],
+        ratchet_tree: vec![0; 2048],
         members: (0..GROUP).map(member).collect(),
         ended: false,
     };
@@ -74,6 +75,7 @@ fn message(n: u64) -> Accepted {
                 recipient: member(i),
                 message_id: format!("m{n}"),
                 envelope: envelope.clone(),
+                ratchet_tree: None,
             })
             .collect(),
         at: 2,

@@ -133,14 +133,18 @@ impl Ds {
                 },
                 message_id: d.message_id,
                 envelope: d.envelope.0,
+                // Opaque here: the joining device checks it against the
+                // Welcome's tree hash (MLS-GI-1).
+                ratchet_tree: d.ratchet_tree.map(|t| t.0),
             })
             .collect();
         self.store
             .deliver_from_hub(peer, &group_id, &deliveries, proven, now)
     }
 
-    /// DS-FED-5: the proof is the GroupInfo of epoch 1 of `group_id`, valid
-    /// (signature, tree, every credential as of the creation time, which
+    /// DS-FED-5: the proof is the GroupInfo of epoch 1 of `group_id` with
+    /// the tree beside it (MLS-GI-1, checked against its tree hash,
+    /// DS-TREE-1), valid (signature, tree, every credential as of the creation time, which
     /// is not in the future), signed by its creator, whose credential
     /// chains to `peer`'s roots and whose number the numbering plan (when
     /// configured) homes at `peer`: the group was created by a device homed
@@ -158,7 +162,11 @@ impl Ds {
         }
         let group = self
             .observer
-            .observe(&proof.group_info.0, proof.created_at)
+            .observe(
+                &proof.group_info.0,
+                proof.ratchet_tree.as_ref().map(|t| t.0.as_slice()),
+                proof.created_at,
+            )
             .map_err(|e| refused(&e))?;
         let context = group.group_context();
         if context.group_id != group_id || context.epoch != 1 {

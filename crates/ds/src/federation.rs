@@ -235,6 +235,7 @@ impl Federation {
                     recipient: e.recipient.clone(),
                     message_id: e.message_id.clone(),
                     envelope: e.envelope.clone().into(),
+                    ratchet_tree: e.ratchet_tree.clone().map(Into::into),
                 })
                 .collect(),
             creation: None,
@@ -258,10 +259,11 @@ impl Federation {
                     .map_err(|e| DsError::Internal(e.to_string()))??;
                 // No creation record: the conversation is no longer hosted
                 // here (a new era elsewhere): nothing proves it.
-                let (group_info, created_at) = creation.ok_or(DsError::NotTheHub)?;
+                let creation = creation.ok_or(DsError::NotTheHub)?;
                 body.creation = Some(HubProof {
-                    group_info: group_info.into(),
-                    created_at,
+                    group_info: creation.group_info.into(),
+                    ratchet_tree: creation.ratchet_tree.map(Into::into),
+                    created_at: creation.created_at,
                 });
                 post(body).await
             }

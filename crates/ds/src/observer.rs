@@ -20,7 +20,7 @@ use mls_rs::external_client::builder::{
     ExternalBaseConfig, WithCryptoProvider, WithIdentityProvider, WithMlsRules,
 };
 use mls_rs::external_client::{ExternalClient, ExternalGroup, ExternalReceivedMessage};
-use mls_rs::group::{CommitEffect, Roster};
+use mls_rs::group::{CommitEffect, ExportedTree, Roster};
 use mls_rs::mls_rules::ProposalSource;
 use mls_rs::time::MlsTime;
 use mls_rs::{ExtensionList, MlsMessage};
@@ -76,6 +76,13 @@ fn mls_refusal(e: mls_rs::error::MlsError) -> DsError {
     let text = e.to_string();
     match &e {
         E::InvalidEpoch => reason(ServerReason::IncorrectEpoch, text),
+        // DS-TREE-1: the tree beside the GroupInfo is not the one its
+        // GroupContext hashes (another epoch's or another group's), or
+        // there is no tree at all.
+        E::TreeHashMismatch | E::RatchetTreeNotFound => reason(
+            ServerReason::MismatchedRcsGroupState,
+            format!("the ratchet tree does not match the GroupInfo: {text}"),
+        ),
         E::IdentityProviderError(inner) => {
             let expired = inner
                 .inner_dyn_error()
@@ -163,14 +170,33 @@ impl Observer {
         Observer { client }
     }
 
-    /// Starts observing from a GroupInfo (with its ratchet tree): checks
-    /// its signature, the tree and every member's credential at `now`.
-    pub(crate) fn observe(&self, group_info: &[u8], now: u64) -> Result<Observed, DsError> {
+    /// Starts observing from a GroupInfo and the ratchet tree sent beside
+    /// it (MLS-GI-1; `None` reads the tree from a GroupInfo that still
+    /// carries the ratchet_tree extension, MLS-GI-2): checks its
+    /// signature, the tree (against the GroupContext's tree hash, DS-TREE-1)
+    /// and every member's credential at `now`.
+    pub(crate) fn observe(
+        &self,
+        group_info: &[u8],
+        ratchet_tree: Option<&[u8]>,
+        now: u64,
+    ) -> Result<Observed, DsError> {
         let message = MlsMessage::from_bytes(group_info)
             .map_err(|e| reason(ServerReason::UnparsableCommit, format!("GroupInfo: {e}")))?;
+        let tree = ratchet_tree
+            .map(ExportedTree::from_bytes)
+            .transpose()
+            .map_err(|e| reason(ServerReason::UnparsableCommit, format!("ratchet tree: {e}")))?;
         self.client
-            .observe_group(message, None, Some(MlsTime::from(now)))
+            .observe_group(message, tree, Some(MlsTime::from(now)))
             .map_err(mls_refusal)
+    }
+
+    /// The ratchet tree of an observed epoch, to serve beside its GroupInfo.
+    pub(crate) fn tree(group: &Observed) -> Result<Vec<u8>, DsError> {
+        group
+            .export_tree()
+            .map_err(|e| DsError::Internal(format!("ratchet tree: {e}")))
     }
 
     /// Loads a stored state.
@@ -229,6 +255,7 @@ impl Observer {
         group: &mut Observed,
         message: MlsMessage,
         group_info: &[u8],
+        ratchet_tree: Option<&[u8]>,
         now: u64,
     ) -> Result<CommitChecked, DsError> {
         let pending = group.get_cached_proposals().len();
@@ -264,7 +291,7 @@ impl Observer {
         }
         let committer = Self::member_at(group, description.committer)?;
         // The GroupInfo must describe exactly the epoch the commit made.
-        let announced = self.observe(group_info, now)?;
+        let announced = self.observe(group_info, ratchet_tree, now)?;
         if announced.group_context() != group.group_context() {
             return Err(reason(
                 ServerReason::MismatchedRcsGroupState,

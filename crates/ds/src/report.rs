@@ -65,6 +65,7 @@ impl Ds {
                     recipient: m.clone(),
                     message_id: request.message_id.clone(),
                     envelope: request.envelope.0.clone(),
+                    ratchet_tree: None,
                 })
                 .collect(),
             at: now,

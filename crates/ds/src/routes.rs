@@ -217,6 +217,7 @@ async fn inbox(
                             seq: i.seq,
                             message_id: i.message_id,
                             envelope: i.envelope.into(),
+                            ratchet_tree: i.ratchet_tree.map(Into::into),
                         })
                         .collect(),
                 });

@@ -102,6 +102,7 @@ fn fanout_to(
             recipient,
             message_id: envelope.envelope.message_id.clone(),
             envelope: bytes.to_vec(),
+            ratchet_tree: None,
         })
         .collect()
 }
@@ -263,7 +264,13 @@ impl Ds {
         {
             return Err(DsError::NotAMember);
         }
-        let group = self.observer.observe(&request.group_info.0, now)?;
+        // MLS-GI-1 / DS-TREE-1: the tree travels beside the GroupInfo;
+        // mls-rs checks it against the GroupContext's tree hash.
+        let group = self.observer.observe(
+            &request.group_info.0,
+            request.ratchet_tree.as_ref().map(|t| t.0.as_slice()),
+            now,
+        )?;
         let context = group.group_context();
         if context.group_id != parsed.group_id || context.epoch != 1 {
             return Err(DsError::refused(
@@ -292,12 +299,17 @@ impl Ds {
         if !members.contains(&who.as_member()) {
             return Err(DsError::NotAMember);
         }
+        // The tree as the observer holds it: the submitted one once
+        // checked, or the one a GroupInfo of an older client carried
+        // (MLS-GI-2).
+        let tree = Observer::tree(&group)?;
         let fanout = match &welcome {
             Some(w) => others(&members, &who.device)
                 .map(|recipient| Fanout {
                     recipient,
                     message_id: w.message_id.clone(),
                     envelope: w.encode(),
+                    ratchet_tree: Some(tree.clone()),
                 })
                 .collect(),
             None => Vec::new(),
@@ -308,6 +320,7 @@ impl Ds {
             epoch: snapshot.epoch,
             state: snapshot.state,
             group_info: request.group_info.0.clone(),
+            ratchet_tree: tree,
             members,
             ended: snapshot.ended,
         };
@@ -412,6 +425,7 @@ impl Ds {
             &mut group,
             parsed.message.clone(),
             &request.group_info.0,
+            request.ratchet_tree.as_ref().map(|t| t.0.as_slice()),
             now,
         )?;
         if checked.external != request.external {
@@ -427,6 +441,7 @@ impl Ds {
             ));
         }
         let after = checked.after;
+        let tree = Observer::tree(&group)?;
         let members = self.members_with_homes(&after, now)?;
         let commit_bytes = parsed.envelope.encode();
         // The commit goes to every member of the epoch it ends (removed
@@ -447,6 +462,7 @@ impl Ds {
                         recipient: recipient.clone(),
                         message_id: w.message_id.clone(),
                         envelope: bytes.clone(),
+                        ratchet_tree: Some(tree.clone()),
                     }),
             );
         }
@@ -458,6 +474,7 @@ impl Ds {
                 epoch: after.epoch,
                 state: after.state,
                 group_info: request.group_info.0.clone(),
+                ratchet_tree: tree,
                 members,
                 ended: after.ended,
                 commit: Some(commit_bytes),
@@ -630,6 +647,7 @@ impl Ds {
                 epoch: after.epoch,
                 state: after.state,
                 group_info: conversation.group_info.clone(),
+                ratchet_tree: conversation.ratchet_tree.clone(),
                 members: conversation.members.clone(),
                 ended: after.ended,
                 commit: None,
@@ -707,9 +725,12 @@ impl Ds {
                     seq: c.seq,
                     message_id: c.message_id,
                     envelope: c.envelope.into(),
+                    ratchet_tree: None,
                 })
                 .collect(),
             group_info: conversation.group_info.into(),
+            ratchet_tree: (!conversation.ratchet_tree.is_empty())
+                .then(|| conversation.ratchet_tree.into()),
         })
     }
 }

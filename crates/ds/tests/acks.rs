@@ -25,6 +25,7 @@ fn two_items(store: &SqliteDsStore) {
             },
             message_id: (*id).into(),
             envelope: b"envelope".to_vec(),
+            ratchet_tree: None,
         })
         .collect();
     store

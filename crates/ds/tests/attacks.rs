@@ -638,3 +638,58 @@ async fn member_that_opened_an_epoch_cannot_block_its_own_removal() {
         Err(DsError::NotAMember)
     ));
 }
+
+// ---- issue 15: the ratchet tree beside the GroupInfo -----------------------------------
+
+/// DS-TREE-1 (fact sheet §4, MLS-GI-1): a member submits a genuine commit
+/// and GroupInfo with a ratchet tree that is not the new epoch's: the
+/// tree of the epoch the commit ends (fetched by catch-up), none at all,
+/// or bytes that are no tree. The hub refuses each with a reason token
+/// and stores nothing; the same commit with its own tree is accepted and
+/// the hub then serves that tree beside the GroupInfo.
+#[tokio::test(flavor = "multi_thread")]
+async fn member_cannot_submit_a_commit_with_another_epochs_tree() {
+    let mut g = group(
+        two_providers().await,
+        b"00000000-0000-4000-8000-000000000a15",
+    )
+    .await;
+    let old = g
+        .alice
+        .ds
+        .catch_up(g.id.as_bytes(), u64::MAX)
+        .await
+        .unwrap();
+    let old_tree = old.ratchet_tree.clone().expect("the hub serves the tree");
+    let pending = g.alice.device.update_keys(&g.id).unwrap();
+    assert_ne!(old_tree.0, pending.ratchet_tree);
+    let request = |tree: Option<B64>| crosslock_wire::api::ds::SubmitCommit {
+        commit: pending.commit.envelope.clone().into(),
+        welcome: None,
+        group_info: pending.group_info.clone().into(),
+        ratchet_tree: tree,
+        external: false,
+    };
+    let before = tables(&g.p.ds_a).await;
+    for (tree, want) in [
+        (Some(old_tree), ServerReason::MismatchedRcsGroupState),
+        (None, ServerReason::MismatchedRcsGroupState),
+        (
+            Some(B64(
+                pending.ratchet_tree[..pending.ratchet_tree.len() / 2].to_vec()
+            )),
+            ServerReason::UnparsableCommit,
+        ),
+    ] {
+        refused_for(g.alice.ds.commit(&request(tree)).await, want);
+        assert_eq!(tables(&g.p.ds_a).await, before);
+    }
+    assert_eq!(g.alice.submit(&pending).await.unwrap().epoch, 2);
+    let now = g
+        .alice
+        .ds
+        .catch_up(g.id.as_bytes(), u64::MAX)
+        .await
+        .unwrap();
+    assert_eq!(now.tree(), Some(pending.ratchet_tree.as_slice()));
+}

@@ -201,7 +201,10 @@ async fn kill_9_between_acknowledging_and_delivering_loses_and_duplicates_nothin
     assert!(page.items.len() <= n + 1);
     let mut app: Vec<String> = Vec::new();
     for item in &page.items {
-        if let Ok(Received::Message(m)) = bob.device.receive(&item.message_id, &item.envelope.0) {
+        if let Ok(Received::Message(m)) =
+            bob.device
+                .receive_with_tree(&item.message_id, &item.envelope.0, item.tree())
+        {
             if let ReceivedContent::Mimi { content, .. } = &m.content {
                 app.push(content.text_body().unwrap().to_owned());
             }

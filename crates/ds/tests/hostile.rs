@@ -169,6 +169,7 @@ fn commit_body(pending: &PendingCommit) -> Vec<u8> {
         commit: pending.commit.envelope.clone().into(),
         welcome: pending.welcome.as_ref().map(|w| w.envelope.clone().into()),
         group_info: pending.group_info.clone().into(),
+        ratchet_tree: Some(pending.ratchet_tree.clone().into()),
         external: false,
     })
     .unwrap()

@@ -189,7 +189,7 @@ async fn a_device_that_lost_commits_catches_up_from_the_delivery_service() {
     let item = &page.items[0];
     assert!(
         bob.device
-            .receive(&item.message_id, &item.envelope.0)
+            .receive_with_tree(&item.message_id, &item.envelope.0, item.tree())
             .is_err()
     );
     assert_eq!(bob.device.security_state(&id).unwrap().epoch, 1);
@@ -208,7 +208,7 @@ async fn a_device_that_lost_commits_catches_up_from_the_delivery_service() {
     }
     let got = bob
         .device
-        .receive(&item.message_id, &item.envelope.0)
+        .receive_with_tree(&item.message_id, &item.envelope.0, item.tree())
         .unwrap();
     match got {
         Received::Message(m) => assert_eq!(m.message_id, sent.outbound.message_id),

@@ -75,6 +75,7 @@ async fn submit_rejoin(phone: &mut Phone, pending: &PendingCommit) -> Result<u64
         commit: pending.commit.envelope.clone().into(),
         welcome: None,
         group_info: pending.group_info.clone().into(),
+        ratchet_tree: Some(pending.ratchet_tree.clone().into()),
         external: pending.external,
     };
     match phone.ds.commit(&request).await {
@@ -158,13 +159,20 @@ async fn the_recovery_ladder_end_to_end() {
     // 3. Carol rejoins by external commit from the GroupInfo the DS keeps,
     //    then reports the lost message with a signed negative delivery
     //    IMDN, relayed by the DS as plain CPIM.
-    let group_info = carol
-        .ds
-        .catch_up(id.as_bytes(), u64::MAX)
-        .await
-        .unwrap()
-        .group_info;
-    let rejoin = carol.device.rejoin(&id, &group_info.0).unwrap();
+    // MLS-GI-1 / DS-TREE-1: the GroupInfo comes without the ratchet_tree
+    // extension and the tree of its epoch beside it.
+    let latest = carol.ds.catch_up(id.as_bytes(), u64::MAX).await.unwrap();
+    assert!(latest.tree().is_some());
+    assert!(
+        carol
+            .device
+            .rejoin(&id, &latest.group_info.0, None)
+            .is_err()
+    );
+    let rejoin = carol
+        .device
+        .rejoin(&id, &latest.group_info.0, latest.tree())
+        .unwrap();
     assert!(rejoin.external);
     let epoch = submit_rejoin(&mut carol, &rejoin).await.unwrap();
     assert_eq!(epoch, 4);
@@ -230,19 +238,20 @@ async fn the_recovery_ladder_end_to_end() {
     // The DS allows 3 external commits per conversation per day here: a
     // fourth is refused and changes nothing.
     for _ in 0..2 {
-        let info = carol
-            .ds
-            .catch_up(id.as_bytes(), u64::MAX)
-            .await
-            .unwrap()
-            .group_info;
-        let again = carol.device.rejoin(&id, &info.0).unwrap();
+        let info = carol.ds.catch_up(id.as_bytes(), u64::MAX).await.unwrap();
+        let again = carol
+            .device
+            .rejoin(&id, &info.group_info.0, info.tree())
+            .unwrap();
         submit_rejoin(&mut carol, &again).await.unwrap();
         alice.sync().await;
         bob.sync().await;
     }
     let info = carol.ds.catch_up(id.as_bytes(), u64::MAX).await.unwrap();
-    let fourth = carol.device.rejoin(&id, &info.group_info.0).unwrap();
+    let fourth = carol
+        .device
+        .rejoin(&id, &info.group_info.0, info.tree())
+        .unwrap();
     assert!(matches!(
         submit_rejoin(&mut carol, &fourth).await,
         Err(DsError::ExternalCommitLimit { .. })

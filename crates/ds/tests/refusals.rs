@@ -80,6 +80,7 @@ fn commit_request(pending: &PendingCommit) -> SubmitCommit {
         commit: pending.commit.envelope.clone().into(),
         welcome: pending.welcome.as_ref().map(|w| w.envelope.clone().into()),
         group_info: pending.group_info.clone().into(),
+        ratchet_tree: Some(pending.ratchet_tree.clone().into()),
         external: false,
     }
 }

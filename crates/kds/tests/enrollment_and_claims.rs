@@ -52,7 +52,12 @@ async fn enroll_publish_claim_and_talk_with_provider_credentials() {
     alice.commit_accepted(&pending).unwrap();
     let welcome = pending.welcome.clone().unwrap();
     assert!(matches!(
-        bob.receive(&welcome.message_id, &welcome.envelope).unwrap(),
+        bob.receive_with_tree(
+            &welcome.message_id,
+            &welcome.envelope,
+            Some(&pending.ratchet_tree)
+        )
+        .unwrap(),
         Received::Joined { .. }
     ));
     let m = alice

@@ -154,7 +154,8 @@ async fn an_android_user_at_a_claims_an_iphone_user_at_b_over_mutual_tls() {
     alice.commit_accepted(&pending).unwrap();
     let w = pending.welcome.clone().unwrap();
     assert!(matches!(
-        bob.receive(&w.message_id, &w.envelope).unwrap(),
+        bob.receive_with_tree(&w.message_id, &w.envelope, Some(&pending.ratchet_tree))
+            .unwrap(),
         Received::Joined { .. }
     ));
     let m = bob

@@ -512,7 +512,12 @@ async fn contacts_gossiping_roots_detect_a_split_view() {
         .unwrap();
     alice.commit_accepted(&pending).unwrap();
     let welcome = pending.welcome.clone().unwrap();
-    bob.receive(&welcome.message_id, &welcome.envelope).unwrap();
+    bob.receive_with_tree(
+        &welcome.message_id,
+        &welcome.envelope,
+        Some(&pending.ratchet_tree),
+    )
+    .unwrap();
 
     // Epoch 2 splits: the real directory publishes Carol's new phone; the
     // twin publishes an interception key for Carol, shown only to Bob.

@@ -421,6 +421,7 @@ fn api_seeds(csr: &[u8]) {
         commit: env("commit-1"),
         welcome: Some(env("welcome-1")),
         group_info: B64(vec![5; 20]),
+        ratchet_tree: Some(B64(vec![6; 12])),
         external: false,
     };
     write("ds_api", "commit", &with_mode(0, &json(&commit)));
@@ -466,6 +467,7 @@ fn api_seeds(csr: &[u8]) {
             recipient: sender,
             message_id: "message-1".into(),
             envelope: env("message-1"),
+            ratchet_tree: None,
         }],
         creation: None,
     };
@@ -475,8 +477,8 @@ fn api_seeds(csr: &[u8]) {
             seq: 9,
             message_id: "message-1".into(),
             envelope: env("message-1"),
+            ratchet_tree: None,
         }],
-        creation: None,
     };
     write("ds_api", "inbox", &with_mode(8, &json(&page)));
 }

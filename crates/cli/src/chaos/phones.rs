@@ -191,7 +191,11 @@ impl Phone {
         let mut changed: Vec<ConversationId> = Vec::new();
         let mut joined: Vec<ConversationId> = Vec::new();
         for item in &page.items {
-            match self.dir.device.receive(&item.message_id, &item.envelope.0) {
+            match self
+                .dir
+                .device
+                .receive_with_tree(&item.message_id, &item.envelope.0, item.tree())
+            {
                 Ok(Received::Message(m)) => self.hand_to_app(ledger, &m)?,
                 Ok(Received::Joined { conversation, .. }) => {
                     joined.push(conversation.clone());

@@ -136,6 +136,10 @@ pub(crate) async fn submit(dir: &mut DeviceDir, pending: &PendingCommit) -> Resu
         commit: pending.commit.envelope.clone().into(),
         welcome: pending.welcome.as_ref().map(|w| w.envelope.clone().into()),
         group_info: pending.group_info.clone().into(),
+        // Empty only for a commit staged by an older version, whose
+        // GroupInfo carries the tree in its extension (MLS-GI-2).
+        ratchet_tree: (!pending.ratchet_tree.is_empty())
+            .then(|| pending.ratchet_tree.clone().into()),
         external: pending.external,
     };
     match ds.commit(&request).await {
@@ -315,7 +319,11 @@ pub(crate) async fn sync(
     let mut joined: Vec<ConversationId> = Vec::new();
     for item in &page.items {
         seqs.push(item.seq);
-        let event = match dir.device.receive(&item.message_id, &item.envelope.0) {
+        let event = match dir.device.receive_with_tree(
+            &item.message_id,
+            &item.envelope.0,
+            item.tree(),
+        ) {
             Ok(Received::Message(m)) => {
                 let conversation = m.conversation.to_string();
                 let event = match &m.content {

@@ -333,7 +333,12 @@ fn pair() -> (Device, Device, ConversationId) {
         .unwrap();
     alice.commit_accepted(&pending).unwrap();
     let welcome = pending.welcome.unwrap();
-    bob.receive(&welcome.message_id, &welcome.envelope).unwrap();
+    bob.receive_with_tree(
+        &welcome.message_id,
+        &welcome.envelope,
+        Some(&pending.ratchet_tree),
+    )
+    .unwrap();
     (alice, bob, pending.conversation)
 }
 

@@ -111,7 +111,11 @@ fn a_welcome_with_welcome_only_keys_is_joined_and_they_stay_unused() {
     alice.commit_accepted(&add).unwrap();
     let welcome = add.welcome.unwrap();
     match carol
-        .receive(&welcome.message_id, &welcome.envelope)
+        .receive_with_tree(
+            &welcome.message_id,
+            &welcome.envelope,
+            Some(&add.ratchet_tree),
+        )
         .unwrap()
     {
         Received::Joined { conversation, .. } => assert_eq!(conversation, id),

@@ -82,7 +82,12 @@ fn pair(revision: Revision) -> Pair {
         .unwrap();
     alice.commit_accepted(&pending).unwrap();
     let welcome = pending.welcome.clone().unwrap();
-    bob.receive(&welcome.message_id, &welcome.envelope).unwrap();
+    bob.receive_with_tree(
+        &welcome.message_id,
+        &welcome.envelope,
+        Some(&pending.ratchet_tree),
+    )
+    .unwrap();
     Pair {
         clock,
         alice,
@@ -162,7 +167,11 @@ fn device_joins_a_group_with_the_deployed_context_extensions() {
     let welcome = pending.welcome.unwrap();
     assert!(matches!(
         carol
-            .receive(&welcome.message_id, &welcome.envelope)
+            .receive_with_tree(
+                &welcome.message_id,
+                &welcome.envelope,
+                Some(&pending.ratchet_tree)
+            )
             .unwrap(),
         Received::Joined { .. }
     ));

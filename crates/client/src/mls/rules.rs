@@ -172,10 +172,14 @@ impl MlsRules for CrosslockRules {
         // the new epoch's GroupInfo (with the external public key) for the
         // delivery service: it checks the commit's outcome against it and
         // hands it to a device that must rejoin by external commit (RCC.16
-        // recovery).
+        // recovery). MLS-GI-1 (fact sheet §4): no GroupInfo carries the
+        // ratchet_tree extension (0x0002), neither the one for the server
+        // (Google's CreateMlsConversation refuses it) nor the one inside a
+        // Welcome; the tree of the new epoch travels separately
+        // (`PendingCommit::ratchet_tree`).
         Ok(CommitOptions::new()
             .with_path_required(true)
-            .with_ratchet_tree_extension(true)
+            .with_ratchet_tree_extension(false)
             .with_allow_external_commit(true)
             .with_single_welcome_message(true))
     }

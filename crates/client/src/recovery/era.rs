@@ -114,12 +114,14 @@ impl Device {
                 .ok_or_else(|| internal("commit output without GroupInfo"))?
                 .to_bytes()
                 .map_err(internal)?;
+            let ratchet_tree = crate::conversation::tree_bytes(&output)?;
             record.pending = Some(PendingRecord {
                 message_id: commit.message_id.clone(),
                 commit: commit.envelope.clone().into(),
                 welcome: welcome.as_ref().map(|w| w.envelope.clone().into()),
                 welcome_message_id: welcome.as_ref().map(|w| w.message_id.clone()),
                 group_info: group_info.clone().into(),
+                ratchet_tree: ratchet_tree.clone().into(),
                 kind: PendingKind::NewEra { era, suite },
             });
             device.put_conversation(id, &record)?;
@@ -129,6 +131,7 @@ impl Device {
                 commit,
                 welcome,
                 group_info,
+                ratchet_tree,
                 external: false,
             })
         });

@@ -14,6 +14,7 @@
 use crosslock_credential::PhoneNumber;
 use mls_rs::MlsMessage;
 use mls_rs::extension::built_in::RatchetTreeExt;
+use mls_rs::group::ExportedTree;
 
 use crate::device::Device;
 use crate::error::{ClientError, internal};
@@ -40,7 +41,11 @@ struct Target {
 impl Device {
     /// Rejoins a conversation by external commit from `group_info` (the
     /// latest GroupInfo the delivery service serves with catch-up: MLS
-    /// message bytes with the ratchet tree and the external public key).
+    /// message bytes with the external public key) and `ratchet_tree`, the
+    /// tree of its epoch served beside it (`CatchUp.ratchet_tree`). A
+    /// GroupInfo that still carries the ratchet_tree extension (from an
+    /// older peer) is read with `ratchet_tree: None` (MLS-GI-2); when it
+    /// does, its tree is the one used, as mls-rs uses it.
     ///
     /// The new leaf replaces this device's old one in the same commit
     /// (`Remove` of the leaf with the same number and device id). The
@@ -55,15 +60,20 @@ impl Device {
         &mut self,
         id: &ConversationId,
         group_info: &[u8],
+        ratchet_tree: Option<&[u8]>,
     ) -> Result<PendingCommit, ClientError> {
         let message = MlsMessage::from_bytes(group_info)
             .map_err(|e| ClientError::Malformed(e.to_string()))?;
+        let tree = ratchet_tree
+            .map(ExportedTree::from_bytes)
+            .transpose()
+            .map_err(|e| ClientError::Malformed(format!("ratchet tree: {e}")))?;
         let existing = match self.conversation_record(id) {
             Ok(record) => Some(record),
             Err(ClientError::UnknownConversation) => None,
             Err(e) => return Err(e),
         };
-        let target = self.check_group_info(id, &message, existing.as_ref())?;
+        let target = self.check_group_info(id, &message, tree.as_ref(), existing.as_ref())?;
         let fresh_record = existing.is_none();
         let mut record = existing.unwrap_or_else(|| ConversationRecord {
             kind: kind_of(id),
@@ -79,9 +89,11 @@ impl Device {
         let client = self.staging_client(target.suite)?;
         self.atomically(|device| {
             device.discard_staged_group(id)?;
-            let (mut group, commit) = client
-                .external_commit_builder()
-                .map_err(internal)?
+            let mut builder = client.external_commit_builder().map_err(internal)?;
+            if let Some(tree) = tree {
+                builder = builder.with_tree_data(tree);
+            }
+            let (mut group, commit) = builder
                 .with_removal(target.own_leaf)
                 .with_authenticated_data(aad)
                 .commit_time(time)
@@ -92,10 +104,13 @@ impl Device {
             // commit is framed in; it sends the one of the epoch the commit
             // creates, which members check after processing (MLS-EXT-2).
             let auth = epoch_authenticator(&group)?;
+            // MLS-GI-1: the GroupInfo for the server without the tree
+            // extension; the tree beside it.
             let group_info = group
-                .group_info_message_allowing_ext_commit(true)
+                .group_info_message_allowing_ext_commit(false)
                 .and_then(|m| m.to_bytes())
                 .map_err(internal)?;
+            let ratchet_tree = group.export_tree().to_bytes().map_err(internal)?;
             let commit = envelope(commit_id, HANDSHAKE, target.era, auth, &commit)?;
             record.pending = Some(PendingRecord {
                 message_id: commit.message_id.clone(),
@@ -103,6 +118,7 @@ impl Device {
                 welcome: None,
                 welcome_message_id: None,
                 group_info: group_info.clone().into(),
+                ratchet_tree: ratchet_tree.clone().into(),
                 kind: PendingKind::Rejoin { fresh_record },
             });
             device.put_conversation(id, &record)?;
@@ -112,6 +128,7 @@ impl Device {
                 commit,
                 welcome: None,
                 group_info,
+                ratchet_tree,
                 external: true,
             })
         })
@@ -122,6 +139,7 @@ impl Device {
         &mut self,
         id: &ConversationId,
         message: &MlsMessage,
+        separate_tree: Option<&ExportedTree<'static>>,
         existing: Option<&ConversationRecord>,
     ) -> Result<Target, ClientError> {
         let info = message
@@ -181,15 +199,22 @@ impl Device {
             }
             None => {}
         }
-        let tree = info
+        // MLS-GI-2: the tree in the GroupInfo's ratchet_tree extension
+        // (older peers), which mls-rs prefers too, else the one beside it.
+        // mls-rs checks it against the GroupContext's tree hash when it
+        // builds the commit.
+        let in_extension = info
             .extensions()
             .get_as::<RatchetTreeExt>()
             .map_err(|e| ClientError::InvalidHandshake(e.to_string()))?
-            .ok_or_else(|| {
-                ClientError::InvalidHandshake("GroupInfo without ratchet tree".into())
-            })?;
+            .map(|ext| ext.tree_data);
+        let tree = in_extension.as_ref().or(separate_tree).ok_or_else(|| {
+            ClientError::InvalidHandshake(
+                "GroupInfo without ratchet tree, and no tree beside it".into(),
+            )
+        })?;
         let own_leaf =
-            own_leaf(&tree, &self.number, &self.record.device_id).ok_or(ClientError::NotAMember)?;
+            own_leaf(tree, &self.number, &self.record.device_id).ok_or(ClientError::NotAMember)?;
         Ok(Target {
             suite,
             era,
@@ -200,9 +225,8 @@ impl Device {
 }
 
 /// The leaf of this device (same number and device id) in a tree.
-fn own_leaf(tree: &RatchetTreeExt, number: &PhoneNumber, device: &str) -> Option<u32> {
-    tree.tree_data
-        .roster()
+fn own_leaf(tree: &ExportedTree<'_>, number: &PhoneNumber, device: &str) -> Option<u32> {
+    tree.roster()
         .members_iter()
         .find(|m| {
             LeafIdentity::of(&m.signing_identity)
@@ -293,6 +317,82 @@ mod tests {
             .build()
     }
 
+    /// MLS-GI-2: what an older peer sends is still read. Its Welcome's
+    /// GroupInfo carries the ratchet_tree extension (0x0002; mls-rs then
+    /// hands out no separate tree): it joins without a tree beside it. Its
+    /// GroupInfo with the extension is rejoined from without one.
+    #[test]
+    fn the_tree_extension_of_an_older_peer_is_still_read() {
+        use mls_rs::ExtensionList;
+
+        let clock = Arc::new(ManualClock::new(1_790_000_000));
+        let alice = phone("+15551230001", &clock, 1);
+        let mut bob = phone("+15551230002", &clock, 2);
+        let batch = bob.generate_key_packages(1).unwrap();
+        let key_package = MlsMessage::from_bytes(&batch.key_packages[0].1).unwrap();
+        let suite = Suite::from_cipher_suite(key_package.cipher_suite().unwrap()).unwrap();
+        let mut context = ExtensionList::new();
+        context.set_from(EraExtension { era: 1 }).unwrap();
+        // The older peer: mls-rs's default commit options put the tree in
+        // every GroupInfo.
+        let mut group = lax_client(&alice, suite)
+            .create_group_with_id(
+                b"00000000-0000-4000-8000-0000000001d5".to_vec(),
+                context,
+                ExtensionList::new(),
+                Some(now_mls(&alice)),
+            )
+            .unwrap();
+        let output = group
+            .commit_builder()
+            .commit_time(now_mls(&alice))
+            .add_member(key_package)
+            .unwrap()
+            .build()
+            .unwrap();
+        group.apply_pending_commit().unwrap();
+        assert!(
+            output.ratchet_tree().is_none(),
+            "the tree is in the Welcome"
+        );
+        let welcome_id = alice.new_message_id();
+        let welcome = MlsEnvelope {
+            from: None,
+            to: None,
+            date_time: None,
+            message_id: welcome_id.clone(),
+            era: 1,
+            epoch_authenticator: [0; 32],
+            original_message_id: None,
+            content_type: HANDSHAKE.into(),
+            body: output.welcome_messages()[0].to_bytes().unwrap(),
+        }
+        .encode();
+        assert!(matches!(
+            bob.receive(&welcome_id, &welcome).unwrap(),
+            crate::Received::Joined { .. }
+        ));
+        let id = ConversationId::new(group.group_id().to_vec()).unwrap();
+
+        let with_tree = group
+            .group_info_message_allowing_ext_commit(true)
+            .unwrap()
+            .to_bytes()
+            .unwrap();
+        let pending = bob.rejoin(&id, &with_tree, None).unwrap();
+        assert!(pending.external);
+        // What we send has the tree beside the GroupInfo, not in it.
+        let info = MlsMessage::from_bytes(&pending.group_info).unwrap();
+        assert!(
+            !info
+                .as_group_info()
+                .unwrap()
+                .extensions()
+                .has_extension(mls_rs::extension::ExtensionType::RATCHET_TREE)
+        );
+        assert!(ExportedTree::from_bytes(&pending.ratchet_tree).is_ok());
+    }
+
     const JOIN_ID: &str = "MxAAAAAAAAAAAAAAAAAAAjoin";
 
     /// MLS-EXT-1: an external commit that does not replace the committer's
@@ -322,10 +422,16 @@ mod tests {
             .unwrap();
         alice.commit_accepted(&pending).unwrap();
         let welcome = pending.welcome.clone().unwrap();
-        bob.receive(&welcome.message_id, &welcome.envelope).unwrap();
+        bob.receive_with_tree(
+            &welcome.message_id,
+            &welcome.envelope,
+            Some(&pending.ratchet_tree),
+        )
+        .unwrap();
         let id = pending.conversation.clone();
         let suite = alice.conversation_record(&id).unwrap().suite;
         let info = || MlsMessage::from_bytes(&pending.group_info).unwrap();
+        let tree = || ExportedTree::from_bytes(&pending.ratchet_tree).unwrap();
 
         // Our own builder will not make it.
         let err = dave
@@ -333,6 +439,7 @@ mod tests {
             .unwrap()
             .external_commit_builder()
             .unwrap()
+            .with_tree_data(tree())
             .build(info())
             .map(|_| ())
             .unwrap_err();
@@ -342,6 +449,7 @@ mod tests {
         let (_, commit) = lax_client(&dave, suite)
             .external_commit_builder()
             .unwrap()
+            .with_tree_data(tree())
             .with_authenticated_data(authenticated_data(JOIN_ID, 1, None))
             .build(info())
             .unwrap();

@@ -115,7 +115,10 @@ pub(crate) fn accept(
     }
     if let Some(w) = &pending.welcome {
         for j in joiners.iter_mut() {
-            match j.receive(&w.message_id, &w.envelope).unwrap() {
+            match j
+                .receive_with_tree(&w.message_id, &w.envelope, Some(&pending.ratchet_tree))
+                .unwrap()
+            {
                 Received::Joined { .. } => {}
                 other => panic!("expected Joined, got {other:?}"),
             }

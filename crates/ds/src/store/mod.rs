@@ -28,6 +28,10 @@ pub struct HostedConversation {
     pub state: Vec<u8>,
     /// The GroupInfo of the current epoch (MLS message bytes).
     pub group_info: Vec<u8>,
+    /// The ratchet tree of the current epoch (MLS `ExportedTree`), served
+    /// beside `group_info` (DS-TREE-1); empty for a conversation stored
+    /// before the tree was kept.
+    pub ratchet_tree: Vec<u8>,
     /// Every member device and the provider it is homed at (`None`: here).
     pub members: Vec<Member>,
     /// Whether the conversation left end-to-end encryption (`end_mls`).
@@ -65,6 +69,9 @@ pub struct Fanout {
     pub message_id: String,
     /// The CPIM envelope.
     pub envelope: Vec<u8>,
+    /// The ratchet tree that travels beside it: for a Welcome, the tree of
+    /// the epoch it joins (MLS-GI-1, DS-TREE-1); `None` otherwise.
+    pub ratchet_tree: Option<Vec<u8>>,
 }
 
 /// A handshake or application message the hub accepted.
@@ -125,6 +132,8 @@ pub struct NewState {
     pub state: Vec<u8>,
     /// The GroupInfo of `epoch` (unchanged for a proposal).
     pub group_info: Vec<u8>,
+    /// The ratchet tree of `epoch` (DS-TREE-1).
+    pub ratchet_tree: Vec<u8>,
     /// Members after it.
     pub members: Vec<Member>,
     /// Whether `end_mls` is set.
@@ -157,6 +166,9 @@ pub struct Queued {
     pub message_id: String,
     /// The CPIM envelope.
     pub envelope: Vec<u8>,
+    /// The ratchet tree that travels beside it: for a Welcome, the tree of
+    /// the epoch it joins (MLS-GI-1, DS-TREE-1); `None` otherwise.
+    pub ratchet_tree: Option<Vec<u8>>,
 }
 
 /// A batch waiting to be forwarded to a peer provider.
@@ -174,6 +186,22 @@ pub struct OutboxEntry {
     pub message_id: String,
     /// The CPIM envelope.
     pub envelope: Vec<u8>,
+    /// The ratchet tree that travels beside it: for a Welcome, the tree of
+    /// the epoch it joins (MLS-GI-1, DS-TREE-1); `None` otherwise.
+    pub ratchet_tree: Option<Vec<u8>>,
+}
+
+/// How a conversation hosted here was created (DS-FED-5): the proof a
+/// follower asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Creation {
+    /// The GroupInfo of epoch 1 of the current era, signed by its creator.
+    pub group_info: Vec<u8>,
+    /// The ratchet tree of that epoch, as the creator submitted it beside
+    /// the GroupInfo (MLS-GI-1); `None` for a store from before.
+    pub ratchet_tree: Option<Vec<u8>>,
+    /// When it was created (Unix seconds).
+    pub created_at: u64,
 }
 
 /// The delivery service's storage.
@@ -233,8 +261,8 @@ pub trait DsStore: Send + Sync + std::fmt::Debug {
     /// The GroupInfo a conversation hosted here was created with (epoch 1
     /// of its current era, signed by its creator): the proof a follower
     /// asks for before it accepts this provider as the hub (DS-FED-5).
-    /// Answers the GroupInfo and the creation time (Unix seconds).
-    fn creation(&self, group_id: &[u8]) -> Result<Option<(Vec<u8>, u64)>, DsError>;
+    /// Answers the GroupInfo, the tree beside it and the creation time.
+    fn creation(&self, group_id: &[u8]) -> Result<Option<Creation>, DsError>;
 
     /// A device's inbox after position `after`, oldest first.
     fn inbox(&self, device: &DeviceRef, after: u64, limit: usize) -> Result<Vec<Queued>, DsError>;

@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS conversations (
     epoch INTEGER NOT NULL,
     state BLOB NOT NULL,
     group_info BLOB NOT NULL,
+    ratchet_tree BLOB,
     members TEXT NOT NULL,
     ended INTEGER NOT NULL,
     created_at INTEGER NOT NULL
@@ -54,7 +55,8 @@ CREATE TABLE IF NOT EXISTS epoch_owners (
 CREATE TABLE IF NOT EXISTS creations (
     group_id BLOB PRIMARY KEY,
     era INTEGER NOT NULL,
-    group_info BLOB NOT NULL
+    group_info BLOB NOT NULL,
+    ratchet_tree BLOB
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS commits (
     group_id BLOB NOT NULL,
@@ -71,6 +73,7 @@ CREATE TABLE IF NOT EXISTS inbox (
     device TEXT NOT NULL,
     message_id TEXT NOT NULL,
     envelope BLOB NOT NULL,
+    ratchet_tree BLOB,
     at INTEGER NOT NULL,
     UNIQUE (device, message_id)
 );
@@ -83,6 +86,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     device TEXT NOT NULL,
     message_id TEXT NOT NULL,
     envelope BLOB NOT NULL,
+    ratchet_tree BLOB,
     at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS outbox_by_peer ON outbox (peer, seq);
@@ -91,6 +95,32 @@ CREATE TABLE IF NOT EXISTS push_tokens (
     token TEXT NOT NULL
 ) WITHOUT ROWID;
 ";
+
+/// Columns added after the first schema, for stores created before them
+/// (`CREATE TABLE IF NOT EXISTS` leaves an existing table as it is).
+/// DS-TREE-1: the ratchet tree that travels beside a GroupInfo or a
+/// Welcome (issue 15).
+const ADDED_COLUMNS: &[(&str, &str)] = &[
+    ("conversations", "ratchet_tree"),
+    ("creations", "ratchet_tree"),
+    ("inbox", "ratchet_tree"),
+    ("outbox", "ratchet_tree"),
+];
+
+/// Adds the [`ADDED_COLUMNS`] a store opened from an older schema lacks.
+fn migrate(conn: &Connection) -> Result<(), DsError> {
+    for (table, column) in ADDED_COLUMNS {
+        let present: bool = conn.query_row(
+            "SELECT COUNT(*) > 0 FROM pragma_table_info(?1) WHERE name = ?2",
+            params![table, column],
+            |r| r.get(0),
+        )?;
+        if !present {
+            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} BLOB"))?;
+        }
+    }
+    Ok(())
+}
 
 /// How many waiting submissions one transaction takes at most.
 const MAX_BATCH: usize = 512;
@@ -174,6 +204,7 @@ impl SqliteDsStore {
         conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        migrate(&conn)?;
         let open = |synchronous: &str| -> Result<Connection, DsError> {
             let c = Connection::open(path)?;
             c.pragma_update(None, "synchronous", synchronous)?;
@@ -405,15 +436,16 @@ fn accept_in(conn: &Connection, a: &Accepted) -> Result<Outcome, DsError> {
         .execute(params![a.group_id, a.message_id, a.at])?;
     if let Some(new) = &a.new_state {
         conn.execute(
-            "UPDATE conversations SET epoch = ?2, state = ?3, group_info = ?4, members = ?5, ended = ?6
-             WHERE group_id = ?1",
+            "UPDATE conversations SET epoch = ?2, state = ?3, group_info = ?4, members = ?5, ended = ?6,
+             ratchet_tree = ?7 WHERE group_id = ?1",
             params![
                 a.group_id,
                 new.epoch,
                 new.state,
                 new.group_info,
                 members_json(&new.members)?,
-                new.ended
+                new.ended,
+                new.ratchet_tree
             ],
         )?;
         if let Some(commit) = &new.commit {
@@ -482,11 +514,12 @@ fn record_owner(
 /// Inbox rows for local recipients, outbox rows for remote ones.
 fn fan_out(conn: &Connection, group_id: &[u8], fanout: &[Fanout], at: u64) -> Result<(), DsError> {
     let mut inbox = conn.prepare_cached(
-        "INSERT OR IGNORE INTO inbox (device, message_id, envelope, at) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT OR IGNORE INTO inbox (device, message_id, envelope, ratchet_tree, at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
     let mut outbox = conn.prepare_cached(
-        "INSERT INTO outbox (peer, group_id, number, device, message_id, envelope, at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO outbox (peer, group_id, number, device, message_id, envelope, ratchet_tree, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     for f in fanout {
         match &f.recipient.home {
@@ -495,6 +528,7 @@ fn fan_out(conn: &Connection, group_id: &[u8], fanout: &[Fanout], at: u64) -> Re
                     device_key(&f.recipient.device),
                     f.message_id,
                     f.envelope,
+                    f.ratchet_tree,
                     at
                 ])?;
             }
@@ -506,6 +540,7 @@ fn fan_out(conn: &Connection, group_id: &[u8], fanout: &[Fanout], at: u64) -> Re
                     f.recipient.device.device,
                     f.message_id,
                     f.envelope,
+                    f.ratchet_tree,
                     at
                 ])?;
             }
@@ -529,6 +564,7 @@ fn hosted_from_row(
             epoch: r.get(3)?,
             state: r.get(4)?,
             group_info: r.get(5)?,
+            ratchet_tree: r.get::<_, Option<Vec<u8>>>(8)?.unwrap_or_default(),
             members,
             ended: r.get(7)?,
         },
@@ -540,7 +576,7 @@ impl DsStore for SqliteDsStore {
         let conn = self.reader();
         let row = conn
             .query_row(
-                "SELECT group_id, hub, era, epoch, state, group_info, members, ended
+                "SELECT group_id, hub, era, epoch, state, group_info, members, ended, ratchet_tree
                  FROM conversations WHERE group_id = ?1",
                 params![group_id],
                 hosted_from_row,
@@ -591,8 +627,8 @@ impl DsStore for SqliteDsStore {
             Some(_) => return Err(DsError::ConversationExists),
         }
         tx.execute(
-            "INSERT INTO conversations (group_id, hub, era, epoch, state, group_info, members, ended, created_at)
-             VALUES (?1, NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO conversations (group_id, hub, era, epoch, state, group_info, members, ended, created_at, ratchet_tree)
+             VALUES (?1, NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 conversation.group_id,
                 conversation.era,
@@ -601,7 +637,8 @@ impl DsStore for SqliteDsStore {
                 conversation.group_info,
                 members_json(&conversation.members)?,
                 conversation.ended,
-                accepted.at
+                accepted.at,
+                conversation.ratchet_tree
             ],
         )?;
         tx.execute(
@@ -611,11 +648,13 @@ impl DsStore for SqliteDsStore {
         // DS-FED-5: what proves to followers that this conversation was
         // created here.
         tx.execute(
-            "INSERT OR REPLACE INTO creations (group_id, era, group_info) VALUES (?1, ?2, ?3)",
+            "INSERT OR REPLACE INTO creations (group_id, era, group_info, ratchet_tree)
+             VALUES (?1, ?2, ?3, ?4)",
             params![
                 conversation.group_id,
                 conversation.era,
-                conversation.group_info
+                conversation.group_info,
+                conversation.ratchet_tree
             ],
         )?;
         record_owner(
@@ -685,6 +724,7 @@ impl DsStore for SqliteDsStore {
                 seq: r.get(0)?,
                 message_id: r.get(1)?,
                 envelope: r.get(2)?,
+                ratchet_tree: None,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -735,13 +775,15 @@ impl DsStore for SqliteDsStore {
         let mut woken = Vec::new();
         {
             let mut inbox = tx.prepare_cached(
-                "INSERT OR IGNORE INTO inbox (device, message_id, envelope, at) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT OR IGNORE INTO inbox (device, message_id, envelope, ratchet_tree, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
             for d in deliveries {
                 if inbox.execute(params![
                     device_key(&d.recipient.device),
                     d.message_id,
                     d.envelope,
+                    d.ratchet_tree,
                     at
                 ])? > 0
                 {
@@ -755,15 +797,21 @@ impl DsStore for SqliteDsStore {
         Ok(woken)
     }
 
-    fn creation(&self, group_id: &[u8]) -> Result<Option<(Vec<u8>, u64)>, DsError> {
+    fn creation(&self, group_id: &[u8]) -> Result<Option<Creation>, DsError> {
         Ok(self
             .reader()
             .query_row(
-                "SELECT c.group_info, v.created_at FROM creations c
+                "SELECT c.group_info, c.ratchet_tree, v.created_at FROM creations c
                  JOIN conversations v ON v.group_id = c.group_id AND v.era = c.era
                  WHERE c.group_id = ?1 AND v.hub IS NULL",
                 params![group_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| {
+                    Ok(Creation {
+                        group_info: r.get(0)?,
+                        ratchet_tree: r.get(1)?,
+                        created_at: r.get(2)?,
+                    })
+                },
             )
             .optional()?)
     }
@@ -783,7 +831,8 @@ impl DsStore for SqliteDsStore {
         };
         let conn = self.reader();
         let mut stmt = conn.prepare_cached(
-            "SELECT seq, message_id, envelope FROM inbox WHERE device = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            "SELECT seq, message_id, envelope, ratchet_tree FROM inbox
+             WHERE device = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
         )?;
         let rows = stmt.query_map(
             params![key, position(after), (limit + hidden.len()) as i64],
@@ -792,6 +841,7 @@ impl DsStore for SqliteDsStore {
                     seq: r.get(0)?,
                     message_id: r.get(1)?,
                     envelope: r.get(2)?,
+                    ratchet_tree: r.get(3)?,
                 })
             },
         )?;
@@ -817,7 +867,7 @@ impl DsStore for SqliteDsStore {
     fn outbox(&self, peer: &str, limit: usize) -> Result<Vec<OutboxEntry>, DsError> {
         let conn = self.reader();
         let mut stmt = conn.prepare_cached(
-            "SELECT seq, peer, group_id, number, device, message_id, envelope FROM outbox
+            "SELECT seq, peer, group_id, number, device, message_id, envelope, ratchet_tree FROM outbox
              WHERE peer = ?1 ORDER BY seq LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![peer, limit as i64], |r| {
@@ -831,6 +881,7 @@ impl DsStore for SqliteDsStore {
                 },
                 message_id: r.get(5)?,
                 envelope: r.get(6)?,
+                ratchet_tree: r.get(7)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -889,5 +940,63 @@ impl DsStore for SqliteDsStore {
         tx.execute("DELETE FROM epoch_owners WHERE at < ?1", params![before])?;
         tx.commit()?;
         Ok(expired as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// DS-TREE-1: a store created before the ratchet tree was kept gets
+    /// the columns when opened, keeps its rows, and stores and serves trees.
+    #[test]
+    fn a_store_from_before_the_tree_columns_is_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ds.sqlite3");
+        let old_schema = SCHEMA
+            .replace("\n    ratchet_tree BLOB,", "")
+            .replace(",\n    ratchet_tree BLOB\n", "\n");
+        assert!(!old_schema.contains("ratchet_tree"));
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(&old_schema).unwrap();
+            conn.execute(
+                "INSERT INTO inbox (device, message_id, envelope, at) VALUES ('+1#d', 'old', x'01', 1)",
+                [],
+            )
+            .unwrap();
+        }
+        let store = SqliteDsStore::open(&path).unwrap();
+        let device = DeviceRef {
+            number: "+1".into(),
+            device: "d".into(),
+        };
+        store
+            .deliver_from_hub(
+                "hub.example",
+                b"group",
+                &[Fanout {
+                    recipient: Member {
+                        device: device.clone(),
+                        home: None,
+                    },
+                    message_id: "welcome".into(),
+                    envelope: vec![2],
+                    ratchet_tree: Some(vec![3, 4]),
+                }],
+                true,
+                2,
+            )
+            .unwrap();
+        let items = store.inbox(&device, 0, 10).unwrap();
+        let trees: Vec<_> = items
+            .iter()
+            .map(|q| (q.message_id.as_str(), q.ratchet_tree.clone()))
+            .collect();
+        assert_eq!(trees, [("old", None), ("welcome", Some(vec![3, 4]))]);
+        // Opening again finds the columns and changes nothing.
+        drop(store);
+        let store = SqliteDsStore::open(&path).unwrap();
+        assert_eq!(store.inbox(&device, 0, 10).unwrap(), items);
     }
 }

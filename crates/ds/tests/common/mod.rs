@@ -99,6 +99,7 @@ impl Phone {
             commit: pending.commit.envelope.clone().into(),
             welcome: pending.welcome.as_ref().map(|w| w.envelope.clone().into()),
             group_info: pending.group_info.clone().into(),
+            ratchet_tree: Some(pending.ratchet_tree.clone().into()),
             external: false,
         };
         match self.ds.commit(&request).await {
@@ -128,7 +129,9 @@ impl Phone {
         let mut out = Vec::new();
         let mut seqs = Vec::new();
         for item in page.items {
-            let result = self.device.receive(&item.message_id, &item.envelope.0);
+            let result =
+                self.device
+                    .receive_with_tree(&item.message_id, &item.envelope.0, item.tree());
             if let Ok(Received::Message(m)) = &result {
                 self.device.ack(m.delivery).unwrap();
             }

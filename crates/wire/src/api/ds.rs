@@ -96,6 +96,13 @@ pub struct SubmitCommit {
     pub welcome: Option<B64>,
     /// The signed GroupInfo of the new epoch (MLS message bytes).
     pub group_info: B64,
+    /// The ratchet tree of the new epoch (an MLS `ExportedTree`:
+    /// `optional<Node> ratchet_tree<V>`), sent beside the GroupInfo, which
+    /// carries no ratchet_tree extension (fact sheet §4; MLS-GI-1).
+    /// Absent only from an older client whose GroupInfo still carries the
+    /// extension (read both, MLS-GI-2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratchet_tree: Option<B64>,
     /// True for an external commit (a member rejoining after losing its
     /// state; RCC.16 recovery, limited per conversation per day).
     #[serde(default)]
@@ -151,6 +158,21 @@ pub struct InboxItem {
     pub message_id: String,
     /// The CPIM envelope, exactly as the sender submitted it.
     pub envelope: B64,
+    /// The ratchet tree of the epoch a Welcome joins (an MLS `ExportedTree`:
+    /// `optional<Node> ratchet_tree<V>`), sent beside the GroupInfo, which
+    /// carries no ratchet_tree extension (fact sheet §4; MLS-GI-1).
+    /// Absent only for what is not a Welcome (and for a Welcome whose
+    /// GroupInfo carries the extension, MLS-GI-2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratchet_tree: Option<B64>,
+}
+
+impl InboxItem {
+    /// The ratchet tree beside the envelope, as bytes (for
+    /// `Device::receive_with_tree`).
+    pub fn tree(&self) -> Option<&[u8]> {
+        self.ratchet_tree.as_ref().map(|t| t.0.as_slice())
+    }
 }
 
 /// `GET /v1/ds/inbox?after=SEQ&limit=N&wait=SECS`.
@@ -195,6 +217,20 @@ pub struct CatchUp {
     pub commits: Vec<InboxItem>,
     /// The GroupInfo of the current epoch, for a rejoin by external commit.
     pub group_info: B64,
+    /// The ratchet tree of the current epoch (an MLS `ExportedTree`:
+    /// `optional<Node> ratchet_tree<V>`), sent beside the GroupInfo, which
+    /// carries no ratchet_tree extension (fact sheet §4; MLS-GI-1).
+    /// Absent only from an older delivery service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratchet_tree: Option<B64>,
+}
+
+impl CatchUp {
+    /// The ratchet tree beside the GroupInfo, as bytes (for
+    /// `Device::rejoin`).
+    pub fn tree(&self) -> Option<&[u8]> {
+        self.ratchet_tree.as_ref().map(|t| t.0.as_slice())
+    }
 }
 
 /// What a push webhook receives: nothing but the device's push token.
@@ -239,6 +275,13 @@ pub struct Delivery {
     pub message_id: String,
     /// The CPIM envelope.
     pub envelope: B64,
+    /// The ratchet tree of the epoch a Welcome joins (an MLS `ExportedTree`:
+    /// `optional<Node> ratchet_tree<V>`), sent beside the GroupInfo, which
+    /// carries no ratchet_tree extension (fact sheet §4; MLS-GI-1).
+    /// Absent only for what is not a Welcome (and for a Welcome whose
+    /// GroupInfo carries the extension, MLS-GI-2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratchet_tree: Option<B64>,
 }
 
 /// `POST /federation/v1/ds/deliver`: the hub fans out to a follower's
@@ -262,7 +305,60 @@ pub struct FederatedDeliveries {
 pub struct HubProof {
     /// The GroupInfo (MLS message bytes) the creator submitted.
     pub group_info: B64,
+    /// The ratchet tree of epoch 1, as the creator submitted it (an MLS `ExportedTree`:
+    /// `optional<Node> ratchet_tree<V>`), sent beside the GroupInfo, which
+    /// carries no ratchet_tree extension (fact sheet §4; MLS-GI-1).
+    /// Absent only for a conversation created with a GroupInfo that
+    /// carries the extension (MLS-GI-2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratchet_tree: Option<B64>,
     /// When the hub accepted the creation (Unix seconds): the credentials
     /// in the GroupInfo are checked as of then.
     pub created_at: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// MLS-GI-1/2: the tree rides as `ratchet_tree` (standard base64)
+    /// beside the GroupInfo; a body without it (an older client or
+    /// service) still decodes, to `None`, and `None` is not written.
+    #[test]
+    fn the_ratchet_tree_field_beside_the_group_info() {
+        // base64("\x01\x02") = "AQI=", base64("\x03") = "Aw==",
+        // base64("\x04\x05") = "BAU=".
+        let with =
+            r#"{"commit":"AQI=","group_info":"Aw==","ratchet_tree":"BAU=","external":false}"#;
+        let commit: SubmitCommit = serde_json::from_str(with).unwrap();
+        assert_eq!(commit.ratchet_tree, Some(B64(vec![4, 5])));
+        assert_eq!(serde_json::to_string(&commit).unwrap(), with);
+        let without = r#"{"commit":"AQI=","group_info":"Aw==","external":false}"#;
+        let old: SubmitCommit = serde_json::from_str(without).unwrap();
+        assert_eq!(old.ratchet_tree, None);
+        assert_eq!(serde_json::to_string(&old).unwrap(), without);
+
+        let item = r#"{"seq":7,"message_id":"m","envelope":"AQI=","ratchet_tree":"BAU="}"#;
+        let item: InboxItem = serde_json::from_str(item).unwrap();
+        assert_eq!(item.tree(), Some(&[4u8, 5][..]));
+        let plain: InboxItem =
+            serde_json::from_str(r#"{"seq":8,"message_id":"m","envelope":"AQI="}"#).unwrap();
+        assert_eq!(plain.tree(), None);
+
+        let catch_up: CatchUp = serde_json::from_str(
+            r#"{"era":1,"epoch":3,"commits":[],"group_info":"Aw==","ratchet_tree":"BAU="}"#,
+        )
+        .unwrap();
+        assert_eq!(catch_up.tree(), Some(&[4u8, 5][..]));
+        let proof: HubProof =
+            serde_json::from_str(r#"{"group_info":"Aw==","created_at":1}"#).unwrap();
+        assert_eq!(proof.ratchet_tree, None);
+        // Not base64: refused.
+        assert!(
+            serde_json::from_str::<SubmitCommit>(
+                r#"{"commit":"AQI=","group_info":"Aw==","ratchet_tree":"%%","external":false}"#
+            )
+            .is_err()
+        );
+    }
 }

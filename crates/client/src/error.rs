@@ -120,6 +120,13 @@ pub enum ClientError {
     /// validation: bad signature, tag, tree or rule.
     #[error("invalid handshake message: {0}")]
     InvalidHandshake(String),
+    /// A message of an earlier epoch whose sender has since been removed
+    /// (or has replaced its leaf): mls-rs keeps no credential of a past
+    /// epoch's member, so it refuses rather than attribute the message to
+    /// whoever holds that leaf now (RFC 9420 §15.3). Typically a late
+    /// receipt from a device removed a moment before; nothing changed.
+    #[error("message from a member removed since the epoch it was sent in; dropped")]
+    SenderRemovedSinceEpoch,
     /// The bytes are not an MLS message of the expected kind.
     #[error("malformed MLS message: {0}")]
     Malformed(String),
@@ -301,6 +308,8 @@ impl ClientError {
         match self {
             ClientError::Credential(_) | ClientError::KeyPackageIdentityMismatch { .. } => Some(2),
             ClientError::InvalidHandshake(_) => Some(3),
+            // RCC.16 client reason 1 `message-from-non-member`.
+            ClientError::SenderRemovedSinceEpoch => Some(1),
             ClientError::DecryptionFailed
             | ClientError::WrongEpoch { .. }
             | ClientError::RejoinRequired => Some(4),

@@ -273,6 +273,8 @@ fn process_error(e: MlsError, current: u64, received: Option<u64>) -> ClientErro
             ClientError::InvalidHandshake(format!("credential refused: {e}"))
         }
         MlsError::MlsRulesError(e) => ClientError::InvalidHandshake(format!("rule violated: {e}")),
+        // The prior-epoch sender check (a removed or replaced leaf).
+        MlsError::MemberNotFound => ClientError::SenderRemovedSinceEpoch,
         other => ClientError::InvalidHandshake(other.to_string()),
     }
 }

@@ -257,6 +257,40 @@ fn removed_member_cannot_read_later_and_late_member_cannot_read_earlier() {
     );
 }
 
+/// A message Carol sent just before her removal reaches Bob after he has
+/// processed the removal: mls-rs keeps no credential of a past epoch's
+/// member, so it is refused with a typed error (not attributed to whoever
+/// holds her leaf next) and Bob's state is unchanged.
+#[test]
+fn a_late_message_from_a_removed_member_is_a_typed_refusal() {
+    let net = Net::new();
+    let (mut alice, mut bob, mut carol, id) = group_of_three(&net);
+    let last = carol.send_text(&id, "my last words").unwrap();
+    let removal = alice
+        .remove_participant(&id, &number("+15551230003"))
+        .unwrap();
+    alice.commit_accepted(&removal).unwrap();
+    bob.receive(&removal.commit.message_id, &removal.commit.envelope)
+        .unwrap();
+    let before = bob.security_state(&id).unwrap();
+    let err = bob
+        .receive(&last.outbound.message_id, &last.outbound.envelope)
+        .unwrap_err();
+    assert!(
+        matches!(err, ClientError::SenderRemovedSinceEpoch),
+        "{err:?}"
+    );
+    // RCC.16 client reason 1, message-from-non-member.
+    assert_eq!(err.rcc16_failure_reason(), Some(1));
+    assert_eq!(bob.security_state(&id).unwrap(), before);
+    // Bob still reads Alice.
+    let next = alice.send_text(&id, "still here").unwrap();
+    assert_eq!(
+        text_of(&deliver(&next.outbound, &mut [&mut bob])[0]),
+        "still here"
+    );
+}
+
 #[test]
 fn receipts_and_typing_travel_encrypted() {
     let net = Net::new();

@@ -10,11 +10,17 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     if let Ok(info) = FileInfo::decode(data) {
         let encoded = info.encode();
-        assert!(encoded.len() <= data.len(), "re-encoding grew: unknown fields are dropped");
+        assert!(
+            encoded.len() <= data.len(),
+            "re-encoding grew: unknown fields are dropped"
+        );
         assert_eq!(FileInfo::decode(&encoded).as_ref(), Ok(&info));
         let _ = info.metadata().safe_file_name();
     }
     if let Ok(descriptor) = Descriptor::decode(data) {
-        assert_eq!(Descriptor::decode(&descriptor.encode()).as_ref(), Ok(&descriptor));
+        assert_eq!(
+            Descriptor::decode(&descriptor.encode()).as_ref(),
+            Ok(&descriptor)
+        );
     }
 });

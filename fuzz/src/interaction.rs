@@ -128,7 +128,12 @@ impl Template {
             .expect("create conversation");
         devices[0].commit_accepted(&pending).expect("accept");
         let welcome = pending.welcome.as_ref().expect("welcome");
-        match devices[1].receive(&welcome.message_id, &welcome.envelope) {
+        // The tree travels beside the Welcome (MLS-GI-1).
+        match devices[1].receive_with_tree(
+            &welcome.message_id,
+            &welcome.envelope,
+            Some(&pending.ratchet_tree),
+        ) {
             Ok(Received::Joined { .. }) => {}
             other => panic!("B did not join: {other:?}"),
         }
@@ -379,10 +384,11 @@ impl World {
         let Some(w) = &add.welcome else {
             self.fail("re-add without a Welcome");
         };
-        match self.phones[1 - i]
-            .device
-            .receive(&w.message_id, &w.envelope)
-        {
+        match self.phones[1 - i].device.receive_with_tree(
+            &w.message_id,
+            &w.envelope,
+            Some(&add.ratchet_tree),
+        ) {
             Ok(Received::Joined { .. }) => {}
             other => self.fail(format_args!("re-added device got {other:?}")),
         }

@@ -27,8 +27,8 @@ use crosslock_wire::api::kt::NumberRequest;
 use crosslock_wire::content_type;
 use crosslock_wire::cpim::{Header, Message, MlsEnvelope};
 use crosslock_wire::file_info::{FileEncryptionInfo, FileInfo, FileKey, FileMetadata, Slot};
-use crosslock_wire::imdn::{ClientReason, DeliveryStatus, FailureArm, Imdn, Notification};
 use crosslock_wire::ft_http::{Descriptor, Download, FileEntry};
+use crosslock_wire::imdn::{ClientReason, DeliveryStatus, FailureArm, Imdn, Notification};
 use crosslock_wire::inner::ApplicationPayload;
 use crosslock_wire::mimi::{Expiration, MessageId, MimiContent};
 use crosslock_wire::report::{DerivedContent, ReceiptEnvelope};
@@ -230,8 +230,16 @@ fn wire_seeds() {
     write("report", "imdn", &with_mode(2, &envelope.imdn.encode()));
 
     // FileInfo.
-    write("file_info", "plain", &file_info(Slot::File, "holiday.jpg", 123_456).encode());
-    write("file_info", "thumbnail", &file_info(Slot::Thumbnail, "thumb.jpg", 2_000).encode());
+    write(
+        "file_info",
+        "plain",
+        &file_info(Slot::File, "holiday.jpg", 123_456).encode(),
+    );
+    write(
+        "file_info",
+        "thumbnail",
+        &file_info(Slot::Thumbnail, "thumb.jpg", 2_000).encode(),
+    );
     write("file_info", "descriptor", &descriptor().encode());
 }
 

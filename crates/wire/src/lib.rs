@@ -82,6 +82,7 @@ pub mod status;
 mod text;
 pub mod typing;
 pub mod varint;
+mod xml;
 
 #[cfg(test)]
 mod test_util;

@@ -48,3 +48,17 @@ pub enum DescriptorError {
     #[error("until is not an RFC 3339 date-time")]
     Until,
 }
+
+impl From<crate::xml::XmlRefusal> for DescriptorError {
+    fn from(r: crate::xml::XmlRefusal) -> Self {
+        use crate::xml::XmlRefusal;
+        match r {
+            XmlRefusal::BadCharacterReference => {
+                DescriptorError::Malformed("invalid character reference")
+            }
+            XmlRefusal::UndefinedEntity(_) => DescriptorError::Malformed("undefined entity"),
+            XmlRefusal::NotXml10 => DescriptorError::Malformed("XML version must be 1.0"),
+            XmlRefusal::UnsupportedEncoding => DescriptorError::Encoding,
+        }
+    }
+}

@@ -5,11 +5,11 @@
 //! expanded: a DOCTYPE is refused, and a reference is resolved only if it
 //! is a character reference or one of the five predefined entities.
 
+use crate::xml::{check_declaration, excerpt, resolve_reference, strict_reader};
 use quick_xml::XmlVersion;
 use quick_xml::events::attributes::Attribute;
-use quick_xml::events::{BytesRef, BytesStart, Event};
+use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::{Namespace, ResolveResult};
-use quick_xml::reader::NsReader;
 
 use super::error::DescriptorError;
 use super::{Download, FileEntry, MAX_DESCRIPTOR_BYTES, NAMESPACE, parse_until};
@@ -72,11 +72,7 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Parsed, DescriptorError> {
         return Err(DescriptorError::TooLarge);
     }
     let text = std::str::from_utf8(bytes).map_err(|_| DescriptorError::Encoding)?;
-    let mut reader = NsReader::from_str(text);
-    let config = reader.config_mut();
-    config.expand_empty_elements = true;
-    config.check_end_names = true;
-    config.check_comments = true;
+    let mut reader = strict_reader(text);
     let mut walk = Walk::default();
     let mut first = true;
     loop {
@@ -284,39 +280,4 @@ fn attribute(attrs: &[Attribute<'_>], name: &str) -> Result<Option<String>, Desc
         }
     }
     Ok(found)
-}
-
-/// A character reference or one of the five predefined entities.
-fn resolve_reference(r: &BytesRef<'_>) -> Result<char, DescriptorError> {
-    if r.is_char_ref() {
-        return match r.resolve_char_ref() {
-            Ok(Some(c)) => Ok(c),
-            _ => Err(DescriptorError::Malformed("invalid character reference")),
-        };
-    }
-    match &**r {
-        "lt" => Ok('<'),
-        "gt" => Ok('>'),
-        "amp" => Ok('&'),
-        "apos" => Ok('\''),
-        "quot" => Ok('"'),
-        _ => Err(DescriptorError::Malformed("undefined entity")),
-    }
-}
-
-fn check_declaration(d: &quick_xml::events::BytesDecl<'_>) -> Result<(), DescriptorError> {
-    match d.version() {
-        Ok(v) if v == "1.0" => {}
-        _ => return Err(DescriptorError::Malformed("XML version must be 1.0")),
-    }
-    match d.encoding() {
-        None => Ok(()),
-        Some(Ok(e)) if e.eq_ignore_ascii_case("utf-8") => Ok(()),
-        Some(_) => Err(DescriptorError::Encoding),
-    }
-}
-
-/// At most 80 characters of a reader message.
-fn excerpt(s: &str) -> String {
-    s.chars().take(80).collect()
 }

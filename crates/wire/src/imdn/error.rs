@@ -61,7 +61,16 @@ pub enum ImdnError {
     Malformed(&'static str),
 }
 
-/// At most 64 characters of untrusted text, for an error message.
-pub(crate) fn excerpt(s: &str) -> String {
-    s.chars().take(64).collect()
+impl From<crate::xml::XmlRefusal> for ImdnError {
+    fn from(r: crate::xml::XmlRefusal) -> Self {
+        use crate::xml::XmlRefusal;
+        match r {
+            XmlRefusal::BadCharacterReference => {
+                ImdnError::Xml("invalid character reference".into())
+            }
+            XmlRefusal::UndefinedEntity(name) => ImdnError::UndefinedEntity(name),
+            XmlRefusal::NotXml10 => ImdnError::Malformed("XML version must be 1.0"),
+            XmlRefusal::UnsupportedEncoding => ImdnError::UnsupportedEncoding,
+        }
+    }
 }

@@ -8,14 +8,15 @@
 //! resolved only if it is a character reference or one of the five
 //! predefined entities (XML 1.0 §4.6).
 
-use super::error::{ImdnError, excerpt};
+use super::error::ImdnError;
 use super::{
     ClientReason, DeliveryStatus, DisplayStatus, FailureArm, Imdn, MAX_DOCUMENT_BYTES, NAMESPACE,
     Notification, ServerReason,
 };
-use quick_xml::events::{BytesRef, Event};
+use crate::xml::excerpt;
+use crate::xml::{check_declaration, resolve_reference, strict_reader};
+use quick_xml::events::Event;
 use quick_xml::name::{Namespace, ResolveResult};
-use quick_xml::reader::NsReader;
 
 /// The deepest element nesting accepted (the RCC.16 arm needs 6).
 const MAX_DEPTH: usize = 8;
@@ -44,11 +45,7 @@ fn xml(e: impl ToString) -> ImdnError {
 
 /// The tree of IMDN-namespace elements.
 fn tree(text: &str) -> Result<Node, ImdnError> {
-    let mut reader = NsReader::from_str(text);
-    let config = reader.config_mut();
-    config.expand_empty_elements = true;
-    config.check_end_names = true;
-    config.check_comments = true;
+    let mut reader = strict_reader(text);
     // The open elements; `None` for a foreign one (its subtree is dropped).
     let mut open: Vec<Option<Node>> = Vec::new();
     let mut root = None;
@@ -260,34 +257,4 @@ fn read_arm(failed: &Node) -> Result<Option<FailureArm>, ImdnError> {
         }
         other => return Err(ImdnError::UnexpectedElement(excerpt(other))),
     }))
-}
-
-/// A character reference or one of the five predefined entities.
-fn resolve_reference(r: &BytesRef<'_>) -> Result<char, ImdnError> {
-    if r.is_char_ref() {
-        return match r.resolve_char_ref() {
-            Ok(Some(c)) => Ok(c),
-            _ => Err(ImdnError::Xml("invalid character reference".into())),
-        };
-    }
-    match &**r {
-        "lt" => Ok('<'),
-        "gt" => Ok('>'),
-        "amp" => Ok('&'),
-        "apos" => Ok('\''),
-        "quot" => Ok('"'),
-        other => Err(ImdnError::UndefinedEntity(excerpt(other))),
-    }
-}
-
-fn check_declaration(d: &quick_xml::events::BytesDecl<'_>) -> Result<(), ImdnError> {
-    match d.version() {
-        Ok(v) if v == "1.0" => {}
-        _ => return Err(ImdnError::Malformed("XML version must be 1.0")),
-    }
-    match d.encoding() {
-        None => Ok(()),
-        Some(Ok(e)) if e.eq_ignore_ascii_case("utf-8") => Ok(()),
-        Some(_) => Err(ImdnError::UnsupportedEncoding),
-    }
 }

@@ -55,7 +55,16 @@ pub enum TypingError {
     Malformed(&'static str),
 }
 
-/// At most 64 characters of untrusted text, for an error message.
-pub(crate) fn excerpt(s: &str) -> String {
-    s.chars().take(64).collect()
+impl From<crate::xml::XmlRefusal> for TypingError {
+    fn from(r: crate::xml::XmlRefusal) -> Self {
+        use crate::xml::XmlRefusal;
+        match r {
+            XmlRefusal::BadCharacterReference => {
+                TypingError::Xml("invalid character reference".into())
+            }
+            XmlRefusal::UndefinedEntity(name) => TypingError::UndefinedEntity(name),
+            XmlRefusal::NotXml10 => TypingError::Malformed("XML version must be 1.0"),
+            XmlRefusal::UnsupportedEncoding => TypingError::UnsupportedEncoding,
+        }
+    }
 }

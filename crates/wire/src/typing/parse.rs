@@ -6,12 +6,13 @@
 //! resolved here only if it is a character reference or one of the five
 //! predefined entities (XML 1.0 §4.6).
 
-use super::error::{TypingError, excerpt};
+use super::error::TypingError;
 use super::{ComposingState, IsComposing, MAX_DOCUMENT_BYTES, NAMESPACE};
 use crate::text::is_control;
-use quick_xml::events::{BytesRef, Event};
+use crate::xml::excerpt;
+use crate::xml::{check_declaration, resolve_reference, strict_reader};
+use quick_xml::events::Event;
 use quick_xml::name::{Namespace, ResolveResult};
-use quick_xml::reader::NsReader;
 
 /// The deepest element nesting accepted (the schema needs 2; extensions more).
 const MAX_DEPTH: usize = 8;
@@ -63,11 +64,7 @@ pub(super) fn parse(bytes: &[u8]) -> Result<IsComposing, TypingError> {
         return Err(TypingError::TooLarge);
     }
     let text = std::str::from_utf8(bytes).map_err(|_| TypingError::InvalidUtf8)?;
-    let mut reader = NsReader::from_str(text);
-    let config = reader.config_mut();
-    config.expand_empty_elements = true;
-    config.check_end_names = true;
-    config.check_comments = true;
+    let mut reader = strict_reader(text);
     let mut walk = Walk::default();
     let mut first = true;
     loop {
@@ -181,36 +178,6 @@ impl Walk {
             refresh_secs: refresh.map(|t| check_refresh(&t)).transpose()?,
             last_active: last_active.map(|t| check_date_time(&t)).transpose()?,
         })
-    }
-}
-
-/// A character reference or one of the five predefined entities.
-fn resolve_reference(r: &BytesRef<'_>) -> Result<char, TypingError> {
-    if r.is_char_ref() {
-        return match r.resolve_char_ref() {
-            Ok(Some(c)) => Ok(c),
-            _ => Err(TypingError::Xml("invalid character reference".into())),
-        };
-    }
-    match &**r {
-        "lt" => Ok('<'),
-        "gt" => Ok('>'),
-        "amp" => Ok('&'),
-        "apos" => Ok('\''),
-        "quot" => Ok('"'),
-        other => Err(TypingError::UndefinedEntity(excerpt(other))),
-    }
-}
-
-fn check_declaration(d: &quick_xml::events::BytesDecl<'_>) -> Result<(), TypingError> {
-    match d.version() {
-        Ok(v) if v == "1.0" => {}
-        _ => return Err(TypingError::Malformed("XML version must be 1.0")),
-    }
-    match d.encoding() {
-        None => Ok(()),
-        Some(Ok(e)) if e.eq_ignore_ascii_case("utf-8") => Ok(()),
-        Some(_) => Err(TypingError::UnsupportedEncoding),
     }
 }
 

@@ -170,6 +170,15 @@ pub(crate) async fn announce(
     let sent = dir
         .device
         .send_file(id, &uploaded.file, uploaded.download.clone(), None)?;
+    post_in_order(dir, sent).await
+}
+
+/// Posts messages to the DS in the order the client made them (a FileInfo
+/// before its descriptor, RCC.16 §2).
+pub(crate) async fn post_in_order(
+    dir: &mut DeviceDir,
+    sent: Vec<crosslock_client::Sent>,
+) -> Result<(), Failure> {
     for s in sent {
         dir.api
             .ds(dir.token()?)

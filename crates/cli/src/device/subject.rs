@@ -89,13 +89,7 @@ pub(crate) async fn send_keys(
     let sent = dir
         .device
         .send_group_metadata_keys(id, kind, &download.url, download.until)?;
-    for s in sent {
-        dir.api
-            .ds(dir.token()?)
-            .message(&s.outbound.envelope)
-            .await?;
-    }
-    Ok(())
+    super::files::post_in_order(dir, sent).await
 }
 
 /// Downloads a delivered ciphertext (never more than announced) and opens it.

@@ -772,7 +772,7 @@ fn a_production_provider_needs_a_witness_and_runs_with_one() {
 }
 
 #[test]
-fn the_group_subject_is_encrypted_and_a_late_member_recovers_it() {
+fn the_group_subject_and_icon_are_encrypted_and_a_late_member_recovers_them() {
     let tmp = tempfile::tempdir().unwrap();
     let serve = Serve::start(&tmp.path().join("provider"), &[]);
     let [alice, bob, carol] = ["alice", "bob", "carol"].map(|n| tmp.path().join(n));
@@ -798,8 +798,31 @@ fn the_group_subject_is_encrypted_and_a_late_member_recovers_it() {
         let bytes = std::fs::read(blob).unwrap();
         assert!(!bytes.windows(8).any(|w| w == b"Climbing"));
     }
+    // The icon: an image file, encrypted the same way.
+    let icon_bytes: Vec<u8> = b"\x89PNG\r\n\x1a\nCLUB-ICON-PIXELS"
+        .iter()
+        .copied()
+        .chain((0..4000u32).map(|i| (i % 251) as u8))
+        .collect();
+    let icon_path = tmp.path().join("club.png");
+    std::fs::write(&icon_path, &icon_bytes).unwrap();
+    let icon = |dir: &Path, extra: &[&str]| {
+        let mut args = vec!["group", "icon", "--conversation", &id];
+        args.extend_from_slice(extra);
+        device(dir, &args)
+    };
+    let set_icon = icon(&alice, &["--set", icon_path.to_str().unwrap()]);
+    assert_eq!(set_icon["icon"]["media_type"], "image/png");
+    for blob in walk(&serve.data.join("content/blobs")) {
+        let bytes = std::fs::read(blob).unwrap();
+        assert!(!bytes.windows(9).any(|w| w == b"CLUB-ICON"));
+    }
     device(&bob, &["recv"]);
     assert_eq!(subject(&bob, &[])["subject"], "Climbing club");
+    let saved = tmp.path().join("bob-icon.png");
+    let shown = icon(&bob, &["--save", saved.to_str().unwrap()]);
+    assert_eq!(shown["icon"]["size"], icon_bytes.len());
+    assert_eq!(std::fs::read(&saved).unwrap(), icon_bytes);
 
     // Carol joins later: she holds no key, asks, and recovers it.
     device(
@@ -816,13 +839,17 @@ fn the_group_subject_is_encrypted_and_a_late_member_recovers_it() {
     device(&carol, &["recv"]);
     let lacking = subject(&carol, &[]);
     assert_eq!(lacking["subject"], Value::Null);
-    assert_eq!(lacking["missing"], serde_json::json!(["subject"]));
+    assert_eq!(lacking["missing"], serde_json::json!(["subject", "icon"]));
+    assert_eq!(icon(&carol, &[])["icon"], Value::Null);
     let asked = subject(&carol, &["--request"]);
     assert_eq!(asked["keys_requested"], true);
     device(&alice, &["recv"]);
     device(&carol, &["recv"]);
     let recovered = subject(&carol, &[]);
     assert_eq!(recovered["subject"], "Climbing club");
+    let carol_icon = tmp.path().join("carol-icon.png");
+    icon(&carol, &["--save", carol_icon.to_str().unwrap()]);
+    assert_eq!(std::fs::read(&carol_icon).unwrap(), icon_bytes);
     // Once every key is open, showing the subject clears the request.
     assert_eq!(recovered["keys_requested"], false);
     device(&bob, &["recv"]);

@@ -114,7 +114,7 @@ fn recall(bytes: &[u8]) -> Result<Attachment, String> {
     })
 }
 
-fn media_type_of(path: &Path) -> &'static str {
+pub(crate) fn media_type_of(path: &Path) -> &'static str {
     match path
         .extension()
         .and_then(|e| e.to_str())

@@ -162,6 +162,19 @@ enum GroupCommand {
         #[arg(long)]
         request: bool,
     },
+    /// Show the group's encrypted icon (and save it), or set it from an
+    /// image file of at most 1 MiB.
+    Icon {
+        /// The group.
+        #[arg(long)]
+        conversation: String,
+        /// The image to set (.jpg, .jpeg, .png, .gif, .heic).
+        #[arg(long, conflicts_with = "save")]
+        set: Option<std::path::PathBuf>,
+        /// Where to write the icon this device holds.
+        #[arg(long)]
+        save: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -444,6 +457,19 @@ async fn dispatch(args: DeviceArgs) -> Result<Report, Failure> {
                     match set {
                         Some(text) => subject::set(&mut dir, &id, &text, &mut report).await?,
                         None => subject::show(&mut dir, &id, request, &mut report).await?,
+                    }
+                }
+                GroupCommand::Icon {
+                    conversation,
+                    set,
+                    save,
+                } => {
+                    let id = convo::conversation_id(&conversation)?;
+                    match set {
+                        Some(path) => subject::set_icon(&mut dir, &id, &path, &mut report).await?,
+                        None => {
+                            subject::show_icon(&mut dir, &id, save.as_deref(), &mut report).await?
+                        }
                     }
                 }
             }

@@ -1,8 +1,11 @@
-//! `crosslock device group subject`: the encrypted group subject (RCC.16
-//! §9.7.1, docs/client-core.md § Group subject and icon). Setting commits
-//! the commitment, uploads the ciphertext as `encrypted_file` and sends
-//! the key inside MLS; receiving (in every inbox sync) downloads and opens
-//! keys as they arrive, and re-sends ours when a late member asks (0xF007).
+//! `crosslock device group subject` and `group icon`: the encrypted group
+//! subject and icon (RCC.16 §9.7.1, docs/client-core.md § Group subject
+//! and icon). Setting commits the commitment, uploads the ciphertext as
+//! `encrypted_file` and sends the key inside MLS; receiving (in every inbox
+//! sync) downloads and opens keys as they arrive, and re-sends ours when a
+//! late member asks (0xF007).
+
+use std::path::Path;
 
 use crosslock_client::file::{Download, UPLOAD_FILE_NAME};
 use crosslock_client::{ConversationId, MetadataDownload, MetadataKind};
@@ -12,6 +15,10 @@ use serde_json::json;
 use super::state::DeviceDir;
 use super::{Failure, Report};
 
+/// The largest icon (GROUP-META-7); checked here too so a too-large file
+/// is refused before anything is committed.
+const MAX_ICON_BYTES: u64 = 1 << 20;
+
 /// Sets the subject: commit, upload, key delivery.
 pub(crate) async fn set(
     dir: &mut DeviceDir,
@@ -19,23 +26,119 @@ pub(crate) async fn set(
     subject: &str,
     report: &mut Report,
 ) -> Result<(), Failure> {
-    super::convo::prove_members(dir, id, report).await?;
-    let change = dir.device.set_group_metadata(
+    let (epoch, stored) = set_value(
+        dir,
         id,
         MetadataKind::Subject,
         subject.as_bytes(),
         "text/plain",
-    )?;
+        report,
+    )
+    .await?;
+    report.set("subject", json!(subject));
+    report.line(format!(
+        "subject of {id} set (epoch {epoch}): the server holds {stored} encrypted bytes and a commitment; the key went inside MLS"
+    ));
+    Ok(())
+}
+
+/// Sets the icon from an image file: commit, upload, key delivery.
+pub(crate) async fn set_icon(
+    dir: &mut DeviceDir,
+    id: &ConversationId,
+    path: &Path,
+    report: &mut Report,
+) -> Result<(), Failure> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| Failure::input(format!("cannot read {}: {e}", path.display())))?
+        .len();
+    if size > MAX_ICON_BYTES {
+        return Err(Failure::input(format!(
+            "{} is {size} bytes; a group icon is at most {MAX_ICON_BYTES} bytes (1 MiB)",
+            path.display()
+        )));
+    }
+    let bytes = std::fs::read(path)
+        .map_err(|e| Failure::input(format!("cannot read {}: {e}", path.display())))?;
+    let media_type = super::files::media_type_of(path);
+    if !media_type.starts_with("image/") {
+        return Err(Failure::input(format!(
+            "{} is not an image this command knows (.jpg, .jpeg, .png, .gif, .heic)",
+            path.display()
+        )));
+    }
+    let (epoch, stored) =
+        set_value(dir, id, MetadataKind::Icon, &bytes, media_type, report).await?;
+    report.set(
+        "icon",
+        json!({"media_type": media_type, "size": bytes.len()}),
+    );
+    report.line(format!(
+        "icon of {id} set (epoch {epoch}, {media_type}, {} bytes): the server holds {stored} encrypted bytes and a commitment; the key went inside MLS",
+        bytes.len()
+    ));
+    Ok(())
+}
+
+/// Commits the value's commitment, uploads its ciphertext and sends its
+/// key; returns the new epoch and the stored ciphertext's size.
+async fn set_value(
+    dir: &mut DeviceDir,
+    id: &ConversationId,
+    kind: MetadataKind,
+    content: &[u8],
+    content_type: &str,
+    report: &mut Report,
+) -> Result<(u64, usize), Failure> {
+    super::convo::prove_members(dir, id, report).await?;
+    let change = dir
+        .device
+        .set_group_metadata(id, kind, content, content_type)?;
     let epoch = super::convo::submit(dir, &change.commit).await?;
     let download = upload(dir, &change.ciphertext).await?;
-    send_keys(dir, id, MetadataKind::Subject, &download).await?;
+    send_keys(dir, id, kind, &download).await?;
     report.set("conversation", json!(id.to_string()));
-    report.set("subject", json!(subject));
     report.set("epoch", json!(epoch));
-    report.line(format!(
-        "subject of {id} set (epoch {epoch}): the server holds {} encrypted bytes and a commitment; the key went inside MLS",
-        change.ciphertext.len()
-    ));
+    Ok((epoch, change.ciphertext.len()))
+}
+
+/// Shows the icon this device holds, saving it to `save` if given.
+pub(crate) async fn show_icon(
+    dir: &mut DeviceDir,
+    id: &ConversationId,
+    save: Option<&Path>,
+    report: &mut Report,
+) -> Result<(), Failure> {
+    let state = dir.device.group_metadata(id)?;
+    report.set("conversation", json!(id.to_string()));
+    match &state.icon {
+        Some((media_type, bytes)) => {
+            report.set(
+                "icon",
+                json!({"media_type": media_type, "size": bytes.len()}),
+            );
+            if let Some(path) = save {
+                std::fs::write(path, bytes)
+                    .map_err(|e| Failure::input(format!("cannot write {}: {e}", path.display())))?;
+                report.set("saved", json!(path.display().to_string()));
+            }
+            report.line(format!(
+                "icon of {id}: {media_type}, {} bytes{}",
+                bytes.len(),
+                save.map(|p| format!(", saved to {}", p.display()))
+                    .unwrap_or_default()
+            ));
+        }
+        None => {
+            let missing = state.missing.contains(&MetadataKind::Icon);
+            report.set("icon", json!(null));
+            report.line(if missing {
+                format!("{id}: icon not readable yet; `group subject --request` asks the members for the keys")
+            } else {
+                format!("{id} has no icon")
+            });
+        }
+    }
     Ok(())
 }
 

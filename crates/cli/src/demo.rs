@@ -601,7 +601,11 @@ async fn story(n: &mut Narrator, dir: &Path) -> Result<(), Failure> {
     let verification = flagged.verification.get(&bob_number).copied();
     n.check(
         verification == Some(crosslock_client::Verification::KeyChanged),
-        "Alice's phone flags Bob's new key as a change",
+        &format!(
+            "Alice's phone flags Bob's new key as a change (suite {}, wire profile {})",
+            flagged.suite.name(),
+            flagged.wire_profile.name()
+        ),
     )?;
     let ours = alice.device.safety_number(&chat2, &bob_number)?;
     let theirs = bob2

@@ -1067,14 +1067,16 @@ fn check_aad(
 }
 
 /// The original a resend stands for (RCV-RESEND-2, fact sheet §3a/§3c):
-/// from the authenticated link (`0x01` or `0x02`), from a bare
-/// `mls.Original-Message-ID` header, or from both when they agree (the
-/// `0x02` link's MAC verifies over the header's id). A link whose id is not
-/// UTF-8 names no message we could have shown, and is refused.
+/// from the authenticated link (`0x01` or `0x02`), or from it and the
+/// `mls.Original-Message-ID` header when they agree (the `0x02` link's MAC
+/// verifies over the header's id). A bare header names nothing: it is
+/// outside MLS, so the server could write it onto any message to have it
+/// dropped as a duplicate (or to have a later genuine message dropped). A
+/// link whose id is not UTF-8 names no message we could have shown, and is
+/// refused.
 fn resend_link(link: Option<&Resend>, header: Option<&str>) -> Result<Option<String>, ClientError> {
     match (link, header) {
-        (None, None) => Ok(None),
-        (None, Some(header)) => Ok(Some(header.to_owned())),
+        (None, _) => Ok(None),
         (Some(link), None) => std::str::from_utf8(link.original_id())
             .map(|id| Some(id.to_owned()))
             .map_err(|_| ClientError::ResendLinkMismatch),

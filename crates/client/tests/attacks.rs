@@ -1285,3 +1285,48 @@ fn binding_suites_round_trip_and_old_bindings_still_prove_keys() {
         Suite::MlKem768X25519Aes128
     );
 }
+
+/// `envelope` with an `mls.Original-Message-ID` header naming `original`.
+fn with_original_header(envelope: &[u8], original: &str) -> Vec<u8> {
+    let mut e = wire::cpim::MlsEnvelope::decode(envelope).unwrap();
+    e.original_message_id = Some(original.to_owned());
+    e.encode()
+}
+
+/// The delivery service writes `mls.Original-Message-ID` (outside MLS, so
+/// nothing authenticates it) onto genuine messages of Alice that carry no
+/// resend link: on one naming a message Bob already showed, to have it
+/// dropped as a duplicate of it; on one naming a message still to come, so
+/// that the later genuine message is dropped. Both must be shown, as
+/// themselves (RCV-RESEND-2: only the authenticated link names an original).
+#[test]
+fn server_cannot_make_a_message_a_duplicate_with_an_unauthenticated_header() {
+    let net = Net::new();
+    let (mut alice, mut bob, _carol, id) = group_of_three(&net);
+    let meet = alice.send_text(&id, "meet at 5").unwrap().outbound;
+    let cancel = alice
+        .send_text(&id, "cancelled, do not come")
+        .unwrap()
+        .outbound;
+    assert_eq!(
+        text_of(&bob.receive(&meet.message_id, &meet.envelope).unwrap()),
+        "meet at 5"
+    );
+    let tagged = with_original_header(&cancel.envelope, &meet.message_id);
+    match bob.receive(&cancel.message_id, &tagged).unwrap() {
+        Received::Message(m) => assert_eq!(m.resend_of, None),
+        other => panic!("a genuine message was suppressed: {other:?}"),
+    }
+    // Naming a message still to come.
+    let first = alice.send_text(&id, "first").unwrap().outbound;
+    let second = alice.send_text(&id, "second").unwrap().outbound;
+    let tagged = with_original_header(&second.envelope, &first.message_id);
+    match bob.receive(&second.message_id, &tagged).unwrap() {
+        Received::Message(m) => assert_eq!(m.resend_of, None),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        text_of(&bob.receive(&first.message_id, &first.envelope).unwrap()),
+        "first"
+    );
+}

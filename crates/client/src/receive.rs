@@ -217,7 +217,8 @@ pub enum Received {
         conversation: ConversationId,
         /// The transport id of the message that failed.
         failed_message_id: String,
-        /// Why: the failure-reason arm, if the IMDN has one.
+        /// Why: the failure-reason arm, if the IMDN has one the signature
+        /// covers (client reasons 1 to 6; RCPT-CONTENT-2).
         reason: Option<FailureArm>,
         /// The reporting member's device.
         reporter: Sender,

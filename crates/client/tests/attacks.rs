@@ -1330,3 +1330,43 @@ fn server_cannot_make_a_message_a_duplicate_with_an_unauthenticated_header() {
         "first"
     );
 }
+
+/// The delivery service (or anyone relaying) rewrites the failure-reason
+/// arm of Carol's genuine signed negative receipt. The signed derived
+/// content carries `failure_reason` 0 for no arm, for every server reason
+/// and for Google's own tokens, so it can swap one of those for another
+/// (here: "encryption-not-available", "failed because of a downgrade")
+/// without breaking the signature. What Bob's app is told must come from
+/// the signature: no reason (RCPT-CONTENT-2).
+#[test]
+fn relay_cannot_put_an_unsigned_failure_reason_into_a_verified_receipt() {
+    use crosslock_client::wire::imdn::{
+        ClientReason, DeliveryStatus, FailureArm, Notification, ServerReason,
+    };
+    let net = Net::new();
+    let (mut alice, mut bob, mut carol, id) = group_of_three(&net);
+    for forged in [
+        FailureArm::Server(ServerReason::EncryptionNotAvailable),
+        FailureArm::Client(ClientReason::ControlMessageFailedDueToDowngrade),
+    ] {
+        let m = alice.send_text(&id, "hi").unwrap().outbound;
+        let r = carol.negative_report(&id, &m.message_id, 0).unwrap();
+        let mut envelope = wire::report::ReceiptEnvelope::decode(&r.envelope).unwrap();
+        envelope.imdn.notification = Notification::Delivery(DeliveryStatus::Failed(Some(forged)));
+        match bob.receive(&r.message_id, &envelope.encode()) {
+            Ok(Received::NegativeReport { reason, .. }) => assert_eq!(reason, None),
+            Err(ClientError::ReportRefused(_)) => {}
+            other => panic!("an unsigned reason reached the app: {other:?}"),
+        }
+    }
+    // A signed reason still arrives.
+    let m = alice.send_text(&id, "hi").unwrap().outbound;
+    let r = carol.negative_report(&id, &m.message_id, 4).unwrap();
+    match bob.receive(&r.message_id, &r.envelope).unwrap() {
+        Received::NegativeReport { reason, .. } => assert_eq!(
+            reason,
+            Some(FailureArm::Client(ClientReason::FailedToDecrypt))
+        ),
+        other => panic!("{other:?}"),
+    }
+}

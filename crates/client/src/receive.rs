@@ -516,6 +516,12 @@ impl Device {
                             _ => {}
                         }
                     }
+                    // MLS-PROP-4: never cache what no commit may apply.
+                    crate::mls::rules::check_standalone_proposal(
+                        &proposal.proposal,
+                        group.context(),
+                    )
+                    .map_err(|e| ClientError::InvalidHandshake(format!("rule violated: {e}")))?;
                     if !proposal.authenticated_data.is_empty() {
                         check_aad(
                             &proposal.authenticated_data,

@@ -553,7 +553,7 @@ fn ext_u32(leaf: u32) -> [u8; 4] {
 /// MLS-PROP-4: a proposal no commit may apply, sent on its own by a
 /// hostile member (a custom proposal Crosslock never applies, 0xF010,
 /// advertised for parity only; a GroupContextExtensions proposal changing
-/// the era), is refused when it arrives and never cached: cached, it would
+/// the era; a pre-shared key, which Crosslock never uses), is refused when it arrives and never cached: cached, it would
 /// go into every later commit of the receiver and fail the rules, and
 /// every send would fail with `CommitRequired`, so the group could neither
 /// talk nor remove the attacker.
@@ -581,6 +581,25 @@ fn a_proposal_no_commit_may_apply_is_not_cached() {
                 let message = group
                     .propose_group_context_extensions(
                         extensions,
+                        authenticated_data(&message_id, 1, None),
+                    )
+                    .unwrap();
+                let out = envelope(message_id.clone(), HANDSHAKE, 1, auth, &message)?;
+                Ok((message_id, out.envelope))
+            })
+            .unwrap(),
+    );
+    // An external PSK no member holds: a committer leaves it out, and the
+    // delivery service then refuses every commit (`pending-proposal`).
+    hostile.push(
+        alice
+            .atomically(|d| {
+                let message_id = d.new_message_id();
+                let group = d.group(&id)?;
+                let auth = crate::outbound::epoch_authenticator(group)?;
+                let message = group
+                    .propose_external_psk(
+                        mls_rs::psk::ExternalPskId::new(vec![7; 16]),
                         authenticated_data(&message_id, 1, None),
                     )
                     .unwrap();

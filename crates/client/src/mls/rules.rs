@@ -40,6 +40,9 @@ pub enum RuleError {
     /// implement (advertised for parity with deployed clients only).
     #[error("custom proposal 0x{0:04X} is not applied")]
     UnsupportedProposal(u16),
+    /// MLS-PROP-4: pre-shared keys are not used.
+    #[error("pre-shared key proposals are not used")]
+    PskRefused,
     /// MLS-EXT-1: an external commit only rejoins: it removes exactly one
     /// leaf, of the same device (number and device id) as the new leaf.
     /// Nobody joins a conversation by external commit.
@@ -132,6 +135,9 @@ pub fn check_standalone_proposal(
             other => Err(RuleError::UnsupportedProposal(*other)),
         },
         Proposal::ReInit(_) => Err(RuleError::ReInitRefused),
+        // No member holds a pre-shared key (Crosslock uses none): a
+        // committer would leave it out.
+        Proposal::Psk(_) => Err(RuleError::PskRefused),
         Proposal::GroupContextExtensions(new) => check_context_change(&context.extensions, new),
         _ => Ok(()),
     }

@@ -55,7 +55,7 @@ pub mod observer {
     };
     pub use crate::mls::extensions::{EndMlsExtension, EraExtension};
     pub use crate::mls::identity::{IdentityError, Rcc16Identity};
-    pub use crate::mls::rules::{CrosslockRules, RuleError};
+    pub use crate::mls::rules::{CrosslockRules, RuleError, check_standalone_proposal};
 }
 pub use mls::storage::EpochRetention;
 pub use outbound::{Outbound, PendingCommit};

@@ -217,7 +217,8 @@ pub enum Received {
         conversation: ConversationId,
         /// The transport id of the message that failed.
         failed_message_id: String,
-        /// Why: the failure-reason arm, if the IMDN has one.
+        /// Why: the failure-reason arm, if the IMDN has one the signature
+        /// covers (client reasons 1 to 6; RCPT-CONTENT-2).
         reason: Option<FailureArm>,
         /// The reporting member's device.
         reporter: Sender,
@@ -250,7 +251,7 @@ fn is_server_kick(message: &CpimMessage) -> bool {
     })
 }
 
-fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -517,6 +518,12 @@ impl Device {
                             _ => {}
                         }
                     }
+                    // MLS-PROP-4: never cache what no commit may apply.
+                    crate::mls::rules::check_standalone_proposal(
+                        &proposal.proposal,
+                        group.context(),
+                    )
+                    .map_err(|e| ClientError::InvalidHandshake(format!("rule violated: {e}")))?;
                     if !proposal.authenticated_data.is_empty() {
                         check_aad(
                             &proposal.authenticated_data,
@@ -1069,14 +1076,16 @@ fn check_aad(
 }
 
 /// The original a resend stands for (RCV-RESEND-2, fact sheet §3a/§3c):
-/// from the authenticated link (`0x01` or `0x02`), from a bare
-/// `mls.Original-Message-ID` header, or from both when they agree (the
-/// `0x02` link's MAC verifies over the header's id). A link whose id is not
-/// UTF-8 names no message we could have shown, and is refused.
+/// from the authenticated link (`0x01` or `0x02`), or from it and the
+/// `mls.Original-Message-ID` header when they agree (the `0x02` link's MAC
+/// verifies over the header's id). A bare header names nothing: it is
+/// outside MLS, so the server could write it onto any message to have it
+/// dropped as a duplicate (or to have a later genuine message dropped). A
+/// link whose id is not UTF-8 names no message we could have shown, and is
+/// refused.
 fn resend_link(link: Option<&Resend>, header: Option<&str>) -> Result<Option<String>, ClientError> {
     match (link, header) {
-        (None, None) => Ok(None),
-        (None, Some(header)) => Ok(Some(header.to_owned())),
+        (None, _) => Ok(None),
         (Some(link), None) => std::str::from_utf8(link.original_id())
             .map(|id| Some(id.to_owned()))
             .map_err(|_| ClientError::ResendLinkMismatch),

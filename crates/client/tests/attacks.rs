@@ -1285,3 +1285,88 @@ fn binding_suites_round_trip_and_old_bindings_still_prove_keys() {
         Suite::MlKem768X25519Aes128
     );
 }
+
+/// `envelope` with an `mls.Original-Message-ID` header naming `original`.
+fn with_original_header(envelope: &[u8], original: &str) -> Vec<u8> {
+    let mut e = wire::cpim::MlsEnvelope::decode(envelope).unwrap();
+    e.original_message_id = Some(original.to_owned());
+    e.encode()
+}
+
+/// The delivery service writes `mls.Original-Message-ID` (outside MLS, so
+/// nothing authenticates it) onto genuine messages of Alice that carry no
+/// resend link: on one naming a message Bob already showed, to have it
+/// dropped as a duplicate of it; on one naming a message still to come, so
+/// that the later genuine message is dropped. Both must be shown, as
+/// themselves (RCV-RESEND-2: only the authenticated link names an original).
+#[test]
+fn server_cannot_make_a_message_a_duplicate_with_an_unauthenticated_header() {
+    let net = Net::new();
+    let (mut alice, mut bob, _carol, id) = group_of_three(&net);
+    let meet = alice.send_text(&id, "meet at 5").unwrap().outbound;
+    let cancel = alice
+        .send_text(&id, "cancelled, do not come")
+        .unwrap()
+        .outbound;
+    assert_eq!(
+        text_of(&bob.receive(&meet.message_id, &meet.envelope).unwrap()),
+        "meet at 5"
+    );
+    let tagged = with_original_header(&cancel.envelope, &meet.message_id);
+    match bob.receive(&cancel.message_id, &tagged).unwrap() {
+        Received::Message(m) => assert_eq!(m.resend_of, None),
+        other => panic!("a genuine message was suppressed: {other:?}"),
+    }
+    // Naming a message still to come.
+    let first = alice.send_text(&id, "first").unwrap().outbound;
+    let second = alice.send_text(&id, "second").unwrap().outbound;
+    let tagged = with_original_header(&second.envelope, &first.message_id);
+    match bob.receive(&second.message_id, &tagged).unwrap() {
+        Received::Message(m) => assert_eq!(m.resend_of, None),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        text_of(&bob.receive(&first.message_id, &first.envelope).unwrap()),
+        "first"
+    );
+}
+
+/// The delivery service (or anyone relaying) rewrites the failure-reason
+/// arm of Carol's genuine signed negative receipt. The signed derived
+/// content carries `failure_reason` 0 for no arm, for every server reason
+/// and for Google's own tokens, so it can swap one of those for another
+/// (here: "encryption-not-available", "failed because of a downgrade")
+/// without breaking the signature. What Bob's app is told must come from
+/// the signature: no reason (RCPT-CONTENT-2).
+#[test]
+fn relay_cannot_put_an_unsigned_failure_reason_into_a_verified_receipt() {
+    use crosslock_client::wire::imdn::{
+        ClientReason, DeliveryStatus, FailureArm, Notification, ServerReason,
+    };
+    let net = Net::new();
+    let (mut alice, mut bob, mut carol, id) = group_of_three(&net);
+    for forged in [
+        FailureArm::Server(ServerReason::EncryptionNotAvailable),
+        FailureArm::Client(ClientReason::ControlMessageFailedDueToDowngrade),
+    ] {
+        let m = alice.send_text(&id, "hi").unwrap().outbound;
+        let r = carol.negative_report(&id, &m.message_id, 0).unwrap();
+        let mut envelope = wire::report::ReceiptEnvelope::decode(&r.envelope).unwrap();
+        envelope.imdn.notification = Notification::Delivery(DeliveryStatus::Failed(Some(forged)));
+        match bob.receive(&r.message_id, &envelope.encode()) {
+            Ok(Received::NegativeReport { reason, .. }) => assert_eq!(reason, None),
+            Err(ClientError::ReportRefused(_)) => {}
+            other => panic!("an unsigned reason reached the app: {other:?}"),
+        }
+    }
+    // A signed reason still arrives.
+    let m = alice.send_text(&id, "hi").unwrap().outbound;
+    let r = carol.negative_report(&id, &m.message_id, 4).unwrap();
+    match bob.receive(&r.message_id, &r.envelope).unwrap() {
+        Received::NegativeReport { reason, .. } => assert_eq!(
+            reason,
+            Some(FailureArm::Client(ClientReason::FailedToDecrypt))
+        ),
+        other => panic!("{other:?}"),
+    }
+}

@@ -694,6 +694,95 @@ case!(
     }
 );
 
+// ------------------------------------------------------ group subject and icon
+
+case!(
+    /// Under a v3.0 commitment (over the key `K` alone), Carol, a member who
+    /// received the subject key, encrypts a subject of her own under the
+    /// same `K` with a fresh IV and delivers that key, IV and tag: without
+    /// a commit she would replace the subject Bob shows (GROUP-META-9).
+    metadata_redelivery_with_a_different_value_under_the_same_key,
+    {
+        let net = Net::new();
+        let mut t = trio(&net);
+        let change = t
+            .alice
+            .set_group_metadata(&t.id, MetadataKind::Subject, b"Climbing club", "text/plain")
+            .unwrap();
+        accept(&mut t.alice, &change.commit, &mut [&mut t.bob, &mut t.carol], &mut []);
+        let sent = t
+            .alice
+            .send_group_metadata_keys(&t.id, MetadataKind::Subject, "https://content.example/s", T0 + 86_400)
+            .unwrap();
+        let mut held = None;
+        for device in [&mut t.bob, &mut t.carol] {
+            for s in &sent {
+                if let Received::Message(m) = device.receive(&s.outbound.message_id, &s.outbound.envelope).unwrap()
+                    && let ReceivedContent::FileInfo(info) = m.content
+                {
+                    held = Some(info);
+                }
+            }
+        }
+        assert_eq!(
+            t.bob.open_group_metadata(&t.id, MetadataKind::Subject, &change.ciphertext).unwrap(),
+            b"Climbing club"
+        );
+        // Carol's value under Alice's key.
+        let info = held.unwrap();
+        let key = *info.metadata().encryption().key.as_bytes();
+        let (_, sealed) = file::encrypt_bytes(
+            b"Carol's club",
+            &FileKey::from_bytes(key),
+            b"group_subject",
+            [0x5a; 12],
+        )
+        .unwrap();
+        let metadata = FileMetadata::new(
+            "group_subject",
+            "text/plain",
+            FileEncryptionInfo {
+                key: FileKey::from_bytes(key),
+                iv: [0x5a; 12],
+                tag: sealed.tag,
+                length_hint: Some(sealed.size),
+            },
+        )
+        .unwrap();
+        let forged = t
+            .carol
+            .send(&t.id, Content::FileInfo(FileInfo::new(Slot::Subject, metadata)))
+            .unwrap()
+            .outbound;
+        bob_refuses(&mut t, &forged.message_id, &forged.envelope, |e| {
+            matches!(
+                e,
+                ClientError::GroupMetadata(GroupMetadataError::ConflictingDelivery(MetadataKind::Subject))
+            )
+        });
+        assert_eq!(
+            t.bob.group_metadata(&t.id).unwrap().subject.as_deref(),
+            Some("Climbing club")
+        );
+        // The genuine key delivered again is still read.
+        let again = t
+            .alice
+            .send_group_metadata_keys(&t.id, MetadataKind::Subject, "https://content.example/s", T0 + 86_400)
+            .unwrap();
+        for s in &again {
+            assert!(matches!(
+                t.bob.receive(&s.outbound.message_id, &s.outbound.envelope).unwrap(),
+                Received::Message(_)
+            ));
+        }
+        assert_eq!(
+            t.bob.group_metadata(&t.id).unwrap().subject.as_deref(),
+            Some("Climbing club")
+        );
+        still_works(&mut t);
+    }
+);
+
 // -------------------------------------------------------------- Welcomes
 
 case!(

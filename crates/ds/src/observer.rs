@@ -11,7 +11,7 @@ use crosslock_client::credential::{CredentialError, TrustPolicy};
 use crosslock_client::env::SystemClock;
 use crosslock_client::observer::{
     CrosslockRules, EndMlsExtension, EraExtension, IdentityError, Rcc16Identity,
-    advertised_extensions,
+    advertised_extensions, check_standalone_proposal,
 };
 use crosslock_client::suite::Suite;
 use crosslock_mls_crypto::CrosslockCrypto;
@@ -233,6 +233,13 @@ impl Observer {
     }
 
     /// Processes a proposal (validated and cached for the next commit).
+    ///
+    /// MLS-PROP-4: a proposal no commit may apply (a custom proposal, a
+    /// ReInit, a GroupContextExtensions change the rules refuse) is refused
+    /// before it is cached: every later commit must include a cached
+    /// proposal (`pending-proposal`), so one the rules refuse would block every
+    /// commit of the group, the removal of its sender included. On a
+    /// refusal the caller stores nothing.
     pub(crate) fn proposal(
         &self,
         group: &mut Observed,
@@ -243,7 +250,11 @@ impl Observer {
             .process_incoming_message_with_time(message, MlsTime::from(now))
             .map_err(mls_refusal)?
         {
-            ExternalReceivedMessage::Proposal(_) => Self::snapshot(group),
+            ExternalReceivedMessage::Proposal(p) => {
+                check_standalone_proposal(&p.proposal, group.group_context())
+                    .map_err(|e| reason(ServerReason::InvalidCommit, e))?;
+                Self::snapshot(group)
+            }
             _ => Err(reason(ServerReason::InvalidCommit, "not a proposal")),
         }
     }

@@ -693,3 +693,59 @@ async fn member_cannot_submit_a_commit_with_another_epochs_tree() {
         .unwrap();
     assert_eq!(now.tree(), Some(pending.ratchet_tree.as_slice()));
 }
+
+/// A member turns the `rcs_signature` of one of its own signed receipts (an
+/// MLS PublicMessage carrying a custom proposal, signed and
+/// membership-tagged in the current epoch) into a group proposal. Cached,
+/// it would be a proposal every later commit must include (`pending-proposal`,
+/// RFC 9420 §12.4) while no commit may apply it (MLS-PROP-2): every commit,
+/// the one removing the attacker included, refused with `pending-proposal`.
+/// The DS refuses it like any proposal no commit may apply (MLS-PROP-4).
+#[tokio::test(flavor = "multi_thread")]
+async fn member_cannot_freeze_a_group_with_a_proposal_no_commit_may_apply() {
+    let mut g = group(
+        two_providers().await,
+        b"00000000-0000-4000-8000-000000000a05",
+    )
+    .await;
+    let m = g.alice.device.send_text(&g.id, "hi").unwrap();
+    let receipt = g
+        .carol
+        .device
+        .delivery_receipt(&g.id, &m.outbound.message_id)
+        .unwrap();
+    let signature = ReceiptEnvelope::decode(&receipt.envelope)
+        .unwrap()
+        .signature;
+    let authenticator = g
+        .carol
+        .device
+        .security_state(&g.id)
+        .unwrap()
+        .epoch_authenticator;
+    let proposal = MlsEnvelope {
+        from: None,
+        to: None,
+        date_time: None,
+        message_id: "MxAAECAwQFRgeICQoLDA0ODw".into(),
+        era: 1,
+        epoch_authenticator: authenticator,
+        original_message_id: None,
+        content_type: crosslock_wire::content_type::MLS_RCS_CLIENT.into(),
+        body: signature,
+    }
+    .encode();
+    let before = tables(&g.p.ds_a).await;
+    refused_for(
+        g.carol.ds.message(&proposal).await,
+        ServerReason::InvalidCommit,
+    );
+    assert_eq!(tables(&g.p.ds_a).await, before);
+    // The commit removing Carol still goes through.
+    let removal = g
+        .alice
+        .device
+        .remove_participant(&g.id, &PhoneNumber::parse(CAROL).unwrap())
+        .unwrap();
+    assert_eq!(g.alice.submit(&removal).await.unwrap().epoch, 2);
+}

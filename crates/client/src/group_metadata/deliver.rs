@@ -156,6 +156,7 @@ pub(crate) fn pair_metadata_on_receive(
         if !key_matches(&claimed, kind, &item.key, &item.tag) {
             return Err(GroupMetadataError::CommitmentMismatch(kind).into());
         }
+        check_same_value(&device.metadata_record(id)?, &context, kind, &item)?;
         device.staged.put(Table::GroupMetadata, held, body.to_vec());
         return Ok(Some(Vec::new()));
     }
@@ -179,6 +180,7 @@ pub(crate) fn pair_metadata_on_receive(
     }
     item.download = Some((found.download.url.clone(), found.download.until));
     let mut record = device.metadata_record(id)?;
+    check_same_value(&record, &context, found.kind, &item)?;
     let slot = record.slot_mut(found.kind);
     if let Some(old) = slot.as_ref()
         && old.key == item.key
@@ -190,6 +192,30 @@ pub(crate) fn pair_metadata_on_receive(
     *slot = Some(item);
     device.put_metadata_record(id, &record)?;
     Ok(Some(vec![info_bytes]))
+}
+
+/// GROUP-META-9: once this device holds a key for the current value, a
+/// delivery must carry the same key material (key, IV, tag and length): a
+/// v3.0 commitment binds `K` alone, so a member who knows `K` could seal
+/// another value under it and replace the one shown, without a commit.
+fn check_same_value(
+    record: &super::record::MetadataRecord,
+    context: &mls_rs::ExtensionList,
+    kind: MetadataKind,
+    item: &super::record::Item,
+) -> Result<(), ClientError> {
+    if let Some(old) = record.item(kind)
+        && old.is_current(context, kind)?
+    {
+        let same = crate::receive::ct_eq(&old.key, &item.key)
+            & crate::receive::ct_eq(&old.tag, &item.tag)
+            & (old.iv == item.iv)
+            & (old.length == item.length);
+        if !same {
+            return Err(GroupMetadataError::ConflictingDelivery(kind).into());
+        }
+    }
+    Ok(())
 }
 
 /// The group-metadata download a descriptor paired with `paired` names,

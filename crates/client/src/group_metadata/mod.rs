@@ -185,6 +185,12 @@ pub enum GroupMetadataError {
     /// This device holds no key for the current value of this kind.
     #[error("no key for the group's current {0:?}")]
     NoKey(MetadataKind),
+    /// GROUP-META-9: this device holds a key for the current value, and a
+    /// delivery names another IV, tag or length (under a v3.0 commitment,
+    /// which covers `K` only, a member who knows `K` could otherwise
+    /// replace the value without a commit).
+    #[error("a {0:?} key delivery differs from the current value's key material")]
+    ConflictingDelivery(MetadataKind),
     /// GROUP-META-4: a FileInfo in slot 3/4 must name the slot's HKDF info.
     #[error("a {kind:?} key delivery must have file_name {expected:?}")]
     WrongFileName {

@@ -549,3 +549,76 @@ fn server_sent_server_remove_is_dropped() {
 fn ext_u32(leaf: u32) -> [u8; 4] {
     crosslock_wire::rcc16::proposal::encode_server_remove(leaf)
 }
+
+/// MLS-PROP-4: a proposal no commit may apply, sent on its own by a
+/// hostile member (a custom proposal Crosslock never applies, 0xF010,
+/// advertised for parity only; a GroupContextExtensions proposal changing
+/// the era; a pre-shared key, which Crosslock never uses), is refused when it arrives and never cached: cached, it would
+/// go into every later commit of the receiver and fail the rules, and
+/// every send would fail with `CommitRequired`, so the group could neither
+/// talk nor remove the attacker.
+#[test]
+fn a_proposal_no_commit_may_apply_is_not_cached() {
+    let Pair {
+        mut alice,
+        mut bob,
+        id,
+        ..
+    } = pair(Revision::V3_0);
+    let unsupported = CustomProposal::new(ProposalType::new(0xF010), vec![1]);
+    let (mid, bytes) = propose_custom(&mut alice, &id, unsupported);
+    let mut hostile = vec![(mid, bytes)];
+    hostile.push(
+        alice
+            .atomically(|d| {
+                let message_id = d.new_message_id();
+                let group = d.group(&id)?;
+                let auth = crate::outbound::epoch_authenticator(group)?;
+                let mut extensions = group.context().extensions.clone();
+                extensions
+                    .set_from(crate::mls::extensions::EraExtension { era: 9 })
+                    .unwrap();
+                let message = group
+                    .propose_group_context_extensions(
+                        extensions,
+                        authenticated_data(&message_id, 1, None),
+                    )
+                    .unwrap();
+                let out = envelope(message_id.clone(), HANDSHAKE, 1, auth, &message)?;
+                Ok((message_id, out.envelope))
+            })
+            .unwrap(),
+    );
+    // An external PSK no member holds: a committer leaves it out, and the
+    // delivery service then refuses every commit (`pending-proposal`).
+    hostile.push(
+        alice
+            .atomically(|d| {
+                let message_id = d.new_message_id();
+                let group = d.group(&id)?;
+                let auth = crate::outbound::epoch_authenticator(group)?;
+                let message = group
+                    .propose_external_psk(
+                        mls_rs::psk::ExternalPskId::new(vec![7; 16]),
+                        authenticated_data(&message_id, 1, None),
+                    )
+                    .unwrap();
+                let out = envelope(message_id.clone(), HANDSHAKE, 1, auth, &message)?;
+                Ok((message_id, out.envelope))
+            })
+            .unwrap(),
+    );
+    for (mid, bytes) in hostile {
+        let before = bob.security_state(&id).unwrap();
+        let refused = bob.receive(&mid, &bytes).unwrap_err();
+        assert!(
+            matches!(&refused, ClientError::InvalidHandshake(why) if why.starts_with("rule violated")),
+            "{refused:?}"
+        );
+        assert_eq!(bob.security_state(&id).unwrap(), before);
+        assert!(!bob.group(&id).unwrap().commit_required());
+    }
+    bob.send(&id, crate::Content::Text("still talking".into()))
+        .unwrap();
+    bob.update_keys(&id).unwrap();
+}

@@ -40,6 +40,9 @@ pub enum RuleError {
     /// implement (advertised for parity with deployed clients only).
     #[error("custom proposal 0x{0:04X} is not applied")]
     UnsupportedProposal(u16),
+    /// MLS-PROP-4: pre-shared keys are not used.
+    #[error("pre-shared key proposals are not used")]
+    PskRefused,
     /// MLS-EXT-1: an external commit only rejoins: it removes exactly one
     /// leaf, of the same device (number and device id) as the new leaf.
     /// Nobody joins a conversation by external commit.
@@ -102,6 +105,44 @@ fn check_custom_proposals(proposals: &ProposalBundle) -> Result<(), RuleError> {
     }
 }
 
+/// MLS-ERA-1, MLS-END-1 and MLS-CTX-1 for a GroupContextExtensions
+/// proposal replacing `current` with `new`.
+fn check_context_change(current: &ExtensionList, new: &ExtensionList) -> Result<(), RuleError> {
+    if era_of(new)? != era_of(current)? {
+        return Err(RuleError::EraChanged);
+    }
+    if current.has_extension(EndMlsExtension::TYPE) && !new.has_extension(EndMlsExtension::TYPE) {
+        return Err(RuleError::EndMlsWithdrawn);
+    }
+    check_rcc16_extensions(current, new)
+}
+
+/// MLS-PROP-4: a proposal that arrives on its own (not inside a commit) is
+/// held to the rules a commit carrying it will be held to, before anyone
+/// caches it. A cached proposal goes into the receiver's next commit (and
+/// the delivery service refuses a commit that leaves one out, RFC 9420
+/// §12.4): one the rules refuse would leave every member unable to
+/// commit, and, with a proposal pending, to send.
+pub fn check_standalone_proposal(
+    proposal: &mls_rs::group::proposal::Proposal,
+    context: &GroupContext,
+) -> Result<(), RuleError> {
+    use mls_rs::group::proposal::Proposal;
+    match proposal {
+        Proposal::Custom(custom) => match custom.proposal_type() {
+            ProposalType::RCS_SERVER_REMOVE => Err(RuleError::ServerRemoveRefused),
+            ProposalType::RCS_SIGNATURE => Err(RuleError::RcsSignatureInCommit),
+            other => Err(RuleError::UnsupportedProposal(*other)),
+        },
+        Proposal::ReInit(_) => Err(RuleError::ReInitRefused),
+        // No member holds a pre-shared key (Crosslock uses none): a
+        // committer would leave it out.
+        Proposal::Psk(_) => Err(RuleError::PskRefused),
+        Proposal::GroupContextExtensions(new) => check_context_change(&context.extensions, new),
+        _ => Ok(()),
+    }
+}
+
 /// MLS-EXT-1: the external commit of `joiner` removes exactly one leaf,
 /// and that leaf belongs to the same device.
 fn check_rejoin(
@@ -137,19 +178,8 @@ impl MlsRules for CrosslockRules {
         current_context: &GroupContext,
         proposals: ProposalBundle,
     ) -> Result<ProposalBundle, Self::Error> {
-        let current_era = era_of(&current_context.extensions)?;
-        let ended = current_context
-            .extensions
-            .has_extension(EndMlsExtension::TYPE);
         for proposal in proposals.group_context_ext_proposals() {
-            let new = &proposal.proposal;
-            if era_of(new)? != current_era {
-                return Err(RuleError::EraChanged);
-            }
-            if ended && !new.has_extension(EndMlsExtension::TYPE) {
-                return Err(RuleError::EndMlsWithdrawn);
-            }
-            check_rcc16_extensions(&current_context.extensions, new)?;
+            check_context_change(&current_context.extensions, &proposal.proposal)?;
         }
         check_custom_proposals(&proposals)?;
         if !proposals.reinit_proposals().is_empty() {

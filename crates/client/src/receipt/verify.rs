@@ -17,7 +17,10 @@
 //!    custom proposal;
 //! 6. RCPT-CONTENT-1: its `authenticated_data` is the derived content of
 //!    the plaintext receipt: receipt id, era, type, status, reported id
-//!    and failure reason.
+//!    and failure reason;
+//! 7. RCPT-CONTENT-2: a failure-reason arm the signature does not cover
+//!    (a server reason or a Google-only token, signed as 0) is not
+//!    reported.
 
 use crosslock_wire::cpim::Message;
 use crosslock_wire::imdn::{DeliveryStatus, Notification};
@@ -143,7 +146,10 @@ impl Device {
                 Received::NegativeReport {
                     conversation: id,
                     failed_message_id: reported,
-                    reason,
+                    // RCPT-CONTENT-2: only a reason the signature covers
+                    // (codes 1 to 6); any other arm signs as 0, so a relay
+                    // could have written or swapped it.
+                    reason: reason.filter(|arm| arm.binary_code() != 0),
                     reporter: sender,
                     sent_by_us,
                 }

@@ -152,6 +152,12 @@ pub struct CommitEvent {
     /// subject/icon keys: re-send each with
     /// [`Device::send_group_metadata_keys`] (its URL and expiry are here).
     pub metadata_keys_requested: Vec<crate::group_metadata::MetadataDownload>,
+    /// WIRE-NEG-3: this commit changed the conversation's wire profile (a
+    /// member without Crosslock's extras joined or dropped them from its
+    /// leaf, or the last such member left); the new profile. Tell the user:
+    /// on [`WireProfile::Deployed`] typing, encrypted receipts and
+    /// transparency gossip stop.
+    pub wire_profile_changed: Option<crate::wire_profile::WireProfile>,
 }
 
 /// What an incoming message turned out to be.
@@ -799,11 +805,14 @@ impl Device {
         removed.retain(|r| Some(r) != rejoined.as_ref());
         let epoch = new_epoch.epoch;
         let prior_context = new_epoch.prior_state.context().extensions.clone();
+        let prior_profile = crate::wire_profile::profile_of_roster(new_epoch.prior_state.roster());
         let superseded_pending = had_pending && !own;
         if group.has_pending_commit() {
             group.clear_pending_commit();
         }
         let context = group.context().extensions.clone();
+        let profile = crate::wire_profile::profile_of(group);
+        let wire_profile_changed = (!removed_self && profile != prior_profile).then_some(profile);
         group.write_to_storage().map_err(internal)?;
         // MLS-ERA-1 holds by the rules; check the stored era agrees anyway.
         let era = context
@@ -848,6 +857,7 @@ impl Device {
             superseded_pending,
             rejoined,
             metadata_keys_requested,
+            wire_profile_changed,
         })
     }
 

@@ -12,7 +12,8 @@
 //! leaf lists it (rule WIRE-NEG-1 in docs/validation-rules.md). A member
 //! running the deployed profile alone turns the whole conversation back to
 //! the deployed formats; the app sees which in
-//! [`crate::SecurityState::wire_profile`].
+//! [`crate::SecurityState::wire_profile`], and the commit that changes it
+//! says so in [`crate::CommitEvent::wire_profile_changed`] (WIRE-NEG-3).
 
 use serde::{Deserialize, Serialize};
 
@@ -50,8 +51,12 @@ impl WireProfile {
 
 /// WIRE-NEG-1: the profile of a group, from every current leaf.
 pub(crate) fn profile_of(group: &MlsGroup) -> WireProfile {
-    let all = group
-        .roster()
+    profile_of_roster(group.roster())
+}
+
+/// WIRE-NEG-1 over any roster (a group's, or the state before a commit).
+pub(crate) fn profile_of_roster(roster: mls_rs::group::Roster<'_>) -> WireProfile {
+    let all = roster
         .members_iter()
         .all(|m| crosslock_extras(&m.capabilities));
     if all {

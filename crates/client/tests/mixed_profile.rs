@@ -169,3 +169,75 @@ fn a_text_plain_body_is_framed_as_deployed_clients_frame_it() {
     assert!(text.contains("Content-Type: text/plain;charset=UTF-8\r\n"));
     assert!(text.ends_with("\r\n\r\nhi"));
 }
+
+/// WIRE-NEG-3: the commit that changes a conversation's profile says so to
+/// every member's app, both ways; a commit that keeps it says nothing.
+#[test]
+fn the_commit_that_changes_the_profile_tells_every_member() {
+    let net = Net::new();
+    let mut alice = net.phone(ALICE, DeviceProfile::Android);
+    let mut bob = net.phone(BOB, DeviceProfile::Ios);
+    let mut carol = net.phone("+15551230003", DeviceProfile::Android);
+    let mut dave = deployed_phone(&net, DAVE);
+    let pending = alice
+        .create_conversation(
+            NewConversation::Group {
+                group_id: Vec::new(),
+            },
+            &[claim(BOB, &mut [&mut bob])],
+        )
+        .unwrap();
+    accept(&mut alice, &pending, &mut [], &mut [&mut bob]);
+    let id = pending.conversation;
+    let changed = |d: &mut Device, p: &PendingCommit| -> Option<WireProfile> {
+        match d.receive(&p.commit.message_id, &p.commit.envelope).unwrap() {
+            Received::Commit(c) => c.wire_profile_changed,
+            other => panic!("{other:?}"),
+        }
+    };
+
+    // Another Crosslock device: no change.
+    let add = alice
+        .add_participants(&id, &[claim("+15551230003", &mut [&mut carol])])
+        .unwrap();
+    alice.commit_accepted(&add).unwrap();
+    assert_eq!(changed(&mut bob, &add), None);
+    let w = add.welcome.as_ref().unwrap();
+    carol
+        .receive_with_tree(&w.message_id, &w.envelope, Some(&add.ratchet_tree))
+        .unwrap();
+
+    // Dave, deployed profile alone, joins: the extras stop.
+    let add = alice
+        .add_participants(&id, &[claim(DAVE, &mut [&mut dave])])
+        .unwrap();
+    alice.commit_accepted(&add).unwrap();
+    assert_eq!(changed(&mut bob, &add), Some(WireProfile::Deployed));
+    assert_eq!(changed(&mut carol, &add), Some(WireProfile::Deployed));
+    let w = add.welcome.as_ref().unwrap();
+    dave.receive_with_tree(&w.message_id, &w.envelope, Some(&add.ratchet_tree))
+        .unwrap();
+
+    // Bob removes Dave: the extras are back, and Alice hears it too.
+    let removal = bob.remove_participant(&id, &number(DAVE)).unwrap();
+    bob.commit_accepted(&removal).unwrap();
+    assert_eq!(
+        changed(&mut alice, &removal),
+        Some(WireProfile::CrosslockExtras)
+    );
+    assert_eq!(
+        changed(&mut carol, &removal),
+        Some(WireProfile::CrosslockExtras)
+    );
+    // Dave, removed, is told he was removed, not about a profile.
+    match dave
+        .receive(&removal.commit.message_id, &removal.commit.envelope)
+        .unwrap()
+    {
+        Received::Commit(c) => {
+            assert!(c.removed_self);
+            assert_eq!(c.wire_profile_changed, None);
+        }
+        other => panic!("{other:?}"),
+    }
+}

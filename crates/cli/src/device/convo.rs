@@ -423,7 +423,7 @@ pub(crate) async fn sync(
                 let added: Vec<Value> = c.added.iter().map(sender).collect();
                 let removed: Vec<Value> = c.removed.iter().map(sender).collect();
                 report.line(format!(
-                    "[{}] epoch {}: {} added, {} removed{}",
+                    "[{}] epoch {}: {} added, {} removed{}{}",
                     c.conversation,
                     c.epoch,
                     added.len(),
@@ -432,6 +432,11 @@ pub(crate) async fn sync(
                         " (this device was removed)"
                     } else {
                         ""
+                    },
+                    match c.wire_profile_changed {
+                        Some(p) if p.extras() => format!("; wire profile now {}: typing and encrypted receipts are back", p.name()),
+                        Some(p) => format!("; wire profile now {}: a member reads the deployed formats only, so no typing, and receipts are signed IMDNs", p.name()),
+                        None => String::new(),
                     }
                 ));
                 // 0xF007: a member asked for the group's keys; re-send ours.
@@ -442,7 +447,7 @@ pub(crate) async fn sync(
                         report.line(format!("[{}] keys not re-sent: {e}", c.conversation));
                     }
                 }
-                json!({"type": "commit", "conversation": c.conversation.to_string(), "epoch": c.epoch, "added": added, "removed": removed, "removed_self": c.removed_self, "metadata_keys_resent": c.metadata_keys_requested.len()})
+                json!({"type": "commit", "conversation": c.conversation.to_string(), "epoch": c.epoch, "added": added, "removed": removed, "removed_self": c.removed_self, "metadata_keys_resent": c.metadata_keys_requested.len(), "wire_profile_changed": c.wire_profile_changed.map(|p| p.name())})
             }
             Ok(Received::Joined {
                 conversation,

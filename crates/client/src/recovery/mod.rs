@@ -205,6 +205,8 @@ impl Device {
                 superseded_pending: false,
                 rejoined: rejoin.then_some(me),
                 metadata_keys_requested: Vec::new(),
+                // A rejoin or new era keeps the members, and so the profile.
+                wire_profile_changed: None,
             },
         ))
     }

@@ -271,7 +271,10 @@ fn every_documented_rule_is_cited_in_code_and_every_cited_rule_is_documented() {
     for file in &files {
         let source = std::fs::read_to_string(file).unwrap();
         let name = file.strip_prefix(root()).unwrap().to_owned();
-        let in_src = name.components().nth(2).is_some_and(|c| c.as_os_str() == "src");
+        let in_src = name
+            .components()
+            .nth(2)
+            .is_some_and(|c| c.as_os_str() == "src");
         if in_src {
             let (code, tests, paths) = split_tests(file, &source);
             test_paths.extend(paths);
@@ -321,7 +324,12 @@ fn every_documented_rule_is_cited_in_code_and_every_cited_rule_is_documented() {
         .filter(|(id, _)| {
             !documented.contains(*id) && !retired.contains(*id) && !elsewhere.contains(*id)
         })
-        .map(|(id, files)| format!("{id} (in {})", files.iter().cloned().collect::<Vec<_>>().join(", ")))
+        .map(|(id, files)| {
+            format!(
+                "{id} (in {})",
+                files.iter().cloned().collect::<Vec<_>>().join(", ")
+            )
+        })
         .collect();
 
     let mut problems = Vec::new();
@@ -349,7 +357,11 @@ fn every_documented_rule_is_cited_in_code_and_every_cited_rule_is_documented() {
         ));
     }
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
-    assert!(documented.len() >= 150, "only {} rule ids documented", documented.len());
+    assert!(
+        documented.len() >= 150,
+        "only {} rule ids documented",
+        documented.len()
+    );
 }
 
 #[test]
@@ -377,7 +389,10 @@ fn the_id_reader_sees_ranges_lists_and_skips_lookalikes() {
                | FILE-BLOB-1 … FILE-BLOB-3 | retired in issue 15 | — |\n\
                | `GET /v1/x` | none |\n";
     let (live, retired) = documented_in(doc);
-    assert_eq!(live.into_iter().collect::<Vec<_>>(), ["MLS-EXT-2", "RCV-AUTH-2"]);
+    assert_eq!(
+        live.into_iter().collect::<Vec<_>>(),
+        ["MLS-EXT-2", "RCV-AUTH-2"]
+    );
     assert_eq!(
         retired.into_iter().collect::<Vec<_>>(),
         ["FILE-BLOB-1", "FILE-BLOB-2", "FILE-BLOB-3"]

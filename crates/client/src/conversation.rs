@@ -157,6 +157,7 @@ impl Device {
             .par_iter()
             .map(|(device, number, bytes)| {
                 let (message, suite, identity) = check_key_package(identity, now, &policy, bytes)?;
+                // KP-5: the credential names the number it was claimed for.
                 // The credential must name the number that was asked for.
                 if identity.number != **number {
                     return Err(ClientError::KeyPackageIdentityMismatch {
@@ -302,6 +303,7 @@ impl Device {
                 .iter()
                 .flat_map(|p| p.devices.iter().map(move |_| &p.number)),
         ) {
+            // KP-6: every device has a KeyPackage in the conversation's suite.
             let (_, checked) = device
                 .into_iter()
                 .find(|(s, _)| *s == record.suite)
@@ -309,6 +311,7 @@ impl Device {
                     number: participant.clone(),
                     suite: record.suite,
                 })?;
+            // KP-8: the device is not already a member.
             if members.iter().any(|m| m.identity == checked.identity) {
                 return Err(ClientError::InvalidRequest(format!(
                     "a device of {} is already in the conversation",
@@ -676,6 +679,7 @@ pub(crate) fn commit_error(e: mls_rs::error::MlsError) -> ClientError {
     use mls_rs::error::MlsError as E;
     match e {
         E::InvalidLifetime { .. } => ClientError::KeyPackageExpired,
+        // KP-7: mls-rs verifies the KeyPackage and leaf signatures while building the commit.
         E::InvalidSignature => ClientError::InvalidKeyPackage("signature does not verify".into()),
         E::IdentityProviderError(e) => ClientError::InvalidKeyPackage(e.to_string()),
         E::DuplicateLeafData(_) => {

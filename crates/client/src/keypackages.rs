@@ -210,6 +210,7 @@ pub(crate) fn check_key_package(
     bytes: &[u8],
 ) -> Result<(MlsMessage, Suite, LeafIdentity), ClientError> {
     let max_lifetime_secs = policy.max_accepted_lifetime_secs;
+    // KP-1: an MLS KeyPackage of a supported suite (below).
     let message = MlsMessage::from_bytes(bytes)
         .map_err(|e| ClientError::InvalidKeyPackage(format!("not an MLS message: {e}")))?;
     let kp = message
@@ -218,6 +219,7 @@ pub(crate) fn check_key_package(
     // SUITE-PQ-1: the retired 0xFE4C gets its own error.
     let suite = crate::suite::check_incoming(kp.cipher_suite())?;
     let (not_before, not_after) = lifetime(kp)?;
+    // KP-2: not expired.
     if not_after <= now {
         return Err(ClientError::KeyPackageExpired);
     }
@@ -230,6 +232,7 @@ pub(crate) fn check_key_package(
             max_secs: max_lifetime_secs,
         });
     }
+    // KP-4: the credential passes the trust policy (CRED-*).
     let credential = identity
         .validate(kp.signing_identity(), now)
         .map_err(|e| match e {
@@ -241,6 +244,7 @@ pub(crate) fn check_key_package(
     if not_before.saturating_add(policy.not_before_skew_secs) < credential.not_before() {
         return Err(ClientError::KeyPackageBeforeCredential);
     }
+    // CRED-LIFE-1: (with KP-4) the credential has the policy's minimum validity left.
     // RCC.16: a credential put into use must have at least 30 days left.
     let remaining = credential.not_after().saturating_sub(now);
     if remaining < policy.min_credential_remaining_secs {

@@ -280,6 +280,7 @@ fn process_error(e: MlsError, current: u64, received: Option<u64>) -> ClientErro
             ClientError::InvalidHandshake(format!("credential refused: {e}"))
         }
         MlsError::MlsRulesError(e) => ClientError::InvalidHandshake(format!("rule violated: {e}")),
+        // RCV-MLS-2: mls-rs refuses a past-epoch sender whose leaf changed since.
         // The prior-epoch sender check (a removed or replaced leaf).
         MlsError::MemberNotFound => ClientError::SenderRemovedSinceEpoch,
         other => ClientError::InvalidHandshake(other.to_string()),
@@ -327,6 +328,7 @@ impl Device {
             return self.receive_receipt(transport_message_id, message);
         }
         let envelope = MlsEnvelope::from_message(message)?;
+        // RCV-ID-1: the envelope's message id is the transport's.
         if envelope.message_id != transport_message_id {
             return Err(ClientError::MessageIdMismatch {
                 transport: transport_message_id.to_owned(),
@@ -346,6 +348,7 @@ impl Device {
             Some(rcc16::proposal::RCS_SIGNATURE) => return Err(ClientError::RcsSignatureDropped),
             _ => {}
         }
+        // RCV-MLS-0: an MLS message (here), of a group we are in (below).
         let message = MlsMessage::from_bytes(&envelope.body)
             .map_err(|e| ClientError::Malformed(e.to_string()))?;
         match message.wire_format() {
@@ -367,10 +370,12 @@ impl Device {
         let group_id = message
             .group_id()
             .ok_or_else(|| ClientError::Malformed("no group id".into()))?;
+        // RCV-MLS-0: a group we are in.
         let id = ConversationId::new(group_id.to_vec()).ok_or(ClientError::UnknownConversation)?;
         let record = self.conversation_record(&id)?;
         let transport_id = envelope.message_id.as_str();
         let seen_key = key(&[id.as_bytes(), transport_id.as_bytes()]);
+        // RCV-REPLAY-1: not processed before (the 30-day ledger).
         if self.staged.get(Table::Seen, &seen_key)?.is_some() {
             return Err(ClientError::Replayed);
         }
@@ -380,15 +385,18 @@ impl Device {
         {
             return self.replacement_echoed(&id, record, &envelope.body);
         }
+        // RCV-ERA-1: the envelope's era is the conversation's.
         if envelope.era != record.era {
             return Err(ClientError::WrongEra {
                 expected: record.era,
                 received: envelope.era,
             });
         }
+        // RCV-MEMBER-1: we are still a member.
         if record.status == ConversationStatus::Removed {
             return Err(ClientError::NotAMember);
         }
+        // RCV-WF-1: no commit as a PrivateMessage, no application message as a PublicMessage.
         let (content_type, external_commit) = match message.description() {
             mls_rs::MlsMessageDescription::PrivateProtocolMessage { content_type, .. } => {
                 if content_type == MlsContentType::Commit {
@@ -408,13 +416,16 @@ impl Device {
             }
             _ => return Err(ClientError::Malformed("not a group message".into())),
         };
+        // RCV-END-1: no application message after end_mls.
         if content_type == MlsContentType::Application && record.status == ConversationStatus::Ended
         {
             return Err(ClientError::EncryptionEnded);
         }
         let received_epoch = message.epoch();
         let current = self.group(&id)?.current_epoch();
+        // RCV-EPOCH-1: the epoch is current or a retained past one (WrongEpoch below).
         let expected_auth = match received_epoch {
+            // RCV-AUTH-2 (MLS-EXT-2): an external commit is of the current epoch.
             // MLS-EXT-2: an external committer cannot know this epoch's
             // authenticator; it sends the one of the epoch its commit
             // creates, checked after processing.
@@ -433,6 +444,7 @@ impl Device {
                 });
             }
         };
+        // RCV-AUTH-1: the header is the authenticator of the message's epoch.
         if !ct_eq(&expected_auth, &envelope.epoch_authenticator) {
             return Err(ClientError::EpochAuthenticatorMismatch);
         }
@@ -446,15 +458,19 @@ impl Device {
             let group = device.group(&id)?;
             let had_pending = group.has_pending_commit();
             let prior_epoch = group.current_epoch();
+            // RCV-MLS-1: MLS accepts it (signature, membership tag,
+            // decryption, tree, MLS-* rules).
             let processed = group
                 .process_incoming_message_with_time(message, time)
                 .map_err(|e| process_error(e, prior_epoch, received_epoch))?;
             let event = match processed {
                 MlsReceived::ApplicationMessage(app) => {
+                    // RCV-AAD-1: the authenticated data binds the transport id and the era.
                     check_aad(&app.authenticated_data, &transport_id, record.era, true)?;
                     let sender = member_identity(group, app.sender_index)?;
                     let link = AuthenticatedData::decode(&app.authenticated_data)?.resend;
                     let resend_of = resend_link(link.as_ref(), original_header.as_deref())?;
+                    // RCV-CONTENT-1: the inner payload decodes (its content in deliver).
                     let framed = ApplicationPayload::decode(app.data())
                         .map_err(|e| ClientError::Content(e.to_string()))?;
                     // RCV-GEN-1 (fact sheet §3b): the signed frame names
@@ -503,6 +519,8 @@ impl Device {
                         own,
                         had_pending,
                     )?;
+                    // RCV-AUTH-2 (MLS-EXT-2): the header is the authenticator of
+                    // the epoch the external commit created.
                     if external {
                         let auth = epoch_authenticator(device.group(&id)?)?;
                         if !ct_eq(&auth, &header_auth) {
@@ -671,6 +689,7 @@ impl Device {
             content_type::MIMI_CONTENT => {
                 let content = MimiContent::decode(&record.body.0)
                     .map_err(|e| ClientError::Content(e.to_string()))?;
+                // RCV-CONTENT-2: a MIMI senderUri is the authenticated sender.
                 // A sender URI inside the content must be the authenticated one.
                 if let Some(uri) = &content.extensions.sender_uri
                     && *uri != sender.number.tel_uri()
@@ -877,6 +896,7 @@ impl Device {
             .cipher_suite()
             .ok_or_else(|| ClientError::Malformed("not a Welcome".into()))
             .and_then(crate::suite::check_incoming)?;
+        // RCV-WEL-1: the suite is allowed for joining.
         if !self.config.suites.allows_joining(suite) {
             return Err(ClientError::SuiteRefused(suite));
         }
@@ -900,9 +920,12 @@ impl Device {
             let (group, info) = client
                 .join_group(tree.clone(), &welcome, Some(time))
                 .map_err(|e| match e {
+                    // RCV-WEL-2: one of our KeyPackages opens it; RCV-WEL-5: mls-rs
+                    // checks every member's credential (CRED-*) while joining.
                     MlsError::WelcomeKeyPackageNotFound => ClientError::WelcomeNotForUs,
                     other => process_error(other, 0, None),
                 })?;
+            // RCV-WEL-3: the era extension, equal to the envelope's.
             let era = group
                 .context()
                 .extensions

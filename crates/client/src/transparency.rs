@@ -272,6 +272,7 @@ impl Device {
         if policy.logs.is_empty() {
             return Ok(None);
         }
+        // KT-REQ-1: a policy that requires proofs refuses a claim without one.
         let Some(answer) = answer else {
             if policy.required {
                 return Err(refuse(KtError::MissingProof));
@@ -280,6 +281,7 @@ impl Device {
         };
         self.check_home_directory(number, &answer.root.statement.directory)
             .map_err(refuse)?;
+        // KT-LOG-1: the root names a directory this device trusts.
         let log = match policy.log(&answer.root.statement.directory) {
             Ok(log) => log,
             // A log this device does not know (another provider's, when
@@ -293,9 +295,11 @@ impl Device {
         let mut seen: SeenRoots = self.kt_get(SEEN)?;
         seen.observe_own(&log.log_key, &answer.root)
             .map_err(refuse)?;
+        // KT-REV-1: the binding is not Revoked.
         if proven.binding == Binding::Revoked {
             return Err(refuse(KtError::Revoked));
         }
+        // KT-BIND-1: every offered KeyPackage's device id, key and leaf certificate is bound.
         for (device, key, leaf, _) in offered {
             if !proven.binding.contains(device, key, leaf) {
                 return Err(refuse(KtError::NotInBinding {

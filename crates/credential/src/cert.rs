@@ -41,12 +41,14 @@ pub(crate) struct ParsedCertificate {
 impl ParsedCertificate {
     pub(crate) fn parse(der_bytes: &[u8], index: usize) -> Result<Self, CredentialError> {
         let malformed = |reason: String| CredentialError::Malformed { index, reason };
+        // CRED-LEN-1: at most 16 KiB of DER per certificate.
         if der_bytes.len() > MAX_CERT_LEN {
             return Err(malformed("certificate too large".into()));
         }
         let cert = Certificate::from_der(der_bytes).map_err(|e| malformed(e.to_string()))?;
         let tbs = raw_tbs(der_bytes).map_err(|e| malformed(e.to_string()))?;
         let tbs_cert = cert.tbs_certificate();
+        // CRED-EXT-1: X.509 v3 only.
         if tbs_cert.version() != x509_cert::Version::V3 {
             return Err(CredentialError::NotVersion3 { index });
         }
@@ -108,6 +110,7 @@ impl ParsedCertificate {
                 id if id == crate::oid::CARRIER_PROOF => {
                     parsed.carrier_proof = Some(value.to_vec());
                 }
+                // CRED-EXT-1: an unknown critical extension is refused.
                 _ if ext.critical => {
                     return Err(malformed(format!(
                         "unknown critical extension {}",
@@ -140,6 +143,7 @@ impl ParsedCertificate {
         )
     }
 
+    // CRED-TIME-1: valid at the time of use.
     pub(crate) fn check_time(&self, now: u64) -> Result<(), CredentialError> {
         if now < self.not_before {
             return Err(CredentialError::NotYetValid { index: self.index });

@@ -120,6 +120,7 @@ impl PublicKey {
         spki: &SubjectPublicKeyInfoOwned,
         index: usize,
     ) -> Result<Self, CredentialError> {
+        // CRED-ALG-1: P-256, P-384 or Ed25519 keys only, each a valid point.
         let unsupported = CredentialError::UnsupportedKey { index };
         let algorithm = if spki.algorithm.oid == oid::ED25519 {
             if spki.algorithm.parameters.is_some() {
@@ -165,6 +166,7 @@ impl PublicKey {
             KeyAlgorithm::EcdsaP384 => oid::ECDSA_WITH_SHA384,
             KeyAlgorithm::Ed25519 => oid::ED25519,
         };
+        // CRED-ALG-1: signed with the algorithm matching the key.
         if *sig_alg != expected {
             return Err(CredentialError::UnsupportedSignatureAlgorithm { index });
         }

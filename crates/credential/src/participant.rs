@@ -100,9 +100,11 @@ impl UnverifiedCredential {
 pub(crate) fn check_leaf_profile(
     leaf: &ParsedCertificate,
 ) -> Result<ValidatedCredential, CredentialError> {
+    // CRED-CA-1: the leaf is not a CA.
     if leaf.is_ca {
         return Err(CredentialError::LeafIsCa);
     }
+    // CRED-KU-1: the leaf may sign (digitalSignature).
     if !leaf.allows(x509_cert::ext::pkix::KeyUsages::DigitalSignature) {
         return Err(CredentialError::KeyUsage { index: 0 });
     }

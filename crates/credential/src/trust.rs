@@ -204,6 +204,7 @@ impl TrustPolicy {
         now: u64,
         verifier: &dyn SignatureVerifier,
     ) -> Result<ValidatedCredential, CredentialError> {
+        // CRED-LEN-1: 1-4 certificates.
         if chain.is_empty() || chain.len() > MAX_CHAIN_LEN {
             return Err(CredentialError::ChainLength);
         }
@@ -314,6 +315,7 @@ fn verify_chain_to_anchor(
     verifier: &dyn SignatureVerifier,
 ) -> Result<(), CredentialError> {
     for (i, cert) in certs.iter().enumerate() {
+        // CRED-CA-1: every issuer is a CA; CRED-KU-1: one that may sign certificates.
         if i > 0 && !cert.is_ca {
             return Err(CredentialError::IssuerNotCa { index: i });
         }
@@ -325,8 +327,10 @@ fn verify_chain_to_anchor(
             return Ok(());
         }
         match certs.get(i + 1) {
+            // CRED-SIG-1: every signature verifies, issuer -> subject.
             Some(issuer) => cert.verify_signed_by(&issuer.key, verifier)?,
             None => {
+                // CRED-TRUST-1: the chain ends at a configured root (matched by key).
                 // Last certificate: an anchor must have signed it.
                 let mut last_error = CredentialError::UntrustedRoot;
                 for anchor in anchors.iter() {

@@ -65,15 +65,18 @@ impl Kds {
         now: u64,
     ) -> Result<EnrollResponse, KdsError> {
         let replace_others = request.replace_existing;
+        // KDS-ENR-1: a nonce issued here, unused and unexpired; taking it consumes it.
         // 1. Nonce.
         if !self.store.take_nonce(&request.nonce.0, now)? {
             return Err(KdsError::BadNonce);
         }
+        // KDS-ENR-2: the device id is a UUID.
         // 2. Device id.
         let device_id = uuid::Uuid::parse_str(&request.device_id)
             .map_err(|_| KdsError::Malformed("device_id must be a UUID".into()))?
             .hyphenated()
             .to_string();
+        // KDS-ENR-3: one or two CSRs (CSR-1), one P-256 key, at most one Ed25519 key.
         // 3. CSRs.
         if request.csrs.is_empty() || request.csrs.len() > 2 {
             return Err(KdsError::Csr(
@@ -103,6 +106,7 @@ impl Kds {
                 "at most one Ed25519 key, and no other key types".into(),
             ));
         }
+        // KDS-ENR-4: the proof passes CARRIER-1..5, names this KDS and every CSR key.
         // 4. Carrier proof: only a carrier authoritative for numbers homed
         // here (KDS-ENR-6), for a number homed here (KDS-ENR-7).
         let proof = &request.carrier_proof.0;
@@ -140,6 +144,7 @@ impl Kds {
                 key.algorithm()
             )));
         }
+        // KDS-ENR-5: attestation as policy requires, challenge bound to the P-256 key.
         // 5. Attestation.
         let assurance =
             self.check_attestation(request.attestation.as_ref(), &request.nonce.0, p256, now)?;

@@ -85,6 +85,7 @@ impl IdentityProvider for DeviceCredentials {
         }
         let cred =
             UnverifiedCredential::parse(leaf.as_ref()).map_err(|e| Refused(e.to_string()))?;
+        // KDS-KP-2 (CRED-LIFE-1): at least min_remaining of validity left.
         if cred.not_after().saturating_sub(self.now) < self.min_remaining {
             return Err(Refused(
                 "the credential expires too soon; refresh it first".into(),
@@ -132,6 +133,7 @@ impl Kds {
         if device.revoked_at.is_some() {
             return Err(KdsError::Revoked);
         }
+        // KDS-KP-1: at most 320 KeyPackages; any refusal below refuses the whole upload.
         if upload.key_packages.len() + upload.last_resort.len() > MAX_UPLOAD {
             return Err(KdsError::KeyPackage(format!(
                 "at most {MAX_UPLOAD} per upload"
@@ -171,6 +173,7 @@ impl Kds {
                 };
                 let message = MlsMessage::from_bytes(&bytes.0)
                     .map_err(|e| refuse(format!("not an MLS message: {e}")))?;
+                // SUITE-PQ-3: 0xFE4C is refused as retired; only SUITES are accepted.
                 // SUITE-PQ-1: before validation, which cannot run a suite
                 // without a provider, so the device hears why.
                 if let Some(suite) = message.cipher_suite()
@@ -185,6 +188,9 @@ impl Kds {
                         format!("suite {:#06x} is not accepted", *suite)
                     }));
                 }
+                // KDS-KP-2: the signature verifies; the credential is a current
+                // one of this device with enough validity left, and certifies
+                // the leaf key.
                 let kp = validator
                     .validate_key_package(message, Some(time))
                     .map_err(|e| refuse(e.to_string()))?;

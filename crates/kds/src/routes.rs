@@ -98,6 +98,7 @@ async fn device(
     headers: &HeaderMap,
     allow_revoked: bool,
 ) -> Result<DeviceRecord, KdsError> {
+    // KDS-AUTH-1: the bearer token of an enrolled device, not revoked unless allowed (KDS-KT-2).
     let token = bearer(headers).ok_or(KdsError::Unauthenticated)?;
     let hash: [u8; 32] = Sha256::digest(token.as_bytes()).into();
     let kds = kds.clone();
@@ -284,6 +285,7 @@ async fn federation_claim(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let result = async {
+        // KDS-FED-1: a TLS client certificate pinned for a configured peer.
         let cert = peer
             .and_then(|axum::Extension(p)| p.0)
             .ok_or(KdsError::UnknownPeer)?;

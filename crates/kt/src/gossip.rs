@@ -99,12 +99,14 @@ impl SeenRoots {
             .entry(root.statement.directory.clone())
             .or_default();
         let epoch = root.statement.epoch;
+        // KT-FORK-1: no other root seen with this epoch and another hash.
         if let Some(known) = seen.roots.get(&epoch) {
             if let Some(fork) = detect_fork(log_key, known, root) {
                 return Err(KtError::Fork(Box::new(fork)));
             }
             return Ok(());
         }
+        // KT-EPOCH-1: not older than the newest root seen from this log.
         if epoch < seen.newest_epoch {
             return Err(KtError::StaleEpoch {
                 epoch,

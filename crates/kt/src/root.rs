@@ -86,6 +86,7 @@ pub fn cosign(witness_key: &SigningKey, statement: &RootStatement) -> Result<Cos
 /// Checks the log's signature on `root`.
 pub fn check_log_signature(log_key: &PublicKey, root: &SignedRoot) -> Result<Root, KtError> {
     let tbs = to_be_signed(&root.statement, Role::Log)?;
+    // KT-SIG-1: the log key signed the root statement.
     if !log_key.verifies(&tbs, &root.log_signature.0) {
         return Err(KtError::BadLogSignature {
             epoch: root.statement.epoch,

@@ -75,6 +75,7 @@ impl TrustedLog {
     /// future nor older than `max_root_age_secs`.
     pub fn verify_root(&self, root: &SignedRoot, now: u64) -> Result<Root, KtError> {
         let checked = self.verify_cosigned(root, now)?;
+        // KT-TIME-1: signed within max_root_age_secs (the future in verify_cosigned).
         if now.saturating_sub(checked.signed_at) > self.max_root_age_secs {
             return Err(KtError::StaleRoot {
                 epoch: checked.epoch,
@@ -97,6 +98,7 @@ impl TrustedLog {
             });
         }
         let checked = check_log_signature(&self.log_key, root)?;
+        // KT-WIT-1: at least threshold distinct configured witnesses co-signed it.
         let valid = valid_cosignatures(root, &self.witnesses);
         if valid < self.threshold {
             return Err(KtError::TooFewCosignatures {
@@ -105,6 +107,7 @@ impl TrustedLog {
                 required: self.threshold,
             });
         }
+        // KT-TIME-1: not more than 300 s ahead.
         if checked.signed_at > now.saturating_add(MAX_CLOCK_SKEW_SECS) {
             return Err(KtError::RootFromFuture {
                 epoch: checked.epoch,
@@ -133,6 +136,7 @@ impl TrustedLog {
                 .map_err(|e: akd_core::proto::ConversionError| {
                     KtError::malformed("lookup proof", format!("{e:?}"))
                 })?;
+        // KT-PROOF-1: akd's proof: VRF of this number, membership at the root, no newer version.
         let result = lookup_verify::<KtConfig>(
             &self.vrf_key,
             root.hash,

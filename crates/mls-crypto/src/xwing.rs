@@ -61,6 +61,7 @@ pub fn derive_key_pair(ikm: &[u8]) -> (HpkeSecretKey, HpkePublicKey) {
     key_pair_from_seed(*seed)
 }
 
+// SUITE-PQ-2: a private key is exactly the 32-byte seed.
 fn seed_of(secret: &[u8]) -> Result<Zeroizing<[u8; DECAPSULATION_KEY_SIZE]>, PqCryptoError> {
     let seed: [u8; DECAPSULATION_KEY_SIZE] = secret
         .try_into()
@@ -69,6 +70,7 @@ fn seed_of(secret: &[u8]) -> Result<Zeroizing<[u8; DECAPSULATION_KEY_SIZE]>, PqC
 }
 
 fn encapsulation_key(public: &[u8]) -> Result<EncapsulationKey, PqCryptoError> {
+    // SUITE-PQ-2: a public key is exactly 1216 bytes and passes the modulus check.
     if public.len() != XWING_PUBLIC_KEY_LEN {
         return Err(PqCryptoError::InvalidPublicKey);
     }
@@ -92,6 +94,7 @@ pub fn encapsulate_with(
 /// Decapsulates `enc` with the private key (seed) `secret`.
 pub fn decapsulate(enc: &[u8], secret: &[u8]) -> Result<Vec<u8>, PqCryptoError> {
     let seed = seed_of(secret)?;
+    // SUITE-PQ-2: an encapsulation is exactly 1120 bytes.
     let ct = Ciphertext::try_from(enc).map_err(|_| PqCryptoError::InvalidCiphertext)?;
     let dk = DecapsulationKey::from(*seed);
     Ok(dk.decapsulate(&ct).to_vec())

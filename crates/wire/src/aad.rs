@@ -218,6 +218,7 @@ impl AuthenticatedData {
         let message_id = check_id(r.vector()?)?.to_vec();
         let era = u32::from_be_bytes(r.array()?);
         let [tag] = r.array()?;
+        // WIRE-AAD-1: the resend slot is 00, 01 id<V> or 02 u32 B<V> C<V> D<V> (D 64 bytes).
         let resend = match tag {
             0 => None,
             1 => Some(Resend::Spec {

@@ -138,6 +138,7 @@ impl RevocationList {
     /// not lowercase hex, a malformed `expires` or an over-long `comment`.
     /// Nothing is half-loaded: any bad entry refuses the whole list.
     pub fn from_json(bytes: &[u8]) -> Result<Self, RevocationListError> {
+        // ATT-R-2: only Google's format, at most 32 MiB; a bad entry refuses the whole list.
         if bytes.len() > MAX_REVOCATION_LIST_LEN {
             return Err(RevocationListError::TooLarge {
                 limit: MAX_REVOCATION_LIST_LEN,

@@ -197,6 +197,7 @@ impl MlsRules for CrosslockRules {
         _new_context: &GroupContext,
         _proposals: &ProposalBundle,
     ) -> Result<CommitOptions, Self::Error> {
+        // MLS-PATH-1: our commits always carry an UpdatePath.
         // Every commit carries a path: post-compromise security on every
         // membership change, not only on updates. Every commit also brings
         // the new epoch's GroupInfo (with the external public key) for the
@@ -219,6 +220,7 @@ impl MlsRules for CrosslockRules {
         _current_roster: &Roster,
         _current_context: &GroupContext,
     ) -> Result<EncryptionOptions, Self::Error> {
+        // MLS-WIRE-1: handshakes as PublicMessage, application messages padded PrivateMessages.
         // Commits and proposals travel as PublicMessage: RCC.16 has the
         // conversation's server validate them (era, epoch, membership), and
         // a commit inside a PrivateMessage is a client failure reason (5).

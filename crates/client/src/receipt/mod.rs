@@ -103,6 +103,7 @@ impl Device {
         let message_id = self.new_message_id();
         let imdn = Imdn::new(reported, self.env.clock.now_millis(), notification);
         let derived = DerivedContent::of(&message_id, record.era, &imdn).encode();
+        // RCPT-SEND-1: signed on a copy loaded from storage; pending proposals stay.
         let mut scratch = self.scratch_group(id, record.suite)?;
         let signature = scratch
             .propose_custom(

@@ -38,6 +38,7 @@ impl Device {
         failed_message_id: &str,
         reason: u8,
     ) -> Result<Outbound, ClientError> {
+        // RCPT-SEND-1: reason 1-5 (6 is never sent) or no arm (0).
         let arm = match reason {
             0 => None,
             code => Some(FailureArm::Client(

@@ -573,6 +573,7 @@ impl KeyPackageStore for SqliteKdsStore {
             .values()
             .any(|&n| n as usize > max_per_suite)
         {
+            // KDS-KP-4: at most max_per_suite single-use KeyPackages per device and suite.
             // Dropping the transaction rolls the whole batch back.
             return Err(KdsError::TooManyKeyPackages(max_per_suite));
         }
@@ -592,6 +593,8 @@ impl KeyPackageStore for SqliteKdsStore {
     ) -> Result<ClaimedKeyPackages, KdsError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // KDS-CLM-2: no revoked device, no expired KeyPackage; a single-use one is
+        // deleted as it is served.
         let devices: Vec<String> = {
             let mut stmt = tx.prepare(
                 "SELECT device_id FROM devices WHERE number = ?1 AND revoked_at IS NULL ORDER BY enrolled_at, device_id",
@@ -678,6 +681,7 @@ impl RateStore for SqliteKdsStore {
             left.push(tokens - 1.0);
         }
         if wait > 0 {
+            // KDS-CLM-3: a token from every bucket, or from none.
             // Dropping the transaction takes nothing from any bucket.
             return Ok(Err(wait));
         }

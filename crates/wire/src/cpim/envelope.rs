@@ -113,6 +113,7 @@ impl MlsEnvelope {
     pub fn from_message(message: Message) -> Result<MlsEnvelope, CpimError> {
         let fields = Fields::collect(&message.headers)?;
         let content_type = content_type(&message.content_headers)?;
+        // RCV-ENV-1: the era, the epoch authenticator and the message id are required.
         let era_value = fields.era.ok_or(CpimError::MissingHeader(ERA_ID))?;
         let ea_value = fields
             .epoch_authenticator

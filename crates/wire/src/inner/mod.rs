@@ -147,6 +147,7 @@ impl ApplicationPayload {
 
     /// Decodes and checks a frame.
     pub fn decode(bytes: &[u8]) -> Result<Framed, InnerError> {
+        // WIRE-FRAME-1: version 1, format 1, generation, minimal varint length, then MIME headers.
         let fixed = bytes.get(..8).ok_or(InnerError::Truncated)?;
         let version = u16::from_be_bytes([fixed[0], fixed[1]]);
         if version != VERSION {

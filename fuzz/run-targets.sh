@@ -50,7 +50,9 @@ else
     done
 fi
 build_secs=$(( $(date +%s) - build_start ))
-bin_dir=fuzz/target/x86_64-unknown-linux-gnu/release
+# cargo honours CARGO_TARGET_DIR when cargo-fuzz builds; look there too.
+target_dir=${CARGO_TARGET_DIR:-fuzz/target}
+bin_dir=$target_dir/x86_64-unknown-linux-gnu/release
 
 mkdir -p fuzz/logs
 summary=()

@@ -15,9 +15,10 @@ use crosslock_client::env::Environment;
 use crosslock_client::keystore::SoftwareKeyStore;
 use crosslock_client::store::{MemoryStore, StateStore};
 use crosslock_client::{Device, DeviceConfig, DeviceProfile, NewDevice, ParticipantKeyPackages};
-use crosslock_ds::{Ds, DsClient, DsConfig, Federation, KdsDevices};
+use crosslock_ds::{Ds, DsClient, DsConfig, Federation};
 use crosslock_kds::store::SqliteKdsStore;
 use crosslock_kds::{AttestationRequirement, Kds, KdsConfig};
+use crosslock_provider::KdsDevices;
 use crosslock_wire::api::B64;
 use crosslock_wire::api::kds::{
     ClaimRequest, ClaimResponse, EnrollRequest, EnrollResponse, NonceResponse,

@@ -17,8 +17,9 @@
 //!   forward submissions to it and receive its fan-out over mutual TLS,
 //!   checked before it is stored (`deliver.rs`, DS-FED-*).
 //!
-//! A library with axum routers; the `crosslock` binary wires it to
-//! listeners.
+//! A library with axum routers; the provider (`crosslock serve`) wires it
+//! to listeners, and to the devices its KDS enrolled through the narrow
+//! [`DeviceAuth`] trait (the DS does not depend on the KDS).
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
@@ -37,8 +38,9 @@ mod routes;
 mod service;
 pub mod store;
 mod submit;
+pub mod testing;
 
-pub use auth::{DeviceAuth, KdsDevices};
+pub use auth::DeviceAuth;
 pub use client::DsClient;
 pub use config::{DsConfig, PeerDs, PushSettings, RateLimit};
 pub use content::{ContentConfig, ContentServer, content_router};

@@ -20,7 +20,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const ALICE: &str = "alice-device-token";
 const BOB: &str = "bob-device-token";
 
-/// Two devices with fixed tokens (the real implementation is `KdsDevices`).
+/// Two devices with fixed tokens (the provider's implementation is
+/// `crosslock_provider::KdsDevices`, over its KDS store).
 #[derive(Debug)]
 struct FixedDevices;
 

@@ -13,13 +13,14 @@ use std::process::{Child, Command};
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::devices::StoreDevices;
 use common::*;
 use crosslock_client::credential::{
     KeyAlgorithm, PublicKey, TrustAnchors, TrustPolicy, TrustedCarriers,
 };
 use crosslock_client::*;
 use crosslock_ds::store::SqliteDsStore;
-use crosslock_ds::{Ds, DsClient, DsConfig, Federation, KdsDevices};
+use crosslock_ds::{Ds, DsClient, DsConfig, Federation};
 use crosslock_kds::store::SqliteKdsStore;
 
 const CHILD: &str = "CROSSLOCK_DS_CHILD";
@@ -54,7 +55,7 @@ fn child_delivery_service() {
         let ds = Arc::new(Ds::new(
             config,
             store,
-            Arc::new(KdsDevices::new(Arc::new(kds))),
+            Arc::new(StoreDevices(Arc::new(kds))),
             Federation::none(),
             None,
         ));

@@ -21,6 +21,7 @@
 
 mod attestation;
 mod config;
+mod devices;
 mod error;
 mod info;
 mod keys;
@@ -37,7 +38,7 @@ use axum::routing::get;
 use crosslock_acs::Acs;
 use crosslock_client::credential::{TrustPolicy, TrustedCarriers};
 use crosslock_ds::store::SqliteDsStore;
-use crosslock_ds::{ContentConfig, ContentServer, Ds, DsConfig, Federation, KdsDevices, PeerDs};
+use crosslock_ds::{ContentConfig, ContentServer, Ds, DsConfig, Federation, PeerDs};
 use crosslock_kds::store::SqliteKdsStore;
 use crosslock_kds::{AttestationRequirement, FederationClient, Kds, KdsConfig, PeerKds};
 use crosslock_kt::server::{KtLog, KtLogOptions, LogKeys, WitnessClient};
@@ -51,6 +52,7 @@ pub use config::{
     PeerSection, ProviderConfig, ProviderSection, PushSection, TlsSection, TransparencySection,
     TrustedCarrier, WitnessSection,
 };
+pub use devices::KdsDevices;
 pub use error::ProviderError;
 
 pub use metrics::Gauges;

@@ -2,6 +2,7 @@
 //! service) on loopback, and phones that talk to them over HTTP.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub(crate) mod devices;
 #[path = "../../../kds/tests/common/mod.rs"]
 pub(crate) mod kds;
 pub(crate) mod two;
@@ -12,9 +13,9 @@ use crosslock_client::*;
 use crosslock_ds::store::SqliteDsStore;
 use crosslock_ds::{
     ChannelPush, ContentConfig, ContentServer, Ds, DsClient, DsConfig, DsError, Federation,
-    KdsDevices,
 };
 use crosslock_wire::api::ds::{CommitAccepted, SubmitCommit, WakeUp};
+use devices::StoreDevices;
 pub(crate) use kds::*;
 
 /// A provider's delivery service on a loopback port.
@@ -38,7 +39,7 @@ pub(crate) async fn start_ds(
     config.push.batch_window_ms = 10;
     configure(&mut config);
     let store = Arc::new(SqliteDsStore::open(&dir.path().join("ds.sqlite3")).unwrap());
-    let auth = Arc::new(KdsDevices::new(provider.kds.store().clone()));
+    let auth = Arc::new(StoreDevices(provider.kds.store().clone()));
     let (push, pushes) = ChannelPush::new();
     let ds = Arc::new(Ds::new(
         config,

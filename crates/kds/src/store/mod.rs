@@ -7,9 +7,17 @@ mod sqlite;
 pub use sqlite::{KdsStoreMetrics, SqliteKdsStore};
 
 use crosslock_wire::api::kds::{Assurance, Stock};
+use sha2::{Digest, Sha256};
 
 use crate::config::RateLimit;
 use crate::error::KdsError;
+
+/// What the store keeps of a device's bearer token
+/// ([`DeviceRecord::token_hash`]): its SHA-256. For whoever looks a token
+/// up with [`DeviceStore::device_by_token`] outside the KDS.
+pub fn token_hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
 
 /// An enrolled device.
 #[derive(Debug, Clone, PartialEq, Eq)]

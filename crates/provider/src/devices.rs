@@ -1,0 +1,195 @@
+//! The delivery service's devices are the KDS's: [`KdsDevices`] answers
+//! the DS's [`DeviceAuth`] from the KDS store.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crosslock_ds::{DeviceAuth, DsError};
+use crosslock_kds::store::{KdsStore, token_hash};
+use crosslock_wire::api::ds::DeviceRef;
+
+/// How long a checked token is believed without asking the KDS store
+/// again: a revoked device keeps delivery access at most this long.
+const TOKEN_CACHE_SECS: u64 = 30;
+
+/// Most tokens remembered before the stale ones are dropped.
+const TOKEN_CACHE_MAX: usize = 100_000;
+
+type TokenCache = HashMap<[u8; 32], (DeviceRef, Instant)>;
+
+/// The devices enrolled at this provider's KDS (tokens checked against its
+/// store, remembered for 30 s).
+#[derive(Clone)]
+pub struct KdsDevices {
+    store: Arc<dyn KdsStore>,
+    cache: Arc<Mutex<TokenCache>>,
+    fresh: Duration,
+}
+
+impl std::fmt::Debug for KdsDevices {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KdsDevices")
+    }
+}
+
+impl KdsDevices {
+    /// Devices of the KDS whose store this is.
+    pub fn new(store: Arc<dyn KdsStore>) -> Self {
+        KdsDevices {
+            store,
+            cache: Arc::default(),
+            fresh: Duration::from_secs(TOKEN_CACHE_SECS),
+        }
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, TokenCache> {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl DeviceAuth for KdsDevices {
+    fn authenticate(&self, token: &str) -> Result<Option<DeviceRef>, DsError> {
+        let hash = token_hash(token);
+        if let Some((device, at)) = self.cache().get(&hash)
+            && at.elapsed() < self.fresh
+        {
+            return Ok(Some(device.clone()));
+        }
+        let device = self
+            .store
+            .device_by_token(&hash)
+            .map_err(|e| DsError::Storage(e.to_string()))?;
+        let device = device
+            .filter(|d| d.revoked_at.is_none())
+            .map(|d| DeviceRef {
+                number: d.number,
+                device: d.device_id,
+            });
+        if let Some(d) = &device {
+            let mut cache = self.cache();
+            if cache.len() > TOKEN_CACHE_MAX {
+                cache.retain(|_, (_, at)| at.elapsed() < self.fresh);
+            }
+            cache.insert(hash, (d.clone(), Instant::now()));
+        }
+        Ok(device)
+    }
+
+    fn is_current(&self, device: &DeviceRef) -> Result<bool, DsError> {
+        let devices = self
+            .store
+            .active_devices(&device.number)
+            .map_err(|e| DsError::Storage(e.to_string()))?;
+        Ok(devices
+            .iter()
+            .any(|d| d.device_id == device.device && d.revoked_at.is_none()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crosslock_ds::testing::{DeviceAuthFixture, check_device_auth};
+    use crosslock_kds::store::{DeviceRecord, DeviceStore, Enrolment, SqliteKdsStore};
+    use crosslock_wire::api::kds::Assurance;
+
+    /// Enrols and revokes straight in an in-memory KDS store.
+    struct Fixture {
+        store: Arc<SqliteKdsStore>,
+        auth: KdsDevices,
+        enrolled: u32,
+    }
+
+    impl Fixture {
+        fn new() -> Self {
+            let store = Arc::new(SqliteKdsStore::open_in_memory().unwrap());
+            let auth = KdsDevices::new(store.clone());
+            Fixture {
+                store,
+                auth,
+                enrolled: 0,
+            }
+        }
+    }
+
+    impl DeviceAuthFixture for Fixture {
+        fn auth(&self) -> &dyn DeviceAuth {
+            &self.auth
+        }
+
+        fn enroll(&mut self, number: &str) -> (DeviceRef, String) {
+            self.enrolled += 1;
+            let device_id = format!("device-{}", self.enrolled);
+            let token = format!("token-{}", self.enrolled);
+            let record = DeviceRecord {
+                device_id: device_id.clone(),
+                number: number.to_owned(),
+                token_hash: token_hash(&token),
+                assurance: Assurance::Hardware,
+                enrolled_at: 1_000,
+                revoked_at: None,
+            };
+            self.store
+                .enroll(&Enrolment {
+                    device: &record,
+                    credentials: &[],
+                    replace_others: false,
+                    presented_token_hash: None,
+                    proof_digest: token_hash(&device_id),
+                    proof_not_after: u64::MAX / 2,
+                    max_devices: 10,
+                    max_per_proof: 1,
+                })
+                .unwrap();
+            let device = DeviceRef {
+                number: number.to_owned(),
+                device: device_id,
+            };
+            (device, token)
+        }
+
+        fn revoke(&mut self, device: &DeviceRef) {
+            let revoked = self
+                .store
+                .revoke(Some(&device.device), None, 2_000)
+                .unwrap();
+            assert_eq!(revoked, 1);
+        }
+    }
+
+    #[test]
+    fn kds_devices_conform() {
+        assert_eq!(check_device_auth(&mut Fixture::new()), Ok(()));
+    }
+
+    #[test]
+    fn a_checked_token_is_believed_until_the_cache_expires() {
+        let mut fixture = Fixture::new();
+        let (device, token) = fixture.enroll("+15550100001");
+        assert_eq!(
+            fixture.auth.authenticate(&token).unwrap(),
+            Some(device.clone())
+        );
+        fixture.revoke(&device);
+        // Remembered: still the device, though no longer current.
+        assert_eq!(
+            fixture.auth.authenticate(&token).unwrap(),
+            Some(device.clone())
+        );
+        assert!(!fixture.auth.is_current(&device).unwrap());
+        // Once the remembered answer is stale, the store is asked again.
+        fixture.auth.fresh = Duration::ZERO;
+        assert_eq!(fixture.auth.authenticate(&token).unwrap(), None);
+    }
+
+    #[test]
+    fn an_unknown_token_is_not_remembered() {
+        let mut fixture = Fixture::new();
+        assert_eq!(fixture.auth.authenticate("token-1").unwrap(), None);
+        // Enrolled afterwards: found at once, no stale "nobody".
+        let (device, token) = fixture.enroll("+15550100001");
+        assert_eq!(token, "token-1");
+        assert_eq!(fixture.auth.authenticate(&token).unwrap(), Some(device));
+    }
+}

@@ -91,8 +91,8 @@ impl DeviceAuth for KdsDevices {
 mod tests {
     use super::*;
     use crosslock_ds::testing::{DeviceAuthFixture, check_device_auth};
-    use crosslock_kds::store::{DeviceRecord, DeviceStore, Enrolment, SqliteKdsStore};
-    use crosslock_wire::api::kds::Assurance;
+    use crosslock_kds::store::SqliteKdsStore;
+    use crosslock_kds::store::testing::{enroll_device, revoke_device};
 
     /// Enrols and revokes straight in an in-memory KDS store.
     struct Fixture {
@@ -122,26 +122,7 @@ mod tests {
             self.enrolled += 1;
             let device_id = format!("device-{}", self.enrolled);
             let token = format!("token-{}", self.enrolled);
-            let record = DeviceRecord {
-                device_id: device_id.clone(),
-                number: number.to_owned(),
-                token_hash: token_hash(&token),
-                assurance: Assurance::Hardware,
-                enrolled_at: 1_000,
-                revoked_at: None,
-            };
-            self.store
-                .enroll(&Enrolment {
-                    device: &record,
-                    credentials: &[],
-                    replace_others: false,
-                    presented_token_hash: None,
-                    proof_digest: token_hash(&device_id),
-                    proof_not_after: u64::MAX / 2,
-                    max_devices: 10,
-                    max_per_proof: 1,
-                })
-                .unwrap();
+            enroll_device(self.store.as_ref(), number, &device_id, &token).unwrap();
             let device = DeviceRef {
                 number: number.to_owned(),
                 device: device_id,
@@ -150,11 +131,10 @@ mod tests {
         }
 
         fn revoke(&mut self, device: &DeviceRef) {
-            let revoked = self
-                .store
-                .revoke(Some(&device.device), None, 2_000)
-                .unwrap();
-            assert_eq!(revoked, 1);
+            assert_eq!(
+                revoke_device(self.store.as_ref(), &device.device).unwrap(),
+                1
+            );
         }
     }
 

@@ -266,3 +266,45 @@ pub(crate) fn assurance_from(name: &str) -> Assurance {
         _ => Assurance::None,
     }
 }
+
+/// Direct writes for tests of code that reads the device table (the
+/// provider's `KdsDevices`, the DS tests' device check): a device enrolled
+/// or revoked without the enrolment protocol. Not used by the service.
+pub mod testing {
+    use super::{DeviceRecord, DeviceStore, Enrolment, token_hash};
+    use crate::error::KdsError;
+    use crosslock_wire::api::kds::Assurance;
+
+    /// Records device `device_id` of `number` holding bearer `token`
+    /// (enrolled at time 1000, hardware assurance).
+    pub fn enroll_device(
+        store: &dyn DeviceStore,
+        number: &str,
+        device_id: &str,
+        token: &str,
+    ) -> Result<(), KdsError> {
+        let record = DeviceRecord {
+            device_id: device_id.to_owned(),
+            number: number.to_owned(),
+            token_hash: token_hash(token),
+            assurance: Assurance::Hardware,
+            enrolled_at: 1_000,
+            revoked_at: None,
+        };
+        store.enroll(&Enrolment {
+            device: &record,
+            credentials: &[],
+            replace_others: false,
+            presented_token_hash: None,
+            proof_digest: token_hash(device_id),
+            proof_not_after: u64::MAX / 2,
+            max_devices: 10,
+            max_per_proof: 1,
+        })
+    }
+
+    /// Revokes device `device_id` at time 2000; how many were revoked.
+    pub fn revoke_device(store: &dyn DeviceStore, device_id: &str) -> Result<usize, KdsError> {
+        store.revoke(Some(device_id), None, 2_000)
+    }
+}

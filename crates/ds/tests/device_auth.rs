@@ -18,7 +18,6 @@ use devices::StoreDevices;
 struct Fixture {
     store: Arc<SqliteKdsStore>,
     auth: StoreDevices,
-    enrolled: u32,
 }
 
 impl DeviceAuthFixture for Fixture {
@@ -26,16 +25,8 @@ impl DeviceAuthFixture for Fixture {
         &self.auth
     }
 
-    fn enroll(&mut self, number: &str) -> (DeviceRef, String) {
-        self.enrolled += 1;
-        let device_id = format!("device-{}", self.enrolled);
-        let token = format!("token-{}", self.enrolled);
-        enroll_device(self.store.as_ref(), number, &device_id, &token).unwrap();
-        let device = DeviceRef {
-            number: number.to_owned(),
-            device: device_id,
-        };
-        (device, token)
+    fn enroll(&mut self, device: &DeviceRef, token: &str) {
+        enroll_device(self.store.as_ref(), &device.number, &device.device, token).unwrap();
     }
 
     fn revoke(&mut self, device: &DeviceRef) {
@@ -50,10 +41,6 @@ impl DeviceAuthFixture for Fixture {
 fn the_test_device_auth_conforms() {
     let store = Arc::new(SqliteKdsStore::open_in_memory().unwrap());
     let auth = StoreDevices(store.clone() as Arc<dyn KdsStore>);
-    let mut fixture = Fixture {
-        store,
-        auth,
-        enrolled: 0,
-    };
+    let mut fixture = Fixture { store, auth };
     assert_eq!(check_device_auth(&mut fixture), Ok(()));
 }

@@ -98,18 +98,13 @@ mod tests {
     struct Fixture {
         store: Arc<SqliteKdsStore>,
         auth: KdsDevices,
-        enrolled: u32,
     }
 
     impl Fixture {
         fn new() -> Self {
             let store = Arc::new(SqliteKdsStore::open_in_memory().unwrap());
             let auth = KdsDevices::new(store.clone());
-            Fixture {
-                store,
-                auth,
-                enrolled: 0,
-            }
+            Fixture { store, auth }
         }
     }
 
@@ -118,16 +113,8 @@ mod tests {
             &self.auth
         }
 
-        fn enroll(&mut self, number: &str) -> (DeviceRef, String) {
-            self.enrolled += 1;
-            let device_id = format!("device-{}", self.enrolled);
-            let token = format!("token-{}", self.enrolled);
-            enroll_device(self.store.as_ref(), number, &device_id, &token).unwrap();
-            let device = DeviceRef {
-                number: number.to_owned(),
-                device: device_id,
-            };
-            (device, token)
+        fn enroll(&mut self, device: &DeviceRef, token: &str) {
+            enroll_device(self.store.as_ref(), &device.number, &device.device, token).unwrap();
         }
 
         fn revoke(&mut self, device: &DeviceRef) {
@@ -138,6 +125,15 @@ mod tests {
         }
     }
 
+    fn alices_device(fixture: &mut Fixture) -> (DeviceRef, String) {
+        let device = DeviceRef {
+            number: "+15550100001".into(),
+            device: "device-1".into(),
+        };
+        fixture.enroll(&device, "token-1");
+        (device, "token-1".into())
+    }
+
     #[test]
     fn kds_devices_conform() {
         assert_eq!(check_device_auth(&mut Fixture::new()), Ok(()));
@@ -146,7 +142,7 @@ mod tests {
     #[test]
     fn a_checked_token_is_believed_until_the_cache_expires() {
         let mut fixture = Fixture::new();
-        let (device, token) = fixture.enroll("+15550100001");
+        let (device, token) = alices_device(&mut fixture);
         assert_eq!(
             fixture.auth.authenticate(&token).unwrap(),
             Some(device.clone())
@@ -168,8 +164,7 @@ mod tests {
         let mut fixture = Fixture::new();
         assert_eq!(fixture.auth.authenticate("token-1").unwrap(), None);
         // Enrolled afterwards: found at once, no stale "nobody".
-        let (device, token) = fixture.enroll("+15550100001");
-        assert_eq!(token, "token-1");
+        let (device, token) = alices_device(&mut fixture);
         assert_eq!(fixture.auth.authenticate(&token).unwrap(), Some(device));
     }
 }

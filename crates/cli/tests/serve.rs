@@ -856,3 +856,53 @@ fn the_group_subject_and_icon_are_encrypted_and_a_late_member_recovers_them() {
     assert_eq!(subject(&bob, &[])["keys_requested"], false);
     serve.stop();
 }
+
+/// `device monitor`: a device checks its own number's transparency
+/// history; a second device enrolled for the number shows as new until the
+/// user approves it, and an approval for a credential the log does not hold
+/// leaves the alert standing.
+#[test]
+fn monitor_shows_a_new_device_of_ones_own_number_until_it_is_approved() {
+    let tmp = tempfile::tempdir().unwrap();
+    let serve = Serve::start(&tmp.path().join("provider"), &[]);
+    let [phone, tablet] = ["phone", "tablet"].map(|n| tmp.path().join(n));
+    init(&phone, "+15550100001", "android", &serve);
+    device(&phone, &["enroll"]);
+    serve.wait_for_transparency();
+    let quiet = device(&phone, &["monitor"]);
+    assert_eq!(quiet["alerts"], serde_json::json!([]));
+
+    // A second device of the same number (the user's tablet, or a thief's).
+    init(&tablet, "+15550100001", "android", &serve);
+    device(&tablet, &["enroll"]);
+    serve.wait_for_transparency();
+    let alerted = device(&phone, &["monitor"]);
+    let alerts = alerted["alerts"].as_array().unwrap();
+    // One alert per credential of the new device (P-256 and Ed25519).
+    assert!(!alerts.is_empty(), "{alerted}");
+    let device_id = alerts[0]["NewDevice"]["device_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        alerts
+            .iter()
+            .all(|a| a["NewDevice"]["device_id"] == device_id.as_str())
+    );
+    assert_eq!(alerted["new_alerts"], alerts.len());
+
+    // Approving a credential the alerts do not show clears nothing.
+    let wrong = "00".repeat(32);
+    let still = device(
+        &phone,
+        &["monitor", "--approve", &device_id, "--credential", &wrong],
+    );
+    assert_eq!(still["alerts"].as_array().unwrap().len(), alerts.len());
+    // Approving an id no alert names is refused.
+    let (ok, refused) = device_try(&phone, &["monitor", "--approve", "not-a-device"]);
+    assert!(!ok, "{refused}");
+    // The user recognises the tablet: approved, and the history is quiet.
+    let approved = device(&phone, &["monitor", "--approve", &device_id]);
+    assert_eq!(approved["alerts"], serde_json::json!([]), "{approved}");
+    serve.stop();
+}

@@ -10,6 +10,7 @@
 pub(crate) mod api;
 pub(crate) mod convo;
 pub(crate) mod files;
+pub(crate) mod monitor;
 pub(crate) mod revocations;
 pub(crate) mod state;
 pub(crate) mod subject;
@@ -94,6 +95,17 @@ enum DeviceCommand {
     Listen,
     /// Every conversation's security state.
     Status,
+    /// Check this number's own key-transparency history: keys this device
+    /// never had, devices not approved, a forked log (docs/kt.md).
+    Monitor {
+        /// Approve a device of this number shown as new (its id): every
+        /// credential its alerts show, or only `--credential`.
+        #[arg(long)]
+        approve: Option<String>,
+        /// Approve only this credential (SHA-256, hex, as the alert shows).
+        #[arg(long, requires = "approve")]
+        credential: Option<String>,
+    },
     /// The safety number with a contact, as digits and a QR code.
     Verify {
         /// The contact's number.
@@ -415,6 +427,14 @@ async fn dispatch(args: DeviceArgs) -> Result<Report, Failure> {
         DeviceCommand::Status => {
             let mut dir = DeviceDir::open(&path)?;
             convo::status(&mut dir, &mut report)?;
+        }
+        DeviceCommand::Monitor {
+            approve,
+            credential,
+        } => {
+            let mut dir = DeviceDir::open(&path)?;
+            let approval = approve.as_deref().map(|d| (d, credential.as_deref()));
+            monitor::monitor(&mut dir, approval, &mut report).await?;
         }
         DeviceCommand::Verify {
             with,

@@ -225,7 +225,27 @@ pub(crate) async fn upload(
         }
         chunk
     });
-    let response = dir
+    let download = post_upload(
+        dir,
+        reqwest::Body::wrap_stream(stream),
+        Some(encrypted_size),
+    )
+    .await;
+    bar.finish_and_clear();
+    Ok(Uploaded {
+        file: prepared,
+        download: download?,
+    })
+}
+
+/// `POST /v1/files`: uploads a ciphertext as `encrypted_file` (RCC.16 §2;
+/// the name tells the server nothing) and returns where it can be fetched.
+pub(crate) async fn post_upload(
+    dir: &DeviceDir,
+    body: reqwest::Body,
+    length: Option<u64>,
+) -> Result<Download, Failure> {
+    let mut request = dir
         .api
         .http()
         .post(format!("{}/v1/files", dir.api.base()))
@@ -233,13 +253,15 @@ pub(crate) async fn upload(
         .header(
             "content-disposition",
             format!("attachment; filename=\"{UPLOAD_FILE_NAME}\""),
-        )
-        .header("content-length", encrypted_size)
-        .body(reqwest::Body::wrap_stream(stream))
+        );
+    if let Some(length) = length {
+        request = request.header("content-length", length);
+    }
+    let response = request
+        .body(body)
         .send()
         .await
         .map_err(|e| Failure::network(format!("upload: {e}")))?;
-    bar.finish_and_clear();
     let status = response.status();
     let text = response
         .text()
@@ -250,12 +272,9 @@ pub(crate) async fn upload(
     }
     let uploaded: UploadAnswer = serde_json::from_str(&text)
         .map_err(|e| Failure::network(format!("upload: unexpected answer: {e}")))?;
-    Ok(Uploaded {
-        file: prepared,
-        download: Download {
-            url: uploaded.url,
-            until: uploaded.expires_at,
-        },
+    Ok(Download {
+        url: uploaded.url,
+        until: uploaded.expires_at,
     })
 }
 

@@ -7,9 +7,8 @@
 
 use std::path::Path;
 
-use crosslock_client::file::{Download, UPLOAD_FILE_NAME};
+use crosslock_client::file::Download;
 use crosslock_client::{ConversationId, MetadataDownload, MetadataKind};
-use crosslock_wire::api::files::UploadAnswer;
 use serde_json::json;
 
 use super::state::DeviceDir;
@@ -230,31 +229,5 @@ pub(crate) async fn open(
 
 /// Uploads a ciphertext held in memory as `encrypted_file`.
 async fn upload(dir: &DeviceDir, ciphertext: &[u8]) -> Result<Download, Failure> {
-    let response = dir
-        .api
-        .http()
-        .post(format!("{}/v1/files", dir.api.base()))
-        .bearer_auth(dir.token()?)
-        .header(
-            "content-disposition",
-            format!("attachment; filename=\"{UPLOAD_FILE_NAME}\""),
-        )
-        .body(ciphertext.to_vec())
-        .send()
-        .await
-        .map_err(|e| Failure::network(format!("upload: {e}")))?;
-    let status = response.status();
-    let text = response
-        .text()
-        .await
-        .map_err(|e| Failure::network(format!("upload: {e}")))?;
-    if !status.is_success() {
-        return Err(Failure::refused(format!("upload: HTTP {status}: {text}")));
-    }
-    let uploaded: UploadAnswer = serde_json::from_str(&text)
-        .map_err(|e| Failure::network(format!("upload: unexpected answer: {e}")))?;
-    Ok(Download {
-        url: uploaded.url,
-        until: uploaded.expires_at,
-    })
+    super::files::post_upload(dir, ciphertext.to_vec().into(), None).await
 }

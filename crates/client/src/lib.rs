@@ -26,6 +26,8 @@ mod send;
 pub mod store;
 pub mod suite;
 mod suite_transparency;
+#[cfg(test)]
+mod test_devices;
 mod transparency;
 mod wire_profile;
 

@@ -6,34 +6,27 @@
 
 use std::sync::Arc;
 
-use crosslock_credential::{PhoneNumber, TrustAnchors, TrustPolicy};
 use crosslock_wire::content_type;
 use crosslock_wire::inner::ApplicationPayload;
 
-use crate::conversation::{DeviceKeyPackages, NewConversation, ParticipantKeyPackages};
-use crate::env::{Environment, ManualClock, SeededEntropy};
-use crate::keystore::SoftwareKeyStore;
+use crate::conversation::NewConversation;
+use crate::env::ManualClock;
 use crate::outbound::{APPLICATION, authenticated_data, envelope, epoch_authenticator};
 use crate::records::DeviceProfile;
 use crate::store::{MemoryStore, StateStore, Table};
-use crate::{ClientError, ConversationId, Device, DeviceConfig, NewDevice, Received};
+use crate::test_devices::{claim, dev_config, phone_in};
+use crate::{ClientError, ConversationId, Device, Received};
 
 fn phone(n: &str, clock: &Arc<ManualClock>, seed: u64) -> (Device, Arc<MemoryStore>) {
     let memory = Arc::new(MemoryStore::new());
-    let store: Arc<dyn StateStore> = memory.clone();
-    let keystore = Arc::new(SoftwareKeyStore::new(store.clone()));
-    let config = DeviceConfig::new(TrustPolicy::Development {
-        anchors: TrustAnchors::none(),
-    });
-    let env = Environment {
-        clock: clock.clone(),
-        entropy: Arc::new(SeededEntropy::new(seed)),
-    };
-    let new = NewDevice {
-        number: PhoneNumber::parse(n).unwrap(),
-        profile: DeviceProfile::Android,
-    };
-    let device = Device::create(store, keystore, new, config, env).unwrap();
+    let device = phone_in(
+        memory.clone(),
+        n,
+        DeviceProfile::Android,
+        dev_config(),
+        clock,
+        seed,
+    );
     (device, memory)
 }
 
@@ -54,14 +47,7 @@ fn pair() -> (Device, Device, Arc<MemoryStore>, ConversationId) {
     let clock = Arc::new(ManualClock::new(1_790_000_000));
     let (mut alice, _) = phone("+15551230001", &clock, 1);
     let (mut bob, bob_store) = phone("+15551230002", &clock, 2);
-    let batch = bob.generate_key_packages(1).unwrap();
-    let claim = ParticipantKeyPackages {
-        number: bob.number().clone(),
-        devices: vec![DeviceKeyPackages(
-            batch.key_packages.into_iter().map(|(_, kp)| kp).collect(),
-        )],
-        transparency: None,
-    };
+    let claim = claim(&mut bob);
     let pending = alice
         .create_conversation(NewConversation::OneToOne, &[claim])
         .unwrap();

@@ -6,7 +6,6 @@
 use std::io::Cursor;
 use std::sync::Arc;
 
-use crosslock_credential::{PhoneNumber, TrustAnchors, TrustPolicy};
 use crosslock_wire::content_type;
 use crosslock_wire::file_info::{FileEncryptionInfo, FileKey};
 use crosslock_wire::ft_http;
@@ -14,16 +13,13 @@ use crosslock_wire::inner::ApplicationPayload;
 
 use super::keys::FileKeys;
 use super::*;
-use crate::config::DeviceConfig;
-use crate::conversation::{DeviceKeyPackages, NewConversation, ParticipantKeyPackages};
-use crate::device::{Device, NewDevice};
-use crate::env::{Environment, ManualClock, SeededEntropy};
+use crate::conversation::NewConversation;
+use crate::device::Device;
+use crate::env::ManualClock;
 use crate::error::ClientError;
 use crate::ids::ConversationId;
-use crate::keystore::SoftwareKeyStore;
 use crate::receive::{Received, ReceivedContent};
-use crate::records::DeviceProfile;
-use crate::store::{MemoryStore, StateStore};
+use crate::test_devices::{claim, phone};
 
 // ---- Annex C.2 known answer ---------------------------------------------
 
@@ -299,35 +295,11 @@ fn round_trips_across_buffer_boundaries() {
 
 // ---- Forged FileInfo and descriptors through MLS -------------------------
 
-fn phone(n: &str, seed: u64, clock: &Arc<ManualClock>) -> Device {
-    let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
-    let keystore = Arc::new(SoftwareKeyStore::new(store.clone()));
-    let env = Environment {
-        clock: clock.clone(),
-        entropy: Arc::new(SeededEntropy::new(seed)),
-    };
-    let config = DeviceConfig::new(TrustPolicy::Development {
-        anchors: TrustAnchors::none(),
-    });
-    let new = NewDevice {
-        number: PhoneNumber::parse(n).unwrap(),
-        profile: DeviceProfile::Android,
-    };
-    Device::create(store, keystore, new, config, env).unwrap()
-}
-
 fn pair() -> (Device, Device, ConversationId) {
     let clock = Arc::new(ManualClock::new(1_790_000_000));
-    let mut alice = phone("+15551230001", 11, &clock);
-    let mut bob = phone("+15551230002", 12, &clock);
-    let batch = bob.generate_key_packages(1).unwrap();
-    let bob_kps = ParticipantKeyPackages {
-        number: PhoneNumber::parse("+15551230002").unwrap(),
-        devices: vec![DeviceKeyPackages(
-            batch.key_packages.into_iter().map(|(_, kp)| kp).collect(),
-        )],
-        transparency: None,
-    };
+    let mut alice = phone("+15551230001", &clock, 11);
+    let mut bob = phone("+15551230002", &clock, 12);
+    let bob_kps = claim(&mut bob);
     let pending = alice
         .create_conversation(NewConversation::OneToOne, &[bob_kps])
         .unwrap();

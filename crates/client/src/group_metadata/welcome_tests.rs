@@ -5,46 +5,22 @@
 
 use std::sync::Arc;
 
-use crosslock_credential::{PhoneNumber, TrustAnchors, TrustPolicy};
 use crosslock_wire::rcc16::extensions as ext;
 use mls_rs::{ExtensionList, MlsMessage};
 use mls_rs_core::extension::{Extension, ExtensionType};
 
 use super::MetadataKind;
-use crate::conversation::{DeviceKeyPackages, NewConversation, ParticipantKeyPackages};
+use crate::Received;
+use crate::conversation::NewConversation;
 use crate::device::Device;
-use crate::env::{Environment, ManualClock, SeededEntropy};
-use crate::keystore::SoftwareKeyStore;
+use crate::env::ManualClock;
 use crate::records::DeviceProfile;
 use crate::store::{MemoryStore, StateStore};
-use crate::{DeviceConfig, NewDevice, Received};
+use crate::test_devices::{claim, dev_config, phone_in};
 
 fn phone(n: &str, clock: &Arc<ManualClock>, seed: u64) -> Device {
     let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
-    let keystore = Arc::new(SoftwareKeyStore::new(store.clone()));
-    let config = DeviceConfig::new(TrustPolicy::Development {
-        anchors: TrustAnchors::none(),
-    });
-    let env = Environment {
-        clock: clock.clone(),
-        entropy: Arc::new(SeededEntropy::new(seed)),
-    };
-    let new = NewDevice {
-        number: PhoneNumber::parse(n).unwrap(),
-        profile: DeviceProfile::Ios,
-    };
-    Device::create(store, keystore, new, config, env).unwrap()
-}
-
-fn claim(device: &mut Device) -> ParticipantKeyPackages {
-    let batch = device.generate_key_packages(1).unwrap();
-    ParticipantKeyPackages {
-        number: device.number().clone(),
-        devices: vec![DeviceKeyPackages(
-            batch.key_packages.into_iter().map(|(_, kp)| kp).collect(),
-        )],
-        transparency: None,
-    }
+    phone_in(store, n, DeviceProfile::Ios, dev_config(), clock, seed)
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crosslock_credential::{PhoneNumber, TrustAnchors, TrustPolicy};
+use crosslock_credential::{TrustAnchors, TrustPolicy};
 use crosslock_wire::content_type;
 use crosslock_wire::cpim::MlsEnvelope;
 use crosslock_wire::rcc16::commitment::{self, Subject};
@@ -13,44 +13,22 @@ use mls_rs::extension::ExtensionType;
 use mls_rs::group::proposal::{CustomProposal, ProposalType};
 use mls_rs_core::extension::Extension;
 
-use crate::conversation::{DeviceKeyPackages, NewConversation, ParticipantKeyPackages};
+use crate::Received;
+use crate::conversation::NewConversation;
 use crate::device::Device;
-use crate::env::{Environment, ManualClock, SeededEntropy};
+use crate::env::ManualClock;
 use crate::error::ClientError;
 use crate::ids::ConversationId;
-use crate::keystore::SoftwareKeyStore;
 use crate::outbound::{HANDSHAKE, PendingCommit, authenticated_data, envelope};
 use crate::records::DeviceProfile;
 use crate::store::{MemoryStore, StateStore};
-use crate::{DeviceConfig, NewDevice, Received};
+use crate::test_devices::{claim, dev_config, phone_in};
 
 fn phone(n: &str, clock: &Arc<ManualClock>, seed: u64, revision: Revision) -> Device {
-    let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
-    let keystore = Arc::new(SoftwareKeyStore::new(store.clone()));
-    let mut config = DeviceConfig::new(TrustPolicy::Development {
-        anchors: TrustAnchors::none(),
-    });
+    let mut config = dev_config();
     config.revision = revision;
-    let env = Environment {
-        clock: clock.clone(),
-        entropy: Arc::new(SeededEntropy::new(seed)),
-    };
-    let new = NewDevice {
-        number: PhoneNumber::parse(n).unwrap(),
-        profile: DeviceProfile::Android,
-    };
-    Device::create(store, keystore, new, config, env).unwrap()
-}
-
-fn claim(device: &mut Device) -> ParticipantKeyPackages {
-    let batch = device.generate_key_packages(1).unwrap();
-    ParticipantKeyPackages {
-        number: device.number().clone(),
-        devices: vec![DeviceKeyPackages(
-            batch.key_packages.into_iter().map(|(_, kp)| kp).collect(),
-        )],
-        transparency: None,
-    }
+    let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
+    phone_in(store, n, DeviceProfile::Android, config, clock, seed)
 }
 
 fn accept(sender: &mut Device, pending: &PendingCommit, members: &mut [&mut Device]) {

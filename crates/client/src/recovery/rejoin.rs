@@ -253,7 +253,6 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use crosslock_credential::{TrustAnchors, TrustPolicy};
     use crosslock_wire::cpim::MlsEnvelope;
     use mls_rs::crypto::SignaturePublicKey;
     use mls_rs::identity::{Credential, SigningIdentity};
@@ -261,30 +260,12 @@ mod tests {
     use mls_rs_core::identity::CertificateChain;
 
     use super::*;
-    use crate::conversation::{DeviceKeyPackages, NewConversation, ParticipantKeyPackages};
-    use crate::env::{Environment, ManualClock, SeededEntropy};
-    use crate::keystore::SoftwareKeyStore;
-    use crate::mls::crypto::{KeyStoreCrypto, signer_handle};
-    use crate::records::DeviceProfile;
-    use crate::store::{MemoryStore, StateStore};
-    use crate::{DeviceConfig, NewDevice};
+    use crate::conversation::NewConversation;
+    use crate::env::ManualClock;
 
-    fn phone(n: &str, clock: &Arc<ManualClock>, seed: u64) -> Device {
-        let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
-        let keystore = Arc::new(SoftwareKeyStore::new(store.clone()));
-        let config = DeviceConfig::new(TrustPolicy::Development {
-            anchors: TrustAnchors::none(),
-        });
-        let env = Environment {
-            clock: clock.clone(),
-            entropy: Arc::new(SeededEntropy::new(seed)),
-        };
-        let new = NewDevice {
-            number: PhoneNumber::parse(n).unwrap(),
-            profile: DeviceProfile::Android,
-        };
-        Device::create(store, keystore, new, config, env).unwrap()
-    }
+    use crate::mls::crypto::{KeyStoreCrypto, signer_handle};
+
+    use crate::test_devices::{claim, phone};
 
     /// An mls-rs client of `device` that follows mls-rs's default rules
     /// instead of Crosslock's: it will build any external commit.
@@ -404,14 +385,7 @@ mod tests {
         let mut alice = phone("+15551230001", &clock, 1);
         let mut bob = phone("+15551230002", &clock, 2);
         let dave = phone("+15551230004", &clock, 3);
-        let batch = bob.generate_key_packages(1).unwrap();
-        let claim = ParticipantKeyPackages {
-            number: bob.number().clone(),
-            devices: vec![DeviceKeyPackages(
-                batch.key_packages.into_iter().map(|(_, kp)| kp).collect(),
-            )],
-            transparency: None,
-        };
+        let claim = claim(&mut bob);
         let pending = alice
             .create_conversation(
                 NewConversation::Group {

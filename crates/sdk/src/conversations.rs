@@ -11,6 +11,9 @@ use crosslock_wire::api::ds::SubmitCommit;
 use crate::error::SdkError;
 use crate::messenger::Messenger;
 
+/// How many times a claim waits for the peer's keys to be published.
+const CLAIM_RETRIES: u32 = 5;
+
 /// Parses a number the caller typed, saying how to write one. The error
 /// names the input redacted (no raw number in any error message).
 pub(crate) fn number(text: &str) -> Result<PhoneNumber, SdkError> {
@@ -60,7 +63,19 @@ pub(crate) async fn claim(
     number: &PhoneNumber,
 ) -> Result<ParticipantKeyPackages, SdkError> {
     let token = m.token()?.to_owned();
-    let answer = m.api.claim(&token, number.as_str()).await?;
+    // A number enrolled moments ago is claimable once its home's log has
+    // published it (the KDS says so, and when to retry): wait that long,
+    // a few times, rather than fail the user's first message.
+    let mut tries = 0;
+    let answer = loop {
+        match m.api.claim(&token, number.as_str()).await {
+            Err(e) if e.server_code() == Some("kt-not-yet-published") && tries < CLAIM_RETRIES => {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            other => break other?,
+        }
+    };
     if answer.devices.is_empty() {
         return Err(SdkError::refused(format!(
             "{} has no enrolled device with KeyPackages",

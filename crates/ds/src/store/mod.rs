@@ -9,10 +9,13 @@
 //! together or not at all, so an acknowledged submission survives a crash
 //! and a refused one leaves no trace. [`SqliteDsStore`] is the embedded
 //! default; the traits are shaped so a PostgreSQL backend maps each method
-//! to one transaction too.
+//! to one transaction too. [`MemoryDsStore`] keeps the same in memory, for
+//! tests.
 
+mod memory;
 mod sqlite;
 
+pub use memory::MemoryDsStore;
 pub use sqlite::{DsStoreMetrics, SqliteDsStore};
 
 use crosslock_wire::api::ds::DeviceRef;
@@ -304,7 +307,10 @@ pub trait InboxStore: Send + Sync {
     fn ack(&self, device: &DeviceRef, seqs: &[u64]) -> Result<(), DsError>;
 
     /// Removes every message of the device up to and including `seq`
-    /// (a cursor acknowledgement: the device processed all of them).
+    /// (a cursor acknowledgement: the device processed all of them). A
+    /// device acknowledges positions it was given; a `seq` beyond them may
+    /// also hide, and remove, the device's own messages stored before the
+    /// acknowledgement is written (the SQLite store writes them in batches).
     fn ack_through(&self, device: &DeviceRef, seq: u64) -> Result<(), DsError>;
 }
 

@@ -880,7 +880,7 @@ impl OutboxStore for SqliteDsStore {
         {
             let mut stmt = tx.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?;
             for seq in seqs {
-                stmt.execute(params![seq])?;
+                stmt.execute(params![position(*seq)])?;
             }
         }
         tx.commit()?;

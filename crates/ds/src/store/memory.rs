@@ -1,5 +1,6 @@
 //! The delivery-service store in memory: the same semantics as
-//! [`SqliteDsStore`](super::SqliteDsStore), nothing durable. For tests and
+//! [`SqliteDsStore`](super::SqliteDsStore) (it passes the same
+//! [`testing`](super::testing) checks), nothing durable. For tests and
 //! tools that need a DS without a data directory.
 //!
 //! One lock over every table: each method checks everything it may refuse

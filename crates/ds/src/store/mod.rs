@@ -10,10 +10,11 @@
 //! and a refused one leaves no trace. [`SqliteDsStore`] is the embedded
 //! default; the traits are shaped so a PostgreSQL backend maps each method
 //! to one transaction too. [`MemoryDsStore`] keeps the same in memory, for
-//! tests.
+//! tests. Every implementation passes the checks in [`testing`].
 
 mod memory;
 mod sqlite;
+pub mod testing;
 
 pub use memory::MemoryDsStore;
 pub use sqlite::{DsStoreMetrics, SqliteDsStore};

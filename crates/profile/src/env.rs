@@ -121,6 +121,16 @@ impl Environment {
         }
     }
 
+    /// Seconds since the Unix epoch, by [`Self::clock`].
+    pub fn now(&self) -> u64 {
+        self.clock.now()
+    }
+
+    /// Milliseconds since the Unix epoch, by [`Self::clock`].
+    pub fn now_millis(&self) -> u64 {
+        self.clock.now_millis()
+    }
+
     /// `N` random bytes.
     pub fn random<const N: usize>(&self) -> [u8; N] {
         let mut out = [0u8; N];

@@ -224,8 +224,18 @@ async fn start_providers(dir: &Path) -> Result<(Provider, Provider), Failure> {
     let (port_a, port_b) = (free_port()?, free_port()?);
     let mut config_a = provider_config("a.example", "+1", port_a)?;
     let mut config_b = provider_config("b.example", "+44", port_b)?;
-    let first_a = Provider::start(config_a.clone(), &dir.join("provider-a")).await?;
-    let first_b = Provider::start(config_b.clone(), &dir.join("provider-b")).await?;
+    let first_a = Provider::start(
+        config_a.clone(),
+        &dir.join("provider-a"),
+        Environment::system(),
+    )
+    .await?;
+    let first_b = Provider::start(
+        config_b.clone(),
+        &dir.join("provider-b"),
+        Environment::system(),
+    )
+    .await?;
     let peer_a = first_a.peer_section().clone();
     let peer_b = first_b.peer_section().clone();
     first_a.shutdown().await;
@@ -246,8 +256,8 @@ async fn start_providers(dir: &Path) -> Result<(Provider, Provider), Failure> {
     )?;
     config_a.peers = vec![peer_b];
     config_b.peers = vec![peer_a];
-    let a = Provider::start(config_a, &dir.join("provider-a")).await?;
-    let b = Provider::start(config_b, &dir.join("provider-b")).await?;
+    let a = Provider::start(config_a, &dir.join("provider-a"), Environment::system()).await?;
+    let b = Provider::start(config_b, &dir.join("provider-b"), Environment::system()).await?;
     Ok((a, b))
 }
 
@@ -756,6 +766,7 @@ fn rogue_bob(
 /// enrols a device for Bob's number, publishes it in a log signed with A's
 /// log key, and answers a claim for Bob with it and that log's proof.
 async fn forge_bob_at_a(dir: &Path, alice: &DeviceDir) -> Result<ClaimResponse, Failure> {
+    let env = Environment::system();
     let data = dir.join("provider-a");
     let pem = |path: &str| -> Result<crosslock_tls::KeyPair, Failure> {
         let text = std::fs::read_to_string(data.join(path))?;
@@ -770,6 +781,7 @@ async fn forge_bob_at_a(dir: &Path, alice: &DeviceDir) -> Result<ClaimResponse, 
         "a.example",
         Arc::new(pem("carrier/carrier.key")?),
         3600,
+        env.clone(),
     ));
     carrier.set_open_enrolment(true);
     let ca_key = Arc::new(pem("ca/credential-ca.key")?);
@@ -785,7 +797,7 @@ async fn forge_bob_at_a(dir: &Path, alice: &DeviceDir) -> Result<ClaimResponse, 
     )?;
     let shadow_dir = dir.join("provider-a-shadow-log");
     std::fs::create_dir_all(&shadow_dir)?;
-    let now = crate::local_provider::now();
+    let now = env.now();
     let log = KtLog::open(
         &shadow_dir,
         "a.example",
@@ -799,6 +811,7 @@ async fn forge_bob_at_a(dir: &Path, alice: &DeviceDir) -> Result<ClaimResponse, 
             config,
             Arc::new(SqliteKdsStore::open_in_memory()?),
             FederationClient::none(),
+            env.clone(),
         )
         .with_transparency(Arc::new(log)),
     );
@@ -820,7 +833,7 @@ async fn forge_bob_at_a(dir: &Path, alice: &DeviceDir) -> Result<ClaimResponse, 
         .ok_or_else(|| Failure("the shadow KDS lost its device".into()))?;
     let batch = convo::upload_body(rogue.generate_key_packages(1)?);
     // The KeyPackages carry the time they were made: check them after it.
-    let now = crate::local_provider::now();
+    let now = env.now();
     shadow.upload_key_packages(&record, batch, now)?;
     shadow.publish_transparency(now).await?;
     Ok(shadow
@@ -836,6 +849,7 @@ async fn forge_bob_at_a(dir: &Path, alice: &DeviceDir) -> Result<ClaimResponse, 
 /// from B's own CA (carrier proof from B's own carrier key), made by a
 /// KDS of the insider's that shares B's keys but not B's transparency log.
 async fn forge_bob_keys(dir: &Path) -> Result<Vec<ClaimedDevice>, Failure> {
+    let env = Environment::system();
     let data = dir.join("provider-b");
     let pem = |path: &str| -> Result<crosslock_tls::KeyPair, Failure> {
         let text = std::fs::read_to_string(data.join(path))?;
@@ -851,6 +865,7 @@ async fn forge_bob_keys(dir: &Path) -> Result<Vec<ClaimedDevice>, Failure> {
         "b.example",
         Arc::new(pem("carrier/carrier.key")?),
         3600,
+        env.clone(),
     ));
     carrier.set_open_enrolment(true);
     let config = KdsConfig::new(
@@ -867,11 +882,12 @@ async fn forge_bob_keys(dir: &Path) -> Result<Vec<ClaimedDevice>, Failure> {
         config,
         Arc::new(SqliteKdsStore::open_in_memory()?),
         FederationClient::none(),
+        env.clone(),
     );
     let info = crate::device::state::DeviceDir::open(&dir.join("alice"))?
         .settings
         .provider;
-    let now = crate::local_provider::now();
+    let now = env.now();
     let mut rogue = rogue_bob(
         &shadow,
         &carrier,

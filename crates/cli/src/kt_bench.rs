@@ -19,9 +19,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use crosslock_client::credential::PhoneNumber;
+use crosslock_client::env::Environment;
 use crosslock_kt::server::{KtLog, KtLogOptions, LogKeys};
 use crosslock_kt::{Binding, BoundKey, TrustedLog};
 use serde::Serialize;
@@ -514,10 +515,9 @@ impl Rng {
     }
 }
 
+/// Now, for the roots the benchmark's log signs.
 fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    Environment::system().now()
 }
 
 fn per_sec(updates: usize, took: Duration) -> f64 {

@@ -25,10 +25,7 @@ const DIRECTORY: &str = "kds.a.example";
 /// Roots are signed at the real time: the witness binary refuses roots
 /// dated ahead of its clock.
 fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
+    crosslock_client::env::Environment::system().now()
 }
 
 fn crosslock() -> Command {

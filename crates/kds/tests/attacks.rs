@@ -141,6 +141,7 @@ async fn peer_carrier_cannot_enrol_a_local_number() {
         "kds.a.example",
         keys_b.carrier_signer.clone(),
         86_400,
+        crosslock_client::env::Environment::system(),
     );
     let mallory = phone(ALICE, DeviceProfile::Android, a.trust());
     for replace in [true, false] {

@@ -17,7 +17,7 @@ const REFRESH_SECS: u64 = 3_600;
 /// Fetches the lists that are due; a home that does not answer is
 /// reported and tried again next time (its old list still counts).
 pub(crate) async fn refresh(dir: &mut DeviceDir, report: &mut Report) -> Result<(), Failure> {
-    let now = crate::local_provider::now();
+    let now = crosslock_client::env::Environment::system().now();
     let mut fetched = serde_json::Map::new();
     let homes = dir.settings.provider.homes.clone();
     for (i, home) in homes.iter().enumerate() {

@@ -84,6 +84,8 @@ pub(crate) fn run(args: DsBenchArgs) -> ExitCode {
     }
 }
 
+// Load generator: measures elapsed wall time.
+#[allow(clippy::disallowed_methods)]
 async fn bench(args: DsBenchArgs) -> Result<(), String> {
     let temp = tempfile::tempdir().map_err(|e| e.to_string())?;
     let dir = args.dir.clone().unwrap_or_else(|| temp.path().to_owned());
@@ -234,6 +236,8 @@ struct Throughput {
     delivered: u64,
 }
 
+// Load generator: measures elapsed wall time.
+#[allow(clippy::disallowed_methods)]
 async fn throughput(
     members: &Members,
     run: Duration,
@@ -349,6 +353,8 @@ struct Latency {
     samples: Vec<f64>,
 }
 
+// Load generator: measures elapsed wall time.
+#[allow(clippy::disallowed_methods)]
 async fn latency(
     members: &Members,
     run: Duration,

@@ -118,6 +118,8 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
     runtime.block_on(serve(config, args.data_dir))
 }
 
+// Start-up time reported to the operator: elapsed wall time.
+#[allow(clippy::disallowed_methods)]
 async fn serve(config: ProviderConfig, data_dir: PathBuf) -> ExitCode {
     let started = Instant::now();
     let provider = match Provider::start(config, &data_dir, Environment::system()).await {

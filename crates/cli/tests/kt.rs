@@ -714,6 +714,8 @@ impl WitnessProcess {
     }
 
     /// Waits (a few seconds at most) until the witness has logged `text`.
+    // Test timeout by the wall clock.
+    #[allow(clippy::disallowed_methods)]
     fn wait_for_stderr(&self, text: &str) {
         let deadline = Instant::now() + Duration::from_secs(5);
         while !self.stderr().contains(text) {
@@ -736,6 +738,8 @@ impl WitnessProcess {
     }
 
     /// Sends SIGTERM and waits for the exit status.
+    // Test timeout by the wall clock.
+    #[allow(clippy::disallowed_methods)]
     fn terminate(mut self) -> (Option<i32>, String) {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])

@@ -21,7 +21,10 @@
 //!   Crosslock's extras marker).
 //! - [`suite`]: the cipher suites, their ranking and the suite policy.
 //! - [`env`]: time and randomness as values ([`Environment`]: a `Clock`
-//!   and an `Entropy`, GUIDE §3.2).
+//!   and an `Entropy`, GUIDE §3.2). Every service (KDS, DS, ACS, the
+//!   provider's wiring) and the client core read the clock and draw
+//!   random bytes only through one; the workspace `clippy.toml` refuses
+//!   the ambient calls elsewhere.
 //!
 //! What is not here: anything that holds a device's secrets or state (the
 //! mls-rs client, its storage and its key-store crypto provider stay in

@@ -52,6 +52,8 @@ struct Relay {
 }
 
 impl Relay {
+    // Records when connections arrive, to measure retry back-off: wall time.
+    #[allow(clippy::disallowed_methods)]
     async fn start(target: u16, seed: u64) -> Result<Relay, Broken> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let port = listener.local_addr()?.port();
@@ -134,6 +136,8 @@ fn config(name: &str, listen: u16, federation: u16) -> ProviderConfig {
     config
 }
 
+// Timeouts and fault durations by the wall clock, not protocol time.
+#[allow(clippy::disallowed_methods)]
 pub(crate) async fn run(
     fault: Fault,
     rng: &mut Rng,

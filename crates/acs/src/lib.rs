@@ -23,6 +23,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use crosslock_credential::{CarrierClaims, CertSigner, KeyAlgorithm, PhoneNumber, PublicKey};
+use crosslock_profile::Environment;
 use crosslock_wire::api::{B64, ErrorBody};
 use sha2::{Digest, Sha256};
 
@@ -96,6 +97,8 @@ pub struct Acs {
     home_kds: String,
     signer: Arc<dyn CertSigner + Send + Sync>,
     proof_lifetime_secs: u64,
+    /// The clock proofs are dated by.
+    env: Environment,
     subscribers: RwLock<HashMap<String, [u8; 32]>>,
     open_enrolment: AtomicBool,
 }
@@ -112,18 +115,20 @@ impl Acs {
     /// A carrier signing with `signer` whose subscribers' numbers are
     /// homed at the KDS `home_kds` (every proof names it, ACS-4); proofs
     /// live `proof_lifetime_secs` (a few days is typical: the KDS checks
-    /// them at enrollment).
+    /// them at enrollment) from the time `env`'s clock gives.
     pub fn new(
         carrier_id: impl Into<String>,
         home_kds: impl Into<String>,
         signer: Arc<dyn CertSigner + Send + Sync>,
         proof_lifetime_secs: u64,
+        env: Environment,
     ) -> Self {
         Acs {
             carrier_id: carrier_id.into(),
             home_kds: home_kds.into(),
             signer,
             proof_lifetime_secs,
+            env,
             subscribers: RwLock::new(HashMap::new()),
             open_enrolment: AtomicBool::new(false),
         }
@@ -244,13 +249,7 @@ async fn proof(State(acs): State<Arc<Acs>>, body: Result<Bytes, BytesRejection>)
             serde_json::from_slice::<ProofRequest>(&b)
                 .map_err(|e| AcsError::Malformed(e.to_string()))
         })
-        .and_then(|request| {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0);
-            acs.prove(&request, now)
-        });
+        .and_then(|request| acs.prove(&request, acs.env.now()));
     match result {
         Ok(r) => axum::Json(r).into_response(),
         Err(e) => e.into_response(),

@@ -6,8 +6,20 @@ use std::sync::Arc;
 
 use crosslock_acs::{Acs, ProofRequest, ProofResponse, router};
 use crosslock_credential::{AwsLcVerifier, PhoneNumber, TrustedCarriers};
+use crosslock_profile::Environment;
+use crosslock_profile::env::{ManualClock, SeededEntropy};
 use crosslock_tls::KeyPair;
 use crosslock_wire::api::{B64, ErrorBody};
+
+/// When the tests run: the ACS dates its proofs by this fixed clock.
+const NOW: u64 = 1_790_000_000;
+
+fn env() -> Environment {
+    Environment {
+        clock: Arc::new(ManualClock::new(NOW)),
+        entropy: Arc::new(SeededEntropy::new(1)),
+    }
+}
 
 #[tokio::test]
 async fn proofs_only_for_the_authenticated_subscriber() {
@@ -17,6 +29,7 @@ async fn proofs_only_for_the_authenticated_subscriber() {
         "kds.a.example",
         Arc::new(KeyPair::generate().unwrap()),
         3 * 86_400,
+        env(),
     ));
     acs.add_subscriber(&PhoneNumber::parse("+15550100001").unwrap(), "sim-secret");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -104,7 +117,13 @@ async fn proofs_only_for_the_authenticated_subscriber() {
 #[test]
 fn the_proof_binds_number_keys_and_home() {
     let signer = Arc::new(KeyPair::generate().unwrap());
-    let acs = Acs::new("carrier.example", "kds.b.example", signer.clone(), 86_400);
+    let acs = Acs::new(
+        "carrier.example",
+        "kds.b.example",
+        signer.clone(),
+        86_400,
+        env(),
+    );
     acs.add_subscriber(&PhoneNumber::parse("+447700900123").unwrap(), "t");
     let k = KeyPair::generate().unwrap();
     let proof = acs
@@ -145,6 +164,7 @@ fn open_enrolment_never_bypasses_a_registered_subscriber() {
         "kds.a.example",
         Arc::new(KeyPair::generate().unwrap()),
         3600,
+        env(),
     );
     acs.add_subscriber(&PhoneNumber::parse("+15550100001").unwrap(), "sim-secret");
     let key = vec![B64(KeyPair::generate().unwrap().public_key_sec1().to_vec())];

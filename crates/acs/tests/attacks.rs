@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use crosslock_acs::{Acs, ProofRequest, ProofResponse, router};
 use crosslock_credential::{AwsLcVerifier, PhoneNumber, TrustedCarriers};
+use crosslock_profile::Environment;
+use crosslock_profile::env::{ManualClock, SeededEntropy};
 use crosslock_tls::KeyPair;
 use crosslock_wire::api::{B64, ErrorBody};
 
@@ -13,11 +15,14 @@ const NUMBER: &str = "+15550100001";
 const TOKEN: &str = "sim-secret";
 const HOME: &str = "kds.a.example";
 
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
+/// When the tests run: the ACS dates its proofs by this fixed clock.
+const NOW: u64 = 1_790_000_000;
+
+fn env() -> Environment {
+    Environment {
+        clock: Arc::new(ManualClock::new(NOW)),
+        entropy: Arc::new(SeededEntropy::new(1)),
+    }
 }
 
 /// Finding 1 (ACS side, ACS-4): a genuine subscriber (or anyone holding its
@@ -30,7 +35,13 @@ fn now() -> u64 {
 async fn subscriber_cannot_choose_the_home_kds() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let signer = Arc::new(KeyPair::generate().unwrap());
-    let acs = Arc::new(Acs::new("carrier.example", HOME, signer.clone(), 86_400));
+    let acs = Arc::new(Acs::new(
+        "carrier.example",
+        HOME,
+        signer.clone(),
+        86_400,
+        env(),
+    ));
     acs.add_subscriber(&PhoneNumber::parse(NUMBER).unwrap(), TOKEN);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/acs/v1/proof", listener.local_addr().unwrap());
@@ -88,7 +99,7 @@ async fn subscriber_cannot_choose_the_home_kds() {
         assert_eq!(status, 200, "{text}");
         let proof: ProofResponse = serde_json::from_str(&text).unwrap();
         let claims = carriers
-            .verify(&proof.proof.0, now(), &AwsLcVerifier)
+            .verify(&proof.proof.0, NOW, &AwsLcVerifier)
             .unwrap();
         assert_eq!(claims.home_kds, HOME);
         assert_eq!(claims.number.as_str(), NUMBER);

@@ -9,11 +9,23 @@ use std::sync::Arc;
 
 use crosslock_acs::{Acs, ProofRequest, ProofResponse, router};
 use crosslock_credential::{AwsLcVerifier, PhoneNumber, TrustedCarriers};
+use crosslock_profile::Environment;
+use crosslock_profile::env::{ManualClock, SeededEntropy};
 use crosslock_tls::KeyPair;
 use crosslock_wire::api::{B64, ErrorBody};
 
 const NUMBER: &str = "+15550100001";
 const TOKEN: &str = "sim-secret";
+
+/// When the tests run: the ACS dates its proofs by this fixed clock.
+const NOW: u64 = 1_790_000_000;
+
+fn env() -> Environment {
+    Environment {
+        clock: Arc::new(ManualClock::new(NOW)),
+        entropy: Arc::new(SeededEntropy::new(1)),
+    }
+}
 
 /// An ACS on loopback with one subscriber, and a device key.
 struct World {
@@ -30,6 +42,7 @@ async fn world() -> World {
         "kds.a.example",
         Arc::new(KeyPair::generate().unwrap()),
         3 * 86_400,
+        env(),
     ));
     acs.add_subscriber(&PhoneNumber::parse(NUMBER).unwrap(), TOKEN);
     acs.add_subscriber(&PhoneNumber::parse("+15550100666").unwrap(), "mallory");
@@ -95,12 +108,8 @@ impl World {
             "carrier.example".into(),
             self.acs.public_key().clone(),
         )]);
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
         let claims = carriers
-            .verify(&proof.proof.0, now, &AwsLcVerifier)
+            .verify(&proof.proof.0, NOW, &AwsLcVerifier)
             .unwrap();
         assert_eq!(claims.number.as_str(), NUMBER);
         assert!(claims.covers(&self.key.0));

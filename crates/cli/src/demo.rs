@@ -224,8 +224,18 @@ async fn start_providers(dir: &Path) -> Result<(Provider, Provider), Failure> {
     let (port_a, port_b) = (free_port()?, free_port()?);
     let mut config_a = provider_config("a.example", "+1", port_a)?;
     let mut config_b = provider_config("b.example", "+44", port_b)?;
-    let first_a = Provider::start(config_a.clone(), &dir.join("provider-a")).await?;
-    let first_b = Provider::start(config_b.clone(), &dir.join("provider-b")).await?;
+    let first_a = Provider::start(
+        config_a.clone(),
+        &dir.join("provider-a"),
+        Environment::system(),
+    )
+    .await?;
+    let first_b = Provider::start(
+        config_b.clone(),
+        &dir.join("provider-b"),
+        Environment::system(),
+    )
+    .await?;
     let peer_a = first_a.peer_section().clone();
     let peer_b = first_b.peer_section().clone();
     first_a.shutdown().await;
@@ -246,12 +256,14 @@ async fn start_providers(dir: &Path) -> Result<(Provider, Provider), Failure> {
     )?;
     config_a.peers = vec![peer_b];
     config_b.peers = vec![peer_a];
-    let a = Provider::start(config_a, &dir.join("provider-a")).await?;
-    let b = Provider::start(config_b, &dir.join("provider-b")).await?;
+    let a = Provider::start(config_a, &dir.join("provider-a"), Environment::system()).await?;
+    let b = Provider::start(config_b, &dir.join("provider-b"), Environment::system()).await?;
     Ok((a, b))
 }
 
 /// Waits until the provider's log has published every queued number.
+// Times out by the wall clock (human-scale waits), not protocol time.
+#[allow(clippy::disallowed_methods)]
 async fn published(provider: &Provider) -> Result<u64, Failure> {
     let until = Instant::now() + Duration::from_secs(30);
     loop {
@@ -300,6 +312,8 @@ async fn sync(n: &Narrator, who: &str, phone: &mut Messenger) -> Result<Report, 
 /// Syncs until `done` holds for what arrived (copies from the peer
 /// provider come through its federation outbox, possibly in several
 /// batches); at most 15 s.
+// Times out by the wall clock (human-scale waits), not protocol time.
+#[allow(clippy::disallowed_methods)]
 async fn sync_until(
     n: &Narrator,
     who: &str,
@@ -398,9 +412,11 @@ async fn story(n: &mut Narrator, dir: &Path) -> Result<(), Failure> {
     n.report("alice", &report);
     // The conversation is hosted at A; B receives Bob's copies over
     // federation, a moment later.
-    let until = Instant::now() + Duration::from_secs(10);
     let mut waiting = b.status().await?;
-    while waiting.inbox_items < 2 && Instant::now() < until {
+    for _ in 0..200 {
+        if waiting.inbox_items >= 2 {
+            break;
+        }
         tokio::time::sleep(Duration::from_millis(50)).await;
         waiting = b.status().await?;
     }
@@ -756,6 +772,7 @@ fn rogue_bob(
 /// enrols a device for Bob's number, publishes it in a log signed with A's
 /// log key, and answers a claim for Bob with it and that log's proof.
 async fn forge_bob_at_a(dir: &Path, alice: &Messenger) -> Result<ClaimResponse, Failure> {
+    let env = Environment::system();
     let data = dir.join("provider-a");
     let pem = |path: &str| -> Result<crosslock_tls::KeyPair, Failure> {
         let text = std::fs::read_to_string(data.join(path))?;
@@ -770,6 +787,7 @@ async fn forge_bob_at_a(dir: &Path, alice: &Messenger) -> Result<ClaimResponse, 
         "a.example",
         Arc::new(pem("carrier/carrier.key")?),
         3600,
+        env.clone(),
     ));
     carrier.set_open_enrolment(true);
     let ca_key = Arc::new(pem("ca/credential-ca.key")?);
@@ -785,7 +803,7 @@ async fn forge_bob_at_a(dir: &Path, alice: &Messenger) -> Result<ClaimResponse, 
     )?;
     let shadow_dir = dir.join("provider-a-shadow-log");
     std::fs::create_dir_all(&shadow_dir)?;
-    let now = crate::local_provider::now();
+    let now = env.now();
     let log = KtLog::open(
         &shadow_dir,
         "a.example",
@@ -799,6 +817,7 @@ async fn forge_bob_at_a(dir: &Path, alice: &Messenger) -> Result<ClaimResponse, 
             config,
             Arc::new(SqliteKdsStore::open_in_memory()?),
             FederationClient::none(),
+            env.clone(),
         )
         .with_transparency(Arc::new(log)),
     );
@@ -820,7 +839,7 @@ async fn forge_bob_at_a(dir: &Path, alice: &Messenger) -> Result<ClaimResponse, 
         .ok_or_else(|| Failure("the shadow KDS lost its device".into()))?;
     let batch = crosslock_sdk::enroll::upload_body(rogue.generate_key_packages(1)?);
     // The KeyPackages carry the time they were made: check them after it.
-    let now = crate::local_provider::now();
+    let now = env.now();
     shadow.upload_key_packages(&record, batch, now)?;
     shadow.publish_transparency(now).await?;
     Ok(shadow
@@ -836,6 +855,7 @@ async fn forge_bob_at_a(dir: &Path, alice: &Messenger) -> Result<ClaimResponse, 
 /// from B's own CA (carrier proof from B's own carrier key), made by a
 /// KDS of the insider's that shares B's keys but not B's transparency log.
 async fn forge_bob_keys(dir: &Path) -> Result<Vec<ClaimedDevice>, Failure> {
+    let env = Environment::system();
     let data = dir.join("provider-b");
     let pem = |path: &str| -> Result<crosslock_tls::KeyPair, Failure> {
         let text = std::fs::read_to_string(data.join(path))?;
@@ -851,6 +871,7 @@ async fn forge_bob_keys(dir: &Path) -> Result<Vec<ClaimedDevice>, Failure> {
         "b.example",
         Arc::new(pem("carrier/carrier.key")?),
         3600,
+        env.clone(),
     ));
     carrier.set_open_enrolment(true);
     let config = KdsConfig::new(
@@ -867,12 +888,13 @@ async fn forge_bob_keys(dir: &Path) -> Result<Vec<ClaimedDevice>, Failure> {
         config,
         Arc::new(SqliteKdsStore::open_in_memory()?),
         FederationClient::none(),
+        env.clone(),
     );
     let info = crate::device::open(&dir.join("alice"))?
         .settings()
         .provider
         .clone();
-    let now = crate::local_provider::now();
+    let now = env.now();
     let mut rogue = rogue_bob(&shadow, &carrier, crosslock_sdk::device_config(&info)?, now)?;
     let batch = rogue.generate_key_packages(1)?;
     Ok(vec![ClaimedDevice {

@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crosslock_client::env::Environment;
 use crosslock_client::{ConversationId, Device, DeviceProfile, NewConversation, Received};
 use crosslock_sdk::transport::DsClient;
 
@@ -83,11 +84,13 @@ pub(crate) fn run(args: DsBenchArgs) -> ExitCode {
     }
 }
 
+// Load generator: measures elapsed wall time.
+#[allow(clippy::disallowed_methods)]
 async fn bench(args: DsBenchArgs) -> Result<(), String> {
     let temp = tempfile::tempdir().map_err(|e| e.to_string())?;
     let dir = args.dir.clone().unwrap_or_else(|| temp.path().to_owned());
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let provider = LocalProvider::start("kds.bench.example", &dir, |c| {
+    let provider = LocalProvider::start("kds.bench.example", &dir, Environment::system(), |c| {
         // The load generator is one client: lift the per-device limits.
         c.device_rate.burst = 1e9;
         c.device_rate.per_second = 1e9;
@@ -233,6 +236,8 @@ struct Throughput {
     delivered: u64,
 }
 
+// Load generator: measures elapsed wall time.
+#[allow(clippy::disallowed_methods)]
 async fn throughput(
     members: &Members,
     run: Duration,
@@ -348,6 +353,8 @@ struct Latency {
     samples: Vec<f64>,
 }
 
+// Load generator: measures elapsed wall time.
+#[allow(clippy::disallowed_methods)]
 async fn latency(
     members: &Members,
     run: Duration,

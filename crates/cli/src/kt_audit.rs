@@ -342,6 +342,8 @@ fn range_text(first: Option<&u64>, last: Option<&u64>) -> String {
 // ---------------------------------------------------------------------------
 // Online
 
+// Progress output: elapsed wall time for the operator.
+#[allow(clippy::disallowed_methods)]
 async fn online(args: &AuditArgs, reach: &mut Reach) -> Result<(), Stop> {
     let base = base_url(args.kds.as_deref().unwrap_or_default())?;
     let http = http_client(args)?;

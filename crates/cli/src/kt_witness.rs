@@ -21,6 +21,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crosslock_client::env::Environment;
 use crosslock_kt::server::witness::{FollowedLog, Witness, router};
 use crosslock_kt::{PublicKey, SigningKey};
 
@@ -121,7 +122,8 @@ pub(crate) fn run(args: WitnessArgs) -> ExitCode {
         }
     };
     let state_db = args.state.join(STATE_FILE);
-    let witness = match Witness::open(&state_db, key, args.follows) {
+    let env = Environment::system();
+    let witness = match Witness::open(&state_db, key, args.follows, move || env.now()) {
         Ok(witness) => Arc::new(witness),
         Err(e) => {
             eprintln!(

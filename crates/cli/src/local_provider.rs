@@ -39,30 +39,27 @@ pub(crate) struct LocalProvider {
     pub(crate) url: String,
     pub(crate) trust: TrustPolicy,
     pub(crate) http: reqwest::Client,
-}
-
-pub(crate) fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    /// The clock and random source of the provider and its phones.
+    pub(crate) env: Environment,
 }
 
 impl LocalProvider {
-    /// Starts provider `name` with its files in `dir`.
+    /// Starts provider `name` with its files in `dir`, its services on
+    /// `env`.
     pub(crate) async fn start(
         name: &str,
         dir: &Path,
+        env: Environment,
         configure: impl FnOnce(&mut DsConfig),
     ) -> Result<LocalProvider, SetupError> {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let ca_key = Arc::new(crosslock_tls::KeyPair::generate().map_err(|e| err("CA key")(&e))?);
-        let t = now();
+        let t = env.now();
         let ca = CertificateAuthority::new_root(
             &format!("{name} credential root"),
             t - 3600,
             t + 3650 * 86_400,
-            rand16(),
+            env.random(),
             ca_key.as_ref(),
         )
         .map_err(|e| err("CA")(&e))?;
@@ -73,6 +70,7 @@ impl LocalProvider {
             name,
             carrier_key,
             7 * 86_400,
+            env.clone(),
         ));
         let carriers = TrustedCarriers::new(vec![(
             acs.carrier_id().to_owned(),
@@ -97,6 +95,7 @@ impl LocalProvider {
             config,
             kds_store.clone(),
             crosslock_kds::FederationClient::none(),
+            env.clone(),
         ));
         let mut ds_config = DsConfig::new(name, trust.clone());
         configure(&mut ds_config);
@@ -107,9 +106,10 @@ impl LocalProvider {
         let ds = Arc::new(Ds::new(
             ds_config,
             ds_store,
-            Arc::new(KdsDevices::new(kds_store)),
+            Arc::new(KdsDevices::new(kds_store, env.clock.clone())),
             Federation::none(),
             None,
+            env.clone(),
         ));
         // Runs until the runtime stops.
         let _background = crosslock_ds::start_background(&ds);
@@ -132,6 +132,7 @@ impl LocalProvider {
             url,
             trust,
             http: reqwest::Client::new(),
+            env,
         })
     }
 
@@ -174,10 +175,10 @@ impl LocalProvider {
                 profile,
             },
             DeviceConfig::new(self.trust.clone()),
-            Environment::system(),
+            self.env.clone(),
         )
         .map_err(|e| err("device")(&e))?;
-        let subscriber = format!("sim-{}", hex::encode(rand16()));
+        let subscriber = format!("sim-{}", hex::encode(self.env.random::<16>()));
         self.acs.add_subscriber(&number, &subscriber);
         let keys = device
             .participant_keys()
@@ -194,7 +195,7 @@ impl LocalProvider {
                     participant_keys: keys,
                     home_kds: self.kds.config().kds_id.clone(),
                 },
-                now(),
+                self.env.now(),
             )
             .map_err(|e| err("carrier proof")(&e))?;
         let nonce: NonceResponse = self
@@ -244,8 +245,4 @@ impl LocalProvider {
             .await?;
         ParticipantKeyPackages::from_claim(&answer).map_err(|e| err("claim")(&e))
     }
-}
-
-fn rand16() -> [u8; 16] {
-    Environment::system().random()
 }

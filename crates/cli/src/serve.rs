@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use crosslock_client::env::Environment;
 use crosslock_provider::{Provider, ProviderConfig};
 
 /// Options of `crosslock serve`.
@@ -117,9 +118,11 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
     runtime.block_on(serve(config, args.data_dir))
 }
 
+// Start-up time reported to the operator: elapsed wall time.
+#[allow(clippy::disallowed_methods)]
 async fn serve(config: ProviderConfig, data_dir: PathBuf) -> ExitCode {
     let started = Instant::now();
-    let provider = match Provider::start(config, &data_dir).await {
+    let provider = match Provider::start(config, &data_dir, Environment::system()).await {
         Ok(p) => p,
         Err(e) => {
             tracing::error!(error = %e, "provider did not start");

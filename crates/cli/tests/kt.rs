@@ -25,10 +25,7 @@ const DIRECTORY: &str = "kds.a.example";
 /// Roots are signed at the real time: the witness binary refuses roots
 /// dated ahead of its clock.
 fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
+    crosslock_client::env::Environment::system().now()
 }
 
 fn crosslock() -> Command {
@@ -717,6 +714,8 @@ impl WitnessProcess {
     }
 
     /// Waits (a few seconds at most) until the witness has logged `text`.
+    // Test timeout by the wall clock.
+    #[allow(clippy::disallowed_methods)]
     fn wait_for_stderr(&self, text: &str) {
         let deadline = Instant::now() + Duration::from_secs(5);
         while !self.stderr().contains(text) {
@@ -739,6 +738,8 @@ impl WitnessProcess {
     }
 
     /// Sends SIGTERM and waits for the exit status.
+    // Test timeout by the wall clock.
+    #[allow(clippy::disallowed_methods)]
     fn terminate(mut self) -> (Option<i32>, String) {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])

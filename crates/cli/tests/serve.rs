@@ -99,6 +99,8 @@ impl Serve {
     }
 
     /// Waits until every queued number is published in an epoch.
+    // Test timeout by the wall clock.
+    #[allow(clippy::disallowed_methods)]
     fn wait_for_transparency(&self) {
         let until = Instant::now() + Duration::from_secs(30);
         while self.gauge("crosslock_transparency_queued_numbers") > 0
@@ -125,6 +127,8 @@ fn interrupt(child: &Child) {
     assert!(status.success());
 }
 
+// Test timeout by the wall clock.
+#[allow(clippy::disallowed_methods)]
 fn wait(child: &mut Child) -> std::process::ExitStatus {
     let until = Instant::now() + Duration::from_secs(20);
     loop {
@@ -486,6 +490,8 @@ fn a_restarted_provider_keeps_its_keys_and_its_messages() {
 
 /// Receives until `n` texts arrived: copies from a peer provider come
 /// through its federation outbox, possibly in more than one batch.
+// Test timeout by the wall clock.
+#[allow(clippy::disallowed_methods)]
 fn recv_texts(dir: &Path, n: usize) -> Vec<String> {
     let until = Instant::now() + Duration::from_secs(30);
     let mut got = Vec::new();

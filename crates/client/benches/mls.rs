@@ -323,10 +323,7 @@ fn x509_signer(suite: Suite) -> (SigningIdentity, SignatureSecretKey) {
         public.as_bytes().to_vec(),
     )
     .unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now = Environment::system().now();
     let profile = crosslock_client::credential::ParticipantProfile {
         number: PhoneNumber::parse("+15550000001").unwrap(),
         device: Some("00000000-0000-4000-8000-000000000001".into()),

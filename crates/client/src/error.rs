@@ -4,7 +4,7 @@ use crosslock_credential::{CredentialError, PhoneNumber};
 
 use crate::keystore::KeyStoreError;
 use crate::store::StoreError;
-use crate::suite::Suite;
+use crate::suite::{Suite, SuiteError};
 
 /// Everything that can go wrong in the client core, grouped by fault.
 ///
@@ -322,6 +322,15 @@ impl ClientError {
             | ClientError::RcsSignatureDropped
             | ClientError::ServerKickDropped => None,
             _ => Some(0),
+        }
+    }
+}
+
+impl From<SuiteError> for ClientError {
+    fn from(e: SuiteError) -> Self {
+        match e {
+            SuiteError::Retired { code } => ClientError::SuiteRetired { code },
+            SuiteError::Unsupported { code } => ClientError::UnsupportedSuite { code },
         }
     }
 }

@@ -6,7 +6,6 @@ pub mod config;
 mod conversation;
 mod device;
 mod enrollment;
-pub mod env;
 pub mod error;
 pub mod file;
 pub mod group_metadata;
@@ -24,7 +23,6 @@ mod safety;
 mod security;
 mod send;
 pub mod store;
-pub mod suite;
 mod suite_transparency;
 #[cfg(test)]
 mod test_devices;
@@ -35,6 +33,7 @@ pub use config::{DeviceConfig, KeyPackagePolicy};
 pub use conversation::{CommitApplied, DeviceKeyPackages, NewConversation, ParticipantKeyPackages};
 pub use crosslock_credential as credential;
 pub use crosslock_kt as kt;
+pub use crosslock_profile::env;
 pub use crosslock_wire as wire;
 pub use device::{Device, NewDevice};
 pub use enrollment::ENROLLED_ALGORITHMS;
@@ -51,14 +50,35 @@ pub use mls::identity::LeafIdentity;
 /// The MLS rules and identity checks of a Crosslock conversation, for
 /// observers that track a conversation's public state without being a
 /// member (the delivery service).
+///
+/// They live in `crosslock-profile`, which the delivery service uses
+/// directly; this module keeps the client's public paths.
 pub mod observer {
-    pub use crate::mls::capabilities::{
+    pub use crosslock_profile::capabilities::{
         advertised_credentials, advertised_extensions, advertised_proposals,
     };
-    pub use crate::mls::extensions::{EndMlsExtension, EraExtension};
-    pub use crate::mls::identity::{IdentityError, Rcc16Identity};
-    pub use crate::mls::rules::{CrosslockRules, RuleError, check_standalone_proposal};
+    pub use crosslock_profile::extensions::{EndMlsExtension, EraExtension};
+    pub use crosslock_profile::identity::{IdentityError, Rcc16Identity};
+    pub use crosslock_profile::rules::{CrosslockRules, RuleError, check_standalone_proposal};
 }
+
+/// MLS cipher suites: the profile's ([`crosslock_profile::suite`]), with
+/// [`check_incoming`](suite::check_incoming) reporting in the client's
+/// error type.
+pub mod suite {
+    pub use crosslock_profile::suite::*;
+
+    use crate::error::ClientError;
+
+    /// The suite of a KeyPackage, Welcome or GroupInfo someone sent us
+    /// (SUITE-PQ-1): [`crosslock_profile::suite::check_incoming`], refusing
+    /// with [`ClientError::SuiteRetired`] (the sender must update its app)
+    /// or [`ClientError::UnsupportedSuite`].
+    pub fn check_incoming(cipher_suite: mls_rs::CipherSuite) -> Result<Suite, ClientError> {
+        Ok(crosslock_profile::suite::check_incoming(cipher_suite)?)
+    }
+}
+
 pub use mls::storage::EpochRetention;
 pub use outbound::{Outbound, PendingCommit};
 pub use receipt::ReceiptEvent;

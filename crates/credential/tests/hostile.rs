@@ -15,6 +15,8 @@ const ALICE: &str = "+15551230001";
 
 // ---------------------------------------------------------------- signers
 
+// Test keys and serials from the OS (this crate sits below the environment).
+#[allow(clippy::disallowed_methods)]
 fn random<const N: usize>() -> [u8; N] {
     let mut out = [0u8; N];
     getrandom::fill(&mut out).unwrap();

@@ -92,6 +92,8 @@ fn accept(c: &mut Criterion) {
             let store = store_with_group(dir.path());
             let mut next = 0u64;
             b.iter_custom(|iters| {
+                // Benchmark: measures elapsed wall time.
+                #[allow(clippy::disallowed_methods)]
                 let start = Instant::now();
                 for _ in 0..iters {
                     std::thread::scope(|s| {
@@ -117,6 +119,8 @@ fn accept(c: &mut Criterion) {
                 store.accept(&message(next)).unwrap();
                 next += 1;
             }
+            // Benchmark: measures elapsed wall time.
+            #[allow(clippy::disallowed_methods)]
             let start = Instant::now();
             for _ in 0..iters {
                 let page = store.inbox(&device, 0, 100).unwrap();

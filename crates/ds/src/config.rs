@@ -1,7 +1,7 @@
 //! Delivery-service settings. Every setting has a default a small
 //! provider can run with.
 
-use crosslock_client::credential::{NumberingPlan, TrustPolicy};
+use crosslock_credential::{NumberingPlan, TrustPolicy};
 
 /// A token bucket: `burst` requests at once, refilled at `per_second`.
 #[derive(Debug, Clone, Copy, PartialEq)]

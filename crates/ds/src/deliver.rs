@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use crosslock_client::credential::PhoneNumber;
+use crosslock_credential::PhoneNumber;
 use crosslock_wire::api::ds::{DeviceRef, FederatedDeliveries, HubProof};
 use crosslock_wire::cpim::MlsEnvelope;
 use crosslock_wire::report::ReceiptEnvelope;

@@ -19,7 +19,10 @@
 //!
 //! A library with axum routers; the provider (`crosslock serve`) wires it
 //! to listeners, and to the devices its KDS enrolled through the narrow
-//! [`DeviceAuth`] trait (the DS does not depend on the KDS).
+//! [`DeviceAuth`] trait (the DS does not depend on the KDS). The
+//! observer's identity checks and MLS rules are `crosslock-profile`'s, the
+//! very ones members run; time and randomness come from the
+//! `Environment` given to [`Ds::new`] and [`ContentServer::open`].
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 

@@ -6,15 +6,15 @@
 
 use std::sync::Arc;
 
-use crosslock_client::LeafIdentity;
-use crosslock_client::credential::{CredentialError, TrustPolicy};
-use crosslock_client::env::SystemClock;
-use crosslock_client::observer::{
-    CrosslockRules, EndMlsExtension, EraExtension, IdentityError, Rcc16Identity,
-    advertised_extensions, check_standalone_proposal,
-};
-use crosslock_client::suite::Suite;
+use crosslock_credential::{CredentialError, TrustPolicy};
 use crosslock_mls_crypto::CrosslockCrypto;
+use crosslock_profile::capabilities::advertised_extensions;
+use crosslock_profile::env::Clock;
+use crosslock_profile::extensions::{EndMlsExtension, EraExtension};
+use crosslock_profile::suite::Suite;
+use crosslock_profile::{
+    CrosslockRules, IdentityError, LeafIdentity, Rcc16Identity, check_standalone_proposal,
+};
 use crosslock_wire::api::ds::{DeviceRef, ServerReason};
 use mls_rs::external_client::builder::{
     ExternalBaseConfig, WithCryptoProvider, WithIdentityProvider, WithMlsRules,
@@ -158,12 +158,13 @@ fn era_and_end(extensions: &ExtensionList) -> Result<(u32, bool), DsError> {
 
 impl Observer {
     /// An observer accepting credentials under `trust` (every provider's
-    /// credential roots that members may chain to).
-    pub(crate) fn new(trust: TrustPolicy) -> Self {
+    /// credential roots that members may chain to), checking their
+    /// validity at `clock`'s time when mls-rs gives none.
+    pub(crate) fn new(trust: TrustPolicy, clock: Arc<dyn Clock>) -> Self {
         let suites = Suite::ALL.iter().map(|s| s.cipher_suite()).collect();
         let client = ExternalClient::builder()
             .crypto_provider(CrosslockCrypto::with_enabled_cipher_suites(suites))
-            .identity_provider(Rcc16Identity::new(trust, Arc::new(SystemClock)))
+            .identity_provider(Rcc16Identity::new(trust, clock))
             .mls_rules(CrosslockRules)
             .extension_types(advertised_extensions())
             .build();

@@ -11,6 +11,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use crosslock_profile::Environment;
 use crosslock_wire::api::ds::{DeviceRef, WakeUp};
 use tokio::sync::mpsc;
 
@@ -92,11 +93,12 @@ impl Pusher {
         Pusher(None)
     }
 
-    /// Starts the batching task.
+    /// Starts the batching task; the random delays come from `env`.
     pub(crate) fn start(
         gateway: Arc<dyn PushGateway>,
         store: Arc<dyn PushTokens>,
         settings: PushSettings,
+        env: Environment,
     ) -> Self {
         let (tx, mut rx) = mpsc::unbounded_channel::<DeviceRef>();
         tokio::spawn(async move {
@@ -108,11 +110,9 @@ impl Pusher {
                     devices.insert(d);
                 }
                 if settings.max_random_delay_ms > 0 {
-                    let mut r = [0u8; 8];
-                    if getrandom::fill(&mut r).is_ok() {
-                        let delay = u64::from_le_bytes(r) % (settings.max_random_delay_ms + 1);
-                        tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
-                    }
+                    let r = u64::from_le_bytes(env.random());
+                    let delay = r % (settings.max_random_delay_ms + 1);
+                    tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
                 }
                 let store = store.clone();
                 let tokens = tokio::task::spawn_blocking(move || {

@@ -84,7 +84,7 @@ pub fn start_background(ds: &Arc<Ds>) -> Vec<tokio::task::JoinHandle<()>> {
         loop {
             tick.tick().await;
             let ds = ds.clone();
-            match tokio::task::spawn_blocking(move || ds.purge(now())).await {
+            match tokio::task::spawn_blocking(move || ds.purge(ds.env.now())).await {
                 Ok(Ok(n)) if n > 0 => tracing::info!(expired = n, "inbox messages expired"),
                 Ok(Err(e)) => tracing::warn!(error = %e, "retention purge failed"),
                 _ => {}
@@ -92,13 +92,6 @@ pub fn start_background(ds: &Arc<Ds>) -> Vec<tokio::task::JoinHandle<()>> {
         }
     }));
     tasks
-}
-
-pub(crate) fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 fn json<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, DsError> {
@@ -142,7 +135,7 @@ async fn commit(
     let result = async {
         let who = device(&ds, &headers).await?;
         let request: SubmitCommit = json(body)?;
-        ds.submit_commit(who, request, now()).await
+        ds.submit_commit(who, request, ds.env.now()).await
     };
     reply(result.await)
 }
@@ -155,7 +148,7 @@ async fn message(
     let result = async {
         let who = device(&ds, &headers).await?;
         let request: SubmitMessage = json(body)?;
-        ds.submit_message(who, request, now()).await
+        ds.submit_message(who, request, ds.env.now()).await
     };
     reply(result.await)
 }
@@ -168,7 +161,7 @@ async fn report(
     let result = async {
         let who = device(&ds, &headers).await?;
         let request: SubmitReport = json(body)?;
-        ds.submit_report(who, request, now()).await
+        ds.submit_report(who, request, ds.env.now()).await
     };
     reply(result.await)
 }
@@ -319,21 +312,24 @@ async fn federation_submit(
             home: Some(peer),
         };
         match (request.commit, request.message, request.report) {
-            (None, None, Some(report)) => {
-                ds.submit_report(who, report, now()).await.and_then(|a| {
+            (None, None, Some(report)) => ds
+                .submit_report(who, report, ds.env.now())
+                .await
+                .and_then(|a| {
                     serde_json::to_value(a).map_err(|e| DsError::Internal(e.to_string()))
-                })
-            }
-            (Some(commit), None, None) => {
-                ds.submit_commit(who, commit, now()).await.and_then(|a| {
+                }),
+            (Some(commit), None, None) => ds
+                .submit_commit(who, commit, ds.env.now())
+                .await
+                .and_then(|a| {
                     serde_json::to_value(a).map_err(|e| DsError::Internal(e.to_string()))
-                })
-            }
-            (None, Some(message), None) => {
-                ds.submit_message(who, message, now()).await.and_then(|a| {
+                }),
+            (None, Some(message), None) => ds
+                .submit_message(who, message, ds.env.now())
+                .await
+                .and_then(|a| {
                     serde_json::to_value(a).map_err(|e| DsError::Internal(e.to_string()))
-                })
-            }
+                }),
             _ => Err(DsError::Malformed(
                 "exactly one of commit and message".into(),
             )),
@@ -367,7 +363,7 @@ async fn federation_deliver(
     let result = async {
         let peer = peer(&ds, certificate)?;
         let request: FederatedDeliveries = json(body)?;
-        let woken = ds.deliver_from_peer(peer, request, now()).await?;
+        let woken = ds.deliver_from_peer(peer, request, ds.env.now()).await?;
         ds.notify(woken);
         Ok(serde_json::json!({}))
     };

@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crosslock_client::credential::{AwsLcVerifier, TrustPolicy};
+use crosslock_credential::{AwsLcVerifier, TrustPolicy};
+use crosslock_profile::Environment;
 use crosslock_wire::api::ds::DeviceRef;
 use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
@@ -24,6 +25,9 @@ type EpochKey = (Vec<u8>, u32, u64);
 /// A delivery service.
 pub struct Ds {
     pub(crate) config: DsConfig,
+    /// The clock every timestamp and expiry is read from, and the random
+    /// source of push jitter.
+    pub(crate) env: Environment,
     pub(crate) store: Arc<dyn DsStore>,
     pub(crate) auth: Arc<dyn DeviceAuth>,
     pub(crate) observer: Observer,
@@ -65,27 +69,30 @@ impl std::fmt::Debug for Ds {
 }
 
 impl Ds {
-    /// A delivery service over `store`, authenticating devices with `auth`.
-    /// `federation` reaches peer providers ([`Federation::none`] without
-    /// peers). Call from inside a tokio runtime when a push gateway is
-    /// given (its batching task starts here).
+    /// A delivery service over `store`, authenticating devices with `auth`,
+    /// reading time and randomness from `env`. `federation` reaches peer
+    /// providers ([`Federation::none`] without peers). Call from inside a
+    /// tokio runtime when a push gateway is given (its batching task
+    /// starts here).
     pub fn new(
         config: DsConfig,
         store: Arc<dyn DsStore>,
         auth: Arc<dyn DeviceAuth>,
         federation: Federation,
         push: Option<Arc<dyn PushGateway>>,
+        env: Environment,
     ) -> Self {
         let all = config.all_credentials();
         let pusher = match push {
-            Some(gateway) => Pusher::start(gateway, store.clone(), config.push),
+            Some(gateway) => Pusher::start(gateway, store.clone(), config.push, env.clone()),
             None => Pusher::none(),
         };
         Ds {
-            observer: Observer::new(all),
-            device_rate: Buckets::new(config.device_rate),
-            conversation_rate: Buckets::new(config.conversation_rate),
-            peer_rate: Buckets::new(config.peer_rate),
+            observer: Observer::new(all, env.clock.clone()),
+            device_rate: Buckets::new(config.device_rate, env.clock.clone()),
+            conversation_rate: Buckets::new(config.conversation_rate, env.clock.clone()),
+            peer_rate: Buckets::new(config.peer_rate, env.clock.clone()),
+            env,
             config,
             store,
             auth,
@@ -102,6 +109,11 @@ impl Ds {
     /// The configuration.
     pub fn config(&self) -> &DsConfig {
         &self.config
+    }
+
+    /// The clock and random source.
+    pub fn env(&self) -> &Environment {
+        &self.env
     }
 
     /// The store.

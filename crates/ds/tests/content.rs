@@ -9,6 +9,8 @@ use std::sync::Arc;
 
 use base64::Engine;
 use crosslock_ds::{ContentConfig, ContentServer, DeviceAuth, DsError, RateLimit, content_router};
+use crosslock_profile::Environment;
+use crosslock_profile::env::{Clock, ManualClock, OsEntropy, SystemClock};
 use crosslock_wire::api::ErrorBody;
 use crosslock_wire::api::ds::DeviceRef;
 use crosslock_wire::api::files::UploadAnswer;
@@ -48,6 +50,9 @@ impl DeviceAuth for FixedDevices {
 /// A content server listening on `127.0.0.1:0`.
 struct Running {
     server: Arc<ContentServer>,
+    /// The server's clock: starts at the real time (stray temporary files
+    /// are judged by their modification time), moved by hand.
+    clock: Arc<ManualClock>,
     addr: SocketAddr,
     base: String,
     client: reqwest::Client,
@@ -57,7 +62,13 @@ struct Running {
 impl Running {
     async fn start(dir: &Path, config: ContentConfig) -> Running {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        let server = Arc::new(ContentServer::open(dir, config, Arc::new(FixedDevices)).unwrap());
+        let clock = Arc::new(ManualClock::new(SystemClock.now()));
+        let env = Environment {
+            clock: clock.clone(),
+            entropy: Arc::new(OsEntropy),
+        };
+        let server =
+            Arc::new(ContentServer::open(dir, config, Arc::new(FixedDevices), env).unwrap());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let app = content_router(server.clone());
@@ -66,6 +77,7 @@ impl Running {
         });
         Running {
             server,
+            clock,
             addr,
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),
@@ -152,13 +164,6 @@ fn sha256(data: &[u8]) -> Vec<u8> {
     Sha256::digest(data).to_vec()
 }
 
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
 async fn error_of(response: reqwest::Response) -> (StatusCode, ErrorBody) {
     let status = response.status();
     (status, response.json().await.unwrap())
@@ -169,13 +174,13 @@ async fn round_trip_one_byte_and_five_mib() {
     let dir = tempfile::tempdir().unwrap();
     let ds = Running::start(dir.path(), ContentConfig::default()).await;
     for body in [vec![0x42], bytes(5 * 1024 * 1024, 7)] {
-        let before = now();
+        let before = ds.clock.now();
         let answer = ds.put(&body).await;
         assert_eq!(answer.size, body.len() as u64);
         assert_eq!(answer.sha256.0, sha256(&body));
         assert!(answer.url.starts_with("/v1/files/"), "{}", answer.url);
         let expiry = ContentConfig::default().expiry_secs;
-        assert!((before + expiry..=now() + expiry).contains(&answer.expires_at));
+        assert_eq!(answer.expires_at, before + expiry);
 
         let response = ds.get(&answer.url, None).await;
         assert_eq!(response.status(), StatusCode::OK);
@@ -406,7 +411,7 @@ async fn expired_files_are_purged() {
     let stray = dir.path().join("tmp").join("0123.part");
     std::fs::write(&stray, b"left by a crash").unwrap();
 
-    assert_eq!(ds.server.purge(now()).unwrap(), 0);
+    assert_eq!(ds.server.purge(ds.clock.now()).unwrap(), 0);
     assert_eq!(ds.fetch(&answer.url).await, b"short-lived");
     assert_eq!(stored(dir.path()), (1, 1, 1));
 
@@ -417,7 +422,7 @@ async fn expired_files_are_purged() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body.error, "unknown-file");
 
-    assert_eq!(ds.server.purge(now() + 2 * 3600).unwrap(), 0);
+    assert_eq!(ds.server.purge(ds.clock.now() + 2 * 3600).unwrap(), 0);
     assert_eq!(stored(dir.path()), (0, 0, 0));
     ds.stop().await;
 }
@@ -431,9 +436,7 @@ async fn expired_files_are_unknown_before_the_purge() {
     };
     let ds = Running::start(dir.path(), config).await;
     let answer = ds.put(b"gone soon").await;
-    while now() < answer.expires_at {
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    ds.clock.set(answer.expires_at);
     let (status, body) = error_of(ds.get(&answer.url, None).await).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body.error, "unknown-file");

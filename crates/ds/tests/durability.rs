@@ -58,6 +58,7 @@ fn child_delivery_service() {
             Arc::new(StoreDevices(Arc::new(kds))),
             Federation::none(),
             None,
+            crosslock_profile::Environment::system(),
         ));
         let listener = tokio::net::TcpListener::bind(spec["addr"].as_str().unwrap())
             .await

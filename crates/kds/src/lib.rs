@@ -15,7 +15,8 @@
 //!   epoch; claim answers carry lookup proofs.
 //!
 //! A library with axum routers ([`router`], [`federation_router`]); the
-//! `crosslock` binary wires it to listeners.
+//! `crosslock` binary wires it to listeners. Time and randomness (nonces,
+//! tokens, serials) come from the `Environment` given to [`Kds::new`].
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 

@@ -61,13 +61,6 @@ pub fn federation_router(kds: Arc<Kds>) -> Router {
         .with_state(kds)
 }
 
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 fn json<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, KdsError> {
     let body = body.map_err(|r| match r {
         BytesRejection::FailedToBufferBody(_) => KdsError::TooLarge,
@@ -126,7 +119,7 @@ async fn info(State(kds): Shared) -> Response {
 }
 
 async fn nonce(State(kds): Shared) -> Response {
-    reply(blocking(move || kds.new_nonce(now())).await)
+    reply(blocking(move || kds.new_nonce(kds.now())).await)
 }
 
 /// `POST /v1/enrollment`; a bearer token, when given, is the current token
@@ -141,7 +134,7 @@ async fn enroll(
         Err(e) => return e.into_response(),
     };
     let token = bearer(&headers).map(str::to_owned);
-    reply(blocking(move || kds.enroll_device(request, token.as_deref(), now())).await)
+    reply(blocking(move || kds.enroll_device(request, token.as_deref(), kds.now())).await)
 }
 
 async fn upload(
@@ -152,7 +145,7 @@ async fn upload(
     let result = async {
         let upload: UploadKeyPackages = json(body)?;
         let device = device(&kds, &headers, false).await?;
-        blocking(move || kds.upload_key_packages(&device, upload, now())).await
+        blocking(move || kds.upload_key_packages(&device, upload, kds.now())).await
     };
     reply(result.await)
 }
@@ -160,7 +153,7 @@ async fn upload(
 async fn stock(State(kds): Shared, headers: HeaderMap) -> Response {
     let result = async {
         let device = device(&kds, &headers, false).await?;
-        blocking(move || kds.stock(&device, now())).await
+        blocking(move || kds.stock(&device, kds.now())).await
     };
     reply(result.await)
 }
@@ -173,8 +166,12 @@ async fn claim(
     let result = async {
         let request: ClaimRequest = json(body)?;
         let device = device(&kds, &headers, false).await?;
-        kds.claim(Requester::Device(device.device_id), &request.number, now())
-            .await
+        kds.claim(
+            Requester::Device(device.device_id),
+            &request.number,
+            kds.now(),
+        )
+        .await
     };
     reply(result.await)
 }
@@ -187,7 +184,7 @@ async fn kt_lookup(
     let result = async {
         let request: NumberRequest = json(body)?;
         let device = device(&kds, &headers, false).await?;
-        kds.lookup_for(&device, &request.number, now()).await
+        kds.lookup_for(&device, &request.number, kds.now()).await
     };
     reply(result.await)
 }
@@ -210,7 +207,7 @@ async fn kt_history(
 async fn revoke_self(State(kds): Shared, headers: HeaderMap) -> Response {
     let result = async {
         let device = device(&kds, &headers, true).await?;
-        blocking(move || kds.store.revoke(Some(&device.device_id), None, now())).await
+        blocking(move || kds.store.revoke(Some(&device.device_id), None, kds.now())).await
     };
     reply(result.await.map(|n| serde_json::json!({ "revoked": n })))
 }
@@ -232,7 +229,7 @@ async fn revoked(
     let _ = headers;
     let result = async {
         let Query(since) = since.map_err(|e| KdsError::Malformed(e.body_text()))?;
-        let as_of = now();
+        let as_of = kds.now();
         let serials = blocking(move || kds.store.revoked_since(since.since)).await?;
         Ok(RevokedList { serials, as_of })
     };
@@ -271,7 +268,7 @@ async fn revoke_admin(
         let device_id = request.device_id.clone();
         blocking(move || {
             kds.store
-                .revoke(device_id.as_deref(), number.as_deref(), now())
+                .revoke(device_id.as_deref(), number.as_deref(), kds.now())
         })
         .await
     };
@@ -309,7 +306,7 @@ async fn federation_claim(
             kds_id: peer.kds_id.clone(),
             on_behalf_of,
         };
-        kds.claim(requester, &request.number, now()).await
+        kds.claim(requester, &request.number, kds.now()).await
     };
     reply(result.await)
 }

@@ -3,6 +3,7 @@
 use std::sync::{Arc, OnceLock};
 
 use crosslock_credential::AwsLcVerifier;
+use crosslock_profile::Environment;
 
 use crate::config::KdsConfig;
 use crate::federation::FederationClient;
@@ -12,6 +13,9 @@ use crate::store::KdsStore;
 pub struct Kds {
     pub(crate) config: KdsConfig,
     pub(crate) store: Arc<dyn KdsStore>,
+    /// The clock (enrollment, claims, expiry, epochs) and the random
+    /// source (nonces, tokens, serials).
+    pub(crate) env: Environment,
     pub(crate) verifier: AwsLcVerifier,
     pub(crate) federation: FederationClient,
     pub(crate) kt: Option<Arc<crosslock_kt::server::KtLog>>,
@@ -29,13 +33,19 @@ impl std::fmt::Debug for Kds {
 }
 
 impl Kds {
-    /// A KDS over `store`. `federation` is how it reaches peer providers
-    /// (mutually authenticated TLS); [`FederationClient::none`] when it has
-    /// no peers.
-    pub fn new(config: KdsConfig, store: Arc<dyn KdsStore>, federation: FederationClient) -> Self {
+    /// A KDS over `store`, reading time and randomness from `env`.
+    /// `federation` is how it reaches peer providers (mutually
+    /// authenticated TLS); [`FederationClient::none`] when it has no peers.
+    pub fn new(
+        config: KdsConfig,
+        store: Arc<dyn KdsStore>,
+        federation: FederationClient,
+        env: Environment,
+    ) -> Self {
         Kds {
             config,
             store,
+            env,
             verifier: AwsLcVerifier,
             federation,
             kt: None,
@@ -66,11 +76,17 @@ impl Kds {
         &self.config
     }
 
+    /// The clock and random source.
+    pub fn env(&self) -> &Environment {
+        &self.env
+    }
+
+    /// Seconds since the Unix epoch, by the KDS's clock.
+    pub(crate) fn now(&self) -> u64 {
+        self.env.now()
+    }
+
     pub(crate) fn random<const N: usize>(&self) -> [u8; N] {
-        let mut out = [0u8; N];
-        // Without randomness no nonce, token or serial is safe to issue.
-        #[allow(clippy::expect_used)]
-        getrandom::fill(&mut out).expect("operating system random source failed");
-        out
+        self.env.random()
     }
 }

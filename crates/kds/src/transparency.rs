@@ -25,13 +25,6 @@ use crate::store::{DeviceRecord, SkippedNumber};
 /// with suites (KT-SUITE-1).
 const SUITES_MARKER: &str = "kt-bindings-list-suites";
 
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 impl Kds {
     fn log(&self) -> Result<&Arc<KtLog>, KdsError> {
         self.kt.as_ref().ok_or(KdsError::NoTransparency)
@@ -173,7 +166,7 @@ impl Kds {
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
-            let t = now();
+            let t = self.now();
             if let Err(e) = self
                 .transparency_tick(&log, t, &mut last_epoch_at, settings)
                 .await

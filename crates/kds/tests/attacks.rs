@@ -141,6 +141,7 @@ async fn peer_carrier_cannot_enrol_a_local_number() {
         "kds.a.example",
         keys_b.carrier_signer.clone(),
         86_400,
+        crosslock_client::env::Environment::system(),
     );
     let mallory = phone(ALICE, DeviceProfile::Android, a.trust());
     for replace in [true, false] {
@@ -382,6 +383,8 @@ async fn enrolling_past_the_binding_limit_is_refused_at_the_cap() {
 /// binding can take (forced into the tables directly). The publisher
 /// leaves that number out (recorded, redacted in logs), publishes the
 /// others, empties the queue and keeps refreshing the root.
+// Test timeout by the wall clock.
+#[allow(clippy::disallowed_methods)]
 #[tokio::test(flavor = "multi_thread")]
 async fn an_oversize_binding_does_not_stop_publishing() {
     let p = Provider::start(ProviderSetup {

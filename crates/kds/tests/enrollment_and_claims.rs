@@ -90,6 +90,7 @@ async fn bad_enrollments_are_refused_with_a_reason_and_store_nothing() {
         "kds.a.example",
         std::sync::Arc::new(SoftSigner::new()),
         86_400,
+        crosslock_client::env::Environment::system(),
     );
     rogue.add_subscriber(victim.number(), "t");
     let forged = rogue

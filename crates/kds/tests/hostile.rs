@@ -167,6 +167,7 @@ async fn enrol_carrier_proof_signed_by_unknown_key() {
         "kds.a.example",
         Arc::new(SoftSigner::new()),
         86_400,
+        crosslock_client::env::Environment::system(),
     );
     rogue.add_subscriber(victim.number(), "t");
     let forged = rogue

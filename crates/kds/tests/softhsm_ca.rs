@@ -54,6 +54,7 @@ fn the_ca_key_in_a_token_issues_credentials_devices_accept() {
                     config,
                     Arc::new(SqliteKdsStore::open(&dir.path().join("kds.db")).unwrap()),
                     FederationClient::none(),
+                    crosslock_client::env::Environment::system(),
                 ));
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 provider.url = format!("http://{}", listener.local_addr().unwrap());

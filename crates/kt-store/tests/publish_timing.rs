@@ -82,6 +82,8 @@ async fn measure<Db: Database + 'static>(name: &str, storage: StorageManager<Db>
     );
 }
 
+// Measures how long publishing takes: elapsed wall time.
+#[allow(clippy::disallowed_methods)]
 async fn timed<T, E: std::fmt::Debug>(work: impl Future<Output = Result<T, E>>) -> Duration {
     let started = Instant::now();
     work.await.unwrap();

@@ -144,6 +144,8 @@ impl Fixture {
             threshold: 0,
             max_root_age_secs: 86_400,
         };
+        // Benchmark: measures elapsed wall time.
+        #[allow(clippy::disallowed_methods)]
         let started = Instant::now();
         for start in (0..labels).step_by(FILL_EPOCH) {
             let updates = (start..labels.min(start + FILL_EPOCH))
@@ -275,6 +277,8 @@ fn bench(c: &mut Criterion) {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
                     let updates = fx.key_rolls(size);
+                    // Benchmark: measures elapsed wall time.
+                    #[allow(clippy::disallowed_methods)]
                     let started = Instant::now();
                     let root = fx.rt.block_on(fx.log.publish(updates, NOW)).unwrap();
                     total += started.elapsed();

@@ -17,6 +17,17 @@
 //!   a device saw and the roots its contacts gossip.
 //! - `server` (feature `server`): the persistent directory (akd on SQLite)
 //!   with its signed roots, audit verification and the witness service.
+//!
+//! Time is passed in, never read (GUIDE §3.2): proof checks and the
+//! directory's publishing take `now` as plain Unix seconds, and the
+//! witness, which must read the time on every co-signing request, is
+//! given a clock closure (`Fn() -> u64`) when it is opened. The caller
+//! builds both from its `crosslock_profile::Environment`. This crate does
+//! not depend on `crosslock-profile` itself: phones link it for proof
+//! verification, where the profile (mls-rs and the MLS rules) is no
+//! business of theirs, and the profile's own tests use this crate, so a
+//! dependency back would be a cycle. Key material (the log's signing key,
+//! the VRF key) comes from AWS-LC's generator, like all key material.
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 

@@ -63,9 +63,9 @@ async fn world() -> World {
             directory: DIRECTORY.into(),
             log_key: log.log_key(),
         }],
+        || NOW + 60,
     )
-    .unwrap()
-    .with_clock(|| NOW + 60);
+    .unwrap();
     let witness = Arc::new(witness);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());

@@ -105,9 +105,7 @@ fn follow(log_key: PublicKey) -> Vec<FollowedLog> {
 
 fn open_witness(state: &Path, key: SigningKey, log_key: PublicKey) -> Witness {
     // Roots in these tests are signed around NOW, not at the real time.
-    Witness::open(state, key, follow(log_key))
-        .unwrap()
-        .with_clock(|| NOW + 60)
+    Witness::open(state, key, follow(log_key), || NOW + 60).unwrap()
 }
 
 async fn open_with(dir: &Path, keys: LogKeys, witnesses: Vec<WitnessClient>) -> KtLog {
@@ -783,6 +781,7 @@ async fn witness_state_survives_a_restart() {
         &state,
         witness_key.key(),
         follow(Secret::generate().public()),
+        || NOW + 60,
     ) {
         Err(KtServerError::Mismatch { what, .. }) => assert!(what.contains(DIRECTORY), "{what}"),
         other => panic!("expected a mismatch, got {other:?}"),
@@ -790,7 +789,7 @@ async fn witness_state_survives_a_restart() {
     // A log followed twice is a configuration error.
     let twice = [follow(secrets.public()), follow(secrets.public())].concat();
     assert!(matches!(
-        Witness::open(&state, witness_key.key(), twice),
+        Witness::open(&state, witness_key.key(), twice, || NOW + 60),
         Err(KtServerError::Kt(KtError::Malformed { .. }))
     ));
 
@@ -1222,6 +1221,8 @@ async fn hostile_requests_change_nothing() {
 /// A witness that accepts connections and never answers does not hold the
 /// log up: the epoch is published with the other witness's co-signature
 /// once `witness_timeout` passes, and lookups go on.
+// Measures that the epoch waited only the timeout: elapsed wall time.
+#[allow(clippy::disallowed_methods)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_witness_delays_an_epoch_by_the_timeout_only() {
     let http = http();

@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use crosslock_client::credential::NumberingPlan;
+use crosslock_credential::NumberingPlan;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ProviderError;
@@ -701,7 +701,7 @@ mod tests {
         config.carrier.subscribers = Some("subscribers.txt".into());
         config.peers = vec![peer("b.example", &["+44"])];
         let plan = config.plan().unwrap();
-        let n = |t: &str| crosslock_client::credential::PhoneNumber::parse(t).unwrap();
+        let n = |t: &str| crosslock_credential::PhoneNumber::parse(t).unwrap();
         assert_eq!(plan.home_of(&n("+447700900123")), Some("b.example"));
         assert_eq!(plan.home_of(&n("+15551234567")), Some("crosslock.local"));
         config.peers[0].prefixes = vec!["+".into()];

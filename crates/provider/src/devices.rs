@@ -3,20 +3,21 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use crosslock_ds::{DeviceAuth, DsError};
 use crosslock_kds::store::{KdsStore, token_hash};
+use crosslock_profile::env::Clock;
 use crosslock_wire::api::ds::DeviceRef;
 
 /// How long a checked token is believed without asking the KDS store
 /// again: a revoked device keeps delivery access at most this long.
-const TOKEN_CACHE_SECS: u64 = 30;
+const TOKEN_CACHE_MILLIS: u64 = 30_000;
 
 /// Most tokens remembered before the stale ones are dropped.
 const TOKEN_CACHE_MAX: usize = 100_000;
 
-type TokenCache = HashMap<[u8; 32], (DeviceRef, Instant)>;
+/// Devices by token hash, with when they were checked (Unix milliseconds).
+type TokenCache = HashMap<[u8; 32], (DeviceRef, u64)>;
 
 /// The devices enrolled at this provider's KDS (tokens checked against its
 /// store, remembered for 30 s).
@@ -24,7 +25,7 @@ type TokenCache = HashMap<[u8; 32], (DeviceRef, Instant)>;
 pub struct KdsDevices {
     store: Arc<dyn KdsStore>,
     cache: Arc<Mutex<TokenCache>>,
-    fresh: Duration,
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for KdsDevices {
@@ -34,13 +35,20 @@ impl std::fmt::Debug for KdsDevices {
 }
 
 impl KdsDevices {
-    /// Devices of the KDS whose store this is.
-    pub fn new(store: Arc<dyn KdsStore>) -> Self {
+    /// Devices of the KDS whose store this is; `clock` (the provider's)
+    /// says how old a remembered token is.
+    pub fn new(store: Arc<dyn KdsStore>, clock: Arc<dyn Clock>) -> Self {
         KdsDevices {
             store,
             cache: Arc::default(),
-            fresh: Duration::from_secs(TOKEN_CACHE_SECS),
+            clock,
         }
+    }
+
+    /// Whether a token checked at `at` is still believed at `now`
+    /// (a clock set back believes it no longer).
+    fn fresh(at: u64, now: u64) -> bool {
+        now >= at && now - at < TOKEN_CACHE_MILLIS
     }
 
     fn cache(&self) -> std::sync::MutexGuard<'_, TokenCache> {
@@ -51,8 +59,9 @@ impl KdsDevices {
 impl DeviceAuth for KdsDevices {
     fn authenticate(&self, token: &str) -> Result<Option<DeviceRef>, DsError> {
         let hash = token_hash(token);
+        let now = self.clock.now_millis();
         if let Some((device, at)) = self.cache().get(&hash)
-            && at.elapsed() < self.fresh
+            && Self::fresh(*at, now)
         {
             return Ok(Some(device.clone()));
         }
@@ -69,9 +78,9 @@ impl DeviceAuth for KdsDevices {
         if let Some(d) = &device {
             let mut cache = self.cache();
             if cache.len() > TOKEN_CACHE_MAX {
-                cache.retain(|_, (_, at)| at.elapsed() < self.fresh);
+                cache.retain(|_, (_, at)| Self::fresh(*at, now));
             }
-            cache.insert(hash, (d.clone(), Instant::now()));
+            cache.insert(hash, (d.clone(), now));
         }
         Ok(device)
     }
@@ -93,18 +102,21 @@ mod tests {
     use crosslock_ds::testing::{DeviceAuthFixture, check_device_auth};
     use crosslock_kds::store::SqliteKdsStore;
     use crosslock_kds::store::testing::{enroll_device, revoke_device};
+    use crosslock_profile::env::ManualClock;
 
     /// Enrols and revokes straight in an in-memory KDS store.
     struct Fixture {
         store: Arc<SqliteKdsStore>,
         auth: KdsDevices,
+        clock: Arc<ManualClock>,
     }
 
     impl Fixture {
         fn new() -> Self {
             let store = Arc::new(SqliteKdsStore::open_in_memory().unwrap());
-            let auth = KdsDevices::new(store.clone());
-            Fixture { store, auth }
+            let clock = Arc::new(ManualClock::new(1_790_000_000));
+            let auth = KdsDevices::new(store.clone(), clock.clone());
+            Fixture { store, auth, clock }
         }
     }
 
@@ -154,8 +166,13 @@ mod tests {
             Some(device.clone())
         );
         assert!(!fixture.auth.is_current(&device).unwrap());
+        fixture.clock.advance(TOKEN_CACHE_MILLIS / 1000 - 1);
+        assert_eq!(
+            fixture.auth.authenticate(&token).unwrap(),
+            Some(device.clone())
+        );
         // Once the remembered answer is stale, the store is asked again.
-        fixture.auth.fresh = Duration::ZERO;
+        fixture.clock.advance(1);
         assert_eq!(fixture.auth.authenticate(&token).unwrap(), None);
     }
 

@@ -3,7 +3,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use crosslock_client::credential::{
+use crosslock_credential::{
     CertificateAuthority, Home, HomeTrust, KeyAlgorithm, NumberingPlan, PublicKey, TrustAnchors,
     TrustedCarriers,
 };

@@ -17,7 +17,8 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crosslock_client::credential::{CertSigner, CertificateAuthority, PublicKey};
+use crosslock_credential::{CertSigner, CertificateAuthority, PublicKey};
+use crosslock_profile::Environment;
 use crosslock_tls::{Identity, KeyPair, TlsCa};
 
 use crate::config::ProviderConfig;
@@ -131,6 +132,7 @@ impl ProviderKeys {
     pub(crate) fn load_or_create(
         config: &ProviderConfig,
         data_dir: &Path,
+        env: &Environment,
     ) -> Result<ProviderKeys, ProviderError> {
         let name = &config.provider.name;
         let tls_dir = data_dir.join("tls");
@@ -173,7 +175,7 @@ impl ProviderKeys {
         let federation_client =
             stable_identity(&tls_dir, "federation", || tls_ca.issue_client(name))?;
 
-        let credential = credential_ca(config, data_dir)?;
+        let credential = credential_ca(config, data_dir, env)?;
 
         let carrier = if config.carrier.enabled {
             let dir = data_dir.join("carrier");
@@ -195,7 +197,11 @@ impl ProviderKeys {
 /// The credential CA: key in a PKCS#11 token when one is configured,
 /// otherwise in `ca/credential-ca.key`; certificate in
 /// `ca/credential-ca.der`, made on first start.
-fn credential_ca(config: &ProviderConfig, data_dir: &Path) -> Result<CredentialCa, ProviderError> {
+fn credential_ca(
+    config: &ProviderConfig,
+    data_dir: &Path,
+    env: &Environment,
+) -> Result<CredentialCa, ProviderError> {
     let dir = data_dir.join("ca");
     private_dir(&dir)?;
     let section = &config.credential_ca;
@@ -235,8 +241,8 @@ fn credential_ca(config: &ProviderConfig, data_dir: &Path) -> Result<CredentialC
         }
         ca
     } else {
-        let now = crate::now();
-        let serial: [u8; 16] = crosslock_client::env::Environment::system().random();
+        let now = env.now();
+        let serial: [u8; 16] = env.random();
         let ca = CertificateAuthority::new_root(
             &ca_name,
             now.saturating_sub(3600),

@@ -36,12 +36,13 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use crosslock_acs::Acs;
-use crosslock_client::credential::{TrustPolicy, TrustedCarriers};
+use crosslock_credential::{TrustPolicy, TrustedCarriers};
 use crosslock_ds::store::SqliteDsStore;
 use crosslock_ds::{ContentConfig, ContentServer, Ds, DsConfig, Federation, PeerDs};
 use crosslock_kds::store::SqliteKdsStore;
 use crosslock_kds::{AttestationRequirement, FederationClient, Kds, KdsConfig, PeerKds};
 use crosslock_kt::server::{KtLog, KtLogOptions, LogKeys, WitnessClient};
+use crosslock_profile::Environment;
 use crosslock_wire::api::provider::ProviderInfo;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -58,17 +59,10 @@ pub use error::ProviderError;
 pub use metrics::Gauges;
 use metrics::Metrics;
 
-/// Seconds since the UNIX epoch.
-pub(crate) fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 /// The stores the admin endpoints read.
 #[derive(Debug)]
 pub(crate) struct Stores {
+    env: Environment,
     ds: Arc<SqliteDsStore>,
     kds: Arc<SqliteKdsStore>,
     kt: Arc<KtLog>,
@@ -77,7 +71,10 @@ pub(crate) struct Stores {
 impl Stores {
     fn gauges(&self) -> Result<Gauges, String> {
         let ds = self.ds.metrics().map_err(|e| e.to_string())?;
-        let kds = self.kds.metrics(now()).map_err(|e| e.to_string())?;
+        let kds = self
+            .kds
+            .metrics(self.env.now())
+            .map_err(|e| e.to_string())?;
         let epoch = self
             .kt
             .latest_root()
@@ -117,8 +114,13 @@ pub struct Provider {
 impl Provider {
     /// Opens `data_dir` (creating it and everything in it on first start),
     /// binds the listeners and starts serving. Returns once every listener
-    /// accepts connections.
-    pub async fn start(config: ProviderConfig, data_dir: &Path) -> Result<Provider, ProviderError> {
+    /// accepts connections. Every service reads the time and draws
+    /// randomness from `env` (`Environment::system()` in production).
+    pub async fn start(
+        config: ProviderConfig,
+        data_dir: &Path,
+        env: Environment,
+    ) -> Result<Provider, ProviderError> {
         config.check().map_err(|why| ProviderError::Config {
             path: "configuration".into(),
             why,
@@ -154,7 +156,7 @@ impl Provider {
             config.provider.federation_listen = addr;
         }
 
-        let keys = keys::ProviderKeys::load_or_create(&config, data_dir)?;
+        let keys = keys::ProviderKeys::load_or_create(&config, data_dir, &env)?;
         let peers = info::Peer::parse_all(&config.peers)?;
 
         // The carrier, and whose proofs the KDS believes.
@@ -165,6 +167,7 @@ impl Provider {
                     name.clone(),
                     key.clone(),
                     config.carrier.proof_lifetime_secs,
+                    env.clone(),
                 ));
                 acs.set_open_enrolment(config.carrier.open_enrolment);
                 if let Some(path) = &config.carrier.subscribers {
@@ -215,7 +218,7 @@ impl Provider {
                 .push(WitnessClient::new(w.url.clone(), *key, http.clone()));
         }
         let log = Arc::new(
-            KtLog::open(&kt_dir.join("log"), &name, log_keys, options, now())
+            KtLog::open(&kt_dir.join("log"), &name, log_keys, options, env.now())
                 .await
                 .map_err(|e| ProviderError::Start(format!("transparency log: {e}")))?,
         );
@@ -301,7 +304,8 @@ impl Provider {
                 .map_err(|e| ProviderError::Start(format!("KDS store: {e}")))?,
         );
         let kds = Arc::new(
-            Kds::new(kds_config, kds_store.clone(), kds_federation).with_transparency(log.clone()),
+            Kds::new(kds_config, kds_store.clone(), kds_federation, env.clone())
+                .with_transparency(log.clone()),
         );
 
         // The delivery service and the content server.
@@ -340,13 +344,14 @@ impl Provider {
             SqliteDsStore::open(&data_dir.join("ds.sqlite3"))
                 .map_err(|e| ProviderError::Start(format!("DS store: {e}")))?,
         );
-        let auth = Arc::new(KdsDevices::new(kds_store.clone()));
+        let auth = Arc::new(KdsDevices::new(kds_store.clone(), env.clock.clone()));
         let ds = Arc::new(Ds::new(
             ds_config,
             ds_store.clone(),
             auth.clone(),
             ds_federation,
             push,
+            env.clone(),
         ));
         let content = Arc::new(
             ContentServer::open(
@@ -358,6 +363,7 @@ impl Provider {
                     ..ContentConfig::default()
                 },
                 auth,
+                env.clone(),
             )
             .map_err(|e| ProviderError::Start(format!("content server: {e}")))?,
         );
@@ -405,6 +411,7 @@ impl Provider {
             metrics::track,
         ));
         let stores = Arc::new(Stores {
+            env: env.clone(),
             ds: ds_store,
             kds: kds_store,
             kt: log.clone(),

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use crosslock_acs::Acs;
-use crosslock_client::credential::PhoneNumber;
+use crosslock_credential::PhoneNumber;
 
 use crate::error::ProviderError;
 

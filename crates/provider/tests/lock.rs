@@ -2,6 +2,7 @@
 //! One provider per data dir: a second one is refused with an error that
 //! says what to do, and the dir is free again once the first stops.
 
+use crosslock_profile::Environment;
 use crosslock_provider::{Provider, ProviderConfig, ProviderError};
 
 fn config() -> ProviderConfig {
@@ -14,8 +15,10 @@ fn config() -> ProviderConfig {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_second_provider_on_the_same_data_dir_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let first = Provider::start(config(), dir.path()).await.unwrap();
-    let second = Provider::start(config(), dir.path()).await;
+    let first = Provider::start(config(), dir.path(), Environment::system())
+        .await
+        .unwrap();
+    let second = Provider::start(config(), dir.path(), Environment::system()).await;
     match second {
         Err(e @ ProviderError::DataDir { .. }) => {
             assert!(
@@ -28,13 +31,13 @@ async fn a_second_provider_on_the_same_data_dir_is_refused() {
     }
     // Another data dir is fine meanwhile.
     let other = tempfile::tempdir().unwrap();
-    Provider::start(config(), other.path())
+    Provider::start(config(), other.path(), Environment::system())
         .await
         .unwrap()
         .shutdown()
         .await;
     first.shutdown().await;
-    Provider::start(config(), dir.path())
+    Provider::start(config(), dir.path(), Environment::system())
         .await
         .unwrap()
         .shutdown()

@@ -53,7 +53,7 @@ async fn provider(dir: &Path) -> Provider {
     config.provider.admin_listen = ([127, 0, 0, 1], 0).into();
     config.provider.federation_listen = ([127, 0, 0, 1], 0).into();
     config.transparency.epoch_interval_secs = 1;
-    Provider::start(config, &dir.join("provider"))
+    Provider::start(config, &dir.join("provider"), Environment::system())
         .await
         .unwrap()
 }

@@ -356,6 +356,8 @@ async fn shutdown_lets_in_flight_requests_finish_over_http1() {
     assert!(TcpStream::connect(addr).await.is_err());
 }
 
+// Measures how fast the server stops: elapsed wall time.
+#[allow(clippy::disallowed_methods)]
 #[tokio::test]
 async fn idle_server_stops_at_once() {
     let server = Server::start(None).await;

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 use crosslock_client::ConversationId;
+use crosslock_client::env::Environment;
 use crosslock_client::store::{Entries, StateStore, StoreError, Table, WriteBatch};
 use crosslock_provider::{Provider, ProviderConfig};
 
@@ -95,7 +96,7 @@ pub(crate) async fn provider(name: &str, dir: &Path) -> Result<Provider, Broken>
     config.provider.listen = ([127, 0, 0, 1], 0).into();
     config.provider.admin_listen = ([127, 0, 0, 1], 0).into();
     config.transparency.epoch_interval_secs = 1;
-    Ok(Provider::start(config, dir).await?)
+    Ok(Provider::start(config, dir, Environment::system()).await?)
 }
 
 /// Alice, Bob and Carol enrolled, in one group that everyone joined.

@@ -122,6 +122,8 @@ async fn scenario(name: &str, seed: u64, size: Size, dir: &Path) -> Result<Outco
     }
 }
 
+// Reports how long each scenario took: elapsed wall time.
+#[allow(clippy::disallowed_methods)]
 pub(crate) fn run(args: ChaosArgs) -> ExitCode {
     // The faults make the services log warnings by design; show them only
     // when asked for.

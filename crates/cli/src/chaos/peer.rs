@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
+use crosslock_client::env::Environment;
 use crosslock_provider::{Provider, ProviderConfig};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
@@ -51,6 +52,8 @@ struct Relay {
 }
 
 impl Relay {
+    // Records when connections arrive, to measure retry back-off: wall time.
+    #[allow(clippy::disallowed_methods)]
     async fn start(target: u16, seed: u64) -> Result<Relay, Broken> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let port = listener.local_addr()?.port();
@@ -133,6 +136,8 @@ fn config(name: &str, listen: u16, federation: u16) -> ProviderConfig {
     config
 }
 
+// Timeouts and fault durations by the wall clock, not protocol time.
+#[allow(clippy::disallowed_methods)]
 pub(crate) async fn run(
     fault: Fault,
     rng: &mut Rng,
@@ -146,8 +151,8 @@ pub(crate) async fn run(
     let (dir_a, dir_b) = (dir.join("provider-a"), dir.join("provider-b"));
     let mut config_a = config("a.example", listen_a, fed_a);
     let mut config_b = config("b.example", listen_b, fed_b);
-    let first_a = Provider::start(config_a.clone(), &dir_a).await?;
-    let first_b = Provider::start(config_b.clone(), &dir_b).await?;
+    let first_a = Provider::start(config_a.clone(), &dir_a, Environment::system()).await?;
+    let first_b = Provider::start(config_b.clone(), &dir_b, Environment::system()).await?;
     let mut peer_a = first_a.peer_section().clone();
     let mut peer_b = first_b.peer_section().clone();
     first_a.shutdown().await;
@@ -172,8 +177,8 @@ pub(crate) async fn run(
     config_b.provider.prefixes = vec!["+44".into()];
     config_a.peers = vec![peer_b];
     config_b.peers = vec![peer_a];
-    let a = Provider::start(config_a, &dir_a).await?;
-    let mut b = Some(Provider::start(config_b.clone(), &dir_b).await?);
+    let a = Provider::start(config_a, &dir_a, Environment::system()).await?;
+    let mut b = Some(Provider::start(config_b.clone(), &dir_b, Environment::system()).await?);
 
     let ledger = Ledger::default();
     let ca_a = std::fs::read_to_string(a.tls_ca_path())?;
@@ -259,7 +264,7 @@ pub(crate) async fn run(
 
     // Heal.
     match fault {
-        Fault::Down => b = Some(Provider::start(config_b, &dir_b).await?),
+        Fault::Down => b = Some(Provider::start(config_b, &dir_b, Environment::system()).await?),
         Fault::Slow | Fault::Garbage => relay.set(FORWARD),
     }
     operations += 1;

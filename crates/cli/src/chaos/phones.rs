@@ -248,6 +248,8 @@ impl Phone {
 
     /// Creates a group with `members` (retrying while their keys are not
     /// yet in the transparency log); returns its id.
+    // Times out by the wall clock (human-scale waits), not protocol time.
+    #[allow(clippy::disallowed_methods)]
     pub(crate) async fn create_group(
         &mut self,
         members: &[String],
@@ -307,6 +309,8 @@ pub(crate) fn no_refusals<'a>(phones: impl Iterator<Item = &'a Phone>) -> Result
 
 /// Syncs every phone until the ledger is complete and every outbox is
 /// empty, or `seconds` pass; flushes outboxes on the way.
+// Times out by the wall clock (human-scale waits), not protocol time.
+#[allow(clippy::disallowed_methods)]
 pub(crate) async fn drain(
     phones: &mut [Phone],
     ledger: &Ledger,

@@ -100,6 +100,8 @@ impl ServeProcess {
     }
 
     /// Waits (at most 60 s) until `/healthz` answers.
+    // Times out by the wall clock (human-scale waits), not protocol time.
+    #[allow(clippy::disallowed_methods)]
     pub(crate) async fn ready(&mut self) -> Result<(), Broken> {
         let until = Instant::now() + Duration::from_secs(60);
         loop {
@@ -137,6 +139,8 @@ impl ServeProcess {
 
     /// SIGTERM, and waits for the graceful exit (at most 20 s, then
     /// SIGKILL).
+    // Times out by the wall clock (human-scale waits), not protocol time.
+    #[allow(clippy::disallowed_methods)]
     pub(crate) async fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = Command::new("kill")

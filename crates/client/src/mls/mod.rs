@@ -1,15 +1,13 @@
 //! The mls-rs configuration Crosslock runs: storage, crypto, identity and
 //! rules plugged into the library's hooks.
 
-pub(crate) mod capabilities;
 pub(crate) mod crypto;
-pub(crate) mod extensions;
-pub(crate) mod identity;
 #[cfg(test)]
 mod profile_tests;
-pub(crate) mod revocation;
-pub(crate) mod rules;
 pub(crate) mod storage;
+
+// The RCC.16 profile the delivery service shares (crates/profile).
+pub(crate) use crosslock_profile::{capabilities, extensions, identity, revocation, rules};
 
 use mls_rs::client_builder::{
     BaseConfig, WithCryptoProvider, WithGroupStateStorage, WithIdentityProvider,

@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use crosslock_credential::{TrustAnchors, TrustPolicy};
 use crosslock_wire::content_type;
 use crosslock_wire::cpim::MlsEnvelope;
 use crosslock_wire::rcc16::commitment::{self, Subject};
@@ -320,38 +319,6 @@ fn server_kick_is_dropped() {
         Err(ClientError::ServerKickDropped)
     ));
     assert_eq!(bob.security_state(&id).unwrap(), before);
-}
-
-/// CRED-X509-1: basic credentials are advertised (fact sheet §6) but a
-/// leaf presenting one is refused with a typed error.
-#[test]
-fn basic_credentials_are_advertised_but_refused() {
-    use mls_rs::crypto::SignaturePublicKey;
-    use mls_rs::identity::basic::BasicCredential;
-    use mls_rs::identity::{Credential, CredentialType, SigningIdentity};
-    use mls_rs_core::identity::IdentityProvider;
-
-    use crate::mls::identity::{IdentityError, Rcc16Identity};
-
-    let clock = Arc::new(ManualClock::new(1_790_000_000));
-    let identity = Rcc16Identity::new(
-        TrustPolicy::Development {
-            anchors: TrustAnchors::none(),
-        },
-        clock,
-    );
-    assert_eq!(
-        identity.supported_types(),
-        vec![CredentialType::BASIC, CredentialType::X509]
-    );
-    let leaf = SigningIdentity::new(
-        Credential::Basic(BasicCredential::new(b"tel:+15551230001".to_vec())),
-        SignaturePublicKey::new(vec![4; 65]),
-    );
-    assert!(matches!(
-        identity.validate(&leaf, 1_790_000_000),
-        Err(IdentityError::NotX509)
-    ));
 }
 
 /// KP-OWN-1 (fact sheet §6): our KeyPackages start at the credential

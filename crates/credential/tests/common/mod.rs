@@ -25,6 +25,8 @@ impl CertSigner for P256Signer {
     }
 }
 
+// Test keys and serials from the OS (this crate sits below the environment).
+#[allow(clippy::disallowed_methods)]
 pub(crate) fn rand_bytes<const N: usize>() -> [u8; N] {
     let mut out = [0u8; N];
     getrandom::fill(&mut out).unwrap();

@@ -4,9 +4,8 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use crosslock_profile::Environment;
 use sha2::{Digest, Sha256};
-
-use crate::error::DsError;
 
 /// Length of a token's text: 32 bytes in unpadded base64.
 const TEXT_LEN: usize = 43;
@@ -21,9 +20,9 @@ impl std::fmt::Debug for Capability {
 }
 
 impl Capability {
-    /// A fresh token from the OS random source.
-    pub(super) fn random() -> Result<Self, DsError> {
-        random_bytes().map(Capability)
+    /// A fresh token from `env`'s random source.
+    pub(super) fn random(env: &Environment) -> Self {
+        Capability(env.random())
     }
 
     /// The token in `text`, if `text` is exactly the canonical encoding of
@@ -47,20 +46,17 @@ impl Capability {
     }
 }
 
-/// `N` bytes from the OS random source.
-pub(super) fn random_bytes<const N: usize>() -> Result<[u8; N], DsError> {
-    let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes).map_err(|e| DsError::Internal(format!("no randomness: {e}")))?;
-    Ok(bytes)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn round_trip_and_canonical_only() {
-        let token = Capability::random().unwrap();
+        let env = Environment {
+            clock: std::sync::Arc::new(crosslock_profile::env::ManualClock::new(0)),
+            entropy: std::sync::Arc::new(crosslock_profile::env::SeededEntropy::new(7)),
+        };
+        let token = Capability::random(&env);
         let text = token.encode();
         assert_eq!(text.len(), TEXT_LEN);
         assert_eq!(Capability::parse(&text).unwrap().0, token.0);

@@ -50,7 +50,7 @@ impl ContentServer {
                 let Some(server) = server.upgrade() else {
                     return;
                 };
-                match super::blocking(move || server.purge(crate::routes::now())).await {
+                match super::blocking(move || server.purge(server.env.now())).await {
                     Ok(n) if n > 0 => tracing::info!(expired = n, "files expired"),
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "file purge failed"),

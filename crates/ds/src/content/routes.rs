@@ -18,7 +18,6 @@ use super::disposition;
 use super::server::ContentServer;
 use crate::auth::bearer;
 use crate::error::DsError;
-use crate::routes::now;
 
 type Shared = State<Arc<ContentServer>>;
 
@@ -49,7 +48,7 @@ async fn upload(State(server): Shared, headers: HeaderMap, body: Body) -> Respon
                     .ok_or_else(|| DsError::Malformed("bad Content-Length".into()))?,
             ),
         };
-        server.save(&device, declared, body, now()).await
+        server.save(&device, declared, body, server.env.now()).await
     };
     match result.await {
         Ok(answer) => axum::Json(answer).into_response(),
@@ -64,7 +63,7 @@ async fn download(
 ) -> Response {
     let result = async {
         let Path(token) = token.map_err(|_| DsError::UnknownFile)?;
-        server.download(&token, &headers, now()).await
+        server.download(&token, &headers, server.env.now()).await
     };
     result.await.unwrap_or_else(IntoResponse::into_response)
 }

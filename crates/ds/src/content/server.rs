@@ -9,6 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crosslock_profile::Environment;
+
 use crate::auth::DeviceAuth;
 use crate::error::DsError;
 use crate::ratelimit::Buckets;
@@ -22,6 +24,8 @@ use super::store::Files;
 pub struct ContentServer {
     pub(super) config: ContentConfig,
     pub(super) auth: Arc<dyn DeviceAuth>,
+    /// Upload and expiry times; blob ids and capability tokens.
+    pub(super) env: Environment,
     pub(super) files: Arc<Files>,
     pub(super) uploads: Buckets,
     pub(super) blobs: PathBuf,
@@ -30,12 +34,14 @@ pub struct ContentServer {
 
 impl ContentServer {
     /// Opens (creating) the content store in `dir`; uploads authenticate
-    /// devices with `auth`. Blobs left without metadata by a crash between
-    /// storing a blob and recording it are deleted.
+    /// devices with `auth`; time, blob ids and tokens come from `env`.
+    /// Blobs left without metadata by a crash between storing a blob and
+    /// recording it are deleted.
     pub fn open(
         dir: &Path,
         config: ContentConfig,
         auth: Arc<dyn DeviceAuth>,
+        env: Environment,
     ) -> Result<Self, DsError> {
         let blobs = dir.join("blobs");
         let tmp = dir.join("tmp");
@@ -44,9 +50,10 @@ impl ContentServer {
         }
         let server = ContentServer {
             files: Arc::new(Files::open(&dir.join("content.sqlite3"))?),
-            uploads: Buckets::new(config.upload_rate),
+            uploads: Buckets::new(config.upload_rate, env.clock.clone()),
             config,
             auth,
+            env,
             blobs,
             tmp,
         };
@@ -84,8 +91,8 @@ impl ContentServer {
 }
 
 /// A fresh blob id: 16 random bytes in hex.
-pub(super) fn new_id() -> Result<String, DsError> {
-    super::capability::random_bytes::<16>().map(hex::encode)
+pub(super) fn new_id(env: &Environment) -> String {
+    hex::encode(env.random::<16>())
 }
 
 /// Whether `name` has the form of a blob id.

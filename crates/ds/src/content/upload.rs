@@ -47,7 +47,7 @@ impl ContentServer {
         if declared.is_some_and(|n| n > max) {
             return Err(DsError::TooLarge);
         }
-        let id = new_id()?;
+        let id = new_id(&self.env);
         let tmp = self.tmp.join(format!("{id}.part"));
         let mut cleanup = Cleanup(Some(tmp.clone()));
         let (size, sha256) = receive(&tmp, body, max).await?;
@@ -62,7 +62,7 @@ impl ContentServer {
         cleanup.0 = Some(blob);
         sync_dir(self.blobs.clone()).await?;
 
-        let token = Capability::random()?;
+        let token = Capability::random(&self.env);
         let row = FileRow {
             id,
             token_hash: token.hash(),

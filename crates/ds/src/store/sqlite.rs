@@ -272,6 +272,9 @@ impl SqliteDsStore {
         let due = {
             let mut acks = self.acks();
             record(&mut acks);
+            // A write-batching timer, not protocol time: the store has no
+            // clock of its own and tests never depend on when this flushes.
+            #[allow(clippy::disallowed_methods)]
             let since = *acks.since.get_or_insert_with(Instant::now);
             since.elapsed() >= ACK_FLUSH_AFTER
                 || acks.seqs.len() + acks.through.len() >= ACK_FLUSH_COUNT

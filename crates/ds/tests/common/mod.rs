@@ -47,6 +47,7 @@ pub(crate) async fn start_ds(
         auth.clone(),
         federation,
         Some(Arc::new(push)),
+        env::Environment::system(),
     ));
     // Runs until the runtime stops.
     let _background = crosslock_ds::start_background(&ds);
@@ -56,8 +57,15 @@ pub(crate) async fn start_ds(
         public_base_url: url.clone(),
         ..ContentConfig::default()
     };
-    let content =
-        Arc::new(ContentServer::open(&dir.path().join("content"), content_config, auth).unwrap());
+    let content = Arc::new(
+        ContentServer::open(
+            &dir.path().join("content"),
+            content_config,
+            auth,
+            env::Environment::system(),
+        )
+        .unwrap(),
+    );
     let router = crosslock_ds::router(ds.clone()).merge(crosslock_ds::content_router(content));
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     DsServer {

@@ -32,10 +32,7 @@ pub(crate) fn http() -> reqwest::Client {
 }
 
 pub(crate) fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
+    Environment::system().now()
 }
 
 /// A software P-256 signer (CA and carrier keys in tests).
@@ -43,8 +40,7 @@ pub(crate) struct SoftSigner(p256::ecdsa::SigningKey, PublicKey);
 
 impl SoftSigner {
     pub(crate) fn new() -> Self {
-        let mut seed = [0u8; 32];
-        getrandom::fill(&mut seed).unwrap();
+        let seed: [u8; 32] = Environment::system().random();
         let sk = p256::ecdsa::SigningKey::from_slice(&seed).unwrap();
         let pk = sk.verifying_key().to_sec1_point(false).as_bytes().to_vec();
         SoftSigner(sk, PublicKey::new(KeyAlgorithm::EcdsaP256, pk).unwrap())
@@ -136,6 +132,7 @@ impl ProviderKeys {
             kds_id,
             carrier_signer.clone(),
             7 * 86_400,
+            Environment::system(),
         ));
         ProviderKeys {
             ca_signer,
@@ -180,7 +177,7 @@ impl Provider {
             Some((listener, tls, client)) => (Some((listener, tls)), client),
             None => (None, FederationClient::none()),
         };
-        let mut kds = Kds::new(config, store, federation_client);
+        let mut kds = Kds::new(config, store, federation_client, Environment::system());
         let mut kt = None;
         if let Some(keys) = setup.transparency {
             let log = crosslock_kt::server::KtLog::open(
@@ -330,6 +327,7 @@ impl Provider {
                 home_kds,
                 self.carrier_signer.clone(),
                 7 * 86_400,
+                Environment::system(),
             );
             return carrier_proof_by(&elsewhere, phone);
         }

@@ -20,12 +20,14 @@ impl std::fmt::Debug for VrfSecret {
 }
 
 impl VrfSecret {
-    /// A fresh key from the operating system's random source.
+    /// A fresh key from AWS-LC's generator, like the log's signing key:
+    /// key material comes from the crypto library, not the service's
+    /// environment (whose entropy may be seeded in tests).
     pub fn generate() -> Self {
         let mut key = [0u8; 32];
         // Without randomness no key is safe to make.
         #[allow(clippy::expect_used)]
-        getrandom::fill(&mut key).expect("operating system random source failed");
+        aws_lc_rs::rand::fill(&mut key).expect("AWS-LC random source failed");
         VrfSecret(key)
     }
 

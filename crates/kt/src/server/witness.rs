@@ -194,17 +194,12 @@ pub struct Witness {
     /// One co-signing at a time: two requests cannot both pass the checks
     /// against the same state.
     turn: tokio::sync::Mutex<()>,
-    /// Seconds since the Unix epoch (the system clock unless replaced).
+    /// Seconds since the Unix epoch: the caller's clock (the crate docs
+    /// say why it is a closure).
     clock: Clock,
 }
 
 type Clock = Box<dyn Fn() -> u64 + Send + Sync>;
-
-fn system_clock() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
 
 impl std::fmt::Debug for Witness {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -218,13 +213,16 @@ impl std::fmt::Debug for Witness {
 
 impl Witness {
     /// Opens (creating) the witness state at `state_db`, co-signing with
-    /// `key` for the logs in `follows`. Refuses a log listed twice, and a
-    /// log whose key differs from the one its stored epochs were verified
-    /// under (a new log key is a new log: give it a new directory name).
+    /// `key` for the logs in `follows`; `clock` gives seconds since the
+    /// Unix epoch (the service's environment clock; a fixed time in
+    /// tests). Refuses a log listed twice, and a log whose key differs
+    /// from the one its stored epochs were verified under (a new log key
+    /// is a new log: give it a new directory name).
     pub fn open(
         state_db: &Path,
         key: SigningKey,
         follows: Vec<FollowedLog>,
+        clock: impl Fn() -> u64 + Send + Sync + 'static,
     ) -> Result<Witness, KtServerError> {
         let mut followed = BTreeMap::new();
         for log in follows {
@@ -265,14 +263,8 @@ impl Witness {
             positions: Mutex::new(positions),
             evidence: Mutex::new(evidence),
             turn: tokio::sync::Mutex::new(()),
-            clock: Box::new(system_clock),
+            clock: Box::new(clock),
         })
-    }
-
-    /// Replaces the system clock (tests, simulations).
-    pub fn with_clock(mut self, clock: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
-        self.clock = Box::new(clock);
-        self
     }
 
     /// The witness's public key (what logs and clients configure).

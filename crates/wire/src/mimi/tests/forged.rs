@@ -236,6 +236,8 @@ fn refuses_bad_multiparts() {
     );
 }
 
+// Bounds the decoder's running time: elapsed wall time.
+#[allow(clippy::disallowed_methods)]
 #[test]
 fn refuses_bombs_and_oversized_input() {
     // A 100 000-deep array nest is refused by the scan, without recursion.

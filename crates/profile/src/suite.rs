@@ -8,8 +8,6 @@ use crosslock_mls_crypto::{
 use mls_rs::CipherSuite;
 use serde::{Deserialize, Serialize};
 
-use crate::error::ClientError;
-
 /// A cipher suite Crosslock supports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Suite {
@@ -86,19 +84,40 @@ impl Suite {
     }
 }
 
+/// Why a suite someone sent us is refused (SUITE-PQ-1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SuiteError {
+    /// The retired private post-quantum code point 0xFE4C (an early
+    /// X-Wing draft): its sender runs an outdated app.
+    #[error(
+        "cipher suite {code:#06x} is retired (an early post-quantum draft): the other device must update its app to use 0x004F"
+    )]
+    Retired {
+        /// The retired code point.
+        code: u16,
+    },
+    /// A suite Crosslock does not support.
+    #[error("unsupported cipher suite {code:#06x}")]
+    Unsupported {
+        /// The code point.
+        code: u16,
+    },
+}
+
 /// The suite of a KeyPackage, Welcome or GroupInfo someone sent us
 /// (SUITE-PQ-1): one we support, or a typed error. The retired private
 /// code point 0xFE4C (an early X-Wing draft Crosslock used before 0x004F)
-/// gets [`ClientError::SuiteRetired`], which tells the user that the
-/// sender's app must be updated; any other unknown suite
-/// [`ClientError::UnsupportedSuite`].
-pub fn check_incoming(cipher_suite: CipherSuite) -> Result<Suite, ClientError> {
+/// gets [`SuiteError::Retired`], which tells the user that the sender's
+/// app must be updated; any other unknown suite
+/// [`SuiteError::Unsupported`]. (The client reports them as
+/// `ClientError::SuiteRetired` / `ClientError::UnsupportedSuite`.)
+pub fn check_incoming(cipher_suite: CipherSuite) -> Result<Suite, SuiteError> {
     if *cipher_suite == RETIRED_XWING_PRIVATE_SUITE {
-        return Err(ClientError::SuiteRetired {
+        return Err(SuiteError::Retired {
             code: RETIRED_XWING_PRIVATE_SUITE,
         });
     }
-    Suite::from_cipher_suite(cipher_suite).ok_or(ClientError::UnsupportedSuite {
+    Suite::from_cipher_suite(cipher_suite).ok_or(SuiteError::Unsupported {
         code: *cipher_suite,
     })
 }
@@ -254,14 +273,11 @@ mod tests {
     fn retired_and_unknown_suites_are_typed_errors() {
         assert_eq!(Suite::from_cipher_suite(CipherSuite::new(0xFE4C)), None);
         let retired = check_incoming(CipherSuite::new(0xFE4C)).unwrap_err();
-        assert!(matches!(
-            retired,
-            ClientError::SuiteRetired { code: 0xFE4C }
-        ));
+        assert_eq!(retired, SuiteError::Retired { code: 0xFE4C });
         assert!(retired.to_string().contains("update"));
-        assert!(matches!(
+        assert_eq!(
             check_incoming(CipherSuite::P384_AES256),
-            Err(ClientError::UnsupportedSuite { code: 0x0007 })
-        ));
+            Err(SuiteError::Unsupported { code: 0x0007 })
+        );
     }
 }

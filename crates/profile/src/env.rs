@@ -1,11 +1,13 @@
 //! Time and randomness, passed in (GUIDE §3.2).
 //!
-//! The client core never reads the system clock or the OS random source
-//! behind the caller's back: everything goes through an [`Environment`],
-//! so tests can fix the time and replay a seed. (The MLS crypto provider
-//! draws its own key material from AWS-LC's generator; what is ours —
-//! message ids, salts, conversation ids, certificate serials — comes
-//! from here.)
+//! Neither the client core nor the services (KDS, DS, ACS, the provider's
+//! wiring) read the system clock or the OS random source behind the
+//! caller's back: everything goes through an [`Environment`], so tests can
+//! fix the time and replay a seed. (Crypto providers draw key material
+//! from AWS-LC's generator; what is ours — message ids, salts,
+//! conversation ids, tokens, certificate serials, timestamps — comes from
+//! here.) The workspace `clippy.toml` refuses `SystemTime::now`,
+//! `Instant::now` and `getrandom` everywhere else.
 
 use std::fmt::Debug;
 use std::sync::Mutex;
@@ -33,6 +35,8 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now_millis(&self) -> u64 {
+        // The one place that reads the wall clock (clippy.toml).
+        #[allow(clippy::disallowed_methods)]
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
@@ -48,7 +52,8 @@ impl Entropy for OsEntropy {
     fn fill(&self, out: &mut [u8]) {
         // The OS generator failing is unrecoverable for a crypto client;
         // carrying on with zeros would be far worse than stopping.
-        #[allow(clippy::expect_used)]
+        // The one place that reads the OS random source (clippy.toml).
+        #[allow(clippy::expect_used, clippy::disallowed_methods)]
         getrandom::fill(out).expect("operating system random source failed");
     }
 }
@@ -103,7 +108,7 @@ impl Entropy for SeededEntropy {
     }
 }
 
-/// What the client core is given of the outside world.
+/// What the client core and every service are given of the outside world.
 #[derive(Debug, Clone)]
 pub struct Environment {
     /// The clock.
@@ -119,6 +124,16 @@ impl Environment {
             clock: std::sync::Arc::new(SystemClock),
             entropy: std::sync::Arc::new(OsEntropy),
         }
+    }
+
+    /// Seconds since the Unix epoch, by [`Self::clock`].
+    pub fn now(&self) -> u64 {
+        self.clock.now()
+    }
+
+    /// Milliseconds since the Unix epoch, by [`Self::clock`].
+    pub fn now_millis(&self) -> u64 {
+        self.clock.now_millis()
     }
 
     /// `N` random bytes.

@@ -20,8 +20,8 @@ pub fn advertised_extensions() -> Vec<ExtensionType> {
 }
 
 /// The deployed list alone (`extras` false: a device of the deployed
-/// profile, `DeviceConfig::crosslock_extras`) or followed by 0xFC4C.
-pub(crate) fn extensions_advertised(extras: bool) -> Vec<ExtensionType> {
+/// profile, the client's `DeviceConfig::crosslock_extras`) or followed by 0xFC4C.
+pub fn extensions_advertised(extras: bool) -> Vec<ExtensionType> {
     (ext::ERA..=ext::METADATA_KEYS_REQUESTED)
         .chain([ext::TESTING_EXPIRY_OVERRIDE])
         .chain(ext::CONTINUITY_TOKEN..=0xF030)
@@ -50,7 +50,7 @@ pub fn advertised_proposals(revision: Revision) -> Vec<ProposalType> {
 
 /// Credential types advertised: `[1 basic, 2 x509]`. Basic is listed for
 /// parity with deployed clients only; a basic credential in a leaf is
-/// refused by [`super::identity::Rcc16Identity`] (CRED-X509-1).
+/// refused by [`crate::identity::Rcc16Identity`] (CRED-X509-1).
 pub fn advertised_credentials() -> Vec<CredentialType> {
     vec![CredentialType::BASIC, CredentialType::X509]
 }

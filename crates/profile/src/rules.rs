@@ -10,8 +10,8 @@ use mls_rs::mls_rules::{
 use mls_rs::{ExtensionList, MlsRules};
 use mls_rs_core::group::GroupContext;
 
-use super::extensions::{EndMlsExtension, EraExtension};
-use super::identity::LeafIdentity;
+use crate::extensions::{EndMlsExtension, EraExtension};
+use crate::identity::LeafIdentity;
 
 /// A commit broke a Crosslock rule.
 #[derive(Debug, thiserror::Error)]

@@ -20,7 +20,7 @@ use mls_rs_core::identity::{IdentityProvider, MemberValidationContext};
 use sha2::{Digest, Sha256};
 
 use crate::env::Clock;
-use crate::mls::revocation::Revocations;
+use crate::revocation::Revocations;
 
 /// Why a leaf's identity was refused.
 #[derive(Debug, thiserror::Error)]
@@ -77,7 +77,7 @@ impl Rcc16Identity {
     }
 
     /// Replaces the revocation lists with `revocations`.
-    pub(crate) fn set_revocations(&self, revocations: Revocations) {
+    pub fn set_revocations(&self, revocations: Revocations) {
         *self.revoked.write().unwrap_or_else(|p| p.into_inner()) = revocations;
     }
 
@@ -243,6 +243,45 @@ impl IdentityProvider for Rcc16Identity {
     fn supported_types(&self) -> Vec<CredentialType> {
         // Basic is advertised for parity with deployed clients (fact sheet
         // §6); `validate` still refuses it (CRED-X509-1).
-        super::capabilities::advertised_credentials()
+        crate::capabilities::advertised_credentials()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crosslock_credential::{TrustAnchors, TrustPolicy};
+    use mls_rs::crypto::SignaturePublicKey;
+    use mls_rs::identity::basic::BasicCredential;
+    use mls_rs::identity::{Credential, CredentialType, SigningIdentity};
+    use mls_rs_core::identity::IdentityProvider;
+
+    use super::*;
+    use crate::env::ManualClock;
+
+    /// CRED-X509-1: basic credentials are advertised (fact sheet §6) but a
+    /// leaf presenting one is refused with a typed error.
+    #[test]
+    fn basic_credentials_are_advertised_but_refused() {
+        let clock = Arc::new(ManualClock::new(1_790_000_000));
+        let identity = Rcc16Identity::new(
+            TrustPolicy::Development {
+                anchors: TrustAnchors::none(),
+            },
+            clock,
+        );
+        assert_eq!(
+            identity.supported_types(),
+            vec![CredentialType::BASIC, CredentialType::X509]
+        );
+        let leaf = SigningIdentity::new(
+            Credential::Basic(BasicCredential::new(b"tel:+15551230001".to_vec())),
+            SignaturePublicKey::new(vec![4; 65]),
+        );
+        assert!(matches!(
+            identity.validate(&leaf, 1_790_000_000),
+            Err(IdentityError::NotX509)
+        ));
     }
 }

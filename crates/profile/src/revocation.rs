@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 /// The revocation lists a device has recorded, one per issuer key.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Revocations {
+pub struct Revocations {
     lists: Vec<IssuerList>,
 }
 
@@ -47,13 +47,13 @@ fn algorithm_of(tag: u8) -> Option<KeyAlgorithm> {
 }
 
 /// Normalises a serial as revocation lists and credentials spell it.
-pub(crate) fn normalise_serial(serial: &str) -> String {
+pub fn normalise_serial(serial: &str) -> String {
     serial.trim().to_ascii_lowercase()
 }
 
 impl Revocations {
     /// Adds `serials` revoked by the CA holding `issuer`.
-    pub(crate) fn add(&mut self, issuer: &PublicKey, serials: &[String]) {
+    pub fn add(&mut self, issuer: &PublicKey, serials: &[String]) {
         let algorithm = algorithm_tag(issuer.algorithm());
         let position = self
             .lists
@@ -78,7 +78,7 @@ impl Revocations {
     /// CRED-REV-2: whether the leaf `leaf_der` with serial `serial` was
     /// revoked by its issuer: some recorded list names the serial, and
     /// that list's CA key signed the leaf.
-    pub(crate) fn revokes(&self, leaf_der: &[u8], serial: &str) -> bool {
+    pub fn revokes(&self, leaf_der: &[u8], serial: &str) -> bool {
         let issuers: Vec<PublicKey> = self
             .lists
             .iter()

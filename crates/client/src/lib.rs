@@ -12,6 +12,7 @@ pub mod file;
 pub mod group_metadata;
 mod ids;
 mod keypackages;
+mod ledger;
 pub mod keystore;
 mod member_transparency;
 pub(crate) mod mls;

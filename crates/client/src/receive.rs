@@ -34,13 +34,13 @@ use crate::device::Device;
 use crate::error::{ClientError, internal};
 use crate::ids::{ConversationId, DeliveryId};
 use crate::keypackages::now_mls;
+use crate::ledger::seen::{message_key, welcome_content_key, welcome_id_key};
 use crate::mls::MlsGroup;
 use crate::mls::extensions::{EndMlsExtension, EraExtension};
 use crate::mls::identity::LeafIdentity;
 use crate::outbound::epoch_authenticator;
 use crate::records::{self, ConversationRecord, ConversationStatus, InboxRecord};
-use crate::recovery::{duplicate, seen_value};
-use crate::store::{Table, key};
+use crate::store::Table;
 use crate::suite::Suite;
 
 /// Who sent something: a participant's device.
@@ -374,9 +374,9 @@ impl Device {
         let id = ConversationId::new(group_id.to_vec()).ok_or(ClientError::UnknownConversation)?;
         let record = self.conversation_record(&id)?;
         let transport_id = envelope.message_id.as_str();
-        let seen_key = key(&[id.as_bytes(), transport_id.as_bytes()]);
+        let seen_key = message_key(&id, transport_id);
         // RCV-REPLAY-1: not processed before (the 30-day ledger).
-        if self.staged.get(Table::Seen, &seen_key)?.is_some() {
+        if self.seen(&seen_key)? {
             return Err(ClientError::Replayed);
         }
         if let Some(pending) = &record.pending
@@ -454,7 +454,7 @@ impl Device {
         let header_auth = envelope.epoch_authenticator;
         let original_header = envelope.original_message_id.clone();
         self.atomically(|device| {
-            let mut seen = seen_value(now, None);
+            let mut shown_from = None;
             let group = device.group(&id)?;
             let had_pending = group.has_pending_commit();
             let prior_epoch = group.current_epoch();
@@ -486,11 +486,15 @@ impl Device {
                     }
                     let payload = framed.payload;
                     group.write_to_storage().map_err(internal)?;
-                    seen = seen_value(now, Some(&sender));
+                    shown_from = Some(sender.clone());
                     let shown =
                         device.shown_already(&id, &sender, &transport_id, resend_of.as_deref())?;
                     if let Some(original) = shown {
-                        duplicate(&id, transport_id.clone(), original)
+                        Received::Duplicate {
+                            conversation: id.clone(),
+                            message_id: transport_id.clone(),
+                            original,
+                        }
                     } else {
                         if let Some(original) = &resend_of {
                             device.mark_resend_shown(&id, &sender, original, now);
@@ -574,11 +578,7 @@ impl Device {
                 }
                 other => return Err(ClientError::Malformed(format!("unexpected {other:?}"))),
             };
-            device.staged.put(
-                Table::Seen,
-                key(&[id.as_bytes(), transport_id.as_bytes()]),
-                seen,
-            );
+            device.mark_seen(seen_key, now, shown_from.as_ref());
             Ok(event)
         })
     }
@@ -903,14 +903,12 @@ impl Device {
         // A Welcome delivered again (the DS lost an acknowledgement in a
         // crash) is a replay, like any other message: its KeyPackage is
         // gone, so joining again would fail with a misleading error.
-        let seen_key = key(&[&[], envelope.message_id.as_bytes()]);
+        let seen_key = welcome_id_key(&envelope.message_id);
         // RCV-WEL-6: a Welcome is known by its content, not by the
         // transport id it comes under: the same Welcome re-wrapped with a
         // new id is the same replay.
-        let content_key = welcome_seen_key(&envelope.body);
-        if self.staged.get(Table::Seen, &seen_key)?.is_some()
-            || self.staged.get(Table::Seen, &content_key)?.is_some()
-        {
+        let content_key = welcome_content_key(&envelope.body);
+        if self.seen(&seen_key)? || self.seen(&content_key)? {
             return Err(ClientError::Replayed);
         }
         let time = now_mls(self);
@@ -1027,12 +1025,8 @@ impl Device {
             device.put_conversation(&id, &record)?;
             device.record_epoch_authenticator(&id)?;
             device.observe_member_keys(&id)?;
-            device
-                .staged
-                .put(Table::Seen, seen_key, now.to_be_bytes().to_vec());
-            device
-                .staged
-                .put(Table::Seen, content_key, now.to_be_bytes().to_vec());
+            device.mark_seen(seen_key, now, None);
+            device.mark_seen(content_key, now, None);
             let replaced_era = previous.map(|p| p.era).filter(|old| *old < era);
             Ok((id, added_by, replaced_era))
         })?;
@@ -1053,17 +1047,8 @@ impl Device {
     /// epochs past retention.
     pub fn maintenance(&mut self) -> Result<(), ClientError> {
         let now = self.env.clock.now();
-        let window = self.config.replay_window_secs;
         self.atomically(|device| {
-            for (k, v) in device.staged.scan(Table::Seen, &[])? {
-                let at = v
-                    .first_chunk::<8>()
-                    .map(|t| u64::from_be_bytes(*t))
-                    .ok_or_else(|| internal("seen record"))?;
-                if now.saturating_sub(at) > window {
-                    device.staged.delete(Table::Seen, k);
-                }
-            }
+            device.prune_seen(now)?;
             device.purge_expired_key_packages()?;
             device.purge_sent(now)?;
             for id in device.conversations()? {
@@ -1072,14 +1057,6 @@ impl Device {
             Ok(())
         })
     }
-}
-
-/// The replay-ledger key of a Welcome: SHA-256 of its MLS bytes, in the
-/// empty-conversation namespace of Welcomes, three parts long so that no
-/// transport id (two parts) can take it (RCV-WEL-6).
-fn welcome_seen_key(welcome: &[u8]) -> Vec<u8> {
-    use sha2::{Digest, Sha256};
-    key(&[&[], b"welcome-sha256", &Sha256::digest(welcome)])
 }
 
 /// Checks the RCC.16 authenticated data bound inside an MLS message.

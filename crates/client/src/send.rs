@@ -17,10 +17,10 @@ use crosslock_wire::typing::IsComposing;
 use crate::device::Device;
 use crate::error::{ClientError, internal};
 use crate::ids::ConversationId;
+use crate::ledger::seen::message_key;
 use crate::outbound::{
     APPLICATION, Outbound, authenticated_data, epoch_authenticator, resend_envelope,
 };
-use crate::store::{Table, key};
 
 /// What to send.
 #[derive(Debug, Clone, PartialEq)]
@@ -228,11 +228,7 @@ impl Device {
             )?;
             // Our own id goes into the replay ledger: an echo from the
             // server is a duplicate, not a new message.
-            device.staged.put(
-                Table::Seen,
-                key(&[id.as_bytes(), message_id.as_bytes()]),
-                now.to_be_bytes().to_vec(),
-            );
+            device.mark_seen(message_key(id, &message_id), now, None);
             let outbound = resend_envelope(
                 message_id,
                 APPLICATION,

@@ -25,11 +25,11 @@ use mls_rs_core::group::ProposalType;
 use crate::device::Device;
 use crate::error::{ClientError, internal};
 use crate::ids::ConversationId;
+use crate::ledger::seen::message_key;
 use crate::mls::MlsGroup;
 use crate::outbound::Outbound;
 use crate::receive::Sender;
 use crate::records::ConversationStatus;
-use crate::store::{Table, key};
 
 /// A verified positive (or forbidden / error) receipt from a member.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,12 +47,6 @@ pub struct ReceiptEvent {
     pub sender: Sender,
     /// The message is one this device sent (and still keeps).
     pub sent_by_us: bool,
-}
-
-/// The replay-ledger key of a receipt: its own transport id, which the
-/// signature binds, in the conversation.
-pub(crate) fn seen_key(id: &ConversationId, receipt_message_id: &str) -> Vec<u8> {
-    key(&[id.as_bytes(), receipt_message_id.as_bytes()])
 }
 
 impl Device {
@@ -117,11 +111,7 @@ impl Device {
         let now = self.env.clock.now();
         // Our own receipt echoed back is a duplicate.
         self.atomically(|device| {
-            device.staged.put(
-                Table::Seen,
-                seen_key(id, &message_id),
-                now.to_be_bytes().to_vec(),
-            );
+            device.mark_seen(message_key(id, &message_id), now, None);
             Ok(())
         })?;
         let envelope = ReceiptEnvelope {

@@ -29,12 +29,12 @@ mod resend;
 pub(crate) use rejoin::kind_of;
 pub use report::MAX_REPORT_SKEW_MS;
 pub use resend::MAX_RESENDS;
-pub(crate) use resend::{duplicate, seen_value};
 
 use crate::conversation::CommitApplied;
 use crate::device::Device;
 use crate::error::{ClientError, internal};
 use crate::ids::ConversationId;
+use crate::ledger::seen::message_key;
 use crate::mls::MlsClient;
 use crate::records::{ConversationRecord, ConversationStatus, PendingKind};
 use crate::store::{Table, key};
@@ -122,11 +122,7 @@ impl Device {
             record.status = ConversationStatus::Active;
             device.put_conversation(id, &record)?;
             // The server may echo our commit back: it is a duplicate.
-            device.staged.put(
-                Table::Seen,
-                key(&[id.as_bytes(), pending.message_id.as_bytes()]),
-                now.to_be_bytes().to_vec(),
-            );
+            device.mark_seen(message_key(id, &pending.message_id), now, None);
             device.record_epoch_authenticator(id)?;
             device.observe_member_keys(id)?;
             let epoch = device.group(id)?.current_epoch();

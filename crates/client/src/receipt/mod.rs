@@ -49,34 +49,33 @@ pub struct ReceiptEvent {
     pub sent_by_us: bool,
 }
 
+/// Implements [`Device::delivery_receipt`].
+pub(crate) fn delivery_receipt(
+    device: &mut Device,
+    conversation: &ConversationId,
+    message_id: &str,
+) -> Result<Outbound, ClientError> {
+    device.signed_receipt(
+        conversation,
+        message_id,
+        Notification::Delivery(DeliveryStatus::Delivered),
+    )
+}
+
+/// Implements [`Device::display_receipt`].
+pub(crate) fn display_receipt(
+    device: &mut Device,
+    conversation: &ConversationId,
+    message_id: &str,
+) -> Result<Outbound, ClientError> {
+    device.signed_receipt(
+        conversation,
+        message_id,
+        Notification::Display(DisplayStatus::Displayed),
+    )
+}
+
 impl Device {
-    /// A signed delivery receipt (`<delivered/>`) for `message_id`, to send
-    /// to the conversation (`content_type` is `message/imdn+xml`).
-    pub fn delivery_receipt(
-        &mut self,
-        conversation: &ConversationId,
-        message_id: &str,
-    ) -> Result<Outbound, ClientError> {
-        self.signed_receipt(
-            conversation,
-            message_id,
-            Notification::Delivery(DeliveryStatus::Delivered),
-        )
-    }
-
-    /// A signed display receipt (`<displayed/>`) for `message_id`.
-    pub fn display_receipt(
-        &mut self,
-        conversation: &ConversationId,
-        message_id: &str,
-    ) -> Result<Outbound, ClientError> {
-        self.signed_receipt(
-            conversation,
-            message_id,
-            Notification::Display(DisplayStatus::Displayed),
-        )
-    }
-
     /// The receipt `notification` about `reported`, signed with an
     /// `rcs_signature` in the conversation's current epoch.
     pub(crate) fn signed_receipt(

@@ -115,27 +115,28 @@ impl Device {
             received_at: record.received_at,
         })
     }
+}
 
-    /// Messages decrypted but not yet acknowledged, oldest first.
-    pub fn undelivered(&self) -> Result<Vec<ReceivedMessage>, ClientError> {
-        self.staged
-            .scan(Table::Inbox, &[])?
-            .into_iter()
-            .map(|(k, v)| {
-                let seq = u64::from_be_bytes(k.try_into().map_err(|_| internal("inbox key"))?);
-                let record: InboxRecord = records::decode(&v)?;
-                self.inbox_message(DeliveryId(seq), &record)
-            })
-            .collect()
-    }
-
-    /// The application has stored the message: drop it from the inbox.
-    pub fn ack(&mut self, delivery: DeliveryId) -> Result<(), ClientError> {
-        self.atomically(|device| {
-            device
-                .staged
-                .delete(Table::Inbox, delivery.0.to_be_bytes().to_vec());
-            Ok(())
+/// Implements [`Device::undelivered`].
+pub(crate) fn undelivered(device: &Device) -> Result<Vec<ReceivedMessage>, ClientError> {
+    device
+        .staged
+        .scan(Table::Inbox, &[])?
+        .into_iter()
+        .map(|(k, v)| {
+            let seq = u64::from_be_bytes(k.try_into().map_err(|_| internal("inbox key"))?);
+            let record: InboxRecord = records::decode(&v)?;
+            device.inbox_message(DeliveryId(seq), &record)
         })
-    }
+        .collect()
+}
+
+/// Implements [`Device::ack`].
+pub(crate) fn ack(device: &mut Device, delivery: DeliveryId) -> Result<(), ClientError> {
+    device.atomically(|device| {
+        device
+            .staged
+            .delete(Table::Inbox, delivery.0.to_be_bytes().to_vec());
+        Ok(())
+    })
 }

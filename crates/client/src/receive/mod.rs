@@ -28,6 +28,7 @@ mod proposal;
 mod received;
 mod welcome;
 
+pub(crate) use inbox::{ack, undelivered};
 pub use received::{CommitEvent, Received, ReceivedContent, ReceivedMessage, Sender};
 
 use crosslock_wire::content_type;
@@ -55,51 +56,26 @@ pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-impl Device {
-    /// Processes one incoming message delivered under `transport_message_id`.
-    ///
-    /// On success the new state and the decrypted message are stored in one
-    /// transaction; on any error nothing changed. A Welcome needs the ratchet
-    /// tree that travels beside it: deliver Welcomes with
-    /// [`Device::receive_with_tree`] (here only one whose GroupInfo still
-    /// carries the ratchet_tree extension joins).
-    pub fn receive(
-        &mut self,
-        transport_message_id: &str,
-        bytes: &[u8],
-    ) -> Result<Received, ClientError> {
-        self.receive_with_tree(transport_message_id, bytes, None)
+/// Implements [`Device::receive_with_tree`].
+pub(crate) fn receive_with_tree(
+    device: &mut Device,
+    transport_message_id: &str,
+    bytes: &[u8],
+    ratchet_tree: Option<&[u8]>,
+) -> Result<Received, ClientError> {
+    let message = CpimMessage::decode(bytes)?;
+    if is_server_kick(&message) {
+        // RCV-KICK-1: eviction is the server's business; membership
+        // changes only by a commit.
+        return Err(ClientError::ServerKickDropped);
     }
-
-    /// [`Device::receive`] for a message that arrives with a ratchet tree
-    /// beside it: the transport passes `InboxItem.ratchet_tree` (the tree of
-    /// the epoch a Welcome joins, MLS-GI-1; an mls-rs `ExportedTree`).
-    /// A Welcome joins with `ratchet_tree`, or, when its GroupInfo carries
-    /// the ratchet_tree extension (older peers, MLS-GI-2), with that tree
-    /// (mls-rs prefers it);
-    /// mls-rs checks the tree against the GroupContext's tree hash, so a
-    /// wrong tree refuses the Welcome and changes nothing. The tree is
-    /// ignored for every other message.
-    pub fn receive_with_tree(
-        &mut self,
-        transport_message_id: &str,
-        bytes: &[u8],
-        ratchet_tree: Option<&[u8]>,
-    ) -> Result<Received, ClientError> {
-        let message = CpimMessage::decode(bytes)?;
-        if is_server_kick(&message) {
-            // RCV-KICK-1: eviction is the server's business; membership
-            // changes only by a commit.
-            return Err(ClientError::ServerKickDropped);
-        }
-        if ReceiptEnvelope::is_receipt(&message) {
-            return self.receive_receipt(transport_message_id, message);
-        }
-        let inbound = Inbound::check(transport_message_id, message)?;
-        match inbound.message.wire_format() {
-            WireFormat::Welcome => self.join(inbound, ratchet_tree),
-            _ => self.receive_group_message(inbound),
-        }
+    if ReceiptEnvelope::is_receipt(&message) {
+        return device.receive_receipt(transport_message_id, message);
+    }
+    let inbound = Inbound::check(transport_message_id, message)?;
+    match inbound.message.wire_format() {
+        WireFormat::Welcome => device.join(inbound, ratchet_tree),
+        _ => device.receive_group_message(inbound),
     }
 }
 

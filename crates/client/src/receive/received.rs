@@ -1,4 +1,6 @@
-//! What receiving yields: the public event types of [`Device::receive`](crate::Device::receive).
+//! What receiving yields: the public event types of [`Device::receive`].
+//!
+//! [`Device::receive`]: crate::Device::receive
 
 use crosslock_credential::PhoneNumber;
 use crosslock_wire::file_info::FileInfo;
@@ -56,7 +58,9 @@ pub enum ReceivedContent {
     File(crate::file::ReceivedFile),
     /// A key delivery for the group subject or icon (a FileInfo in slot 3
     /// or 4 paired with its descriptor): download the ciphertext, then
-    /// [`Device::open_group_metadata`](crate::Device::open_group_metadata).
+    /// [`Device::open_group_metadata`].
+    ///
+    /// [`Device::open_group_metadata`]: crate::Device::open_group_metadata
     GroupMetadata(crate::group_metadata::MetadataDownload),
     /// A content type this version does not interpret.
     Other {
@@ -68,8 +72,11 @@ pub enum ReceivedContent {
 }
 
 /// A decrypted application message. It stays in the device inbox until
-/// [`Device::ack`](crate::Device::ack): a crash between decrypting and the application storing
-/// it loses nothing ([`Device::undelivered`](crate::Device::undelivered) returns it again).
+/// [`Device::ack`]: a crash between decrypting and the application storing
+/// it loses nothing ([`Device::undelivered`] returns it again).
+///
+/// [`Device::ack`]: crate::Device::ack
+/// [`Device::undelivered`]: crate::Device::undelivered
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReceivedMessage {
     /// Inbox handle to acknowledge.
@@ -106,7 +113,9 @@ pub struct CommitEvent {
     /// The conversation left end-to-end encryption (`end_mls`).
     pub encryption_ended: bool,
     /// This was our own pending commit, echoed back by the server: it is
-    /// now applied (as with [`Device::commit_accepted`](crate::Device::commit_accepted)).
+    /// now applied (as with [`Device::commit_accepted`]).
+    ///
+    /// [`Device::commit_accepted`]: crate::Device::commit_accepted
     pub own_commit: bool,
     /// We had a pending commit for the same epoch and this one won: ours
     /// was discarded; make it again if still wanted.
@@ -118,13 +127,17 @@ pub struct CommitEvent {
     /// `MetadataKeysRequested`: this commit set 0xF007
     /// `group_metadata_keys_requested` and this device holds these current
     /// subject/icon keys: re-send each with
-    /// [`Device::send_group_metadata_keys`](crate::Device::send_group_metadata_keys) (its URL and expiry are here).
+    /// [`Device::send_group_metadata_keys`] (its URL and expiry are here).
+    ///
+    /// [`Device::send_group_metadata_keys`]: crate::Device::send_group_metadata_keys
     pub metadata_keys_requested: Vec<crate::group_metadata::MetadataDownload>,
     /// WIRE-NEG-3: this commit changed the conversation's wire profile (a
     /// member without Crosslock's extras joined or dropped them from its
     /// leaf, or the last such member left); the new profile. Tell the user:
-    /// on [`WireProfile::Deployed`](crate::WireProfile::Deployed) typing, encrypted receipts and
+    /// on [`WireProfile::Deployed`] typing, encrypted receipts and
     /// transparency gossip stop.
+    ///
+    /// [`WireProfile::Deployed`]: crate::WireProfile::Deployed
     pub wire_profile_changed: Option<crate::wire_profile::WireProfile>,
 }
 
@@ -152,13 +165,17 @@ pub enum Received {
         conversation: ConversationId,
         /// Who gossiped.
         sender: Sender,
-        /// Alerts raised (also in [`Device::transparency_alerts`](crate::Device::transparency_alerts)).
+        /// Alerts raised (also in [`Device::transparency_alerts`]).
+        ///
+        /// [`Device::transparency_alerts`]: crate::Device::transparency_alerts
         alerts: Vec<crate::transparency::TransparencyAlert>,
     },
     /// A commit was applied.
     Commit(CommitEvent),
     /// A proposal arrived (e.g. a member asking to leave); when
-    /// `commit_required`, call [`Device::commit_pending_proposals`](crate::Device::commit_pending_proposals).
+    /// `commit_required`, call [`Device::commit_pending_proposals`].
+    ///
+    /// [`Device::commit_pending_proposals`]: crate::Device::commit_pending_proposals
     Proposal {
         /// The conversation.
         conversation: ConversationId,
@@ -184,8 +201,10 @@ pub enum Received {
     /// A member reported that it could not process one of the
     /// conversation's messages (a verified negative delivery IMDN, signed
     /// with an `rcs_signature`). If `sent_by_us`, call
-    /// [`Device::resend_after_report`](crate::Device::resend_after_report) (for reason 4, `failed-to-decrypt`,
+    /// [`Device::resend_after_report`] (for reason 4, `failed-to-decrypt`,
     /// RCC.16's remedy: resend from the latest epoch).
+    ///
+    /// [`Device::resend_after_report`]: crate::Device::resend_after_report
     NegativeReport {
         /// The conversation.
         conversation: ConversationId,

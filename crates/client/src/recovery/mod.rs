@@ -26,9 +26,13 @@ mod rejoin;
 mod report;
 mod resend;
 
+pub(crate) use era::new_era;
 pub(crate) use rejoin::kind_of;
+pub(crate) use rejoin::rejoin;
 pub use report::MAX_REPORT_SKEW_MS;
+pub(crate) use report::negative_report;
 pub use resend::MAX_RESENDS;
+pub(crate) use resend::resend_after_report;
 
 use crate::conversation::CommitApplied;
 use crate::device::Device;

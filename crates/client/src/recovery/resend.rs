@@ -14,12 +14,14 @@
 //! in `crate::receive::application`):
 //! - a resend of an original that this device already showed (from the
 //!   same sender), or of which it already showed a resend, is
-//!   [`Received::Duplicate`](crate::Received::Duplicate);
+//!   [`Received::Duplicate`];
 //! - an original that arrives after one of its resends (from the same
-//!   sender) was shown is [`Received::Duplicate`](crate::Received::Duplicate) too.
+//!   sender) was shown is [`Received::Duplicate`] too.
 //!
 //! A link to another sender's message suppresses nothing: one member
 //! cannot hide another member's message by claiming to resend it.
+//!
+//! [`Received::Duplicate`]: crate::Received::Duplicate
 
 use crosslock_wire::inner::ApplicationPayload;
 use crosslock_wire::mimi::MessageId;
@@ -32,50 +34,38 @@ use crate::send::Sent;
 /// RCC.16: a message is resent at most this many times.
 pub const MAX_RESENDS: u8 = 5;
 
-impl Device {
-    /// Resends a message a member reported as failed (a verified
-    /// [`Received::NegativeReport`](crate::Received::NegativeReport)): the original payload, encrypted again
-    /// in the current epoch as a new message linked to the original
-    /// (the authenticated `0x02` resend link and the CPIM
-    /// `mls.Original-Message-ID`, as [`Device::resend`]). A report about a resend
-    /// resends (and counts against) its original.
-    ///
-    /// Refused with [`ClientError::ResendLimit`] after [`MAX_RESENDS`]
-    /// resends of one original (start a new era), and with
-    /// [`ClientError::OriginalUnavailable`] for a message this device did
-    /// not send in the conversation or that is past retention.
-    pub fn resend_after_report(
-        &mut self,
-        id: &ConversationId,
-        failed_message_id: &str,
-    ) -> Result<Sent, ClientError> {
-        let failed = self.sent_record(id, failed_message_id)?;
-        let (original_id, mut original) = match failed.original.clone() {
-            Some(original_id) => {
-                let original = self.sent_record(id, &original_id)?;
-                (original_id, original)
-            }
-            None => (failed_message_id.to_owned(), failed),
-        };
-        if original.resends >= MAX_RESENDS {
-            return Err(ClientError::ResendLimit {
-                original: original_id,
-                limit: MAX_RESENDS,
-            });
+/// Implements [`Device::resend_after_report`].
+pub(crate) fn resend_after_report(
+    device: &mut Device,
+    id: &ConversationId,
+    failed_message_id: &str,
+) -> Result<Sent, ClientError> {
+    let failed = device.sent_record(id, failed_message_id)?;
+    let (original_id, mut original) = match failed.original.clone() {
+        Some(original_id) => {
+            let original = device.sent_record(id, &original_id)?;
+            (original_id, original)
         }
-        original.resends += 1;
-        // The stored frame's generation is the original's; the resend is
-        // framed again with its own (`send_payload`).
-        let payload = ApplicationPayload::decode(&original.payload.0)
-            .map_err(internal)?
-            .payload;
-        let mimi_id = original
-            .mimi_id
-            .as_ref()
-            .and_then(|m| MessageId::from_slice(&m.0));
-        let counted_id = original_id.clone();
-        self.send_payload(id, payload, mimi_id, Some(&original_id), move |device| {
-            device.put_sent_record(id, &counted_id, &original)
-        })
+        None => (failed_message_id.to_owned(), failed),
+    };
+    if original.resends >= MAX_RESENDS {
+        return Err(ClientError::ResendLimit {
+            original: original_id,
+            limit: MAX_RESENDS,
+        });
     }
+    original.resends += 1;
+    // The stored frame's generation is the original's; the resend is
+    // framed again with its own (`send_payload`).
+    let payload = ApplicationPayload::decode(&original.payload.0)
+        .map_err(internal)?
+        .payload;
+    let mimi_id = original
+        .mimi_id
+        .as_ref()
+        .and_then(|m| MessageId::from_slice(&m.0));
+    let counted_id = original_id.clone();
+    device.send_payload(id, payload, mimi_id, Some(&original_id), move |device| {
+        device.put_sent_record(id, &counted_id, &original)
+    })
 }

@@ -100,14 +100,22 @@ impl Inbound {
                 content_type,
                 authenticated_data,
                 ..
-            } => (
-                authenticated_data.to_vec(),
-                content_type == MlsContentType::Application,
-            ),
-            MlsMessageDescription::PrivateProtocolMessage { content_type, .. } => (
-                private_message_authenticated_data(&envelope.body)?,
-                content_type == MlsContentType::Application,
-            ),
+            } if content_type != MlsContentType::Application => {
+                (authenticated_data.to_vec(), false)
+            }
+            MlsMessageDescription::PrivateProtocolMessage { content_type, .. }
+                if content_type != MlsContentType::Commit =>
+            {
+                (
+                    private_message_authenticated_data(&envelope.body)?,
+                    content_type == MlsContentType::Application,
+                )
+            }
+            // A commit as a PrivateMessage, an application message as a
+            // PublicMessage: RCV-WF-1 refuses them (RCC.16 reason 5 for the
+            // commit), so their data is not read.
+            MlsMessageDescription::PublicProtocolMessage { .. }
+            | MlsMessageDescription::PrivateProtocolMessage { .. } => (Vec::new(), false),
             _ => {
                 return Err(ClientError::Malformed(format!(
                     "unexpected {:?} in a message body",
@@ -217,7 +225,48 @@ fn private_message_authenticated_data(body: &[u8]) -> Result<Vec<u8>, ClientErro
 
 #[cfg(test)]
 mod tests {
+    use crosslock_wire::content_type;
+
     use super::*;
+
+    /// An MLSMessage holding a PrivateMessage of `content_type` whose
+    /// authenticated data is `aad`, in its CPIM envelope.
+    fn private_message(content_type: u8, aad: &[u8]) -> (String, CpimMessage) {
+        let mut body = vec![0, 1, 0, 2, 1, b'g'];
+        body.extend_from_slice(&7u64.to_be_bytes());
+        body.extend_from_slice(&[content_type, aad.len() as u8]);
+        body.extend_from_slice(aad);
+        body.extend_from_slice(&[0, 0]); // sender data, ciphertext
+        let message_id = message_id::mint([7; 16]);
+        let envelope = MlsEnvelope {
+            from: None,
+            to: None,
+            date_time: None,
+            message_id: message_id.clone(),
+            era: 1,
+            epoch_authenticator: [0; 32],
+            original_message_id: None,
+            content_type: content_type::MESSAGE_MLS.to_owned(),
+            body,
+        };
+        let cpim = CpimMessage::decode(&envelope.encode()).unwrap();
+        (message_id, cpim)
+    }
+
+    #[test]
+    fn an_application_message_needs_authenticated_data_a_misframed_commit_is_left_to_rcv_wf_1() {
+        // RCV-AAD-1: an application message without valid data is refused
+        // at the entry.
+        let (id, cpim) = private_message(1, &[0xff]);
+        assert!(matches!(
+            Inbound::check(&id, cpim),
+            Err(ClientError::AuthenticatedData(_))
+        ));
+        // A commit as a PrivateMessage passes the entry unread, so that
+        // RCV-WF-1 refuses it with RCC.16 reason 5.
+        let (id, cpim) = private_message(3, &[0xff]);
+        assert!(Inbound::check(&id, cpim).is_ok());
+    }
 
     #[test]
     fn the_private_message_header_is_read_up_to_its_authenticated_data() {

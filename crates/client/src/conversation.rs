@@ -194,367 +194,338 @@ impl Device {
         }
         Ok((devices, verified))
     }
+}
 
-    /// Creates a conversation and invites `participants`, every device of
-    /// each in one commit. The suite is the strongest that every device
-    /// and our policy support (post-quantum when all have it).
-    pub fn create_conversation(
-        &mut self,
-        kind: NewConversation,
-        participants: &[ParticipantKeyPackages],
-    ) -> Result<PendingCommit, ClientError> {
-        let id = match &kind {
-            NewConversation::OneToOne => {
-                let others: BTreeSet<_> = participants
-                    .iter()
-                    .map(|p| &p.number)
-                    .filter(|n| **n != self.number)
-                    .collect();
-                if others.len() != 1 {
-                    return Err(ClientError::InvalidRequest(
-                        "a 1:1 conversation has exactly one other participant".into(),
-                    ));
-                }
-                ConversationId::fresh(self.env.random())
-            }
-            NewConversation::Group { group_id } if ConversationId::is_deployed_form(group_id) => {
-                ConversationId::new(group_id.clone())
-                    .ok_or_else(|| internal("a 36-byte id is a valid conversation id"))?
-            }
-            // GID-1: our groups get the deployed id form too.
-            NewConversation::Group { .. } => ConversationId::fresh(self.env.random()),
-        };
-        if self
-            .staged
-            .get(Table::Conversation, id.as_bytes())?
-            .is_some()
-        {
-            return Err(ClientError::ConversationExists);
-        }
-        let (devices, verified) = match self.check_participants(participants) {
-            Ok(checked) => checked,
-            Err(e) => return self.keep_fork_alert(Err(e)),
-        };
-        let preference = self.record.suites.clone();
-        let suite = negotiate(
-            &preference,
-            |s| {
-                devices
-                    .iter()
-                    .all(|d| d.iter().any(|(suite, _)| *suite == s))
-            },
-            &self.config.suites,
-        )
-        .ok_or(ClientError::NoCommonSuite)?;
-        let mut chosen = Vec::new();
-        for device in devices {
-            if let Some((_, checked)) = device.into_iter().find(|(s, _)| *s == suite) {
-                chosen.push(checked);
-            }
-        }
-        let kind = match kind {
-            NewConversation::OneToOne => ConversationKind::OneToOne,
-            NewConversation::Group { .. } => ConversationKind::Group,
-        };
-        let result = self.atomically(|device| {
-            device.stage_transparency(&verified)?;
-            let now = now_mls(device);
-            let mut extensions = ExtensionList::new();
-            extensions.set_from(EraExtension { era: 1 }).map_err(internal)?;
-            let group = device
-                .client(suite)?
-                .create_group_with_id(id.as_bytes().to_vec(), extensions, ExtensionList::new(), Some(now))
-                .map_err(internal)?;
-            device.groups.insert(id.clone(), group);
-            let record = ConversationRecord {
-                kind,
-                era: 1,
-                suite,
-                status: ConversationStatus::Active,
-                pending: None,
-                created_at: device.env.clock.now(),
-            };
-            device.put_conversation(&id, &record)?;
-            device.record_epoch_authenticator(&id)?;
-            tracing::info!(conversation = %id, suite = suite.code(), devices = chosen.len(), "conversation created");
-            device.stage_commit(&id, |builder| {
-                chosen.into_iter().try_fold(builder, |b, c| b.add_member(c.message))
-            })
-        });
-        self.keep_fork_alert(result)
-    }
-
-    /// Adds participants to a conversation: every device of each, in one
-    /// commit, using the KeyPackages in the conversation's suite.
-    pub fn add_participants(
-        &mut self,
-        id: &ConversationId,
-        participants: &[ParticipantKeyPackages],
-    ) -> Result<PendingCommit, ClientError> {
-        let record = self.conversation_record(id)?;
-        let (devices, verified) = match self.check_participants(participants) {
-            Ok(checked) => checked,
-            Err(e) => return self.keep_fork_alert(Err(e)),
-        };
-        let members = self.members_of(id)?;
-        let mut chosen = Vec::new();
-        for (device, participant) in devices.into_iter().zip(
-            participants
+/// Implements [`Device::create_conversation`].
+pub(crate) fn create_conversation(
+    device: &mut Device,
+    kind: NewConversation,
+    participants: &[ParticipantKeyPackages],
+) -> Result<PendingCommit, ClientError> {
+    let id = match &kind {
+        NewConversation::OneToOne => {
+            let others: BTreeSet<_> = participants
                 .iter()
-                .flat_map(|p| p.devices.iter().map(move |_| &p.number)),
-        ) {
-            // KP-6: every device has a KeyPackage in the conversation's suite.
-            let (_, checked) = device
-                .into_iter()
-                .find(|(s, _)| *s == record.suite)
-                .ok_or_else(|| ClientError::MissingSuite {
-                    number: participant.clone(),
-                    suite: record.suite,
-                })?;
-            // KP-8: the device is not already a member.
-            if members.iter().any(|m| m.identity == checked.identity) {
-                return Err(ClientError::InvalidRequest(format!(
-                    "a device of {} is already in the conversation",
-                    participant.redacted()
-                )));
+                .map(|p| &p.number)
+                .filter(|n| **n != device.number)
+                .collect();
+            if others.len() != 1 {
+                return Err(ClientError::InvalidRequest(
+                    "a 1:1 conversation has exactly one other participant".into(),
+                ));
             }
+            ConversationId::fresh(device.env.random())
+        }
+        NewConversation::Group { group_id } if ConversationId::is_deployed_form(group_id) => {
+            ConversationId::new(group_id.clone())
+                .ok_or_else(|| internal("a 36-byte id is a valid conversation id"))?
+        }
+        // GID-1: our groups get the deployed id form too.
+        NewConversation::Group { .. } => ConversationId::fresh(device.env.random()),
+    };
+    if device
+        .staged
+        .get(Table::Conversation, id.as_bytes())?
+        .is_some()
+    {
+        return Err(ClientError::ConversationExists);
+    }
+    let (devices, verified) = match device.check_participants(participants) {
+        Ok(checked) => checked,
+        Err(e) => return device.keep_fork_alert(Err(e)),
+    };
+    let preference = device.record.suites.clone();
+    let suite = negotiate(
+        &preference,
+        |s| {
+            devices
+                .iter()
+                .all(|d| d.iter().any(|(suite, _)| *suite == s))
+        },
+        &device.config.suites,
+    )
+    .ok_or(ClientError::NoCommonSuite)?;
+    let mut chosen = Vec::new();
+    for offers in devices {
+        if let Some((_, checked)) = offers.into_iter().find(|(s, _)| *s == suite) {
             chosen.push(checked);
         }
-        self.atomically(|device| {
-            device.stage_transparency(&verified)?;
-            device.stage_commit(id, |builder| {
-                chosen
-                    .into_iter()
-                    .try_fold(builder, |b, c| b.add_member(c.message))
-            })
-        })
     }
+    let kind = match kind {
+        NewConversation::OneToOne => ConversationKind::OneToOne,
+        NewConversation::Group { .. } => ConversationKind::Group,
+    };
+    let result = device.atomically(|device| {
+        device.stage_transparency(&verified)?;
+        let now = now_mls(device);
+        let mut extensions = ExtensionList::new();
+        extensions.set_from(EraExtension { era: 1 }).map_err(internal)?;
+        let group = device
+            .client(suite)?
+            .create_group_with_id(id.as_bytes().to_vec(), extensions, ExtensionList::new(), Some(now))
+            .map_err(internal)?;
+        device.groups.insert(id.clone(), group);
+        let record = ConversationRecord {
+            kind,
+            era: 1,
+            suite,
+            status: ConversationStatus::Active,
+            pending: None,
+            created_at: device.env.clock.now(),
+        };
+        device.put_conversation(&id, &record)?;
+        device.record_epoch_authenticator(&id)?;
+        tracing::info!(conversation = %id, suite = suite.code(), devices = chosen.len(), "conversation created");
+        device.stage_commit(&id, |builder| {
+            chosen.into_iter().try_fold(builder, |b, c| b.add_member(c.message))
+        })
+    });
+    device.keep_fork_alert(result)
+}
 
-    /// Removes a participant: all of their devices in one commit.
-    pub fn remove_participant(
-        &mut self,
-        id: &ConversationId,
-        number: &PhoneNumber,
-    ) -> Result<PendingCommit, ClientError> {
-        if number == &self.number {
-            return Err(ClientError::InvalidRequest(
-                "use leave() to leave a conversation".into(),
-            ));
-        }
-        let leaves: Vec<u32> = self
-            .members_of(id)?
+/// Implements [`Device::add_participants`].
+pub(crate) fn add_participants(
+    device: &mut Device,
+    id: &ConversationId,
+    participants: &[ParticipantKeyPackages],
+) -> Result<PendingCommit, ClientError> {
+    let record = device.conversation_record(id)?;
+    let (devices, verified) = match device.check_participants(participants) {
+        Ok(checked) => checked,
+        Err(e) => return device.keep_fork_alert(Err(e)),
+    };
+    let members = device.members_of(id)?;
+    let mut chosen = Vec::new();
+    for (offers, participant) in devices.into_iter().zip(
+        participants
+            .iter()
+            .flat_map(|p| p.devices.iter().map(move |_| &p.number)),
+    ) {
+        // KP-6: every device has a KeyPackage in the conversation's suite.
+        let (_, checked) = offers
             .into_iter()
-            .filter(|m| &m.identity.number == number)
-            .map(|m| m.index)
-            .collect();
-        if leaves.is_empty() {
-            return Err(ClientError::UnknownParticipant(number.clone()));
+            .find(|(s, _)| *s == record.suite)
+            .ok_or_else(|| ClientError::MissingSuite {
+                number: participant.clone(),
+                suite: record.suite,
+            })?;
+        // KP-8: the device is not already a member.
+        if members.iter().any(|m| m.identity == checked.identity) {
+            return Err(ClientError::InvalidRequest(format!(
+                "a device of {} is already in the conversation",
+                participant.redacted()
+            )));
         }
-        self.atomically(|device| {
-            device.stage_commit(id, |builder| {
-                leaves
-                    .into_iter()
-                    .try_fold(builder, |b, i| b.remove_member(i))
-            })
+        chosen.push(checked);
+    }
+    device.atomically(|device| {
+        device.stage_transparency(&verified)?;
+        device.stage_commit(id, |builder| {
+            chosen
+                .into_iter()
+                .try_fold(builder, |b, c| b.add_member(c.message))
         })
-    }
+    })
+}
 
-    /// Removes one device of a participant (a lost or retired phone).
-    pub fn remove_device(
-        &mut self,
-        id: &ConversationId,
-        number: &PhoneNumber,
-        device_id: &str,
-    ) -> Result<PendingCommit, ClientError> {
-        let own = self.group(id)?.current_member_index();
-        let leaf = self
-            .members_of(id)?
-            .into_iter()
-            .find(|m| {
-                &m.identity.number == number && m.identity.device == device_id && m.index != own
-            })
-            .ok_or_else(|| ClientError::UnknownParticipant(number.clone()))?;
-        self.atomically(|device| {
-            device.stage_commit(id, |builder| builder.remove_member(leaf.index))
+/// Implements [`Device::remove_participant`].
+pub(crate) fn remove_participant(
+    device: &mut Device,
+    id: &ConversationId,
+    number: &PhoneNumber,
+) -> Result<PendingCommit, ClientError> {
+    if number == &device.number {
+        return Err(ClientError::InvalidRequest(
+            "use leave() to leave a conversation".into(),
+        ));
+    }
+    let leaves: Vec<u32> = device
+        .members_of(id)?
+        .into_iter()
+        .filter(|m| &m.identity.number == number)
+        .map(|m| m.index)
+        .collect();
+    if leaves.is_empty() {
+        return Err(ClientError::UnknownParticipant(number.clone()));
+    }
+    device.atomically(|device| {
+        device.stage_commit(id, |builder| {
+            leaves
+                .into_iter()
+                .try_fold(builder, |b, i| b.remove_member(i))
         })
-    }
+    })
+}
 
-    /// Updates this device's leaf with a fresh path (post-compromise security).
-    pub fn update_keys(&mut self, id: &ConversationId) -> Result<PendingCommit, ClientError> {
-        self.atomically(|device| device.stage_commit(id, |b| Ok(b)))
-    }
+/// Implements [`Device::remove_device`].
+pub(crate) fn remove_device(
+    device: &mut Device,
+    id: &ConversationId,
+    number: &PhoneNumber,
+    device_id: &str,
+) -> Result<PendingCommit, ClientError> {
+    let own = device.group(id)?.current_member_index();
+    let leaf = device
+        .members_of(id)?
+        .into_iter()
+        .find(|m| &m.identity.number == number && m.identity.device == device_id && m.index != own)
+        .ok_or_else(|| ClientError::UnknownParticipant(number.clone()))?;
+    device.atomically(|device| device.stage_commit(id, |builder| builder.remove_member(leaf.index)))
+}
 
-    /// Re-presents this device's current credential in the conversation
-    /// (RCC.16: every group at least every 30 days; after
-    /// [`Device::install_credential`]).
-    pub fn refresh_credential(
-        &mut self,
-        id: &ConversationId,
-    ) -> Result<PendingCommit, ClientError> {
-        let record = self.conversation_record(id)?;
-        let client = self.client(record.suite)?;
-        let (identity, _) = client.signing_identity().map_err(internal)?;
-        let identity = identity.clone();
-        let alias = self
-            .credential_record(record.suite.signature_algorithm())
-            .alias
-            .clone();
-        self.atomically(|device| {
-            device.stage_commit(id, |builder| {
-                Ok(builder
-                    .set_new_signing_identity(crate::mls::crypto::signer_handle(&alias), identity))
-            })
+/// Implements [`Device::refresh_credential`].
+pub(crate) fn refresh_credential(
+    device: &mut Device,
+    id: &ConversationId,
+) -> Result<PendingCommit, ClientError> {
+    let record = device.conversation_record(id)?;
+    let client = device.client(record.suite)?;
+    let (identity, _) = client.signing_identity().map_err(internal)?;
+    let identity = identity.clone();
+    let alias = device
+        .credential_record(record.suite.signature_algorithm())
+        .alias
+        .clone();
+    device.atomically(|device| {
+        device.stage_commit(id, |builder| {
+            Ok(builder
+                .set_new_signing_identity(crate::mls::crypto::signer_handle(&alias), identity))
         })
-    }
+    })
+}
 
-    /// Commits proposals received from others (e.g. a member's request to
-    /// leave). Sending is refused with [`ClientError::CommitRequired`] while
-    /// proposals wait.
-    pub fn commit_pending_proposals(
-        &mut self,
-        id: &ConversationId,
-    ) -> Result<PendingCommit, ClientError> {
-        self.atomically(|device| device.stage_commit(id, |b| Ok(b)))
-    }
+/// Implements [`Device::end_encryption`].
+pub(crate) fn end_encryption(
+    device: &mut Device,
+    id: &ConversationId,
+) -> Result<PendingCommit, ClientError> {
+    let record = device.conversation_record(id)?;
+    device.atomically(|device| {
+        let mut extensions = device.group(id)?.context().extensions.clone();
+        extensions
+            .set_from(EraExtension { era: record.era })
+            .map_err(internal)?;
+        extensions.set(EndMlsExtension::extension(
+            device.config.revision,
+            DowngradeReason::Unset,
+        ));
+        device.stage_commit(id, |builder| builder.set_group_context_ext(extensions))
+    })
+}
 
-    /// Leaves end-to-end encryption explicitly: commits the RCC.16
-    /// `end_mls` extension, which every member sees. Nothing is encrypted
-    /// or accepted in this conversation afterwards; there is no silent
-    /// downgrade path.
-    pub fn end_encryption(&mut self, id: &ConversationId) -> Result<PendingCommit, ClientError> {
-        let record = self.conversation_record(id)?;
-        self.atomically(|device| {
-            let mut extensions = device.group(id)?.context().extensions.clone();
-            extensions
-                .set_from(EraExtension { era: record.era })
-                .map_err(internal)?;
-            extensions.set(EndMlsExtension::extension(
-                device.config.revision,
-                DowngradeReason::Unset,
-            ));
-            device.stage_commit(id, |builder| builder.set_group_context_ext(extensions))
-        })
-    }
+/// Implements [`Device::leave`].
+pub(crate) fn leave(
+    device: &mut Device,
+    id: &ConversationId,
+) -> Result<crate::outbound::Outbound, ClientError> {
+    let record = device.active_record(id)?;
+    device.atomically(|device| {
+        let message_id = device.new_message_id();
+        let aad = authenticated_data(&message_id, record.era, None);
+        let group = device.group(id)?;
+        let auth = epoch_authenticator(group)?;
+        let proposal = group.propose_self_remove(aad).map_err(internal)?;
+        group.write_to_storage().map_err(internal)?;
+        envelope(message_id, HANDSHAKE, record.era, auth, &proposal)
+    })
+}
 
-    /// Leaves the conversation: sends a SelfRemove proposal that the next
-    /// committer applies. This device stops being a member when that commit
-    /// arrives.
-    pub fn leave(&mut self, id: &ConversationId) -> Result<crate::outbound::Outbound, ClientError> {
-        let record = self.active_record(id)?;
-        self.atomically(|device| {
-            let message_id = device.new_message_id();
-            let aad = authenticated_data(&message_id, record.era, None);
-            let group = device.group(id)?;
-            let auth = epoch_authenticator(group)?;
-            let proposal = group.propose_self_remove(aad).map_err(internal)?;
-            group.write_to_storage().map_err(internal)?;
-            envelope(message_id, HANDSHAKE, record.era, auth, &proposal)
-        })
-    }
-
-    /// The delivery service accepted our pending commit: apply it.
-    ///
-    /// The verdict names the commit it is about: a verdict for a commit
-    /// that is no longer pending (superseded, or already applied because
-    /// the server echoed it) is refused with [`ClientError::StaleVerdict`]
-    /// and changes nothing.
-    pub fn commit_accepted(
-        &mut self,
-        commit: &PendingCommit,
-    ) -> Result<CommitApplied, ClientError> {
-        let id = &commit.conversation;
-        let mut record = self.conversation_record(id)?;
-        match &record.pending {
-            None => return Err(ClientError::NoPendingCommit),
-            Some(p) if p.message_id != commit.commit.message_id => {
-                return Err(ClientError::StaleVerdict);
-            }
-            Some(p) if p.kind.replaces_group() => return self.accept_replacement(id, record),
-            Some(_) => {}
+/// Implements [`Device::commit_accepted`].
+pub(crate) fn commit_accepted(
+    device: &mut Device,
+    commit: &PendingCommit,
+) -> Result<CommitApplied, ClientError> {
+    let id = &commit.conversation;
+    let mut record = device.conversation_record(id)?;
+    match &record.pending {
+        None => return Err(ClientError::NoPendingCommit),
+        Some(p) if p.message_id != commit.commit.message_id => {
+            return Err(ClientError::StaleVerdict);
         }
-        self.atomically(|device| {
-            let group = device.group(id)?;
-            let description = group.apply_pending_commit().map_err(internal)?;
-            group.write_to_storage().map_err(internal)?;
-            let epoch = group.current_epoch();
-            if group
-                .context()
-                .extensions
-                .has_extension(EndMlsExtension::TYPE)
-            {
-                record.status = ConversationStatus::Ended;
-            }
-            drop(description);
-            record.pending = None;
-            device.put_conversation(id, &record)?;
-            // GROUP-META-1: a subject/icon change staged with this commit
-            // becomes current.
-            device.settle_staged_metadata(id, Some(&commit.commit.message_id))?;
-            device.record_epoch_authenticator(id)?;
-            device.observe_member_keys(id)?;
-            Ok(CommitApplied {
-                conversation: id.clone(),
-                epoch,
-            })
-        })
+        Some(p) if p.kind.replaces_group() => return device.accept_replacement(id, record),
+        Some(_) => {}
     }
-
-    /// The delivery service refused our pending commit (another commit won
-    /// the epoch, or it was invalid): discard it. The conversation is
-    /// exactly as before the commit was made. Does nothing when no commit
-    /// is pending (e.g. the winning commit already superseded it).
-    ///
-    /// The verdict names the commit it is about, so a late refusal of an
-    /// older, already superseded commit cannot discard a newer one.
-    pub fn commit_rejected(&mut self, commit: &PendingCommit) -> Result<(), ClientError> {
-        let id = &commit.conversation;
-        let mut record = self.conversation_record(id)?;
-        match &record.pending {
-            Some(p) if p.message_id == commit.commit.message_id => {
-                if p.kind.replaces_group() {
-                    return self.reject_replacement(id, record);
-                }
-            }
-            _ => return Ok(()),
+    device.atomically(|device| {
+        let group = device.group(id)?;
+        let description = group.apply_pending_commit().map_err(internal)?;
+        group.write_to_storage().map_err(internal)?;
+        let epoch = group.current_epoch();
+        if group
+            .context()
+            .extensions
+            .has_extension(EndMlsExtension::TYPE)
+        {
+            record.status = ConversationStatus::Ended;
         }
-        self.atomically(|device| {
-            // The conversation record is authoritative for "no commit
-            // pending"; the (possibly multi-megabyte) group snapshot is not
-            // rewritten here: a stale pending commit in it is dropped when
-            // the group is next loaded (`Device::group`) and disappears with
-            // the group's next write.
-            device.group(id)?.clear_pending_commit();
-            record.pending = None;
-            // GROUP-META-1: a subject/icon change staged with it is dropped.
-            device.settle_staged_metadata(id, None)?;
-            device.put_conversation(id, &record)
-        })
-    }
-
-    /// The pending commit of a conversation, to (re)send after a restart.
-    pub fn pending_commit(
-        &self,
-        id: &ConversationId,
-    ) -> Result<Option<PendingCommit>, ClientError> {
-        let record = self.conversation_record(id)?;
-        Ok(record.pending.map(|p| PendingCommit {
-            external: matches!(p.kind, PendingKind::Rejoin { .. }),
+        drop(description);
+        record.pending = None;
+        device.put_conversation(id, &record)?;
+        // GROUP-META-1: a subject/icon change staged with this commit
+        // becomes current.
+        device.settle_staged_metadata(id, Some(&commit.commit.message_id))?;
+        device.record_epoch_authenticator(id)?;
+        device.observe_member_keys(id)?;
+        Ok(CommitApplied {
             conversation: id.clone(),
-            commit: crate::outbound::Outbound {
-                message_id: p.message_id,
-                content_type: HANDSHAKE,
-                envelope: p.commit.0,
-            },
-            welcome: p.welcome.map(|w| crate::outbound::Outbound {
-                message_id: p.welcome_message_id.unwrap_or_default(),
-                content_type: HANDSHAKE,
-                envelope: w.0,
-            }),
-            group_info: p.group_info.0,
-            ratchet_tree: p.ratchet_tree.0,
-        }))
-    }
+            epoch,
+        })
+    })
+}
 
+/// Implements [`Device::commit_rejected`].
+pub(crate) fn commit_rejected(
+    device: &mut Device,
+    commit: &PendingCommit,
+) -> Result<(), ClientError> {
+    let id = &commit.conversation;
+    let mut record = device.conversation_record(id)?;
+    match &record.pending {
+        Some(p) if p.message_id == commit.commit.message_id => {
+            if p.kind.replaces_group() {
+                return device.reject_replacement(id, record);
+            }
+        }
+        _ => return Ok(()),
+    }
+    device.atomically(|device| {
+        // The conversation record is authoritative for "no commit
+        // pending"; the (possibly multi-megabyte) group snapshot is not
+        // rewritten here: a stale pending commit in it is dropped when
+        // the group is next loaded (`Device::group`) and disappears with
+        // the group's next write.
+        device.group(id)?.clear_pending_commit();
+        record.pending = None;
+        // GROUP-META-1: a subject/icon change staged with it is dropped.
+        device.settle_staged_metadata(id, None)?;
+        device.put_conversation(id, &record)
+    })
+}
+
+/// Implements [`Device::pending_commit`].
+pub(crate) fn pending_commit(
+    device: &Device,
+    id: &ConversationId,
+) -> Result<Option<PendingCommit>, ClientError> {
+    let record = device.conversation_record(id)?;
+    Ok(record.pending.map(|p| PendingCommit {
+        external: matches!(p.kind, PendingKind::Rejoin { .. }),
+        conversation: id.clone(),
+        commit: crate::outbound::Outbound {
+            message_id: p.message_id,
+            content_type: HANDSHAKE,
+            envelope: p.commit.0,
+        },
+        welcome: p.welcome.map(|w| crate::outbound::Outbound {
+            message_id: p.welcome_message_id.unwrap_or_default(),
+            content_type: HANDSHAKE,
+            envelope: w.0,
+        }),
+        group_info: p.group_info.0,
+        ratchet_tree: p.ratchet_tree.0,
+    }))
+}
+
+impl Device {
     // ---- shared steps ---------------------------------------------------------
 
     /// The record of a conversation we can still act in.

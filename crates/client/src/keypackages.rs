@@ -54,50 +54,47 @@ fn is_last_resort(kp: &KeyPackage) -> bool {
         .has_extension(LastResortKeyPackageExt::extension_type())
 }
 
-impl Device {
-    /// Generates `per_suite` single-use KeyPackages for every suite this
-    /// device supports, plus a last-resort KeyPackage for each suite that
-    /// has none. Their secrets are stored in one transaction; upload the
-    /// returned batch to the KDS.
-    pub fn generate_key_packages(
-        &mut self,
-        per_suite: usize,
-    ) -> Result<KeyPackageBatch, ClientError> {
-        let stock = self.key_package_stock()?;
-        self.atomically(|device| {
-            let mut batch = KeyPackageBatch::default();
-            for &suite in &device.record.suites.clone() {
-                let (client, now) = device.key_package_client(suite)?;
-                let client = &client;
-                for _ in 0..per_suite {
-                    let kp = client
-                        .generate_key_package_message(
-                            ExtensionList::new(),
-                            ExtensionList::new(),
-                            Some(now),
-                        )
-                        .map_err(internal)?;
-                    batch
-                        .key_packages
-                        .push((suite, kp.to_bytes().map_err(internal)?));
-                }
-                if !stock.last_resort.contains(&suite) {
-                    let mut extensions = ExtensionList::new();
-                    extensions
-                        .set_from(LastResortKeyPackageExt)
-                        .map_err(internal)?;
-                    let kp = client
-                        .generate_key_package_message(extensions, ExtensionList::new(), Some(now))
-                        .map_err(internal)?;
-                    batch
-                        .last_resort
-                        .push((suite, kp.to_bytes().map_err(internal)?));
-                }
+/// Implements [`Device::generate_key_packages`].
+pub(crate) fn generate_key_packages(
+    device: &mut Device,
+    per_suite: usize,
+) -> Result<KeyPackageBatch, ClientError> {
+    let stock = device.key_package_stock()?;
+    device.atomically(|device| {
+        let mut batch = KeyPackageBatch::default();
+        for &suite in &device.record.suites.clone() {
+            let (client, now) = device.key_package_client(suite)?;
+            let client = &client;
+            for _ in 0..per_suite {
+                let kp = client
+                    .generate_key_package_message(
+                        ExtensionList::new(),
+                        ExtensionList::new(),
+                        Some(now),
+                    )
+                    .map_err(internal)?;
+                batch
+                    .key_packages
+                    .push((suite, kp.to_bytes().map_err(internal)?));
             }
-            Ok(batch)
-        })
-    }
+            if !stock.last_resort.contains(&suite) {
+                let mut extensions = ExtensionList::new();
+                extensions
+                    .set_from(LastResortKeyPackageExt)
+                    .map_err(internal)?;
+                let kp = client
+                    .generate_key_package_message(extensions, ExtensionList::new(), Some(now))
+                    .map_err(internal)?;
+                batch
+                    .last_resort
+                    .push((suite, kp.to_bytes().map_err(internal)?));
+            }
+        }
+        Ok(batch)
+    })
+}
 
+impl Device {
     /// KP-OWN-1 (fact sheet §6): a client making KeyPackages that start at
     /// the credential certificate's notBefore and end `lifetime_secs`
     /// (14 days) after now; and the time to make them for (that notBefore).
@@ -120,52 +117,53 @@ impl Device {
             MlsTime::from_duration_since_epoch(std::time::Duration::from_secs(not_before)),
         ))
     }
+}
 
-    /// Generates KeyPackages up to the target stock where a suite fell
-    /// below the refill threshold. Returns an empty batch when none is needed.
-    pub fn refill_key_packages(&mut self) -> Result<KeyPackageBatch, ClientError> {
-        let stock = self.key_package_stock()?;
-        let needed = stock.refill.values().copied().max().unwrap_or(0);
-        if needed == 0 {
-            return Ok(KeyPackageBatch::default());
-        }
-        self.generate_key_packages(needed)
+/// Implements [`Device::refill_key_packages`].
+pub(crate) fn refill_key_packages(device: &mut Device) -> Result<KeyPackageBatch, ClientError> {
+    let stock = device.key_package_stock()?;
+    let needed = stock.refill.values().copied().max().unwrap_or(0);
+    if needed == 0 {
+        return Ok(KeyPackageBatch::default());
     }
+    device.generate_key_packages(needed)
+}
 
-    /// The current KeyPackage stock. Expired KeyPackages do not count.
-    pub fn key_package_stock(&self) -> Result<KeyPackageStock, ClientError> {
-        let now = self.env.clock.now();
-        let policy = self.config.key_packages;
-        let mut stock = KeyPackageStock::default();
-        for &suite in &self.record.suites {
-            stock.available.insert(suite, 0);
-        }
-        for (_, data) in self.kp_store.all()? {
-            if data.expiration <= now {
-                continue;
-            }
-            let Ok(kp) = KeyPackage::mls_decode(&mut data.key_package_bytes.as_slice()) else {
-                continue;
-            };
-            let Some(suite) = Suite::from_cipher_suite(kp.cipher_suite()) else {
-                continue;
-            };
-            if is_last_resort(&kp) {
-                stock.last_resort.push(suite);
-            } else {
-                *stock.available.entry(suite).or_default() += 1;
-            }
-        }
-        for (&suite, &count) in &stock.available {
-            if count < policy.refill_threshold || !stock.last_resort.contains(&suite) {
-                stock
-                    .refill
-                    .insert(suite, policy.target_stock.saturating_sub(count));
-            }
-        }
-        Ok(stock)
+/// Implements [`Device::key_package_stock`].
+pub(crate) fn key_package_stock(device: &Device) -> Result<KeyPackageStock, ClientError> {
+    let now = device.env.clock.now();
+    let policy = device.config.key_packages;
+    let mut stock = KeyPackageStock::default();
+    for &suite in &device.record.suites {
+        stock.available.insert(suite, 0);
     }
+    for (_, data) in device.kp_store.all()? {
+        if data.expiration <= now {
+            continue;
+        }
+        let Ok(kp) = KeyPackage::mls_decode(&mut data.key_package_bytes.as_slice()) else {
+            continue;
+        };
+        let Some(suite) = Suite::from_cipher_suite(kp.cipher_suite()) else {
+            continue;
+        };
+        if is_last_resort(&kp) {
+            stock.last_resort.push(suite);
+        } else {
+            *stock.available.entry(suite).or_default() += 1;
+        }
+    }
+    for (&suite, &count) in &stock.available {
+        if count < policy.refill_threshold || !stock.last_resort.contains(&suite) {
+            stock
+                .refill
+                .insert(suite, policy.target_stock.saturating_sub(count));
+        }
+    }
+    Ok(stock)
+}
 
+impl Device {
     /// Deletes the secrets of expired KeyPackages (they can no longer be
     /// used to join: nobody may add us with them). Returns how many.
     pub(crate) fn purge_expired_key_packages(&self) -> Result<usize, ClientError> {

@@ -12,6 +12,8 @@ pub mod group_metadata;
 mod ids;
 mod keypackages;
 pub mod keystore;
+mod ledger;
+mod maintenance;
 mod member_transparency;
 pub(crate) mod mls;
 mod outbound;

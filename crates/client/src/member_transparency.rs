@@ -138,37 +138,39 @@ impl Device {
         }
         (!block.unproven.is_empty() || !block.refuted.is_empty()).then_some(block)
     }
+}
 
-    /// Whether key transparency blocks sending in `id`, and why.
-    pub fn transparency_block(
-        &mut self,
-        id: &ConversationId,
-    ) -> Result<Option<TransparencyBlock>, ClientError> {
-        if self.config.transparency.logs.is_empty() {
-            return Ok(None);
-        }
-        let members = self.members_of(id)?;
-        let statuses = self.statuses_of(&members)?;
-        Ok(self.block_of(&statuses))
+/// Implements [`Device::transparency_block`].
+pub(crate) fn transparency_block(
+    device: &mut Device,
+    id: &ConversationId,
+) -> Result<Option<TransparencyBlock>, ClientError> {
+    if device.config.transparency.logs.is_empty() {
+        return Ok(None);
     }
+    let members = device.members_of(id)?;
+    let statuses = device.statuses_of(&members)?;
+    Ok(device.block_of(&statuses))
+}
 
-    /// The participants of `id` whose keys need a lookup proof (`POST
-    /// /v1/kt/lookup` at their home, then [`Device::record_lookup`]):
-    /// every participant whose keys are not proven, whether or not the
-    /// policy requires proofs. Empty without trusted logs.
-    pub fn lookups_needed(&mut self, id: &ConversationId) -> Result<Vec<PhoneNumber>, ClientError> {
-        if self.config.transparency.logs.is_empty() {
-            return Ok(Vec::new());
-        }
-        let members = self.members_of(id)?;
-        Ok(self
-            .statuses_of(&members)?
-            .into_iter()
-            .filter(|(_, s)| !matches!(s, TransparencyStatus::Proven { .. }))
-            .map(|(n, _)| n)
-            .collect())
+/// Implements [`Device::lookups_needed`].
+pub(crate) fn lookups_needed(
+    device: &mut Device,
+    id: &ConversationId,
+) -> Result<Vec<PhoneNumber>, ClientError> {
+    if device.config.transparency.logs.is_empty() {
+        return Ok(Vec::new());
     }
+    let members = device.members_of(id)?;
+    Ok(device
+        .statuses_of(&members)?
+        .into_iter()
+        .filter(|(_, s)| !matches!(s, TransparencyStatus::Proven { .. }))
+        .map(|(n, _)| n)
+        .collect())
+}
 
+impl Device {
     /// KT-MEMBER-3: refuses to send application content while key
     /// transparency blocks the conversation.
     pub(crate) fn check_not_blocked(&mut self, id: &ConversationId) -> Result<(), ClientError> {

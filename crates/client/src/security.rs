@@ -198,69 +198,73 @@ impl Device {
         }
         Ok(())
     }
+}
 
-    /// The conversation's security state.
-    pub fn security_state(&mut self, id: &ConversationId) -> Result<SecurityState, ClientError> {
-        let record = self.conversation_record(id)?;
-        let own_index = self.group(id)?.current_member_index();
-        let group = self.group(id)?;
-        let epoch = group.current_epoch();
-        let auth = epoch_authenticator(group)?;
-        let wire_profile = profile_of(group);
-        let commit_pending = record.pending.is_some();
-        let mut members: BTreeMap<PhoneNumber, Vec<DeviceInfo>> = BTreeMap::new();
-        let roster = self.members_of(id)?;
-        for m in &roster {
-            members
-                .entry(m.identity.number.clone())
-                .or_default()
-                .push(DeviceInfo {
-                    device_id: m.identity.device.clone(),
-                    key_fingerprint: fingerprint(&m.key),
-                    this_device: m.index == own_index
-                        && record.status != ConversationStatus::Removed,
-                });
-        }
-        let algorithm = record.suite.signature_algorithm();
-        let mut verification = BTreeMap::new();
-        for number in members.keys().filter(|n| **n != self.number) {
-            let state = match self.contact(number, algorithm)? {
-                Some(c) if c.verified => Verification::Verified,
-                Some(c) if c.key_changed => Verification::KeyChanged,
-                _ => Verification::Unverified,
-            };
-            verification.insert(number.clone(), state);
-        }
-        let transparency = self.statuses_of(&roster)?;
-        let blocked = self.block_of(&transparency);
-        let transparency_alerts = !self.transparency_alerts()?.is_empty();
-        let mut suite_downgrades = BTreeMap::new();
-        for number in members.keys().filter(|n| **n != self.number) {
-            let found = self.suite_downgrades(number)?;
-            if !found.is_empty() {
-                suite_downgrades.insert(number.clone(), found);
-            }
-        }
-        Ok(SecurityState {
-            conversation: id.clone(),
-            kind: record.kind,
-            encrypted: record.status == ConversationStatus::Active,
-            status: record.status,
-            suite: record.suite,
-            wire_profile,
-            era: record.era,
-            epoch,
-            epoch_authenticator: auth,
-            members,
-            verification,
-            commit_pending,
-            transparency,
-            transparency_alerts,
-            blocked,
-            suite_downgrades,
-        })
+/// Implements [`Device::security_state`].
+pub(crate) fn security_state(
+    device: &mut Device,
+    id: &ConversationId,
+) -> Result<SecurityState, ClientError> {
+    let record = device.conversation_record(id)?;
+    let own_index = device.group(id)?.current_member_index();
+    let group = device.group(id)?;
+    let epoch = group.current_epoch();
+    let auth = epoch_authenticator(group)?;
+    let wire_profile = profile_of(group);
+    let commit_pending = record.pending.is_some();
+    let mut members: BTreeMap<PhoneNumber, Vec<DeviceInfo>> = BTreeMap::new();
+    let roster = device.members_of(id)?;
+    for m in &roster {
+        members
+            .entry(m.identity.number.clone())
+            .or_default()
+            .push(DeviceInfo {
+                device_id: m.identity.device.clone(),
+                key_fingerprint: fingerprint(&m.key),
+                this_device: m.index == own_index && record.status != ConversationStatus::Removed,
+            });
     }
+    let algorithm = record.suite.signature_algorithm();
+    let mut verification = BTreeMap::new();
+    for number in members.keys().filter(|n| **n != device.number) {
+        let state = match device.contact(number, algorithm)? {
+            Some(c) if c.verified => Verification::Verified,
+            Some(c) if c.key_changed => Verification::KeyChanged,
+            _ => Verification::Unverified,
+        };
+        verification.insert(number.clone(), state);
+    }
+    let transparency = device.statuses_of(&roster)?;
+    let blocked = device.block_of(&transparency);
+    let transparency_alerts = !device.transparency_alerts()?.is_empty();
+    let mut suite_downgrades = BTreeMap::new();
+    for number in members.keys().filter(|n| **n != device.number) {
+        let found = device.suite_downgrades(number)?;
+        if !found.is_empty() {
+            suite_downgrades.insert(number.clone(), found);
+        }
+    }
+    Ok(SecurityState {
+        conversation: id.clone(),
+        kind: record.kind,
+        encrypted: record.status == ConversationStatus::Active,
+        status: record.status,
+        suite: record.suite,
+        wire_profile,
+        era: record.era,
+        epoch,
+        epoch_authenticator: auth,
+        members,
+        verification,
+        commit_pending,
+        transparency,
+        transparency_alerts,
+        blocked,
+        suite_downgrades,
+    })
+}
 
+impl Device {
     /// The keys of `number` in a conversation, and ours.
     fn pair_keys(
         &mut self,
@@ -280,53 +284,49 @@ impl Device {
         }
         Ok((ours, theirs))
     }
+}
 
-    /// The safety number between us and `peer`, from both sides' participant
-    /// keys in this conversation (docs/safety-numbers.md).
-    pub fn safety_number(
-        &mut self,
-        id: &ConversationId,
-        peer: &PhoneNumber,
-    ) -> Result<SafetyNumber, ClientError> {
-        let (ours, theirs) = self.pair_keys(id, peer)?;
-        Ok(SafetyNumber::compute(
-            (&self.number.clone(), &ours),
-            (peer, &theirs),
-        ))
-    }
+/// Implements [`Device::safety_number`].
+pub(crate) fn safety_number(
+    device: &mut Device,
+    id: &ConversationId,
+    peer: &PhoneNumber,
+) -> Result<SafetyNumber, ClientError> {
+    let (ours, theirs) = device.pair_keys(id, peer)?;
+    Ok(SafetyNumber::compute(
+        (&device.number.clone(), &ours),
+        (peer, &theirs),
+    ))
+}
 
-    /// The user compared the safety number with `peer` (read aloud, or by
-    /// scanning their QR code: pass the scanned payload to have it checked).
-    /// Marks `peer`'s current keys verified. Returns false, changing
-    /// nothing, when a scanned payload does not match.
-    pub fn confirm_safety_number(
-        &mut self,
-        id: &ConversationId,
-        peer: &PhoneNumber,
-        scanned_qr: Option<&[u8]>,
-    ) -> Result<bool, ClientError> {
-        let number = self.safety_number(id, peer)?;
-        if let Some(scanned) = scanned_qr
-            && !number.matches_qr(scanned)
-        {
-            return Ok(false);
-        }
-        let algorithm = self.conversation_record(id)?.suite.signature_algorithm();
-        let (_, mut theirs) = self.pair_keys(id, peer)?;
-        theirs.sort();
-        theirs.dedup();
-        self.atomically(|device| {
-            let record = ContactRecord {
-                keys: theirs.into_iter().map(Into::into).collect(),
-                verified: true,
-                key_changed: false,
-            };
-            device.staged.put(
-                Table::Contact,
-                contact_key(peer, algorithm),
-                records::encode(&record)?,
-            );
-            Ok(true)
-        })
+/// Implements [`Device::confirm_safety_number`].
+pub(crate) fn confirm_safety_number(
+    device: &mut Device,
+    id: &ConversationId,
+    peer: &PhoneNumber,
+    scanned_qr: Option<&[u8]>,
+) -> Result<bool, ClientError> {
+    let number = device.safety_number(id, peer)?;
+    if let Some(scanned) = scanned_qr
+        && !number.matches_qr(scanned)
+    {
+        return Ok(false);
     }
+    let algorithm = device.conversation_record(id)?.suite.signature_algorithm();
+    let (_, mut theirs) = device.pair_keys(id, peer)?;
+    theirs.sort();
+    theirs.dedup();
+    device.atomically(|device| {
+        let record = ContactRecord {
+            keys: theirs.into_iter().map(Into::into).collect(),
+            verified: true,
+            key_changed: false,
+        };
+        device.staged.put(
+            Table::Contact,
+            contact_key(peer, algorithm),
+            records::encode(&record)?,
+        );
+        Ok(true)
+    })
 }

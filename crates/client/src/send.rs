@@ -17,10 +17,10 @@ use crosslock_wire::typing::IsComposing;
 use crate::device::Device;
 use crate::error::{ClientError, internal};
 use crate::ids::ConversationId;
+use crate::ledger::seen::message_key;
 use crate::outbound::{
     APPLICATION, Outbound, authenticated_data, epoch_authenticator, resend_envelope,
 };
-use crate::store::{Table, key};
 
 /// What to send.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,91 +74,75 @@ pub struct Sent {
     pub mimi_id: Option<MessageId>,
 }
 
+/// Implements [`Device::send_text`].
+pub(crate) fn send_text(
+    device: &mut Device,
+    id: &ConversationId,
+    text: &str,
+) -> Result<Sent, ClientError> {
+    if device.wire_profile(id)?.extras() {
+        let content = MimiContent::text(device.new_salt(), text);
+        device.send(id, Content::Mimi(content))
+    } else {
+        device.send(id, Content::Text(text.to_owned()))
+    }
+}
+
+/// Implements [`Device::send_status`].
+pub(crate) fn send_status(
+    device: &mut Device,
+    id: &ConversationId,
+    statuses: Vec<PerMessageStatus>,
+) -> Result<Sent, ClientError> {
+    let report = MessageStatusReport {
+        timestamp_ms: device.env.clock.now_millis(),
+        statuses,
+    };
+    device.send(id, Content::Status(report))
+}
+
+/// Implements [`Device::send_typing`].
+pub(crate) fn send_typing(
+    device: &mut Device,
+    id: &ConversationId,
+    active: bool,
+) -> Result<Sent, ClientError> {
+    let indicator = if active {
+        IsComposing::active(60)
+    } else {
+        IsComposing::idle()
+    };
+    device.send(id, Content::Typing(indicator))
+}
+
+/// Implements [`Device::send`] and, with the original's id as
+/// `resend_of`, [`Device::resend`].
+pub(crate) fn send(
+    device: &mut Device,
+    id: &ConversationId,
+    content: Content,
+    resend_of: Option<&str>,
+) -> Result<Sent, ClientError> {
+    // WIRE-NEG-2: Crosslock's extras only where every member reads them.
+    let extra = match &content {
+        Content::Mimi(_) => Some("MIMI content (replies, reactions, edits)"),
+        Content::Status(_) => Some("an encrypted MIMI status report"),
+        Content::Typing(_) => Some("an encrypted typing indicator"),
+        Content::Text(_) | Content::FileInfo(_) | Content::FileDescriptor(_) => None,
+    };
+    if let Some(what) = extra
+        && !device.wire_profile(id)?.extras()
+    {
+        return Err(ClientError::NotNegotiated { what });
+    }
+    let mimi_id = match &content {
+        Content::Mimi(c) => Some(c.message_id(&device.number.tel_uri(), &id.room_uri())),
+        _ => None,
+    };
+    device.send_payload(id, content.payload(), mimi_id, resend_of, |_| Ok(()))
+}
+
 impl Device {
-    /// A random 16-byte salt for new MIMI content.
-    pub fn new_salt(&self) -> [u8; 16] {
-        self.env.random()
-    }
-
-    /// Encrypts `content` for the conversation.
-    pub fn send(&mut self, id: &ConversationId, content: Content) -> Result<Sent, ClientError> {
-        self.send_inner(id, content, None)
-    }
-
-    /// Sends `content` again as a new message linked to `original_message_id`
-    /// (RCC.16 resend after a peer's negative delivery report): the
-    /// authenticated data carries the `0x02` resend link (the era the
-    /// original was sent in, its id, and a fresh random key with the
-    /// HMAC-SHA256 of the id under it; `crosslock_wire::aad`), and the CPIM
-    /// envelope `mls.Original-Message-ID` (fact sheet §3a, §3c).
-    pub fn resend(
-        &mut self,
-        id: &ConversationId,
-        original_message_id: &str,
-        content: Content,
-    ) -> Result<Sent, ClientError> {
-        self.send_inner(id, content, Some(original_message_id))
-    }
-
-    /// Sends plain text: as MIMI content where every member advertises
-    /// Crosslock's extras, as `text/plain` otherwise (WIRE-NEG-1).
-    pub fn send_text(&mut self, id: &ConversationId, text: &str) -> Result<Sent, ClientError> {
-        if self.wire_profile(id)?.extras() {
-            let content = MimiContent::text(self.new_salt(), text);
-            self.send(id, Content::Mimi(content))
-        } else {
-            self.send(id, Content::Text(text.to_owned()))
-        }
-    }
-
-    /// Sends delivery/read statuses for earlier messages.
-    pub fn send_status(
-        &mut self,
-        id: &ConversationId,
-        statuses: Vec<PerMessageStatus>,
-    ) -> Result<Sent, ClientError> {
-        let report = MessageStatusReport {
-            timestamp_ms: self.env.clock.now_millis(),
-            statuses,
-        };
-        self.send(id, Content::Status(report))
-    }
-
-    /// Sends a typing indicator (`active` while typing, then idle).
-    pub fn send_typing(&mut self, id: &ConversationId, active: bool) -> Result<Sent, ClientError> {
-        let indicator = if active {
-            IsComposing::active(60)
-        } else {
-            IsComposing::idle()
-        };
-        self.send(id, Content::Typing(indicator))
-    }
-
-    fn send_inner(
-        &mut self,
-        id: &ConversationId,
-        content: Content,
-        resend_of: Option<&str>,
-    ) -> Result<Sent, ClientError> {
-        // WIRE-NEG-2: Crosslock's extras only where every member reads them.
-        let extra = match &content {
-            Content::Mimi(_) => Some("MIMI content (replies, reactions, edits)"),
-            Content::Status(_) => Some("an encrypted MIMI status report"),
-            Content::Typing(_) => Some("an encrypted typing indicator"),
-            Content::Text(_) | Content::FileInfo(_) | Content::FileDescriptor(_) => None,
-        };
-        if let Some(what) = extra
-            && !self.wire_profile(id)?.extras()
-        {
-            return Err(ClientError::NotNegotiated { what });
-        }
-        let mimi_id = match &content {
-            Content::Mimi(c) => Some(c.message_id(&self.number.tel_uri(), &id.room_uri())),
-            _ => None,
-        };
-        self.send_payload(id, content.payload(), mimi_id, resend_of, |_| Ok(()))
-    }
-
     /// Encrypts an application payload; `also` stages more changes into
     /// the same batch.
     pub(crate) fn send_payload(
@@ -228,11 +212,7 @@ impl Device {
             )?;
             // Our own id goes into the replay ledger: an echo from the
             // server is a duplicate, not a new message.
-            device.staged.put(
-                Table::Seen,
-                key(&[id.as_bytes(), message_id.as_bytes()]),
-                now.to_be_bytes().to_vec(),
-            );
+            device.mark_seen(message_key(id, &message_id), now, None);
             let outbound = resend_envelope(
                 message_id,
                 APPLICATION,

@@ -181,19 +181,18 @@ fn warnings_key(number: &PhoneNumber) -> Vec<u8> {
     format!("kt/suite-downgrade/{}", number.as_str()).into_bytes()
 }
 
-impl Device {
-    /// The post-quantum downgrades recorded for `number` under
-    /// [`SuiteDowngradePolicy::Warn`].
-    pub fn suite_downgrades(
-        &self,
-        number: &PhoneNumber,
-    ) -> Result<Vec<SuiteDowngrade>, ClientError> {
-        match self.staged.get(Table::Device, &warnings_key(number))? {
-            Some(bytes) => crate::records::decode(&bytes),
-            None => Ok(Vec::new()),
-        }
+/// Implements [`Device::suite_downgrades`].
+pub(crate) fn suite_downgrades(
+    device: &Device,
+    number: &PhoneNumber,
+) -> Result<Vec<SuiteDowngrade>, ClientError> {
+    match device.staged.get(Table::Device, &warnings_key(number))? {
+        Some(bytes) => crate::records::decode(&bytes),
+        None => Ok(Vec::new()),
     }
+}
 
+impl Device {
     /// Records downgrades accepted under the warn policy (stages only).
     pub(crate) fn stage_suite_downgrades(
         &self,

@@ -414,30 +414,24 @@ impl Device {
         }
         Ok(())
     }
+}
 
-    /// Alerts raised so far (forks, keys this device did not enrol, new
-    /// devices of its number, its key missing from its binding).
-    pub fn transparency_alerts(&self) -> Result<Vec<TransparencyAlert>, ClientError> {
-        self.kt_get(ALERTS)
-    }
+/// Implements [`Device::record_lookup`].
+pub(crate) fn record_lookup(
+    device: &mut Device,
+    number: &PhoneNumber,
+    answer: &LookupAnswer,
+) -> Result<(), ClientError> {
+    let result = device
+        .verify_transparency(number, Some(answer), &[])
+        .and_then(|verified| {
+            let verified: Vec<KtVerified> = verified.into_iter().collect();
+            device.atomically(|d| d.stage_transparency(&verified))
+        });
+    device.keep_fork_alert(result)
+}
 
-    /// Verifies a lookup for a contact (`POST /v1/kt/lookup`), e.g. one added
-    /// to a conversation by another member, and records it: the security
-    /// state then shows whether their keys in each conversation are proven.
-    pub fn record_lookup(
-        &mut self,
-        number: &PhoneNumber,
-        answer: &LookupAnswer,
-    ) -> Result<(), ClientError> {
-        let result = self
-            .verify_transparency(number, Some(answer), &[])
-            .and_then(|verified| {
-                let verified: Vec<KtVerified> = verified.into_iter().collect();
-                self.atomically(|d| d.stage_transparency(&verified))
-            });
-        self.keep_fork_alert(result)
-    }
-
+impl Device {
     /// The proof recorded for `number`, if any.
     pub(crate) fn contact_proof(
         &self,
@@ -456,25 +450,40 @@ impl Device {
         own.insert(Sha256::digest(leaf).into());
         self.kt_put(OWN_KEYS, &own)
     }
+}
 
-    /// Whether the own-history check is due ([`Device::check_own_history`]).
-    pub fn history_check_due(&self) -> Result<bool, ClientError> {
-        let last: u64 = self.kt_get(LAST_CHECK)?;
-        Ok(!self.config.transparency.logs.is_empty()
-            && self.env.clock.now().saturating_sub(last)
-                >= self.config.transparency.monitor_interval_secs)
-    }
+/// Implements [`Device::history_check_due`].
+pub(crate) fn history_check_due(device: &Device) -> Result<bool, ClientError> {
+    let last: u64 = device.kt_get(LAST_CHECK)?;
+    Ok(!device.config.transparency.logs.is_empty()
+        && device.env.clock.now().saturating_sub(last)
+            >= device.config.transparency.monitor_interval_secs)
+}
 
-    /// Accepts another device of this number (one the user enrolled), so
-    /// its key no longer raises [`TransparencyAlert::NewDevice`].
-    pub fn approve_device(
-        &mut self,
-        device_id: &str,
-        credential_sha256: &str,
-    ) -> Result<(), ClientError> {
-        self.atomically(|d| d.approve_device_inner(device_id, credential_sha256))
-    }
+/// Implements [`Device::transparency_alerts`].
+pub(crate) fn transparency_alerts(device: &Device) -> Result<Vec<TransparencyAlert>, ClientError> {
+    device.kt_get(ALERTS)
+}
 
+/// Implements [`Device::check_own_history`].
+pub(crate) fn check_own_history(
+    device: &mut Device,
+    answer: &HistoryAnswer,
+) -> Result<Vec<TransparencyAlert>, ClientError> {
+    let result = device.atomically(|d| d.check_own_history_inner(answer));
+    device.keep_fork_alert(result)
+}
+
+/// Implements [`Device::approve_device`].
+pub(crate) fn approve_device(
+    device: &mut Device,
+    device_id: &str,
+    credential_sha256: &str,
+) -> Result<(), ClientError> {
+    device.atomically(|d| d.approve_device_inner(device_id, credential_sha256))
+}
+
+impl Device {
     fn approve_device_inner(
         &self,
         device_id: &str,
@@ -489,20 +498,6 @@ impl Device {
                 if d == device_id && c.eq_ignore_ascii_case(credential_sha256))
         });
         self.kt_put(ALERTS, &alerts)
-    }
-
-    /// Checks this device's own number's history (`POST /v1/kt/history`):
-    /// the proof, then every version for keys this device did not enrol
-    /// (under its own id), devices the user did not approve, and whether
-    /// the latest binding still holds this device's current keys. Returns
-    /// the alerts raised by this check (all alerts stay available from
-    /// [`Device::transparency_alerts`]).
-    pub fn check_own_history(
-        &mut self,
-        answer: &HistoryAnswer,
-    ) -> Result<Vec<TransparencyAlert>, ClientError> {
-        let result = self.atomically(|d| d.check_own_history_inner(answer));
-        self.keep_fork_alert(result)
     }
 
     fn check_own_history_inner(
@@ -617,78 +612,74 @@ impl Device {
         self.kt_put(LAST_CHECK, &now)?;
         Ok(raised)
     }
+}
 
-    /// Whether it is time to gossip roots in `id`.
-    pub fn gossip_due(&self, id: &ConversationId) -> Result<bool, ClientError> {
-        let last: u64 = self.kt_get(&gossip_key(id))?;
-        let seen: SeenRoots = self.kt_get(SEEN)?;
-        Ok(!seen.newest_roots().is_empty()
-            && self.env.clock.now().saturating_sub(last)
-                >= self.config.transparency.gossip_interval_secs)
+/// Implements [`Device::gossip_due`].
+pub(crate) fn gossip_due(device: &Device, id: &ConversationId) -> Result<bool, ClientError> {
+    let last: u64 = device.kt_get(&gossip_key(id))?;
+    let seen: SeenRoots = device.kt_get(SEEN)?;
+    Ok(!seen.newest_roots().is_empty()
+        && device.env.clock.now().saturating_sub(last)
+            >= device.config.transparency.gossip_interval_secs)
+}
+
+/// Implements [`Device::send_transparency_gossip`].
+pub(crate) fn send_transparency_gossip(
+    device: &mut Device,
+    id: &ConversationId,
+) -> Result<Option<Sent>, ClientError> {
+    // WIRE-NEG-2: gossip is a Crosslock extra; a member on the deployed
+    // profile alone would not read it.
+    if !device.wire_profile(id)?.extras() {
+        return Ok(None);
     }
-
-    /// Sends the newest roots this device has seen to the conversation
-    /// (encrypted like any message; members compare them with theirs).
-    /// `None` when there is nothing to gossip.
-    pub fn send_transparency_gossip(
-        &mut self,
-        id: &ConversationId,
-    ) -> Result<Option<Sent>, ClientError> {
-        // WIRE-NEG-2: gossip is a Crosslock extra; a member on the deployed
-        // profile alone would not read it.
-        if !self.wire_profile(id)?.extras() {
-            return Ok(None);
-        }
-        let seen: SeenRoots = self.kt_get(SEEN)?;
-        let mut roots = seen.newest_roots();
-        if roots.is_empty() {
-            return Ok(None);
-        }
-        roots.truncate(MAX_GOSSIP_ROOTS);
-        let body = serde_json::to_vec(&roots).map_err(|e| ClientError::Internal(e.to_string()))?;
-        let key = gossip_key(id);
-        let now = self.env.clock.now();
-        let sent = self.send_payload(
-            id,
-            ApplicationPayload::new(KT_GOSSIP, body),
-            None,
-            None,
-            move |d| d.kt_put(&key, &now),
-        )?;
-        Ok(Some(sent))
+    let seen: SeenRoots = device.kt_get(SEEN)?;
+    let mut roots = seen.newest_roots();
+    if roots.is_empty() {
+        return Ok(None);
     }
+    roots.truncate(MAX_GOSSIP_ROOTS);
+    let body = serde_json::to_vec(&roots).map_err(|e| ClientError::Internal(e.to_string()))?;
+    let key = gossip_key(id);
+    let now = device.env.clock.now();
+    let sent = device.send_payload(
+        id,
+        ApplicationPayload::new(KT_GOSSIP, body),
+        None,
+        None,
+        move |d| d.kt_put(&key, &now),
+    )?;
+    Ok(Some(sent))
+}
 
-    /// Relays this device's own number's lookup proof (`POST /v1/kt/lookup`
-    /// of its own number, at its home) to the conversation, so every member
-    /// can prove this device's keys without reaching its home
-    /// (KT-MEMBER-4). The proof is checked first; it is exempt from the
-    /// transparency block (it is how a block is lifted).
-    pub fn send_own_proof(
-        &mut self,
-        id: &ConversationId,
-        answer: &LookupAnswer,
-    ) -> Result<Sent, ClientError> {
-        if !self.wire_profile(id)?.extras() {
-            return Err(ClientError::NotNegotiated {
-                what: "a relayed transparency proof",
-            });
-        }
-        let number = self.number.clone();
-        self.verify_transparency(&number, Some(answer), &[])?;
-        let body = serde_json::to_vec(&RelayedProof {
-            number: number.as_str().to_owned(),
-            answer: answer.clone(),
-        })
-        .map_err(|e| ClientError::Internal(e.to_string()))?;
-        self.send_payload(
-            id,
-            ApplicationPayload::new(KT_PROOF, body),
-            None,
-            None,
-            |_| Ok(()),
-        )
+/// Implements [`Device::send_own_proof`].
+pub(crate) fn send_own_proof(
+    device: &mut Device,
+    id: &ConversationId,
+    answer: &LookupAnswer,
+) -> Result<Sent, ClientError> {
+    if !device.wire_profile(id)?.extras() {
+        return Err(ClientError::NotNegotiated {
+            what: "a relayed transparency proof",
+        });
     }
+    let number = device.number.clone();
+    device.verify_transparency(&number, Some(answer), &[])?;
+    let body = serde_json::to_vec(&RelayedProof {
+        number: number.as_str().to_owned(),
+        answer: answer.clone(),
+    })
+    .map_err(|e| ClientError::Internal(e.to_string()))?;
+    device.send_payload(
+        id,
+        ApplicationPayload::new(KT_PROOF, body),
+        None,
+        None,
+        |_| Ok(()),
+    )
+}
 
+impl Device {
     /// Handles a lookup proof relayed by a member (KT-MEMBER-4). Proofs
     /// authenticate themselves (the log's signature, its witnesses, the
     /// VRF proof), so whoever relays one: it is recorded exactly as

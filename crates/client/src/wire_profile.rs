@@ -17,9 +17,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::device::Device;
-use crate::error::ClientError;
-use crate::ids::ConversationId;
 use crate::mls::MlsGroup;
 use crate::mls::capabilities::crosslock_extras;
 
@@ -63,13 +60,5 @@ pub(crate) fn profile_of_roster(roster: mls_rs::group::Roster<'_>) -> WireProfil
         WireProfile::CrosslockExtras
     } else {
         WireProfile::Deployed
-    }
-}
-
-impl Device {
-    /// The formats the conversation speaks above MLS, from its current
-    /// members' capabilities (WIRE-NEG-1).
-    pub fn wire_profile(&mut self, id: &ConversationId) -> Result<WireProfile, ClientError> {
-        Ok(profile_of(self.group(id)?))
     }
 }

@@ -54,6 +54,7 @@ pub use padme::padme;
 pub use prepare::{PreparedFile, prepare_file};
 
 pub(crate) use attach::{pair_on_receive, received_file};
+pub(crate) use prepare::send_file;
 
 use std::io::{Cursor, ErrorKind, Read};
 

@@ -94,54 +94,25 @@ pub fn prepare_file<R: Read, W: Write>(
     })
 }
 
-impl Device {
-    /// [`prepare_file`] with this device's random source.
-    pub fn prepare_file<R: Read, W: Write>(
-        &self,
-        reader: R,
-        writer: W,
-        name: &str,
-        media_type: &str,
-    ) -> Result<PreparedFile, ClientError> {
-        Ok(prepare_file(&self.env, reader, writer, name, media_type)?)
+/// Implements [`Device::send_file`].
+pub(crate) fn send_file(
+    device: &mut Device,
+    id: &ConversationId,
+    file: &PreparedFile,
+    download: Download,
+    thumbnail: Option<(&PreparedFile, Download)>,
+) -> Result<Vec<Sent>, ClientError> {
+    let descriptor = Descriptor::new(
+        FileEntry::encrypted(file.ciphertext_size, download),
+        thumbnail
+            .as_ref()
+            .map(|(t, d)| FileEntry::encrypted(t.ciphertext_size, d.clone())),
+    )
+    .map_err(FileError::from)?;
+    let mut sent = vec![device.send(id, Content::FileInfo(file.file_info(Slot::File)))?];
+    if let Some((t, _)) = thumbnail {
+        sent.push(device.send(id, Content::FileInfo(t.file_info(Slot::Thumbnail)))?);
     }
-
-    /// Sends an uploaded file: its FileInfo (slot 1), its thumbnail's
-    /// FileInfo (slot 2, own key) when there is one, then the FT-HTTP
-    /// descriptor with the download URLs, each its own MLS application
-    /// message. Returns them in that order: hand them to the transport in
-    /// that order, since the receiver pairs the descriptor with the
-    /// sender's preceding FileInfo (rcc16-deployed.md §2; FILE-PAIR-1).
-    pub fn send_file(
-        &mut self,
-        id: &ConversationId,
-        file: &PreparedFile,
-        download: Download,
-        thumbnail: Option<(&PreparedFile, Download)>,
-    ) -> Result<Vec<Sent>, ClientError> {
-        let descriptor = Descriptor::new(
-            FileEntry::encrypted(file.ciphertext_size, download),
-            thumbnail
-                .as_ref()
-                .map(|(t, d)| FileEntry::encrypted(t.ciphertext_size, d.clone())),
-        )
-        .map_err(FileError::from)?;
-        let mut sent = vec![self.send(id, Content::FileInfo(file.file_info(Slot::File)))?];
-        if let Some((t, _)) = thumbnail {
-            sent.push(self.send(id, Content::FileInfo(t.file_info(Slot::Thumbnail)))?);
-        }
-        sent.push(self.send(id, Content::FileDescriptor(descriptor))?);
-        Ok(sent)
-    }
-
-    /// Sends one FileInfo inside MLS (`message/mls-rcs-file-info`), e.g. a
-    /// group icon or subject key (slot 4 or 3). For chat attachments use
-    /// [`Device::send_file`], which also sends the descriptor.
-    pub fn send_file_info(
-        &mut self,
-        id: &ConversationId,
-        info: FileInfo,
-    ) -> Result<Sent, ClientError> {
-        self.send(id, Content::FileInfo(info))
-    }
+    sent.push(device.send(id, Content::FileDescriptor(descriptor))?);
+    Ok(sent)
 }

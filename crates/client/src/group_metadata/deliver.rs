@@ -38,51 +38,42 @@ fn content(e: impl std::fmt::Display) -> ClientError {
     ClientError::Content(e.to_string())
 }
 
-impl Device {
-    /// Delivers the key of the group's current subject or icon to the
-    /// members: a FileInfo in slot 3 / 4 (`file_name` `group_subject` /
-    /// `group_icon`), then the FT-HTTP descriptor for the ciphertext
-    /// uploaded at `url` (valid until `until`, UNIX seconds), with
-    /// `<file-name>encrypted_file` and `<content-type>message/mls-ft`.
-    /// Returns both messages in order. The device remembers `url` and
-    /// `until`, to re-send on a key request (0xF007).
-    ///
-    /// Refused with [`GroupMetadataError::NoKey`] unless this device holds
-    /// the key matching the current commitment.
-    pub fn send_group_metadata_keys(
-        &mut self,
-        id: &ConversationId,
-        kind: MetadataKind,
-        url: &str,
-        until: u64,
-    ) -> Result<Vec<Sent>, ClientError> {
-        self.active_record(id)?;
-        let context = self.group(id)?.context().extensions.clone();
-        let mut record = self.metadata_record(id)?;
-        let item = match record.item(kind) {
-            Some(item) if item.is_current(&context, kind)? => item.clone(),
-            _ => return Err(GroupMetadataError::NoKey(kind).into()),
-        };
-        let info = seal::file_info(kind, &item)?;
-        let download = Download {
-            url: url.to_owned(),
-            until,
-        };
-        let descriptor = descriptor(kind, &item, download)?;
-        let first = self.send(id, Content::FileInfo(info))?;
-        let mut updated = item;
-        updated.download = Some((url.to_owned(), until));
-        *record.slot_mut(kind) = Some(updated);
-        let second = self.send_payload(
-            id,
-            Content::FileDescriptor(descriptor).payload(),
-            None,
-            None,
-            |device| device.put_metadata_record(id, &record),
-        )?;
-        Ok(vec![first, second])
-    }
+/// Implements [`Device::send_group_metadata_keys`].
+pub(crate) fn send_group_metadata_keys(
+    device: &mut Device,
+    id: &ConversationId,
+    kind: MetadataKind,
+    url: &str,
+    until: u64,
+) -> Result<Vec<Sent>, ClientError> {
+    device.active_record(id)?;
+    let context = device.group(id)?.context().extensions.clone();
+    let mut record = device.metadata_record(id)?;
+    let item = match record.item(kind) {
+        Some(item) if item.is_current(&context, kind)? => item.clone(),
+        _ => return Err(GroupMetadataError::NoKey(kind).into()),
+    };
+    let info = seal::file_info(kind, &item)?;
+    let download = Download {
+        url: url.to_owned(),
+        until,
+    };
+    let descriptor = descriptor(kind, &item, download)?;
+    let first = device.send(id, Content::FileInfo(info))?;
+    let mut updated = item;
+    updated.download = Some((url.to_owned(), until));
+    *record.slot_mut(kind) = Some(updated);
+    let second = device.send_payload(
+        id,
+        Content::FileDescriptor(descriptor).payload(),
+        None,
+        None,
+        |device| device.put_metadata_record(id, &record),
+    )?;
+    Ok(vec![first, second])
+}
 
+impl Device {
     /// What this device can re-send for a key request: the current keys it
     /// holds with a download URL that has not expired.
     pub(crate) fn resendable_metadata(

@@ -66,7 +66,11 @@ mod seal;
 mod set;
 
 pub use deliver::MetadataDownload;
+pub(crate) use deliver::send_group_metadata_keys;
 pub(crate) use deliver::{metadata_download, pair_metadata_on_receive};
+pub(crate) use open::{group_metadata, open_group_metadata};
+pub(crate) use request::{clear_group_metadata_request, request_group_metadata_keys};
+pub(crate) use set::set_group_metadata;
 
 use crosslock_wire::file_info::Slot;
 use crosslock_wire::rcc16::Revision;

@@ -12,62 +12,51 @@ use crate::outbound::PendingCommit;
 
 const FLAG: ExtensionType = ExtensionType::new(ext::METADATA_KEYS_REQUESTED);
 
+/// Implements [`Device::request_group_metadata_keys`].
+pub(crate) fn request_group_metadata_keys(
+    device: &mut Device,
+    id: &ConversationId,
+) -> Result<PendingCommit, ClientError> {
+    device.active_record(id)?;
+    let state = device.group_metadata(id)?;
+    if state.keys_requested {
+        return Err(GroupMetadataError::AlreadyRequested.into());
+    }
+    if state.missing.is_empty() {
+        return Err(GroupMetadataError::NothingToRequest.into());
+    }
+    let revision = device.config.revision;
+    device.atomically(|device| {
+        let mut extensions = device.group(id)?.context().extensions.clone();
+        extensions.set(Extension::new(
+            FLAG,
+            ext::encode_metadata_keys_requested(revision),
+        ));
+        device.stage_commit(id, |b| b.set_group_context_ext(extensions))
+    })
+}
+
+/// Implements [`Device::clear_group_metadata_request`].
+pub(crate) fn clear_group_metadata_request(
+    device: &mut Device,
+    id: &ConversationId,
+) -> Result<PendingCommit, ClientError> {
+    device.active_record(id)?;
+    let state = device.group_metadata(id)?;
+    if !state.keys_requested {
+        return Err(GroupMetadataError::NotRequested.into());
+    }
+    if !state.missing.is_empty() {
+        return Err(GroupMetadataError::KeysMissing(state.missing).into());
+    }
+    device.atomically(|device| {
+        let mut extensions = device.group(id)?.context().extensions.clone();
+        extensions.remove(FLAG);
+        device.stage_commit(id, |b| b.set_group_context_ext(extensions))
+    })
+}
+
 impl Device {
-    /// Asks the members for the subject and icon keys this device lacks:
-    /// commits 0xF007 `group_metadata_keys_requested` (v3.0: the 29 bytes
-    /// bare; v4.0: framed), every other extension kept byte for byte.
-    /// Members holding the keys see
-    /// [`crate::CommitEvent::metadata_keys_requested`] and re-send them.
-    ///
-    /// Refused when every committed key is held and opened
-    /// ([`GroupMetadataError::NothingToRequest`]) or the flag is already
-    /// set ([`GroupMetadataError::AlreadyRequested`]).
-    pub fn request_group_metadata_keys(
-        &mut self,
-        id: &ConversationId,
-    ) -> Result<PendingCommit, ClientError> {
-        self.active_record(id)?;
-        let state = self.group_metadata(id)?;
-        if state.keys_requested {
-            return Err(GroupMetadataError::AlreadyRequested.into());
-        }
-        if state.missing.is_empty() {
-            return Err(GroupMetadataError::NothingToRequest.into());
-        }
-        let revision = self.config.revision;
-        self.atomically(|device| {
-            let mut extensions = device.group(id)?.context().extensions.clone();
-            extensions.set(Extension::new(
-                FLAG,
-                ext::encode_metadata_keys_requested(revision),
-            ));
-            device.stage_commit(id, |b| b.set_group_context_ext(extensions))
-        })
-    }
-
-    /// Clears 0xF007 (GROUP-META-6): allowed only when this device holds
-    /// and has opened a key matching every committed commitment, so a
-    /// device never withdraws a request it still needs. The requester calls
-    /// this once [`crate::GroupMetadata::missing`] is empty.
-    pub fn clear_group_metadata_request(
-        &mut self,
-        id: &ConversationId,
-    ) -> Result<PendingCommit, ClientError> {
-        self.active_record(id)?;
-        let state = self.group_metadata(id)?;
-        if !state.keys_requested {
-            return Err(GroupMetadataError::NotRequested.into());
-        }
-        if !state.missing.is_empty() {
-            return Err(GroupMetadataError::KeysMissing(state.missing).into());
-        }
-        self.atomically(|device| {
-            let mut extensions = device.group(id)?.context().extensions.clone();
-            extensions.remove(FLAG);
-            device.stage_commit(id, |b| b.set_group_context_ext(extensions))
-        })
-    }
-
     /// After a commit from another member: the kinds to re-send when that
     /// commit set 0xF007 (it was not set before) and this device holds
     /// the current keys with a download URL.

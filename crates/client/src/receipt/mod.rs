@@ -25,11 +25,11 @@ use mls_rs_core::group::ProposalType;
 use crate::device::Device;
 use crate::error::{ClientError, internal};
 use crate::ids::ConversationId;
+use crate::ledger::seen::message_key;
 use crate::mls::MlsGroup;
 use crate::outbound::Outbound;
 use crate::receive::Sender;
 use crate::records::ConversationStatus;
-use crate::store::{Table, key};
 
 /// A verified positive (or forbidden / error) receipt from a member.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,40 +49,33 @@ pub struct ReceiptEvent {
     pub sent_by_us: bool,
 }
 
-/// The replay-ledger key of a receipt: its own transport id, which the
-/// signature binds, in the conversation.
-pub(crate) fn seen_key(id: &ConversationId, receipt_message_id: &str) -> Vec<u8> {
-    key(&[id.as_bytes(), receipt_message_id.as_bytes()])
+/// Implements [`Device::delivery_receipt`].
+pub(crate) fn delivery_receipt(
+    device: &mut Device,
+    conversation: &ConversationId,
+    message_id: &str,
+) -> Result<Outbound, ClientError> {
+    device.signed_receipt(
+        conversation,
+        message_id,
+        Notification::Delivery(DeliveryStatus::Delivered),
+    )
+}
+
+/// Implements [`Device::display_receipt`].
+pub(crate) fn display_receipt(
+    device: &mut Device,
+    conversation: &ConversationId,
+    message_id: &str,
+) -> Result<Outbound, ClientError> {
+    device.signed_receipt(
+        conversation,
+        message_id,
+        Notification::Display(DisplayStatus::Displayed),
+    )
 }
 
 impl Device {
-    /// A signed delivery receipt (`<delivered/>`) for `message_id`, to send
-    /// to the conversation (`content_type` is `message/imdn+xml`).
-    pub fn delivery_receipt(
-        &mut self,
-        conversation: &ConversationId,
-        message_id: &str,
-    ) -> Result<Outbound, ClientError> {
-        self.signed_receipt(
-            conversation,
-            message_id,
-            Notification::Delivery(DeliveryStatus::Delivered),
-        )
-    }
-
-    /// A signed display receipt (`<displayed/>`) for `message_id`.
-    pub fn display_receipt(
-        &mut self,
-        conversation: &ConversationId,
-        message_id: &str,
-    ) -> Result<Outbound, ClientError> {
-        self.signed_receipt(
-            conversation,
-            message_id,
-            Notification::Display(DisplayStatus::Displayed),
-        )
-    }
-
     /// The receipt `notification` about `reported`, signed with an
     /// `rcs_signature` in the conversation's current epoch.
     pub(crate) fn signed_receipt(
@@ -117,11 +110,7 @@ impl Device {
         let now = self.env.clock.now();
         // Our own receipt echoed back is a duplicate.
         self.atomically(|device| {
-            device.staged.put(
-                Table::Seen,
-                seen_key(id, &message_id),
-                now.to_be_bytes().to_vec(),
-            );
+            device.mark_seen(message_key(id, &message_id), now, None);
             Ok(())
         })?;
         let envelope = ReceiptEnvelope {

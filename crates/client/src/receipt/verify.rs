@@ -30,15 +30,15 @@ use mls_rs::group::Sender as MlsSender;
 use mls_rs::{MlsMessage, WireFormat};
 use mls_rs_core::group::ProposalType;
 
-use super::{ReceiptEvent, seen_key};
+use super::ReceiptEvent;
 use crate::device::Device;
 use crate::error::{ClientError, ReportRefusal};
 use crate::ids::ConversationId;
+use crate::ledger::seen::message_key;
 use crate::mls::identity::LeafIdentity;
 use crate::receive::{Received, Sender};
 use crate::records::ConversationStatus;
 use crate::recovery::MAX_REPORT_SKEW_MS;
-use crate::store::Table;
 
 fn refused(r: ReportRefusal) -> ClientError {
     ClientError::ReportRefused(r)
@@ -101,8 +101,9 @@ impl Device {
             _ => return Err(refused(ReportRefusal::Timestamp)),
         }
         // RCPT-REPLAY-1.
-        let seen = seen_key(&id, &envelope.message_id);
-        if self.staged.get(Table::Seen, &seen)?.is_some() {
+        // The receipt's own transport id, which the signature binds.
+        let seen = message_key(&id, &envelope.message_id);
+        if self.seen(&seen)? {
             return Err(ClientError::Replayed);
         }
         // RCPT-SIG-2, on a copy of the group that is never written back.
@@ -135,9 +136,7 @@ impl Device {
         };
         let now = self.env.clock.now();
         self.atomically(|device| {
-            device
-                .staged
-                .put(Table::Seen, seen, now.to_be_bytes().to_vec());
+            device.mark_seen(seen, now, None);
             Ok(())
         })?;
         Ok(match envelope.imdn.notification {

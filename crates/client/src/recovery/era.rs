@@ -24,117 +24,109 @@ use crate::outbound::{
 use crate::records::{PendingKind, PendingRecord};
 use crate::suite::negotiate;
 
-impl Device {
-    /// Starts a new era of a conversation with `participants` (every device
-    /// of each, as for [`Device::create_conversation`]; this device's other
-    /// devices are participants too). The suite is negotiated again.
-    ///
-    /// Stage, then merge: until [`Device::commit_accepted`] the
-    /// conversation stays in its current era; [`Device::commit_rejected`]
-    /// discards the new group.
-    pub fn new_era(
-        &mut self,
-        id: &ConversationId,
-        participants: &[ParticipantKeyPackages],
-    ) -> Result<PendingCommit, ClientError> {
-        let mut record = self.active_record(id)?;
-        if record.pending.is_some() {
-            return Err(ClientError::CommitPending);
-        }
-        let era = record
-            .era
-            .checked_add(1)
-            .ok_or_else(|| ClientError::InvalidRequest("no era after u32::MAX".into()))?;
-        let (devices, verified) = match self.check_participants(participants) {
-            Ok(checked) => checked,
-            Err(e) => return self.keep_fork_alert(Err(e)),
-        };
-        let preference = self.record.suites.clone();
-        let suite = negotiate(
-            &preference,
-            |s| {
-                devices
-                    .iter()
-                    .all(|d| d.iter().any(|(suite, _)| *suite == s))
-            },
-            &self.config.suites,
-        )
-        .ok_or(ClientError::NoCommonSuite)?;
-        let chosen: Vec<_> = devices
-            .into_iter()
-            .filter_map(|d| d.into_iter().find(|(s, _)| *s == suite))
-            .map(|(_, checked)| checked.message)
-            .collect();
-        let client = self.staging_client(suite)?;
-        // GROUP-META-8: the encrypted subject and icon stay.
-        let carried = self.carried_metadata_commitments(id);
-        let commit_id = self.new_message_id();
-        let welcome_id = self.new_message_id();
-        let aad = authenticated_data(&commit_id, era, None);
-        let result = self.atomically(|device| {
-            device.stage_transparency(&verified)?;
-            device.discard_staged_group(id)?;
-            let now = now_mls(device);
-            let mut extensions = ExtensionList::new();
-            extensions
-                .set_from(EraExtension { era })
-                .map_err(internal)?;
-            for commitment in carried {
-                extensions.set(commitment);
-            }
-            let mut group = client
-                .create_group_with_id(
-                    id.as_bytes().to_vec(),
-                    extensions,
-                    ExtensionList::new(),
-                    Some(now),
-                )
-                .map_err(internal)?;
-            let auth = epoch_authenticator(&group)?;
-            let output = chosen
-                .into_iter()
-                .try_fold(
-                    group
-                        .commit_builder()
-                        .authenticated_data(aad)
-                        .commit_time(now),
-                    |b, kp| b.add_member(kp),
-                )
-                .and_then(|b| b.build())
-                .map_err(commit_error)?;
-            group.write_to_storage().map_err(internal)?;
-            let commit = envelope(commit_id, HANDSHAKE, era, auth, output.commit_message())?;
-            let welcome = output
-                .welcome_messages()
-                .first()
-                .map(|w| envelope(welcome_id, HANDSHAKE, era, auth, w))
-                .transpose()?;
-            let group_info = output
-                .external_commit_group_info()
-                .ok_or_else(|| internal("commit output without GroupInfo"))?
-                .to_bytes()
-                .map_err(internal)?;
-            let ratchet_tree = crate::conversation::tree_bytes(&output)?;
-            record.pending = Some(PendingRecord {
-                message_id: commit.message_id.clone(),
-                commit: commit.envelope.clone().into(),
-                welcome: welcome.as_ref().map(|w| w.envelope.clone().into()),
-                welcome_message_id: welcome.as_ref().map(|w| w.message_id.clone()),
-                group_info: group_info.clone().into(),
-                ratchet_tree: ratchet_tree.clone().into(),
-                kind: PendingKind::NewEra { era, suite },
-            });
-            device.put_conversation(id, &record)?;
-            tracing::info!(conversation = %id, era, suite = suite.code(), "new era staged");
-            Ok(PendingCommit {
-                conversation: id.clone(),
-                commit,
-                welcome,
-                group_info,
-                ratchet_tree,
-                external: false,
-            })
-        });
-        self.keep_fork_alert(result)
+/// Implements [`Device::new_era`].
+pub(crate) fn new_era(
+    device: &mut Device,
+    id: &ConversationId,
+    participants: &[ParticipantKeyPackages],
+) -> Result<PendingCommit, ClientError> {
+    let mut record = device.active_record(id)?;
+    if record.pending.is_some() {
+        return Err(ClientError::CommitPending);
     }
+    let era = record
+        .era
+        .checked_add(1)
+        .ok_or_else(|| ClientError::InvalidRequest("no era after u32::MAX".into()))?;
+    let (devices, verified) = match device.check_participants(participants) {
+        Ok(checked) => checked,
+        Err(e) => return device.keep_fork_alert(Err(e)),
+    };
+    let preference = device.record.suites.clone();
+    let suite = negotiate(
+        &preference,
+        |s| {
+            devices
+                .iter()
+                .all(|d| d.iter().any(|(suite, _)| *suite == s))
+        },
+        &device.config.suites,
+    )
+    .ok_or(ClientError::NoCommonSuite)?;
+    let chosen: Vec<_> = devices
+        .into_iter()
+        .filter_map(|d| d.into_iter().find(|(s, _)| *s == suite))
+        .map(|(_, checked)| checked.message)
+        .collect();
+    let client = device.staging_client(suite)?;
+    // GROUP-META-8: the encrypted subject and icon stay.
+    let carried = device.carried_metadata_commitments(id);
+    let commit_id = device.new_message_id();
+    let welcome_id = device.new_message_id();
+    let aad = authenticated_data(&commit_id, era, None);
+    let result = device.atomically(|device| {
+        device.stage_transparency(&verified)?;
+        device.discard_staged_group(id)?;
+        let now = now_mls(device);
+        let mut extensions = ExtensionList::new();
+        extensions
+            .set_from(EraExtension { era })
+            .map_err(internal)?;
+        for commitment in carried {
+            extensions.set(commitment);
+        }
+        let mut group = client
+            .create_group_with_id(
+                id.as_bytes().to_vec(),
+                extensions,
+                ExtensionList::new(),
+                Some(now),
+            )
+            .map_err(internal)?;
+        let auth = epoch_authenticator(&group)?;
+        let output = chosen
+            .into_iter()
+            .try_fold(
+                group
+                    .commit_builder()
+                    .authenticated_data(aad)
+                    .commit_time(now),
+                |b, kp| b.add_member(kp),
+            )
+            .and_then(|b| b.build())
+            .map_err(commit_error)?;
+        group.write_to_storage().map_err(internal)?;
+        let commit = envelope(commit_id, HANDSHAKE, era, auth, output.commit_message())?;
+        let welcome = output
+            .welcome_messages()
+            .first()
+            .map(|w| envelope(welcome_id, HANDSHAKE, era, auth, w))
+            .transpose()?;
+        let group_info = output
+            .external_commit_group_info()
+            .ok_or_else(|| internal("commit output without GroupInfo"))?
+            .to_bytes()
+            .map_err(internal)?;
+        let ratchet_tree = crate::conversation::tree_bytes(&output)?;
+        record.pending = Some(PendingRecord {
+            message_id: commit.message_id.clone(),
+            commit: commit.envelope.clone().into(),
+            welcome: welcome.as_ref().map(|w| w.envelope.clone().into()),
+            welcome_message_id: welcome.as_ref().map(|w| w.message_id.clone()),
+            group_info: group_info.clone().into(),
+            ratchet_tree: ratchet_tree.clone().into(),
+            kind: PendingKind::NewEra { era, suite },
+        });
+        device.put_conversation(id, &record)?;
+        tracing::info!(conversation = %id, era, suite = suite.code(), "new era staged");
+        Ok(PendingCommit {
+            conversation: id.clone(),
+            commit,
+            welcome,
+            group_info,
+            ratchet_tree,
+            external: false,
+        })
+    });
+    device.keep_fork_alert(result)
 }

@@ -26,15 +26,19 @@ mod rejoin;
 mod report;
 mod resend;
 
+pub(crate) use era::new_era;
 pub(crate) use rejoin::kind_of;
+pub(crate) use rejoin::rejoin;
 pub use report::MAX_REPORT_SKEW_MS;
+pub(crate) use report::negative_report;
 pub use resend::MAX_RESENDS;
-pub(crate) use resend::{duplicate, seen_value};
+pub(crate) use resend::resend_after_report;
 
 use crate::conversation::CommitApplied;
 use crate::device::Device;
 use crate::error::{ClientError, internal};
 use crate::ids::ConversationId;
+use crate::ledger::seen::message_key;
 use crate::mls::MlsClient;
 use crate::records::{ConversationRecord, ConversationStatus, PendingKind};
 use crate::store::{Table, key};
@@ -122,11 +126,7 @@ impl Device {
             record.status = ConversationStatus::Active;
             device.put_conversation(id, &record)?;
             // The server may echo our commit back: it is a duplicate.
-            device.staged.put(
-                Table::Seen,
-                key(&[id.as_bytes(), pending.message_id.as_bytes()]),
-                now.to_be_bytes().to_vec(),
-            );
+            device.mark_seen(message_key(id, &pending.message_id), now, None);
             device.record_epoch_authenticator(id)?;
             device.observe_member_keys(id)?;
             let epoch = device.group(id)?.current_epoch();

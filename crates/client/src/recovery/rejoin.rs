@@ -38,102 +38,86 @@ struct Target {
     own_leaf: u32,
 }
 
-impl Device {
-    /// Rejoins a conversation by external commit from `group_info` (the
-    /// latest GroupInfo the delivery service serves with catch-up: MLS
-    /// message bytes with the external public key) and `ratchet_tree`, the
-    /// tree of its epoch served beside it (`CatchUp.ratchet_tree`). A
-    /// GroupInfo that still carries the ratchet_tree extension (from an
-    /// older peer) is read with `ratchet_tree: None` (MLS-GI-2); when it
-    /// does, its tree is the one used, as mls-rs uses it.
-    ///
-    /// The new leaf replaces this device's old one in the same commit
-    /// (`Remove` of the leaf with the same number and device id). The
-    /// GroupInfo is validated through the device's identity provider (its
-    /// signature, every leaf's credential under the trust policy) and must
-    /// be for this conversation's group id, era and suite.
-    ///
-    /// Stage, then merge: until [`Device::commit_accepted`] the existing
-    /// state (if any) is untouched; [`Device::commit_rejected`] discards the
-    /// rejoin. The returned commit has `external: true`.
-    pub fn rejoin(
-        &mut self,
-        id: &ConversationId,
-        group_info: &[u8],
-        ratchet_tree: Option<&[u8]>,
-    ) -> Result<PendingCommit, ClientError> {
-        let message = MlsMessage::from_bytes(group_info)
-            .map_err(|e| ClientError::Malformed(e.to_string()))?;
-        let tree = ratchet_tree
-            .map(ExportedTree::from_bytes)
-            .transpose()
-            .map_err(|e| ClientError::Malformed(format!("ratchet tree: {e}")))?;
-        let existing = match self.conversation_record(id) {
-            Ok(record) => Some(record),
-            Err(ClientError::UnknownConversation) => None,
-            Err(e) => return Err(e),
-        };
-        let target = self.check_group_info(id, &message, tree.as_ref(), existing.as_ref())?;
-        let fresh_record = existing.is_none();
-        let mut record = existing.unwrap_or_else(|| ConversationRecord {
-            kind: kind_of(id),
-            era: target.era,
-            suite: target.suite,
-            status: ConversationStatus::Active,
-            pending: None,
-            created_at: self.env.clock.now(),
+/// Implements [`Device::rejoin`].
+pub(crate) fn rejoin(
+    device: &mut Device,
+    id: &ConversationId,
+    group_info: &[u8],
+    ratchet_tree: Option<&[u8]>,
+) -> Result<PendingCommit, ClientError> {
+    let message =
+        MlsMessage::from_bytes(group_info).map_err(|e| ClientError::Malformed(e.to_string()))?;
+    let tree = ratchet_tree
+        .map(ExportedTree::from_bytes)
+        .transpose()
+        .map_err(|e| ClientError::Malformed(format!("ratchet tree: {e}")))?;
+    let existing = match device.conversation_record(id) {
+        Ok(record) => Some(record),
+        Err(ClientError::UnknownConversation) => None,
+        Err(e) => return Err(e),
+    };
+    let target = device.check_group_info(id, &message, tree.as_ref(), existing.as_ref())?;
+    let fresh_record = existing.is_none();
+    let mut record = existing.unwrap_or_else(|| ConversationRecord {
+        kind: kind_of(id),
+        era: target.era,
+        suite: target.suite,
+        status: ConversationStatus::Active,
+        pending: None,
+        created_at: device.env.clock.now(),
+    });
+    let commit_id = device.new_message_id();
+    let aad = authenticated_data(&commit_id, target.era, None);
+    let time = now_mls(device);
+    let client = device.staging_client(target.suite)?;
+    device.atomically(|device| {
+        device.discard_staged_group(id)?;
+        let mut builder = client.external_commit_builder().map_err(internal)?;
+        if let Some(tree) = tree {
+            builder = builder.with_tree_data(tree);
+        }
+        let (mut group, commit) = builder
+            .with_removal(target.own_leaf)
+            .with_authenticated_data(aad)
+            .commit_time(time)
+            .build(message)
+            .map_err(|e| ClientError::InvalidHandshake(format!("GroupInfo refused: {e}")))?;
+        group.write_to_storage().map_err(internal)?;
+        // The joiner cannot know the authenticator of the epoch the
+        // commit is framed in; it sends the one of the epoch the commit
+        // creates, which members check after processing (MLS-EXT-2).
+        let auth = epoch_authenticator(&group)?;
+        // MLS-GI-1: the GroupInfo for the server without the tree
+        // extension; the tree beside it.
+        let group_info = group
+            .group_info_message_allowing_ext_commit(false)
+            .and_then(|m| m.to_bytes())
+            .map_err(internal)?;
+        let ratchet_tree = group.export_tree().to_bytes().map_err(internal)?;
+        let commit = envelope(commit_id, HANDSHAKE, target.era, auth, &commit)?;
+        record.pending = Some(PendingRecord {
+            message_id: commit.message_id.clone(),
+            commit: commit.envelope.clone().into(),
+            welcome: None,
+            welcome_message_id: None,
+            group_info: group_info.clone().into(),
+            ratchet_tree: ratchet_tree.clone().into(),
+            kind: PendingKind::Rejoin { fresh_record },
         });
-        let commit_id = self.new_message_id();
-        let aad = authenticated_data(&commit_id, target.era, None);
-        let time = now_mls(self);
-        let client = self.staging_client(target.suite)?;
-        self.atomically(|device| {
-            device.discard_staged_group(id)?;
-            let mut builder = client.external_commit_builder().map_err(internal)?;
-            if let Some(tree) = tree {
-                builder = builder.with_tree_data(tree);
-            }
-            let (mut group, commit) = builder
-                .with_removal(target.own_leaf)
-                .with_authenticated_data(aad)
-                .commit_time(time)
-                .build(message)
-                .map_err(|e| ClientError::InvalidHandshake(format!("GroupInfo refused: {e}")))?;
-            group.write_to_storage().map_err(internal)?;
-            // The joiner cannot know the authenticator of the epoch the
-            // commit is framed in; it sends the one of the epoch the commit
-            // creates, which members check after processing (MLS-EXT-2).
-            let auth = epoch_authenticator(&group)?;
-            // MLS-GI-1: the GroupInfo for the server without the tree
-            // extension; the tree beside it.
-            let group_info = group
-                .group_info_message_allowing_ext_commit(false)
-                .and_then(|m| m.to_bytes())
-                .map_err(internal)?;
-            let ratchet_tree = group.export_tree().to_bytes().map_err(internal)?;
-            let commit = envelope(commit_id, HANDSHAKE, target.era, auth, &commit)?;
-            record.pending = Some(PendingRecord {
-                message_id: commit.message_id.clone(),
-                commit: commit.envelope.clone().into(),
-                welcome: None,
-                welcome_message_id: None,
-                group_info: group_info.clone().into(),
-                ratchet_tree: ratchet_tree.clone().into(),
-                kind: PendingKind::Rejoin { fresh_record },
-            });
-            device.put_conversation(id, &record)?;
-            tracing::info!(conversation = %id, from_epoch = target.epoch, "rejoin staged");
-            Ok(PendingCommit {
-                conversation: id.clone(),
-                commit,
-                welcome: None,
-                group_info,
-                ratchet_tree,
-                external: true,
-            })
+        device.put_conversation(id, &record)?;
+        tracing::info!(conversation = %id, from_epoch = target.epoch, "rejoin staged");
+        Ok(PendingCommit {
+            conversation: id.clone(),
+            commit,
+            welcome: None,
+            group_info,
+            ratchet_tree,
+            external: true,
         })
-    }
+    })
+}
 
+impl Device {
     /// Checks a GroupInfo against the conversation and finds our old leaf.
     fn check_group_info(
         &mut self,

@@ -21,40 +21,29 @@ use crate::outbound::Outbound;
 /// How far in the future a receipt's `<datetime>` may be (clock skew), ms.
 pub const MAX_REPORT_SKEW_MS: u64 = 5 * 60 * 1000;
 
-impl Device {
-    /// Makes a signed negative delivery receipt for a message this device
-    /// could not process: `reason` is the RCC.16 client failure reason
-    /// (`ClientError::rcc16_failure_reason` of the refusal). 1 to 5 become
-    /// the matching `<mls-client-failure-reason>` token; 0 (unknown) a
-    /// `<failed/>` without a reason arm. Send the envelope to the
-    /// conversation (`content_type` is `message/imdn+xml`).
-    ///
-    /// Needs this member's group state (the signature is an MLS
-    /// PublicMessage of the current epoch): after
-    /// `ClientError::RejoinRequired`, rejoin first.
-    pub fn negative_report(
-        &mut self,
-        id: &ConversationId,
-        failed_message_id: &str,
-        reason: u8,
-    ) -> Result<Outbound, ClientError> {
-        // RCPT-SEND-1: reason 1-5 (6 is never sent) or no arm (0).
-        let arm = match reason {
-            0 => None,
-            code => Some(FailureArm::Client(
-                ClientReason::from_code(code)
-                    .filter(|r| r.is_sendable())
-                    .ok_or_else(|| {
-                        ClientError::InvalidRequest(format!(
-                            "{reason} is not an RCC.16 failure reason Crosslock sends"
-                        ))
-                    })?,
-            )),
-        };
-        self.signed_receipt(
-            id,
-            failed_message_id,
-            Notification::Delivery(DeliveryStatus::Failed(arm)),
-        )
-    }
+/// Implements [`Device::negative_report`].
+pub(crate) fn negative_report(
+    device: &mut Device,
+    id: &ConversationId,
+    failed_message_id: &str,
+    reason: u8,
+) -> Result<Outbound, ClientError> {
+    // RCPT-SEND-1: reason 1-5 (6 is never sent) or no arm (0).
+    let arm = match reason {
+        0 => None,
+        code => Some(FailureArm::Client(
+            ClientReason::from_code(code)
+                .filter(|r| r.is_sendable())
+                .ok_or_else(|| {
+                    ClientError::InvalidRequest(format!(
+                        "{reason} is not an RCC.16 failure reason Crosslock sends"
+                    ))
+                })?,
+        )),
+    };
+    device.signed_receipt(
+        id,
+        failed_message_id,
+        Notification::Delivery(DeliveryStatus::Failed(arm)),
+    )
 }

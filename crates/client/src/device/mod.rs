@@ -1,5 +1,9 @@
 //! A device: its identity, its MLS clients (one per suite) and the
-//! conversations it is in, over one state store.
+//! conversations it is in, over one state store. Its public methods are
+//! all in [`api`]; here are the struct, opening and the plumbing the
+//! operations share (atomic writes, MLS clients, cached groups).
+
+mod api;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -85,87 +89,80 @@ impl CertSigner for KeyStoreSigner<'_> {
     }
 }
 
-impl Device {
-    /// Creates a new device in `store`: participant keys in `keystore` (P-256
-    /// and Ed25519), a self-issued development credential for each, and
-    /// the device record. Fails if the store already holds a device.
-    ///
-    /// Development credentials are accepted only under
-    /// [`crosslock_credential::TrustPolicy::Development`]; a device meant for
-    /// production installs provider-issued credentials with
-    /// [`Device::install_credential`] before anyone will talk to it.
-    pub fn create(
-        store: Arc<dyn StateStore>,
-        keystore: Arc<dyn KeyStore>,
-        new: NewDevice,
-        config: DeviceConfig,
-        env: Environment,
-    ) -> Result<Device, ClientError> {
-        if store.get(Table::Device, DEVICE_KEY)?.is_some() {
-            return Err(ClientError::DeviceExists);
-        }
-        let device_id = uuid::Builder::from_random_bytes(env.random())
-            .into_uuid()
-            .to_string();
-        let now = env.clock.now();
-        let credential =
-            |algorithm: KeyAlgorithm, tag: &str| -> Result<CredentialRecord, ClientError> {
-                let alias = format!("crosslock/{device_id}/{tag}");
-                let public = keystore.generate(&alias, algorithm)?;
-                let signer = KeyStoreSigner {
-                    keystore: keystore.as_ref(),
-                    alias: &alias,
-                    public,
-                };
-                let profile = ParticipantProfile {
-                    number: new.number.clone(),
-                    device: Some(device_id.clone()),
-                    not_before: now.saturating_sub(3_600),
-                    not_after: now + config.credential_lifetime_secs,
-                    serial: env.random(),
-                    carrier_proof: None,
-                    participant_info: None,
-                };
-                let der = issue_development_credential(&profile, &signer)?;
-                Ok(CredentialRecord {
-                    alias,
-                    chain: vec![der.into()],
-                })
+/// Implements [`Device::create`].
+pub(crate) fn create(
+    store: Arc<dyn StateStore>,
+    keystore: Arc<dyn KeyStore>,
+    new: NewDevice,
+    config: DeviceConfig,
+    env: Environment,
+) -> Result<Device, ClientError> {
+    if store.get(Table::Device, DEVICE_KEY)?.is_some() {
+        return Err(ClientError::DeviceExists);
+    }
+    let device_id = uuid::Builder::from_random_bytes(env.random())
+        .into_uuid()
+        .to_string();
+    let now = env.clock.now();
+    let credential =
+        |algorithm: KeyAlgorithm, tag: &str| -> Result<CredentialRecord, ClientError> {
+            let alias = format!("crosslock/{device_id}/{tag}");
+            let public = keystore.generate(&alias, algorithm)?;
+            let signer = KeyStoreSigner {
+                keystore: keystore.as_ref(),
+                alias: &alias,
+                public,
             };
-        let record = DeviceRecord {
-            number: new.number.as_str().to_owned(),
-            device_id: device_id.clone(),
-            profile: new.profile,
-            suites: new.profile.suite_preference().to_vec(),
-            p256: credential(KeyAlgorithm::EcdsaP256, "p256")?,
-            ed25519: credential(KeyAlgorithm::Ed25519, "ed25519")?,
-            created_at: now,
+            let profile = ParticipantProfile {
+                number: new.number.clone(),
+                device: Some(device_id.clone()),
+                not_before: now.saturating_sub(3_600),
+                not_after: now + config.credential_lifetime_secs,
+                serial: env.random(),
+                carrier_proof: None,
+                participant_info: None,
+            };
+            let der = issue_development_credential(&profile, &signer)?;
+            Ok(CredentialRecord {
+                alias,
+                chain: vec![der.into()],
+            })
         };
-        let staged = Staged::new(store);
-        staged.put(
-            Table::Device,
-            DEVICE_KEY.to_vec(),
-            records::encode(&record)?,
-        );
-        staged.flush()?;
-        tracing::info!(device = %device_id, number = %new.number.redacted(), "device created");
-        Self::assemble(staged, keystore, record, config, env)
-    }
+    let record = DeviceRecord {
+        number: new.number.as_str().to_owned(),
+        device_id: device_id.clone(),
+        profile: new.profile,
+        suites: new.profile.suite_preference().to_vec(),
+        p256: credential(KeyAlgorithm::EcdsaP256, "p256")?,
+        ed25519: credential(KeyAlgorithm::Ed25519, "ed25519")?,
+        created_at: now,
+    };
+    let staged = Staged::new(store);
+    staged.put(
+        Table::Device,
+        DEVICE_KEY.to_vec(),
+        records::encode(&record)?,
+    );
+    staged.flush()?;
+    tracing::info!(device = %device_id, number = %new.number.redacted(), "device created");
+    Device::assemble(staged, keystore, record, config, env)
+}
 
-    /// Opens the device stored in `store`.
-    pub fn open(
-        store: Arc<dyn StateStore>,
-        keystore: Arc<dyn KeyStore>,
-        config: DeviceConfig,
-        env: Environment,
-    ) -> Result<Device, ClientError> {
-        let bytes = store
-            .get(Table::Device, DEVICE_KEY)?
-            .ok_or(ClientError::NoDevice)?;
-        let record: DeviceRecord = records::decode(&bytes)?;
-        Self::assemble(Staged::new(store), keystore, record, config, env)
-    }
+/// Implements [`Device::open`].
+pub(crate) fn open(
+    store: Arc<dyn StateStore>,
+    keystore: Arc<dyn KeyStore>,
+    config: DeviceConfig,
+    env: Environment,
+) -> Result<Device, ClientError> {
+    let bytes = store
+        .get(Table::Device, DEVICE_KEY)?
+        .ok_or(ClientError::NoDevice)?;
+    let record: DeviceRecord = records::decode(&bytes)?;
+    Device::assemble(Staged::new(store), keystore, record, config, env)
+}
 
+impl Device {
     fn assemble(
         staged: Staged,
         keystore: Arc<dyn KeyStore>,
@@ -267,83 +264,49 @@ impl Device {
             KeyAlgorithm::Ed25519 => &self.record.ed25519,
         }
     }
+}
 
-    /// The participant's number.
-    pub fn number(&self) -> &PhoneNumber {
-        &self.number
+/// Implements [`Device::install_credential`].
+pub(crate) fn install_credential(
+    device: &mut Device,
+    algorithm: KeyAlgorithm,
+    chain: Vec<Vec<u8>>,
+) -> Result<(), ClientError> {
+    let validated = device
+        .config
+        .trust
+        .validate(&chain, device.env.clock.now())?;
+    let alias = device.credential_record(algorithm).alias.clone();
+    let public = device.keystore.public_key(&alias)?;
+    if validated.key() != &public {
+        return Err(crosslock_credential::CredentialError::KeyMismatch.into());
     }
-
-    /// This device's instance id (a UUID).
-    pub fn device_id(&self) -> &str {
-        &self.record.device_id
+    if validated.number() != &device.number {
+        return Err(ClientError::KeyPackageIdentityMismatch {
+            expected: device.number.clone(),
+        });
     }
-
-    /// Android or iPhone.
-    pub fn profile(&self) -> DeviceProfile {
-        self.record.profile
+    if let Some(leaf) = chain.first() {
+        device.remember_own_credential(leaf)?;
     }
+    let mut record = device.record.clone();
+    let slot = match algorithm {
+        KeyAlgorithm::EcdsaP256 | KeyAlgorithm::EcdsaP384 => &mut record.p256,
+        KeyAlgorithm::Ed25519 => &mut record.ed25519,
+    };
+    slot.chain = chain.into_iter().map(Into::into).collect();
+    device.staged.put(
+        Table::Device,
+        DEVICE_KEY.to_vec(),
+        records::encode(&record)?,
+    );
+    device.commit_staged()?;
+    device.record = record;
+    device.groups.clear();
+    device.build_clients()
+}
 
-    /// Suites this device supports, in preference order.
-    pub fn suites(&self) -> &[Suite] {
-        &self.record.suites
-    }
-
-    /// The participant public key used with `suite`.
-    pub fn participant_key(&self, suite: Suite) -> Result<PublicKey, ClientError> {
-        let credential = self.credential_record(suite.signature_algorithm());
-        Ok(self.keystore.public_key(&credential.alias)?)
-    }
-
-    /// The credential chain (leaf first, DER) presented with `suite`.
-    pub fn credential_chain(&self, suite: Suite) -> Vec<Vec<u8>> {
-        self.credential_record(suite.signature_algorithm())
-            .chain
-            .iter()
-            .map(|c| c.0.clone())
-            .collect()
-    }
-
-    /// Replaces the credential for one participant key, e.g. with the one
-    /// the provider's KDS issued. The chain must pass this device's trust
-    /// policy now, name this device's number, and certify the key-store
-    /// key; existing conversations pick it up with
-    /// [`Device::refresh_credential`].
-    pub fn install_credential(
-        &mut self,
-        algorithm: KeyAlgorithm,
-        chain: Vec<Vec<u8>>,
-    ) -> Result<(), ClientError> {
-        let validated = self.config.trust.validate(&chain, self.env.clock.now())?;
-        let alias = self.credential_record(algorithm).alias.clone();
-        let public = self.keystore.public_key(&alias)?;
-        if validated.key() != &public {
-            return Err(crosslock_credential::CredentialError::KeyMismatch.into());
-        }
-        if validated.number() != &self.number {
-            return Err(ClientError::KeyPackageIdentityMismatch {
-                expected: self.number.clone(),
-            });
-        }
-        if let Some(leaf) = chain.first() {
-            self.remember_own_credential(leaf)?;
-        }
-        let mut record = self.record.clone();
-        let slot = match algorithm {
-            KeyAlgorithm::EcdsaP256 | KeyAlgorithm::EcdsaP384 => &mut record.p256,
-            KeyAlgorithm::Ed25519 => &mut record.ed25519,
-        };
-        slot.chain = chain.into_iter().map(Into::into).collect();
-        self.staged.put(
-            Table::Device,
-            DEVICE_KEY.to_vec(),
-            records::encode(&record)?,
-        );
-        self.commit_staged()?;
-        self.record = record;
-        self.groups.clear();
-        self.build_clients()
-    }
-
+impl Device {
     // ---- plumbing shared by the operations --------------------------------
 
     /// Runs `op` as one atomic state change: everything it staged is
@@ -429,14 +392,14 @@ impl Device {
             .get(&suite)
             .ok_or(ClientError::SuiteRefused(suite))
     }
+}
 
-    /// Every conversation this device has (active or not).
-    pub fn conversations(&self) -> Result<Vec<ConversationId>, ClientError> {
-        Ok(self
-            .staged
-            .scan(Table::Conversation, &[])?
-            .into_iter()
-            .filter_map(|(k, _)| ConversationId::new(k))
-            .collect())
-    }
+/// Implements [`Device::conversations`].
+pub(crate) fn conversations(device: &Device) -> Result<Vec<ConversationId>, ClientError> {
+    Ok(device
+        .staged
+        .scan(Table::Conversation, &[])?
+        .into_iter()
+        .filter_map(|(k, _)| ConversationId::new(k))
+        .collect())
 }

@@ -24,34 +24,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use crosslock_credential::{CarrierClaims, CertSigner, KeyAlgorithm, PhoneNumber, PublicKey};
 use crosslock_wire::api::{B64, ErrorBody};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// Ask for a proof.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProofRequest {
-    /// The subscriber's number.
-    pub number: String,
-    /// The subscriber's secret (the SIM stand-in).
-    pub subscriber_token: String,
-    /// The device's participant keys (MLS encodings: SEC1 P-256, raw Ed25519).
-    pub participant_keys: Vec<B64>,
-    /// The KDS the number is to be homed at. The ACS decides this, not the
-    /// caller (ACS-4): empty (or absent) takes the carrier's home KDS, any
-    /// other value than that is refused (`wrong-home`). Kept for
-    /// compatibility with callers that send it.
-    #[serde(default)]
-    pub home_kds: String,
-}
-
-/// The signed proof.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProofResponse {
-    /// DER `CarrierProof`.
-    pub proof: B64,
-    /// When it expires (Unix seconds).
-    pub not_after: u64,
-}
+pub use crosslock_wire::api::acs::{ProofRequest, ProofResponse};
 
 /// Why a proof was refused.
 #[derive(Debug, thiserror::Error)]

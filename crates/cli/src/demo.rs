@@ -33,8 +33,8 @@ use crosslock_wire::api::B64;
 use crosslock_wire::api::kds::{ClaimResponse, ClaimedDevice, EnrollRequest};
 use serde_json::{Value, json};
 
-use crate::device::state::DeviceDir;
 use crate::device::{Report, convo, files};
+use crosslock_sdk::Messenger;
 
 /// Options of `crosslock demo`.
 #[derive(clap::Args, Debug)]
@@ -272,15 +272,15 @@ async fn phone(
     number: &str,
     profile: &str,
     provider: &Provider,
-) -> Result<DeviceDir, Failure> {
+) -> Result<Messenger, Failure> {
     let ca = std::fs::read_to_string(provider.tls_ca_path())?;
-    Ok(DeviceDir::init(&dir.join(name), number, profile, &provider.public_url(), ca).await?)
+    Ok(crate::device::init(&dir.join(name), number, profile, &provider.public_url(), ca).await?)
 }
 
 async fn enroll(
     n: &Narrator,
     who: &str,
-    phone: &mut DeviceDir,
+    phone: &mut Messenger,
     replace: bool,
 ) -> Result<(), Failure> {
     let mut report = Report::default();
@@ -290,7 +290,7 @@ async fn enroll(
 }
 
 /// Syncs a phone's inbox; returns the report (texts, receipts, ...).
-async fn sync(n: &Narrator, who: &str, phone: &mut DeviceDir) -> Result<Report, Failure> {
+async fn sync(n: &Narrator, who: &str, phone: &mut Messenger) -> Result<Report, Failure> {
     let mut report = Report::default();
     convo::sync(phone, 2, &mut report).await?;
     n.report(who, &report);
@@ -303,7 +303,7 @@ async fn sync(n: &Narrator, who: &str, phone: &mut DeviceDir) -> Result<Report, 
 async fn sync_until(
     n: &Narrator,
     who: &str,
-    phone: &mut DeviceDir,
+    phone: &mut Messenger,
     done: impl Fn(&Report) -> bool,
 ) -> Result<Report, Failure> {
     let until = Instant::now() + Duration::from_secs(15);
@@ -333,10 +333,10 @@ fn texts(report: &Report) -> Vec<String> {
 }
 
 fn state(
-    phone: &mut DeviceDir,
+    phone: &mut Messenger,
     id: &ConversationId,
 ) -> Result<crosslock_client::SecurityState, Failure> {
-    Ok(phone.device.security_state(id)?)
+    Ok(phone.device_mut().security_state(id)?)
 }
 
 /// Bytes stored under a directory (the content server's blobs).
@@ -549,7 +549,7 @@ async fn story(n: &mut Narrator, dir: &Path) -> Result<(), Failure> {
     // 4.
     n.step("Carol's tablet is removed and cannot read what follows");
     let carol_number = PhoneNumber::parse(CAROL)?;
-    let tablet_id = tablet.device.device_id().to_owned();
+    let tablet_id = tablet.device_mut().device_id().to_owned();
     let mut report = Report::default();
     convo::remove_device(&mut alice, &group, &carol_number, &tablet_id, &mut report).await?;
     convo::send_text(
@@ -607,9 +607,9 @@ async fn story(n: &mut Narrator, dir: &Path) -> Result<(), Failure> {
             flagged.wire_profile.name()
         ),
     )?;
-    let ours = alice.device.safety_number(&chat2, &bob_number)?;
+    let ours = alice.device_mut().safety_number(&chat2, &bob_number)?;
     let theirs = bob2
-        .device
+        .device_mut()
         .safety_number(&chat2, &PhoneNumber::parse(ALICE)?)?;
     n.phone("alice", &format!("safety number {}", ours.grouped()));
     n.phone("bob", &format!("safety number {}", theirs.grouped()));
@@ -618,7 +618,7 @@ async fn story(n: &mut Narrator, dir: &Path) -> Result<(), Failure> {
         "both screens show the same safety number",
     )?;
     alice
-        .device
+        .device_mut()
         .confirm_safety_number(&chat2, &bob_number, Some(theirs.qr_payload()))?;
     let after = state(&mut alice, &chat2)?;
     n.check(
@@ -638,7 +638,7 @@ async fn story(n: &mut Narrator, dir: &Path) -> Result<(), Failure> {
         json!({"forged_devices": fake.len()}),
     );
     let token = alice.token()?.to_owned();
-    let mut answer = alice.api.claim(&token, BOB).await?;
+    let mut answer = alice.api().claim(&token, BOB).await?;
     answer.devices = fake;
     refuses_forgery(
         n,
@@ -672,16 +672,16 @@ async fn story(n: &mut Narrator, dir: &Path) -> Result<(), Failure> {
 /// it for a reason naming `because`, and change nothing.
 fn refuses_forgery(
     n: &Narrator,
-    alice: &mut DeviceDir,
+    alice: &mut Messenger,
     answer: &ClaimResponse,
     because: &str,
     what: &str,
 ) -> Result<(), Failure> {
-    let conversations_before = alice.device.conversations()?.len();
+    let conversations_before = alice.device_mut().conversations()?.len();
     let refused = match ParticipantKeyPackages::from_claim(answer).map_err(|e| e.to_string()) {
         Err(why) => Some(why),
         Ok(kps) => alice
-            .device
+            .device_mut()
             .create_conversation(NewConversation::OneToOne, &[kps])
             .err()
             .map(|e| e.to_string()),
@@ -697,7 +697,7 @@ fn refuses_forgery(
         what,
     )?;
     n.check(
-        alice.device.conversations()?.len() == conversations_before,
+        alice.device_mut().conversations()?.len() == conversations_before,
         "nothing changed on Alice's phone",
     )
 }
@@ -747,7 +747,7 @@ fn rogue_bob(
         },
         now,
     )?;
-    convo::install_credentials(&mut rogue, enrolled.credentials)?;
+    crosslock_sdk::enroll::install_credentials(&mut rogue, enrolled.credentials)?;
     Ok(rogue)
 }
 
@@ -755,7 +755,7 @@ fn rogue_bob(
 /// log keys (read from A's data dir, as A's operator could), a KDS of A's
 /// enrols a device for Bob's number, publishes it in a log signed with A's
 /// log key, and answers a claim for Bob with it and that log's proof.
-async fn forge_bob_at_a(dir: &Path, alice: &DeviceDir) -> Result<ClaimResponse, Failure> {
+async fn forge_bob_at_a(dir: &Path, alice: &Messenger) -> Result<ClaimResponse, Failure> {
     let data = dir.join("provider-a");
     let pem = |path: &str| -> Result<crosslock_tls::KeyPair, Failure> {
         let text = std::fs::read_to_string(data.join(path))?;
@@ -818,14 +818,14 @@ async fn forge_bob_at_a(dir: &Path, alice: &DeviceDir) -> Result<ClaimResponse, 
         .into_iter()
         .next()
         .ok_or_else(|| Failure("the shadow KDS lost its device".into()))?;
-    let batch = convo::upload_body(rogue.generate_key_packages(1)?);
+    let batch = crosslock_sdk::enroll::upload_body(rogue.generate_key_packages(1)?);
     // The KeyPackages carry the time they were made: check them after it.
     let now = crate::local_provider::now();
     shadow.upload_key_packages(&record, batch, now)?;
     shadow.publish_transparency(now).await?;
     Ok(shadow
         .claim(
-            crosslock_kds::Requester::Device(alice.device.device_id().to_owned()),
+            crosslock_kds::Requester::Device(alice.device_id().to_owned()),
             BOB,
             now,
         )
@@ -868,16 +868,12 @@ async fn forge_bob_keys(dir: &Path) -> Result<Vec<ClaimedDevice>, Failure> {
         Arc::new(SqliteKdsStore::open_in_memory()?),
         FederationClient::none(),
     );
-    let info = crate::device::state::DeviceDir::open(&dir.join("alice"))?
-        .settings
-        .provider;
+    let info = crate::device::open(&dir.join("alice"))?
+        .settings()
+        .provider
+        .clone();
     let now = crate::local_provider::now();
-    let mut rogue = rogue_bob(
-        &shadow,
-        &carrier,
-        crate::device::state::device_config(&info)?,
-        now,
-    )?;
+    let mut rogue = rogue_bob(&shadow, &carrier, crosslock_sdk::device_config(&info)?, now)?;
     let batch = rogue.generate_key_packages(1)?;
     Ok(vec![ClaimedDevice {
         device_id: rogue.device_id().to_owned(),

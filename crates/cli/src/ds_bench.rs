@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crosslock_client::{ConversationId, Device, DeviceProfile, NewConversation, Received};
-use crosslock_ds::DsClient;
+use crosslock_sdk::transport::DsClient;
 
 use crate::local_provider::LocalProvider;
 

@@ -15,10 +15,11 @@ use crosslock_client::env::Environment;
 use crosslock_client::keystore::SoftwareKeyStore;
 use crosslock_client::store::{MemoryStore, StateStore};
 use crosslock_client::{Device, DeviceConfig, DeviceProfile, NewDevice, ParticipantKeyPackages};
-use crosslock_ds::{Ds, DsClient, DsConfig, Federation};
+use crosslock_ds::{Ds, DsConfig, Federation};
 use crosslock_kds::store::SqliteKdsStore;
 use crosslock_kds::{AttestationRequirement, Kds, KdsConfig};
 use crosslock_provider::KdsDevices;
+use crosslock_sdk::transport::DsClient;
 use crosslock_wire::api::B64;
 use crosslock_wire::api::kds::{
     ClaimRequest, ClaimResponse, EnrollRequest, EnrollResponse, NonceResponse,
@@ -213,9 +214,9 @@ impl LocalProvider {
             replace_existing: false,
         };
         let enrolled: EnrollResponse = self.post("/v1/enrollment", None, &request).await?;
-        crate::device::convo::install_credentials(&mut device, enrolled.credentials)
+        crosslock_sdk::enroll::install_credentials(&mut device, enrolled.credentials)
             .map_err(|e| err("credentials")(&e))?;
-        let upload = crate::device::convo::upload_body(
+        let upload = crosslock_sdk::enroll::upload_body(
             device
                 .generate_key_packages(key_packages)
                 .map_err(|e| err("KeyPackages")(&e))?,

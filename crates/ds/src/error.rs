@@ -200,7 +200,9 @@ impl DsError {
 
     /// Rebuilds the error a peer answered with (a hub's verdict relayed by
     /// a follower keeps its reason).
-    pub(crate) fn from_body(status: u16, body: &ErrorBody) -> DsError {
+    /// Decodes a delivery service's error answer (its HTTP status and
+    /// [`ErrorBody`]) back into the error it stands for.
+    pub fn from_body(status: u16, body: &ErrorBody) -> DsError {
         if let Some(reason) = ServerReason::from_token(&body.error) {
             return DsError::refused(reason, body.message.clone());
         }

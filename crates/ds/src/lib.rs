@@ -24,7 +24,6 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod auth;
-mod client;
 mod config;
 mod content;
 mod deliver;
@@ -41,7 +40,6 @@ mod submit;
 pub mod testing;
 
 pub use auth::DeviceAuth;
-pub use client::DsClient;
 pub use config::{DsConfig, PeerDs, PushSettings, RateLimit};
 pub use content::{ContentConfig, ContentServer, content_router};
 pub use error::DsError;

@@ -20,7 +20,7 @@ use crosslock_client::credential::{
 };
 use crosslock_client::*;
 use crosslock_ds::store::SqliteDsStore;
-use crosslock_ds::{Ds, DsClient, DsConfig, Federation};
+use crosslock_ds::{Ds, DsConfig, Federation};
 use crosslock_kds::store::SqliteKdsStore;
 
 const CHILD: &str = "CROSSLOCK_DS_CHILD";

@@ -13,7 +13,7 @@ use crosslock_client::env::Environment;
 use crosslock_client::keystore::SoftwareKeyStore;
 use crosslock_client::store::{MemoryStore, StateStore, Table, Write, WriteBatch};
 use crosslock_client::*;
-use crosslock_ds::{DsClient, DsError, Federation};
+use crosslock_ds::{DsError, Federation};
 use crosslock_wire::api::ds::{ServerReason, SubmitCommit, SubmitReport};
 
 /// A phone whose store the test can tamper with.

@@ -22,8 +22,8 @@ use crosslock_provider::{Provider, ProviderConfig};
 
 use super::phones::{Phone, drain, enrol_all, no_refusals};
 use super::{Broken, Ledger, Outcome, Rng, Size, check};
-use crate::device::state::DeviceDir;
 use crate::device::{Report, convo, files};
+use crosslock_sdk::Messenger;
 
 const ALICE: &str = "+15550400001";
 const BOB: &str = "+15550400002";
@@ -74,13 +74,17 @@ impl StateStore for DyingStore {
 fn doomed(phone: Phone, writes: i64) -> Result<(Phone, Arc<AtomicBool>), Broken> {
     let dead = Arc::new(AtomicBool::new(false));
     let flag = dead.clone();
-    let dir = DeviceDir::open_with(&phone.dir.path, move |inner| {
-        Arc::new(DyingStore {
-            inner,
-            budget: AtomicI64::new(writes),
-            dead: flag,
-        })
-    })?;
+    let dir = Messenger::open_with(
+        phone.dir.dir(),
+        crosslock_sdk::Options::default(),
+        move |inner| {
+            Arc::new(DyingStore {
+                inner,
+                budget: AtomicI64::new(writes),
+                dead: flag,
+            })
+        },
+    )?;
     Ok((phone.with_dir(dir), dead))
 }
 
@@ -123,7 +127,7 @@ fn others(me: &str) -> Vec<String> {
 }
 
 fn authenticator(phone: &mut Phone, id: &ConversationId) -> Result<([u8; 32], u64), Broken> {
-    let s = phone.dir.device.security_state(id)?;
+    let s = phone.dir.device_mut().security_state(id)?;
     Ok((s.epoch_authenticator, s.epoch))
 }
 
@@ -142,7 +146,7 @@ pub(crate) async fn commit_crash(
     loop {
         writes += 1;
         // Alice commits (new keys) and sends a message in the new epoch.
-        let pending = alice.dir.device.update_keys(&group)?;
+        let pending = alice.dir.device_mut().update_keys(&group)?;
         convo::submit(&mut alice.dir, &pending).await?;
         alice
             .send(&group, &format!("a-{writes}"), &others(ALICE), &ledger)

@@ -114,7 +114,7 @@ pub(crate) async fn run(_rng: &mut Rng, size: Size, dir: &Path) -> Result<Outcom
     // An enrolment while full is refused, changing nothing.
     operations += 1;
     let late_dir = dir.join("phone-late");
-    let late = crate::device::state::DeviceDir::init(
+    let late = crate::device::init(
         &late_dir,
         "+15550300009",
         "ios",

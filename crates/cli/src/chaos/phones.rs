@@ -10,8 +10,8 @@ use crosslock_client::{ClientError, ConversationId, Received, ReceivedContent};
 use serde_json::Value;
 
 use super::{Broken, Ledger};
-use crate::device::state::DeviceDir;
 use crate::device::{Report, convo};
+use crosslock_sdk::Messenger;
 
 /// A message encrypted but not yet acknowledged by the provider.
 #[derive(Debug)]
@@ -25,7 +25,7 @@ struct Unsent {
 #[derive(Debug)]
 pub(crate) struct Phone {
     pub(crate) number: String,
-    pub(crate) dir: DeviceDir,
+    pub(crate) dir: Messenger,
     outbox: Vec<Unsent>,
     /// Refusals by the client core of items the DS delivered (other than
     /// replays of what it already processed).
@@ -49,7 +49,7 @@ impl Phone {
         ca_pem: String,
         key_packages: usize,
     ) -> Result<Phone, Broken> {
-        let mut dir = DeviceDir::init(path, number, "android", url, ca_pem).await?;
+        let mut dir = crate::device::init(path, number, "android", url, ca_pem).await?;
         convo::enroll(
             &mut dir,
             SUBSCRIBER_TOKEN,
@@ -61,7 +61,7 @@ impl Phone {
         Ok(Phone::from_dir(number, dir))
     }
 
-    pub(crate) fn from_dir(number: &str, dir: DeviceDir) -> Phone {
+    pub(crate) fn from_dir(number: &str, dir: Messenger) -> Phone {
         Phone {
             number: number.to_owned(),
             dir,
@@ -74,13 +74,13 @@ impl Phone {
 
     /// Opens the phone again from its directory (after a crash).
     pub(crate) fn reopen(self) -> Result<Phone, Broken> {
-        let dir = DeviceDir::open(&self.dir.path)?;
+        let dir = crate::device::open(self.dir.dir())?;
         Ok(self.with_dir(dir))
     }
 
     /// The same phone on `dir` (its device opened anew); the old device
     /// object and everything it held in memory are dropped.
-    pub(crate) fn with_dir(self, dir: DeviceDir) -> Phone {
+    pub(crate) fn with_dir(self, dir: Messenger) -> Phone {
         Phone { dir, ..self }
     }
 
@@ -111,7 +111,7 @@ impl Phone {
             format!("{tag} {}", "x".repeat(padding))
         };
         self.prove_members(id).await;
-        let sent = self.dir.device.send_text(id, &text)?;
+        let sent = self.dir.device_mut().send_text(id, &text)?;
         self.outbox.push(Unsent {
             tag: tag.to_owned(),
             recipients: recipients.to_vec(),
@@ -123,7 +123,7 @@ impl Phone {
     /// Resubmits what is unsent, in order; stops at the first failure (the
     /// provider is down or refusing for now). True when nothing is left.
     pub(crate) async fn flush(&mut self, ledger: &Ledger) -> Result<bool, Broken> {
-        let ds = self.dir.api.ds(self.dir.token()?);
+        let ds = self.dir.api().ds(self.dir.token()?);
         while let Some(first) = self.outbox.first() {
             match ds.message(&first.envelope).await {
                 Ok(_) => {
@@ -132,8 +132,10 @@ impl Phone {
                 }
                 Err(e) => {
                     self.last_refusal = Some(match e {
-                        crosslock_ds::DsError::Peer(m) => format!("no answer: {m}"),
-                        e => format!("{} {}", e.status().as_u16(), e.reason()),
+                        crosslock_sdk::SdkError::Server { status, code, .. } => {
+                            format!("{status} {code}")
+                        }
+                        e => format!("no answer: {e}"),
                     });
                     return Ok(false);
                 }
@@ -150,7 +152,7 @@ impl Phone {
     /// Hands what the client core decrypted but the application has not
     /// taken (a crash came between) to the application.
     pub(crate) fn take_undelivered(&mut self, ledger: &Ledger) -> Result<usize, Broken> {
-        let pending = self.dir.device.undelivered()?;
+        let pending = self.dir.device_mut().undelivered()?;
         let n = pending.len();
         for m in pending {
             self.hand_to_app(ledger, &m)?;
@@ -170,14 +172,14 @@ impl Phone {
             ledger.delivered(&self.number, tag, m.delivery.value());
         }
         if let ReceivedContent::File(received) = &m.content {
-            crate::device::files::remember(&self.dir, &m.message_id, received)?;
+            self.dir.keep_received_file(&m.message_id, received)?;
             ledger.delivered(
                 &self.number,
                 &format!("file:{}", received.file.metadata.safe_file_name()),
                 m.delivery.value(),
             );
         }
-        self.dir.device.ack(m.delivery)?;
+        self.dir.device_mut().ack(m.delivery)?;
         Ok(())
     }
 
@@ -185,17 +187,17 @@ impl Phone {
     /// core, texts to the ledger, then the acknowledgement to the DS.
     /// Returns how many items there were.
     pub(crate) async fn sync(&mut self, ledger: &Ledger, wait: u64) -> Result<usize, Broken> {
-        let ds = self.dir.api.ds(self.dir.token()?);
+        let ds = self.dir.api().ds(self.dir.token()?);
         let page = ds.inbox(0, 200, wait).await?;
         let mut seqs = Vec::new();
         let mut changed: Vec<ConversationId> = Vec::new();
         let mut joined: Vec<ConversationId> = Vec::new();
         for item in &page.items {
-            match self
-                .dir
-                .device
-                .receive_with_tree(&item.message_id, &item.envelope.0, item.tree())
-            {
+            match self.dir.device_mut().receive_with_tree(
+                &item.message_id,
+                &item.envelope.0,
+                item.tree(),
+            ) {
                 Ok(Received::Message(m)) => self.hand_to_app(ledger, &m)?,
                 Ok(Received::Joined { conversation, .. }) => {
                     joined.push(conversation.clone());
@@ -225,21 +227,21 @@ impl Phone {
         // Members at the other provider prove this phone's keys from its
         // relayed proof (KT-MEMBER-4).
         for id in joined {
-            convo::announce_own_proof(&mut self.dir, &id, &mut Report::default()).await?;
+            self.dir.announce_own_proof(&id).await?;
         }
         Ok(n)
     }
 
     /// Whether every member's keys in `id` are proven here.
     pub(crate) fn proven(&mut self, id: &ConversationId) -> Result<bool, Broken> {
-        Ok(self.dir.device.lookups_needed(id)?.is_empty())
+        Ok(self.dir.device_mut().lookups_needed(id)?.is_empty())
     }
 
     /// Records lookup proofs of the conversation's unproven members. A
     /// provider that does not answer now is not an error here: sending
     /// then reports the block.
     async fn prove_members(&mut self, id: &ConversationId) {
-        if let Err(e) = convo::prove_members(&mut self.dir, id, &mut Report::default()).await {
+        if let Err(e) = self.dir.prove_members(id).await {
             tracing::debug!(phone = %self.number, error = %e, "lookups for new members failed; retried before sending");
         }
     }

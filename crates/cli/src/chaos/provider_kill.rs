@@ -145,7 +145,7 @@ impl Load {
         let Ok(token) = phone.dir.token() else {
             return false;
         };
-        match phone.dir.api.claim(token, NUMBERS[target]).await {
+        match phone.dir.api().claim(token, NUMBERS[target]).await {
             Ok(answer) => {
                 for device in answer.devices {
                     for kp in device.key_packages {
@@ -168,7 +168,7 @@ impl Load {
 async fn audit(serve: &ServeProcess, phone: &Phone) -> Result<String, Broken> {
     let log = phone
         .dir
-        .settings
+        .settings()
         .provider
         .homes
         .first()

@@ -1,25 +1,22 @@
 //! Enrolment, conversations, the inbox, security state: the device
-//! commands' work.
+//! commands' reports over the SDK (`crosslock-sdk` does the work).
 
-use crosslock_acs::ProofRequest;
 use crosslock_client::credential::PhoneNumber;
-use crosslock_client::wire::status::{MessageStatus, PerMessageStatus};
 use crosslock_client::{
-    ClientError, ConversationId, ConversationKind, Device, KeyPackageBatch, NewConversation,
-    ParticipantKeyPackages, PendingCommit, Received, ReceivedContent, SecurityState,
-    TransparencyStatus, Verification,
+    ConversationId, ConversationKind, PendingCommit, SecurityState, TransparencyStatus,
+    Verification,
 };
-use crosslock_wire::api::B64;
-use crosslock_wire::api::ds::{SubmitCommit, SubmitReport};
-use crosslock_wire::api::kds::{EnrollRequest, UploadKeyPackages};
+use crosslock_sdk::{Event, Messenger};
 use serde_json::{Value, json};
 
-use super::state::DeviceDir;
-use super::{Failure, Report, files};
+use super::{Failure, Report};
 
 fn number(text: &str) -> Result<PhoneNumber, Failure> {
-    PhoneNumber::parse(text)
-        .map_err(|e| Failure::input(format!("{text:?}: {e} (use +E.164, e.g. +447700900123)")))
+    PhoneNumber::parse(text).map_err(|e| {
+        Failure::input(format!(
+            "not a phone number ({e}); use +E.164, e.g. +447700900123"
+        ))
+    })
 }
 
 /// A conversation id as `status` prints it: the id itself, or `0x` + hex.
@@ -34,163 +31,45 @@ pub(crate) fn conversation_id(text: &str) -> Result<ConversationId, Failure> {
         .ok_or_else(|| Failure::input(format!("conversation {text:?}: 1 to 255 bytes")))
 }
 
-/// The upload body for a batch of KeyPackages.
-pub(crate) fn upload_body(batch: KeyPackageBatch) -> UploadKeyPackages {
-    UploadKeyPackages {
-        key_packages: batch
-            .key_packages
-            .into_iter()
-            .map(|(_, k)| B64(k))
-            .collect(),
-        last_resort: batch.last_resort.into_iter().map(|(_, k)| B64(k)).collect(),
-    }
-}
-
-/// Installs the credential chains an enrolment answer carries.
-pub(crate) fn install_credentials(
-    device: &mut Device,
-    credentials: Vec<Vec<B64>>,
-) -> Result<usize, ClientError> {
-    let n = credentials.len();
-    device.install_credentials(
-        credentials
-            .into_iter()
-            .map(|c| c.into_iter().map(|b| b.0).collect())
-            .collect(),
-    )?;
-    Ok(n)
-}
-
-async fn publish_key_packages(dir: &mut DeviceDir, count: usize) -> Result<usize, Failure> {
-    let upload = upload_body(dir.device.generate_key_packages(count)?);
-    let n = upload.key_packages.len();
-    let token = dir.token()?.to_owned();
-    dir.api.upload_key_packages(&token, &upload).await?;
-    Ok(n)
-}
-
 /// Carrier proof, enrolment, credentials, KeyPackages.
 pub(crate) async fn enroll(
-    dir: &mut DeviceDir,
+    dir: &mut Messenger,
     subscriber_token: &str,
     key_packages: usize,
     replace: bool,
     report: &mut Report,
 ) -> Result<(), Failure> {
-    if dir.settings.token.is_some() {
-        return Err(Failure::input(
-            "this device is already enrolled (a new device needs a new --device-dir)",
-        ));
-    }
-    let keys: Vec<B64> = dir
-        .device
-        .participant_keys()?
-        .iter()
-        .map(|k| B64(k.as_bytes().to_vec()))
-        .collect();
-    let proof = dir
-        .api
-        .carrier_proof(&ProofRequest {
-            number: dir.settings.number.clone(),
-            subscriber_token: subscriber_token.to_owned(),
-            participant_keys: keys,
-            home_kds: dir.settings.provider.name.clone(),
-        })
-        .await?;
-    let nonce = dir.api.nonce().await?;
+    // A command-line device has no hardware attestation to offer.
     let enrolled = dir
-        .api
-        .enroll(&EnrollRequest {
-            nonce: nonce.nonce,
-            device_id: dir.device.device_id().to_owned(),
-            csrs: dir
-                .device
-                .certificate_requests()?
-                .into_iter()
-                .map(B64)
-                .collect(),
-            carrier_proof: proof.proof,
-            // A command-line device has no hardware attestation to offer.
-            attestation: None,
-            replace_existing: replace,
-        })
+        .enroll(subscriber_token, key_packages, None, replace)
         .await?;
-    let credentials = install_credentials(&mut dir.device, enrolled.credentials)?;
-    dir.settings.token = Some(enrolled.device_token);
-    dir.save()?;
-    let published = publish_key_packages(dir, key_packages).await?;
-    report.set("credentials", json!(credentials));
-    report.set("key_packages", json!(published));
+    report.set("credentials", json!(enrolled.credentials));
+    report.set("key_packages", json!(enrolled.key_packages));
     report.line(format!(
-        "enrolled {} at {}: {credentials} credential(s), {published} KeyPackages published",
-        dir.settings.number, dir.settings.provider.name
+        "enrolled {} at {}: {} credential(s), {} KeyPackages published",
+        dir.settings().number,
+        dir.settings().provider.name,
+        enrolled.credentials,
+        enrolled.key_packages
     ));
     report.line("your keys appear in the provider's transparency log at its next epoch");
     Ok(())
 }
 
 /// Submits a pending commit and applies the verdict.
-pub(crate) async fn submit(dir: &mut DeviceDir, pending: &PendingCommit) -> Result<u64, Failure> {
-    let ds = dir.api.ds(dir.token()?);
-    let request = SubmitCommit {
-        commit: pending.commit.envelope.clone().into(),
-        welcome: pending.welcome.as_ref().map(|w| w.envelope.clone().into()),
-        group_info: pending.group_info.clone().into(),
-        // Empty only for a commit staged by an older version, whose
-        // GroupInfo carries the tree in its extension (MLS-GI-2).
-        ratchet_tree: (!pending.ratchet_tree.is_empty())
-            .then(|| pending.ratchet_tree.clone().into()),
-        external: pending.external,
-    };
-    match ds.commit(&request).await {
-        Ok(accepted) => {
-            dir.device.commit_accepted(pending)?;
-            Ok(accepted.epoch)
+pub(crate) async fn submit(dir: &mut Messenger, pending: &PendingCommit) -> Result<u64, Failure> {
+    dir.submit(pending).await.map_err(|e| match e {
+        crosslock_sdk::SdkError::Refused(why) => {
+            Failure::refused(format!("{why}; run `crosslock device recv` and try again"))
         }
-        Err(e) => {
-            dir.device.commit_rejected(pending)?;
-            Err(Failure::refused(format!(
-                "the delivery service refused the commit: {e}; run `crosslock device recv` and try again"
-            )))
-        }
-    }
-}
-
-/// Claims `number`'s KeyPackages; the client core checks the credentials
-/// and the transparency proof when they are used.
-async fn claim(
-    dir: &mut DeviceDir,
-    number: &PhoneNumber,
-) -> Result<ParticipantKeyPackages, Failure> {
-    let token = dir.token()?.to_owned();
-    let answer = dir.api.claim(&token, number.as_str()).await?;
-    if answer.devices.is_empty() {
-        return Err(Failure::refused(format!(
-            "{} has no enrolled device with KeyPackages",
-            number.as_str()
-        )));
-    }
-    Ok(ParticipantKeyPackages::from_claim(&answer)?)
-}
-
-/// The 1:1 conversation with `peer`, if there is one.
-fn one_to_one(dir: &mut DeviceDir, peer: &PhoneNumber) -> Result<Option<ConversationId>, Failure> {
-    for id in dir.device.conversations()? {
-        let state = dir.device.security_state(&id)?;
-        if state.kind == ConversationKind::OneToOne
-            && state.encrypted
-            && state.members.contains_key(peer)
-        {
-            return Ok(Some(id));
-        }
-    }
-    Ok(None)
+        other => other.into(),
+    })
 }
 
 /// The conversation a command addresses: `--conversation`, or the 1:1
 /// with `--to` (created when there is none).
 pub(crate) async fn target(
-    dir: &mut DeviceDir,
+    dir: &mut Messenger,
     to: Option<&str>,
     conversation: Option<&str>,
     report: &mut Report,
@@ -199,21 +78,15 @@ pub(crate) async fn target(
         (_, Some(c)) => conversation_id(c),
         (Some(to), None) => {
             let peer = number(to)?;
-            if let Some(id) = one_to_one(dir, &peer)? {
-                return Ok(id);
+            let started = dir.open_chat(peer.as_str()).await?;
+            let id = started.conversation;
+            if let Some(epoch) = started.epoch {
+                report.set("created", json!(id.to_string()));
+                report.line(format!(
+                    "started an end-to-end encrypted 1:1 with {} (conversation {id}, epoch {epoch})",
+                    peer.as_str()
+                ));
             }
-            let participants = claim(dir, &peer).await?;
-            let pending = dir
-                .device
-                .create_conversation(NewConversation::OneToOne, &[participants])?;
-            let id = pending.conversation.clone();
-            let epoch = submit(dir, &pending).await?;
-            announce_own_proof(dir, &id, report).await?;
-            report.set("created", json!(id.to_string()));
-            report.line(format!(
-                "started an end-to-end encrypted 1:1 with {} (conversation {id}, epoch {epoch})",
-                peer.as_str()
-            ));
             Ok(id)
         }
         (None, None) => Err(Failure::input(
@@ -222,76 +95,19 @@ pub(crate) async fn target(
     }
 }
 
-/// Looks up, and records, the members of `id` whose keys key
-/// transparency has not proven yet (KT-MEMBER-3: sending waits for them).
-pub(crate) async fn prove_members(
-    dir: &mut DeviceDir,
-    id: &ConversationId,
-    report: &mut Report,
-) -> Result<(), Failure> {
-    for number in dir.device.lookups_needed(id)? {
-        let answer = dir.api.lookup(dir.token()?, number.as_str()).await?;
-        dir.device.record_lookup(&number, &answer)?;
-        report.line(format!(
-            "key transparency: recorded a lookup proof of {}",
-            number.redacted()
-        ));
-    }
-    Ok(())
-}
-
-/// Relays this device's own lookup proof into `id` (KT-MEMBER-4), so
-/// members at other providers can prove its keys. Skipped, with a line in
-/// the report, when the provider has no transparency log or has not
-/// published this device's keys yet.
-pub(crate) async fn announce_own_proof(
-    dir: &mut DeviceDir,
-    id: &ConversationId,
-    report: &mut Report,
-) -> Result<(), Failure> {
-    let own = dir.settings.number.clone();
-    let answer = match dir.api.lookup(dir.token()?, &own).await {
-        Ok(answer) => answer,
-        Err(e) => {
-            report.line(format!(
-                "key transparency: own lookup proof not relayed ({e})"
-            ));
-            return Ok(());
-        }
-    };
-    let sent = match dir.device.send_own_proof(id, &answer) {
-        Ok(sent) => sent,
-        Err(e) => {
-            report.line(format!(
-                "key transparency: own lookup proof not relayed ({e})"
-            ));
-            return Ok(());
-        }
-    };
-    dir.api
-        .ds(dir.token()?)
-        .message(&sent.outbound.envelope)
-        .await?;
-    Ok(())
-}
-
 pub(crate) async fn send_text(
-    dir: &mut DeviceDir,
+    dir: &mut Messenger,
     id: &ConversationId,
     text: &str,
     report: &mut Report,
 ) -> Result<(), Failure> {
-    prove_members(dir, id, report).await?;
-    let sent = dir.device.send_text(id, text)?;
-    let ds = dir.api.ds(dir.token()?);
-    ds.message(&sent.outbound.envelope).await?;
+    let sent = dir.send_text(id, text).await?;
     report.set("conversation", json!(id.to_string()));
-    report.set("message_id", json!(sent.outbound.message_id));
-    report.set("bytes_sent", json!(sent.outbound.envelope.len()));
+    report.set("message_id", json!(sent.message_id));
+    report.set("bytes_sent", json!(sent.ciphertext_bytes));
     report.line(format!(
         "sent to {id}: {} bytes of ciphertext (message {})",
-        sent.outbound.envelope.len(),
-        sent.outbound.message_id
+        sent.ciphertext_bytes, sent.message_id
     ));
     Ok(())
 }
@@ -300,283 +116,293 @@ fn sender(s: &crosslock_client::Sender) -> Value {
     json!({"number": s.number.as_str(), "device": s.device})
 }
 
-/// Fetches the inbox once (waiting up to `wait` s), hands every item to the
-/// client core, acknowledges, sends read receipts for texts. Returns how
-/// many items there were.
-pub(crate) async fn sync(
-    dir: &mut DeviceDir,
-    wait: u64,
-    report: &mut Report,
-) -> Result<usize, Failure> {
-    let ds = dir.api.ds(dir.token()?);
-    super::revocations::refresh(dir, report).await?;
-    let page = ds.inbox(0, 500, wait).await?;
-    let mut events = Vec::new();
-    let mut seqs = Vec::new();
-    let mut reads: Vec<(ConversationId, PerMessageStatus)> = Vec::new();
-    let mut imdn_reads: Vec<(ConversationId, String)> = Vec::new();
-    let mut refill = false;
-    let mut joined: Vec<ConversationId> = Vec::new();
-    for item in &page.items {
-        seqs.push(item.seq);
-        let event = match dir.device.receive_with_tree(
-            &item.message_id,
-            &item.envelope.0,
-            item.tree(),
-        ) {
-            Ok(Received::Message(m)) => {
-                let conversation = m.conversation.to_string();
-                let event = match &m.content {
-                    ReceivedContent::Text(text) => {
-                        // Deployed profile: the read receipt is a signed
-                        // display IMDN (fact sheet §5), not MIMI status.
-                        imdn_reads.push((m.conversation.clone(), m.message_id.clone()));
-                        report.line(format!(
-                            "[{conversation}] {}: {text}",
-                            m.sender.number.as_str()
-                        ));
-                        json!({"type": "text", "conversation": conversation, "from": sender(&m.sender), "text": text})
-                    }
-                    ReceivedContent::Mimi { id, content } => {
-                        if let Some(text) = content.text_body() {
-                            reads.push((
-                                m.conversation.clone(),
-                                PerMessageStatus {
-                                    message_id: *id,
-                                    status: MessageStatus::Read,
-                                },
-                            ));
-                            report.line(format!(
-                                "[{conversation}] {}: {text}",
-                                m.sender.number.as_str()
-                            ));
-                            json!({"type": "text", "conversation": conversation, "from": sender(&m.sender), "text": text})
-                        } else {
-                            json!({"type": "content", "conversation": conversation, "from": sender(&m.sender)})
-                        }
-                    }
-                    ReceivedContent::Status(s) => {
-                        let statuses: Vec<String> = s
-                            .statuses
-                            .iter()
-                            .map(|p| format!("{:?}", p.status).to_lowercase())
-                            .collect();
-                        report.line(format!(
-                            "[{conversation}] {} receipt: {}",
-                            m.sender.number.as_str(),
-                            statuses.join(", ")
-                        ));
-                        json!({"type": "receipt", "conversation": conversation, "from": sender(&m.sender), "statuses": statuses})
-                    }
-                    ReceivedContent::FileInfo(info) => {
-                        // A chat attachment's key: its link follows in a
-                        // descriptor; slots 3 and 4 are group metadata keys.
-                        json!({"type": "file-info", "conversation": conversation, "from": sender(&m.sender), "slot": format!("{:?}", info.slot()).to_lowercase()})
-                    }
-                    ReceivedContent::File(received) => {
-                        files::remember(dir, &m.message_id, received)?;
-                        let f = &received.file.metadata;
-                        let size = f.encryption().length_hint.unwrap_or_default();
-                        report.line(format!(
-                            "[{conversation}] {} sent a file: {} ({}, {size} bytes); `crosslock device file recv` fetches it",
-                            m.sender.number.as_str(),
-                            f.safe_file_name(),
-                            f.content_type(),
-                        ));
-                        json!({"type": "file", "conversation": conversation, "from": sender(&m.sender), "name": f.safe_file_name(), "media_type": f.content_type(), "size": size})
-                    }
-                    ReceivedContent::GroupMetadata(d) => {
-                        // Small (a subject, an icon): fetched and opened now.
-                        let kind = format!("{:?}", d.kind).to_lowercase();
-                        let opened = super::subject::open(dir, &m.conversation, d).await;
-                        report.line(match &opened {
-                            Ok(()) => format!(
-                                "[{conversation}] {} sent the group {kind}; opened",
-                                m.sender.number.as_str(),
-                            ),
-                            Err(e) => format!("[{conversation}] group {kind} not opened: {e}"),
-                        });
-                        json!({"type": "group-metadata", "conversation": conversation, "from": sender(&m.sender), "kind": kind, "opened": opened.is_ok()})
-                    }
-                    ReceivedContent::Other { content_type, .. } => {
-                        json!({"type": "other", "conversation": conversation, "content_type": content_type})
-                    }
-                };
-                dir.device.ack(m.delivery)?;
-                event
-            }
-            Ok(Received::Typing {
-                conversation,
-                sender: who,
-                indicator,
-            }) => {
-                let active =
-                    indicator.state == crosslock_client::wire::typing::ComposingState::Active;
-                report.line(format!(
-                    "[{conversation}] {} is {}",
-                    who.number.as_str(),
-                    if active { "typing…" } else { "idle" }
-                ));
-                json!({"type": "typing", "conversation": conversation.to_string(), "from": sender(&who), "active": active})
-            }
-            Ok(Received::Commit(c)) => {
-                let added: Vec<Value> = c.added.iter().map(sender).collect();
-                let removed: Vec<Value> = c.removed.iter().map(sender).collect();
-                report.line(format!(
-                    "[{}] epoch {}: {} added, {} removed{}{}",
-                    c.conversation,
-                    c.epoch,
-                    added.len(),
-                    removed.len(),
-                    if c.removed_self {
-                        " (this device was removed)"
-                    } else {
-                        ""
-                    },
-                    match c.wire_profile_changed {
-                        Some(p) if p.extras() => format!("; wire profile now {}: typing and encrypted receipts are back", p.name()),
-                        Some(p) => format!("; wire profile now {}: a member reads the deployed formats only, so no typing, and receipts are signed IMDNs", p.name()),
-                        None => String::new(),
-                    }
-                ));
-                // 0xF007: a member asked for the group's keys; re-send ours.
-                for d in &c.metadata_keys_requested {
-                    if let Err(e) =
-                        super::subject::send_keys(dir, &c.conversation, d.kind, &d.download).await
-                    {
-                        report.line(format!("[{}] keys not re-sent: {e}", c.conversation));
-                    }
+/// One event as the JSON `recv` prints and the line a person reads.
+pub(crate) fn event_report(event: &Event) -> (Value, Option<String>) {
+    match event {
+        Event::Text {
+            conversation,
+            from,
+            text,
+            ..
+        } => (
+            json!({"type": "text", "conversation": conversation.to_string(), "from": sender(from), "text": text}),
+            Some(format!("[{conversation}] {}: {text}", from.number.as_str())),
+        ),
+        Event::Content {
+            conversation,
+            from: Some(from),
+            content_type,
+        } if content_type == "application/mimi-content" => (
+            json!({"type": "content", "conversation": conversation.to_string(), "from": sender(from)}),
+            None,
+        ),
+        Event::Content {
+            conversation,
+            content_type,
+            ..
+        } => (
+            json!({"type": "other", "conversation": conversation.to_string(), "content_type": content_type}),
+            None,
+        ),
+        Event::Status {
+            conversation,
+            from,
+            statuses,
+        } => (
+            json!({"type": "receipt", "conversation": conversation.to_string(), "from": sender(from), "statuses": statuses}),
+            Some(format!(
+                "[{conversation}] {} receipt: {}",
+                from.number.as_str(),
+                statuses.join(", ")
+            )),
+        ),
+        Event::Receipt {
+            conversation,
+            from,
+            message_id,
+            notification,
+        } => (
+            json!({"type": "receipt", "conversation": conversation.to_string(), "message_id": message_id, "notification": format!("{notification:?}"), "from": sender(from)}),
+            Some(format!(
+                "[{conversation}] {} receipt for {message_id}: {notification:?} (signed)",
+                from.number.as_str()
+            )),
+        ),
+        Event::FileKey {
+            conversation,
+            from,
+            slot,
+        } => (
+            json!({"type": "file-info", "conversation": conversation.to_string(), "from": sender(from), "slot": slot}),
+            None,
+        ),
+        Event::File {
+            conversation,
+            from,
+            name,
+            media_type,
+            size,
+            ..
+        } => (
+            json!({"type": "file", "conversation": conversation.to_string(), "from": sender(from), "name": name, "media_type": media_type, "size": size}),
+            Some(format!(
+                "[{conversation}] {} sent a file: {name} ({media_type}, {size} bytes); `crosslock device file recv` fetches it",
+                from.number.as_str(),
+            )),
+        ),
+        Event::GroupMetadata {
+            conversation,
+            from,
+            kind,
+            error,
+        } => {
+            let kind = format!("{kind:?}").to_lowercase();
+            (
+                json!({"type": "group-metadata", "conversation": conversation.to_string(), "from": sender(from), "kind": kind, "opened": error.is_none()}),
+                Some(match error {
+                    None => format!(
+                        "[{conversation}] {} sent the group {kind}; opened",
+                        from.number.as_str()
+                    ),
+                    Some(e) => format!("[{conversation}] group {kind} not opened: {e}"),
+                }),
+            )
+        }
+        Event::Typing {
+            conversation,
+            from,
+            active,
+        } => (
+            json!({"type": "typing", "conversation": conversation.to_string(), "from": sender(from), "active": active}),
+            Some(format!(
+                "[{conversation}] {} is {}",
+                from.number.as_str(),
+                if *active { "typing…" } else { "idle" }
+            )),
+        ),
+        Event::MembershipChanged {
+            conversation,
+            epoch,
+            added,
+            removed,
+            removed_self,
+            metadata_keys_resent,
+            wire_profile_changed,
+            ..
+        } => (
+            json!({"type": "commit", "conversation": conversation.to_string(), "epoch": epoch, "added": added.iter().map(sender).collect::<Vec<_>>(), "removed": removed.iter().map(sender).collect::<Vec<_>>(), "removed_self": removed_self, "metadata_keys_resent": metadata_keys_resent, "wire_profile_changed": wire_profile_changed.map(|p| p.name())}),
+            Some(format!(
+                "[{conversation}] epoch {epoch}: {} added, {} removed{}{}",
+                added.len(),
+                removed.len(),
+                if *removed_self {
+                    " (this device was removed)"
+                } else {
+                    ""
+                },
+                match wire_profile_changed {
+                    Some(p) if p.extras() => format!(
+                        "; wire profile now {}: typing and encrypted receipts are back",
+                        p.name()
+                    ),
+                    Some(p) => format!(
+                        "; wire profile now {}: a member reads the deployed formats only, so no typing, and receipts are signed IMDNs",
+                        p.name()
+                    ),
+                    None => String::new(),
                 }
-                json!({"type": "commit", "conversation": c.conversation.to_string(), "epoch": c.epoch, "added": added, "removed": removed, "removed_self": c.removed_self, "metadata_keys_resent": c.metadata_keys_requested.len(), "wire_profile_changed": c.wire_profile_changed.map(|p| p.name())})
-            }
-            Ok(Received::Joined {
-                conversation,
-                added_by,
-                suite,
-                refill_key_packages,
-                ..
-            }) => {
-                refill |= refill_key_packages;
-                joined.push(conversation.clone());
-                report.line(format!(
-                    "joined {conversation}, added by {} ({})",
-                    added_by.number.as_str(),
-                    suite.name()
-                ));
-                json!({"type": "joined", "conversation": conversation.to_string(), "added_by": sender(&added_by), "suite": suite.name()})
-            }
-            Ok(Received::Proposal {
-                conversation,
-                sender: who,
-                commit_required,
-            }) => {
-                if commit_required {
-                    let pending = dir.device.commit_pending_proposals(&conversation)?;
-                    // Another member may commit first; that is fine.
-                    let _ = submit(dir, &pending).await;
-                }
-                json!({"type": "proposal", "conversation": conversation.to_string(), "from": sender(&who)})
-            }
-            Ok(Received::NegativeReport {
-                conversation,
-                failed_message_id,
-                reason,
-                reporter,
-                sent_by_us,
-            }) => {
-                // A verified, signed negative delivery IMDN (RCC.16 §7.6).
-                let reason = reason.map(|r| format!("{r:?}"));
-                report.line(format!(
+            )),
+        ),
+        Event::Joined {
+            conversation,
+            added_by,
+            suite,
+        } => (
+            json!({"type": "joined", "conversation": conversation.to_string(), "added_by": sender(added_by), "suite": suite.name()}),
+            Some(format!(
+                "joined {conversation}, added by {} ({})",
+                added_by.number.as_str(),
+                suite.name()
+            )),
+        ),
+        Event::Proposal { conversation, from } => (
+            json!({"type": "proposal", "conversation": conversation.to_string(), "from": sender(from)}),
+            None,
+        ),
+        Event::NegativeReport {
+            conversation,
+            failed_message_id,
+            reason,
+            reporter,
+            sent_by_us,
+        } => {
+            let reason = reason.map(|r| format!("{r:?}"));
+            (
+                json!({"type": "negative_report", "conversation": conversation.to_string(), "message_id": failed_message_id, "reason": reason, "from": sender(reporter), "sent_by_us": sent_by_us}),
+                Some(format!(
                     "{} could not process message {failed_message_id} ({})",
                     reporter.number.as_str(),
                     reason.as_deref().unwrap_or("no reason given")
-                ));
-                json!({"type": "negative_report", "conversation": conversation.to_string(), "message_id": failed_message_id, "reason": reason, "from": sender(&reporter), "sent_by_us": sent_by_us})
-            }
-            Ok(Received::Receipt(r)) => {
-                report.line(format!(
-                    "[{}] {} receipt for {}: {:?} (signed)",
-                    r.conversation,
-                    r.sender.number.as_str(),
-                    r.message_id,
-                    r.notification
-                ));
-                json!({"type": "receipt", "conversation": r.conversation.to_string(), "message_id": r.message_id, "notification": format!("{:?}", r.notification), "from": sender(&r.sender)})
-            }
-            Ok(other) => json!({"type": "event", "debug": format!("{other:?}")}),
-            Err(e) => {
-                report.line(format!(
-                    "could not process message {}: {e}",
-                    item.message_id
-                ));
-                json!({"type": "error", "message_id": item.message_id, "error": e.to_string()})
-            }
-        };
-        events.push(event);
-    }
-    if !seqs.is_empty() {
-        ds.ack(seqs).await?;
-    }
-    // Read receipts, one report per conversation.
-    let mut by_conversation: std::collections::BTreeMap<ConversationId, Vec<PerMessageStatus>> =
-        Default::default();
-    for (id, status) in reads {
-        by_conversation.entry(id).or_default().push(status);
-    }
-    for (id, statuses) in by_conversation {
-        if let Ok(sent) = dir.device.send_status(&id, statuses) {
-            ds.message(&sent.outbound.envelope).await?;
+                )),
+            )
         }
+        Event::KeyChanged {
+            conversation,
+            number,
+        } => (
+            json!({"type": "key_changed", "conversation": conversation.to_string(), "number": number.as_str()}),
+            Some(format!(
+                "[{conversation}] warning: {}'s keys changed; compare safety numbers (`crosslock device verify`)",
+                number.as_str()
+            )),
+        ),
+        Event::TransparencyAlert(alert) => (
+            json!({"type": "transparency_alert", "alert": alert}),
+            Some(format!(
+                "key transparency: {}",
+                super::monitor::describe(alert)
+            )),
+        ),
+        Event::SecurityState { conversation } => (
+            json!({"type": "security_state", "conversation": conversation.to_string()}),
+            None,
+        ),
+        Event::Undecryptable { message_id, error } => (
+            json!({"type": "error", "message_id": message_id, "error": error}),
+            Some(format!("could not process message {message_id}: {error}")),
+        ),
     }
-    for (id, message_id) in imdn_reads {
-        if let Ok(receipt) = dir.device.display_receipt(&id, &message_id) {
-            ds.report(&SubmitReport {
-                group_id: id.as_bytes().to_vec().into(),
-                message_id: receipt.message_id.clone(),
-                envelope: receipt.envelope.into(),
-            })
-            .await?;
-        }
-    }
-    // Members at other providers prove this device's keys from its own
-    // relayed proof (KT-MEMBER-4).
-    for id in joined {
-        announce_own_proof(dir, &id, report).await?;
-    }
-    if refill {
-        publish_key_packages(dir, 20).await?;
-    }
-    let n = page.items.len();
+}
+
+/// Adds events to the report (`received` in JSON, a line each).
+pub(crate) fn report_events(events: &[Event], report: &mut Report) {
     let mut all = match report.json.remove("received") {
         Some(Value::Array(a)) => a,
         _ => Vec::new(),
     };
-    all.extend(events);
+    for event in events {
+        let (value, line) = event_report(event);
+        all.push(value);
+        if let Some(line) = line {
+            report.line(line);
+        }
+    }
     report.set("received", Value::Array(all));
-    Ok(n)
 }
 
-/// Follows the inbox until Ctrl-C, printing each batch as it arrives.
-pub(crate) async fn listen(dir: &mut DeviceDir, json_lines: bool) -> Result<(), Failure> {
-    eprintln!("listening for {}; Ctrl-C stops", dir.settings.number);
-    loop {
-        let mut report = Report::default();
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => return Ok(()),
-            result = sync(dir, 25, &mut report) => { result?; }
-        }
-        if json_lines {
-            if let Some(Value::Array(events)) = report.json.get("received") {
-                for event in events {
-                    println!("{event}");
-                }
-            }
-        } else {
-            for line in report.lines {
+/// Fetches the inbox once (waiting up to `wait` s) and reports what
+/// arrived. Returns how many events there were.
+pub(crate) async fn sync(
+    dir: &mut Messenger,
+    wait: u64,
+    report: &mut Report,
+) -> Result<usize, Failure> {
+    let events = dir.sync(wait).await?;
+    report_events(&events, report);
+    Ok(events.len())
+}
+
+/// Runs the lifecycle jobs that are due and reports what they did.
+pub(crate) async fn maintain(dir: &mut Messenger, report: &mut Report) -> Result<(), Failure> {
+    let done = dir.maintain().await?;
+    if !done.revocations.fetched.is_empty() {
+        report.set("revocations_fetched", json!(done.revocations.fetched));
+    }
+    for (home, why) in &done.revocations.failed {
+        report.line(format!(
+            "  revocation list of {home} not fetched ({why}); trying again later"
+        ));
+    }
+    if done.key_packages_uploaded > 0 {
+        report.line(format!(
+            "uploaded {} KeyPackages to refill the stock",
+            done.key_packages_uploaded
+        ));
+    }
+    for id in &done.credentials_refreshed {
+        report.line(format!("presented this device's credential again in {id}"));
+    }
+    for (job, why) in &done.failed {
+        report.line(format!("{job} not done ({why}); trying again later"));
+    }
+    report.set(
+        "maintenance",
+        json!({
+            "maintenance": done.maintenance,
+            "key_packages_uploaded": done.key_packages_uploaded,
+            "gossip_sent": done.gossip_sent,
+            "credentials_refreshed": done.credentials_refreshed.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+            "own_history_epoch": done.monitored.as_ref().map(|m| m.epoch),
+            "failed": done.failed.iter().map(|(j, w)| json!({"job": j, "error": w})).collect::<Vec<_>>(),
+        }),
+    );
+    report_events(&done.events, report);
+    Ok(())
+}
+
+/// Follows the device's life until Ctrl-C: lifecycle jobs when due, the
+/// inbox, each event printed as it arrives.
+pub(crate) async fn listen(dir: &mut Messenger, json_lines: bool) -> Result<(), Failure> {
+    eprintln!("listening for {}; Ctrl-C stops", dir.settings().number);
+    struct Printer {
+        json_lines: bool,
+    }
+    impl crosslock_sdk::EventListener for Printer {
+        #[allow(clippy::print_stdout)] // `listen` prints what arrives.
+        fn on_event(&self, event: Event) {
+            let (value, line) = event_report(&event);
+            if self.json_lines {
+                println!("{value}");
+            } else if let Some(line) = line {
                 println!("{line}");
             }
         }
     }
+    let stop = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    dir.run(&Printer { json_lines }, stop).await?;
+    Ok(())
 }
 
 fn state_json(s: &SecurityState) -> Value {
@@ -665,32 +491,32 @@ fn verification_name(v: Verification) -> &'static str {
     }
 }
 
-pub(crate) fn status(dir: &mut DeviceDir, report: &mut Report) -> Result<(), Failure> {
+pub(crate) fn status(dir: &mut Messenger, report: &mut Report) -> Result<(), Failure> {
     let mut all = Vec::new();
     report.line(format!(
         "{} ({}, device {}) at {}",
-        dir.settings.number,
-        dir.settings.profile,
-        dir.device.device_id(),
-        dir.settings.provider.name
+        dir.settings().number,
+        dir.settings().profile,
+        dir.device_id(),
+        dir.settings().provider.name
     ));
-    report.set("number", json!(dir.settings.number));
-    report.set("device_id", json!(dir.device.device_id()));
-    report.set("enrolled", json!(dir.settings.token.is_some()));
+    report.set("number", json!(dir.settings().number));
+    report.set("device_id", json!(dir.device_mut().device_id()));
+    report.set("enrolled", json!(dir.settings().token.is_some()));
     // PROV-DEV-3: a development provider's roots may lack witnesses.
-    let development = dir.settings.provider.development;
+    let development = dir.settings().provider.development;
     report.set("development_provider", json!(development));
     if development {
         report.line(
             "  development provider: transparency roots may go without witness co-signatures",
         );
     }
-    for id in dir.device.conversations()? {
-        let s = dir.device.security_state(&id)?;
+    for id in dir.device_mut().conversations()? {
+        let s = dir.device_mut().security_state(&id)?;
         let others: Vec<String> = s
             .members
             .keys()
-            .filter(|n| n.as_str() != dir.settings.number)
+            .filter(|n| n.as_str() != dir.settings().number)
             .map(|n| {
                 let v = s
                     .verification
@@ -733,7 +559,7 @@ pub(crate) fn status(dir: &mut DeviceDir, report: &mut Report) -> Result<(), Fai
 }
 
 pub(crate) fn verify(
-    dir: &mut DeviceDir,
+    dir: &mut Messenger,
     with: &str,
     conversation: Option<&str>,
     confirm: bool,
@@ -742,14 +568,14 @@ pub(crate) fn verify(
     let peer = number(with)?;
     let id = match conversation {
         Some(c) => conversation_id(c)?,
-        None => one_to_one(dir, &peer)?.ok_or_else(|| {
+        None => dir.chat_with(peer.as_str())?.ok_or_else(|| {
             Failure::input(format!(
                 "no 1:1 with {}; send them a message first or pass --conversation",
                 peer.as_str()
             ))
         })?,
     };
-    let safety = dir.device.safety_number(&id, &peer)?;
+    let safety = dir.safety_number(&id, peer.as_str())?;
     report.set("with", json!(peer.as_str()));
     report.set("safety_number", json!(safety.digits()));
     report.line(format!("safety number with {}:", peer.as_str()));
@@ -765,7 +591,7 @@ pub(crate) fn verify(
         Err(e) => report.line(format!("(no QR code: {e})")),
     }
     if confirm {
-        dir.device.confirm_safety_number(&id, &peer, None)?;
+        dir.confirm_safety_number(&id, peer.as_str(), None)?;
         report.set("verified", json!(true));
         report.line(format!("{} marked verified", peer.as_str()));
     } else {
@@ -776,25 +602,13 @@ pub(crate) fn verify(
 }
 
 pub(crate) async fn group_create(
-    dir: &mut DeviceDir,
+    dir: &mut Messenger,
     members: &[String],
     report: &mut Report,
 ) -> Result<(), Failure> {
-    let mut participants = Vec::new();
-    for m in members {
-        let n = number(m)?;
-        participants.push(claim(dir, &n).await?);
-    }
-    let group_id: [u8; 16] = crosslock_client::env::Environment::system().random();
-    let pending = dir.device.create_conversation(
-        NewConversation::Group {
-            group_id: group_id.to_vec(),
-        },
-        &participants,
-    )?;
-    let id = pending.conversation.clone();
-    let epoch = submit(dir, &pending).await?;
-    announce_own_proof(dir, &id, report).await?;
+    let started = dir.create_group(members).await?;
+    let id = started.conversation;
+    let epoch = started.epoch.unwrap_or_default();
     report.set("conversation", json!(id.to_string()));
     report.set("epoch", json!(epoch));
     report.line(format!(
@@ -805,86 +619,63 @@ pub(crate) async fn group_create(
 }
 
 pub(crate) async fn group_add(
-    dir: &mut DeviceDir,
+    dir: &mut Messenger,
     conversation: &str,
     member: &str,
     report: &mut Report,
 ) -> Result<(), Failure> {
     let id = conversation_id(conversation)?;
     let n = number(member)?;
-    let participant = claim(dir, &n).await?;
-    let pending = dir.device.add_participants(&id, &[participant])?;
-    membership_change(dir, &pending, &n, "added to", report).await
-}
-
-/// Submits a membership commit and reports the new epoch.
-async fn membership_change(
-    dir: &mut DeviceDir,
-    pending: &PendingCommit,
-    member: &PhoneNumber,
-    what: &str,
-    report: &mut Report,
-) -> Result<(), Failure> {
-    let epoch = submit(dir, pending).await?;
+    let epoch = dir.add_member(&id, n.as_str()).await?;
     report.set("epoch", json!(epoch));
-    report.line(format!(
-        "{} {what} {} (epoch {epoch})",
-        member.as_str(),
-        pending.conversation
-    ));
+    report.line(format!("{} added to {id} (epoch {epoch})", n.as_str()));
     Ok(())
 }
 
 pub(crate) async fn group_remove(
-    dir: &mut DeviceDir,
+    dir: &mut Messenger,
     conversation: &str,
     member: &str,
     report: &mut Report,
 ) -> Result<(), Failure> {
     let id = conversation_id(conversation)?;
     let n = number(member)?;
-    let pending = dir.device.remove_participant(&id, &n)?;
-    membership_change(dir, &pending, &n, "removed from", report).await
+    let epoch = dir.remove_member(&id, n.as_str()).await?;
+    report.set("epoch", json!(epoch));
+    report.line(format!("{} removed from {id} (epoch {epoch})", n.as_str()));
+    Ok(())
 }
 
 /// Sends a typing indicator (encrypted like any message).
 pub(crate) async fn send_typing(
-    dir: &mut DeviceDir,
+    dir: &mut Messenger,
     id: &ConversationId,
     report: &mut Report,
 ) -> Result<usize, Failure> {
-    prove_members(dir, id, report).await?;
-    let sent = match dir.device.send_typing(id, true) {
-        Ok(sent) => sent,
-        // A member on the deployed profile alone: typing is a Crosslock
-        // extra, never sent unencrypted instead.
-        Err(e @ crosslock_client::ClientError::NotNegotiated { .. }) => {
-            report.line(format!("typing not sent: {e}"));
-            return Ok(0);
+    match dir.send_typing(id, true).await? {
+        Some(sent) => {
+            report.line(format!(
+                "typing… ({} bytes of ciphertext)",
+                sent.ciphertext_bytes
+            ));
+            Ok(sent.ciphertext_bytes)
         }
-        Err(e) => return Err(e.into()),
-    };
-    dir.api
-        .ds(dir.token()?)
-        .message(&sent.outbound.envelope)
-        .await?;
-    report.line(format!(
-        "typing… ({} bytes of ciphertext)",
-        sent.outbound.envelope.len()
-    ));
-    Ok(sent.outbound.envelope.len())
+        None => {
+            report.line("typing not sent: a member reads the deployed formats only (typing is a Crosslock extra)");
+            Ok(0)
+        }
+    }
 }
 
 /// Removes one device of a participant (a lost or retired phone).
 pub(crate) async fn remove_device(
-    dir: &mut DeviceDir,
+    dir: &mut Messenger,
     id: &ConversationId,
     member: &PhoneNumber,
     device_id: &str,
     report: &mut Report,
 ) -> Result<u64, Failure> {
-    let pending = dir.device.remove_device(id, member, device_id)?;
-    let epoch = submit(dir, &pending).await?;
+    let epoch = dir.remove_device(id, member, device_id).await?;
     report.line(format!(
         "removed device {device_id} of {} from {id} (epoch {epoch})",
         member.as_str()
@@ -893,13 +684,12 @@ pub(crate) async fn remove_device(
 }
 
 pub(crate) async fn group_leave(
-    dir: &mut DeviceDir,
+    dir: &mut Messenger,
     conversation: &str,
     report: &mut Report,
 ) -> Result<(), Failure> {
     let id = conversation_id(conversation)?;
-    let proposal = dir.device.leave(&id)?;
-    dir.api.ds(dir.token()?).message(&proposal.envelope).await?;
+    dir.leave(&id).await?;
     report.line(format!(
         "asked to leave {id}; the next commit by another member removes this device"
     ));

@@ -1,18 +1,18 @@
 //! `crosslock device`: a device whose state lives in a directory, driven
-//! over the provider's real HTTP API: what a phone app does, one command
-//! at a time.
+//! over the provider's real HTTP API through the SDK (`crosslock-sdk`):
+//! what a phone app does, one command at a time. Every command that talks
+//! to the provider first runs the lifecycle jobs that are due
+//! (maintenance, KeyPackages, revocations, own-history monitoring,
+//! credential refresh); `listen` runs them between inbox waits.
 //!
 //! Every command prints a short human report, or with `--json` one JSON
 //! object (`{"ok": true, ...}` or `{"ok": false, "error": ..., "kind": ...}`).
 //! Exit codes: 0 success, 1 refused by the provider or the client core,
 //! 2 bad input or missing set-up, 3 provider unreachable.
 
-pub(crate) mod api;
 pub(crate) mod convo;
 pub(crate) mod files;
 pub(crate) mod monitor;
-pub(crate) mod revocations;
-pub(crate) mod state;
 pub(crate) mod subject;
 
 use std::path::PathBuf;
@@ -21,7 +21,30 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
-use state::DeviceDir;
+use crosslock_sdk::{Messenger, Options, SdkError, Setup};
+
+/// Creates a device in `path` for `number` at the provider `server`
+/// (whose TLS root is `ca_pem`), with the system clock and randomness.
+pub(crate) async fn init(
+    path: &std::path::Path,
+    number: &str,
+    profile: &str,
+    server: &str,
+    ca_pem: String,
+) -> Result<Messenger, Failure> {
+    let setup = Setup {
+        number: number.to_owned(),
+        profile: crosslock_sdk::parse_profile(profile)?,
+        server: server.to_owned(),
+        tls_ca_pem: ca_pem,
+    };
+    Ok(Messenger::create(path, setup, Options::default()).await?)
+}
+
+/// Opens the device in `path` with the system clock and randomness.
+pub(crate) fn open(path: &std::path::Path) -> Result<Messenger, Failure> {
+    Ok(Messenger::open(path, Options::default())?)
+}
 
 /// Options shared by every device command.
 #[derive(Args, Debug)]
@@ -282,9 +305,15 @@ impl From<crosslock_client::ClientError> for Failure {
     }
 }
 
-impl From<crosslock_ds::DsError> for Failure {
-    fn from(e: crosslock_ds::DsError) -> Self {
-        Failure::refused(format!("delivery service: {e}"))
+impl From<SdkError> for Failure {
+    fn from(e: SdkError) -> Self {
+        let message = e.to_string();
+        match e.kind() {
+            crosslock_sdk::ErrorKind::Input => Failure::input(message),
+            crosslock_sdk::ErrorKind::Refused => Failure::refused(message),
+            crosslock_sdk::ErrorKind::Network => Failure::network(message),
+            crosslock_sdk::ErrorKind::Internal => Failure::internal(message),
+        }
     }
 }
 
@@ -358,29 +387,36 @@ async fn dispatch(args: DeviceArgs) -> Result<Report, Failure> {
         } => {
             let ca_pem = std::fs::read_to_string(&ca)
                 .map_err(|e| Failure::input(format!("--ca {}: {e}", ca.display())))?;
-            let dir = DeviceDir::init(&path, &number, &profile, &server, ca_pem).await?;
+            let setup = Setup {
+                number,
+                profile: crosslock_sdk::parse_profile(&profile)?,
+                server,
+                tls_ca_pem: ca_pem,
+            };
+            let dir = Messenger::create(&path, setup, Options::default()).await?;
             let suites: Vec<String> = dir
-                .device
+                .device()
                 .suites()
                 .iter()
                 .map(|s| s.name().to_owned())
                 .collect();
-            report.set("device_id", json!(dir.device.device_id()));
-            report.set("number", json!(dir.settings.number));
-            report.set("profile", json!(dir.settings.profile));
-            report.set("provider", json!(dir.settings.provider.name));
+            let settings = dir.settings();
+            report.set("device_id", json!(dir.device_id()));
+            report.set("number", json!(settings.number));
+            report.set("profile", json!(settings.profile));
+            report.set("provider", json!(settings.provider.name));
             report.set("suites", json!(suites));
             report.line(format!(
                 "device {} for {} ({}) created in {}",
-                dir.device.device_id(),
-                dir.settings.number,
-                dir.settings.profile,
+                dir.device_id(),
+                settings.number,
+                settings.profile,
                 path.display()
             ));
             report.line(format!(
                 "provider {} at {}; suites: {}",
-                dir.settings.provider.name,
-                dir.settings.server,
+                settings.provider.name,
+                settings.server,
                 suites.join(", ")
             ));
             report.line("next: crosslock device enroll");
@@ -390,7 +426,7 @@ async fn dispatch(args: DeviceArgs) -> Result<Report, Failure> {
             key_packages,
             replace,
         } => {
-            let mut dir = DeviceDir::open(&path)?;
+            let mut dir = open(&path)?;
             convo::enroll(
                 &mut dir,
                 &subscriber_token,
@@ -405,7 +441,8 @@ async fn dispatch(args: DeviceArgs) -> Result<Report, Failure> {
             conversation,
             text,
         } => {
-            let mut dir = DeviceDir::open(&path)?;
+            let mut dir = open(&path)?;
+            convo::maintain(&mut dir, &mut report).await?;
             convo::sync(&mut dir, 0, &mut report).await?;
             let id = convo::target(
                 &mut dir,
@@ -417,22 +454,23 @@ async fn dispatch(args: DeviceArgs) -> Result<Report, Failure> {
             convo::send_text(&mut dir, &id, &text, &mut report).await?;
         }
         DeviceCommand::Recv { wait } => {
-            let mut dir = DeviceDir::open(&path)?;
+            let mut dir = open(&path)?;
+            convo::maintain(&mut dir, &mut report).await?;
             convo::sync(&mut dir, wait, &mut report).await?;
         }
         DeviceCommand::Listen => {
-            let mut dir = DeviceDir::open(&path)?;
+            let mut dir = open(&path)?;
             convo::listen(&mut dir, args.json).await?;
         }
         DeviceCommand::Status => {
-            let mut dir = DeviceDir::open(&path)?;
+            let mut dir = open(&path)?;
             convo::status(&mut dir, &mut report)?;
         }
         DeviceCommand::Monitor {
             approve,
             credential,
         } => {
-            let mut dir = DeviceDir::open(&path)?;
+            let mut dir = open(&path)?;
             let approval = approve.as_deref().map(|d| (d, credential.as_deref()));
             monitor::monitor(&mut dir, approval, &mut report).await?;
         }
@@ -441,7 +479,7 @@ async fn dispatch(args: DeviceArgs) -> Result<Report, Failure> {
             conversation,
             confirm,
         } => {
-            let mut dir = DeviceDir::open(&path)?;
+            let mut dir = open(&path)?;
             convo::verify(
                 &mut dir,
                 &with,
@@ -451,7 +489,8 @@ async fn dispatch(args: DeviceArgs) -> Result<Report, Failure> {
             )?;
         }
         DeviceCommand::Group { command } => {
-            let mut dir = DeviceDir::open(&path)?;
+            let mut dir = open(&path)?;
+            convo::maintain(&mut dir, &mut report).await?;
             convo::sync(&mut dir, 0, &mut report).await?;
             match command {
                 GroupCommand::Create { members } => {
@@ -495,7 +534,8 @@ async fn dispatch(args: DeviceArgs) -> Result<Report, Failure> {
             }
         }
         DeviceCommand::File { command } => {
-            let mut dir = DeviceDir::open(&path)?;
+            let mut dir = open(&path)?;
+            convo::maintain(&mut dir, &mut report).await?;
             match command {
                 FileCommand::Send {
                     to,

@@ -1,49 +1,40 @@
 //! `crosslock device group subject` and `group icon`: the encrypted group
 //! subject and icon (RCC.16 §9.7.1, docs/client-core.md § Group subject
-//! and icon). Setting commits the commitment, uploads the ciphertext as
-//! `encrypted_file` and sends the key inside MLS; receiving (in every inbox
-//! sync) downloads and opens keys as they arrive, and re-sends ours when a
-//! late member asks (0xF007).
+//! and icon), set and shown through the SDK.
 
 use std::path::Path;
 
-use crosslock_client::file::Download;
-use crosslock_client::{ConversationId, MetadataDownload, MetadataKind};
+use crosslock_client::{ConversationId, MetadataKind};
+use crosslock_sdk::Messenger;
+use crosslock_sdk::files::media_type_of;
+use crosslock_sdk::metadata::MAX_ICON_BYTES;
 use serde_json::json;
 
-use super::state::DeviceDir;
 use super::{Failure, Report};
-
-/// The largest icon (GROUP-META-7); checked here too so a too-large file
-/// is refused before anything is committed.
-const MAX_ICON_BYTES: u64 = 1 << 20;
 
 /// Sets the subject: commit, upload, key delivery.
 pub(crate) async fn set(
-    dir: &mut DeviceDir,
+    dir: &mut Messenger,
     id: &ConversationId,
     subject: &str,
     report: &mut Report,
 ) -> Result<(), Failure> {
-    let (epoch, stored) = set_value(
-        dir,
-        id,
-        MetadataKind::Subject,
-        subject.as_bytes(),
-        "text/plain",
-        report,
-    )
-    .await?;
+    let done = dir
+        .set_group_metadata(id, MetadataKind::Subject, subject.as_bytes(), "text/plain")
+        .await?;
+    report.set("conversation", json!(id.to_string()));
+    report.set("epoch", json!(done.epoch));
     report.set("subject", json!(subject));
     report.line(format!(
-        "subject of {id} set (epoch {epoch}): the server holds {stored} encrypted bytes and a commitment; the key went inside MLS"
+        "subject of {id} set (epoch {}): the server holds {} encrypted bytes and a commitment; the key went inside MLS",
+        done.epoch, done.stored_bytes
     ));
     Ok(())
 }
 
 /// Sets the icon from an image file: commit, upload, key delivery.
 pub(crate) async fn set_icon(
-    dir: &mut DeviceDir,
+    dir: &mut Messenger,
     id: &ConversationId,
     path: &Path,
     report: &mut Report,
@@ -57,58 +48,41 @@ pub(crate) async fn set_icon(
             path.display()
         )));
     }
-    let bytes = std::fs::read(path)
-        .map_err(|e| Failure::input(format!("cannot read {}: {e}", path.display())))?;
-    let media_type = super::files::media_type_of(path);
+    let media_type = media_type_of(path);
     if !media_type.starts_with("image/") {
         return Err(Failure::input(format!(
             "{} is not an image this command knows (.jpg, .jpeg, .png, .gif, .heic)",
             path.display()
         )));
     }
-    let (epoch, stored) =
-        set_value(dir, id, MetadataKind::Icon, &bytes, media_type, report).await?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| Failure::input(format!("cannot read {}: {e}", path.display())))?;
+    let done = dir
+        .set_group_metadata(id, MetadataKind::Icon, &bytes, media_type)
+        .await?;
+    report.set("conversation", json!(id.to_string()));
+    report.set("epoch", json!(done.epoch));
     report.set(
         "icon",
         json!({"media_type": media_type, "size": bytes.len()}),
     );
     report.line(format!(
-        "icon of {id} set (epoch {epoch}, {media_type}, {} bytes): the server holds {stored} encrypted bytes and a commitment; the key went inside MLS",
-        bytes.len()
+        "icon of {id} set (epoch {}, {media_type}, {} bytes): the server holds {} encrypted bytes and a commitment; the key went inside MLS",
+        done.epoch,
+        bytes.len(),
+        done.stored_bytes
     ));
     Ok(())
 }
 
-/// Commits the value's commitment, uploads its ciphertext and sends its
-/// key; returns the new epoch and the stored ciphertext's size.
-async fn set_value(
-    dir: &mut DeviceDir,
-    id: &ConversationId,
-    kind: MetadataKind,
-    content: &[u8],
-    content_type: &str,
-    report: &mut Report,
-) -> Result<(u64, usize), Failure> {
-    super::convo::prove_members(dir, id, report).await?;
-    let change = dir
-        .device
-        .set_group_metadata(id, kind, content, content_type)?;
-    let epoch = super::convo::submit(dir, &change.commit).await?;
-    let download = upload(dir, &change.ciphertext).await?;
-    send_keys(dir, id, kind, &download).await?;
-    report.set("conversation", json!(id.to_string()));
-    report.set("epoch", json!(epoch));
-    Ok((epoch, change.ciphertext.len()))
-}
-
 /// Shows the icon this device holds, saving it to `save` if given.
 pub(crate) async fn show_icon(
-    dir: &mut DeviceDir,
+    dir: &mut Messenger,
     id: &ConversationId,
     save: Option<&Path>,
     report: &mut Report,
 ) -> Result<(), Failure> {
-    let state = dir.device.group_metadata(id)?;
+    let (state, _) = dir.group_metadata(id, false).await?;
     report.set("conversation", json!(id.to_string()));
     match &state.icon {
         Some((media_type, bytes)) => {
@@ -141,24 +115,16 @@ pub(crate) async fn show_icon(
     Ok(())
 }
 
-/// Shows what this device knows; clears a key request once every value
-/// is open (GROUP-META-6), or asks for the keys with `request`.
+/// Shows what this device knows; with `request`, asks for missing keys.
 pub(crate) async fn show(
-    dir: &mut DeviceDir,
+    dir: &mut Messenger,
     id: &ConversationId,
     request: bool,
     report: &mut Report,
 ) -> Result<(), Failure> {
-    let mut state = dir.device.group_metadata(id)?;
-    if request && !state.missing.is_empty() && !state.keys_requested {
-        let pending = dir.device.request_group_metadata_keys(id)?;
-        super::convo::submit(dir, &pending).await?;
+    let (state, asked) = dir.group_metadata(id, request).await?;
+    if asked {
         report.line("asked the members for the group's keys; run `recv`, then this again");
-        state = dir.device.group_metadata(id)?;
-    } else if state.keys_requested && state.missing.is_empty() {
-        let pending = dir.device.clear_group_metadata_request(id)?;
-        super::convo::submit(dir, &pending).await?;
-        state = dir.device.group_metadata(id)?;
     }
     let missing: Vec<String> = state
         .missing
@@ -179,55 +145,4 @@ pub(crate) async fn show(
     report.set("missing", json!(missing));
     report.set("keys_requested", json!(state.keys_requested));
     Ok(())
-}
-
-/// Sends the key of the current value of `kind` (FileInfo, then descriptor).
-pub(crate) async fn send_keys(
-    dir: &mut DeviceDir,
-    id: &ConversationId,
-    kind: MetadataKind,
-    download: &Download,
-) -> Result<(), Failure> {
-    let sent = dir
-        .device
-        .send_group_metadata_keys(id, kind, &download.url, download.until)?;
-    super::files::post_in_order(dir, sent).await
-}
-
-/// Downloads a delivered ciphertext (never more than announced) and opens it.
-pub(crate) async fn open(
-    dir: &mut DeviceDir,
-    id: &ConversationId,
-    delivered: &MetadataDownload,
-) -> Result<(), Failure> {
-    let url = delivered.download.url.as_str();
-    let response = dir
-        .api
-        .http_for(url)?
-        .get(url)
-        .send()
-        .await
-        .map_err(|e| Failure::network(format!("download: {e}")))?;
-    if !response.status().is_success() {
-        return Err(Failure::refused(format!(
-            "download: HTTP {} (expired or removed?)",
-            response.status()
-        )));
-    }
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| Failure::network(format!("download: {e}")))?;
-    if bytes.len() as u64 != delivered.ciphertext_size {
-        return Err(Failure::refused(
-            "download: the ciphertext is not the announced size",
-        ));
-    }
-    dir.device.open_group_metadata(id, delivered.kind, &bytes)?;
-    Ok(())
-}
-
-/// Uploads a ciphertext held in memory as `encrypted_file`.
-async fn upload(dir: &DeviceDir, ciphertext: &[u8]) -> Result<Download, Failure> {
-    super::files::post_upload(dir, ciphertext.to_vec().into(), None).await
 }

@@ -2,18 +2,18 @@
 //! service) on loopback, and phones that talk to them over HTTP.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub(crate) mod client;
 pub(crate) mod devices;
 #[path = "../../../kds/tests/common/mod.rs"]
 pub(crate) mod kds;
 pub(crate) mod two;
 
+pub(crate) use client::DsClient;
 use std::sync::Arc;
 
 use crosslock_client::*;
 use crosslock_ds::store::SqliteDsStore;
-use crosslock_ds::{
-    ChannelPush, ContentConfig, ContentServer, Ds, DsClient, DsConfig, DsError, Federation,
-};
+use crosslock_ds::{ChannelPush, ContentConfig, ContentServer, Ds, DsConfig, DsError, Federation};
 use crosslock_wire::api::ds::{CommitAccepted, SubmitCommit, WakeUp};
 use devices::StoreDevices;
 pub(crate) use kds::*;

@@ -4,6 +4,7 @@
 //! Every error answer is an [`ErrorBody`] with a machine-readable `error`
 //! reason (kebab-case, stable) and a human `message`.
 
+pub mod acs;
 pub mod ds;
 pub mod files;
 pub mod kds;

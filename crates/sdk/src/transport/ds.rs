@@ -1,6 +1,5 @@
-//! A device's HTTP client for the delivery-service API.
+//! A device's HTTP client for the delivery-service API (docs/ds.md).
 
-use crosslock_wire::api::ErrorBody;
 use crosslock_wire::api::ds::{
     AckRequest, CatchUp, CatchUpRequest, CommitAccepted, InboxPage, MessageAccepted,
     PushRegistration, SubmitCommit, SubmitMessage, SubmitReport,
@@ -8,7 +7,8 @@ use crosslock_wire::api::ds::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::DsError;
+use crate::error::SdkError;
+use crate::transport::http::server_error;
 
 /// Calls a delivery service as one device (its KDS bearer token).
 #[derive(Clone)]
@@ -42,27 +42,31 @@ impl DsClient {
         &self.base
     }
 
-    async fn answer<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, DsError> {
+    async fn answer<T: DeserializeOwned>(
+        what: &str,
+        response: reqwest::Response,
+    ) -> Result<T, SdkError> {
         let status = response.status();
         let bytes = response
             .bytes()
             .await
-            .map_err(|e| DsError::Peer(e.to_string()))?;
+            .map_err(|e| SdkError::network(format!("delivery service: {e}")))?;
         if status.is_success() {
             return serde_json::from_slice(&bytes)
-                .map_err(|e| DsError::Peer(format!("bad answer: {e}")));
+                .map_err(|e| SdkError::network(format!("{what}: unexpected answer: {e}")));
         }
-        match serde_json::from_slice::<ErrorBody>(&bytes) {
-            Ok(body) => Err(DsError::from_body(status.as_u16(), &body)),
-            Err(_) => Err(DsError::Peer(format!("HTTP {status}"))),
-        }
+        Err(server_error(
+            what,
+            status.as_u16(),
+            &String::from_utf8_lossy(&bytes),
+        ))
     }
 
     async fn post<B: Serialize, T: DeserializeOwned>(
         &self,
         path: &str,
         body: &B,
-    ) -> Result<T, DsError> {
+    ) -> Result<T, SdkError> {
         let response = self
             .http
             .post(format!("{}{path}", self.base))
@@ -70,17 +74,17 @@ impl DsClient {
             .json(body)
             .send()
             .await
-            .map_err(|e| DsError::Peer(e.to_string()))?;
-        Self::answer(response).await
+            .map_err(|e| SdkError::network(format!("delivery service: {e}")))?;
+        Self::answer(path, response).await
     }
 
     /// Submits a commit (with its Welcome and GroupInfo).
-    pub async fn commit(&self, commit: &SubmitCommit) -> Result<CommitAccepted, DsError> {
+    pub async fn commit(&self, commit: &SubmitCommit) -> Result<CommitAccepted, SdkError> {
         self.post("/v1/ds/commit", commit).await
     }
 
     /// Submits an application message or proposal (its CPIM envelope).
-    pub async fn message(&self, envelope: &[u8]) -> Result<MessageAccepted, DsError> {
+    pub async fn message(&self, envelope: &[u8]) -> Result<MessageAccepted, SdkError> {
         self.post(
             "/v1/ds/message",
             &SubmitMessage {
@@ -92,7 +96,7 @@ impl DsClient {
 
     /// Relays a signed receipt (a delivery, display or negative delivery
     /// IMDN) to the conversation.
-    pub async fn report(&self, report: &SubmitReport) -> Result<MessageAccepted, DsError> {
+    pub async fn report(&self, report: &SubmitReport) -> Result<MessageAccepted, SdkError> {
         self.post("/v1/ds/report", report).await
     }
 
@@ -102,7 +106,7 @@ impl DsClient {
         after: u64,
         limit: usize,
         wait_secs: u64,
-    ) -> Result<InboxPage, DsError> {
+    ) -> Result<InboxPage, SdkError> {
         let response = self
             .http
             .get(format!(
@@ -112,8 +116,8 @@ impl DsClient {
             .bearer_auth(&self.token)
             .send()
             .await
-            .map_err(|e| DsError::Peer(e.to_string()))?;
-        Self::answer(response).await
+            .map_err(|e| SdkError::network(format!("delivery service: {e}")))?;
+        Self::answer("/v1/ds/inbox", response).await
     }
 
     /// Acknowledges every item up to and including `ack_through`, then
@@ -124,7 +128,7 @@ impl DsClient {
         ack_through: u64,
         limit: usize,
         wait_secs: u64,
-    ) -> Result<InboxPage, DsError> {
+    ) -> Result<InboxPage, SdkError> {
         let response = self
             .http
             .get(format!(
@@ -134,19 +138,19 @@ impl DsClient {
             .bearer_auth(&self.token)
             .send()
             .await
-            .map_err(|e| DsError::Peer(e.to_string()))?;
-        Self::answer(response).await
+            .map_err(|e| SdkError::network(format!("delivery service: {e}")))?;
+        Self::answer("/v1/ds/inbox", response).await
     }
 
     /// Acknowledges inbox items (they are deleted).
-    pub async fn ack(&self, seqs: Vec<u64>) -> Result<(), DsError> {
+    pub async fn ack(&self, seqs: Vec<u64>) -> Result<(), SdkError> {
         self.post::<_, serde_json::Value>("/v1/ds/inbox/ack", &AckRequest { seqs })
             .await
             .map(|_| ())
     }
 
     /// Registers the device's push token.
-    pub async fn register_push(&self, token: &str) -> Result<(), DsError> {
+    pub async fn register_push(&self, token: &str) -> Result<(), SdkError> {
         self.post::<_, serde_json::Value>(
             "/v1/ds/push",
             &PushRegistration {
@@ -158,7 +162,7 @@ impl DsClient {
     }
 
     /// The conversation's commits from `from_epoch` on, and its GroupInfo.
-    pub async fn catch_up(&self, group_id: &[u8], from_epoch: u64) -> Result<CatchUp, DsError> {
+    pub async fn catch_up(&self, group_id: &[u8], from_epoch: u64) -> Result<CatchUp, SdkError> {
         self.post(
             "/v1/ds/catch-up",
             &CatchUpRequest {

@@ -1,20 +1,21 @@
 //! The provider's HTTP API as a device calls it: TLS that trusts exactly
-//! the provider's CA, JSON bodies, typed errors that say what to do.
+//! the provider's CA (and each peer's CA for that peer's host only,
+//! PROV-TLS-1), JSON bodies, typed errors that say what to do.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use crosslock_acs::{ProofRequest, ProofResponse};
-use crosslock_ds::DsClient;
 use crosslock_wire::api::ErrorBody;
+use crosslock_wire::api::acs::{ProofRequest, ProofResponse};
 use crosslock_wire::api::kds::{
     ClaimRequest, ClaimResponse, EnrollRequest, EnrollResponse, NonceResponse, UploadKeyPackages,
 };
 use crosslock_wire::api::provider::ProviderInfo;
 
-use super::Failure;
+use super::ds::DsClient;
+use crate::error::SdkError;
 
 /// The DER certificates in a PEM text.
-pub(crate) fn pem_certificates(pem: &str) -> Result<Vec<Vec<u8>>, Failure> {
+pub fn pem_certificates(pem: &str) -> Result<Vec<Vec<u8>>, SdkError> {
     let mut out = Vec::new();
     let mut body: Option<String> = None;
     for line in pem.lines().map(str::trim) {
@@ -25,23 +26,42 @@ pub(crate) fn pem_certificates(pem: &str) -> Result<Vec<Vec<u8>>, Failure> {
             out.push(
                 STANDARD
                     .decode(text)
-                    .map_err(|e| Failure::input(format!("CA file: bad base64: {e}")))?,
+                    .map_err(|e| SdkError::input(format!("CA file: bad base64: {e}")))?,
             );
         } else if let Some(b) = body.as_mut() {
             b.push_str(line);
         }
     }
     if out.is_empty() {
-        return Err(Failure::input(
+        return Err(SdkError::input(
             "CA file holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)",
         ));
     }
     Ok(out)
 }
 
+/// A provider's refusal as a typed error: its stable reason token when
+/// the body is an [`ErrorBody`], the status alone otherwise.
+pub(crate) fn server_error(what: &str, status: u16, body: &str) -> SdkError {
+    match serde_json::from_str::<ErrorBody>(body) {
+        Ok(b) => SdkError::Server {
+            what: what.to_owned(),
+            status,
+            code: b.error,
+            message: b.message,
+        },
+        Err(_) => SdkError::Server {
+            what: what.to_owned(),
+            status,
+            code: String::new(),
+            message: body.chars().take(200).collect(),
+        },
+    }
+}
+
 /// A provider's API.
 #[derive(Clone, Debug)]
-pub(crate) struct Api {
+pub struct Api {
     base: String,
     http: reqwest::Client,
     /// Peers' content servers: (scheme://host:port, a client trusting only
@@ -70,30 +90,26 @@ fn origin(url: &str) -> Option<String> {
     Some(format!("https://{with_port}"))
 }
 
-fn client(roots: &[Vec<u8>]) -> Result<reqwest::Client, Failure> {
+fn client(roots: &[Vec<u8>]) -> Result<reqwest::Client, SdkError> {
     let tls = crosslock_tls::client_config(roots, None)
-        .map_err(|e| Failure::input(format!("TLS root: {e}")))?;
+        .map_err(|e| SdkError::input(format!("TLS root: {e}")))?;
     reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
         .https_only(true)
         .connect_timeout(std::time::Duration::from_secs(10))
         .timeout(std::time::Duration::from_secs(120))
         .build()
-        .map_err(|e| Failure::internal(format!("HTTP client: {e}")))
+        .map_err(|e| SdkError::internal(format!("HTTP client: {e}")))
 }
 
 impl Api {
     /// The API at `base` (`https://…`), trusting the certificates in
     /// `ca_pem` and nothing else; `peers` are (peer public URL, its TLS
     /// root), each trusted for its own host only.
-    pub(crate) fn new(
-        base: &str,
-        ca_pem: &str,
-        peers: &[(String, Vec<u8>)],
-    ) -> Result<Api, Failure> {
+    pub fn new(base: &str, ca_pem: &str, peers: &[(String, Vec<u8>)]) -> Result<Api, SdkError> {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         if !base.starts_with("https://") {
-            return Err(Failure::input(format!(
+            return Err(SdkError::input(format!(
                 "server {base:?}: the URL must start with https://"
             )));
         }
@@ -117,9 +133,9 @@ impl Api {
 
     /// The client for a URL: this provider's for its own host, a peer's
     /// for that peer's host, none for any other host.
-    pub(crate) fn http_for(&self, url: &str) -> Result<&reqwest::Client, Failure> {
+    pub fn http_for(&self, url: &str) -> Result<&reqwest::Client, SdkError> {
         let o = origin(url)
-            .ok_or_else(|| Failure::refused(format!("{url:?} is not an https:// URL")))?;
+            .ok_or_else(|| SdkError::refused(format!("{url:?} is not an https:// URL")))?;
         if origin(&self.base).as_ref() == Some(&o) {
             return Ok(&self.http);
         }
@@ -128,27 +144,27 @@ impl Api {
             .find(|(p, _)| *p == o)
             .map(|(_, c)| c)
             .ok_or_else(|| {
-                Failure::refused(format!(
+                SdkError::refused(format!(
                     "{o} is neither this provider nor a peer it describes: not downloading from it"
                 ))
             })
     }
 
-    pub(crate) fn base(&self) -> &str {
+    pub fn base(&self) -> &str {
         &self.base
     }
 
-    pub(crate) fn http(&self) -> &reqwest::Client {
+    pub fn http(&self) -> &reqwest::Client {
         &self.http
     }
 
     /// The delivery service, as the device holding `token`.
-    pub(crate) fn ds(&self, token: &str) -> DsClient {
+    pub fn ds(&self, token: &str) -> DsClient {
         DsClient::new(self.http.clone(), self.base.clone(), token.to_owned())
     }
 
-    fn unreachable(&self, e: reqwest::Error) -> Failure {
-        Failure::network(format!(
+    fn unreachable(&self, e: reqwest::Error) -> SdkError {
+        SdkError::network(format!(
             "cannot reach {}: {e}; is `crosslock serve` running there, and is --ca its TLS root?",
             self.base
         ))
@@ -158,23 +174,17 @@ impl Api {
         &self,
         path: &str,
         response: reqwest::Response,
-    ) -> Result<T, Failure> {
+    ) -> Result<T, SdkError> {
         let status = response.status();
         let text = response.text().await.map_err(|e| self.unreachable(e))?;
         if !status.is_success() {
-            let why = serde_json::from_str::<ErrorBody>(&text)
-                .map(|b| format!("{} ({})", b.message, b.error))
-                .unwrap_or(text);
-            return Err(Failure::refused(format!("{path}: HTTP {status}: {why}")));
+            return Err(server_error(path, status.as_u16(), &text));
         }
         serde_json::from_str(&text)
-            .map_err(|e| Failure::network(format!("{path}: unexpected answer: {e}")))
+            .map_err(|e| SdkError::network(format!("{path}: unexpected answer: {e}")))
     }
 
-    pub(crate) async fn get<T: serde::de::DeserializeOwned>(
-        &self,
-        path: &str,
-    ) -> Result<T, Failure> {
+    pub async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, SdkError> {
         let response = self
             .http
             .get(format!("{}{path}", self.base))
@@ -184,12 +194,12 @@ impl Api {
         self.answer(path, response).await
     }
 
-    pub(crate) async fn post<B: serde::Serialize, T: serde::de::DeserializeOwned>(
+    pub async fn post<B: serde::Serialize, T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
         token: Option<&str>,
         body: &B,
-    ) -> Result<T, Failure> {
+    ) -> Result<T, SdkError> {
         let mut request = self.http.post(format!("{}{path}", self.base)).json(body);
         if let Some(t) = token {
             request = request.bearer_auth(t);
@@ -198,41 +208,38 @@ impl Api {
         self.answer(path, response).await
     }
 
-    pub(crate) async fn provider_info(&self) -> Result<ProviderInfo, Failure> {
+    pub async fn provider_info(&self) -> Result<ProviderInfo, SdkError> {
         self.get("/v1/provider").await
     }
 
-    pub(crate) async fn carrier_proof(
-        &self,
-        request: &ProofRequest,
-    ) -> Result<ProofResponse, Failure> {
+    pub async fn carrier_proof(&self, request: &ProofRequest) -> Result<ProofResponse, SdkError> {
         self.post("/acs/v1/proof", None, request).await
     }
 
-    pub(crate) async fn nonce(&self) -> Result<NonceResponse, Failure> {
+    pub async fn nonce(&self) -> Result<NonceResponse, SdkError> {
         self.post("/v1/enrollment/nonce", None, &serde_json::json!({}))
             .await
     }
 
-    pub(crate) async fn enroll(&self, request: &EnrollRequest) -> Result<EnrollResponse, Failure> {
+    pub async fn enroll(&self, request: &EnrollRequest) -> Result<EnrollResponse, SdkError> {
         self.post("/v1/enrollment", None, request).await
     }
 
-    pub(crate) async fn upload_key_packages(
+    pub async fn upload_key_packages(
         &self,
         token: &str,
         upload: &UploadKeyPackages,
-    ) -> Result<(), Failure> {
+    ) -> Result<(), SdkError> {
         let _: serde_json::Value = self.post("/v1/keypackages", Some(token), upload).await?;
         Ok(())
     }
 
     /// `POST /v1/kt/lookup`: a lookup proof of `number`'s current binding.
-    pub(crate) async fn lookup(
+    pub async fn lookup(
         &self,
         token: &str,
         number: &str,
-    ) -> Result<crosslock_wire::api::kt::LookupAnswer, Failure> {
+    ) -> Result<crosslock_wire::api::kt::LookupAnswer, SdkError> {
         self.post(
             "/v1/kt/lookup",
             Some(token),
@@ -243,7 +250,7 @@ impl Api {
         .await
     }
 
-    pub(crate) async fn claim(&self, token: &str, number: &str) -> Result<ClaimResponse, Failure> {
+    pub async fn claim(&self, token: &str, number: &str) -> Result<ClaimResponse, SdkError> {
         self.post(
             "/v1/claim",
             Some(token),

@@ -1,0 +1,141 @@
+//! Enrolment (carrier proof → KDS credentials) and the KeyPackage stock.
+
+use crosslock_client::{ClientError, Device, KeyPackageBatch};
+use crosslock_wire::api::B64;
+use crosslock_wire::api::acs::ProofRequest;
+use crosslock_wire::api::kds::{AttestationBody, EnrollRequest, UploadKeyPackages};
+
+use crate::error::SdkError;
+use crate::messenger::Messenger;
+
+/// What enrolment did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enrolled {
+    /// Credential chains installed (one per signature algorithm).
+    pub credentials: usize,
+    /// KeyPackages published (per suite).
+    pub key_packages: usize,
+}
+
+/// The upload body for a batch of KeyPackages.
+pub fn upload_body(batch: KeyPackageBatch) -> UploadKeyPackages {
+    UploadKeyPackages {
+        key_packages: batch
+            .key_packages
+            .into_iter()
+            .map(|(_, k)| B64(k))
+            .collect(),
+        last_resort: batch.last_resort.into_iter().map(|(_, k)| B64(k)).collect(),
+    }
+}
+
+/// Installs the credential chains an enrolment answer carries.
+pub fn install_credentials(
+    device: &mut Device,
+    credentials: Vec<Vec<B64>>,
+) -> Result<usize, ClientError> {
+    let n = credentials.len();
+    device.install_credentials(
+        credentials
+            .into_iter()
+            .map(|c| c.into_iter().map(|b| b.0).collect())
+            .collect(),
+    )?;
+    Ok(n)
+}
+
+/// The platform's device attestation (Android Key Attestation, Apple App
+/// Attest), bound to the KDS's enrolment nonce.
+pub trait Attester: Send + Sync {
+    /// An attestation whose challenge is `nonce`, or `None` where the
+    /// device has none to offer. An error stops the enrolment.
+    fn attest(&self, nonce: &[u8]) -> Result<Option<AttestationBody>, String>;
+}
+
+/// Carrier proof, enrolment, credentials, KeyPackages.
+pub(crate) async fn enroll(
+    m: &mut Messenger,
+    subscriber_token: &str,
+    key_packages: usize,
+    attester: Option<&dyn Attester>,
+    replace: bool,
+) -> Result<Enrolled, SdkError> {
+    if m.settings.token.is_some() {
+        return Err(SdkError::input(
+            "this device is already enrolled (a new device needs a new directory)",
+        ));
+    }
+    let keys: Vec<B64> = m
+        .device
+        .participant_keys()?
+        .iter()
+        .map(|k| B64(k.as_bytes().to_vec()))
+        .collect();
+    let proof = m
+        .api
+        .carrier_proof(&ProofRequest {
+            number: m.settings.number.clone(),
+            subscriber_token: subscriber_token.to_owned(),
+            participant_keys: keys,
+            home_kds: m.settings.provider.name.clone(),
+        })
+        .await?;
+    let nonce = m.api.nonce().await?;
+    let attestation = match attester {
+        Some(a) => a
+            .attest(&nonce.nonce.0)
+            .map_err(|e| SdkError::input(format!("device attestation: {e}")))?,
+        None => None,
+    };
+    let enrolled = m
+        .api
+        .enroll(&EnrollRequest {
+            nonce: nonce.nonce,
+            device_id: m.device.device_id().to_owned(),
+            csrs: m
+                .device
+                .certificate_requests()?
+                .into_iter()
+                .map(B64)
+                .collect(),
+            carrier_proof: proof.proof,
+            attestation,
+            replace_existing: replace,
+        })
+        .await?;
+    let credentials = install_credentials(&mut m.device, enrolled.credentials)?;
+    m.settings.token = Some(enrolled.device_token);
+    m.save()?;
+    let published = publish_key_packages(m, key_packages).await?;
+    Ok(Enrolled {
+        credentials,
+        key_packages: published,
+    })
+}
+
+/// Generates and uploads `count` KeyPackages per suite (and a last-resort
+/// one per suite where none is held).
+pub(crate) async fn publish_key_packages(
+    m: &mut Messenger,
+    count: usize,
+) -> Result<usize, SdkError> {
+    let upload = upload_body(m.device.generate_key_packages(count)?);
+    let n = upload.key_packages.len();
+    let token = m.token()?.to_owned();
+    m.api.upload_key_packages(&token, &upload).await?;
+    Ok(n)
+}
+
+/// Tops the stock up where a suite fell below its refill threshold or
+/// lacks a last-resort KeyPackage; returns how many were uploaded.
+pub(crate) async fn refill_key_packages(m: &mut Messenger) -> Result<usize, SdkError> {
+    let batch = m.device.refill_key_packages()?;
+    if batch.key_packages.is_empty() && batch.last_resort.is_empty() {
+        return Ok(0);
+    }
+    let upload = upload_body(batch);
+    let n = upload.key_packages.len() + upload.last_resort.len();
+    let token = m.token()?.to_owned();
+    m.api.upload_key_packages(&token, &upload).await?;
+    Ok(n)
+}

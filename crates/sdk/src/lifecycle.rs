@@ -1,0 +1,171 @@
+//! What a phone must do on its own, on a schedule: the jobs
+//! [`crate::Messenger::maintain`] runs when they are due, and
+//! [`crate::Messenger::run`] runs between inbox waits.
+//!
+//! | Job | When | Why |
+//! |---|---|---|
+//! | revocation lists | hourly per home | CRED-REV-1..2 |
+//! | KeyPackage stock | hourly, and when a Welcome says so | single-use stock and last resort per suite |
+//! | `Device::maintenance` + WAL erase | daily | replay ledger, expired KeyPackage secrets, old epochs; deleted key material leaves the WAL |
+//! | own transparency history | when the client core says it is due | docs/kt.md "Monitoring" |
+//! | root gossip | per conversation, when due | docs/kt.md, gossip |
+//! | credential refresh | every conversation at least every 25 days | RCC.16: every group at least every 30 days (a commit with a path) |
+
+use crosslock_client::ConversationId;
+
+use crate::error::SdkError;
+use crate::events::Event;
+use crate::messenger::Messenger;
+use crate::revocations::Refreshed;
+use crate::transparency::Monitored;
+use crate::{conversations, enroll, revocations, transparency};
+
+/// How often each job runs (seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    /// `Device::maintenance` and erasing the database's WAL.
+    pub maintenance_secs: u64,
+    /// Checking the KeyPackage stock.
+    pub key_packages_secs: u64,
+    /// Presenting the credential again in each conversation: below
+    /// RCC.16's 30 days, with margin for a phone that is offline.
+    pub credential_refresh_secs: u64,
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Schedule {
+            maintenance_secs: 86_400,
+            key_packages_secs: 3_600,
+            credential_refresh_secs: 25 * 86_400,
+        }
+    }
+}
+
+/// What one [`crate::Messenger::maintain`] did.
+#[derive(Debug, Default)]
+pub struct Maintained {
+    /// Revocation lists fetched (or not).
+    pub revocations: Refreshed,
+    /// `Device::maintenance` ran.
+    pub maintenance: bool,
+    /// KeyPackages uploaded to refill the stock.
+    pub key_packages_uploaded: usize,
+    /// The own history was checked.
+    pub monitored: Option<Monitored>,
+    /// Conversations that got root gossip.
+    pub gossip_sent: usize,
+    /// Conversations where the credential was presented again.
+    pub credentials_refreshed: Vec<ConversationId>,
+    /// Jobs that failed (job name, why); the rest still ran, and a failed
+    /// job is tried again next time.
+    pub failed: Vec<(&'static str, String)>,
+    /// What the app should hear about (transparency alerts, security
+    /// state changes).
+    pub events: Vec<Event>,
+}
+
+/// Runs every job that is due. A job that fails is reported and tried
+/// again next time; it does not stop the others (a provider that is down
+/// must not stop the device from erasing old keys).
+pub(crate) async fn maintain(m: &mut Messenger) -> Result<Maintained, SdkError> {
+    let mut done = Maintained::default();
+    let now = m.env.clock.now();
+    let schedule = m.schedule;
+    let enrolled = m.settings.token.is_some();
+
+    match revocations::refresh(m).await {
+        Ok(r) => done.revocations = r,
+        Err(e) => done.failed.push(("revocations", e.to_string())),
+    }
+
+    if now.saturating_sub(m.settings.lifecycle.maintained_at) >= schedule.maintenance_secs {
+        m.device.maintenance()?;
+        // Deleted key material must leave the write-ahead log too.
+        if let Some(sqlite) = &m.sqlite {
+            sqlite
+                .erase_history()
+                .map_err(|e| SdkError::internal(format!("device database: {e}")))?;
+        }
+        m.settings.lifecycle.maintained_at = now;
+        m.save()?;
+        done.maintenance = true;
+    }
+    if !enrolled {
+        return Ok(done);
+    }
+
+    if now.saturating_sub(m.settings.lifecycle.key_packages_at) >= schedule.key_packages_secs {
+        match enroll::refill_key_packages(m).await {
+            Ok(n) => {
+                done.key_packages_uploaded = n;
+                m.settings.lifecycle.key_packages_at = now;
+                m.save()?;
+            }
+            Err(e) => done.failed.push(("key packages", e.to_string())),
+        }
+    }
+
+    if m.device.history_check_due()? {
+        match transparency::monitor(m).await {
+            Ok(found) => {
+                done.events.extend(
+                    found
+                        .new_alerts
+                        .iter()
+                        .cloned()
+                        .map(Event::TransparencyAlert),
+                );
+                done.monitored = Some(found);
+            }
+            Err(e) => done.failed.push(("transparency monitor", e.to_string())),
+        }
+    }
+
+    match transparency::gossip(m).await {
+        Ok(n) => done.gossip_sent = n,
+        Err(e) => done.failed.push(("transparency gossip", e.to_string())),
+    }
+
+    for id in m.device.conversations()? {
+        if !refresh_due(m, &id, now)? {
+            continue;
+        }
+        let result = async {
+            let pending = m.device.refresh_credential(&id)?;
+            conversations::submit(m, &pending).await
+        }
+        .await;
+        match result {
+            Ok(_) => {
+                done.events.push(Event::SecurityState {
+                    conversation: id.clone(),
+                });
+                done.credentials_refreshed.push(id);
+            }
+            Err(e) => done.failed.push(("credential refresh", e.to_string())),
+        }
+    }
+    Ok(done)
+}
+
+/// Whether this device must present its credential in `id` again: the
+/// last time it did (its commit there, joining, or the first time the
+/// lifecycle saw the conversation) is `credential_refresh_secs` ago.
+/// Conversations that no longer encrypt, or that this device left, are
+/// skipped.
+fn refresh_due(m: &mut Messenger, id: &ConversationId, now: u64) -> Result<bool, SdkError> {
+    let key = hex::encode(id.as_bytes());
+    let Some(&at) = m.settings.lifecycle.credential_presented.get(&key) else {
+        // First seen by the lifecycle (created before it existed): start
+        // the clock now rather than committing in every group at once.
+        m.settings.lifecycle.credential_presented.insert(key, now);
+        m.save()?;
+        return Ok(false);
+    };
+    if now.saturating_sub(at) < m.schedule.credential_refresh_secs {
+        return Ok(false);
+    }
+    let state = m.device.security_state(id)?;
+    Ok(state.encrypted && state.status == crosslock_client::ConversationStatus::Active)
+}

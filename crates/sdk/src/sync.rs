@@ -1,0 +1,306 @@
+//! The inbox: fetch (long-poll), hand every item to the client core,
+//! answer what needs answering (commits for pending proposals, group keys
+//! a member asked for, read receipts), acknowledge, and turn it all into
+//! [`Event`]s.
+
+use std::collections::BTreeMap;
+
+use crosslock_client::wire::status::{MessageStatus, PerMessageStatus};
+use crosslock_client::wire::typing::ComposingState;
+use crosslock_client::{ConversationId, Received, ReceivedContent, Verification};
+use crosslock_wire::api::ds::SubmitReport;
+
+use crate::error::SdkError;
+use crate::events::Event;
+use crate::messenger::Messenger;
+use crate::{conversations, enroll, files, metadata};
+
+/// The most inbox items fetched in one page.
+const PAGE: usize = 500;
+
+/// Fetches the inbox once (waiting up to `wait_secs` for something) and
+/// processes it. Acknowledges only what the client core stored or
+/// refused for good: a crash before the acknowledgement redelivers, and
+/// the replay ledger makes the second delivery a no-op.
+pub(crate) async fn sync(m: &mut Messenger, wait_secs: u64) -> Result<Vec<Event>, SdkError> {
+    let ds = m.ds()?;
+    let page = ds.inbox(0, PAGE, wait_secs).await?;
+    let mut events = Vec::new();
+    let mut seqs = Vec::new();
+    let mut mimi_reads: Vec<(ConversationId, PerMessageStatus)> = Vec::new();
+    let mut imdn_reads: Vec<(ConversationId, String)> = Vec::new();
+    let mut refill = false;
+    let mut joined: Vec<ConversationId> = Vec::new();
+    let mut touched: Vec<ConversationId> = Vec::new();
+    for item in &page.items {
+        seqs.push(item.seq);
+        let received =
+            match m
+                .device
+                .receive_with_tree(&item.message_id, &item.envelope.0, item.tree())
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::info!(message_id = %item.message_id, error = %e, "inbox item refused");
+                    events.push(Event::Undecryptable {
+                        message_id: item.message_id.clone(),
+                        error: e.to_string(),
+                    });
+                    continue;
+                }
+            };
+        match received {
+            Received::Message(msg) => {
+                let conversation = msg.conversation.clone();
+                let from = msg.sender.clone();
+                let event = match &msg.content {
+                    ReceivedContent::Text(text) => {
+                        // Deployed profile: the read receipt is a signed
+                        // display IMDN (fact sheet §5), not MIMI status.
+                        imdn_reads.push((conversation.clone(), msg.message_id.clone()));
+                        Event::Text {
+                            conversation,
+                            from,
+                            message_id: msg.message_id.clone(),
+                            text: text.clone(),
+                        }
+                    }
+                    ReceivedContent::Mimi { id, content } => match content.text_body() {
+                        Some(text) => {
+                            mimi_reads.push((
+                                conversation.clone(),
+                                PerMessageStatus {
+                                    message_id: *id,
+                                    status: MessageStatus::Read,
+                                },
+                            ));
+                            Event::Text {
+                                conversation,
+                                from,
+                                message_id: msg.message_id.clone(),
+                                text: text.to_owned(),
+                            }
+                        }
+                        None => Event::Content {
+                            conversation,
+                            from: Some(from),
+                            content_type: "application/mimi-content".into(),
+                        },
+                    },
+                    ReceivedContent::Status(s) => Event::Status {
+                        conversation,
+                        from,
+                        statuses: s
+                            .statuses
+                            .iter()
+                            .map(|p| format!("{:?}", p.status).to_lowercase())
+                            .collect(),
+                    },
+                    ReceivedContent::FileInfo(info) => Event::FileKey {
+                        conversation,
+                        from,
+                        slot: format!("{:?}", info.slot()).to_lowercase(),
+                    },
+                    ReceivedContent::File(received) => {
+                        files::remember(m, &msg.message_id, received)?;
+                        let f = &received.file.metadata;
+                        Event::File {
+                            conversation,
+                            from,
+                            message_id: msg.message_id.clone(),
+                            name: f.safe_file_name(),
+                            media_type: f.content_type().to_owned(),
+                            size: u64::from(f.encryption().length_hint.unwrap_or_default()),
+                        }
+                    }
+                    ReceivedContent::GroupMetadata(d) => {
+                        // Small (a subject, an icon): fetched and opened now.
+                        let opened = metadata::open(m, &conversation, d).await;
+                        Event::GroupMetadata {
+                            conversation,
+                            from,
+                            kind: d.kind,
+                            error: opened.err().map(|e| e.to_string()),
+                        }
+                    }
+                    ReceivedContent::Other { content_type, .. } => Event::Content {
+                        conversation,
+                        from: Some(from),
+                        content_type: content_type.clone(),
+                    },
+                };
+                m.device.ack(msg.delivery)?;
+                events.push(event);
+            }
+            Received::Typing {
+                conversation,
+                sender,
+                indicator,
+            } => events.push(Event::Typing {
+                conversation,
+                from: sender,
+                active: indicator.state == ComposingState::Active,
+            }),
+            Received::Commit(c) => {
+                // 0xF007: a member asked for the group's keys; re-send ours.
+                let mut resent = 0;
+                for d in &c.metadata_keys_requested {
+                    match metadata::send_keys(m, &c.conversation, d.kind, &d.download).await {
+                        Ok(()) => resent += 1,
+                        Err(e) => tracing::info!(error = %e, "group keys not re-sent"),
+                    }
+                }
+                touched.push(c.conversation.clone());
+                events.push(Event::MembershipChanged {
+                    conversation: c.conversation.clone(),
+                    epoch: c.epoch,
+                    added: c.added.clone(),
+                    removed: c.removed.clone(),
+                    removed_self: c.removed_self,
+                    encryption_ended: c.encryption_ended,
+                    metadata_keys_resent: resent,
+                    wire_profile_changed: c.wire_profile_changed,
+                });
+            }
+            Received::Joined {
+                conversation,
+                added_by,
+                suite,
+                refill_key_packages,
+                ..
+            } => {
+                refill |= refill_key_packages;
+                joined.push(conversation.clone());
+                touched.push(conversation.clone());
+                m.credential_presented(&conversation);
+                events.push(Event::Joined {
+                    conversation,
+                    added_by,
+                    suite,
+                });
+            }
+            Received::Proposal {
+                conversation,
+                sender,
+                commit_required,
+            } => {
+                if commit_required {
+                    let pending = m.device.commit_pending_proposals(&conversation)?;
+                    // Another member may commit first; that is fine.
+                    if let Err(e) = conversations::submit(m, &pending).await {
+                        tracing::info!(error = %e, "commit of pending proposals not accepted");
+                    }
+                }
+                events.push(Event::Proposal {
+                    conversation,
+                    from: sender,
+                });
+            }
+            Received::NegativeReport {
+                conversation,
+                failed_message_id,
+                reason,
+                reporter,
+                sent_by_us,
+            } => events.push(Event::NegativeReport {
+                conversation,
+                failed_message_id,
+                reason,
+                reporter,
+                sent_by_us,
+            }),
+            Received::Receipt(r) => events.push(Event::Receipt {
+                conversation: r.conversation,
+                from: r.sender,
+                message_id: r.message_id,
+                notification: r.notification,
+            }),
+            Received::Transparency {
+                conversation,
+                alerts,
+                ..
+            } => {
+                touched.push(conversation);
+                events.extend(alerts.into_iter().map(Event::TransparencyAlert));
+            }
+            Received::Duplicate { .. } => {}
+        }
+    }
+    if !seqs.is_empty() {
+        ds.ack(seqs).await?;
+    }
+    if m.read_receipts {
+        send_read_receipts(m, mimi_reads, imdn_reads).await?;
+    }
+    // Members at other providers prove this device's keys from its own
+    // relayed proof (KT-MEMBER-4).
+    for id in joined {
+        conversations::announce_own_proof(m, &id).await?;
+    }
+    if refill {
+        enroll::refill_key_packages(m).await?;
+    }
+    touched.sort();
+    touched.dedup();
+    for id in touched {
+        key_changes(m, &id, &mut events)?;
+        events.push(Event::SecurityState { conversation: id });
+    }
+    Ok(events)
+}
+
+/// Read receipts: MIMI status reports (one per conversation) where the
+/// extras are on, signed display IMDNs for texts on the deployed profile.
+async fn send_read_receipts(
+    m: &mut Messenger,
+    mimi: Vec<(ConversationId, PerMessageStatus)>,
+    imdn: Vec<(ConversationId, String)>,
+) -> Result<(), SdkError> {
+    let ds = m.ds()?;
+    let mut by_conversation: BTreeMap<ConversationId, Vec<PerMessageStatus>> = BTreeMap::new();
+    for (id, status) in mimi {
+        by_conversation.entry(id).or_default().push(status);
+    }
+    for (id, statuses) in by_conversation {
+        if let Ok(sent) = m.device.send_status(&id, statuses) {
+            ds.message(&sent.outbound.envelope).await?;
+        }
+    }
+    for (id, message_id) in imdn {
+        if let Ok(receipt) = m.device.display_receipt(&id, &message_id) {
+            ds.report(&SubmitReport {
+                group_id: id.as_bytes().to_vec().into(),
+                message_id: receipt.message_id.clone(),
+                envelope: receipt.envelope.into(),
+            })
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// A `KeyChanged` event for each contact of `id` whose keys changed and
+/// was not reported yet; forgets the ones no longer changed (verified
+/// again), so a later change is reported again.
+pub(crate) fn key_changes(
+    m: &mut Messenger,
+    id: &ConversationId,
+    events: &mut Vec<Event>,
+) -> Result<(), SdkError> {
+    let state = m.device.security_state(id)?;
+    let conversation = hex::encode(id.as_bytes());
+    for (number, verification) in &state.verification {
+        let key = (conversation.clone(), number.as_str().to_owned());
+        if *verification == Verification::KeyChanged {
+            if m.settings.lifecycle.key_changes.insert(key) {
+                events.push(Event::KeyChanged {
+                    conversation: id.clone(),
+                    number: number.clone(),
+                });
+            }
+        } else {
+            m.settings.lifecycle.key_changes.remove(&key);
+        }
+    }
+    m.save()
+}

@@ -3,7 +3,7 @@
 //!
 //! [`PlatformKeyStore`] is the foreign-language face of the client core's
 //! [`KeyStore`]: keys are created inside the platform store and only public
-//! keys and signatures come out. [`PlatformKeys`] adapts one to the other
+//! keys and signatures come out. [`ForeignKeyStore`] adapts one to the other
 //! and checks what comes back, so a platform that hands out a key or a
 //! signature in the wrong encoding fails where it is plugged in, not in a
 //! peer's credential check.
@@ -104,20 +104,20 @@ pub trait PlatformKeyStore: Send + Sync {
 
 /// A [`PlatformKeyStore`] as the client core's [`KeyStore`].
 #[derive(Clone)]
-pub struct PlatformKeys {
+pub(crate) struct ForeignKeyStore {
     platform: Arc<dyn PlatformKeyStore>,
 }
 
-impl fmt::Debug for PlatformKeys {
+impl fmt::Debug for ForeignKeyStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("PlatformKeys")
+        f.write_str("ForeignKeyStore")
     }
 }
 
-impl PlatformKeys {
+impl ForeignKeyStore {
     /// Wraps the app's store.
-    pub fn new(platform: Arc<dyn PlatformKeyStore>) -> Self {
-        PlatformKeys { platform }
+    pub(crate) fn new(platform: Arc<dyn PlatformKeyStore>) -> Self {
+        ForeignKeyStore { platform }
     }
 }
 
@@ -153,7 +153,7 @@ fn checked_key(
     })
 }
 
-impl KeyStore for PlatformKeys {
+impl KeyStore for ForeignKeyStore {
     fn generate(&self, alias: &str, algorithm: CoreAlgorithm) -> Result<PublicKey, KeyStoreError> {
         let ours =
             KeyAlgorithm::from_core(algorithm).ok_or(KeyStoreError::Unsupported(algorithm))?;
@@ -196,7 +196,7 @@ pub fn check_platform_key_store(
     store: Arc<dyn PlatformKeyStore>,
     algorithm: KeyAlgorithm,
 ) -> Result<(), PlatformKeyError> {
-    let keys = PlatformKeys::new(store);
+    let keys = ForeignKeyStore::new(store);
     let alias = format!("crosslock-check-{}", random_suffix()?);
     let backend = |reason: String| PlatformKeyError::Backend { reason };
     let made = keys
@@ -343,7 +343,7 @@ mod tests {
 
     #[test]
     fn the_adapter_is_the_client_cores_key_store() {
-        let keys = PlatformKeys::new(Arc::new(Software::new()));
+        let keys = ForeignKeyStore::new(Arc::new(Software::new()));
         let public = keys.generate("k", CoreAlgorithm::EcdsaP256).unwrap();
         assert_eq!(keys.public_key("k").unwrap(), public);
         let signature = keys.sign("k", b"m").unwrap();

@@ -5,15 +5,28 @@
 //!
 //! Every call is blocking on the foreign side: apps call from a background
 //! thread (a Kotlin `Dispatchers.IO` coroutine, a Swift `Task.detached`),
-//! never the main thread.
+//! never the main thread. Callbacks (key store, progress, events) arrive
+//! on the SDK's threads and must not call back into the same device.
 
 uniffi::setup_scaffolding!();
 
+mod device;
+mod error;
+mod events;
+mod files;
 mod keystore;
+mod state;
 
+pub use device::{CrosslockDevice, DeviceKeys, DeviceSetup};
+pub use error::CrosslockError;
+pub use events::{Event, EventListener, Sender, TransparencyAlert};
+pub use files::{FileProgress, FileStage, SavedFile, SentFile};
 pub use keystore::{
-    KeyAlgorithm, PlatformKeyError, PlatformKeyStore, PlatformKeys, PlatformPublicKey,
-    check_platform_key_store,
+    KeyAlgorithm, PlatformKeyError, PlatformKeyStore, PlatformPublicKey, check_platform_key_store,
+};
+pub use state::{
+    Enrolled, Maintained, Member, MemberDevice, SafetyNumber, SecurityState, SentMessage, Started,
+    Verification,
 };
 
 /// The version of the Crosslock library the app loaded (the bindings and

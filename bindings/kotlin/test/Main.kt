@@ -43,7 +43,13 @@ fun main(args: Array<String>) {
         "library version ${crosslockVersion()}, expected ${options["version"]}"
     }
 
-    keyStoreChecks()
+    try {
+        keyStoreChecks()
+        Scenario(options, work).run()
+    } catch (e: Exception) {
+        e.printStackTrace()
+        fail("unexpected exception: $e")
+    }
 
     println("all checks passed")
 }

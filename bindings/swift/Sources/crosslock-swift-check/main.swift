@@ -20,12 +20,12 @@ final class CryptoKitKeyStore: PlatformKeyStore, @unchecked Sendable {
             throw PlatformKeyError.Unsupported(algorithm: algorithm)
         }
         let key = P256.Signing.PrivateKey()
-        try lock.withLock {
-            if keys[alias] != nil {
-                throw PlatformKeyError.Backend(reason: "alias \(alias) already holds a key")
-            }
-            keys[alias] = key
+        lock.lock()
+        defer { lock.unlock() }
+        if keys[alias] != nil {
+            throw PlatformKeyError.Backend(reason: "alias \(alias) already holds a key")
         }
+        keys[alias] = key
         // x963Representation: 04 ‖ x ‖ y, the 65-byte SEC1 point.
         return PlatformPublicKey(algorithm: .ecdsaP256, bytes: key.publicKey.x963Representation)
     }
@@ -41,11 +41,15 @@ final class CryptoKitKeyStore: PlatformKeyStore, @unchecked Sendable {
     }
 
     func delete(alias: String) throws {
-        _ = lock.withLock { keys.removeValue(forKey: alias) }
+        lock.lock()
+        defer { lock.unlock() }
+        keys.removeValue(forKey: alias)
     }
 
     private func find(_ alias: String) throws -> P256.Signing.PrivateKey {
-        guard let key = lock.withLock({ keys[alias] }) else {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let key = keys[alias] else {
             throw PlatformKeyError.NotFound(alias: alias)
         }
         return key

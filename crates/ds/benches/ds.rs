@@ -12,7 +12,8 @@ use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use crosslock_ds::store::{
-    Accepted, DsStore, EpochOwner, Fanout, HostedConversation, Member, Pin, SqliteDsStore,
+    Accepted, ConversationStore, EpochOwner, Fanout, HostedConversation, InboxStore, Member, Pin,
+    SqliteDsStore,
 };
 use crosslock_wire::api::ds::DeviceRef;
 

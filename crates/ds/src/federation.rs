@@ -24,7 +24,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::PeerDs;
 use crate::error::DsError;
-use crate::store::{DsStore, OutboxEntry};
+use crate::store::{OutboxEntry, OutboxStore};
 
 /// Deliveries per federation request.
 const BATCH: usize = 256;
@@ -206,7 +206,7 @@ impl Federation {
     /// Starts one outbox pump per peer: deliver queued fan-out, retry with
     /// exponential backoff (1 s to 60 s) while the peer is down, slow or
     /// answers garbage. Runs until the runtime stops.
-    pub(crate) fn start_pumps(&self, store: Arc<dyn DsStore>) -> Vec<JoinHandle<()>> {
+    pub(crate) fn start_pumps(&self, store: Arc<dyn OutboxStore>) -> Vec<JoinHandle<()>> {
         self.peers
             .iter()
             .map(|peer| {
@@ -222,7 +222,7 @@ impl Federation {
     /// proof of its creation here when the peer asks for it (DS-FED-5).
     async fn deliver(
         &self,
-        store: &Arc<dyn DsStore>,
+        store: &Arc<dyn OutboxStore>,
         peer: &str,
         entries: &[OutboxEntry],
     ) -> Result<(), DsError> {
@@ -278,7 +278,7 @@ impl Federation {
     /// never take (a device revoked there since) does not block the rest.
     async fn send_group(
         &self,
-        store: &Arc<dyn DsStore>,
+        store: &Arc<dyn OutboxStore>,
         peer: &str,
         entries: &[OutboxEntry],
     ) -> (Vec<u64>, bool) {
@@ -312,7 +312,7 @@ impl Federation {
         (done, true)
     }
 
-    async fn pump(&self, store: Arc<dyn DsStore>, peer: String) {
+    async fn pump(&self, store: Arc<dyn OutboxStore>, peer: String) {
         let mut backoff = Duration::from_secs(1);
         loop {
             let kicked = self.kick.notified();

@@ -15,7 +15,7 @@ use crosslock_wire::api::ds::{DeviceRef, WakeUp};
 use tokio::sync::mpsc;
 
 use crate::config::PushSettings;
-use crate::store::DsStore;
+use crate::store::PushTokens;
 
 /// Where wake-ups go: the provider's push service.
 pub trait PushGateway: Send + Sync + std::fmt::Debug {
@@ -95,7 +95,7 @@ impl Pusher {
     /// Starts the batching task.
     pub(crate) fn start(
         gateway: Arc<dyn PushGateway>,
-        store: Arc<dyn DsStore>,
+        store: Arc<dyn PushTokens>,
         settings: PushSettings,
     ) -> Self {
         let (tx, mut rx) = mpsc::unbounded_channel::<DeviceRef>();

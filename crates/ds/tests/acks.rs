@@ -1,9 +1,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-//! Acknowledgements are batched in memory; `DsStore::flush` (which the DS
+//! Acknowledgements are batched in memory; `Maintenance::flush` (which the DS
 //! calls every second) writes them, so that a crash after a lone
 //! acknowledgement does not redeliver the item.
 
-use crosslock_ds::store::{DsStore, Fanout, Member, SqliteDsStore};
+use crosslock_ds::store::{
+    ConversationStore, Fanout, InboxStore, Maintenance, Member, SqliteDsStore,
+};
 use crosslock_wire::api::ds::DeviceRef;
 
 fn bob() -> DeviceRef {

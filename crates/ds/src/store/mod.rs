@@ -1,14 +1,22 @@
-//! What the delivery service keeps, behind one narrow trait.
+//! What the delivery service keeps, behind narrow traits by job:
+//! [`ConversationStore`] (hosting, ordering, fan-out), [`EpochLog`]
+//! (what accepted handshakes recorded per epoch), [`InboxStore`],
+//! [`OutboxStore`], [`PushTokens`] and [`Maintenance`]; [`DsStore`] is
+//! all of them, for wiring.
 //!
 //! Every method is one atomic transaction: a conversation's new state, the
 //! commit log entry and every inbox/outbox row of its fan-out land
 //! together or not at all, so an acknowledged submission survives a crash
 //! and a refused one leaves no trace. [`SqliteDsStore`] is the embedded
-//! default; the trait is shaped so a PostgreSQL backend maps each method to
-//! one transaction too.
+//! default; the traits are shaped so a PostgreSQL backend maps each method
+//! to one transaction too. [`MemoryDsStore`] keeps the same in memory, for
+//! tests. Every implementation passes the checks in [`testing`].
 
+mod memory;
 mod sqlite;
+pub mod testing;
 
+pub use memory::MemoryDsStore;
 pub use sqlite::{DsStoreMetrics, SqliteDsStore};
 
 use crosslock_wire::api::ds::DeviceRef;
@@ -204,24 +212,65 @@ pub struct Creation {
     pub created_at: u64,
 }
 
-/// The delivery service's storage.
-pub trait DsStore: Send + Sync + std::fmt::Debug {
+/// Where conversations live and what their hub accepted: the hub's
+/// ordering (DS-AUTH-1, one commit per epoch) and a follower's record of
+/// its hub (DS-FED-4, DS-FED-5). Each write lands with its whole fan-out
+/// (inbox rows here, outbox rows for peers) in one transaction.
+///
+/// Callers: the submission path (`submit.rs`, `report.rs`), the
+/// conversation lookup (`service.rs`) and the federation deliveries
+/// (`deliver.rs`).
+pub trait ConversationStore: Send + Sync {
     /// The conversation, if known here.
     fn conversation(&self, group_id: &[u8]) -> Result<Option<Hosting>, DsError>;
 
-    /// Creates a conversation hosted here from its first commit; fans the
-    /// commit's Welcome out. [`DsError::ConversationExists`] if the group
-    /// id is taken (here, hosted or followed).
+    /// Creates a conversation hosted here from its first commit, in one
+    /// transaction with its creation proof (DS-FED-5), the owner of epoch 1
+    /// (DS-AUTH-1) and the fan-out of its Welcome. A message id already
+    /// accepted in the conversation answers [`Outcome::Duplicate`] and
+    /// changes nothing. A higher era replaces a conversation hosted here
+    /// (the caller checked the submitter was a member); otherwise
+    /// [`DsError::ConversationExists`] if the group id is taken (hosted or
+    /// followed), and nothing is stored.
     fn create(
         &self,
         conversation: &HostedConversation,
         accepted: &Accepted,
     ) -> Result<Outcome, DsError>;
 
-    /// Records a message the hub accepted, atomically with its fan-out and
-    /// (for a commit) the new state.
+    /// Records a message the hub accepted, atomically with its fan-out,
+    /// (for a commit) the new state and its commit log entry, the epoch
+    /// owner it names and the authenticator it pins (DS-AUTH-1).
+    /// [`DsError::UnknownConversation`] unless the conversation is hosted
+    /// here; [`Outcome::Duplicate`] for a message id already accepted;
+    /// [`Outcome::Conflict`] for a state change from an epoch the
+    /// conversation left. Nothing is stored on any of these.
     fn accept(&self, accepted: &Accepted) -> Result<Outcome, DsError>;
 
+    /// Stores deliveries a hub forwarded for devices homed here, and
+    /// remembers the conversation's hub. Deliveries already waiting in the
+    /// recipient's inbox (same message id) are ignored. Returns the
+    /// recipients that got something new, sorted, each once.
+    /// [`DsError::NotTheHub`] if the conversation is hosted here or
+    /// followed at another hub (DS-FED-4); [`DsError::HubUnproven`] if it
+    /// is unknown here and `creation_proven` is false (DS-FED-5). Nothing
+    /// is stored on either.
+    fn deliver_from_hub(
+        &self,
+        hub: &str,
+        group_id: &[u8],
+        deliveries: &[Fanout],
+        creation_proven: bool,
+        at: u64,
+    ) -> Result<Vec<DeviceRef>, DsError>;
+}
+
+/// What accepted handshakes left behind per epoch, read back (written only
+/// by [`ConversationStore::accept`] and [`ConversationStore::create`]).
+///
+/// Callers: the epoch authenticator check (`service.rs`), commit retries,
+/// the external-commit limit and catch-up (`submit.rs`).
+pub trait EpochLog: Send + Sync {
     /// The pinned epoch authenticator of an epoch, if the device that
     /// opened the epoch claimed one in an accepted message (DS-AUTH-1).
     fn epoch_authenticator(
@@ -231,7 +280,9 @@ pub trait DsStore: Send + Sync + std::fmt::Debug {
         epoch: u64,
     ) -> Result<Option<[u8; 32]>, DsError>;
 
-    /// The accepted commits ending epochs `from_epoch..`, oldest first.
+    /// The accepted commits of the current era ending epochs
+    /// `from_epoch..`, oldest first; each [`Queued::seq`] is the epoch the
+    /// commit ended.
     fn commits(
         &self,
         group_id: &[u8],
@@ -239,55 +290,70 @@ pub trait DsStore: Send + Sync + std::fmt::Debug {
         limit: usize,
     ) -> Result<Vec<Queued>, DsError>;
 
-    /// External commits accepted in the conversation since `since`.
+    /// External commits accepted in the conversation (any era) at or after
+    /// `since`.
     fn external_commits_since(&self, group_id: &[u8], since: u64) -> Result<u64, DsError>;
+}
 
-    /// Stores deliveries a hub forwarded for devices homed here, and
-    /// remembers the conversation's hub. Deliveries already stored are
-    /// ignored. Returns the recipients that got something new.
-    /// [`DsError::NotTheHub`] if the conversation is hosted here or
-    /// followed at another hub; [`DsError::HubUnproven`] if it is unknown
-    /// here and `creation_proven` is false (DS-FED-5). Nothing is stored on
-    /// either.
-    fn deliver_from_hub(
-        &self,
-        hub: &str,
-        group_id: &[u8],
-        deliveries: &[Fanout],
-        creation_proven: bool,
-        at: u64,
-    ) -> Result<Vec<DeviceRef>, DsError>;
-
-    /// The GroupInfo a conversation hosted here was created with (epoch 1
-    /// of its current era, signed by its creator): the proof a follower
-    /// asks for before it accepts this provider as the hub (DS-FED-5).
-    /// Answers the GroupInfo, the tree beside it and the creation time.
-    fn creation(&self, group_id: &[u8]) -> Result<Option<Creation>, DsError>;
-
-    /// A device's inbox after position `after`, oldest first.
+/// Devices' inboxes.
+///
+/// Caller: the inbox routes (`routes.rs`).
+pub trait InboxStore: Send + Sync {
+    /// A device's inbox after position `after`, oldest first. Positions
+    /// grow in the order messages were stored and are never reused.
     fn inbox(&self, device: &DeviceRef, after: u64, limit: usize) -> Result<Vec<Queued>, DsError>;
 
-    /// Removes acknowledged messages (only the device's own).
+    /// Removes acknowledged messages (only the device's own: another
+    /// device's position removes nothing).
     fn ack(&self, device: &DeviceRef, seqs: &[u64]) -> Result<(), DsError>;
 
     /// Removes every message of the device up to and including `seq`
-    /// (a cursor acknowledgement: the device processed all of them).
+    /// (a cursor acknowledgement: the device processed all of them). A
+    /// device acknowledges positions it was given; a `seq` beyond them may
+    /// also hide, and remove, the device's own messages stored before the
+    /// acknowledgement is written (the SQLite store writes them in batches).
     fn ack_through(&self, device: &DeviceRef, seq: u64) -> Result<(), DsError>;
+}
 
-    /// The oldest outbox entries for `peer`.
+/// What the outbox pumps send to peer providers: the queued fan-out and
+/// the proof of creation a follower asks for (DS-FED-5).
+///
+/// Caller: the outbox pumps (`federation.rs`).
+pub trait OutboxStore: Send + Sync {
+    /// The oldest outbox entries for `peer`, in the order they were queued.
     fn outbox(&self, peer: &str, limit: usize) -> Result<Vec<OutboxEntry>, DsError>;
 
     /// Removes outbox entries the peer acknowledged.
     fn outbox_done(&self, seqs: &[u64]) -> Result<(), DsError>;
 
-    /// Registers a device's push token.
+    /// The GroupInfo a conversation hosted here was created with (epoch 1
+    /// of its current era, signed by its creator): the proof a follower
+    /// asks for before it accepts this provider as the hub (DS-FED-5).
+    /// Answers the GroupInfo, the tree beside it and the creation time;
+    /// `None` for a conversation not hosted here.
+    fn creation(&self, group_id: &[u8]) -> Result<Option<Creation>, DsError>;
+}
+
+/// Devices' push tokens.
+///
+/// Callers: the push registration route (`routes.rs`) and the pusher
+/// (`push.rs`).
+pub trait PushTokens: Send + Sync {
+    /// Registers a device's push token (replacing the one it had).
     fn set_push_token(&self, device: &DeviceRef, token: &str) -> Result<(), DsError>;
 
     /// A device's push token.
     fn push_token(&self, device: &DeviceRef) -> Result<Option<String>, DsError>;
+}
 
-    /// Deletes inbox messages, commits and idempotency records older than
-    /// `before`. Returns how many inbox messages expired.
+/// Retention and deferred writes.
+///
+/// Callers: the background tasks (`routes.rs`, `Ds::purge`).
+pub trait Maintenance: Send + Sync {
+    /// Deletes inbox messages, commits, idempotency records and epoch
+    /// authenticators and owners stored before `before`. Conversations,
+    /// creation proofs, outbox entries and push tokens stay. Returns how
+    /// many inbox messages expired.
     fn purge(&self, before: u64) -> Result<u64, DsError>;
 
     /// Writes what the store deferred (batched acknowledgements), so that a
@@ -295,4 +361,22 @@ pub trait DsStore: Send + Sync + std::fmt::Debug {
     fn flush(&self) -> Result<(), DsError> {
         Ok(())
     }
+}
+
+/// The delivery service's storage: every narrow trait, so the provider
+/// wires one value. Implemented for every type that implements them all.
+pub trait DsStore:
+    ConversationStore + EpochLog + InboxStore + OutboxStore + PushTokens + Maintenance + std::fmt::Debug
+{
+}
+
+impl<T> DsStore for T where
+    T: ConversationStore
+        + EpochLog
+        + InboxStore
+        + OutboxStore
+        + PushTokens
+        + Maintenance
+        + std::fmt::Debug
+{
 }

@@ -162,7 +162,7 @@ pub struct SqliteDsStore {
 /// transaction each would cost as much as accepting the messages. They are
 /// applied in batches (every 100 ms or 2000 acknowledgements, whichever
 /// first, on the next acknowledgement, and by the DS's once-a-second
-/// [`DsStore::flush`]) and hidden from inbox reads until then. Losing them
+/// [`Maintenance::flush`]) and hidden from inbox reads until then. Losing them
 /// in a crash only causes redeliveries the client recognises.
 #[derive(Debug, Default)]
 struct PendingAcks {
@@ -571,7 +571,7 @@ fn hosted_from_row(
     ))
 }
 
-impl DsStore for SqliteDsStore {
+impl ConversationStore for SqliteDsStore {
     fn conversation(&self, group_id: &[u8]) -> Result<Option<Hosting>, DsError> {
         let conn = self.reader();
         let row = conn
@@ -690,55 +690,6 @@ impl DsStore for SqliteDsStore {
         }
     }
 
-    fn epoch_authenticator(
-        &self,
-        group_id: &[u8],
-        era: u32,
-        epoch: u64,
-    ) -> Result<Option<[u8; 32]>, DsError> {
-        let conn = self.reader();
-        let auth: Option<Vec<u8>> = conn
-            .query_row(
-                "SELECT authenticator FROM epoch_authenticators WHERE group_id = ?1 AND era = ?2 AND epoch = ?3",
-                params![group_id, era, epoch],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(auth.and_then(|a| a.try_into().ok()))
-    }
-
-    fn commits(
-        &self,
-        group_id: &[u8],
-        from_epoch: u64,
-        limit: usize,
-    ) -> Result<Vec<Queued>, DsError> {
-        let conn = self.reader();
-        let mut stmt = conn.prepare_cached(
-            "SELECT c.epoch, c.message_id, c.envelope FROM commits c
-             JOIN conversations v ON v.group_id = c.group_id AND v.era = c.era
-             WHERE c.group_id = ?1 AND c.epoch >= ?2 ORDER BY c.epoch LIMIT ?3",
-        )?;
-        let rows = stmt.query_map(params![group_id, position(from_epoch), limit as i64], |r| {
-            Ok(Queued {
-                seq: r.get(0)?,
-                message_id: r.get(1)?,
-                envelope: r.get(2)?,
-                ratchet_tree: None,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    fn external_commits_since(&self, group_id: &[u8], since: u64) -> Result<u64, DsError> {
-        let conn = self.reader();
-        Ok(conn.query_row(
-            "SELECT COUNT(*) FROM commits WHERE group_id = ?1 AND external = 1 AND at >= ?2",
-            params![group_id, since],
-            |r| r.get(0),
-        )?)
-    }
-
     fn deliver_from_hub(
         &self,
         hub: &str,
@@ -796,26 +747,60 @@ impl DsStore for SqliteDsStore {
         woken.dedup();
         Ok(woken)
     }
+}
 
-    fn creation(&self, group_id: &[u8]) -> Result<Option<Creation>, DsError> {
-        Ok(self
-            .reader()
+impl EpochLog for SqliteDsStore {
+    fn epoch_authenticator(
+        &self,
+        group_id: &[u8],
+        era: u32,
+        epoch: u64,
+    ) -> Result<Option<[u8; 32]>, DsError> {
+        let conn = self.reader();
+        let auth: Option<Vec<u8>> = conn
             .query_row(
-                "SELECT c.group_info, c.ratchet_tree, v.created_at FROM creations c
-                 JOIN conversations v ON v.group_id = c.group_id AND v.era = c.era
-                 WHERE c.group_id = ?1 AND v.hub IS NULL",
-                params![group_id],
-                |r| {
-                    Ok(Creation {
-                        group_info: r.get(0)?,
-                        ratchet_tree: r.get(1)?,
-                        created_at: r.get(2)?,
-                    })
-                },
+                "SELECT authenticator FROM epoch_authenticators WHERE group_id = ?1 AND era = ?2 AND epoch = ?3",
+                params![group_id, era, epoch],
+                |r| r.get(0),
             )
-            .optional()?)
+            .optional()?;
+        Ok(auth.and_then(|a| a.try_into().ok()))
     }
 
+    fn commits(
+        &self,
+        group_id: &[u8],
+        from_epoch: u64,
+        limit: usize,
+    ) -> Result<Vec<Queued>, DsError> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(
+            "SELECT c.epoch, c.message_id, c.envelope FROM commits c
+             JOIN conversations v ON v.group_id = c.group_id AND v.era = c.era
+             WHERE c.group_id = ?1 AND c.epoch >= ?2 ORDER BY c.epoch LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![group_id, position(from_epoch), limit as i64], |r| {
+            Ok(Queued {
+                seq: r.get(0)?,
+                message_id: r.get(1)?,
+                envelope: r.get(2)?,
+                ratchet_tree: None,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn external_commits_since(&self, group_id: &[u8], since: u64) -> Result<u64, DsError> {
+        let conn = self.reader();
+        Ok(conn.query_row(
+            "SELECT COUNT(*) FROM commits WHERE group_id = ?1 AND external = 1 AND at >= ?2",
+            params![group_id, since],
+            |r| r.get(0),
+        )?)
+    }
+}
+
+impl InboxStore for SqliteDsStore {
     fn inbox(&self, device: &DeviceRef, after: u64, limit: usize) -> Result<Vec<Queued>, DsError> {
         let key = device_key(device);
         let (after, hidden): (u64, Vec<u64>) = {
@@ -863,7 +848,9 @@ impl DsStore for SqliteDsStore {
             *t = (*t).max(seq);
         })
     }
+}
 
+impl OutboxStore for SqliteDsStore {
     fn outbox(&self, peer: &str, limit: usize) -> Result<Vec<OutboxEntry>, DsError> {
         let conn = self.reader();
         let mut stmt = conn.prepare_cached(
@@ -893,13 +880,34 @@ impl DsStore for SqliteDsStore {
         {
             let mut stmt = tx.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?;
             for seq in seqs {
-                stmt.execute(params![seq])?;
+                stmt.execute(params![position(*seq)])?;
             }
         }
         tx.commit()?;
         Ok(())
     }
 
+    fn creation(&self, group_id: &[u8]) -> Result<Option<Creation>, DsError> {
+        Ok(self
+            .reader()
+            .query_row(
+                "SELECT c.group_info, c.ratchet_tree, v.created_at FROM creations c
+                 JOIN conversations v ON v.group_id = c.group_id AND v.era = c.era
+                 WHERE c.group_id = ?1 AND v.hub IS NULL",
+                params![group_id],
+                |r| {
+                    Ok(Creation {
+                        group_info: r.get(0)?,
+                        ratchet_tree: r.get(1)?,
+                        created_at: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+}
+
+impl PushTokens for SqliteDsStore {
     fn set_push_token(&self, device: &DeviceRef, token: &str) -> Result<(), DsError> {
         self.conn().execute(
             "INSERT INTO push_tokens (device, token) VALUES (?1, ?2)
@@ -919,11 +927,9 @@ impl DsStore for SqliteDsStore {
             )
             .optional()?)
     }
+}
 
-    fn flush(&self) -> Result<(), DsError> {
-        self.flush_acks()
-    }
-
+impl Maintenance for SqliteDsStore {
     fn purge(&self, before: u64) -> Result<u64, DsError> {
         self.flush_acks()?;
         let mut conn = self.conn();
@@ -940,6 +946,10 @@ impl DsStore for SqliteDsStore {
         tx.execute("DELETE FROM epoch_owners WHERE at < ?1", params![before])?;
         tx.commit()?;
         Ok(expired as u64)
+    }
+
+    fn flush(&self) -> Result<(), DsError> {
+        self.flush_acks()
     }
 }
 

@@ -217,10 +217,30 @@ class Scenario(private val options: Options, private val work: File) {
             "the reopened device lost its state"
         }
         // Into the chat with the iPhone's new phone (the old one is revoked:
-        // its keys are no longer proven, and sending to it is refused).
-        reopened.sendText(changed.conversation, "still here")
+        // its keys are no longer proven, and sending to it is refused). The
+        // new phone's keys may not be in a published transparency epoch yet
+        // (the provider closes one a second after a change): until they
+        // are, sending is refused (KT-MEMBER-3), and the app retries.
+        sendWhenProven(reopened, changed.conversation, "still here")
+        val proven = reopened.securityState(changed.conversation).members.first { it.number == iphone.first }
+        ensure(proven.transparency == "proven") { "the new iPhone's keys: ${proven.transparency}" }
         ensure(receiveText(ios2, "still here")) { "the new iPhone did not get the reopened device's text" }
         reopened.close()
+    }
+
+    /** Sends, retrying for up to ~15 s while key transparency has not
+     * proven a member's new keys yet. */
+    private fun sendWhenProven(device: CrosslockDevice, conversation: String, text: String) {
+        repeat(15) {
+            try {
+                device.sendText(conversation, text)
+                return
+            } catch (e: CrosslockException.Refused) {
+                if (!e.reason.contains("key transparency")) throw e
+                Thread.sleep(1000)
+            }
+        }
+        device.sendText(conversation, text)
     }
 
     /** Receives on a command-line device until `text` arrives (up to ~30 s). */

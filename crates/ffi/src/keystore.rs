@@ -245,11 +245,9 @@ fn platform_error(e: KeyStoreError) -> PlatformKeyError {
     }
 }
 
+/// A fresh alias suffix, from the environment's entropy (the OS source).
 fn random_suffix() -> Result<String, PlatformKeyError> {
-    let mut bytes = [0u8; 8];
-    getrandom::fill(&mut bytes).map_err(|e| PlatformKeyError::Backend {
-        reason: format!("no randomness: {e}"),
-    })?;
+    let bytes: [u8; 8] = crosslock_client::env::Environment::system().random();
     Ok(hex::encode(bytes))
 }
 

@@ -117,6 +117,11 @@ impl Narrator {
 }
 
 pub(crate) fn run(args: DemoArgs) -> ExitCode {
+    // The narration is on stdout; the services' logs go to stderr, only
+    // when asked for (step 6's attacks make them warn by design).
+    if std::env::var_os("RUST_LOG").is_some() {
+        crate::logging::init();
+    }
     let temp = match &args.dir {
         Some(_) => None,
         None => match tempfile::tempdir() {

@@ -1,6 +1,8 @@
 //! Structured logs on stderr for the long-running commands (`serve`,
-//! `kt witness`). `RUST_LOG` overrides the default level. The services log
-//! numbers only redacted and never keys or tokens.
+//! `kt witness`), and for `demo` and `chaos` when `RUST_LOG` is set.
+//! `RUST_LOG` overrides the default level. The services log numbers only
+//! redacted and never keys or tokens (tests/log_redaction.rs checks the
+//! demo's logs at trace level).
 
 /// Installs the subscriber once; later calls do nothing.
 pub(crate) fn init() {

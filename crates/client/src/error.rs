@@ -364,3 +364,30 @@ pub enum ReportRefusal {
 pub(crate) fn internal(e: impl std::fmt::Display) -> ClientError {
     ClientError::Internal(e.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Error messages name a participant by its redacted tag (GUIDE §3.7).
+    #[test]
+    fn messages_do_not_show_the_number() {
+        let n = PhoneNumber::parse("+15550100001").unwrap();
+        for e in [
+            ClientError::KeyPackageIdentityMismatch {
+                expected: n.clone(),
+            },
+            ClientError::MissingSuite {
+                number: n.clone(),
+                suite: Suite::P256Aes128,
+            },
+            ClientError::UnknownParticipant(n.clone()),
+        ] {
+            let text = e.to_string();
+            assert!(!text.contains("15550100001"), "{text}");
+            assert!(text.contains(&n.redacted()), "{text}");
+            let debug = format!("{e:?}");
+            assert!(!debug.contains("15550100001"), "{debug}");
+        }
+    }
+}

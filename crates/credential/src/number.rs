@@ -11,6 +11,12 @@ use std::str::FromStr;
 use sha2::{Digest, Sha256};
 
 /// A validated, normalised E.164 number, e.g. `+15551234567`.
+///
+/// `Display` and `Debug` print only the redacted tag ([`Self::redacted`]),
+/// so a number formatted into a log line or an error message by accident
+/// stays out of it (GUIDE §3.7). Wire formats, certificates, labels and
+/// storage keys take the real text explicitly: [`Self::as_str`] or
+/// [`Self::tel_uri`].
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PhoneNumber(String);
 
@@ -68,7 +74,9 @@ impl PhoneNumber {
         Ok(PhoneNumber(digits))
     }
 
-    /// The canonical text, `+15551234567`.
+    /// The canonical text, `+15551234567`: what wire formats, certificate
+    /// names, transparency labels and storage keys carry. Never for logs or
+    /// error messages (use `Display`, which redacts).
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -92,9 +100,11 @@ impl PhoneNumber {
     }
 }
 
+/// Display is the redacted tag (`num:1a2b3c4d`), never the number: `{}`,
+/// `to_string()` and tracing's `%` are safe in logs and errors.
 impl fmt::Display for PhoneNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.pad(&self.redacted())
     }
 }
 
@@ -169,11 +179,54 @@ mod tests {
     }
 
     #[test]
-    fn debug_does_not_leak_the_number() {
+    fn display_and_debug_do_not_leak_the_number() {
         let n = PhoneNumber::parse("+15551234567").unwrap();
-        let shown = format!("{n:?}");
-        assert!(!shown.contains("5551234567"), "{shown}");
-        assert!(shown.contains("num:"));
+        let tag = n.redacted();
+        assert!(tag.starts_with("num:") && tag.len() == 12, "{tag}");
+        for shown in [
+            format!("{n}"),
+            format!("{n:>20}"),
+            n.to_string(),
+            format!("{n:?}"),
+            format!("{n:#?}"),
+            format!("{:?}", Some(&n)),
+            format!("{}", format_args!("to {n}")),
+        ] {
+            assert!(!shown.contains("5551234567"), "{shown}");
+            assert!(shown.contains(&tag), "{shown}");
+        }
+        assert_eq!(n.to_string(), tag);
+        assert_eq!(format!("{n:?}"), format!("PhoneNumber({tag})"));
+        // Width and alignment apply to the tag, as to any string.
+        assert_eq!(format!("[{n:<14}]"), format!("[{tag}  ]"));
+    }
+
+    #[test]
+    fn wire_text_is_raw_and_round_trips() {
+        let n = PhoneNumber::parse("+447700900002").unwrap();
+        assert_eq!(n.as_str(), "+447700900002");
+        assert_eq!(n.tel_uri(), "tel:+447700900002");
+        assert_eq!(PhoneNumber::parse(n.as_str()).unwrap(), n);
+        assert_eq!(PhoneNumber::parse(&n.tel_uri()).unwrap(), n);
+        assert_eq!(n.as_str().parse::<PhoneNumber>().unwrap(), n);
+        // Displaying is one way: the tag does not parse back to a number.
+        assert!(PhoneNumber::parse(&n.to_string()).is_err());
+    }
+
+    /// `PhoneNumber` has no serde impl: the JSON bodies (`ClaimRequest`,
+    /// `NumberRequest`, …) hold the number as text taken with `as_str()`,
+    /// so what goes on the wire is the raw number and reads back equal.
+    #[test]
+    fn serialized_number_is_raw_while_formatting_is_redacted() {
+        let n = PhoneNumber::parse("+15550100001").unwrap();
+        let body = serde_json::json!({ "number": n.as_str() }).to_string();
+        assert_eq!(body, r#"{"number":"+15550100001"}"#);
+        let back: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let text = back["number"].as_str().unwrap();
+        assert_eq!(PhoneNumber::parse(text).unwrap(), n);
+        for shown in [format!("{n}"), format!("{n:?}")] {
+            assert!(!shown.contains("15550100001"), "{shown}");
+        }
     }
 
     proptest! {
@@ -183,6 +236,16 @@ mod tests {
                 prop_assert_eq!(PhoneNumber::parse(n.as_str()).unwrap(), n.clone());
                 prop_assert!(n.as_str().starts_with('+'));
                 prop_assert!(n.as_str()[1..].bytes().all(|b| b.is_ascii_digit()));
+            }
+        }
+
+        #[test]
+        fn formatting_never_shows_the_number(digits in "[1-9][0-9]{8,14}") {
+            let n = PhoneNumber::parse(&format!("+{digits}")).unwrap();
+            for shown in [format!("{n}"), format!("{n:?}"), n.to_string()] {
+                // The tag has 8 hex digits: a 9-digit run cannot hide in it.
+                prop_assert!(!shown.contains(&digits), "{}", shown);
+                prop_assert!(!shown.contains('+'), "{}", shown);
             }
         }
     }

@@ -208,7 +208,7 @@ impl Phone {
                 Err(ClientError::Storage(e)) => return Err(Broken(format!("device store: {e}"))),
                 Err(e) => {
                     self.refused += 1;
-                    tracing::warn!(phone = %self.number, error = %e, "delivered item refused");
+                    tracing::warn!(phone = %self.dir.number(), error = %e, "delivered item refused");
                     self.refused_why.push(e.to_string());
                 }
             }
@@ -242,7 +242,7 @@ impl Phone {
     /// then reports the block.
     async fn prove_members(&mut self, id: &ConversationId) {
         if let Err(e) = self.dir.prove_members(id).await {
-            tracing::debug!(phone = %self.number, error = %e, "lookups for new members failed; retried before sending");
+            tracing::debug!(phone = %self.dir.number(), error = %e, "lookups for new members failed; retried before sending");
         }
     }
 

@@ -383,7 +383,7 @@ pub(crate) async fn maintain(dir: &mut Messenger, report: &mut Report) -> Result
 /// Follows the device's life until Ctrl-C: lifecycle jobs when due, the
 /// inbox, each event printed as it arrives.
 pub(crate) async fn listen(dir: &mut Messenger, json_lines: bool) -> Result<(), Failure> {
-    eprintln!("listening for {}; Ctrl-C stops", dir.settings().number);
+    eprintln!("listening for {}; Ctrl-C stops", dir.number());
     struct Printer {
         json_lines: bool,
     }

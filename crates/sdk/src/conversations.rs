@@ -217,6 +217,35 @@ pub(crate) async fn prove_members(
     Ok(needed.len())
 }
 
+/// Runs `op` (a send) once every member's keys are proven: looks up the
+/// unproven members first, and when the client core still refuses
+/// because a member's newest keys are not in a published epoch yet (a
+/// contact who enrolled a moment ago), waits a second and looks again, a
+/// few times (KT-MEMBER-3). A refuted member is never waited for.
+pub(crate) async fn with_proven_members<T>(
+    m: &mut Messenger,
+    id: &ConversationId,
+    mut op: impl FnMut(&mut crosslock_client::Device) -> Result<T, crosslock_client::ClientError>,
+) -> Result<T, SdkError> {
+    let mut tries = 0;
+    loop {
+        prove_members(m, id).await?;
+        match op(&mut m.device) {
+            Err(crosslock_client::ClientError::TransparencyBlocked(block))
+                if block.refuted.is_empty() && tries < CLAIM_RETRIES =>
+            {
+                tries += 1;
+                tracing::debug!(
+                    unproven = block.unproven.len(),
+                    "waiting for members' keys to be published"
+                );
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
 /// Relays this device's own lookup proof into `id` (KT-MEMBER-4), so
 /// members at other providers can prove its keys. Skipped (and logged)
 /// when the provider has no transparency log or has not published this

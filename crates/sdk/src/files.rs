@@ -145,9 +145,10 @@ pub(crate) async fn announce(
     id: &ConversationId,
     uploaded: &Uploaded,
 ) -> Result<(), SdkError> {
-    let sent = m
-        .device
-        .send_file(id, &uploaded.file, uploaded.download.clone(), None)?;
+    let sent = conversations::with_proven_members(m, id, |d| {
+        d.send_file(id, &uploaded.file, uploaded.download.clone(), None)
+    })
+    .await?;
     post_in_order(m, sent).await
 }
 

@@ -443,8 +443,7 @@ impl Messenger {
 
     /// Sends a text; returns its transport id.
     pub async fn send_text(&mut self, id: &ConversationId, text: &str) -> Result<Sent, SdkError> {
-        conversations::prove_members(self, id).await?;
-        let sent = self.device.send_text(id, text)?;
+        let sent = conversations::with_proven_members(self, id, |d| d.send_text(id, text)).await?;
         self.ds()?.message(&sent.outbound.envelope).await?;
         Ok(Sent {
             message_id: sent.outbound.message_id,
@@ -460,11 +459,14 @@ impl Messenger {
         id: &ConversationId,
         active: bool,
     ) -> Result<Option<Sent>, SdkError> {
-        conversations::prove_members(self, id).await?;
-        let sent = match self.device.send_typing(id, active) {
+        let sent = match conversations::with_proven_members(self, id, |d| d.send_typing(id, active))
+            .await
+        {
             Ok(sent) => sent,
-            Err(crosslock_client::ClientError::NotNegotiated { .. }) => return Ok(None),
-            Err(e) => return Err(e.into()),
+            Err(SdkError::Client(crosslock_client::ClientError::NotNegotiated { .. })) => {
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
         };
         self.ds()?.message(&sent.outbound.envelope).await?;
         Ok(Some(Sent {

@@ -122,16 +122,7 @@ pub(crate) async fn open_chat(m: &mut Messenger, peer: &str) -> Result<Started, 
         });
     }
     let participants = claim(m, &peer).await?;
-    let pending = m
-        .device
-        .create_conversation(NewConversation::OneToOne, &[participants])?;
-    let id = pending.conversation.clone();
-    let epoch = submit(m, &pending).await?;
-    announce_own_proof(m, &id).await?;
-    Ok(Started {
-        conversation: id,
-        epoch: Some(epoch),
-    })
+    start(m, NewConversation::OneToOne, &[participants]).await
 }
 
 /// A group with every device of each member.
@@ -145,12 +136,20 @@ pub(crate) async fn create_group(
         participants.push(claim(m, &n).await?);
     }
     let group_id: [u8; 16] = m.env.random();
-    let pending = m.device.create_conversation(
-        NewConversation::Group {
-            group_id: group_id.to_vec(),
-        },
-        &participants,
-    )?;
+    let group = NewConversation::Group {
+        group_id: group_id.to_vec(),
+    };
+    start(m, group, &participants).await
+}
+
+/// Creates the conversation, has the DS accept it, and relays this
+/// device's own lookup proof into it (KT-MEMBER-4).
+async fn start(
+    m: &mut Messenger,
+    kind: NewConversation,
+    participants: &[ParticipantKeyPackages],
+) -> Result<Started, SdkError> {
+    let pending = m.device.create_conversation(kind, participants)?;
     let id = pending.conversation.clone();
     let epoch = submit(m, &pending).await?;
     announce_own_proof(m, &id).await?;

@@ -382,20 +382,7 @@ async fn fetch(
     target: &Path,
     progress: &dyn Progress,
 ) -> Result<(), SdkError> {
-    let url = file.download.url.as_str();
-    let mut response = m
-        .api
-        .http_for(url)?
-        .get(url)
-        .send()
-        .await
-        .map_err(|e| SdkError::network(format!("download: {e}")))?;
-    if !response.status().is_success() {
-        return Err(SdkError::refused(format!(
-            "download: HTTP {} (expired or removed?)",
-            response.status()
-        )));
-    }
+    let mut response = m.api.download(&file.download.url).await?;
     let folder = target.parent().unwrap_or(Path::new("."));
     let mut blob = tempfile::tempfile_in(folder).map_err(io(folder))?;
     let total = file.ciphertext_size;

@@ -140,6 +140,13 @@ fn key_store(store: &Arc<dyn StateStore>, options: &Options) -> Arc<dyn KeyStore
     }
 }
 
+/// The device's encrypted database in `dir`.
+fn open_database(dir: &Path, key: &[u8; 32]) -> Result<Arc<SqliteStore>, SdkError> {
+    SqliteStore::open(&dir.join(storage::DATABASE), &DatabaseKey::new(*key))
+        .map(Arc::new)
+        .map_err(|e| SdkError::internal(format!("device database: {e}")))
+}
+
 impl Messenger {
     // ---- Set-up --------------------------------------------------------
 
@@ -172,10 +179,7 @@ impl Messenger {
                 k
             }
         };
-        let sqlite = Arc::new(
-            SqliteStore::open(&dir.join(storage::DATABASE), &DatabaseKey::new(*key))
-                .map_err(|e| SdkError::internal(format!("device database: {e}")))?,
-        );
+        let sqlite = open_database(dir, &key)?;
         let store: Arc<dyn StateStore> = sqlite.clone();
         let device = Device::create(
             store.clone(),
@@ -229,10 +233,7 @@ impl Messenger {
             Some(k) => k.clone(),
             None => storage::read_database_key(dir)?,
         };
-        let sqlite = Arc::new(
-            SqliteStore::open(&dir.join(storage::DATABASE), &DatabaseKey::new(*key))
-                .map_err(|e| SdkError::internal(format!("device database: {e}")))?,
-        );
+        let sqlite = open_database(dir, &key)?;
         let store: Arc<dyn StateStore> = wrap(sqlite.clone());
         let config = descriptor::device_config(&settings.provider)?;
         let device = Device::open(

@@ -99,20 +99,7 @@ pub(crate) async fn open(
     id: &ConversationId,
     delivered: &MetadataDownload,
 ) -> Result<(), SdkError> {
-    let url = delivered.download.url.as_str();
-    let response = m
-        .api
-        .http_for(url)?
-        .get(url)
-        .send()
-        .await
-        .map_err(|e| SdkError::network(format!("download: {e}")))?;
-    if !response.status().is_success() {
-        return Err(SdkError::refused(format!(
-            "download: HTTP {} (expired or removed?)",
-            response.status()
-        )));
-    }
+    let response = m.api.download(&delivered.download.url).await?;
     if response
         .content_length()
         .is_some_and(|n| n > delivered.ciphertext_size)

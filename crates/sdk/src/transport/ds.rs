@@ -107,17 +107,8 @@ impl DsClient {
         limit: usize,
         wait_secs: u64,
     ) -> Result<InboxPage, SdkError> {
-        let response = self
-            .http
-            .get(format!(
-                "{}/v1/ds/inbox?after={after}&limit={limit}&wait={wait_secs}",
-                self.base
-            ))
-            .bearer_auth(&self.token)
-            .send()
+        self.get_inbox(&format!("after={after}&limit={limit}&wait={wait_secs}"))
             .await
-            .map_err(|e| SdkError::network(format!("delivery service: {e}")))?;
-        Self::answer("/v1/ds/inbox", response).await
     }
 
     /// Acknowledges every item up to and including `ack_through`, then
@@ -129,12 +120,16 @@ impl DsClient {
         limit: usize,
         wait_secs: u64,
     ) -> Result<InboxPage, SdkError> {
+        self.get_inbox(&format!(
+            "after={ack_through}&ack_through={ack_through}&limit={limit}&wait={wait_secs}"
+        ))
+        .await
+    }
+
+    async fn get_inbox(&self, query: &str) -> Result<InboxPage, SdkError> {
         let response = self
             .http
-            .get(format!(
-                "{}/v1/ds/inbox?after={ack_through}&ack_through={ack_through}&limit={limit}&wait={wait_secs}",
-                self.base
-            ))
+            .get(format!("{}/v1/ds/inbox?{query}", self.base))
             .bearer_auth(&self.token)
             .send()
             .await

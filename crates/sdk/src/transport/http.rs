@@ -150,6 +150,24 @@ impl Api {
             })
     }
 
+    /// Starts downloading `url` from this provider or a peer it describes
+    /// (PROV-TLS-1: nobody else); refuses an answer that is not a success.
+    pub async fn download(&self, url: &str) -> Result<reqwest::Response, SdkError> {
+        let response = self
+            .http_for(url)?
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| SdkError::network(format!("download: {e}")))?;
+        if !response.status().is_success() {
+            return Err(SdkError::refused(format!(
+                "download: HTTP {} (expired or removed?)",
+                response.status()
+            )));
+        }
+        Ok(response)
+    }
+
     pub fn base(&self) -> &str {
         &self.base
     }

@@ -31,6 +31,7 @@ pub mod keys;
 pub mod lifecycle;
 mod messenger;
 pub mod metadata;
+mod recovery;
 pub mod revocations;
 pub mod storage;
 mod sync;

@@ -13,7 +13,7 @@ use crosslock_wire::api::ds::SubmitReport;
 use crate::error::SdkError;
 use crate::events::Event;
 use crate::messenger::Messenger;
-use crate::{conversations, enroll, files, metadata};
+use crate::{conversations, enroll, files, metadata, recovery};
 
 /// The most inbox items fetched in one page.
 const PAGE: usize = 500;
@@ -42,6 +42,9 @@ pub(crate) async fn sync(m: &mut Messenger, wait_secs: u64) -> Result<Vec<Event>
                 Ok(r) => r,
                 Err(e) => {
                     tracing::info!(message_id = %item.message_id, error = %e, "inbox item refused");
+                    if let Some(id) = recovery::report_failure(m, item, &e).await? {
+                        touched.push(id);
+                    }
                     events.push(Event::Undecryptable {
                         message_id: item.message_id.clone(),
                         error: e.to_string(),
@@ -202,13 +205,18 @@ pub(crate) async fn sync(m: &mut Messenger, wait_secs: u64) -> Result<Vec<Event>
                 reason,
                 reporter,
                 sent_by_us,
-            } => events.push(Event::NegativeReport {
-                conversation,
-                failed_message_id,
-                reason,
-                reporter,
-                sent_by_us,
-            }),
+            } => {
+                if sent_by_us {
+                    recovery::resend(m, &conversation, &failed_message_id).await?;
+                }
+                events.push(Event::NegativeReport {
+                    conversation,
+                    failed_message_id,
+                    reason,
+                    reporter,
+                    sent_by_us,
+                });
+            }
             Received::Receipt(r) => events.push(Event::Receipt {
                 conversation: r.conversation,
                 from: r.sender,

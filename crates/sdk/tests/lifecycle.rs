@@ -297,3 +297,97 @@ async fn a_provider_with_another_root_is_refused() {
     assert!(!dir.path().join("x").join("device.json").exists());
     provider.shutdown().await;
 }
+
+/// The recovery ladder: Bob's phone loses a conversation's group state
+/// (a restore from an old backup). Alice's next message fails for him; the
+/// SDK rejoins by external commit and reports it in a signed negative
+/// IMDN; Alice's SDK resends it, and Bob reads it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_group_state_is_recovered_and_the_message_resent() {
+    use base64::Engine as _;
+    use crosslock_client::store::{DatabaseKey, SqliteStore, StateStore, Table, Write, WriteBatch};
+
+    let dir = tempfile::tempdir().unwrap();
+    let provider = provider(dir.path()).await;
+    let (alice_clock, bob_clock) = (clock(), clock());
+    let mut alice = phone(
+        dir.path(),
+        "alice",
+        ALICE,
+        DeviceProfile::Android,
+        &provider,
+        &alice_clock,
+        false,
+    )
+    .await;
+    let mut bob = phone(
+        dir.path(),
+        "bob",
+        BOB,
+        DeviceProfile::Ios,
+        &provider,
+        &bob_clock,
+        false,
+    )
+    .await;
+    let chat = alice.open_chat(BOB).await.unwrap().conversation;
+    alice.send_text(&chat, "before").await.unwrap();
+    until(
+        &mut bob,
+        |e| matches!(e, Event::Text { text, .. } if text == "before"),
+    )
+    .await;
+
+    // Bob's group state for the chat is gone; the conversation record stays.
+    let bob_dir = dir.path().join("bob");
+    drop(bob);
+    let key: [u8; 32] = base64::engine::general_purpose::STANDARD
+        .decode(
+            std::fs::read_to_string(bob_dir.join("state.key"))
+                .unwrap()
+                .trim(),
+        )
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let store = SqliteStore::open(&bob_dir.join("state.db"), &DatabaseKey::new(key)).unwrap();
+    store
+        .commit(WriteBatch(vec![Write::Delete(
+            Table::GroupState,
+            chat.as_bytes().to_vec(),
+        )]))
+        .unwrap();
+    drop(store);
+    let mut bob = Messenger::open(&bob_dir, options(&bob_clock)).unwrap();
+
+    let lost = alice.send_text(&chat, "you will miss this").await.unwrap();
+    let got = until(&mut bob, |e| matches!(e, Event::Undecryptable { .. })).await;
+    assert!(
+        got.iter()
+            .any(|e| matches!(e, Event::Undecryptable { message_id, .. } if *message_id == lost.message_id)),
+        "{got:?}"
+    );
+    // Alice hears of it, signed by Bob's rejoined device, and resends.
+    let got = until(&mut alice, |e| matches!(e, Event::NegativeReport { .. })).await;
+    assert!(got.iter().any(|e| matches!(
+        e,
+        Event::NegativeReport { failed_message_id, sent_by_us: true, .. } if *failed_message_id == lost.message_id
+    )));
+    until(
+        &mut bob,
+        |e| matches!(e, Event::Text { text, .. } if text == "you will miss this"),
+    )
+    .await;
+    // Both are in the same epoch again and keep talking.
+    assert_eq!(
+        alice.security_state(&chat).unwrap().epoch_authenticator,
+        bob.security_state(&chat).unwrap().epoch_authenticator
+    );
+    bob.send_text(&chat, "back").await.unwrap();
+    until(
+        &mut alice,
+        |e| matches!(e, Event::Text { text, .. } if text == "back"),
+    )
+    .await;
+    provider.shutdown().await;
+}

@@ -778,6 +778,16 @@ impl Device {
         recovery::new_era(self, id, participants)
     }
 
+    /// The conversation an inbox item belongs to (its MLS message's group
+    /// id), read without processing it: for reporting a message this
+    /// device could not process (RCC.16 negative delivery IMDN). `None`
+    /// for what does not parse or names no group (a Welcome).
+    pub fn conversation_of(envelope: &[u8]) -> Option<ConversationId> {
+        let envelope = crosslock_wire::cpim::MlsEnvelope::decode(envelope).ok()?;
+        let message = mls_rs::MlsMessage::from_bytes(&envelope.body).ok()?;
+        ConversationId::new(message.group_id()?.to_vec())
+    }
+
     // ---- Maintenance --------------------------------------------------------
 
     /// Housekeeping to call now and then (e.g. daily): forgets message ids

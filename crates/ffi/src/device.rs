@@ -102,6 +102,9 @@ fn options(keys: DeviceKeys) -> Result<Options, CrosslockError> {
         platform_keys: keys.key_store.map(|k| {
             Arc::new(ForeignKeyStore::new(k)) as Arc<dyn crosslock_client::keystore::KeyStore>
         }),
+        // An app syncs in the background (after a push) before anyone
+        // reads: it says "read" itself, with `sendDisplayReceipt`.
+        read_receipts: false,
         ..Options::default()
     })
 }

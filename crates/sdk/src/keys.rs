@@ -20,7 +20,10 @@ use crosslock_client::credential::{KeyAlgorithm, PublicKey};
 use crosslock_client::keystore::{KeyStore, KeyStoreError, SoftwareKeyStore};
 
 /// The platform's key store for the algorithms it holds in hardware, and
-/// software keys in the encrypted database for the rest.
+/// software keys in the encrypted database for the rest: a key the
+/// platform answers `Unsupported` for falls back, except P-256, which
+/// every supported phone holds in hardware (its refusal is the app's
+/// error to see).
 #[derive(Debug, Clone)]
 pub struct PlatformKeys {
     platform: Arc<dyn KeyStore>,
@@ -38,7 +41,15 @@ impl PlatformKeys {
 impl KeyStore for PlatformKeys {
     fn generate(&self, alias: &str, algorithm: KeyAlgorithm) -> Result<PublicKey, KeyStoreError> {
         match self.platform.generate(alias, algorithm) {
-            Err(KeyStoreError::Unsupported(_)) => self.software.generate(alias, algorithm),
+            // Only what no phone's hardware signs falls back. A P-256 key
+            // the platform refuses is an error the app must see: made in
+            // software silently, the credential key would not be where
+            // the app (and its attestation) says it is.
+            Err(KeyStoreError::Unsupported(a))
+                if a == algorithm && algorithm != KeyAlgorithm::EcdsaP256 =>
+            {
+                self.software.generate(alias, algorithm)
+            }
             other => other,
         }
     }
@@ -125,5 +136,38 @@ mod tests {
         keys.delete("e").unwrap();
         assert!(keys.sign("p", b"m").is_err());
         assert!(keys.sign("e", b"m").is_err());
+    }
+
+    /// A platform that cannot make a P-256 key says so; the key is not
+    /// made in software behind the app's back.
+    #[test]
+    fn a_p256_key_the_platform_refuses_is_not_made_in_software() {
+        let fallback = software();
+        let keys = PlatformKeys::new(Arc::new(NoHardware), fallback.clone());
+        assert!(matches!(
+            keys.generate("p", KeyAlgorithm::EcdsaP256),
+            Err(KeyStoreError::Unsupported(KeyAlgorithm::EcdsaP256))
+        ));
+        assert!(fallback.public_key("p").is_err());
+        keys.generate("e", KeyAlgorithm::Ed25519).unwrap();
+    }
+
+    /// A platform with no hardware key store at all.
+    #[derive(Debug)]
+    struct NoHardware;
+
+    impl KeyStore for NoHardware {
+        fn generate(&self, _: &str, a: KeyAlgorithm) -> Result<PublicKey, KeyStoreError> {
+            Err(KeyStoreError::Unsupported(a))
+        }
+        fn public_key(&self, alias: &str) -> Result<PublicKey, KeyStoreError> {
+            Err(KeyStoreError::NotFound(alias.into()))
+        }
+        fn sign(&self, alias: &str, _: &[u8]) -> Result<Vec<u8>, KeyStoreError> {
+            Err(KeyStoreError::NotFound(alias.into()))
+        }
+        fn delete(&self, alias: &str) -> Result<(), KeyStoreError> {
+            Err(KeyStoreError::NotFound(alias.into()))
+        }
     }
 }

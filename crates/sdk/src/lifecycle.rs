@@ -79,7 +79,11 @@ pub(crate) async fn maintain(m: &mut Messenger) -> Result<Maintained, SdkError> 
         Err(e) => done.failed.push(("revocations", e.to_string())),
     }
 
-    if now.saturating_sub(m.settings.lifecycle.maintained_at) >= schedule.maintenance_secs {
+    if due(
+        m.settings.lifecycle.maintained_at,
+        now,
+        schedule.maintenance_secs,
+    ) {
         m.device.maintenance()?;
         // Deleted key material must leave the write-ahead log too.
         if let Some(sqlite) = &m.sqlite {
@@ -95,7 +99,11 @@ pub(crate) async fn maintain(m: &mut Messenger) -> Result<Maintained, SdkError> 
         return Ok(done);
     }
 
-    if now.saturating_sub(m.settings.lifecycle.key_packages_at) >= schedule.key_packages_secs {
+    if due(
+        m.settings.lifecycle.key_packages_at,
+        now,
+        schedule.key_packages_secs,
+    ) {
         match enroll::refill_key_packages(m).await {
             Ok(n) => {
                 done.key_packages_uploaded = n;
@@ -149,6 +157,13 @@ pub(crate) async fn maintain(m: &mut Messenger) -> Result<Maintained, SdkError> 
     Ok(done)
 }
 
+/// Whether a job last done `at` is due again `every` seconds later. A
+/// time in the future (the phone's clock was ahead once) counts as due:
+/// a clock set back must not stop key erasure for months.
+pub(crate) fn due(at: u64, now: u64, every: u64) -> bool {
+    at > now || now - at >= every
+}
+
 /// Whether this device must present its credential in `id` again: the
 /// last time it did (its commit there, joining, or the first time the
 /// lifecycle saw the conversation) is `credential_refresh_secs` ago.
@@ -163,7 +178,7 @@ fn refresh_due(m: &mut Messenger, id: &ConversationId, now: u64) -> Result<bool,
         m.save()?;
         return Ok(false);
     };
-    if now.saturating_sub(at) < m.schedule.credential_refresh_secs {
+    if !due(at, now, m.schedule.credential_refresh_secs) {
         return Ok(false);
     }
     let state = m.device.security_state(id)?;

@@ -436,8 +436,12 @@ impl Messenger {
     ) -> Result<(), SdkError> {
         let peer = conversations::number(peer)?;
         self.device.confirm_safety_number(id, &peer, scanned)?;
-        let mut ignored = Vec::new();
-        sync::key_changes(self, id, &mut ignored)
+        // That contact's change is settled; others' still stand.
+        self.settings
+            .lifecycle
+            .key_changes
+            .remove(&(hex::encode(id.as_bytes()), peer.as_str().to_owned()));
+        self.save()
     }
 
     // ---- Messages ------------------------------------------------------

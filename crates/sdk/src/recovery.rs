@@ -6,7 +6,7 @@
 //! original (RCV-RESEND-2). Beyond the resend limit the app starts a new
 //! era (`Device::new_era`).
 
-use crosslock_client::{ClientError, ConversationId, Device};
+use crosslock_client::{ClientError, ConversationId, ConversationStatus, Device};
 use crosslock_wire::api::ds::{InboxItem, SubmitReport};
 
 use crate::conversations;
@@ -15,36 +15,45 @@ use crate::messenger::Messenger;
 
 /// Reports an inbox item the client core refused, when the refusal is one
 /// the sender should hear of and the item belongs to a conversation this
-/// device has; rejoins first when the group state is gone. Returns the
-/// conversation when something was done. A step that fails is logged:
-/// the refusal itself stands either way.
+/// device is still an active member of; rejoins first when the group
+/// state is gone. Returns the conversation when something was done.
+/// Best-effort: a step that fails is logged and the refusal stands (a
+/// member who removed us, or a DS that refuses the report, must never
+/// hold the inbox up).
 pub(crate) async fn report_failure(
     m: &mut Messenger,
     item: &InboxItem,
     error: &ClientError,
-) -> Result<Option<ConversationId>, SdkError> {
-    let Some(reason) = error.rcc16_failure_reason() else {
-        return Ok(None);
-    };
-    let Some(id) = Device::conversation_of(&item.envelope.0) else {
-        return Ok(None);
-    };
-    if !m.device.conversations()?.contains(&id) {
-        return Ok(None);
+) -> Option<ConversationId> {
+    let reason = error.rcc16_failure_reason()?;
+    let id = Device::conversation_of(&item.envelope.0)?;
+    match m.device.security_state(&id) {
+        Ok(state) if state.status == ConversationStatus::Active => {}
+        // Still a member by our records, the state lost: rejoin first.
+        Err(ClientError::RejoinRequired) => {}
+        // Unknown, ended, or we were removed: nobody to report to.
+        _ => return None,
     }
-    if matches!(error, ClientError::RejoinRequired)
-        && let Err(e) = rejoin(m, &id).await
-    {
-        tracing::info!(error = %e, "rejoin failed; the message is not reported");
-        return Ok(None);
-    }
-    let report = match m.device.negative_report(&id, &item.message_id, reason) {
-        Ok(report) => report,
+    match report(m, &id, item, error, reason).await {
+        Ok(()) => Some(id),
         Err(e) => {
-            tracing::info!(error = %e, "negative report not made");
-            return Ok(None);
+            tracing::info!(error = %e, "failed message not reported");
+            None
         }
-    };
+    }
+}
+
+async fn report(
+    m: &mut Messenger,
+    id: &ConversationId,
+    item: &InboxItem,
+    error: &ClientError,
+    reason: u8,
+) -> Result<(), SdkError> {
+    if matches!(error, ClientError::RejoinRequired) {
+        rejoin(m, id).await?;
+    }
+    let report = m.device.negative_report(id, &item.message_id, reason)?;
     m.ds()?
         .report(&SubmitReport {
             group_id: id.as_bytes().to_vec().into(),
@@ -52,7 +61,7 @@ pub(crate) async fn report_failure(
             envelope: report.envelope.into(),
         })
         .await?;
-    Ok(Some(id))
+    Ok(())
 }
 
 /// Rejoins `id` by external commit from the GroupInfo and tree the DS
@@ -64,18 +73,16 @@ async fn rejoin(m: &mut Messenger, id: &ConversationId) -> Result<u64, SdkError>
 }
 
 /// Resends a message of ours a member reported it could not process.
-pub(crate) async fn resend(
-    m: &mut Messenger,
-    id: &ConversationId,
-    failed_message_id: &str,
-) -> Result<(), SdkError> {
-    match m.device.resend_after_report(id, failed_message_id) {
-        Ok(sent) => {
-            m.ds()?.message(&sent.outbound.envelope).await?;
-        }
-        // Past the resend limit (a new era is the app's call) or no
-        // longer kept: nothing to resend.
-        Err(e) => tracing::info!(error = %e, "reported message not resent"),
+/// Best-effort: past the resend limit (a new era is the app's call), no
+/// longer kept, or not accepted now, it is logged and left.
+pub(crate) async fn resend(m: &mut Messenger, id: &ConversationId, failed_message_id: &str) {
+    let result = async {
+        let sent = m.device.resend_after_report(id, failed_message_id)?;
+        m.ds()?.message(&sent.outbound.envelope).await?;
+        Ok::<_, SdkError>(())
     }
-    Ok(())
+    .await;
+    if let Err(e) = result {
+        tracing::info!(error = %e, "reported message not resent");
+    }
 }

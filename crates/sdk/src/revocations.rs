@@ -37,7 +37,7 @@ pub(crate) async fn refresh(m: &mut Messenger) -> Result<Refreshed, SdkError> {
             .get(&home.name)
             .copied()
             .unwrap_or((0, 0));
-        if at + REFRESH_SECS > now && at != 0 {
+        if at != 0 && !crate::lifecycle::due(at, now, REFRESH_SECS) {
             continue;
         }
         // The first home is this device's own provider.

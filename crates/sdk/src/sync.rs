@@ -18,17 +18,25 @@ use crate::{conversations, enroll, files, metadata, recovery};
 /// The most inbox items fetched in one page.
 const PAGE: usize = 500;
 
-/// Fetches the inbox once (waiting up to `wait_secs` for something) and
-/// processes it. Acknowledges only what the client core stored or
-/// refused for good: a crash before the acknowledgement redelivers, and
-/// the replay ledger makes the second delivery a no-op.
+/// Hands over what the client core kept but the app never got, then
+/// fetches the inbox once (waiting up to `wait_secs` for something) and
+/// processes it. The DS's items are acknowledged once the client core
+/// stored or refused them (a crash before redelivers; the replay ledger
+/// makes the second delivery a no-op); the client core keeps each
+/// decrypted message until the events are on their way to the app.
 pub(crate) async fn sync(m: &mut Messenger, wait_secs: u64) -> Result<Vec<Event>, SdkError> {
     let ds = m.ds()?;
-    let page = ds.inbox(0, PAGE, wait_secs).await?;
     let mut events = Vec::new();
+    let mut reads = Reads::default();
+    // Messages the client core decrypted and kept but the app never got
+    // (the last sync failed, or the app died, before it returned them).
+    let mut delivered = Vec::new();
+    for msg in m.device.undelivered()? {
+        events.push(message_event(m, &msg, &mut reads).await?);
+        delivered.push(msg.delivery);
+    }
+    let page = ds.inbox(0, PAGE, wait_secs).await?;
     let mut seqs = Vec::new();
-    let mut mimi_reads: Vec<(ConversationId, PerMessageStatus)> = Vec::new();
-    let mut imdn_reads: Vec<(ConversationId, String)> = Vec::new();
     let mut refill = false;
     let mut joined: Vec<ConversationId> = Vec::new();
     let mut touched: Vec<ConversationId> = Vec::new();
@@ -42,7 +50,7 @@ pub(crate) async fn sync(m: &mut Messenger, wait_secs: u64) -> Result<Vec<Event>
                 Ok(r) => r,
                 Err(e) => {
                     tracing::info!(message_id = %item.message_id, error = %e, "inbox item refused");
-                    if let Some(id) = recovery::report_failure(m, item, &e).await? {
+                    if let Some(id) = recovery::report_failure(m, item, &e).await {
                         touched.push(id);
                     }
                     events.push(Event::Undecryptable {
@@ -54,86 +62,8 @@ pub(crate) async fn sync(m: &mut Messenger, wait_secs: u64) -> Result<Vec<Event>
             };
         match received {
             Received::Message(msg) => {
-                let conversation = msg.conversation.clone();
-                let from = msg.sender.clone();
-                let event = match &msg.content {
-                    ReceivedContent::Text(text) => {
-                        // Deployed profile: the read receipt is a signed
-                        // display IMDN (fact sheet §5), not MIMI status.
-                        imdn_reads.push((conversation.clone(), msg.message_id.clone()));
-                        Event::Text {
-                            conversation,
-                            from,
-                            message_id: msg.message_id.clone(),
-                            text: text.clone(),
-                        }
-                    }
-                    ReceivedContent::Mimi { id, content } => match content.text_body() {
-                        Some(text) => {
-                            mimi_reads.push((
-                                conversation.clone(),
-                                PerMessageStatus {
-                                    message_id: *id,
-                                    status: MessageStatus::Read,
-                                },
-                            ));
-                            Event::Text {
-                                conversation,
-                                from,
-                                message_id: msg.message_id.clone(),
-                                text: text.to_owned(),
-                            }
-                        }
-                        None => Event::Content {
-                            conversation,
-                            from: Some(from),
-                            content_type: "application/mimi-content".into(),
-                        },
-                    },
-                    ReceivedContent::Status(s) => Event::Status {
-                        conversation,
-                        from,
-                        statuses: s
-                            .statuses
-                            .iter()
-                            .map(|p| format!("{:?}", p.status).to_lowercase())
-                            .collect(),
-                    },
-                    ReceivedContent::FileInfo(info) => Event::FileKey {
-                        conversation,
-                        from,
-                        slot: format!("{:?}", info.slot()).to_lowercase(),
-                    },
-                    ReceivedContent::File(received) => {
-                        files::remember(m, &msg.message_id, received)?;
-                        let f = &received.file.metadata;
-                        Event::File {
-                            conversation,
-                            from,
-                            message_id: msg.message_id.clone(),
-                            name: f.safe_file_name(),
-                            media_type: f.content_type().to_owned(),
-                            size: u64::from(f.encryption().length_hint.unwrap_or_default()),
-                        }
-                    }
-                    ReceivedContent::GroupMetadata(d) => {
-                        // Small (a subject, an icon): fetched and opened now.
-                        let opened = metadata::open(m, &conversation, d).await;
-                        Event::GroupMetadata {
-                            conversation,
-                            from,
-                            kind: d.kind,
-                            error: opened.err().map(|e| e.to_string()),
-                        }
-                    }
-                    ReceivedContent::Other { content_type, .. } => Event::Content {
-                        conversation,
-                        from: Some(from),
-                        content_type: content_type.clone(),
-                    },
-                };
-                m.device.ack(msg.delivery)?;
-                events.push(event);
+                events.push(message_event(m, &msg, &mut reads).await?);
+                delivered.push(msg.delivery);
             }
             Received::Typing {
                 conversation,
@@ -207,7 +137,7 @@ pub(crate) async fn sync(m: &mut Messenger, wait_secs: u64) -> Result<Vec<Event>
                 sent_by_us,
             } => {
                 if sent_by_us {
-                    recovery::resend(m, &conversation, &failed_message_id).await?;
+                    recovery::resend(m, &conversation, &failed_message_id).await;
                 }
                 events.push(Event::NegativeReport {
                     conversation,
@@ -234,39 +164,151 @@ pub(crate) async fn sync(m: &mut Messenger, wait_secs: u64) -> Result<Vec<Event>
             Received::Duplicate { .. } => {}
         }
     }
-    if !seqs.is_empty() {
-        ds.ack(seqs).await?;
+    // From here on nothing may lose what was processed: every follow-up
+    // is best-effort (logged), and the events are returned whatever
+    // happens to them. The client core's copies of the messages are
+    // released last, once nothing can fail any more.
+    if !seqs.is_empty()
+        && let Err(e) = ds.ack(seqs).await
+    {
+        // The items come again; the replay ledger makes them no-ops.
+        tracing::info!(error = %e, "inbox acknowledgement not sent");
     }
-    if m.read_receipts {
-        send_read_receipts(m, mimi_reads, imdn_reads).await?;
+    if m.read_receipts
+        && let Err(e) = send_read_receipts(m, reads).await
+    {
+        tracing::info!(error = %e, "read receipts not sent");
     }
     // Members at other providers prove this device's keys from its own
     // relayed proof (KT-MEMBER-4).
     for id in joined {
-        conversations::announce_own_proof(m, &id).await?;
+        if let Err(e) = conversations::announce_own_proof(m, &id).await {
+            tracing::info!(error = %e, "own lookup proof not relayed");
+        }
     }
-    if refill {
-        enroll::refill_key_packages(m).await?;
+    if refill && let Err(e) = enroll::refill_key_packages(m).await {
+        tracing::info!(error = %e, "KeyPackages not refilled; the lifecycle tries again");
     }
     touched.sort();
     touched.dedup();
     for id in touched {
-        key_changes(m, &id, &mut events)?;
+        if let Err(e) = key_changes(m, &id, &mut events) {
+            tracing::info!(error = %e, "key changes not checked");
+        }
         events.push(Event::SecurityState { conversation: id });
+    }
+    for delivery in delivered {
+        if let Err(e) = m.device.ack(delivery) {
+            // Kept: handed over again by the next sync.
+            tracing::warn!(error = %e, "message not released by the client core");
+        }
     }
     Ok(events)
 }
 
-/// Read receipts: MIMI status reports (one per conversation) where the
-/// extras are on, signed display IMDNs for texts on the deployed profile.
-async fn send_read_receipts(
-    m: &mut Messenger,
+/// Read receipts to send once the page is processed.
+#[derive(Default)]
+struct Reads {
     mimi: Vec<(ConversationId, PerMessageStatus)>,
     imdn: Vec<(ConversationId, String)>,
-) -> Result<(), SdkError> {
+}
+
+/// The event of a decrypted application message (a file is kept for
+/// saving, a group subject or icon fetched and opened).
+async fn message_event(
+    m: &mut Messenger,
+    msg: &crosslock_client::ReceivedMessage,
+    reads: &mut Reads,
+) -> Result<Event, SdkError> {
+    let conversation = msg.conversation.clone();
+    let from = msg.sender.clone();
+    let event = match &msg.content {
+        ReceivedContent::Text(text) => {
+            // Deployed profile: the read receipt is a signed
+            // display IMDN (fact sheet §5), not MIMI status.
+            reads
+                .imdn
+                .push((conversation.clone(), msg.message_id.clone()));
+            Event::Text {
+                conversation,
+                from,
+                message_id: msg.message_id.clone(),
+                text: text.clone(),
+            }
+        }
+        ReceivedContent::Mimi { id, content } => match content.text_body() {
+            Some(text) => {
+                reads.mimi.push((
+                    conversation.clone(),
+                    PerMessageStatus {
+                        message_id: *id,
+                        status: MessageStatus::Read,
+                    },
+                ));
+                Event::Text {
+                    conversation,
+                    from,
+                    message_id: msg.message_id.clone(),
+                    text: text.to_owned(),
+                }
+            }
+            None => Event::Content {
+                conversation,
+                from: Some(from),
+                content_type: "application/mimi-content".into(),
+            },
+        },
+        ReceivedContent::Status(s) => Event::Status {
+            conversation,
+            from,
+            statuses: s
+                .statuses
+                .iter()
+                .map(|p| format!("{:?}", p.status).to_lowercase())
+                .collect(),
+        },
+        ReceivedContent::FileInfo(info) => Event::FileKey {
+            conversation,
+            from,
+            slot: format!("{:?}", info.slot()).to_lowercase(),
+        },
+        ReceivedContent::File(received) => {
+            files::remember(m, &msg.message_id, received)?;
+            let f = &received.file.metadata;
+            Event::File {
+                conversation,
+                from,
+                message_id: msg.message_id.clone(),
+                name: f.safe_file_name(),
+                media_type: f.content_type().to_owned(),
+                size: u64::from(f.encryption().length_hint.unwrap_or_default()),
+            }
+        }
+        ReceivedContent::GroupMetadata(d) => {
+            // Small (a subject, an icon): fetched and opened now.
+            let opened = metadata::open(m, &conversation, d).await;
+            Event::GroupMetadata {
+                conversation,
+                from,
+                kind: d.kind,
+                error: opened.err().map(|e| e.to_string()),
+            }
+        }
+        ReceivedContent::Other { content_type, .. } => Event::Content {
+            conversation,
+            from: Some(from),
+            content_type: content_type.clone(),
+        },
+    };
+    Ok(event)
+}
+
+/// Read receipts: MIMI status reports (one per conversation) where the
+/// extras are on, signed display IMDNs for texts on the deployed profile.
+async fn send_read_receipts(m: &mut Messenger, reads: Reads) -> Result<(), SdkError> {
     let ds = m.ds()?;
     let mut by_conversation: BTreeMap<ConversationId, Vec<PerMessageStatus>> = BTreeMap::new();
-    for (id, status) in mimi {
+    for (id, status) in reads.mimi {
         by_conversation.entry(id).or_default().push(status);
     }
     for (id, statuses) in by_conversation {
@@ -274,7 +316,7 @@ async fn send_read_receipts(
             ds.message(&sent.outbound.envelope).await?;
         }
     }
-    for (id, message_id) in imdn {
+    for (id, message_id) in reads.imdn {
         if let Ok(receipt) = m.device.display_receipt(&id, &message_id) {
             ds.report(&SubmitReport {
                 group_id: id.as_bytes().to_vec().into(),

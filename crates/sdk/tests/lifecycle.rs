@@ -298,15 +298,35 @@ async fn a_provider_with_another_root_is_refused() {
     provider.shutdown().await;
 }
 
+/// Deletes a conversation's group state from a (closed) device's database,
+/// as a restore from an old backup would leave it.
+fn lose_group_state(device_dir: &Path, id: &crosslock_client::ConversationId) {
+    use base64::Engine as _;
+    use crosslock_client::store::{DatabaseKey, SqliteStore, StateStore, Table, Write, WriteBatch};
+    let key: [u8; 32] = base64::engine::general_purpose::STANDARD
+        .decode(
+            std::fs::read_to_string(device_dir.join("state.key"))
+                .unwrap()
+                .trim(),
+        )
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let store = SqliteStore::open(&device_dir.join("state.db"), &DatabaseKey::new(key)).unwrap();
+    store
+        .commit(WriteBatch(vec![Write::Delete(
+            Table::GroupState,
+            id.as_bytes().to_vec(),
+        )]))
+        .unwrap();
+}
+
 /// The recovery ladder: Bob's phone loses a conversation's group state
 /// (a restore from an old backup). Alice's next message fails for him; the
 /// SDK rejoins by external commit and reports it in a signed negative
 /// IMDN; Alice's SDK resends it, and Bob reads it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_group_state_is_recovered_and_the_message_resent() {
-    use base64::Engine as _;
-    use crosslock_client::store::{DatabaseKey, SqliteStore, StateStore, Table, Write, WriteBatch};
-
     let dir = tempfile::tempdir().unwrap();
     let provider = provider(dir.path()).await;
     let (alice_clock, bob_clock) = (clock(), clock());
@@ -341,23 +361,7 @@ async fn a_lost_group_state_is_recovered_and_the_message_resent() {
     // Bob's group state for the chat is gone; the conversation record stays.
     let bob_dir = dir.path().join("bob");
     drop(bob);
-    let key: [u8; 32] = base64::engine::general_purpose::STANDARD
-        .decode(
-            std::fs::read_to_string(bob_dir.join("state.key"))
-                .unwrap()
-                .trim(),
-        )
-        .unwrap()
-        .try_into()
-        .unwrap();
-    let store = SqliteStore::open(&bob_dir.join("state.db"), &DatabaseKey::new(key)).unwrap();
-    store
-        .commit(WriteBatch(vec![Write::Delete(
-            Table::GroupState,
-            chat.as_bytes().to_vec(),
-        )]))
-        .unwrap();
-    drop(store);
+    lose_group_state(&bob_dir, &chat);
     let mut bob = Messenger::open(&bob_dir, options(&bob_clock)).unwrap();
 
     let lost = alice.send_text(&chat, "you will miss this").await.unwrap();
@@ -387,6 +391,93 @@ async fn a_lost_group_state_is_recovered_and_the_message_resent() {
     until(
         &mut alice,
         |e| matches!(e, Event::Text { text, .. } if text == "back"),
+    )
+    .await;
+    provider.shutdown().await;
+}
+
+/// The attacker's try at stopping a phone's inbox: Bob lost a group's
+/// state, then Alice sends and removes him before he syncs. Nothing he
+/// can do succeeds (the rejoin and the report are refused), but his sync
+/// still finishes, acknowledges, and the next one is not stuck on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_recovery_never_holds_the_inbox_up() {
+    const CAROL: &str = "+15550100003";
+    let dir = tempfile::tempdir().unwrap();
+    let provider = provider(dir.path()).await;
+    let clocks = [clock(), clock(), clock()];
+    let mut alice = phone(
+        dir.path(),
+        "alice",
+        ALICE,
+        DeviceProfile::Android,
+        &provider,
+        &clocks[0],
+        false,
+    )
+    .await;
+    let bob = phone(
+        dir.path(),
+        "bob",
+        BOB,
+        DeviceProfile::Ios,
+        &provider,
+        &clocks[1],
+        false,
+    )
+    .await;
+    let mut carol = phone(
+        dir.path(),
+        "carol",
+        CAROL,
+        DeviceProfile::Android,
+        &provider,
+        &clocks[2],
+        false,
+    )
+    .await;
+    let group = alice
+        .create_group(&[BOB.to_owned(), CAROL.to_owned()])
+        .await
+        .unwrap()
+        .conversation;
+    until(&mut carol, |e| matches!(e, Event::Joined { .. })).await;
+    let bob_dir = dir.path().join("bob");
+    drop(bob);
+    // Bob never synced: his Welcome is still waiting; process it first.
+    let mut bob = Messenger::open(&bob_dir, options(&clocks[1])).unwrap();
+    until(&mut bob, |e| matches!(e, Event::Joined { .. })).await;
+    drop(bob);
+    lose_group_state(&bob_dir, &group);
+    let mut bob = Messenger::open(&bob_dir, options(&clocks[1])).unwrap();
+    alice
+        .send_text(&group, "bob will not read this")
+        .await
+        .unwrap();
+    alice.remove_member(&group, BOB).await.unwrap();
+
+    let first = bob
+        .sync(1)
+        .await
+        .expect("a refused recovery must not fail the sync");
+    assert!(
+        first
+            .iter()
+            .any(|e| matches!(e, Event::Undecryptable { .. })),
+        "{first:?}"
+    );
+    // Acknowledged: nothing comes again.
+    let again = bob.sync(0).await.unwrap();
+    assert!(
+        !again
+            .iter()
+            .any(|e| matches!(e, Event::Undecryptable { .. })),
+        "{again:?}"
+    );
+    // The others carry on without him.
+    until(
+        &mut carol,
+        |e| matches!(e, Event::Text { text, .. } if text == "bob will not read this"),
     )
     .await;
     provider.shutdown().await;

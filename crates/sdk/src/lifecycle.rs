@@ -20,6 +20,9 @@ use crate::revocations::Refreshed;
 use crate::transparency::Monitored;
 use crate::{conversations, enroll, revocations, transparency};
 
+/// How soon a job that failed is tried again (seconds).
+const RETRY_SECS: u64 = 3_600;
+
 /// How often each job runs (seconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Schedule {
@@ -110,7 +113,12 @@ pub(crate) async fn maintain(m: &mut Messenger) -> Result<Maintained, SdkError> 
                 m.settings.lifecycle.key_packages_at = now;
                 m.save()?;
             }
-            Err(e) => done.failed.push(("key packages", e.to_string())),
+            Err(e) => {
+                // Tried again at the next hourly check, not on every call.
+                m.settings.lifecycle.key_packages_at = now;
+                m.save()?;
+                done.failed.push(("key packages", e.to_string()));
+            }
         }
     }
 
@@ -151,7 +159,17 @@ pub(crate) async fn maintain(m: &mut Messenger) -> Result<Maintained, SdkError> 
                 });
                 done.credentials_refreshed.push(id);
             }
-            Err(e) => done.failed.push(("credential refresh", e.to_string())),
+            Err(e) => {
+                // Tried again in an hour, not on every call: a DS that
+                // keeps refusing must not get a signed commit each time.
+                let retry = now.saturating_sub(schedule.credential_refresh_secs) + RETRY_SECS;
+                m.settings
+                    .lifecycle
+                    .credential_presented
+                    .insert(hex::encode(id.as_bytes()), retry);
+                m.save()?;
+                done.failed.push(("credential refresh", e.to_string()));
+            }
         }
     }
     Ok(done)

@@ -99,20 +99,24 @@ pub(crate) async fn open(
     id: &ConversationId,
     delivered: &MetadataDownload,
 ) -> Result<(), SdkError> {
-    let response = m.api.download(&delivered.download.url).await?;
-    if response
-        .content_length()
-        .is_some_and(|n| n > delivered.ciphertext_size)
-    {
-        return Err(SdkError::refused(
-            "download: the ciphertext is not the announced size",
-        ));
-    }
-    let bytes = response
-        .bytes()
+    let mut response = m.api.download(&delivered.download.url).await?;
+    // Never more than announced, whatever the server says (or does not
+    // say) of the length.
+    let limit = delivered.ciphertext_size;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
         .await
-        .map_err(|e| SdkError::network(format!("download: {e}")))?;
-    if bytes.len() as u64 != delivered.ciphertext_size {
+        .map_err(|e| SdkError::network(format!("download: {e}")))?
+    {
+        if bytes.len() as u64 + chunk.len() as u64 > limit {
+            return Err(SdkError::refused(
+                "download: the ciphertext is larger than announced",
+            ));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    if bytes.len() as u64 != limit {
         return Err(SdkError::refused(
             "download: the ciphertext is not the announced size",
         ));

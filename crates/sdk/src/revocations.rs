@@ -15,6 +15,9 @@ use crate::messenger::Messenger;
 /// How often a home's list is fetched again.
 pub const REFRESH_SECS: u64 = 3_600;
 
+/// How soon a home that did not answer is asked again.
+const RETRY_SECS: u64 = 300;
+
 /// What a refresh did: per home, how many serials its list named.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Refreshed {
@@ -68,10 +71,16 @@ pub(crate) async fn refresh(m: &mut Messenger) -> Result<Refreshed, SdkError> {
             Err(e) => {
                 tracing::info!(home = %home.name, error = %e, "revocation list not fetched");
                 out.failed.insert(home.name.clone(), e.to_string());
+                // Its old list still counts; tried again after a while,
+                // not on every call.
+                let retry = now.saturating_sub(REFRESH_SECS - RETRY_SECS);
+                m.settings
+                    .revocations
+                    .insert(home.name.clone(), (since, retry.max(1)));
             }
         }
     }
-    if !out.fetched.is_empty() {
+    if !out.fetched.is_empty() || !out.failed.is_empty() {
         m.save()?;
     }
     Ok(out)
@@ -83,6 +92,7 @@ async fn fetch(m: &Messenger, base: &str, since: u64) -> Result<RevokedList, Sdk
         .api
         .http_for(&url)?
         .get(&url)
+        .timeout(crate::transport::http::API_TIMEOUT)
         .send()
         .await
         .map_err(|e| SdkError::network(e.to_string()))?;

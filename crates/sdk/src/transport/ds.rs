@@ -70,6 +70,7 @@ impl DsClient {
         let response = self
             .http
             .post(format!("{}{path}", self.base))
+            .timeout(super::http::API_TIMEOUT)
             .bearer_auth(&self.token)
             .json(body)
             .send()
@@ -130,6 +131,7 @@ impl DsClient {
         let response = self
             .http
             .get(format!("{}/v1/ds/inbox?{query}", self.base))
+            .timeout(super::http::API_TIMEOUT)
             .bearer_auth(&self.token)
             .send()
             .await

@@ -59,6 +59,10 @@ pub(crate) fn server_error(what: &str, status: u16, body: &str) -> SdkError {
     }
 }
 
+/// The longest an API call (not a file transfer) may take, whole; the
+/// inbox long-poll waits at most 25 s of it.
+pub const API_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// A provider's API.
 #[derive(Clone, Debug)]
 pub struct Api {
@@ -100,7 +104,9 @@ fn client(roots: &[Vec<u8>]) -> Result<reqwest::Client, SdkError> {
         // take the request to a host nobody checked.
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(std::time::Duration::from_secs(10))
-        .timeout(std::time::Duration::from_secs(120))
+        // A stalled transfer ends; a long one (a large file) does not:
+        // API calls add their own whole-request limit (API_TIMEOUT).
+        .read_timeout(std::time::Duration::from_secs(60))
         .build()
         .map_err(|e| SdkError::internal(format!("HTTP client: {e}")))
 }
@@ -209,6 +215,7 @@ impl Api {
         let response = self
             .http
             .get(format!("{}{path}", self.base))
+            .timeout(API_TIMEOUT)
             .send()
             .await
             .map_err(|e| self.unreachable(e))?;
@@ -221,7 +228,11 @@ impl Api {
         token: Option<&str>,
         body: &B,
     ) -> Result<T, SdkError> {
-        let mut request = self.http.post(format!("{}{path}", self.base)).json(body);
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .timeout(API_TIMEOUT)
+            .json(body);
         if let Some(t) = token {
             request = request.bearer_auth(t);
         }

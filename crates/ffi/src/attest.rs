@@ -38,8 +38,8 @@ pub enum Attestation {
 }
 
 /// The platform's device attestation, implemented in Kotlin or Swift and
-/// passed to `enroll`. Called once per enrolment, on the calling thread,
-/// while the device is locked (do not call the device from it).
+/// passed to `enroll`. Called once per enrolment, during `enroll`, while
+/// the device is locked (do not call the device from it).
 #[uniffi::export(with_foreign)]
 pub trait Attester: Send + Sync {
     /// An attestation for `request`, or `None` where the device has none

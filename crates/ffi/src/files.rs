@@ -34,9 +34,10 @@ impl From<Stage> for FileStage {
 }
 
 /// Told how far a file has got: `done` of `total` bytes per stage; the
-/// last call of a stage has `done == total`. Called on the thread that
-/// moves the file, while the device is locked: return quickly (post to
-/// the UI thread) and do not call the device from it. A callback that
+/// last call of a stage has `done == total`. Called while the file moves
+/// (on the calling thread or one of the SDK's), with the device locked:
+/// return quickly (post to the UI thread) and do not call the device from
+/// it. A callback that
 /// throws does no harm: the SDK logs it once and the file carries on.
 #[uniffi::export(with_foreign)]
 pub trait FileProgress: Send + Sync {

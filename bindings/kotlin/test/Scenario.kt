@@ -10,6 +10,9 @@ import crosslock.Event
 import crosslock.EventListener
 import crosslock.FileProgress
 import crosslock.FileStage
+import crosslock.GroupMetadataKind
+import crosslock.KeyAlgorithm
+import crosslock.PlatformKeyStore
 import crosslock.Verification
 import java.io.File
 import java.security.SecureRandom
@@ -31,6 +34,30 @@ class RecordedProgress : FileProgress {
         ensure(of.zipWithNext().all { (a, b) -> a.second <= b.second }) { "$stage progress went back: $of" }
         ensure(of.all { it.third == total }) { "$stage progress total is not $total: ${of.last()}" }
         ensure(of.last().second == total) { "$stage progress ended at ${of.last().second}, not $total" }
+    }
+}
+
+/** A progress callback that throws on every call, as a buggy app's does. */
+class ThrowingProgress : FileProgress {
+    val calls = java.util.concurrent.atomic.AtomicInteger()
+    override fun progress(stage: FileStage, done: ULong, total: ULong) {
+        calls.incrementAndGet()
+        throw IllegalStateException("the progress bar is gone")
+    }
+}
+
+/** A listener that records each event, then throws (any exception, not
+ * the declared CallbackException), as a buggy app's does. */
+class ThrowingListener : EventListener {
+    val events = LinkedBlockingQueue<Event>()
+    val stopped = LinkedBlockingQueue<String>()
+    override fun onEvent(event: Event) {
+        events.add(event)
+        throw RuntimeException("the app's UI code failed")
+    }
+    override fun onStopped(error: CrosslockException?) {
+        stopped.add(error?.toString() ?: "clean")
+        throw RuntimeException("and failed again on stop")
     }
 }
 
@@ -89,6 +116,27 @@ class Scenario(private val options: Options, private val work: File) {
         }
         intruder.close()
 
+        step("a key store that signs with another key than it reported: refused, typed, before use")
+        val otherKeys = JcaKeyStore()
+        val liar = object : PlatformKeyStore by keyStore {
+            override fun sign(alias: String, message: ByteArray): ByteArray {
+                if (otherKeys.runCatching { publicKey(alias) }.isFailure) {
+                    otherKeys.generate(alias, KeyAlgorithm.ECDSA_P256)
+                }
+                return otherKeys.sign(alias, message)
+            }
+        }
+        try {
+            CrosslockDevice.create(
+                File(work, "liar").path,
+                DeviceSetup(third.first, "android", server, caPem),
+                DeviceKeys(null, liar),
+            ).close()
+            fail("a device was made with a key store that signs with another key")
+        } catch (e: CrosslockException.KeyStore) {
+            ensure(e.reason.contains("does not verify")) { "KeyStore error: ${e.reason}" }
+        }
+
         step("iPhone and a third phone: command-line devices (--profile ios / android)")
         val ios = CliDevice(crosslock, File(work, "iphone"), iphone.first)
         ios.init(server, ca, "ios")
@@ -112,8 +160,27 @@ class Scenario(private val options: Options, private val work: File) {
             "the text came from ${text.from} in ${text.conversation}"
         }
         phone.stop()
-        val stopped = listener.stopped.poll(30, TimeUnit.SECONDS)
+        // stop() returns once the thread has ended: onStopped came first.
+        val stopped = listener.stopped.poll()
         ensure(stopped == "clean") { "the listener stopped with: $stopped" }
+
+        step("a listener that throws on every event: the device keeps listening, later events arrive")
+        val throwing = ThrowingListener()
+        phone.start(throwing)
+        ios.run("send", "--to", android.first, "first to a broken listener")
+        awaitEvent(throwing.events) { it is Event.Text && it.text == "first to a broken listener" }
+        ios.run("send", "--to", android.first, "second to a broken listener")
+        awaitEvent(throwing.events) { it is Event.Text && it.text == "second to a broken listener" }
+        ensure(throwing.stopped.isEmpty()) { "the listener stopped: ${throwing.stopped}" }
+        phone.stop()
+        ensure(throwing.stopped.poll() == "clean") { "onStopped after stop(): ${throwing.stopped}" }
+        // stop() then start() again: one thread at a time, and it works.
+        val again = QueueListener()
+        phone.start(again)
+        ios.run("send", "--to", android.first, "after a restart")
+        awaitEvent(again.events) { it is Event.Text && it.text == "after a restart" }
+        phone.stop()
+        ensure(again.stopped.poll() == "clean") { "the restarted listener stopped with: ${again.stopped}" }
 
         step("safety numbers: Android's digits equal the iPhone's (crosslock device verify)")
         val safety = phone.safetyNumber(chat.conversation, iphone.first)
@@ -141,6 +208,47 @@ class Scenario(private val options: Options, private val work: File) {
         val members = phone.securityState(group.conversation).members.map { it.number }.toSet()
         ensure(members == setOf(android.first, iphone.first, third.first)) { "group members: $members" }
 
+        step("the group's subject and icon: Android sets them, the iPhone reads them")
+        val icon = File(work, "icon.png")
+        val iconBytes = byteArrayOf(0x89.toByte(), 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a) + ByteArray(200) { it.toByte() }
+        val subjectSet = phone.setGroupSubject(group.conversation, "Crosslock test group")
+        val iconSet = phone.setGroupIcon(group.conversation, iconBytes, "image/png")
+        ensure(iconSet.epoch > subjectSet.epoch) { "epochs: $subjectSet then $iconSet" }
+        val own = phone.groupMetadata(group.conversation, false)
+        ensure(own.subject == "Crosslock test group" && own.icon?.image?.contentEquals(iconBytes) == true) {
+            "Android's own view: $own"
+        }
+        val cliSubject = retryValue {
+            ios.run("group", "subject", "--conversation", group.conversation)["subject"] as String?
+        }
+        ensure(cliSubject == "Crosslock test group") { "the iPhone reads the subject as $cliSubject" }
+        val iosIcon = File(work, "iphone-icon.png")
+        ios.run("group", "icon", "--conversation", group.conversation, "--save", iosIcon.path)
+        ensure(iosIcon.readBytes().contentEquals(iconBytes)) { "the iPhone's copy of the icon differs" }
+
+        step("the iPhone renames the group; Android hears of it and reads the new subject")
+        ios.run("group", "subject", "--conversation", group.conversation, "--set", "renamed on the iPhone")
+        syncUntil(phone) {
+            it is Event.GroupMetadata && it.kind == GroupMetadataKind.SUBJECT && it.error == null &&
+                it.conversation == group.conversation
+        }
+        val renamed = phone.groupMetadata(group.conversation, false)
+        ensure(renamed.subject == "renamed on the iPhone" && renamed.missing.isEmpty()) { "after the rename: $renamed" }
+
+        step("Android removes the third phone's device from the group")
+        val thirdDevice = phone.securityState(group.conversation).members
+            .first { it.number == third.first }.devices.single().deviceId
+        phone.removeDevice(group.conversation, third.first, thirdDevice)
+        val left = phone.securityState(group.conversation).members.map { it.number }.toSet()
+        ensure(left == setOf(android.first, iphone.first)) { "group members after the removal: $left" }
+        val removedSelf = retryValue {
+            (other.run("recv", "--wait", "2")["received"] as? List<*>).orEmpty()
+                .firstOrNull { it.at("type") == "commit" && it.at("removed_self") == true }
+        }
+        ensure(removedSelf != null) { "the third phone was not told it was removed" }
+        phone.sendText(group.conversation, "without the third phone")
+        ensure(receiveText(ios, "without the third phone")) { "the iPhone did not get the text after the removal" }
+
         step("a file Android -> iPhone, with progress, received intact")
         val photo = File(work, "photo.jpg")
         val content = ByteArray(300_000) { (it % 251).toByte() }
@@ -155,6 +263,18 @@ class Scenario(private val options: Options, private val work: File) {
         ensure(saved.size == 1) { "the iPhone saved ${saved.size} files" }
         ensure(File(saved[0].at("path") as String).readBytes().contentEquals(content)) {
             "the iPhone's copy differs"
+        }
+
+        step("a progress callback that throws on every call: the file goes anyway")
+        val small = File(work, "small.bin")
+        val smallContent = ByteArray(40_000) { (it % 13).toByte() }
+        small.writeBytes(smallContent)
+        val throwingProgress = ThrowingProgress()
+        phone.sendFile(chat.conversation, small.path, "application/octet-stream", throwingProgress)
+        ensure(throwingProgress.calls.get() > 1) { "progress was called ${throwingProgress.calls.get()} times" }
+        val smallSaved = retry { ios.run("file", "recv", "--out", File(work, "iphone-small").path)["files"] as List<*> }
+        ensure(smallSaved.size == 1 && File(smallSaved[0].at("path") as String).readBytes().contentEquals(smallContent)) {
+            "the iPhone's copy of the file sent with a throwing progress: $smallSaved"
         }
 
         step("a file iPhone -> Android, downloaded with progress, intact")
@@ -265,15 +385,28 @@ class Scenario(private val options: Options, private val work: File) {
         fail("not seen after 20 syncs; got ${seen.map { it::class.simpleName }}")
     }
 
-    private fun awaitEvent(listener: QueueListener, want: (Event) -> Boolean): Event {
+    private fun awaitEvent(listener: QueueListener, want: (Event) -> Boolean): Event =
+        awaitEvent(listener.events, want)
+
+    private fun awaitEvent(events: LinkedBlockingQueue<Event>, want: (Event) -> Boolean): Event {
         val deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60)
         val seen = mutableListOf<String?>()
         while (System.nanoTime() < deadline) {
-            val event = listener.events.poll(1, TimeUnit.SECONDS) ?: continue
+            val event = events.poll(1, TimeUnit.SECONDS) ?: continue
             if (want(event)) return event
             seen.add(event::class.simpleName)
         }
         fail("the listener did not deliver the event in 60 s; got $seen")
+    }
+
+    /** A value that may need the provider's fan-out (up to ~10 tries). */
+    private fun <T> retryValue(call: () -> T?): T? {
+        repeat(10) {
+            val result = call()
+            if (result != null) return result
+            Thread.sleep(1000)
+        }
+        return call()
     }
 
     /** A command-line call whose result may need the provider's fan-out. */

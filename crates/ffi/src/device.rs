@@ -9,26 +9,25 @@
 //! that the SDK's async code runs on.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::sync::Arc;
 
+use crosslock_client::credential::PhoneNumber;
 use crosslock_client::env::Environment;
-use crosslock_sdk::{Messenger, Options, SdkError, Setup, parse_profile};
+use crosslock_sdk::{Messenger, Options, Setup, parse_profile};
 
+use crate::attest::{Attester, ForeignAttester};
+use crate::core::{Core, app_error, runtime};
 use crate::error::CrosslockError;
-use crate::events::{Event, EventListener, TransparencyAlert, conversation_id};
+use crate::events::{Event, EventListener, TransparencyAlert};
 use crate::files::{FileProgress, ForeignProgress, SavedFile, SentFile};
-use crate::keystore::{ForeignKeyStore, PlatformKeyStore};
+use crate::ids::{conversation_id, conversation_string};
+use crate::keystore::{ForeignKeyStore, KeyStoreFaults, PlatformKeyStore};
+use crate::listener::Listening;
 use crate::state::{Enrolled, Maintained, SafetyNumber, SecurityState, SentMessage, Started};
 
 /// KeyPackages published per suite at enrolment (what `crosslock device
 /// enroll` publishes; the lifecycle refills the stock).
 const KEY_PACKAGES: usize = 20;
-
-/// How long one long-poll of the listener thread waits: other calls on the
-/// device wait at most this long for it.
-const LISTEN_POLL_SECS: u64 = 2;
 
 /// What a new device needs.
 #[derive(Debug, Clone, uniffi::Record)]
@@ -68,9 +67,11 @@ impl std::fmt::Debug for DeviceKeys {
 /// One device of one number, with its provider.
 #[derive(uniffi::Object)]
 pub struct CrosslockDevice {
-    messenger: Arc<Mutex<Messenger>>,
-    runtime: Arc<tokio::runtime::Runtime>,
-    listening: Arc<AtomicBool>,
+    /// The listener thread; stopped and joined when the device is
+    /// dropped (crate::listener). Dropped first, so the runtime goes
+    /// down on the thread that drops the device.
+    listening: Listening,
+    core: Arc<Core>,
 }
 
 impl std::fmt::Debug for CrosslockDevice {
@@ -79,16 +80,9 @@ impl std::fmt::Debug for CrosslockDevice {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, CrosslockError> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("crosslock-sdk")
-        .enable_all()
-        .build()
-        .map_err(|e| CrosslockError::internal(format!("cannot start the async runtime: {e}")))
-}
-
-fn options(keys: DeviceKeys) -> Result<Options, CrosslockError> {
+/// The SDK's options for the app's keys, and where the key store
+/// adapter's refusals are kept.
+fn options(keys: DeviceKeys) -> Result<(Options, Option<Arc<KeyStoreFaults>>), CrosslockError> {
     let database_key = match keys.database_key {
         Some(bytes) => Some(zeroize::Zeroizing::new(
             <[u8; 32]>::try_from(bytes.as_slice())
@@ -96,16 +90,27 @@ fn options(keys: DeviceKeys) -> Result<Options, CrosslockError> {
         )),
         None => None,
     };
-    Ok(Options {
+    let platform = keys.key_store.map(ForeignKeyStore::new);
+    let faults = platform.as_ref().map(ForeignKeyStore::faults);
+    let options = Options {
         env: Environment::system(),
         database_key,
-        platform_keys: keys.key_store.map(|k| {
-            Arc::new(ForeignKeyStore::new(k)) as Arc<dyn crosslock_client::keystore::KeyStore>
-        }),
+        platform_keys: platform
+            .map(|k| Arc::new(k) as Arc<dyn crosslock_client::keystore::KeyStore>),
         // An app syncs in the background (after a push) before anyone
         // reads: it says "read" itself, with `sendDisplayReceipt`.
         read_receipts: false,
         ..Options::default()
+    };
+    Ok((options, faults))
+}
+
+/// A member's number, refused without echoing it.
+fn number(text: &str) -> Result<PhoneNumber, CrosslockError> {
+    PhoneNumber::parse(text).map_err(|e| {
+        CrosslockError::input(format!(
+            "not a phone number ({e}); use +E.164, e.g. +447700900123"
+        ))
     })
 }
 
@@ -127,45 +132,61 @@ impl CrosslockDevice {
             server: setup.server,
             tls_ca_pem: setup.tls_ca_pem,
         };
-        let options = options(keys)?;
-        let messenger = runtime.block_on(Messenger::create(Path::new(&dir), setup, options))?;
-        Ok(CrosslockDevice::wrap(messenger, runtime))
+        let (options, faults) = options(keys)?;
+        let messenger = runtime
+            .block_on(Messenger::create(Path::new(&dir), setup, options))
+            .map_err(|e| app_error(e, faults.as_deref()))?;
+        Ok(CrosslockDevice::wrap(messenger, runtime, faults))
     }
 
     /// Opens the device in `dir` with the keys it was created with.
     #[uniffi::constructor]
     pub fn open(dir: String, keys: DeviceKeys) -> Result<Arc<CrosslockDevice>, CrosslockError> {
         let runtime = runtime()?;
-        let messenger = Messenger::open(Path::new(&dir), options(keys)?)?;
-        Ok(CrosslockDevice::wrap(messenger, runtime))
+        let (options, faults) = options(keys)?;
+        let messenger = Messenger::open(Path::new(&dir), options)
+            .map_err(|e| app_error(e, faults.as_deref()))?;
+        Ok(CrosslockDevice::wrap(messenger, runtime, faults))
     }
 
     /// This device's number.
     pub fn number(&self) -> String {
-        self.lock().number().as_str().to_owned()
+        self.core.lock().number().as_str().to_owned()
     }
 
     /// This device's instance id.
     pub fn device_id(&self) -> String {
-        self.lock().device_id().to_owned()
+        self.core.lock().device_id().to_owned()
     }
 
     /// Whether the device is enrolled.
     pub fn is_enrolled(&self) -> bool {
-        self.lock().is_enrolled()
+        self.core.lock().is_enrolled()
     }
 
     /// Proves the number with the carrier (`subscriber_token`: the SIM's
     /// secret), gets credentials, publishes KeyPackages. `replace`: this is
     /// a new phone for the number; its other devices are revoked.
+    /// `attester`: the platform's device attestation, offered to the KDS
+    /// bound to its one-time nonce (none by default).
+    #[uniffi::method(default(attester = None))]
     pub fn enroll(
         &self,
         subscriber_token: String,
         replace: bool,
+        attester: Option<Arc<dyn Attester>>,
     ) -> Result<Enrolled, CrosslockError> {
-        let enrolled = self.run(|m| {
+        let attester = match attester {
+            Some(app) => {
+                let keys = self.core.local(|m| Ok(m.device().participant_keys()?))?;
+                Some(ForeignAttester::new(app, &keys)?)
+            }
+            None => None,
+        };
+        let enrolled = self.core.call(|m| {
             Box::pin(async move {
-                m.enroll(&subscriber_token, KEY_PACKAGES, None, replace)
+                let attester = attester.as_ref().map(|a| a as &dyn crosslock_sdk::Attester);
+                m.enroll(&subscriber_token, KEY_PACKAGES, attester, replace)
                     .await
             })
         })?;
@@ -178,25 +199,31 @@ impl CrosslockDevice {
     /// Registers the platform's push token (FCM, APNs); pushes carry
     /// nothing but "sync now".
     pub fn register_push(&self, token: String) -> Result<(), CrosslockError> {
-        self.run(|m| Box::pin(async move { m.register_push(&token).await }))
+        self.core
+            .call(|m| Box::pin(async move { m.register_push(&token).await }))
     }
 
     /// The 1:1 with `peer`, created when there is none.
     pub fn open_chat(&self, peer: String) -> Result<Started, CrosslockError> {
-        let started = self.run(|m| Box::pin(async move { m.open_chat(&peer).await }))?;
+        let started = self
+            .core
+            .call(|m| Box::pin(async move { m.open_chat(&peer).await }))?;
         Ok(started.into())
     }
 
     /// A group with every device of each member.
     pub fn create_group(&self, members: Vec<String>) -> Result<Started, CrosslockError> {
-        let started = self.run(|m| Box::pin(async move { m.create_group(&members).await }))?;
+        let started = self
+            .core
+            .call(|m| Box::pin(async move { m.create_group(&members).await }))?;
         Ok(started.into())
     }
 
     /// Adds every device of `member`; returns the new epoch.
     pub fn add_member(&self, conversation: String, member: String) -> Result<u64, CrosslockError> {
         let id = conversation_id(&conversation)?;
-        self.run(|m| Box::pin(async move { m.add_member(&id, &member).await }))
+        self.core
+            .call(|m| Box::pin(async move { m.add_member(&id, &member).await }))
     }
 
     /// Removes every device of `member`; returns the new epoch.
@@ -206,19 +233,35 @@ impl CrosslockDevice {
         member: String,
     ) -> Result<u64, CrosslockError> {
         let id = conversation_id(&conversation)?;
-        self.run(|m| Box::pin(async move { m.remove_member(&id, &member).await }))
+        self.core
+            .call(|m| Box::pin(async move { m.remove_member(&id, &member).await }))
+    }
+
+    /// Removes one device of `member` (a lost or retired phone; the
+    /// number's other devices stay); returns the new epoch.
+    pub fn remove_device(
+        &self,
+        conversation: String,
+        member: String,
+        device_id: String,
+    ) -> Result<u64, CrosslockError> {
+        let id = conversation_id(&conversation)?;
+        let member = number(&member)?;
+        self.core
+            .call(|m| Box::pin(async move { m.remove_device(&id, &member, &device_id).await }))
     }
 
     /// Asks to leave; another member's next commit applies it.
     pub fn leave(&self, conversation: String) -> Result<(), CrosslockError> {
         let id = conversation_id(&conversation)?;
-        self.run(|m| Box::pin(async move { m.leave(&id).await }))
+        self.core
+            .call(|m| Box::pin(async move { m.leave(&id).await }))
     }
 
     /// Every conversation this device has.
     pub fn conversations(&self) -> Result<Vec<String>, CrosslockError> {
-        let ids = self.lock().conversations()?;
-        Ok(ids.iter().map(crate::events::conversation_string).collect())
+        let ids = self.core.local(|m| m.conversations())?;
+        Ok(ids.iter().map(conversation_string).collect())
     }
 
     /// Sends a text.
@@ -228,7 +271,9 @@ impl CrosslockDevice {
         text: String,
     ) -> Result<SentMessage, CrosslockError> {
         let id = conversation_id(&conversation)?;
-        let sent = self.run(|m| Box::pin(async move { m.send_text(&id, &text).await }))?;
+        let sent = self
+            .core
+            .call(|m| Box::pin(async move { m.send_text(&id, &text).await }))?;
         Ok(sent.into())
     }
 
@@ -240,7 +285,9 @@ impl CrosslockDevice {
         active: bool,
     ) -> Result<Option<SentMessage>, CrosslockError> {
         let id = conversation_id(&conversation)?;
-        let sent = self.run(|m| Box::pin(async move { m.send_typing(&id, active).await }))?;
+        let sent = self
+            .core
+            .call(|m| Box::pin(async move { m.send_typing(&id, active).await }))?;
         Ok(sent.map(Into::into))
     }
 
@@ -252,13 +299,16 @@ impl CrosslockDevice {
         message_id: String,
     ) -> Result<(), CrosslockError> {
         let id = conversation_id(&conversation)?;
-        self.run(|m| Box::pin(async move { m.send_display_receipt(&id, &message_id).await }))
+        self.core
+            .call(|m| Box::pin(async move { m.send_display_receipt(&id, &message_id).await }))
     }
 
     /// Fetches the inbox once, waiting up to `wait_secs` for something, and
     /// returns what happened, in order. (Or let [`Self::start`] do it.)
     pub fn sync(&self, wait_secs: u64) -> Result<Vec<Event>, CrosslockError> {
-        let events = self.run(|m| Box::pin(async move { m.sync(wait_secs).await }))?;
+        let events = self
+            .core
+            .call(|m| Box::pin(async move { m.sync(wait_secs).await }))?;
         Ok(events.iter().map(Event::from).collect())
     }
 
@@ -273,9 +323,9 @@ impl CrosslockDevice {
         progress: Option<Arc<dyn FileProgress>>,
     ) -> Result<SentFile, CrosslockError> {
         let id = conversation_id(&conversation)?;
-        let sent = self.run(|m| {
+        let sent = self.core.call(|m| {
             Box::pin(async move {
-                let progress = ForeignProgress(progress);
+                let progress = ForeignProgress::new(progress);
                 m.send_file(&id, Path::new(&path), media_type.as_deref(), &progress)
                     .await
             })
@@ -295,9 +345,9 @@ impl CrosslockDevice {
         message_id: Option<String>,
         progress: Option<Arc<dyn FileProgress>>,
     ) -> Result<Vec<SavedFile>, CrosslockError> {
-        let saved = self.run(|m| {
+        let saved = self.core.call(|m| {
             Box::pin(async move {
-                let progress = ForeignProgress(progress);
+                let progress = ForeignProgress::new(progress);
                 m.save_files(Path::new(&out_dir), message_id.as_deref(), &progress)
                     .await
             })
@@ -315,7 +365,7 @@ impl CrosslockDevice {
     /// A conversation's security state.
     pub fn security_state(&self, conversation: String) -> Result<SecurityState, CrosslockError> {
         let id = conversation_id(&conversation)?;
-        Ok(self.lock().security_state(&id)?.into())
+        Ok(self.core.local(|m| m.security_state(&id))?.into())
     }
 
     /// The safety number with `peer` in the conversation.
@@ -325,7 +375,7 @@ impl CrosslockDevice {
         peer: String,
     ) -> Result<SafetyNumber, CrosslockError> {
         let id = conversation_id(&conversation)?;
-        Ok(self.lock().safety_number(&id, &peer)?.into())
+        Ok(self.core.local(|m| m.safety_number(&id, &peer))?.into())
     }
 
     /// Marks `peer`'s current keys verified after the user compared safety
@@ -337,16 +387,17 @@ impl CrosslockDevice {
         scanned: Option<Vec<u8>>,
     ) -> Result<(), CrosslockError> {
         let id = conversation_id(&conversation)?;
-        Ok(self
-            .lock()
-            .confirm_safety_number(&id, &peer, scanned.as_deref())?)
+        self.core
+            .local(|m| m.confirm_safety_number(&id, &peer, scanned.as_deref()))
     }
 
     /// Runs the lifecycle jobs that are due (KeyPackage stock, daily
     /// maintenance, revocation lists, own transparency history, credential
     /// refresh). Call it when the app wakes; [`Self::start`] does.
     pub fn maintain(&self) -> Result<Maintained, CrosslockError> {
-        let done = self.run(|m| Box::pin(async move { m.maintain().await }))?;
+        let done = self
+            .core
+            .call(|m| Box::pin(async move { m.maintain().await }))?;
         Ok(Maintained {
             maintenance: done.maintenance,
             key_packages_uploaded: done.key_packages_uploaded as u32,
@@ -354,7 +405,7 @@ impl CrosslockDevice {
             credentials_refreshed: done
                 .credentials_refreshed
                 .iter()
-                .map(crate::events::conversation_string)
+                .map(conversation_string)
                 .collect(),
             failed: done
                 .failed
@@ -368,7 +419,9 @@ impl CrosslockDevice {
     /// Checks this number's own transparency history now; returns every
     /// alert still standing.
     pub fn monitor(&self) -> Result<Vec<TransparencyAlert>, CrosslockError> {
-        let monitored = self.run(|m| Box::pin(async move { m.monitor().await }))?;
+        let monitored = self
+            .core
+            .call(|m| Box::pin(async move { m.monitor().await }))?;
         Ok(monitored
             .alerts
             .iter()
@@ -378,7 +431,7 @@ impl CrosslockDevice {
 
     /// Every transparency alert still standing.
     pub fn transparency_alerts(&self) -> Result<Vec<TransparencyAlert>, CrosslockError> {
-        let alerts = self.lock().transparency_alerts()?;
+        let alerts = self.core.local(|m| m.transparency_alerts())?;
         Ok(alerts.iter().map(TransparencyAlert::from).collect())
     }
 
@@ -389,115 +442,44 @@ impl CrosslockDevice {
         device_id: String,
         credential: Option<String>,
     ) -> Result<Vec<String>, CrosslockError> {
-        Ok(self
-            .lock()
-            .approve_device(&device_id, credential.as_deref())?)
+        self.core
+            .local(|m| m.approve_device(&device_id, credential.as_deref()))
     }
 
-    /// Starts the device's life on a background thread: lifecycle jobs when
-    /// due, then the inbox (short long-polls, so other calls are not held
-    /// up), each event handed to `listener` in order. An unreachable
-    /// provider is retried with backoff; another error stops it and is
-    /// passed to `on_stopped`. Fails if it is already running.
+    /// Starts the device's life on its own thread: lifecycle jobs when
+    /// due, then the inbox (2-second long-polls, the device unlocked
+    /// between them so other calls get through), each event handed to
+    /// `listener` in order. An unreachable provider is retried with
+    /// backoff; another error stops it and is passed to `on_stopped`.
+    /// Fails if it is already running. One thread per device, ever.
     pub fn start(&self, listener: Arc<dyn EventListener>) -> Result<(), CrosslockError> {
-        if self.listening.swap(true, Ordering::SeqCst) {
-            return Err(CrosslockError::input("the device is already listening"));
-        }
-        let messenger = self.messenger.clone();
-        let runtime = self.runtime.clone();
-        let listening = self.listening.clone();
-        std::thread::Builder::new()
-            .name("crosslock-listener".into())
-            .spawn(move || listen(&messenger, &runtime, &listening, listener.as_ref()))
-            .map_err(|e| {
-                self.listening.store(false, Ordering::SeqCst);
-                CrosslockError::internal(format!("cannot start the listener: {e}"))
-            })?;
-        Ok(())
+        self.listening.start(self.core.clone(), listener)
     }
 
-    /// Stops the listener after its current poll (at most a few seconds);
-    /// `on_stopped(null)` follows.
+    /// Stops the listener and waits for its thread to end (after its
+    /// current poll: a few seconds); `on_stopped(null)` has been called
+    /// when this returns. From the listener's own callback it only asks:
+    /// the thread ends when the callback returns. Closing the device
+    /// stops it too.
     pub fn stop(&self) {
-        self.listening.store(false, Ordering::SeqCst);
+        self.listening.stop();
     }
 }
-
-/// The listener thread's loop (what `Messenger::run` does, with the lock
-/// released between polls).
-fn listen(
-    messenger: &Mutex<Messenger>,
-    runtime: &tokio::runtime::Runtime,
-    listening: &AtomicBool,
-    listener: &dyn EventListener,
-) {
-    let mut backoff = 1u64;
-    let mut stopped_by = None;
-    while listening.load(Ordering::SeqCst) {
-        let step = {
-            let mut m = lock(messenger);
-            runtime.block_on(async {
-                let maintained = m.maintain().await?;
-                let mut events = maintained.events;
-                events.extend(m.sync(LISTEN_POLL_SECS).await?);
-                Ok::<_, SdkError>(events)
-            })
-        };
-        match step {
-            Ok(events) => {
-                backoff = 1;
-                for event in &events {
-                    listener.on_event(event.into());
-                }
-            }
-            Err(SdkError::Network(_)) => {
-                for _ in 0..backoff {
-                    if !listening.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    std::thread::sleep(Duration::from_secs(1));
-                }
-                backoff = (backoff * 2).min(60);
-            }
-            Err(e) => {
-                stopped_by = Some(e.into());
-                break;
-            }
-        }
-    }
-    listening.store(false, Ordering::SeqCst);
-    listener.on_stopped(stopped_by);
-}
-
-fn lock(messenger: &Mutex<Messenger>) -> MutexGuard<'_, Messenger> {
-    // A panic inside the SDK while locked leaves the messenger as the
-    // database has it: every state change is one atomic write.
-    messenger.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-type SdkFuture<'a, T> =
-    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, SdkError>> + 'a>>;
 
 impl CrosslockDevice {
-    fn wrap(messenger: Messenger, runtime: tokio::runtime::Runtime) -> Arc<CrosslockDevice> {
+    fn wrap(
+        messenger: Messenger,
+        runtime: tokio::runtime::Runtime,
+        key_faults: Option<Arc<KeyStoreFaults>>,
+    ) -> Arc<CrosslockDevice> {
         Arc::new(CrosslockDevice {
-            messenger: Arc::new(Mutex::new(messenger)),
-            runtime: Arc::new(runtime),
-            listening: Arc::new(AtomicBool::new(false)),
+            listening: Listening::new(),
+            core: Arc::new(Core::new(messenger, runtime, key_faults)),
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, Messenger> {
-        lock(&self.messenger)
-    }
-
-    /// Runs one SDK call to completion on the device's runtime, holding
-    /// the messenger.
-    fn run<T>(
-        &self,
-        call: impl for<'a> FnOnce(&'a mut Messenger) -> SdkFuture<'a, T>,
-    ) -> Result<T, CrosslockError> {
-        let mut m = self.lock();
-        Ok(self.runtime.block_on(call(&mut m))?)
+    /// What the device's calls run on.
+    pub(crate) fn core(&self) -> &Core {
+        &self.core
     }
 }

@@ -24,6 +24,14 @@ pub enum CrosslockError {
     /// Local storage failed, or a bug.
     #[error("{reason}")]
     Internal { reason: String },
+    /// The app's `PlatformKeyStore` failed, or answered what does not
+    /// check: a signature that does not verify under the key it reported
+    /// (by another key, or garbage), a key in the wrong encoding, another
+    /// key for the same alias. Nothing it signed left the device. Fix the
+    /// key store (`checkPlatformKeyStore` finds most faults), or retry
+    /// when it was only locked.
+    #[error("{reason}")]
+    KeyStore { reason: String },
 }
 
 impl From<SdkError> for CrosslockError {

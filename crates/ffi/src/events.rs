@@ -1,29 +1,15 @@
 //! What the SDK tells the app, as Kotlin sealed classes and Swift enums:
-//! ids as strings, bytes as `ByteArray`/`Data`.
+//! conversation ids as their canonical strings (crate::ids), bytes as
+//! `ByteArray`/`Data`.
 
 use crosslock_client::TransparencyAlert as CoreAlert;
 use crosslock_client::wire::imdn::{DeliveryStatus, DisplayStatus, Notification};
-use crosslock_client::{ConversationId, MetadataKind};
 use crosslock_sdk::Event as SdkEvent;
 
+use crate::callback::CallbackError;
 use crate::error::CrosslockError;
-
-/// A conversation id as the app holds it: the UUID string Crosslock
-/// devices mint, or `0x` and hex for an id that is not printable.
-pub(crate) fn conversation_string(id: &ConversationId) -> String {
-    id.to_string()
-}
-
-/// Parses what [`conversation_string`] made.
-pub(crate) fn conversation_id(text: &str) -> Result<ConversationId, CrosslockError> {
-    let bytes = match text.strip_prefix("0x") {
-        Some(h) => hex::decode(h)
-            .map_err(|e| CrosslockError::input(format!("conversation {text:?}: {e}")))?,
-        None => text.as_bytes().to_vec(),
-    };
-    ConversationId::new(bytes)
-        .ok_or_else(|| CrosslockError::input(format!("conversation {text:?}: 1 to 255 bytes")))
-}
+use crate::ids::conversation_string;
+use crate::metadata::GroupMetadataKind;
 
 /// A device of a participant.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -172,8 +158,7 @@ pub enum Event {
     GroupMetadata {
         conversation: String,
         from: Sender,
-        /// `subject` or `icon`.
-        kind: String,
+        kind: GroupMetadataKind,
         error: Option<String>,
     },
     /// A member is typing (or stopped).
@@ -323,11 +308,7 @@ impl From<&SdkEvent> for Event {
             } => Event::GroupMetadata {
                 conversation: c(conversation),
                 from: from.into(),
-                kind: match kind {
-                    MetadataKind::Subject => "subject",
-                    MetadataKind::Icon => "icon",
-                }
-                .to_owned(),
+                kind: (*kind).into(),
                 error: error.clone(),
             },
             E::Typing {
@@ -406,13 +387,18 @@ impl From<&SdkEvent> for Event {
 }
 
 /// Where the app receives events while [`crate::CrosslockDevice::start`]
-/// runs: on the SDK's listener thread, in order. Return quickly (post to
-/// the UI thread) and never throw.
+/// runs: on the device's listener thread, in order. Return quickly (post
+/// to the UI thread). The device is not locked while these run: they may
+/// call it, `stop()` included.
+///
+/// A callback that throws does no harm: the SDK logs the exception's type
+/// and carries on (the event is not handed over again).
 #[uniffi::export(with_foreign)]
 pub trait EventListener: Send + Sync {
     /// One event.
-    fn on_event(&self, event: Event);
-    /// The listener stopped on an error it cannot retry (an unreachable
-    /// provider is retried, and not reported here).
-    fn on_stopped(&self, error: Option<CrosslockError>);
+    fn on_event(&self, event: Event) -> Result<(), CallbackError>;
+    /// The listener stopped: `None` after `stop()` (or the device was
+    /// closed), else the error it cannot retry (an unreachable provider is
+    /// retried, and not reported here).
+    fn on_stopped(&self, error: Option<CrosslockError>) -> Result<(), CallbackError>;
 }

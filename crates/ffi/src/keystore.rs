@@ -8,11 +8,14 @@
 //! signature in the wrong encoding fails where it is plugged in, not in a
 //! peer's credential check.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crosslock_client::keystore::{KeyStore, KeyStoreError};
-use crosslock_credential::{KeyAlgorithm as CoreAlgorithm, PublicKey};
+use crosslock_credential::{
+    AwsLcVerifier, KeyAlgorithm as CoreAlgorithm, PublicKey, SignatureVerifier,
+};
 
 /// The signature algorithms of device keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -102,10 +105,18 @@ pub trait PlatformKeyStore: Send + Sync {
     fn delete(&self, alias: String) -> Result<(), PlatformKeyError>;
 }
 
-/// A [`PlatformKeyStore`] as the client core's [`KeyStore`].
+/// A [`PlatformKeyStore`] as the client core's [`KeyStore`], checking
+/// every answer before the client core uses it: keys in the expected
+/// encoding and of the algorithm asked for, the same public key for an
+/// alias every time it is asked (FFI-KEY-2), and every signature verified
+/// under that key (FFI-KEY-1) before anything it signed leaves the device.
 #[derive(Clone)]
 pub(crate) struct ForeignKeyStore {
     platform: Arc<dyn PlatformKeyStore>,
+    /// The public key each alias reported first in this process.
+    reported: Arc<Mutex<HashMap<String, PublicKey>>>,
+    /// The last refusal, for the device to return typed.
+    faults: Arc<KeyStoreFaults>,
 }
 
 impl fmt::Debug for ForeignKeyStore {
@@ -114,10 +125,116 @@ impl fmt::Debug for ForeignKeyStore {
     }
 }
 
+/// What the adapter refused of the app's key store since it was last
+/// asked: the client core sees only a `KeyStoreError` (often wrapped by
+/// MLS), so the device reads the refusal here to throw
+/// `CrosslockError.KeyStore` instead of a generic error.
+#[derive(Debug, Default)]
+pub(crate) struct KeyStoreFaults(Mutex<Option<String>>);
+
+impl KeyStoreFaults {
+    fn record(&self, reason: &str) {
+        tracing::warn!(reason, "the app's platform key store was refused");
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason.to_owned());
+    }
+
+    /// The last refusal, clearing it.
+    pub(crate) fn take(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+}
+
 impl ForeignKeyStore {
     /// Wraps the app's store.
     pub(crate) fn new(platform: Arc<dyn PlatformKeyStore>) -> Self {
-        ForeignKeyStore { platform }
+        ForeignKeyStore {
+            platform,
+            reported: Arc::default(),
+            faults: Arc::default(),
+        }
+    }
+
+    /// Where the adapter's refusals are kept.
+    pub(crate) fn faults(&self) -> Arc<KeyStoreFaults> {
+        self.faults.clone()
+    }
+
+    fn reported(&self) -> std::sync::MutexGuard<'_, HashMap<String, PublicKey>> {
+        self.reported.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A refusal of the store's answer: recorded, and the client core's error.
+    fn refuse(&self, reason: String) -> KeyStoreError {
+        self.faults.record(&reason);
+        KeyStoreError::Backend(reason)
+    }
+
+    /// Pins `key` as `alias`'s, refusing another key than the one the
+    /// alias reported before (FFI-KEY-2).
+    fn pin(&self, alias: &str, key: PublicKey) -> Result<PublicKey, KeyStoreError> {
+        let mut reported = self.reported();
+        match reported.get(alias) {
+            Some(before) if *before != key => {
+                drop(reported);
+                Err(self.refuse(format!(
+                    "the platform key store reported another public key for {alias:?} than \
+                     before; a key under an alias never changes"
+                )))
+            }
+            Some(_) => Ok(key),
+            None => {
+                reported.insert(alias.to_owned(), key.clone());
+                Ok(key)
+            }
+        }
+    }
+
+    /// The key `alias` reported, asking the store when this process has
+    /// not seen it yet.
+    fn reported_key(&self, alias: &str) -> Result<PublicKey, KeyStoreError> {
+        if let Some(key) = self.reported().get(alias) {
+            return Ok(key.clone());
+        }
+        let key = self
+            .platform
+            .public_key(alias.to_owned())
+            .map_err(|e| self.platform_failure(e))?;
+        let key = self.checked_key(key, None)?;
+        self.pin(alias, key)
+    }
+
+    /// The platform's own error, kept for the device when it is a failure
+    /// (not a `NotFound` or `Unsupported` the SDK answers itself).
+    fn platform_failure(&self, e: PlatformKeyError) -> KeyStoreError {
+        if let PlatformKeyError::Backend { reason } = &e {
+            self.faults.record(reason);
+        }
+        core_error(e)
+    }
+
+    /// The client core's key from the platform's answer, refusing a key in
+    /// the wrong encoding or of another algorithm than asked for.
+    fn checked_key(
+        &self,
+        key: PlatformPublicKey,
+        expected: Option<KeyAlgorithm>,
+    ) -> Result<PublicKey, KeyStoreError> {
+        if let Some(expected) = expected
+            && key.algorithm != expected
+        {
+            return Err(self.refuse(format!(
+                "asked for a {expected:?} key, the platform made a {:?} key",
+                key.algorithm
+            )));
+        }
+        let length = key.bytes.len();
+        PublicKey::new(key.algorithm.core(), key.bytes).ok_or_else(|| {
+            self.refuse(format!(
+                "the platform's {:?} public key ({length} bytes) is not a valid key in the \
+                 expected encoding (P-256: 65-byte uncompressed SEC1 point; Ed25519: 32 bytes)",
+                key.algorithm
+            ))
+        })
     }
 }
 
@@ -129,30 +246,6 @@ fn core_error(e: PlatformKeyError) -> KeyStoreError {
     }
 }
 
-/// The client core's key from the platform's answer, refusing a key in the
-/// wrong encoding or of another algorithm than asked for.
-fn checked_key(
-    key: PlatformPublicKey,
-    expected: Option<KeyAlgorithm>,
-) -> Result<PublicKey, KeyStoreError> {
-    if let Some(expected) = expected
-        && key.algorithm != expected
-    {
-        return Err(KeyStoreError::Backend(format!(
-            "asked for a {expected:?} key, the platform made a {:?} key",
-            key.algorithm
-        )));
-    }
-    let length = key.bytes.len();
-    PublicKey::new(key.algorithm.core(), key.bytes).ok_or_else(|| {
-        KeyStoreError::Backend(format!(
-            "the platform's {:?} public key ({length} bytes) is not a valid key in the \
-             expected encoding (P-256: 65-byte uncompressed SEC1 point; Ed25519: 32 bytes)",
-            key.algorithm
-        ))
-    })
-}
-
 impl KeyStore for ForeignKeyStore {
     fn generate(&self, alias: &str, algorithm: CoreAlgorithm) -> Result<PublicKey, KeyStoreError> {
         let ours =
@@ -160,29 +253,65 @@ impl KeyStore for ForeignKeyStore {
         let key = self
             .platform
             .generate(alias.to_owned(), ours)
-            .map_err(core_error)?;
-        checked_key(key, Some(ours)).inspect_err(|_| {
-            // A key nobody can use: leave none behind under the alias.
-            let _ = self.platform.delete(alias.to_owned());
-        })
+            .map_err(|e| self.platform_failure(e))?;
+        match self.checked_key(key, Some(ours)) {
+            Ok(key) => {
+                // A new key under the alias: it replaces whatever the alias
+                // held before (the store refuses to overwrite a live key).
+                self.reported().insert(alias.to_owned(), key.clone());
+                Ok(key)
+            }
+            Err(e) => {
+                // A key nobody can use: leave none behind under the alias.
+                let _ = self.platform.delete(alias.to_owned());
+                Err(e)
+            }
+        }
     }
 
     fn public_key(&self, alias: &str) -> Result<PublicKey, KeyStoreError> {
         let key = self
             .platform
             .public_key(alias.to_owned())
-            .map_err(core_error)?;
-        checked_key(key, None)
+            .map_err(|e| self.platform_failure(e))?;
+        let key = self.checked_key(key, None)?;
+        self.pin(alias, key)
     }
 
+    /// FFI-KEY-1: the signature must verify under the key the alias
+    /// reported (DER ECDSA over SHA-256 for P-256, the 64 raw bytes of
+    /// Ed25519: the encoding MLS and X.509 use), or nothing signed by it is
+    /// used.
     fn sign(&self, alias: &str, message: &[u8]) -> Result<Vec<u8>, KeyStoreError> {
-        self.platform
+        let signature = self
+            .platform
             .sign(alias.to_owned(), message.to_vec())
-            .map_err(core_error)
+            .map_err(|e| self.platform_failure(e))?;
+        let key = self.reported_key(alias).map_err(|e| match e {
+            KeyStoreError::NotFound(_) => self.refuse(format!(
+                "the platform key store signed under {alias:?} but reports no key for it"
+            )),
+            other => other,
+        })?;
+        if !AwsLcVerifier.verify(&key, message, &signature) {
+            return Err(self.refuse(format!(
+                "the platform key store's {:?} signature for {alias:?} ({} bytes) does not \
+                 verify under the public key it reported: refused, nothing signed by it is used \
+                 (P-256 signatures must be DER-encoded ECDSA over SHA-256 of the message, \
+                 Ed25519 64 raw bytes)",
+                key.algorithm(),
+                signature.len()
+            )));
+        }
+        Ok(signature)
     }
 
     fn delete(&self, alias: &str) -> Result<(), KeyStoreError> {
-        self.platform.delete(alias.to_owned()).map_err(core_error)
+        self.platform
+            .delete(alias.to_owned())
+            .map_err(|e| self.platform_failure(e))?;
+        self.reported().remove(alias);
+        Ok(())
     }
 }
 
@@ -199,25 +328,15 @@ pub fn check_platform_key_store(
     let keys = ForeignKeyStore::new(store);
     let alias = format!("crosslock-check-{}", random_suffix()?);
     let backend = |reason: String| PlatformKeyError::Backend { reason };
-    let made = keys
-        .generate(&alias, algorithm.core())
+    keys.generate(&alias, algorithm.core())
         .map_err(platform_error)?;
-    let outcome = (|| {
-        let read = keys.public_key(&alias).map_err(platform_error)?;
-        if read != made {
-            return Err(backend(
-                "public_key() returned another key than generate()".into(),
-            ));
-        }
-        let message = b"crosslock platform key store check";
-        let signature = keys.sign(&alias, message).map_err(platform_error)?;
-        if !made.verify(message, &signature) {
-            return Err(backend(format!(
-                "the {algorithm:?} signature ({} bytes) does not verify: P-256 signatures \
-                 must be DER-encoded ECDSA over SHA-256 of the message, Ed25519 64 raw bytes",
-                signature.len()
-            )));
-        }
+    let outcome = (|| -> Result<(), PlatformKeyError> {
+        // The adapter refuses another key than generate() reported
+        // (FFI-KEY-2) and a signature that does not verify under it
+        // (FFI-KEY-1).
+        keys.public_key(&alias).map_err(platform_error)?;
+        keys.sign(&alias, b"crosslock platform key store check")
+            .map_err(platform_error)?;
         Ok(())
     })();
     keys.delete(&alias).map_err(platform_error)?;
@@ -267,6 +386,12 @@ mod tests {
         spki_keys: bool,
         sign_other_message: bool,
         keep_deleted: bool,
+        /// Signs with a second key it keeps under `other:<alias>`.
+        sign_with_other_key: bool,
+        /// Answers every signing request with these bytes.
+        garbage_signature: Option<Vec<u8>>,
+        /// Reports the `other:<alias>` key from `public_key`.
+        report_other_key: bool,
     }
 
     impl Software {
@@ -301,17 +426,34 @@ mod tests {
                 .keys()
                 .generate(&alias, algorithm.core())
                 .map_err(platform_error)?;
+            self.keys()
+                .generate(&format!("other:{alias}"), algorithm.core())
+                .map_err(platform_error)?;
             Ok(self.answer(key))
         }
         fn public_key(&self, alias: String) -> Result<PlatformPublicKey, PlatformKeyError> {
+            let alias = if self.report_other_key {
+                format!("other:{alias}")
+            } else {
+                alias
+            };
             let key = self.keys().public_key(&alias).map_err(platform_error)?;
             Ok(self.answer(key))
         }
         fn sign(&self, alias: String, message: Vec<u8>) -> Result<Vec<u8>, PlatformKeyError> {
+            if let Some(garbage) = &self.garbage_signature {
+                self.keys().public_key(&alias).map_err(platform_error)?;
+                return Ok(garbage.clone());
+            }
             let mut message = message;
             if self.sign_other_message {
                 message.push(0);
             }
+            let alias = if self.sign_with_other_key {
+                format!("other:{alias}")
+            } else {
+                alias
+            };
             self.keys().sign(&alias, &message).map_err(platform_error)
         }
         fn delete(&self, alias: String) -> Result<(), PlatformKeyError> {
@@ -374,6 +516,124 @@ mod tests {
             ..Software::new()
         };
         assert!(backend_message(check(store, KeyAlgorithm::EcdsaP256)).contains("does not verify"));
+    }
+
+    /// The adapter over a faulty store, with a P-256 key under "k" whose
+    /// public half it has seen.
+    fn adapter(store: Software) -> (ForeignKeyStore, PublicKey) {
+        let keys = ForeignKeyStore::new(Arc::new(store));
+        let public = keys.generate("k", CoreAlgorithm::EcdsaP256).unwrap();
+        (keys, public)
+    }
+
+    fn refused_signature(keys: &ForeignKeyStore) -> String {
+        match keys.sign("k", b"an MLS message") {
+            Err(KeyStoreError::Backend(reason)) => {
+                assert_eq!(keys.faults().take().as_deref(), Some(reason.as_str()));
+                assert!(keys.faults().take().is_none(), "taking a fault clears it");
+                reason
+            }
+            other => panic!("expected a refused signature, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_signature_by_another_key_never_leaves_the_adapter() {
+        // A valid DER ECDSA signature over the very message, by a key the
+        // store never reported: what a store mixing up aliases, or one
+        // signing for someone else, hands back.
+        let (keys, _) = adapter(Software {
+            sign_with_other_key: true,
+            ..Software::new()
+        });
+        assert!(refused_signature(&keys).contains("does not verify under the public key"));
+        // And after a restart, when the key is learned from public_key().
+        let liar: Arc<dyn PlatformKeyStore> = Arc::new(Software {
+            sign_with_other_key: true,
+            ..Software::new()
+        });
+        ForeignKeyStore::new(liar.clone())
+            .generate("k", CoreAlgorithm::EcdsaP256)
+            .unwrap();
+        let restarted = ForeignKeyStore::new(liar);
+        assert!(refused_signature(&restarted).contains("does not verify"));
+    }
+
+    /// An ECDSA signature's DER (`30 len 02 rlen r 02 slen s`) as the raw
+    /// 64 bytes `r ‖ s` some platform APIs return.
+    fn der_to_raw(der: &[u8]) -> Vec<u8> {
+        let integer = |at: usize| {
+            let len = der[at + 1] as usize;
+            let value = &der[at + 2..at + 2 + len];
+            let value = &value[value.len().saturating_sub(32)..];
+            let mut fixed = vec![0; 32 - value.len()];
+            fixed.extend_from_slice(value);
+            (fixed, at + 2 + len)
+        };
+        let (r, next) = integer(2);
+        let (s, _) = integer(next);
+        [r, s].concat()
+    }
+
+    #[test]
+    fn garbage_from_the_store_is_refused() {
+        let p256 = SoftwareKeyStore::new(Arc::new(MemoryStore::new()));
+        p256.generate("real", CoreAlgorithm::EcdsaP256).unwrap();
+        // A valid signature of the message in the wrong encoding (r ‖ s),
+        // and its DER by another key.
+        let der = p256.sign("real", b"an MLS message").unwrap();
+        let raw_signature = der_to_raw(&der);
+        assert_eq!(raw_signature.len(), 64);
+        for garbage in [Vec::new(), vec![0; 72], vec![0x30; 8], raw_signature, der] {
+            let (keys, _) = adapter(Software {
+                garbage_signature: Some(garbage.clone()),
+                ..Software::new()
+            });
+            let reason = refused_signature(&keys);
+            assert!(reason.contains("does not verify"), "{garbage:?}: {reason}");
+        }
+    }
+
+    #[test]
+    fn a_public_key_that_changes_is_refused() {
+        let honest = Software::new();
+        let shared = honest.keys.clone();
+        let (keys, public) = adapter(honest);
+        assert_eq!(keys.public_key("k").unwrap(), public);
+        // The same keys, now reporting the alias's other key.
+        let switched = ForeignKeyStore {
+            platform: Arc::new(Software {
+                keys: shared,
+                report_other_key: true,
+                ..Software::default()
+            }),
+            ..keys.clone()
+        };
+        match switched.public_key("k") {
+            Err(KeyStoreError::Backend(reason)) => assert!(reason.contains("another public key")),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        assert!(switched.faults().take().is_some());
+    }
+
+    #[test]
+    fn what_the_sdk_answers_itself_is_no_fault() {
+        // Ed25519 keys live in the database: the platform's NotFound and
+        // Unsupported are the SDK's cue, not a failure to report.
+        let keys = ForeignKeyStore::new(Arc::new(Software::new()));
+        assert!(matches!(
+            keys.sign("ed25519-key", b"m"),
+            Err(KeyStoreError::NotFound(_))
+        ));
+        assert!(matches!(
+            keys.public_key("ed25519-key"),
+            Err(KeyStoreError::NotFound(_))
+        ));
+        assert!(keys.faults().take().is_none());
+        let (keys, public) = adapter(Software::new());
+        let signature = keys.sign("k", b"m").unwrap();
+        assert!(public.verify(b"m", &signature));
+        assert!(keys.faults().take().is_none());
     }
 
     #[test]

@@ -5,25 +5,37 @@
 //!
 //! Every call is blocking on the foreign side: apps call from a background
 //! thread (a Kotlin `Dispatchers.IO` coroutine, a Swift `Task.detached`),
-//! never the main thread. Callbacks (key store, progress, events) arrive
-//! on the SDK's threads and must not call back into the same device.
+//! never the main thread. Callbacks (key store, progress, attestation)
+//! run while the device is locked and must not call back into it; the
+//! event listener's run with the device unlocked. A callback that throws
+//! does no harm (crate::callback).
 
 uniffi::setup_scaffolding!();
 
+mod attest;
+mod callback;
+mod core;
 mod device;
 mod error;
 mod events;
 mod files;
+mod ids;
 mod keystore;
+mod listener;
+mod metadata;
 mod state;
 
+pub use attest::{Attestation, AttestationRequest, Attester};
+pub use callback::CallbackError;
 pub use device::{CrosslockDevice, DeviceKeys, DeviceSetup};
 pub use error::CrosslockError;
 pub use events::{Event, EventListener, Sender, TransparencyAlert};
-pub use files::{FileProgress, FileStage, SavedFile, SentFile};
+pub use files::{FileProgress, FileStage, SavedFile, SentFile, UploadedFile};
+pub use ids::{conversation_id_bytes, conversation_id_from_bytes};
 pub use keystore::{
     KeyAlgorithm, PlatformKeyError, PlatformKeyStore, PlatformPublicKey, check_platform_key_store,
 };
+pub use metadata::{GroupIcon, GroupMetadata, GroupMetadataKind, GroupMetadataSet};
 pub use state::{
     Enrolled, Maintained, Member, MemberDevice, SafetyNumber, SecurityState, SentMessage, Started,
     Verification,

@@ -4,7 +4,8 @@
 use crosslock_client::TransparencyStatus;
 use crosslock_client::{ConversationKind, ConversationStatus, Verification as CoreVerification};
 
-use crate::events::{Event, conversation_string};
+use crate::events::Event;
+use crate::ids::conversation_string;
 
 /// Whether the user checked a contact's keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]

@@ -49,8 +49,9 @@ pub const ENROLLMENT_CHALLENGE_LABEL: &[u8] = b"crosslock attestation challenge 
 ///                      || u64be(len(key))   || key )
 /// ```
 ///
-/// `participant_public_key` is the encoding of the key the enrollment CSR
-/// carries (its SubjectPublicKeyInfo DER). The lengths make the split between
+/// `participant_public_key` is the P-256 participant key the enrollment CSR
+/// carries, as its 65-byte uncompressed SEC1 point (`04 || x || y`, what
+/// the KDS and the client pass), not its SubjectPublicKeyInfo. The lengths make the split between
 /// nonce and key unambiguous; the label keeps the hash from being reused for
 /// anything else. On Android the result is the KeyGenParameterSpec attestation
 /// challenge; on Apple it is the `clientDataHash` given to `attestKey`. The

@@ -54,18 +54,99 @@ fn is_last_resort(kp: &KeyPackage) -> bool {
         .has_extension(LastResortKeyPackageExt::extension_type())
 }
 
+/// What to generate: how many single-use KeyPackages per suite, and the
+/// suites that get a new last-resort KeyPackage.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct KeyPackageOrder {
+    /// Single-use KeyPackages per suite.
+    pub single_use: BTreeMap<Suite, usize>,
+    /// Suites that get a new last-resort KeyPackage.
+    pub last_resort: Vec<Suite>,
+}
+
+impl KeyPackageOrder {
+    /// Whether there is nothing to generate.
+    pub fn is_empty(&self) -> bool {
+        self.single_use.values().all(|&n| n == 0) && self.last_resort.is_empty()
+    }
+}
+
+/// What the KDS says it holds for this device (`GET
+/// /v1/keypackages/stock`), by suite.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PublishedStock {
+    /// Unexpired single-use KeyPackages per suite.
+    pub available: BTreeMap<Suite, usize>,
+    /// Suites with a last-resort KeyPackage.
+    pub last_resort: Vec<Suite>,
+}
+
 /// Implements [`Device::generate_key_packages`].
 pub(crate) fn generate_key_packages(
     device: &mut Device,
     per_suite: usize,
 ) -> Result<KeyPackageBatch, ClientError> {
     let stock = device.key_package_stock()?;
+    let suites = device.record.suites.clone();
+    let order = KeyPackageOrder {
+        single_use: suites.iter().map(|&s| (s, per_suite)).collect(),
+        last_resort: suites
+            .into_iter()
+            .filter(|s| !stock.last_resort.contains(s))
+            .collect(),
+    };
+    generate_ordered(device, &order)
+}
+
+/// Implements [`Device::key_packages_missing`]: up to the target where
+/// the KDS holds fewer than the refill threshold of a suite; a
+/// last-resort KeyPackage for every suite when the KDS lacks one for any
+/// suite, or when `rotate_last_resort` (all the device's last-resort
+/// KeyPackages then have the same age).
+pub(crate) fn missing(
+    device: &Device,
+    published: &PublishedStock,
+    rotate_last_resort: bool,
+) -> KeyPackageOrder {
+    let policy = device.config.key_packages;
+    let suites = &device.record.suites;
+    let single_use = suites
+        .iter()
+        .filter_map(|&suite| {
+            let held = published.available.get(&suite).copied().unwrap_or(0);
+            (held < policy.refill_threshold)
+                .then(|| (suite, policy.target_stock.saturating_sub(held)))
+        })
+        .filter(|&(_, n)| n > 0)
+        .collect();
+    let lacking = suites.iter().any(|s| !published.last_resort.contains(s));
+    KeyPackageOrder {
+        single_use,
+        last_resort: if lacking || rotate_last_resort {
+            suites.clone()
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+/// Implements [`Device::generate_key_package_order`]: the secrets are
+/// stored in one transaction.
+pub(crate) fn generate_ordered(
+    device: &mut Device,
+    order: &KeyPackageOrder,
+) -> Result<KeyPackageBatch, ClientError> {
     device.atomically(|device| {
         let mut batch = KeyPackageBatch::default();
         for &suite in &device.record.suites.clone() {
+            let count = order.single_use.get(&suite).copied().unwrap_or(0);
+            let last_resort = order.last_resort.contains(&suite);
+            if count == 0 && !last_resort {
+                continue;
+            }
             let (client, now) = device.key_package_client(suite)?;
             let client = &client;
-            for _ in 0..per_suite {
+            for _ in 0..count {
                 let kp = client
                     .generate_key_package_message(
                         ExtensionList::new(),
@@ -77,7 +158,7 @@ pub(crate) fn generate_key_packages(
                     .key_packages
                     .push((suite, kp.to_bytes().map_err(internal)?));
             }
-            if !stock.last_resort.contains(&suite) {
+            if last_resort {
                 let mut extensions = ExtensionList::new();
                 extensions
                     .set_from(LastResortKeyPackageExt)
@@ -91,6 +172,28 @@ pub(crate) fn generate_key_packages(
             }
         }
         Ok(batch)
+    })
+}
+
+/// Implements [`Device::discard_key_packages`].
+pub(crate) fn discard(device: &mut Device, batch: &KeyPackageBatch) -> Result<usize, ClientError> {
+    let mut encodings = std::collections::BTreeSet::new();
+    for (_, bytes) in batch.key_packages.iter().chain(&batch.last_resort) {
+        let message = MlsMessage::from_bytes(bytes).map_err(internal)?;
+        let kp = message
+            .into_key_package()
+            .ok_or_else(|| internal("not a KeyPackage"))?;
+        encodings.insert(kp.mls_encode_to_vec().map_err(internal)?);
+    }
+    device.atomically(|device| {
+        let mut removed = 0;
+        for (id, data) in device.kp_store.all()? {
+            if encodings.contains(&data.key_package_bytes) {
+                device.kp_store.remove(&id);
+                removed += 1;
+            }
+        }
+        Ok(removed)
     })
 }
 
@@ -164,13 +267,14 @@ pub(crate) fn key_package_stock(device: &Device) -> Result<KeyPackageStock, Clie
 }
 
 impl Device {
-    /// Deletes the secrets of expired KeyPackages (they can no longer be
-    /// used to join: nobody may add us with them). Returns how many.
-    pub(crate) fn purge_expired_key_packages(&self) -> Result<usize, ClientError> {
-        let now = self.env.clock.now();
+    /// Deletes the secrets of KeyPackages expired at `at` (they can no
+    /// longer be used to join: nobody may add us with them). Returns how
+    /// many. `at` is the time the caller trusts for deleting key material
+    /// (the SDK's KP-DEL-1), not necessarily this device's clock.
+    pub(crate) fn purge_expired_key_packages(&self, at: u64) -> Result<usize, ClientError> {
         let mut purged = 0;
         for (id, data) in self.kp_store.all()? {
-            if data.expiration <= now {
+            if data.expiration <= at {
                 self.kp_store.remove(&id);
                 purged += 1;
             }

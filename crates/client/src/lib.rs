@@ -44,7 +44,7 @@ pub use group_metadata::{
     GroupMetadata, GroupMetadataError, MetadataChange, MetadataDownload, MetadataKind,
 };
 pub use ids::{ConversationId, DeliveryId};
-pub use keypackages::{KeyPackageBatch, KeyPackageStock};
+pub use keypackages::{KeyPackageBatch, KeyPackageOrder, KeyPackageStock, PublishedStock};
 pub use member_transparency::{KEY_PUBLICATION_GRACE_SECS, TransparencyBlock};
 pub use mls::capabilities::crosslock_extras;
 pub use mls::identity::LeafIdentity;

@@ -193,6 +193,7 @@ impl CrosslockDevice {
         Ok(Enrolled {
             credentials: enrolled.credentials as u32,
             key_packages: enrolled.key_packages as u32,
+            key_packages_failed: enrolled.key_packages_failed,
         })
     }
 

@@ -199,6 +199,12 @@ pub struct Enrolled {
     pub credentials: u32,
     /// KeyPackages published per suite.
     pub key_packages: u32,
+    /// Why no KeyPackages were published, when their upload failed. The
+    /// device is enrolled all the same, but nobody can add it to a
+    /// conversation until the lifecycle uploads them (`maintain`, or the
+    /// listener started with `start`, does so at once); calling `enroll`
+    /// again is refused. Show "not reachable yet" until then.
+    pub key_packages_failed: Option<String>,
 }
 
 /// A message sent.

@@ -1,4 +1,4 @@
-//! Enrolment (carrier proof → KDS credentials) and the KeyPackage stock.
+//! Enrolment: carrier proof → KDS credentials → the first KeyPackages.
 
 use crosslock_client::{ClientError, Device, KeyPackageBatch};
 use crosslock_wire::api::B64;
@@ -6,6 +6,7 @@ use crosslock_wire::api::acs::ProofRequest;
 use crosslock_wire::api::kds::{AttestationBody, EnrollRequest, UploadKeyPackages};
 
 use crate::error::SdkError;
+use crate::keypackages;
 use crate::messenger::Messenger;
 
 /// What enrolment did.
@@ -15,6 +16,21 @@ pub struct Enrolled {
     pub credentials: usize,
     /// KeyPackages published (per suite).
     pub key_packages: usize,
+    /// Why no KeyPackages were published, when their upload failed. The
+    /// device is enrolled all the same (its token and credentials are
+    /// saved) but nobody can add it to a conversation yet: the next
+    /// [`crate::Messenger::maintain`] (or [`crate::Messenger::run`])
+    /// uploads them, and is due at once. Calling `enroll` again is
+    /// refused.
+    pub key_packages_failed: Option<String>,
+}
+
+impl Enrolled {
+    /// Whether others can add this device to conversations now (its
+    /// KeyPackages are at the KDS).
+    pub fn reachable(&self) -> bool {
+        self.key_packages_failed.is_none()
+    }
 }
 
 /// The upload body for a batch of KeyPackages.
@@ -106,11 +122,26 @@ pub(crate) async fn enroll(
     let credentials = install_credentials(&mut m.device, enrolled.credentials)?;
     m.settings.token = Some(enrolled.device_token);
     m.save()?;
-    let published = publish_key_packages(m, key_packages).await?;
-    Ok(Enrolled {
-        credentials,
-        key_packages: published,
-    })
+    // Enrolled from here on, whatever happens to the upload: a failure is
+    // reported in the answer, and the lifecycle's KeyPackage check is due
+    // at once (`maintain` or `run` uploads them).
+    match publish_key_packages(m, key_packages).await {
+        Ok(published) => Ok(Enrolled {
+            credentials,
+            key_packages: published,
+            key_packages_failed: None,
+        }),
+        Err(e) => {
+            tracing::warn!(error = %e, "enrolled, but no KeyPackages published yet");
+            m.settings.lifecycle.key_packages_at = 0;
+            m.save()?;
+            Ok(Enrolled {
+                credentials,
+                key_packages: 0,
+                key_packages_failed: Some(e.to_string()),
+            })
+        }
+    }
 }
 
 /// Generates and uploads `count` KeyPackages per suite (and a last-resort
@@ -119,23 +150,9 @@ pub(crate) async fn publish_key_packages(
     m: &mut Messenger,
     count: usize,
 ) -> Result<usize, SdkError> {
-    let upload = upload_body(m.device.generate_key_packages(count)?);
-    let n = upload.key_packages.len();
+    let batch = m.device.generate_key_packages(count)?;
+    let n = batch.key_packages.len();
     let token = m.token()?.to_owned();
-    m.api.upload_key_packages(&token, &upload).await?;
-    Ok(n)
-}
-
-/// Tops the stock up where a suite fell below its refill threshold or
-/// lacks a last-resort KeyPackage; returns how many were uploaded.
-pub(crate) async fn refill_key_packages(m: &mut Messenger) -> Result<usize, SdkError> {
-    let batch = m.device.refill_key_packages()?;
-    if batch.key_packages.is_empty() && batch.last_resort.is_empty() {
-        return Ok(0);
-    }
-    let upload = upload_body(batch);
-    let n = upload.key_packages.len() + upload.last_resort.len();
-    let token = m.token()?.to_owned();
-    m.api.upload_key_packages(&token, &upload).await?;
+    keypackages::upload(m, &token, &batch).await?;
     Ok(n)
 }

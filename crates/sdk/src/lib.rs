@@ -27,6 +27,7 @@ pub mod enroll;
 pub mod error;
 pub mod events;
 pub mod files;
+pub mod keypackages;
 pub mod keys;
 pub mod lifecycle;
 mod messenger;

@@ -5,8 +5,8 @@
 //! | Job | When | Why |
 //! |---|---|---|
 //! | revocation lists | hourly per home | CRED-REV-1..2 |
-//! | KeyPackage stock | hourly, and when a Welcome says so | single-use stock and last resort per suite |
-//! | `Device::maintenance` + WAL erase | daily | replay ledger, expired KeyPackage secrets, old epochs; deleted key material leaves the WAL |
+//! | KeyPackage stock, as the KDS counts it | hourly, and when a Welcome says so | refill below 10 per suite to 100; a last-resort one per suite, replaced every 7 days (KP-STOCK-1, KP-LR-1) |
+//! | `Device::maintenance` + WAL erase | daily | replay ledger, expired KeyPackage secrets (by the provider's time, KP-DEL-1), old epochs; deleted key material leaves the WAL |
 //! | own transparency history | when the client core says it is due | docs/kt.md "Monitoring" |
 //! | root gossip | per conversation, when due | docs/kt.md, gossip |
 //! | credential refresh | every conversation at least every 25 days | RCC.16: every group at least every 30 days (a commit with a path) |
@@ -18,7 +18,7 @@ use crate::events::Event;
 use crate::messenger::Messenger;
 use crate::revocations::Refreshed;
 use crate::transparency::Monitored;
-use crate::{conversations, enroll, revocations, transparency};
+use crate::{conversations, keypackages, revocations, transparency};
 
 /// How soon a job that failed is tried again (seconds).
 const RETRY_SECS: u64 = 3_600;
@@ -52,8 +52,10 @@ pub struct Maintained {
     pub revocations: Refreshed,
     /// `Device::maintenance` ran.
     pub maintenance: bool,
-    /// KeyPackages uploaded to refill the stock.
+    /// KeyPackages uploaded to bring the KDS's stock back to target.
     pub key_packages_uploaded: usize,
+    /// New last-resort KeyPackages were uploaded (KP-LR-1).
+    pub last_resort_rotated: bool,
     /// The own history was checked.
     pub monitored: Option<Monitored>,
     /// Conversations that got root gossip.
@@ -82,12 +84,41 @@ pub(crate) async fn maintain(m: &mut Messenger) -> Result<Maintained, SdkError> 
         Err(e) => done.failed.push(("revocations", e.to_string())),
     }
 
+    // KeyPackages before maintenance: the provider's time (KP-DEL-1) is
+    // then as fresh as it gets.
+    if enrolled
+        && due(
+            m.settings.lifecycle.key_packages_at,
+            now,
+            schedule.key_packages_secs,
+        )
+    {
+        match keypackages::refill(m).await {
+            Ok(r) => {
+                done.key_packages_uploaded = r.uploaded;
+                done.last_resort_rotated = r.last_resort;
+                m.settings.lifecycle.key_packages_at = now;
+                m.save()?;
+            }
+            Err(e) => {
+                // Tried again at the next hourly check, not on every call.
+                m.settings.lifecycle.key_packages_at = now;
+                m.save()?;
+                done.failed.push(("key packages", e.to_string()));
+            }
+        }
+    }
+
     if due(
         m.settings.lifecycle.maintained_at,
         now,
         schedule.maintenance_secs,
     ) {
-        m.device.maintenance()?;
+        // KP-DEL-1: KeyPackage secrets go by the provider's time, not the
+        // phone's clock alone.
+        let key_package_time = keypackages::deletion_time(m);
+        m.device
+            .maintenance_with_key_package_time(key_package_time)?;
         // Deleted key material must leave the write-ahead log too.
         if let Some(sqlite) = &m.sqlite {
             sqlite
@@ -100,26 +131,6 @@ pub(crate) async fn maintain(m: &mut Messenger) -> Result<Maintained, SdkError> 
     }
     if !enrolled {
         return Ok(done);
-    }
-
-    if due(
-        m.settings.lifecycle.key_packages_at,
-        now,
-        schedule.key_packages_secs,
-    ) {
-        match enroll::refill_key_packages(m).await {
-            Ok(n) => {
-                done.key_packages_uploaded = n;
-                m.settings.lifecycle.key_packages_at = now;
-                m.save()?;
-            }
-            Err(e) => {
-                // Tried again at the next hourly check, not on every call.
-                m.settings.lifecycle.key_packages_at = now;
-                m.save()?;
-                done.failed.push(("key packages", e.to_string()));
-            }
-        }
     }
 
     if m.device.history_check_due()? {

@@ -263,7 +263,10 @@ impl Messenger {
     /// Carrier proof, enrolment at the KDS, credentials, and
     /// `key_packages` KeyPackages per suite. `attester` offers the
     /// platform's device attestation; `replace` revokes the number's other
-    /// devices (a new phone).
+    /// devices (a new phone). Once the KDS enrolled the device its token
+    /// and credentials are saved: a KeyPackage upload that fails after
+    /// that is reported in [`Enrolled::key_packages_failed`], not as an
+    /// error, and the next [`Messenger::maintain`] uploads them.
     pub async fn enroll(
         &mut self,
         subscriber_token: &str,

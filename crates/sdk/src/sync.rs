@@ -13,7 +13,7 @@ use crosslock_wire::api::ds::SubmitReport;
 use crate::error::SdkError;
 use crate::events::Event;
 use crate::messenger::Messenger;
-use crate::{conversations, enroll, files, metadata, recovery};
+use crate::{conversations, files, keypackages, metadata, recovery};
 
 /// The most inbox items fetched in one page.
 const PAGE: usize = 500;
@@ -186,7 +186,7 @@ pub(crate) async fn sync(m: &mut Messenger, wait_secs: u64) -> Result<Vec<Event>
             tracing::info!(error = %e, "own lookup proof not relayed");
         }
     }
-    if refill && let Err(e) = enroll::refill_key_packages(m).await {
+    if refill && let Err(e) = keypackages::refill(m).await {
         tracing::info!(error = %e, "KeyPackages not refilled; the lifecycle tries again");
     }
     touched.sort();

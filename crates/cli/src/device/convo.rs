@@ -45,6 +45,7 @@ pub(crate) async fn enroll(
         .await?;
     report.set("credentials", json!(enrolled.credentials));
     report.set("key_packages", json!(enrolled.key_packages));
+    report.set("key_packages_failed", json!(enrolled.key_packages_failed));
     report.line(format!(
         "enrolled {} at {}: {} credential(s), {} KeyPackages published",
         dir.settings().number,
@@ -52,6 +53,13 @@ pub(crate) async fn enroll(
         enrolled.credentials,
         enrolled.key_packages
     ));
+    if let Some(why) = &enrolled.key_packages_failed {
+        report.line(format!(
+            "no KeyPackages reached the provider yet ({why}): nobody can add this device \
+             until they do; the next `crosslock device` command that talks to the provider \
+             uploads them"
+        ));
+    }
     report.line("your keys appear in the provider's transparency log at its next epoch");
     Ok(())
 }

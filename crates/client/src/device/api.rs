@@ -23,10 +23,10 @@ use crate::records::DeviceProfile;
 use crate::store::StateStore;
 use crate::suite::Suite;
 use crate::{
-    CommitApplied, Content, GroupMetadata, KeyPackageBatch, KeyPackageStock, MetadataChange,
-    MetadataKind, NewConversation, Outbound, ParticipantKeyPackages, PendingCommit, Received,
-    ReceivedMessage, SafetyNumber, SecurityState, Sent, SuiteDowngrade, TransparencyAlert,
-    TransparencyBlock, WireProfile,
+    CommitApplied, Content, GroupMetadata, KeyPackageBatch, KeyPackageOrder, KeyPackageStock,
+    MetadataChange, MetadataKind, NewConversation, Outbound, ParticipantKeyPackages, PendingCommit,
+    PublishedStock, Received, ReceivedMessage, SafetyNumber, SecurityState, Sent, SuiteDowngrade,
+    TransparencyAlert, TransparencyBlock, WireProfile,
 };
 use crate::{
     conversation, device, enrollment, file, group_metadata, keypackages, maintenance,
@@ -177,6 +177,38 @@ impl Device {
     /// The current KeyPackage stock. Expired KeyPackages do not count.
     pub fn key_package_stock(&self) -> Result<KeyPackageStock, ClientError> {
         keypackages::key_package_stock(self)
+    }
+
+    /// What to upload so that the KDS holds the target stock again, from
+    /// what the KDS says it holds (`published`): up to the target where a
+    /// suite is below the refill threshold, and a last-resort KeyPackage
+    /// for every suite when the KDS lacks one for any suite or
+    /// `rotate_last_resort`. Claimed KeyPackages that were never used
+    /// count as gone here (the KDS no longer has them), though their
+    /// secrets stay on the device until they expire.
+    pub fn key_packages_missing(
+        &self,
+        published: &PublishedStock,
+        rotate_last_resort: bool,
+    ) -> KeyPackageOrder {
+        keypackages::missing(self, published, rotate_last_resort)
+    }
+
+    /// Generates exactly the KeyPackages `order` asks for; their secrets
+    /// are stored in one transaction. Upload the returned batch.
+    pub fn generate_key_package_order(
+        &mut self,
+        order: &KeyPackageOrder,
+    ) -> Result<KeyPackageBatch, ClientError> {
+        keypackages::generate_ordered(self, order)
+    }
+
+    /// Deletes the secrets of a batch the KDS refused as a whole (it
+    /// stored none of it, KDS-KP-1). Never call it for an upload whose
+    /// fate is unknown (a timeout): the KDS may hold and serve those.
+    /// Returns how many secrets were deleted.
+    pub fn discard_key_packages(&mut self, batch: &KeyPackageBatch) -> Result<usize, ClientError> {
+        keypackages::discard(self, batch)
     }
 
     // ---- Conversations and membership: stage, then merge --------------------
@@ -794,6 +826,19 @@ impl Device {
     /// older than the replay window, deletes expired KeyPackages and prior
     /// epochs past retention.
     pub fn maintenance(&mut self) -> Result<(), ClientError> {
-        maintenance::maintenance(self)
+        let now = self.env.clock.now();
+        maintenance::maintenance(self, now)
+    }
+
+    /// [`Device::maintenance`], but a KeyPackage's secret is deleted only
+    /// when the KeyPackage expired at `key_package_time`: the time the
+    /// caller trusts for deleting key material the KDS may still hand out
+    /// (the SDK passes the provider's time, KP-DEL-1 in
+    /// docs/validation-rules.md), not this device's clock alone.
+    pub fn maintenance_with_key_package_time(
+        &mut self,
+        key_package_time: u64,
+    ) -> Result<(), ClientError> {
+        maintenance::maintenance(self, key_package_time)
     }
 }

@@ -7,7 +7,8 @@ use base64::engine::general_purpose::STANDARD;
 use crosslock_wire::api::ErrorBody;
 use crosslock_wire::api::acs::{ProofRequest, ProofResponse};
 use crosslock_wire::api::kds::{
-    ClaimRequest, ClaimResponse, EnrollRequest, EnrollResponse, NonceResponse, UploadKeyPackages,
+    ClaimRequest, ClaimResponse, EnrollRequest, EnrollResponse, NonceResponse, Stock,
+    UploadKeyPackages,
 };
 use crosslock_wire::api::provider::ProviderInfo;
 
@@ -212,13 +213,23 @@ impl Api {
     }
 
     pub async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, SdkError> {
-        let response = self
+        self.get_as(path, None).await
+    }
+
+    /// `GET path`, as the device holding `token` when given.
+    pub async fn get_as<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        token: Option<&str>,
+    ) -> Result<T, SdkError> {
+        let mut request = self
             .http
             .get(format!("{}{path}", self.base))
-            .timeout(API_TIMEOUT)
-            .send()
-            .await
-            .map_err(|e| self.unreachable(e))?;
+            .timeout(API_TIMEOUT);
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        let response = request.send().await.map_err(|e| self.unreachable(e))?;
         self.answer(path, response).await
     }
 
@@ -257,13 +268,20 @@ impl Api {
         self.post("/v1/enrollment", None, request).await
     }
 
+    /// `POST /v1/keypackages`; the answer is the KDS's stock after it.
     pub async fn upload_key_packages(
         &self,
         token: &str,
         upload: &UploadKeyPackages,
-    ) -> Result<(), SdkError> {
-        let _: serde_json::Value = self.post("/v1/keypackages", Some(token), upload).await?;
-        Ok(())
+    ) -> Result<Stock, SdkError> {
+        self.post("/v1/keypackages", Some(token), upload).await
+    }
+
+    /// `GET /v1/keypackages/stock`: what the KDS holds for this device
+    /// (unexpired single-use KeyPackages per suite, suites with a
+    /// last-resort one).
+    pub async fn key_package_stock(&self, token: &str) -> Result<Stock, SdkError> {
+        self.get_as("/v1/keypackages/stock", Some(token)).await
     }
 
     /// `POST /v1/kt/lookup`: a lookup proof of `number`'s current binding.

@@ -7,6 +7,7 @@ use mls_rs::KeyPackage;
 use mls_rs::extension::MlsCodecExtension;
 use mls_rs::extension::recommended::LastResortKeyPackageExt;
 use mls_rs::group::{LeafNode, LeafNodeSource};
+use mls_rs::identity::Credential;
 use mls_rs::mls_rs_codec::{MlsDecode, MlsEncode, MlsSize};
 use mls_rs::time::MlsTime;
 use mls_rs::{ExtensionList, MlsMessage};
@@ -237,8 +238,12 @@ pub(crate) fn key_package_stock(device: &Device) -> Result<KeyPackageStock, Clie
     let now = device.env.clock.now();
     let policy = device.config.key_packages;
     let mut stock = KeyPackageStock::default();
+    let mut current: BTreeMap<Suite, Vec<u8>> = BTreeMap::new();
     for &suite in &device.record.suites {
         stock.available.insert(suite, 0);
+        if let Some(leaf) = device.credential_chain(suite).into_iter().next() {
+            current.insert(suite, leaf);
+        }
     }
     for (_, data) in device.kp_store.all()? {
         if data.expiration <= now {
@@ -250,6 +255,19 @@ pub(crate) fn key_package_stock(device: &Device) -> Result<KeyPackageStock, Clie
         let Some(suite) = Suite::from_cipher_suite(kp.cipher_suite()) else {
             continue;
         };
+        // A KeyPackage made under a credential this device no longer
+        // presents (a re-enrolment replaced it) is not stock: the KDS
+        // dropped it with the old credential (KDS-ENR-8). Its secret stays
+        // until it expires, for a Welcome already on its way.
+        let under_current = match &kp.signing_identity().credential {
+            Credential::X509(chain) => chain
+                .first()
+                .is_some_and(|leaf| current.get(&suite).map(Vec::as_slice) == Some(leaf.as_ref())),
+            _ => false,
+        };
+        if !under_current {
+            continue;
+        }
         if is_last_resort(&kp) {
             stock.last_resort.push(suite);
         } else {

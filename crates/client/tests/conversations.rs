@@ -354,3 +354,30 @@ fn receipts_and_typing_travel_encrypted() {
         other => panic!("{other:?}"),
     }
 }
+
+/// MLS-LIFE-1: a KeyPackage's lifetime (14 days for ours) is checked when
+/// it is added, not for as long as its leaf stays in the tree. Three weeks
+/// after the group was made, with no member having committed since, Dave
+/// is added and joins: the leaves Alice, Bob and Carol joined with are
+/// long past their KeyPackages' lifetimes, and their credentials are
+/// still checked.
+#[test]
+fn a_group_whose_members_never_committed_still_takes_new_members() {
+    let net = Net::new();
+    let (mut alice, mut bob, mut carol, id) = group_of_three(&net);
+    net.clock.advance(21 * 86_400);
+    let mut dave = net.phone("+15551230004", DeviceProfile::Ios);
+    let add = alice
+        .add_participants(&id, &[claim("+15551230004", &mut [&mut dave])])
+        .unwrap();
+    accept(
+        &mut alice,
+        &add,
+        &mut [&mut bob, &mut carol],
+        &mut [&mut dave],
+    );
+    let hello = dave.send_text(&id, "three weeks later").unwrap();
+    for r in deliver(&hello.outbound, &mut [&mut alice, &mut bob, &mut carol]) {
+        assert_eq!(text_of(&r), "three weeks later");
+    }
+}

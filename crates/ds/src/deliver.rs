@@ -165,7 +165,7 @@ impl Ds {
             .observe(
                 &proof.group_info.0,
                 proof.ratchet_tree.as_ref().map(|t| t.0.as_slice()),
-                proof.created_at,
+                Some(proof.created_at),
             )
             .map_err(|e| refused(&e))?;
         let context = group.group_context();

@@ -175,12 +175,21 @@ impl Observer {
     /// it (MLS-GI-1; `None` reads the tree from a GroupInfo that still
     /// carries the ratchet_tree extension, MLS-GI-2): checks its
     /// signature, the tree (against the GroupContext's tree hash, DS-TREE-1)
-    /// and every member's credential at `now`.
+    /// and every member's credential at `at` (or now).
+    ///
+    /// With `at`, the lifetime of every leaf that came from a KeyPackage
+    /// is checked at that time too: right for epoch 1, where every leaf
+    /// was just added. A later epoch is observed with `None`: MLS-LIFE-1,
+    /// a KeyPackage's lifetime is checked when it is added (by the commit
+    /// that adds it), not for as long as its leaf stays in the tree
+    /// (RFC 9420 §7.3 only recommends it): a member who has not committed
+    /// since joining would otherwise make every commit of the group that
+    /// keeps them refused 14 days later.
     pub(crate) fn observe(
         &self,
         group_info: &[u8],
         ratchet_tree: Option<&[u8]>,
-        now: u64,
+        at: Option<u64>,
     ) -> Result<Observed, DsError> {
         let message = MlsMessage::from_bytes(group_info)
             .map_err(|e| reason(ServerReason::UnparsableCommit, format!("GroupInfo: {e}")))?;
@@ -189,7 +198,7 @@ impl Observer {
             .transpose()
             .map_err(|e| reason(ServerReason::UnparsableCommit, format!("ratchet tree: {e}")))?;
         self.client
-            .observe_group(message, tree, Some(MlsTime::from(now)))
+            .observe_group(message, tree, at.map(MlsTime::from))
             .map_err(mls_refusal)
     }
 
@@ -303,7 +312,9 @@ impl Observer {
         }
         let committer = Self::member_at(group, description.committer)?;
         // The GroupInfo must describe exactly the epoch the commit made.
-        let announced = self.observe(group_info, ratchet_tree, now)?;
+        // MLS-LIFE-1: the members' credentials are checked now, the
+        // lifetimes of KeyPackages added long ago are not.
+        let announced = self.observe(group_info, ratchet_tree, None)?;
         if announced.group_context() != group.group_context() {
             return Err(reason(
                 ServerReason::MismatchedRcsGroupState,

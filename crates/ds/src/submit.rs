@@ -269,7 +269,7 @@ impl Ds {
         let group = self.observer.observe(
             &request.group_info.0,
             request.ratchet_tree.as_ref().map(|t| t.0.as_slice()),
-            now,
+            Some(now),
         )?;
         let context = group.group_context();
         if context.group_id != parsed.group_id || context.epoch != 1 {

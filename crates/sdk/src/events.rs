@@ -161,6 +161,16 @@ pub enum Event {
         /// The conversation.
         conversation: ConversationId,
     },
+    /// This device's credentials expire at `expires_at` (Unix seconds)
+    /// and the SDK could not renew them by itself (no subscriber token
+    /// without the user, or the renewal failed): get a subscriber token
+    /// and call [`crate::Messenger::renew_credentials`]. Raised at most
+    /// once a day while renewal is due (under 40 days left; after 45 days
+    /// of age nobody can add the device to a conversation).
+    CredentialRenewalDue {
+        /// When the installed credentials expire (Unix seconds).
+        expires_at: u64,
+    },
     /// An inbox item could not be processed; nothing changed for it.
     Undecryptable {
         /// Its transport id.
@@ -188,7 +198,9 @@ impl Event {
             | Event::NegativeReport { conversation, .. }
             | Event::KeyChanged { conversation, .. }
             | Event::SecurityState { conversation } => Some(conversation),
-            Event::TransparencyAlert(_) | Event::Undecryptable { .. } => None,
+            Event::TransparencyAlert(_)
+            | Event::CredentialRenewalDue { .. }
+            | Event::Undecryptable { .. } => None,
         }
     }
 }

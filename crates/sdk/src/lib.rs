@@ -14,7 +14,8 @@
 //! - the **sync loop** (long-poll) and **events** for the app ([`Event`]);
 //! - the **lifecycle** ([`lifecycle`]): KeyPackage stock, maintenance,
 //!   revocation lists, own transparency history, gossip, credential
-//!   refresh in every conversation, push registration.
+//!   refresh in every conversation, credential renewal through the app's
+//!   subscriber tokens ([`renew`]), push registration.
 //!
 //! Time and randomness come in through [`Options::env`]. Everything runs
 //! in-process against a real provider in the tests.
@@ -33,6 +34,7 @@ pub mod lifecycle;
 mod messenger;
 pub mod metadata;
 mod recovery;
+pub mod renew;
 pub mod revocations;
 pub mod storage;
 mod sync;
@@ -49,3 +51,4 @@ pub use files::{NoProgress, Progress, SavedFile, SentFile, Stage};
 pub use keys::PlatformKeys;
 pub use lifecycle::{Maintained, Schedule};
 pub use messenger::{Messenger, Options, Sent, Setup, parse_profile};
+pub use renew::{Renewed, SubscriberTokens};

@@ -10,12 +10,14 @@
 //! | own transparency history | when the client core says it is due | docs/kt.md "Monitoring" |
 //! | root gossip | per conversation, when due | docs/kt.md, gossip |
 //! | credential refresh | every conversation at least every 25 days | RCC.16: every group at least every 30 days (a commit with a path) |
+//! | credential renewal ([`crate::renew`]) | under 40 days left: asks the app's subscriber tokens hourly, else tells the app daily | CRED-LIFE-1, KDS-KP-2: KeyPackages need 30 days left |
 
 use crosslock_client::ConversationId;
 
 use crate::error::SdkError;
 use crate::events::Event;
 use crate::messenger::Messenger;
+use crate::renew::{self, Renewed};
 use crate::revocations::Refreshed;
 use crate::transparency::Monitored;
 use crate::{conversations, keypackages, revocations, transparency};
@@ -62,6 +64,9 @@ pub struct Maintained {
     pub gossip_sent: usize,
     /// Conversations where the credential was presented again.
     pub credentials_refreshed: Vec<ConversationId>,
+    /// The credentials were renewed (through the app's
+    /// [`crate::renew::SubscriberTokens`]).
+    pub renewed: Option<Renewed>,
     /// Jobs that failed (job name, why); the rest still ran, and a failed
     /// job is tried again next time.
     pub failed: Vec<(&'static str, String)>,
@@ -153,6 +158,10 @@ pub(crate) async fn maintain(m: &mut Messenger) -> Result<Maintained, SdkError> 
         Ok(n) => done.gossip_sent = n,
         Err(e) => done.failed.push(("transparency gossip", e.to_string())),
     }
+
+    // Credential renewal, before the refresh below: a renewed credential
+    // is presented in every conversation in this same run.
+    renew::when_due(m, now, &mut done).await?;
 
     for id in m.device.conversations()? {
         if !refresh_due(m, &id, now)? {

@@ -22,6 +22,7 @@ use crate::files::{self, Progress, SavedFile, SentFile, Uploaded};
 use crate::keys::PlatformKeys;
 use crate::lifecycle::{self, Maintained, Schedule};
 use crate::metadata::{self, MetadataSet};
+use crate::renew::{self, Renewed, SubscriberTokens};
 use crate::revocations::{self, Refreshed};
 use crate::storage::{self, Lifecycle, Settings};
 use crate::transparency::{self, Monitored};
@@ -62,6 +63,11 @@ pub struct Options {
     /// command line does). An app that shows messages later sends them
     /// itself with [`Messenger::send_display_receipt`].
     pub read_receipts: bool,
+    /// Where the lifecycle gets a subscriber token to renew the
+    /// credentials by itself ([`SubscriberTokens`]). `None`: the app hears
+    /// [`Event::CredentialRenewalDue`] and calls
+    /// [`Messenger::renew_credentials`].
+    pub subscriber_tokens: Option<Arc<dyn SubscriberTokens>>,
 }
 
 impl std::fmt::Debug for Options {
@@ -71,6 +77,7 @@ impl std::fmt::Debug for Options {
             .field("platform_keys", &self.platform_keys)
             .field("schedule", &self.schedule)
             .field("read_receipts", &self.read_receipts)
+            .field("subscriber_tokens", &self.subscriber_tokens.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -83,6 +90,7 @@ impl Default for Options {
             platform_keys: None,
             schedule: Schedule::default(),
             read_receipts: true,
+            subscriber_tokens: None,
         }
     }
 }
@@ -101,6 +109,7 @@ pub struct Messenger {
     pub(crate) sqlite: Option<Arc<SqliteStore>>,
     pub(crate) schedule: Schedule,
     pub(crate) read_receipts: bool,
+    pub(crate) subscriber_tokens: Option<Arc<dyn SubscriberTokens>>,
 }
 
 impl std::fmt::Debug for Messenger {
@@ -211,6 +220,7 @@ impl Messenger {
             sqlite: Some(sqlite),
             schedule: options.schedule,
             read_receipts: options.read_receipts,
+            subscriber_tokens: options.subscriber_tokens,
         };
         m.save()?;
         Ok(m)
@@ -257,6 +267,7 @@ impl Messenger {
             sqlite: Some(sqlite),
             schedule: options.schedule,
             read_receipts: options.read_receipts,
+            subscriber_tokens: options.subscriber_tokens,
         })
     }
 
@@ -275,6 +286,29 @@ impl Messenger {
         replace: bool,
     ) -> Result<Enrolled, SdkError> {
         enroll::enroll(self, subscriber_token, key_packages, attester, replace).await
+    }
+
+    /// Renews this device's credentials for the same participant keys: a
+    /// carrier proof from `subscriber_token`, re-enrolment with the
+    /// device's current token (KDS-ENR-8), the new chains installed, the
+    /// new token kept, a fresh KeyPackage stock uploaded, and the new
+    /// credential due in every conversation (the next
+    /// [`Messenger::maintain`] commits it). The lifecycle does this by
+    /// itself with [`Options::subscriber_tokens`]; without it, call this
+    /// on [`Event::CredentialRenewalDue`]. A refusal by the carrier or
+    /// the KDS changes nothing on the device.
+    pub async fn renew_credentials(
+        &mut self,
+        subscriber_token: &str,
+        attester: Option<&dyn Attester>,
+    ) -> Result<Renewed, SdkError> {
+        renew::renew(self, subscriber_token, attester).await
+    }
+
+    /// When this device's credentials expire (Unix seconds); renewal is
+    /// due [`renew::RENEW_BELOW_SECS`] before.
+    pub fn credentials_expire_at(&self) -> Result<u64, SdkError> {
+        renew::expires_at(&self.device)
     }
 
     /// Registers the platform's push token with the delivery service (it

@@ -58,6 +58,13 @@ pub struct Lifecycle {
     /// credential there (a commit with a path).
     #[serde(default)]
     pub credential_presented: BTreeMap<String, u64>,
+    /// When the lifecycle last tried to renew the credentials and did not
+    /// (asked the app for a subscriber token, or the renewal failed).
+    #[serde(default)]
+    pub renewal_tried_at: u64,
+    /// When the app was last told that renewal is due.
+    #[serde(default)]
+    pub renewal_notified_at: u64,
     /// The push token registered with the delivery service.
     #[serde(default)]
     pub push_token: Option<String>,

@@ -315,6 +315,12 @@ pub(crate) fn event_report(event: &Event) -> (Value, Option<String>) {
             json!({"type": "security_state", "conversation": conversation.to_string()}),
             None,
         ),
+        Event::CredentialRenewalDue { expires_at } => (
+            json!({"type": "credential_renewal_due", "expires_at": expires_at}),
+            Some(format!(
+                "this device's credentials expire at {expires_at} (Unix time) and need renewing with a subscriber token; the command line cannot renew them yet"
+            )),
+        ),
         Event::Undecryptable { message_id, error } => (
             json!({"type": "error", "message_id": message_id, "error": error}),
             Some(format!("could not process message {message_id}: {error}")),

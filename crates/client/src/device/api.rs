@@ -174,7 +174,9 @@ impl Device {
         keypackages::refill_key_packages(self)
     }
 
-    /// The current KeyPackage stock. Expired KeyPackages do not count.
+    /// The current KeyPackage stock. Expired KeyPackages do not count,
+    /// nor do those made under a credential this device no longer presents
+    /// (a re-enrolment replaced it, and the KDS dropped them with it).
     pub fn key_package_stock(&self) -> Result<KeyPackageStock, ClientError> {
         keypackages::key_package_stock(self)
     }

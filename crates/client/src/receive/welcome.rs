@@ -9,7 +9,6 @@ use super::{Received, Sender};
 use crate::device::Device;
 use crate::error::{ClientError, internal};
 use crate::ids::ConversationId;
-use crate::keypackages::now_mls;
 use crate::ledger::seen::{welcome_content_key, welcome_id_key};
 use crate::mls::extensions::{EndMlsExtension, EraExtension};
 use crate::mls::identity::LeafIdentity;
@@ -50,18 +49,25 @@ impl Device {
         if self.seen(&seen_key)? || self.seen(&content_key)? {
             return Err(ClientError::Replayed);
         }
-        let time = now_mls(self);
         let now = self.env.clock.now();
         let client = self.client(suite)?.clone();
         let result = self.atomically(|device| {
-            let (group, info) = client
-                .join_group(tree.clone(), &welcome, Some(time))
-                .map_err(|e| match e {
-                    // RCV-WEL-2: one of our KeyPackages opens it; RCV-WEL-5: mls-rs
-                    // checks every member's credential (CRED-*) while joining.
-                    MlsError::WelcomeKeyPackageNotFound => ClientError::WelcomeNotForUs,
-                    other => process_error(other, 0, None),
-                })?;
+            // MLS-LIFE-1: no time for mls-rs, so the tree's leaves are not
+            // held to the lifetimes of the KeyPackages they came from (the
+            // commit that added each checked it; RFC 9420 §7.3 only
+            // recommends checking it later): a member who has not
+            // committed since joining would otherwise keep everyone from
+            // joining 14 days on. Credentials are still checked now
+            // (RCV-WEL-5), by the identity provider's clock.
+            let (group, info) =
+                client
+                    .join_group(tree.clone(), &welcome, None)
+                    .map_err(|e| match e {
+                        // RCV-WEL-2: one of our KeyPackages opens it; RCV-WEL-5:
+                        // mls-rs checks every member's credential (CRED-*).
+                        MlsError::WelcomeKeyPackageNotFound => ClientError::WelcomeNotForUs,
+                        other => process_error(other, 0, None),
+                    })?;
             // RCV-WEL-3: the era extension, equal to the envelope's.
             let era = group
                 .context()

@@ -1,0 +1,301 @@
+//! Credential renewal: the KDS certifies this device's participant keys
+//! again before their credentials run out.
+//!
+//! A credential lives 75 days (the KDS's `credential_lifetime_secs`), and
+//! a KeyPackage is worth something only while its credential has at least
+//! 30 days left: the KDS refuses to store one with less (KDS-KP-2) and a
+//! peer refuses to claim one (CRED-LIFE-1). A device that never renewed
+//! could not be added to new conversations after about 45 days, and its
+//! groups would see an expired credential after 75.
+//!
+//! Renewal is a re-enrolment of the same device id with the device's
+//! current token as bearer (KDS-ENR-8): a fresh carrier proof for the same
+//! participant keys (the app supplies the subscriber token, the SDK cannot
+//! make one), the KDS's nonce, the platform's attestation where the app
+//! has one. In one transaction the KDS issues new credentials and a new
+//! token, revokes the old credentials and drops every KeyPackage made
+//! under them. The device then keeps the new token, installs the new
+//! chains (the client core checks them), uploads a full stock of
+//! KeyPackages under the new credentials, and makes the credential's
+//! presentation due in every conversation, so the next
+//! [`crate::Messenger::maintain`] commits it everywhere (RCC.16: the
+//! credential is presented in every group).
+//!
+//! **The same keys, not a key roll.** The participant keys stay: the P-256
+//! key lives in the platform's key store (Android Keystore / Secure
+//! Enclave) where a roll means a new hardware key, a new attestation and
+//! an MLS leaf whose signature key changes in every group; contacts'
+//! safety numbers and key-transparency proofs are over the keys, so
+//! renewing the same keys changes neither (no "key changed" for anyone).
+//! A compromised key is not healed by renewal: that needs a new device
+//! (`enroll` with `replace`).
+
+use std::sync::Arc;
+
+use crosslock_client::Device;
+use crosslock_client::credential::{PhoneNumber, UnverifiedCredential};
+use crosslock_wire::api::B64;
+use crosslock_wire::api::acs::ProofRequest;
+use crosslock_wire::api::kds::{EnrollRequest, EnrollResponse};
+
+use crate::enroll::{self, Attester};
+use crate::error::SdkError;
+use crate::events::Event;
+use crate::lifecycle::{self, Maintained};
+use crate::messenger::Messenger;
+
+/// Renewal is due when the installed credentials have less than this left
+/// (40 days): ten days before the 30-day floor under which the KDS stops
+/// taking the device's KeyPackages (KDS-KP-2) and peers stop claiming them
+/// (CRED-LIFE-1), for a phone that is offline or a user who must be asked.
+pub const RENEW_BELOW_SECS: u64 = 40 * 86_400;
+
+/// How soon the lifecycle asks for a subscriber token again after an
+/// attempt that did not renew (seconds).
+const RETRY_SECS: u64 = 3_600;
+
+/// How often, at most, [`Event::CredentialRenewalDue`] is raised.
+const NOTIFY_SECS: u64 = 86_400;
+
+/// Where the lifecycle gets a subscriber token when the credentials are
+/// due for renewal ([`crate::Options::subscriber_tokens`]).
+pub trait SubscriberTokens: Send + Sync {
+    /// A subscriber token for `number` from its carrier (on a phone, from
+    /// the carrier's entitlement server, silently where it can), or
+    /// `None` when only the user can get one: the SDK then raises
+    /// [`Event::CredentialRenewalDue`] and the app calls
+    /// [`crate::Messenger::renew_credentials`] itself. An error is
+    /// reported in [`Maintained::failed`]. Asked at most once an hour
+    /// while renewal is due, from the lifecycle's task.
+    fn subscriber_token(&self, number: &PhoneNumber) -> Result<Option<String>, String>;
+
+    /// The platform's device attestation for the renewal, where the app
+    /// has one (a KDS that requires attestation requires it here too).
+    fn attester(&self) -> Option<&dyn Attester> {
+        None
+    }
+}
+
+/// What a renewal did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Renewed {
+    /// Credential chains installed (one per participant key).
+    pub credentials: usize,
+    /// When the new credentials expire (Unix seconds).
+    pub expires_at: u64,
+    /// Conversations where the new credential is now due to be presented
+    /// (the next `maintain` commits it in each one that is active).
+    pub conversations: usize,
+    /// KeyPackages uploaded under the new credentials (the KDS dropped
+    /// the old ones).
+    pub key_packages: usize,
+    /// Why the KeyPackage upload failed, if it did: the credentials are
+    /// renewed all the same, and the device has no KeyPackages at the KDS
+    /// until an upload succeeds.
+    pub key_packages_failed: Option<String>,
+}
+
+/// When the installed credentials expire: the earliest notAfter of the
+/// chains this device presents.
+pub(crate) fn expires_at(device: &Device) -> Result<u64, SdkError> {
+    let mut earliest = u64::MAX;
+    for suite in device.suites() {
+        let chain = device.credential_chain(*suite);
+        let leaf = chain
+            .first()
+            .ok_or_else(|| SdkError::internal("a suite without a credential"))?;
+        let credential = UnverifiedCredential::parse(leaf)
+            .map_err(|e| SdkError::internal(format!("installed credential: {e}")))?;
+        earliest = earliest.min(credential.not_after());
+    }
+    Ok(earliest)
+}
+
+/// Re-enrols this device with its current token (KDS-ENR-8) and a fresh
+/// carrier proof for its participant keys; see the module documentation.
+pub(crate) async fn renew(
+    m: &mut Messenger,
+    subscriber_token: &str,
+    attester: Option<&dyn Attester>,
+) -> Result<Renewed, SdkError> {
+    let token = m
+        .settings
+        .token
+        .clone()
+        .ok_or_else(|| SdkError::input("this device is not enrolled; enroll it first"))?;
+    let before = expires_at(&m.device)?;
+    let keys: Vec<B64> = m
+        .device
+        .participant_keys()?
+        .iter()
+        .map(|k| B64(k.as_bytes().to_vec()))
+        .collect();
+    let proof = m
+        .api
+        .carrier_proof(&ProofRequest {
+            number: m.settings.number.clone(),
+            subscriber_token: subscriber_token.to_owned(),
+            participant_keys: keys,
+            home_kds: m.settings.provider.name.clone(),
+        })
+        .await?;
+    let nonce = m.api.nonce().await?;
+    let attestation = match attester {
+        Some(a) => a
+            .attest(&nonce.nonce.0)
+            .map_err(|e| SdkError::input(format!("device attestation: {e}")))?,
+        None => None,
+    };
+    let request = EnrollRequest {
+        nonce: nonce.nonce,
+        device_id: m.device.device_id().to_owned(),
+        csrs: m
+            .device
+            .certificate_requests()?
+            .into_iter()
+            .map(B64)
+            .collect(),
+        carrier_proof: proof.proof,
+        attestation,
+        replace_existing: false,
+    };
+    // KDS-ENR-8: the bearer is this device's current token.
+    let answer: EnrollResponse = m.api.post("/v1/enrollment", Some(&token), &request).await?;
+    // The KDS replaced the token in the same transaction that issued the
+    // credentials: the old one no longer works, so the new one is kept
+    // before anything else can fail.
+    m.settings.token = Some(answer.device_token);
+    m.save()?;
+    check_answer(&m.device, &answer.credentials, before)?;
+    let credentials = enroll::install_credentials(&mut m.device, answer.credentials)?;
+    let expires_at = expires_at(&m.device)?;
+
+    // RCC.16: the new credential is presented in every group; the next
+    // `maintain` commits it in each active conversation.
+    let conversations = m.device.conversations()?;
+    for id in &conversations {
+        m.settings
+            .lifecycle
+            .credential_presented
+            .insert(hex::encode(id.as_bytes()), 0);
+    }
+    m.settings.lifecycle.renewal_tried_at = 0;
+    m.settings.lifecycle.renewal_notified_at = 0;
+    m.save()?;
+
+    // The KDS dropped the KeyPackages made under the old credentials; the
+    // client core no longer counts them as stock, so this is a full one.
+    let (key_packages, key_packages_failed) = match enroll::refill_key_packages(m).await {
+        Ok(n) => (n, None),
+        Err(e) => (0, Some(e.to_string())),
+    };
+    tracing::info!(
+        device = m.device.device_id(),
+        expires_at,
+        key_packages,
+        "credentials renewed"
+    );
+    Ok(Renewed {
+        credentials,
+        expires_at,
+        conversations: conversations.len(),
+        key_packages,
+        key_packages_failed,
+    })
+}
+
+/// SDK-RENEW-1: the KDS's answer renews this device: one chain per
+/// participant key, each naming this device's id, expiring later than the
+/// credentials it replaces. (The client core then checks trust, number and
+/// key, CRED-*, when installing.) Nothing is installed otherwise.
+fn check_answer(device: &Device, chains: &[Vec<B64>], before: u64) -> Result<(), SdkError> {
+    let refuse = |why: String| {
+        SdkError::refused(format!(
+            "the KDS's renewal answer does not renew this device ({why}); nothing was installed, renewal is tried again later"
+        ))
+    };
+    let keys = device.participant_keys()?;
+    if chains.len() != keys.len() {
+        return Err(refuse(format!(
+            "{} credential chains for {} participant keys",
+            chains.len(),
+            keys.len()
+        )));
+    }
+    let mut covered = vec![false; keys.len()];
+    for chain in chains {
+        let leaf = chain
+            .first()
+            .ok_or_else(|| refuse("an empty chain".into()))?;
+        let credential = UnverifiedCredential::parse(&leaf.0).map_err(|e| refuse(e.to_string()))?;
+        let Some(i) = keys.iter().position(|k| k == credential.key()) else {
+            return Err(refuse("a credential for another key".into()));
+        };
+        if std::mem::replace(&mut covered[i], true) {
+            return Err(refuse("two credentials for one key".into()));
+        }
+        if !credential
+            .device()
+            .is_some_and(|d| d.eq_ignore_ascii_case(device.device_id()))
+        {
+            return Err(refuse("a credential for another device".into()));
+        }
+        if credential.not_after() <= before {
+            return Err(refuse(
+                "a credential that expires no later than the installed one".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The lifecycle's renewal job: when the credentials have less than
+/// [`RENEW_BELOW_SECS`] left, ask the app's [`SubscriberTokens`] (at most
+/// hourly) and renew; when that gives nothing or fails, raise
+/// [`Event::CredentialRenewalDue`] (at most daily).
+pub(crate) async fn when_due(
+    m: &mut Messenger,
+    now: u64,
+    done: &mut Maintained,
+) -> Result<(), SdkError> {
+    let expires_at = expires_at(&m.device)?;
+    // SDK-RENEW-2: due under 40 days left; asked at most hourly.
+    if expires_at.saturating_sub(now) >= RENEW_BELOW_SECS
+        || !lifecycle::due(m.settings.lifecycle.renewal_tried_at, now, RETRY_SECS)
+    {
+        return Ok(());
+    }
+    m.settings.lifecycle.renewal_tried_at = now;
+    m.save()?;
+    let source: Option<Arc<dyn SubscriberTokens>> = m.subscriber_tokens.clone();
+    let token = match &source {
+        Some(s) => s.subscriber_token(m.device.number()),
+        None => Ok(None),
+    };
+    match token {
+        Ok(Some(token)) => {
+            let attester = source.as_deref().and_then(|s| s.attester());
+            match renew(m, &token, attester).await {
+                Ok(renewed) => {
+                    if let Some(why) = &renewed.key_packages_failed {
+                        done.failed.push(("key packages", why.clone()));
+                    }
+                    done.renewed = Some(renewed);
+                    return Ok(());
+                }
+                Err(e) => done.failed.push(("credential renewal", e.to_string())),
+            }
+        }
+        Ok(None) => {}
+        Err(why) => done
+            .failed
+            .push(("credential renewal", format!("subscriber token: {why}"))),
+    }
+    // SDK-RENEW-2: the app hears of it at most daily.
+    if lifecycle::due(m.settings.lifecycle.renewal_notified_at, now, NOTIFY_SECS) {
+        m.settings.lifecycle.renewal_notified_at = now;
+        m.save()?;
+        done.events.push(Event::CredentialRenewalDue { expires_at });
+    }
+    Ok(())
+}

@@ -23,7 +23,9 @@ use crate::files::{FileProgress, ForeignProgress, SavedFile, SentFile};
 use crate::ids::{conversation_id, conversation_string};
 use crate::keystore::{ForeignKeyStore, KeyStoreFaults, PlatformKeyStore};
 use crate::listener::Listening;
-use crate::state::{Enrolled, Maintained, SafetyNumber, SecurityState, SentMessage, Started};
+use crate::state::{
+    Enrolled, Maintained, Renewed, SafetyNumber, SecurityState, SentMessage, Started,
+};
 
 /// KeyPackages published per suite at enrolment (what `crosslock device
 /// enroll` publishes; the lifecycle refills the stock).
@@ -195,6 +197,45 @@ impl CrosslockDevice {
             key_packages: enrolled.key_packages as u32,
             key_packages_failed: enrolled.key_packages_failed,
         })
+    }
+
+    /// Renews this device's credentials before they run out (the
+    /// `CredentialRenewalDue` event says when): a fresh carrier proof from
+    /// `subscriber_token`, then a re-enrolment of this device id with its
+    /// own token (KDS-ENR-8), for the same keys. Contacts see no key
+    /// change; the next lifecycle run presents the new credential in every
+    /// conversation. `attester` as for `enroll`.
+    #[uniffi::method(default(attester = None))]
+    pub fn renew_credentials(
+        &self,
+        subscriber_token: String,
+        attester: Option<Arc<dyn Attester>>,
+    ) -> Result<Renewed, CrosslockError> {
+        let attester = match attester {
+            Some(app) => {
+                let keys = self.core.local(|m| Ok(m.device().participant_keys()?))?;
+                Some(ForeignAttester::new(app, &keys)?)
+            }
+            None => None,
+        };
+        let renewed = self.core.call(|m| {
+            Box::pin(async move {
+                let attester = attester.as_ref().map(|a| a as &dyn crosslock_sdk::Attester);
+                m.renew_credentials(&subscriber_token, attester).await
+            })
+        })?;
+        Ok(Renewed {
+            credentials: renewed.credentials as u32,
+            expires_at: renewed.expires_at,
+            conversations: renewed.conversations as u32,
+            key_packages: renewed.key_packages as u32,
+            key_packages_failed: renewed.key_packages_failed,
+        })
+    }
+
+    /// When this device's credentials expire (Unix seconds).
+    pub fn credentials_expire_at(&self) -> Result<u64, CrosslockError> {
+        self.core.local(|m| m.credentials_expire_at())
     }
 
     /// Registers the platform's push token (FCM, APNs); pushes carry

@@ -211,6 +211,13 @@ pub enum Event {
     TransparencyAlert { alert: TransparencyAlert },
     /// A conversation's security state may have changed: read it again.
     SecurityState { conversation: String },
+    /// This device's credentials must be renewed soon (under 40 days
+    /// left, SDK-RENEW-2): get a subscriber token from the carrier (or
+    /// the user) and call `renewCredentials`. Raised at most once a day.
+    CredentialRenewalDue {
+        /// When the installed credentials expire (Unix seconds).
+        expires_at: u64,
+    },
     /// An inbox item could not be processed; nothing changed for it.
     Undecryptable { message_id: String, error: String },
 }
@@ -377,6 +384,9 @@ impl From<&SdkEvent> for Event {
             },
             E::SecurityState { conversation } => Event::SecurityState {
                 conversation: c(conversation),
+            },
+            E::CredentialRenewalDue { expires_at } => Event::CredentialRenewalDue {
+                expires_at: *expires_at,
             },
             E::Undecryptable { message_id, error } => Event::Undecryptable {
                 message_id: message_id.clone(),

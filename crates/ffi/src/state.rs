@@ -207,6 +207,23 @@ pub struct Enrolled {
     pub key_packages_failed: Option<String>,
 }
 
+/// What a credential renewal did.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Renewed {
+    /// Credential chains installed (one per participant key).
+    pub credentials: u32,
+    /// When the new credentials expire (Unix seconds).
+    pub expires_at: u64,
+    /// Conversations where the new credential is presented at the next
+    /// lifecycle run (a commit in each active one).
+    pub conversations: u32,
+    /// KeyPackages uploaded under the new credentials.
+    pub key_packages: u32,
+    /// Why that upload failed, if it did: the credentials are renewed all
+    /// the same, and the lifecycle uploads KeyPackages at its next run.
+    pub key_packages_failed: Option<String>,
+}
+
 /// A message sent.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct SentMessage {

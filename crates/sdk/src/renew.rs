@@ -41,6 +41,7 @@ use crosslock_wire::api::kds::{EnrollRequest, EnrollResponse};
 use crate::enroll::{self, Attester};
 use crate::error::SdkError;
 use crate::events::Event;
+use crate::keypackages;
 use crate::lifecycle::{self, Maintained};
 use crate::messenger::Messenger;
 
@@ -183,11 +184,17 @@ pub(crate) async fn renew(
     m.settings.lifecycle.renewal_notified_at = 0;
     m.save()?;
 
-    // The KDS dropped the KeyPackages made under the old credentials; the
-    // client core no longer counts them as stock, so this is a full one.
-    let (key_packages, key_packages_failed) = match enroll::refill_key_packages(m).await {
-        Ok(n) => (n, None),
-        Err(e) => (0, Some(e.to_string())),
+    // The KDS dropped the KeyPackages made under the old credentials (the
+    // last-resort ones too): its stock is empty, so this is a full one
+    // (KP-STOCK-1), last resort included.
+    let (key_packages, key_packages_failed) = match keypackages::refill(m).await {
+        Ok(refilled) => (refilled.uploaded, None),
+        Err(e) => {
+            // KP-UP-1: the next KeyPackage check is due at once.
+            m.settings.lifecycle.key_packages_at = 0;
+            m.save()?;
+            (0, Some(e.to_string()))
+        }
     };
     tracing::info!(
         device = m.device.device_id(),

@@ -396,7 +396,11 @@ async fn a_commit_submitted_again_byte_for_byte_is_acknowledged_and_nothing_else
     let queued = bob_inbox(&s).await;
     let again = s.alice.ds.commit(&commit_request(&update)).await.unwrap();
     assert_eq!((again.epoch, again.duplicate), (epoch, true));
-    assert_eq!(bob_inbox(&s).await, queued, "the commit was fanned out again");
+    assert_eq!(
+        bob_inbox(&s).await,
+        queued,
+        "the commit was fanned out again"
+    );
     // The winner's message id and MLS body under another header is not
     // the winner.
     let mut other = commit_request(&update);

@@ -513,42 +513,58 @@ impl Messenger {
     /// then the inbox (long-poll), each event handed to `listener` in
     /// order. A provider that cannot be reached is retried with backoff
     /// (up to a minute); other errors end the loop.
+    ///
+    /// `stop` ends the loop only where nothing is lost: while the inbox
+    /// long-poll waits (before anything is fetched), during the backoff,
+    /// or between steps. A step that has begun handling what the inbox
+    /// returned finishes and hands every event to `listener` first.
     pub async fn run(
         &mut self,
         listener: &dyn EventListener,
         stop: impl std::future::Future<Output = ()>,
     ) -> Result<(), SdkError> {
+        use futures_util::FutureExt as _;
         tokio::pin!(stop);
         let mut backoff = 1u64;
         loop {
+            // Between steps (`stop` may have fired while events were
+            // delivered); once it has, it is never polled again.
+            if stop.as_mut().now_or_never().is_some() {
+                return Ok(());
+            }
             let step = async {
                 let maintained = self.maintain().await?;
                 for (job, why) in &maintained.failed {
                     tracing::info!(job, why, "lifecycle job failed; tried again later");
                 }
-                let mut events = maintained.events;
-                events.extend(self.sync(LONG_POLL_SECS).await?);
-                Ok::<_, SdkError>(events)
+                // Delivered now: a sync that fails must not take them along.
+                for event in maintained.events {
+                    listener.on_event(event);
+                }
+                if let Err(e) = revocations::refresh(self).await {
+                    tracing::info!(error = %e, "revocation lists not refreshed");
+                }
+                sync::sync_until(self, LONG_POLL_SECS, &mut stop).await
             };
-            tokio::select! {
-                _ = &mut stop => return Ok(()),
-                result = step => match result {
-                    Ok(events) => {
-                        backoff = 1;
-                        for event in events {
-                            listener.on_event(event);
-                        }
+            match step.await {
+                Ok((events, stopped)) => {
+                    backoff = 1;
+                    for event in events {
+                        listener.on_event(event);
                     }
-                    Err(SdkError::Network(why)) => {
-                        tracing::info!(why, backoff, "provider unreachable; retrying");
-                        tokio::select! {
-                            _ = &mut stop => return Ok(()),
-                            _ = tokio::time::sleep(std::time::Duration::from_secs(backoff)) => {}
-                        }
-                        backoff = (backoff * 2).min(60);
+                    if stopped {
+                        return Ok(());
                     }
-                    Err(e) => return Err(e),
-                },
+                }
+                Err(SdkError::Network(why)) => {
+                    tracing::info!(why, backoff, "provider unreachable; retrying");
+                    tokio::select! {
+                        _ = &mut stop => return Ok(()),
+                        _ = tokio::time::sleep(std::time::Duration::from_secs(backoff)) => {}
+                    }
+                    backoff = (backoff * 2).min(60);
+                }
+                Err(e) => return Err(e),
             }
         }
     }

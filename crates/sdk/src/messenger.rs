@@ -18,7 +18,7 @@ use crate::conversations::{self, Started};
 use crate::enroll::{self, Attester, Enrolled};
 use crate::error::SdkError;
 use crate::events::{Event, EventListener};
-use crate::files::{self, Progress, SavedFile, SentFile, Uploaded};
+use crate::files::{self, Progress, Saved, SentFile, Uploaded};
 use crate::keys::PlatformKeys;
 use crate::lifecycle::{self, Maintained, Schedule};
 use crate::metadata::{self, MetadataSet};
@@ -614,12 +614,16 @@ impl Messenger {
 
     /// Downloads, authenticates and decrypts received files into `out`:
     /// all of them, or the one [`Event::File`] named by `message_id`.
+    /// Each is saved under its (safe) name, numbered when a file of that
+    /// name is already there: nothing in `out` is ever replaced. A file
+    /// that fails is reported in [`Saved::failed`] and the others are
+    /// saved; asked for one file, its failure is the error.
     pub async fn save_files(
         &mut self,
         out: &Path,
         message_id: Option<&str>,
         progress: &dyn Progress,
-    ) -> Result<Vec<SavedFile>, SdkError> {
+    ) -> Result<Saved, SdkError> {
         files::save(self, out, message_id, progress).await
     }
 

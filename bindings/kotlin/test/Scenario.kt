@@ -287,8 +287,10 @@ class Scenario(private val options: Options, private val work: File) {
             "file event: $fileEvent"
         }
         val receiving = RecordedProgress()
-        val androidFiles = phone.saveFiles(File(work, "android-files").path, fileEvent.messageId, receiving)
-        ensure(androidFiles.size == 1) { "Android saved ${androidFiles.size} files" }
+        val saved = phone.saveFiles(File(work, "android-files").path, fileEvent.messageId, receiving)
+        ensure(saved.failed.isEmpty()) { "Android could not save: ${saved.failed}" }
+        val androidFiles = saved.files
+        ensure(androidFiles.size == 1 && androidFiles[0].size == noteContent.size.toULong()) { "Android saved $androidFiles" }
         ensure(File(androidFiles[0].path).readBytes().contentEquals(noteContent)) { "Android's copy differs" }
         ensure(receiving.calls.isNotEmpty() && receiving.calls.last().let { it.first == FileStage.DOWNLOADING && it.second == it.third }) {
             "download progress did not end at its total: ${receiving.calls.lastOrNull()}"

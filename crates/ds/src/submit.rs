@@ -231,18 +231,22 @@ impl Ds {
             Some(Hosting::Follower { .. }) => return Err(DsError::UnknownConversation),
             None => None,
         };
-        let new_era = existing
+        // A creation (epoch 0) of a higher era starts a new era; one of
+        // the same era can only be the creation submitted again (its
+        // answer lost): `create` acknowledges that one again (DS-RETRY-2).
+        let creation = existing
             .as_ref()
-            .is_some_and(|c| parsed.epoch == 0 && parsed.envelope.era > c.era);
+            .is_some_and(|c| parsed.epoch == 0 && parsed.envelope.era >= c.era);
         match existing {
-            Some(conversation) if !new_era => {
+            Some(conversation) if !creation => {
                 self.commit_existing(who, conversation, parsed, welcome, request, now)
             }
             previous => self.create(who, previous, parsed, welcome, request, now),
         }
     }
 
-    /// A commit creating a conversation (or a new era of one).
+    /// A commit creating a conversation (or a new era of one), or the
+    /// creation of the current era submitted again.
     fn create(
         &self,
         who: &Submitter,
@@ -298,6 +302,22 @@ impl Ds {
         let members = self.members_with_homes(&snapshot, now)?;
         if !members.contains(&who.as_member()) {
             return Err(DsError::NotAMember);
+        }
+        // DS-RETRY-2: the current era's creation again, from its creator
+        // (the GroupInfo is signed by the submitter, checked above). The
+        // DS keeps no creation commit to compare, so the creation's signed
+        // GroupInfo of epoch 1 (which binds the commit through its
+        // confirmed transcript hash) must be byte-identical, and the store
+        // answers `Duplicate` only for the message id it accepted; any
+        // other creation under a taken id is `ConversationExists`.
+        if let Some(previous) = &previous
+            && previous.era == snapshot.era
+            && self
+                .store
+                .creation(&parsed.group_id)?
+                .is_none_or(|c| c.group_info != request.group_info.0)
+        {
+            return Err(DsError::ConversationExists);
         }
         // The tree as the observer holds it: the submitted one once
         // checked, or the one a GroupInfo of an older client carried
@@ -381,13 +401,19 @@ impl Ds {
             ));
         }
         if parsed.epoch != conversation.epoch {
-            // A retry of the commit that won this epoch is acknowledged again.
+            // DS-RETRY-1: the commit that won this epoch, submitted again
+            // byte for byte (its answer was lost), is acknowledged again
+            // and fanned out no more; anything else for a past epoch, even
+            // under the winner's message id, lost.
             if parsed.epoch < conversation.epoch {
                 let won = self
                     .store
                     .commits(&conversation.group_id, parsed.epoch, 1)?;
+                let resubmitted = parsed.envelope.encode();
                 if won.first().is_some_and(|c| {
-                    c.seq == parsed.epoch && c.message_id == parsed.envelope.message_id
+                    c.seq == parsed.epoch
+                        && c.message_id == parsed.envelope.message_id
+                        && c.envelope == resubmitted
                 }) {
                     return Ok((
                         CommitAccepted {

@@ -335,6 +335,83 @@ async fn commits_of_a_stale_epoch_with_a_wrong_group_info_or_ignoring_a_proposal
     assert_eq!(members.len(), 1, "Bob is gone: {members:?}");
 }
 
+/// DS-RETRY-1..2: a device whose answer was lost submits the same commit
+/// again. Byte for byte, it is acknowledged again (`duplicate`) and
+/// fanned out no more, a creation as well as a later commit; the
+/// attacker's variants are not the winner: the winning message id with
+/// other bytes, and another member's creation under the taken group id.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_commit_submitted_again_byte_for_byte_is_acknowledged_and_nothing_else_is() {
+    let mut s = setup(|_| {}).await;
+    let bob_inbox = |s: &Setup| {
+        let ds = s.bob.ds.clone();
+        async move { ds.inbox(0, 500, 0).await.unwrap().items.len() }
+    };
+
+    // A creation (epoch 0) again: acknowledged, its Welcome not queued twice.
+    let bob_keys = s.alice.claim(&s.p, "+15550100002").await;
+    let group = s
+        .alice
+        .device
+        .create_conversation(
+            NewConversation::Group {
+                group_id: b"retried".to_vec(),
+            },
+            &[bob_keys],
+        )
+        .unwrap();
+    assert!(!s.alice.submit(&group).await.unwrap().duplicate);
+    let queued = bob_inbox(&s).await;
+    let again = s.alice.ds.commit(&commit_request(&group)).await.unwrap();
+    assert!(again.duplicate, "{again:?}");
+    assert_eq!(again.epoch, 1);
+    assert_eq!(bob_inbox(&s).await, queued, "the Welcome was queued again");
+    // Bob (a member now) cannot pass the creation off as his.
+    refused(
+        s.bob.ds.commit(&commit_request(&group)).await,
+        ServerReason::InvalidCommit,
+    );
+    // Nor create his own group under the id taken in this era.
+    let alice_keys = s.bob.claim(&s.p, "+15550100001").await;
+    let squat = s
+        .bob
+        .device
+        .create_conversation(
+            NewConversation::Group {
+                group_id: group.conversation.as_bytes().to_vec(),
+            },
+            &[alice_keys],
+        )
+        .unwrap();
+    assert_eq!(squat.conversation, group.conversation);
+    let result = s.bob.ds.commit(&commit_request(&squat)).await;
+    assert!(
+        matches!(result, Err(DsError::ConversationExists)),
+        "{result:?}"
+    );
+
+    // A later commit again, after the epoch moved on: acknowledged once.
+    let update = s.alice.device.update_keys(&s.id).unwrap();
+    let epoch = s.alice.submit(&update).await.unwrap().epoch;
+    let queued = bob_inbox(&s).await;
+    let again = s.alice.ds.commit(&commit_request(&update)).await.unwrap();
+    assert_eq!((again.epoch, again.duplicate), (epoch, true));
+    assert_eq!(
+        bob_inbox(&s).await,
+        queued,
+        "the commit was fanned out again"
+    );
+    // The winner's message id and MLS body under another header is not
+    // the winner.
+    let mut other = commit_request(&update);
+    other.commit = rewrap(&update.commit.envelope, |e| e.epoch_authenticator[0] ^= 1).into();
+    refused(
+        s.alice.ds.commit(&other).await,
+        ServerReason::IncorrectEpoch,
+    );
+    assert_eq!(bob_inbox(&s).await, queued);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_flood_is_rate_limited_per_device() {
     let mut s = setup(|c| {

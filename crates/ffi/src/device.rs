@@ -19,7 +19,7 @@ use crate::attest::{Attester, ForeignAttester};
 use crate::core::{Core, app_error, runtime};
 use crate::error::CrosslockError;
 use crate::events::{Event, EventListener, TransparencyAlert};
-use crate::files::{FileProgress, ForeignProgress, SavedFile, SentFile};
+use crate::files::{FailedFile, FileProgress, ForeignProgress, SavedFile, SavedFiles, SentFile};
 use crate::ids::{conversation_id, conversation_string};
 use crate::keystore::{ForeignKeyStore, KeyStoreFaults, PlatformKeyStore};
 use crate::listener::Listening;
@@ -380,13 +380,14 @@ impl CrosslockDevice {
 
     /// Downloads, authenticates and decrypts received files into `out_dir`:
     /// every file waiting, or the one an `Event.File` named by
-    /// `message_id`.
+    /// `message_id` (which throws its own error when it fails). Each file
+    /// that fails is reported in `failed`; the others are saved.
     pub fn save_files(
         &self,
         out_dir: String,
         message_id: Option<String>,
         progress: Option<Arc<dyn FileProgress>>,
-    ) -> Result<Vec<SavedFile>, CrosslockError> {
+    ) -> Result<SavedFiles, CrosslockError> {
         let saved = self.core.call(|m| {
             Box::pin(async move {
                 let progress = ForeignProgress::new(progress);
@@ -394,14 +395,28 @@ impl CrosslockDevice {
                     .await
             })
         })?;
-        Ok(saved
-            .into_iter()
-            .map(|f| SavedFile {
-                path: f.path.display().to_string(),
-                size: f.size,
-                media_type: f.media_type,
-            })
-            .collect())
+        Ok(SavedFiles {
+            files: saved
+                .files
+                .into_iter()
+                .map(|f| SavedFile {
+                    path: f.path.display().to_string(),
+                    size: f.size,
+                    media_type: f.media_type,
+                })
+                .collect(),
+            failed: saved
+                .failed
+                .into_iter()
+                .map(|f| FailedFile {
+                    message_id: f.message_id,
+                    name: f.name,
+                    kind: f.error.kind().into(),
+                    reason: f.error.to_string(),
+                    kept: f.kept,
+                })
+                .collect(),
+        })
     }
 
     /// A conversation's security state.

@@ -84,12 +84,62 @@ pub struct SentFile {
 /// A received file, downloaded, authenticated and decrypted.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct SavedFile {
-    /// Where it was written.
+    /// Where it was written (never over an existing file: a name taken
+    /// in the folder gets ` (1)`, ` (2)`, … before its extension).
     pub path: String,
-    /// Its size, as announced.
+    /// Its size, decrypted (the event's `size` was the sender's hint).
     pub size: u64,
     /// Its media type.
     pub media_type: String,
+}
+
+/// A received file that could not be saved.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct FailedFile {
+    /// Its `Event.File` message id.
+    pub message_id: String,
+    /// Its name, made safe, when known.
+    pub name: Option<String>,
+    /// What kind of failure (`NETWORK`: try again later; `REFUSED`: it
+    /// will never open).
+    pub kind: FailureKind,
+    /// Why, in words (no raw phone number).
+    pub reason: String,
+    /// Whether it still waits for the next `saveFiles` (yes unless refused).
+    pub kept: bool,
+}
+
+/// What kind of failure, as `CrosslockError`'s cases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum FailureKind {
+    /// The input or the set-up is wrong.
+    Input,
+    /// A rule said no: the same call gets the same answer.
+    Refused,
+    /// The provider could not be reached: retry later.
+    Network,
+    /// Local storage failed, or a bug.
+    Internal,
+}
+
+impl From<crosslock_sdk::ErrorKind> for FailureKind {
+    fn from(kind: crosslock_sdk::ErrorKind) -> Self {
+        match kind {
+            crosslock_sdk::ErrorKind::Input => FailureKind::Input,
+            crosslock_sdk::ErrorKind::Refused => FailureKind::Refused,
+            crosslock_sdk::ErrorKind::Network => FailureKind::Network,
+            crosslock_sdk::ErrorKind::Internal => FailureKind::Internal,
+        }
+    }
+}
+
+/// What `saveFiles` did: one file that fails never stops the others.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SavedFiles {
+    /// The files saved.
+    pub files: Vec<SavedFile>,
+    /// The files that could not be saved, each with why.
+    pub failed: Vec<FailedFile>,
 }
 
 /// A file encrypted on this device and uploaded, not yet announced to

@@ -24,9 +24,65 @@ pub(crate) fn number(text: &str) -> Result<PhoneNumber, SdkError> {
     })
 }
 
-/// Submits a pending commit and applies the verdict: accepted, the epoch
-/// moves on; refused, the staged state is dropped.
-pub(crate) async fn submit(m: &mut Messenger, pending: &PendingCommit) -> Result<u64, SdkError> {
+/// How many times a commit whose outcome is unknown is submitted again
+/// at once (1 s, then 2 s apart) before it is left to the next sync.
+const RESUBMISSIONS: u64 = 2;
+
+/// What became of a submitted commit.
+pub(crate) enum Outcome {
+    /// Accepted (perhaps on an earlier try): the new epoch.
+    Accepted(u64),
+    /// The delivery service judged this commit and refused it: it never
+    /// wins. The staged state was dropped.
+    Refused(SdkError),
+    /// Not known: no answer came, or one that does not say. The commit
+    /// stays pending (the client core keeps it across a restart).
+    /// `answered`: this device's provider answered (a conversation's hub
+    /// or a gateway behind it did not).
+    Unknown { error: SdkError, answered: bool },
+}
+
+/// Reads the delivery service's answer to a commit. `after_unknown`: an
+/// earlier try of the same commit may have been accepted.
+///
+/// A 4xx answer is a verdict on this commit (a commit that already won
+/// its epoch is acknowledged again when resubmitted byte for byte,
+/// DS-RETRY-1..2, so a refusal means it did not win), except 429 (not
+/// looked at). A 429 or 5xx says the delivery service stored nothing
+/// now, which settles a first try but not a retry; 502 and 504 (a hub or
+/// gateway that did not answer) and no answer at all settle nothing.
+fn outcome(result: Result<u64, SdkError>, after_unknown: bool) -> Outcome {
+    match result {
+        Ok(epoch) => Outcome::Accepted(epoch),
+        Err(error @ SdkError::Server { status, .. }) => {
+            let judged = (400..500).contains(&status) && status != 429;
+            let nothing_stored = status == 429 || (status >= 500 && status != 502 && status != 504);
+            if judged || (nothing_stored && !after_unknown) {
+                Outcome::Refused(error)
+            } else {
+                Outcome::Unknown {
+                    error,
+                    answered: true,
+                }
+            }
+        }
+        Err(error) => Outcome::Unknown {
+            error,
+            answered: false,
+        },
+    }
+}
+
+/// Submits a pending commit until its outcome is known (the identical
+/// request again while it is not, a few times) and applies it: accepted,
+/// the epoch moves on; refused, the staged state is dropped; unknown, it
+/// stays pending for [`settle_pending`]. `after_unknown`: it may have
+/// been submitted before (a pending commit found on the device).
+pub(crate) async fn resolve(
+    m: &mut Messenger,
+    pending: &PendingCommit,
+    mut after_unknown: bool,
+) -> Result<Outcome, SdkError> {
     let ds = m.ds()?;
     let request = SubmitCommit {
         commit: pending.commit.envelope.clone().into(),
@@ -38,22 +94,94 @@ pub(crate) async fn submit(m: &mut Messenger, pending: &PendingCommit) -> Result
             .then(|| pending.ratchet_tree.clone().into()),
         external: pending.external,
     };
-    match ds.commit(&request).await {
-        Ok(accepted) => {
-            m.device.commit_accepted(pending)?;
-            m.credential_presented(&pending.conversation);
-            Ok(accepted.epoch)
-        }
-        Err(e) => {
-            m.device.commit_rejected(pending)?;
-            Err(match e {
-                SdkError::Server { .. } => SdkError::refused(format!(
-                    "the delivery service refused the commit: {e}; sync and try again"
-                )),
-                other => other,
-            })
+    let mut tries = 0;
+    loop {
+        let result = ds.commit(&request).await.map(|a| a.epoch);
+        match outcome(result, after_unknown) {
+            Outcome::Accepted(epoch) => {
+                m.device.commit_accepted(pending)?;
+                m.credential_presented(&pending.conversation);
+                return Ok(Outcome::Accepted(epoch));
+            }
+            Outcome::Refused(error) => {
+                m.device.commit_rejected(pending)?;
+                return Ok(Outcome::Refused(error));
+            }
+            Outcome::Unknown { error, .. } if tries < RESUBMISSIONS => {
+                tries += 1;
+                after_unknown = true;
+                tracing::info!(error = %error, tries, "commit outcome unknown; submitting it again");
+                tokio::time::sleep(std::time::Duration::from_secs(tries)).await;
+            }
+            unknown => return Ok(unknown),
         }
     }
+}
+
+/// Submits a pending commit and applies the verdict: accepted, the epoch
+/// moves on; refused by the delivery service, the staged state is
+/// dropped; when the answer is lost, the same commit is submitted again,
+/// and if the outcome is still unknown the commit stays pending (the
+/// error is of kind `network`) until the next sync settles it.
+pub(crate) async fn submit(m: &mut Messenger, pending: &PendingCommit) -> Result<u64, SdkError> {
+    match resolve(m, pending, false).await? {
+        Outcome::Accepted(epoch) => Ok(epoch),
+        Outcome::Refused(e) => Err(match e {
+            SdkError::Server { .. } => SdkError::refused(format!(
+                "the delivery service refused the commit: {e}; sync and try again"
+            )),
+            other => other,
+        }),
+        Outcome::Unknown { error, .. } => Err(unknown(&error)),
+    }
+}
+
+fn unknown(error: &SdkError) -> SdkError {
+    SdkError::network(format!(
+        "no verdict on the commit ({error}): it may have been accepted, so it stays pending \
+         and the next sync submits it again; sync before changing the conversation"
+    ))
+}
+
+/// Settles every commit the client core still holds pending (its answer
+/// was lost, or the app died waiting for it): submits it again, byte for
+/// byte, and applies the verdict (DS-RETRY-1..2). Runs before the inbox
+/// is fetched, so an accepted commit is applied before the messages of
+/// the epoch it opened are read. Fails, and nothing may be fetched, when
+/// this device's provider does not answer; a commit whose hub answers
+/// neither way stays pending and the sync goes on (another provider must
+/// not hold this device's inbox up).
+pub(crate) async fn settle_pending(m: &mut Messenger) -> Result<(), SdkError> {
+    for id in m.device.conversations()? {
+        // A local failure is logged, never allowed to hold the inbox up.
+        let pending = match m.device.pending_commit(&id) {
+            Ok(Some(pending)) => pending,
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::warn!(conversation = %id, error = %e, "pending commit not read");
+                continue;
+            }
+        };
+        match resolve(m, &pending, true).await {
+            Ok(Outcome::Accepted(epoch)) => {
+                tracing::info!(conversation = %id, epoch, "pending commit was accepted");
+            }
+            Ok(Outcome::Refused(e)) => {
+                tracing::info!(conversation = %id, error = %e, "pending commit was refused");
+            }
+            Ok(Outcome::Unknown {
+                error,
+                answered: false,
+            }) => return Err(unknown(&error)),
+            Ok(Outcome::Unknown { error, .. }) => {
+                tracing::warn!(conversation = %id, error = %error, "pending commit still unsettled");
+            }
+            Err(e) => {
+                tracing::warn!(conversation = %id, error = %e, "pending commit not settled");
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Claims `number`'s KeyPackages; the client core checks the credentials

@@ -72,7 +72,11 @@ pub enum Event {
         name: String,
         /// Its media type.
         media_type: String,
-        /// Its size in bytes, as the sender announced it.
+        /// Its size in bytes as the sender announced it (the FileInfo's
+        /// `file_length_hint`; 0 when it sent none): a hint, unchecked
+        /// until the file is saved. The download is held to the announced
+        /// ciphertext size (FILE-SAVE-3) and decryption to the hint
+        /// (FILE-C3-4); the real size is [`crate::SavedFile::size`].
         size: u64,
     },
     /// The group's subject or icon changed and was fetched and opened (or

@@ -47,7 +47,7 @@ pub use descriptor::{device_config, peer_tls};
 pub use enroll::{Attester, Enrolled};
 pub use error::{ErrorKind, SdkError};
 pub use events::{Event, EventListener};
-pub use files::{NoProgress, Progress, SavedFile, SentFile, Stage};
+pub use files::{FailedFile, NoProgress, Progress, Saved, SavedFile, SentFile, Stage};
 pub use keys::PlatformKeys;
 pub use lifecycle::{Maintained, Schedule};
 pub use messenger::{Messenger, Options, Sent, Setup, parse_profile};

@@ -18,7 +18,7 @@ use crate::conversations::{self, Started};
 use crate::enroll::{self, Attester, Enrolled};
 use crate::error::SdkError;
 use crate::events::{Event, EventListener};
-use crate::files::{self, Progress, SavedFile, SentFile, Uploaded};
+use crate::files::{self, Progress, Saved, SentFile, Uploaded};
 use crate::keys::PlatformKeys;
 use crate::lifecycle::{self, Maintained, Schedule};
 use crate::metadata::{self, MetadataSet};
@@ -550,42 +550,58 @@ impl Messenger {
     /// then the inbox (long-poll), each event handed to `listener` in
     /// order. A provider that cannot be reached is retried with backoff
     /// (up to a minute); other errors end the loop.
+    ///
+    /// `stop` ends the loop only where nothing is lost: while the inbox
+    /// long-poll waits (before anything is fetched), during the backoff,
+    /// or between steps. A step that has begun handling what the inbox
+    /// returned finishes and hands every event to `listener` first.
     pub async fn run(
         &mut self,
         listener: &dyn EventListener,
         stop: impl std::future::Future<Output = ()>,
     ) -> Result<(), SdkError> {
+        use futures_util::FutureExt as _;
         tokio::pin!(stop);
         let mut backoff = 1u64;
         loop {
+            // Between steps (`stop` may have fired while events were
+            // delivered); once it has, it is never polled again.
+            if stop.as_mut().now_or_never().is_some() {
+                return Ok(());
+            }
             let step = async {
                 let maintained = self.maintain().await?;
                 for (job, why) in &maintained.failed {
                     tracing::info!(job, why, "lifecycle job failed; tried again later");
                 }
-                let mut events = maintained.events;
-                events.extend(self.sync(LONG_POLL_SECS).await?);
-                Ok::<_, SdkError>(events)
+                // Delivered now: a sync that fails must not take them along.
+                for event in maintained.events {
+                    listener.on_event(event);
+                }
+                if let Err(e) = revocations::refresh(self).await {
+                    tracing::info!(error = %e, "revocation lists not refreshed");
+                }
+                sync::sync_until(self, LONG_POLL_SECS, &mut stop).await
             };
-            tokio::select! {
-                _ = &mut stop => return Ok(()),
-                result = step => match result {
-                    Ok(events) => {
-                        backoff = 1;
-                        for event in events {
-                            listener.on_event(event);
-                        }
+            match step.await {
+                Ok((events, stopped)) => {
+                    backoff = 1;
+                    for event in events {
+                        listener.on_event(event);
                     }
-                    Err(SdkError::Network(why)) => {
-                        tracing::info!(why, backoff, "provider unreachable; retrying");
-                        tokio::select! {
-                            _ = &mut stop => return Ok(()),
-                            _ = tokio::time::sleep(std::time::Duration::from_secs(backoff)) => {}
-                        }
-                        backoff = (backoff * 2).min(60);
+                    if stopped {
+                        return Ok(());
                     }
-                    Err(e) => return Err(e),
-                },
+                }
+                Err(SdkError::Network(why)) => {
+                    tracing::info!(why, backoff, "provider unreachable; retrying");
+                    tokio::select! {
+                        _ = &mut stop => return Ok(()),
+                        _ = tokio::time::sleep(std::time::Duration::from_secs(backoff)) => {}
+                    }
+                    backoff = (backoff * 2).min(60);
+                }
+                Err(e) => return Err(e),
             }
         }
     }
@@ -635,12 +651,16 @@ impl Messenger {
 
     /// Downloads, authenticates and decrypts received files into `out`:
     /// all of them, or the one [`Event::File`] named by `message_id`.
+    /// Each is saved under its (safe) name, numbered when a file of that
+    /// name is already there: nothing in `out` is ever replaced. A file
+    /// that fails is reported in [`Saved::failed`] and the others are
+    /// saved; asked for one file, its failure is the error.
     pub async fn save_files(
         &mut self,
         out: &Path,
         message_id: Option<&str>,
         progress: &dyn Progress,
-    ) -> Result<Vec<SavedFile>, SdkError> {
+    ) -> Result<Saved, SdkError> {
         files::save(self, out, message_id, progress).await
     }
 

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use crosslock_client::wire::status::{MessageStatus, PerMessageStatus};
 use crosslock_client::wire::typing::ComposingState;
 use crosslock_client::{ConversationId, Received, ReceivedContent, Verification};
-use crosslock_wire::api::ds::SubmitReport;
+use crosslock_wire::api::ds::{InboxPage, SubmitReport};
 
 use crate::error::SdkError;
 use crate::events::Event;
@@ -18,14 +18,35 @@ use crate::{conversations, files, keypackages, metadata, recovery};
 /// The most inbox items fetched in one page.
 const PAGE: usize = 500;
 
-/// Hands over what the client core kept but the app never got, then
-/// fetches the inbox once (waiting up to `wait_secs` for something) and
-/// processes it. The DS's items are acknowledged once the client core
-/// stored or refused them (a crash before redelivers; the replay ledger
-/// makes the second delivery a no-op); the client core keeps each
-/// decrypted message until the events are on their way to the app.
+/// Settles commits whose outcome is unknown, hands over what the client
+/// core kept but the app never got, then fetches the inbox once (waiting
+/// up to `wait_secs` for something) and processes it. The DS's items are
+/// acknowledged once the client core stored or refused them (a crash
+/// before redelivers; the replay ledger makes the second delivery a
+/// no-op); the client core keeps each decrypted message until the events
+/// are on their way to the app.
 pub(crate) async fn sync(m: &mut Messenger, wait_secs: u64) -> Result<Vec<Event>, SdkError> {
+    let (events, _) = sync_until(m, wait_secs, &mut std::future::pending()).await?;
+    Ok(events)
+}
+
+/// [`sync`], where `stop` ends the long-poll's wait, the one point where
+/// stopping loses nothing: nothing was fetched yet, and what was handed
+/// over is returned as usual. Once the inbox answered, the page is
+/// processed, acknowledged and returned whatever `stop` does. Returns the
+/// events and whether `stop` fired (it is not polled again once it has).
+pub(crate) async fn sync_until<S>(
+    m: &mut Messenger,
+    wait_secs: u64,
+    stop: &mut S,
+) -> Result<(Vec<Event>, bool), SdkError>
+where
+    S: std::future::Future<Output = ()> + Unpin,
+{
     let ds = m.ds()?;
+    // A commit accepted while its answer was lost is applied before the
+    // messages of the epoch it opened are read.
+    conversations::settle_pending(m).await?;
     let mut events = Vec::new();
     let mut reads = Reads::default();
     // Messages the client core decrypted and kept but the app never got
@@ -35,7 +56,12 @@ pub(crate) async fn sync(m: &mut Messenger, wait_secs: u64) -> Result<Vec<Event>
         events.push(message_event(m, &msg, &mut reads).await?);
         delivered.push(msg.delivery);
     }
-    let page = ds.inbox(0, PAGE, wait_secs).await?;
+    let (page, stopped) = tokio::select! {
+        // An answer that is there is processed, even if `stop` fired too.
+        biased;
+        page = ds.inbox(0, PAGE, wait_secs) => (page?, false),
+        () = &mut *stop => (InboxPage { items: Vec::new() }, true),
+    };
     let mut seqs = Vec::new();
     let mut refill = false;
     let mut joined: Vec<ConversationId> = Vec::new();
@@ -203,7 +229,7 @@ pub(crate) async fn sync(m: &mut Messenger, wait_secs: u64) -> Result<Vec<Event>
             tracing::warn!(error = %e, "message not released by the client core");
         }
     }
-    Ok(events)
+    Ok((events, stopped))
 }
 
 /// Read receipts to send once the page is processed.

@@ -191,7 +191,7 @@ async fn a_phone_app_lives_through_the_sdk() {
         .save_files(&out, Some(message_id), &downloaded)
         .await
         .unwrap();
-    assert_eq!(std::fs::read(&saved[0].path).unwrap(), content);
+    assert_eq!(std::fs::read(&saved.files[0].path).unwrap(), content);
     assert!(
         downloaded
             .0

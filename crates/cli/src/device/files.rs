@@ -109,12 +109,25 @@ pub(crate) async fn receive_all(
     report: &mut Report,
 ) -> Result<(), Failure> {
     let saved = dir.save_files(out, None, &Bars::default()).await?;
-    for f in &saved {
+    for f in &saved.files {
         report.line(format!(
             "saved {} ({} bytes, {}), decrypted on this device",
             f.path.display(),
             f.size,
             f.media_type
+        ));
+    }
+    for f in &saved.failed {
+        report.line(format!(
+            "not saved: {} ({}): {}; {}",
+            f.name.as_deref().unwrap_or("unreadable record"),
+            f.message_id,
+            f.error,
+            if f.kept {
+                "tried again next time"
+            } else {
+                "dropped"
+            }
         ));
     }
     if saved.is_empty() {
@@ -124,8 +137,19 @@ pub(crate) async fn receive_all(
         "files",
         Value::Array(
             saved
+                .files
                 .iter()
                 .map(|f| json!({"path": f.path.display().to_string(), "size": f.size, "media_type": f.media_type}))
+                .collect(),
+        ),
+    );
+    report.set(
+        "failed",
+        Value::Array(
+            saved
+                .failed
+                .iter()
+                .map(|f| json!({"message_id": f.message_id, "name": f.name, "kind": f.error.kind().name(), "error": f.error.to_string(), "kept": f.kept}))
                 .collect(),
         ),
     );

@@ -136,8 +136,10 @@ fn one_upload_announced_in_two_conversations() {
         let saved = bob
             .save_files(dir_string(&out), Some(message_id.clone()), None)
             .unwrap();
-        assert_eq!(saved.len(), 1);
-        assert_eq!(std::fs::read(&saved[0].path).unwrap(), content);
+        assert!(saved.failed.is_empty(), "{:?}", saved.failed);
+        assert_eq!(saved.files.len(), 1);
+        assert_eq!(saved.files[0].size, content.len() as u64);
+        assert_eq!(std::fs::read(&saved.files[0].path).unwrap(), content);
     }
 }
 

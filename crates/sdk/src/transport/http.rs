@@ -169,10 +169,17 @@ impl Api {
             .send()
             .await
             .map_err(|e| SdkError::network(format!("download: {e}")))?;
-        if !response.status().is_success() {
+        let status = response.status();
+        // A server failing now may serve it later; a 4xx (expired,
+        // removed, not allowed) will say the same every time.
+        if status.is_server_error() {
+            return Err(SdkError::network(format!(
+                "download: HTTP {status}; try again later"
+            )));
+        }
+        if !status.is_success() {
             return Err(SdkError::refused(format!(
-                "download: HTTP {} (expired or removed?)",
-                response.status()
+                "download: HTTP {status} (expired or removed?)"
             )));
         }
         Ok(response)

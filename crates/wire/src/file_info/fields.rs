@@ -117,14 +117,16 @@ fn is_restricted_name(s: &str) -> bool {
 /// The name to save a file under: a checked name (see [`check_file_name`])
 /// with what is legal but misleading on a file system or a screen replaced
 /// by `_`: bidirectional controls (so `photo\u{202E}gpj.exe` cannot pose
-/// as a picture), `:` (alternate data streams, classic Mac paths), and a
-/// leading `.` (hidden files); trailing dots and spaces are dropped
-/// (Windows strips them, which would change the name).
+/// as a picture), `:` (alternate data streams, classic Mac paths), the
+/// other characters Windows refuses (`<>"|?*`), and a leading `.` (hidden
+/// files); trailing dots and spaces are dropped (Windows strips them,
+/// which would change the name); a Windows device name (`CON`, `nul.txt`,
+/// `COM1`, …, which would open the device, not a file) gets a leading `_`.
 pub(crate) fn safe_file_name(name: &str) -> String {
     let mut out: String = name
         .chars()
         .map(|c| {
-            if is_bidi_control(c) || c == ':' {
+            if is_bidi_control(c) || matches!(c, ':' | '<' | '>' | '"' | '|' | '?' | '*') {
                 '_'
             } else {
                 c
@@ -139,7 +141,39 @@ pub(crate) fn safe_file_name(name: &str) -> String {
     if out.is_empty() {
         out.push_str("file");
     }
+    if is_windows_device(&out) {
+        out.insert(0, '_');
+    }
     out
+}
+
+/// Whether Windows takes `name` for a device: its part before the first
+/// dot (trailing spaces ignored), in any case, is `CON`, `PRN`, `AUX`,
+/// `NUL`, `COM0`…`COM9`, `LPT0`…`LPT9` (or with a superscript ¹²³),
+/// `CONIN$`, `CONOUT$` or `CLOCK$`.
+fn is_windows_device(name: &str) -> bool {
+    let stem = name
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches(' ')
+        .to_ascii_uppercase();
+    if matches!(
+        stem.as_str(),
+        "CON" | "PRN" | "AUX" | "NUL" | "CONIN$" | "CONOUT$" | "CLOCK$"
+    ) {
+        return true;
+    }
+    let port = stem
+        .strip_prefix("COM")
+        .or_else(|| stem.strip_prefix("LPT"));
+    port.is_some_and(|n| {
+        let mut chars = n.chars();
+        matches!(
+            (chars.next(), chars.next()),
+            (Some('0'..='9' | '¹' | '²' | '³'), None)
+        )
+    })
 }
 
 /// The Unicode bidirectional formatting characters (UAX #9 §2).
@@ -269,5 +303,46 @@ mod tests {
         assert_eq!(safe_file_name("trail. . "), "trail");
         assert_eq!(safe_file_name(". "), "file");
         assert_eq!(safe_file_name("\u{2067}"), "_");
+        assert_eq!(safe_file_name("what?<now>|\"*"), "what__now____");
+    }
+
+    /// A name that would open a Windows device instead of a file.
+    #[test]
+    fn windows_device_names_are_not_kept() {
+        for device in [
+            "CON",
+            "con",
+            "nul.txt",
+            "NUL.tar.gz",
+            "Aux.jpg",
+            "prn",
+            "COM1",
+            "com9.log",
+            "LPT1",
+            "lpt0",
+            "COM\u{b9}.txt",
+            "LPT\u{b3}",
+            "CONIN$",
+            "conout$.x",
+            "CLOCK$",
+            "con .txt",
+        ] {
+            let safe = safe_file_name(device);
+            assert_eq!(
+                safe,
+                format!("_{device}").trim_end_matches(['.', ' ']),
+                "{device:?}"
+            );
+        }
+        for fine in [
+            "console.txt",
+            "COM10",
+            "LPT",
+            "icon",
+            "nul_report.pdf",
+            "auxiliary.doc",
+        ] {
+            assert_eq!(safe_file_name(fine), fine, "{fine:?}");
+        }
     }
 }

@@ -23,6 +23,7 @@ use crate::files::{FailedFile, FileProgress, ForeignProgress, SavedFile, SavedFi
 use crate::ids::{conversation_id, conversation_string};
 use crate::keystore::{ForeignKeyStore, KeyStoreFaults, PlatformKeyStore};
 use crate::listener::Listening;
+use crate::renewal::{ForeignTokens, SubscriberTokenSource};
 use crate::state::{
     Enrolled, Maintained, Renewed, SafetyNumber, SecurityState, SentMessage, Started,
 };
@@ -231,6 +232,16 @@ impl CrosslockDevice {
             key_packages: renewed.key_packages as u32,
             key_packages_failed: renewed.key_packages_failed,
         })
+    }
+
+    /// Sets (or clears, with `null`) the app's source of subscriber
+    /// tokens: with one, the lifecycle renews the credentials by itself
+    /// when they are due (SDK-RENEW-2) instead of raising
+    /// `CredentialRenewalDue`.
+    pub fn set_subscriber_tokens(&self, source: Option<Arc<dyn SubscriberTokenSource>>) {
+        self.core.lock().set_subscriber_tokens(
+            source.map(|s| Arc::new(ForeignTokens(s)) as Arc<dyn crosslock_sdk::SubscriberTokens>),
+        );
     }
 
     /// When this device's credentials expire (Unix seconds).

@@ -23,6 +23,7 @@ mod ids;
 mod keystore;
 mod listener;
 mod metadata;
+mod renewal;
 mod state;
 
 pub use attest::{Attestation, AttestationRequest, Attester};
@@ -36,6 +37,7 @@ pub use keystore::{
     KeyAlgorithm, PlatformKeyError, PlatformKeyStore, PlatformPublicKey, check_platform_key_store,
 };
 pub use metadata::{GroupIcon, GroupMetadata, GroupMetadataKind, GroupMetadataSet};
+pub use renewal::SubscriberTokenSource;
 pub use state::{
     Enrolled, Maintained, Member, MemberDevice, SafetyNumber, SecurityState, SentMessage, Started,
     Verification,

@@ -305,6 +305,13 @@ impl Messenger {
         renew::renew(self, subscriber_token, attester).await
     }
 
+    /// Sets (or clears) where the lifecycle gets subscriber tokens to renew
+    /// the credentials by itself ([`Options::subscriber_tokens`]), for an
+    /// app that can only provide one after the device is opened.
+    pub fn set_subscriber_tokens(&mut self, source: Option<Arc<dyn SubscriberTokens>>) {
+        self.subscriber_tokens = source;
+    }
+
     /// When this device's credentials expire (Unix seconds); renewal is
     /// due [`renew::RENEW_BELOW_SECS`] before.
     pub fn credentials_expire_at(&self) -> Result<u64, SdkError> {

@@ -78,6 +78,11 @@ impl Database {
     }
 
     fn start(url: &str, schema: Option<&Schema>, options: &Options) -> Result<Self, Error> {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(Error::Url(
+                "it must start with postgres:// or postgresql://".into(),
+            ));
+        }
         let mut connect = PgConnectOptions::from_str(url)
             .map_err(|e| Error::Url(e.to_string()))?
             .application_name("crosslock");

@@ -9,6 +9,7 @@
 //! (as `scripts/test` and so CI set): then it panics, so a run that should
 //! have tested PostgreSQL cannot pass without doing it.
 
+use std::io::Write;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -53,7 +54,10 @@ pub fn server(test: &str) -> Option<&'static TestServer> {
                  `env=$(scripts/postgres start) && eval \"$env\"` (scripts/test does)"
             );
         }
-        eprintln!(
+        // Straight to stderr, past the test harness's capture: a plain
+        // `cargo test` shows what it did not test.
+        let _ = writeln!(
+            std::io::stderr(),
             "{test}: skipped, {URL_VAR} is not set (scripts/test starts a PostgreSQL server; \
              or `env=$(scripts/postgres start) && eval \"$env\"`)"
         );

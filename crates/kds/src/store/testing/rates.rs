@@ -67,24 +67,20 @@ pub fn check_rate_store<S: KdsStore>(fresh: impl Fn() -> S) -> Result<(), String
         )?,
         Err(50),
     )?;
-    // The wide bucket paid once only: nine tokens are left.
-    for i in 0..9 {
-        same(
-            &format!("wide token {i}"),
-            ok(
-                "take_tokens",
-                store.take_tokens(&[bucket(b"wide", 10, 60)], 1000),
-            )?,
-            Ok(()),
+    // The wide bucket paid for the accepted request only: nine tokens are
+    // left.
+    let mut left = 0;
+    for _ in 0..10 {
+        let wide = ok(
+            "take_tokens",
+            store.take_tokens(&[bucket(b"wide", 10, 60)], 1000),
         )?;
+        left += usize::from(wide.is_ok());
     }
     same(
         "the wide bucket paid only for the accepted request",
-        ok(
-            "take_tokens",
-            store.take_tokens(&[bucket(b"wide", 10, 60)], 1000),
-        )?,
-        Err(60),
+        left,
+        9,
     )?;
     same(
         "no buckets",

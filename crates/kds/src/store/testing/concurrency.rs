@@ -1,8 +1,10 @@
 //! Concurrent callers on several instances of one store: what provider
 //! instances sharing one database do (docs/scale-out.md).
 
+use std::collections::BTreeMap;
 use std::collections::BTreeSet;
-use std::sync::Barrier;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Barrier, Mutex};
 
 use super::fixtures::*;
 use crate::config::RateLimit;
@@ -52,14 +54,15 @@ fn successes<T: std::fmt::Debug>(
     Ok(n)
 }
 
-/// The single-instance guarantees hold with concurrent callers spread over
-/// several instances of one store (`instances(n)` opens `n` handles on one
+/// KDS-STORE-1: the single-instance guarantees hold with concurrent
+/// callers spread over several instances of one store (`instances(n)` opens `n` handles on one
 /// new, empty store): a KeyPackage is claimed once, however many claim at
 /// once, and none is lost; a rate bucket gives exactly its burst; a nonce
 /// is taken once; a number's device limit, a proof's use limit and a
 /// device id's owner hold against simultaneous enrolments; a KeyPackage
 /// uploaded at once by several devices is accepted once; a secret is
-/// chosen once.
+/// chosen once; a publisher draining the transparency queue while numbers
+/// change ends with every number's last binding published (KDS-KT-1).
 pub fn check_concurrency<S: KdsStore>(instances: impl Fn(usize) -> Vec<S>) -> Result<(), String> {
     check_claims(&instances(2))?;
     check_rate(&instances(2))?;
@@ -67,6 +70,7 @@ pub fn check_concurrency<S: KdsStore>(instances: impl Fn(usize) -> Vec<S>) -> Re
     check_enrolments(&instances(2))?;
     check_uploads(&instances(2))?;
     check_secret(&instances(2))?;
+    check_queue(&instances(2))?;
     Ok(())
 }
 
@@ -263,4 +267,54 @@ fn check_secret<S: KdsStore>(stores: &[S]) -> Result<(), String> {
         values.insert(ok("concurrent secret", answer)?);
     }
     same("secrets chosen at once", values.len(), 1)
+}
+
+fn check_queue<S: KdsStore>(stores: &[S]) -> Result<(), String> {
+    const NUMBERS: usize = 4;
+    const ENROLMENTS: usize = 6;
+    let number = |n: usize| format!("+1555040{n:04}");
+    let enrollers_done = AtomicUsize::new(0);
+    // What the publisher last published per number: its device count.
+    let published: Mutex<BTreeMap<String, usize>> = Mutex::default();
+    let answers = race(stores, |i, store| {
+        if i > 0 {
+            // Enrollers: each adds devices to every number in turn.
+            let result = (0..ENROLMENTS).try_for_each(|k| {
+                let n = number((i + k) % NUMBERS);
+                enrol(&n, &format!("q{i}-{k}"), &format!("tq{i}-{k}"), 1000).run(store)
+            });
+            enrollers_done.fetch_add(1, Ordering::SeqCst);
+            return result.map_err(|e| e.to_string());
+        }
+        // The publisher: read the queue, read each binding, dequeue what
+        // was read; until the enrollers are done and the queue is empty.
+        for _ in 0..100_000 {
+            let done = enrollers_done.load(Ordering::SeqCst) == CALLERS - 1;
+            let queued = store.queued(100).map_err(|e| e.to_string())?;
+            if done && queued.is_empty() {
+                return Ok(());
+            }
+            for q in &queued {
+                let devices = store.active_devices(&q.number).map_err(|e| e.to_string())?;
+                if let Ok(mut p) = published.lock() {
+                    p.insert(q.number.clone(), devices.len());
+                }
+            }
+            store.dequeue(&queued).map_err(|e| e.to_string())?;
+        }
+        Err("the publisher never saw the queue empty".into())
+    });
+    for answer in answers {
+        answer.map_err(|e| format!("concurrent publishing: {e}"))?;
+    }
+    let published = published.into_inner().map_err(|_| "poisoned")?;
+    for n in 0..NUMBERS {
+        let now = active(&stores[0], &number(n))?.len();
+        same(
+            &format!("the last binding published for number {n} while it changed"),
+            published.get(&number(n)).copied(),
+            Some(now),
+        )?;
+    }
+    Ok(())
 }

@@ -8,6 +8,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use crosslock_pg::sqlx;
 use crosslock_pg::testing::{TestDatabase, server};
 use crosslock_pg::{Database, Error, Migration, Options, Schema, retry};
 

@@ -258,3 +258,23 @@ impl From<crosslock_kt::server::KtServerError> for KdsError {
         }
     }
 }
+
+#[cfg(feature = "postgres")]
+impl From<crosslock_pg::sqlx::Error> for KdsError {
+    fn from(e: crosslock_pg::sqlx::Error) -> Self {
+        if crosslock_pg::is_disk_full(&e) {
+            return KdsError::StorageFull;
+        }
+        KdsError::Storage(e.to_string())
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl From<crosslock_pg::Error> for KdsError {
+    fn from(e: crosslock_pg::Error) -> Self {
+        match e {
+            crosslock_pg::Error::Query(e) => e.into(),
+            other => KdsError::Storage(other.to_string()),
+        }
+    }
+}

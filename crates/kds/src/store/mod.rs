@@ -1,9 +1,19 @@
-//! What the KDS keeps, behind narrow traits (one per concern) so a
-//! PostgreSQL backend can slot in; `SqliteKdsStore` is the embedded default.
-//! Every method is one transaction.
+//! What the KDS keeps, behind narrow traits (one per concern):
+//! [`NonceStore`], [`DeviceStore`], [`KeyPackageStore`], [`RateStore`],
+//! [`SecretStore`] and [`TransparencyQueue`]; [`KdsStore`] is all of them.
+//! Every method is one transaction. [`SqliteKdsStore`] is the embedded
+//! default; `PgKdsStore` (cargo feature `postgres`) keeps the same in
+//! PostgreSQL, for several provider instances on one database. Both pass
+//! the checks in [`testing`], which include concurrent callers on several
+//! instances of one store.
 
+#[cfg(feature = "postgres")]
+mod postgres;
 mod sqlite;
+pub mod testing;
 
+#[cfg(feature = "postgres")]
+pub use postgres::PgKdsStore;
 pub use sqlite::{KdsStoreMetrics, SqliteKdsStore};
 
 use crosslock_wire::api::kds::{Assurance, Stock};
@@ -251,6 +261,32 @@ impl<T: NonceStore + DeviceStore + KeyPackageStore + RateStore + TransparencyQue
 {
 }
 
+/// Chains are stored as u32-length-prefixed DER certificates.
+pub(crate) fn encode_chain(chain: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for cert in chain {
+        out.extend_from_slice(&(cert.len() as u32).to_be_bytes());
+        out.extend_from_slice(cert);
+    }
+    out
+}
+
+pub(crate) fn decode_chain(mut bytes: &[u8]) -> Result<Vec<Vec<u8>>, KdsError> {
+    let mut chain = Vec::new();
+    while !bytes.is_empty() {
+        let (len, rest) = bytes
+            .split_at_checked(4)
+            .ok_or_else(|| KdsError::Storage("corrupt chain".into()))?;
+        let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
+        let (cert, rest) = rest
+            .split_at_checked(len)
+            .ok_or_else(|| KdsError::Storage("corrupt chain".into()))?;
+        chain.push(cert.to_vec());
+        bytes = rest;
+    }
+    Ok(chain)
+}
+
 pub(crate) fn assurance_name(a: Assurance) -> &'static str {
     match a {
         Assurance::HardwareVerified => "hardware-verified",
@@ -264,47 +300,5 @@ pub(crate) fn assurance_from(name: &str) -> Assurance {
         "hardware-verified" => Assurance::HardwareVerified,
         "hardware" => Assurance::Hardware,
         _ => Assurance::None,
-    }
-}
-
-/// Direct writes for tests of code that reads the device table (the
-/// provider's `KdsDevices`, the DS tests' device check): a device enrolled
-/// or revoked without the enrolment protocol. Not used by the service.
-pub mod testing {
-    use super::{DeviceRecord, DeviceStore, Enrolment, token_hash};
-    use crate::error::KdsError;
-    use crosslock_wire::api::kds::Assurance;
-
-    /// Records device `device_id` of `number` holding bearer `token`
-    /// (enrolled at time 1000, hardware assurance).
-    pub fn enroll_device(
-        store: &dyn DeviceStore,
-        number: &str,
-        device_id: &str,
-        token: &str,
-    ) -> Result<(), KdsError> {
-        let record = DeviceRecord {
-            device_id: device_id.to_owned(),
-            number: number.to_owned(),
-            token_hash: token_hash(token),
-            assurance: Assurance::Hardware,
-            enrolled_at: 1_000,
-            revoked_at: None,
-        };
-        store.enroll(&Enrolment {
-            device: &record,
-            credentials: &[],
-            replace_others: false,
-            presented_token_hash: None,
-            proof_digest: token_hash(device_id),
-            proof_not_after: u64::MAX / 2,
-            max_devices: 10,
-            max_per_proof: 1,
-        })
-    }
-
-    /// Revokes device `device_id` at time 2000; how many were revoked.
-    pub fn revoke_device(store: &dyn DeviceStore, device_id: &str) -> Result<usize, KdsError> {
-        store.revoke(Some(device_id), None, 2_000)
     }
 }

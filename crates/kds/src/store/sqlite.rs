@@ -144,32 +144,6 @@ impl SqliteKdsStore {
     }
 }
 
-/// Chains are stored as u32-length-prefixed DER certificates.
-fn encode_chain(chain: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for cert in chain {
-        out.extend_from_slice(&(cert.len() as u32).to_be_bytes());
-        out.extend_from_slice(cert);
-    }
-    out
-}
-
-fn decode_chain(mut bytes: &[u8]) -> Result<Vec<Vec<u8>>, KdsError> {
-    let mut chain = Vec::new();
-    while !bytes.is_empty() {
-        let (len, rest) = bytes
-            .split_at_checked(4)
-            .ok_or_else(|| KdsError::Storage("corrupt chain".into()))?;
-        let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
-        let (cert, rest) = rest
-            .split_at_checked(len)
-            .ok_or_else(|| KdsError::Storage("corrupt chain".into()))?;
-        chain.push(cert.to_vec());
-        bytes = rest;
-    }
-    Ok(chain)
-}
-
 fn device_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRecord> {
     let token: Vec<u8> = row.get(2)?;
     let mut token_hash = [0u8; 32];

@@ -12,6 +12,7 @@
 package crosslock.test
 
 import crosslock.KeyAlgorithm
+import crosslock.PlatformAttestedKey
 import crosslock.PlatformKeyException
 import crosslock.PlatformKeyStore
 import crosslock.PlatformPublicKey
@@ -61,6 +62,12 @@ class JcaKeyStore : PlatformKeyStore {
     override fun delete(alias: String) {
         keys.remove(alias)
     }
+
+    /** java.security has no Key Attestation: nothing to offer (the SDK then
+     * asks the enrolment's Attester, if any). On Android, the same
+     * KeyGenParameterSpec as `generate` plus .setAttestationChallenge(challenge),
+     * then PlatformAttestedKey(key, store.getCertificateChain(alias).map { it.encoded }). */
+    override fun generateAttested(alias: String, challenge: ByteArray): PlatformAttestedKey? = null
 
     companion object {
         /** The DER prefix of every P-256 SubjectPublicKeyInfo (RFC 5480):

@@ -13,19 +13,20 @@
 //! ```no_run
 //! # use std::time::SystemTime;
 //! use crosslock_attest::{
-//!     AndroidRoots, AttestationPolicy, UnverifiedAndroidAttestation, enrollment_challenge,
+//!     AndroidRoots, AttestationPolicy, UnverifiedAndroidAttestation, android_enrollment_challenge,
 //! };
-//! # fn run(pem: &str, nonce: &[u8], participant_key: &[u8], now: SystemTime)
+//! # fn run(pem: &str, nonce: &[u8], participant_key_spki: &[u8], now: SystemTime)
 //! #     -> Result<(), crosslock_attest::AttestError> {
 //! let chain = UnverifiedAndroidAttestation::from_pem(pem)?;
-//! let challenge = enrollment_challenge(nonce, participant_key);
+//! let challenge = android_enrollment_challenge(nonce);
 //! let verified = chain.verify(
 //!     &AndroidRoots::google()?,
 //!     now,
 //!     AttestationPolicy::Strict,
 //!     Some(&challenge),
 //! )?;
-//! assert_eq!(verified.attested_public_key(), participant_key);
+//! // The chain binds the key: it must be the enrolment's participant key.
+//! assert_eq!(verified.attested_public_key(), participant_key_spki);
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]
@@ -38,6 +39,8 @@ mod error;
 pub mod oid;
 mod policy;
 mod report;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use android::{
     AndroidPolicy, AndroidRoots, AppPolicy, KeyDescription, RevocationList,
@@ -45,5 +48,8 @@ pub use android::{
 };
 pub use apple::{AppAttestEnvironment, UnverifiedAppAttest, VerifiedAppAttest, verify_app_attest};
 pub use error::{AttestError, Fault, KeyDescriptionError, RevocationListError};
-pub use policy::{AttestationPolicy, ENROLLMENT_CHALLENGE_LABEL, enrollment_challenge};
+pub use policy::{
+    ANDROID_ENROLLMENT_CHALLENGE_LABEL, AttestationPolicy, ENROLLMENT_CHALLENGE_LABEL,
+    android_enrollment_challenge, enrollment_challenge,
+};
 pub use report::{Refusal, refusal_json};

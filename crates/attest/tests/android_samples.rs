@@ -314,7 +314,7 @@ fn pem_and_der_parse_the_same_chain() {
 fn enrollment_challenge_is_what_the_kds_expects() {
     // The real samples carry their collector's challenge; an enrollment one
     // is different, so the KDS would refuse them.
-    let challenge = crosslock_attest::enrollment_challenge(b"nonce", b"participant key");
+    let challenge = crosslock_attest::android_enrollment_challenge(b"nonce");
     let sample = VALID_ANDROID[5];
     assert_eq!(
         verify(

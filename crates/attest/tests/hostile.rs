@@ -15,7 +15,8 @@ use common::{
 };
 use crosslock_attest::{
     AndroidRoots, AttestError, AttestationPolicy, KeyDescriptionError,
-    UnverifiedAndroidAttestation, enrollment_challenge, refusal_json, verify_app_attest,
+    UnverifiedAndroidAttestation, android_enrollment_challenge, enrollment_challenge, refusal_json,
+    verify_app_attest,
 };
 
 /// One case: the expression must be `Err(pattern)`, whose refusal JSON
@@ -100,11 +101,11 @@ fn pem_of(der: &[u8]) -> String {
 
 case!(
     /// The attestation is genuine but for another enrollment: its
-    /// challenge is not the one bound to this nonce and participant key.
-    android_challenge_for_another_key,
+    /// challenge is not this enrollment's nonce's.
+    android_challenge_for_another_enrollment,
     "challenge-mismatch",
     {
-        let expected = enrollment_challenge(b"kds-nonce", b"participant key of this enrollment");
+        let expected = android_enrollment_challenge(b"kds-nonce of this enrollment");
         android(&AKITA, &AKITA.chain(), &google(), AttestationPolicy::Development, &expected, AKITA.time())
     },
     AttestError::ChallengeMismatch

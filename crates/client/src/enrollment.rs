@@ -4,8 +4,9 @@
 
 use crosslock_credential::{KeyAlgorithm, PublicKey, UnverifiedCredential, build_csr};
 
-use crate::device::{Device, KeyStoreSigner};
+use crate::device::{Device, KeyStoreSigner, development_credential};
 use crate::error::ClientError;
+use crate::keystore::check_attested_key;
 use crate::mls::revocation::Revocations;
 use crate::store::Table;
 
@@ -55,6 +56,94 @@ pub(crate) fn attestation_challenge(
         nonce,
         keys[0].as_bytes(),
     ))
+}
+
+/// ENR-KEY-1: the device has not started enrolment: both participant
+/// credentials are still its own development credentials (none issued by
+/// a provider installed), it is in no conversation and holds no
+/// KeyPackage (each would carry the old key).
+fn before_enrolment(device: &Device) -> Result<(), ClientError> {
+    for algorithm in ENROLLED_ALGORITHMS {
+        let chain = &device.credential_record(algorithm).chain;
+        let own = match chain.as_slice() {
+            [leaf] => UnverifiedCredential::parse(&leaf.0)?.is_development(),
+            _ => false,
+        };
+        if !own {
+            return Err(ClientError::EnrolmentStarted {
+                why: "holds a credential its provider issued",
+            });
+        }
+    }
+    if !device.staged.scan(Table::Conversation, &[])?.is_empty() {
+        return Err(ClientError::EnrolmentStarted {
+            why: "is in a conversation",
+        });
+    }
+    if !device.kp_store.all()?.is_empty() {
+        return Err(ClientError::EnrolmentStarted {
+            why: "holds KeyPackages",
+        });
+    }
+    Ok(())
+}
+
+/// Implements [`Device::replace_participant_key_attested`].
+pub(crate) fn replace_participant_key_attested(
+    device: &mut Device,
+    challenge: &[u8],
+) -> Result<Option<Vec<Vec<u8>>>, ClientError> {
+    before_enrolment(device)?;
+    // A new alias: the key store never overwrites a key, and the old key
+    // must stay usable until the device record names the new one.
+    let suffix: [u8; 8] = device.env.random();
+    let alias = format!(
+        "crosslock/{}/p256-{}",
+        device.record.device_id,
+        hex::encode(suffix)
+    );
+    let attested = match device.keystore.generate_attested(&alias, challenge) {
+        Ok(Some(attested)) => attested,
+        Ok(None) => return Ok(None),
+        Err(e) => {
+            // ENR-KEY-3: a store that failed half-way may have made the key:
+            // the alias is this call's own, nothing else uses it.
+            let _ = device.keystore.delete(&alias);
+            return Err(e.into());
+        }
+    };
+    let old_alias = device.record.p256.alias.clone();
+    let switched = (|| {
+        // ENR-KEY-2: what the store answered is what was asked for.
+        check_attested_key(&attested, challenge)?;
+        let credential = development_credential(
+            device.keystore.as_ref(),
+            alias.clone(),
+            attested.public.clone(),
+            (&device.number, &device.record.device_id),
+            &device.config,
+            &device.env,
+        )?;
+        let mut record = device.record.clone();
+        record.p256 = credential;
+        device.replace_record(record)
+    })();
+    if device.record.p256.alias != alias {
+        // ENR-KEY-3: not switched: the old key stays, the new one goes.
+        if let Err(e) = device.keystore.delete(&alias) {
+            tracing::warn!(error = %e, "an attested key the device does not use could not be deleted");
+        }
+        return Err(switched.err().unwrap_or_else(|| {
+            crate::error::internal("the device record did not take the attested key")
+        }));
+    }
+    // The record names the new key: the old one is of no use any more.
+    if let Err(e) = device.keystore.delete(&old_alias) {
+        tracing::warn!(error = %e, "the replaced participant key could not be deleted");
+    }
+    switched?;
+    tracing::info!(device = %device.record.device_id, "P-256 participant key replaced by an attested one");
+    Ok(Some(attested.chain))
 }
 
 /// Implements [`Device::note_revoked`].

@@ -288,6 +288,15 @@ pub enum ClientError {
     /// A device already exists in this store.
     #[error("a device already exists in this store")]
     DeviceExists,
+    /// ENR-KEY-1: the P-256 participant key is replaced only before
+    /// enrolment, and this device is past that (`why` says how).
+    #[error(
+        "the participant key can be replaced only before enrolment, and this device {why};          a new enrolment needs a new device"
+    )]
+    EnrolmentStarted {
+        /// What the device already has.
+        why: &'static str,
+    },
 
     // ---- Internal -------------------------------------------------------------
     /// Storage failed; the operation was not applied.

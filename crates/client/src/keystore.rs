@@ -30,6 +30,23 @@ pub enum KeyStoreError {
     /// The key store refused or failed (locked, hardware error, …).
     #[error("key store failure: {0}")]
     Backend(String),
+    /// The attestation the key store handed back with a new key does not
+    /// check (ENR-KEY-2): not an Android Key Attestation chain, another
+    /// challenge than asked for, or another key than the one it reported.
+    /// The new key was deleted; the device keeps its old one.
+    #[error("the key store's attestation is refused: {0}")]
+    Attestation(String),
+}
+
+/// A key the key store generated with a platform attestation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttestedKey {
+    /// Its public half.
+    pub public: PublicKey,
+    /// The platform's attestation certificate chain, leaf first, each DER:
+    /// Android Key Attestation (`KeyStore.getCertificateChain(alias)`),
+    /// the leaf certifying the key with the challenge it was generated with.
+    pub chain: Vec<Vec<u8>>,
 }
 
 /// Holds private keys and signs with them; never reveals them.
@@ -46,6 +63,63 @@ pub trait KeyStore: Send + Sync + Debug {
     fn sign(&self, alias: &str, message: &[u8]) -> Result<Vec<u8>, KeyStoreError>;
     /// Destroys the key under `alias`.
     fn delete(&self, alias: &str) -> Result<(), KeyStoreError>;
+    /// Creates a P-256 signing key under `alias` (replacing none) whose
+    /// platform attestation carries `challenge` (Android: generated with
+    /// `KeyGenParameterSpec.Builder.setAttestationChallenge(challenge)`),
+    /// and returns it with its attestation chain. `Ok(None)`: this store
+    /// cannot attest the keys it makes, and made none (the default: a
+    /// software store, the Secure Enclave, whose keys App Attest does not
+    /// attest).
+    fn generate_attested(
+        &self,
+        alias: &str,
+        challenge: &[u8],
+    ) -> Result<Option<AttestedKey>, KeyStoreError> {
+        let _ = (alias, challenge);
+        Ok(None)
+    }
+}
+
+/// ENR-KEY-2: what a key store answered for [`KeyStore::generate_attested`]
+/// is what was asked for before anything uses it: a P-256 key, an Android
+/// Key Attestation chain (ATT-A-1: 2–10 certificates, the KeyDescription
+/// in the leaf only) whose leaf claims exactly that key and whose
+/// KeyDescription carries `challenge`. The chain's signatures and root are
+/// the KDS's to judge (KDS-ENR-5); this catches a store that mixed up keys
+/// or challenges before the enrolment spends a nonce on it.
+pub fn check_attested_key(attested: &AttestedKey, challenge: &[u8]) -> Result<(), KeyStoreError> {
+    let refuse = |why: String| Err(KeyStoreError::Attestation(why));
+    if attested.public.algorithm() != KeyAlgorithm::EcdsaP256 {
+        return refuse(format!(
+            "the key store attested a {:?} key; the participant key is P-256",
+            attested.public.algorithm()
+        ));
+    }
+    let chain =
+        match crosslock_attest::UnverifiedAndroidAttestation::from_der_chain(&attested.chain) {
+            Ok(chain) => chain,
+            Err(e) => {
+                return refuse(format!(
+                    "not an Android Key Attestation chain (leaf first, DER): {e}"
+                ));
+            }
+        };
+    if chain.key_description().attestation_challenge != challenge {
+        return refuse(
+            "the attestation carries another challenge than the key was to be generated with"
+                .into(),
+        );
+    }
+    let claimed = chain
+        .claimed_public_key()
+        .ok()
+        .and_then(|spki| PublicKey::from_spki_der(&spki));
+    if claimed.as_ref() != Some(&attested.public) {
+        return refuse(
+            "the attestation certifies another key than the one the key store reported".into(),
+        );
+    }
+    Ok(())
 }
 
 /// Software keys, stored in a [`StateStore`] (the encrypted device database).

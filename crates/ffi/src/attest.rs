@@ -1,6 +1,9 @@
-//! The platform's device attestation, implemented by the app (Apple App
-//! Attest, Android Key Attestation) and offered at enrolment, bound to the
-//! KDS's one-time nonce (docs/embedding.md § Attestation).
+//! The platform's device attestation made at enrolment, implemented by the
+//! app (Apple App Attest) and offered bound to the KDS's one-time nonce
+//! (docs/embedding.md § Attestation). Android Key Attestation is not made
+//! here: it fixes its challenge when the key is generated, so the SDK has
+//! the `PlatformKeyStore` generate the participant key after the nonce
+//! (`generate_attested`) and sends that key's chain.
 
 use std::sync::Arc;
 
@@ -18,8 +21,7 @@ pub struct AttestationRequest {
     pub nonce: Vec<u8>,
     /// The 32-byte challenge the attestation must carry: SHA-256 over a
     /// label, the nonce and the P-256 participant key (what the KDS
-    /// recomputes). Apple: App Attest's `clientDataHash`; Android: the key's
-    /// attestation challenge.
+    /// recomputes, `enrollment_challenge`): App Attest's `clientDataHash`.
     pub challenge: Vec<u8>,
     /// The P-256 participant key the attestation is about: the
     /// uncompressed SEC1 point the platform key store reported.
@@ -30,7 +32,11 @@ pub struct AttestationRequest {
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
 pub enum Attestation {
     /// Android Key Attestation: the certificate chain of the P-256
-    /// participant key, leaf first, each DER.
+    /// participant key, leaf first, each DER, its challenge
+    /// `android_enrollment_challenge(nonce)`. Only a key generated after
+    /// the nonce can carry it: the SDK gets one through
+    /// `PlatformKeyStore.generateAttested`, and an `Attester` has no use
+    /// for this variant unless it attests the existing key some other way.
     Android { chain: Vec<Vec<u8>> },
     /// Apple App Attest: the attestation object (CBOR) whose
     /// `clientDataHash` is the request's challenge.
@@ -38,8 +44,9 @@ pub enum Attestation {
 }
 
 /// The platform's device attestation, implemented in Kotlin or Swift and
-/// passed to `enroll`. Called once per enrolment, during `enroll`, while
-/// the device is locked (do not call the device from it).
+/// passed to `enroll`. Called at most once per enrolment, during
+/// `enroll`, while the device is locked (do not call the device from it);
+/// not called when the key store attested the participant key itself.
 #[uniffi::export(with_foreign)]
 pub trait Attester: Send + Sync {
     /// An attestation for `request`, or `None` where the device has none

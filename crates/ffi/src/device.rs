@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use crosslock_client::credential::PhoneNumber;
 use crosslock_client::env::Environment;
+use crosslock_client::wire::api::kds::Assurance;
 use crosslock_sdk::{Messenger, Options, Setup, parse_profile};
 
 use crate::attest::{Attester, ForeignAttester};
@@ -171,7 +172,11 @@ impl CrosslockDevice {
     /// secret), gets credentials, publishes KeyPackages. `replace`: this is
     /// a new phone for the number; its other devices are revoked.
     /// `attester`: the platform's device attestation, offered to the KDS
-    /// bound to its one-time nonce (none by default).
+    /// bound to its one-time nonce (none by default). On Android, a key
+    /// store that attests (`PlatformKeyStore.generateAttested`) makes the
+    /// P-256 participant key after the nonce, with its challenge, and its
+    /// chain is the attestation: the `attester` is asked only when the key
+    /// store has none to offer.
     #[uniffi::method(default(attester = None))]
     pub fn enroll(
         &self,
@@ -195,6 +200,12 @@ impl CrosslockDevice {
         })?;
         Ok(Enrolled {
             credentials: enrolled.credentials as u32,
+            assurance: match enrolled.assurance {
+                Assurance::HardwareVerified => "hardware-verified",
+                Assurance::Hardware => "hardware",
+                Assurance::None => "none",
+            }
+            .to_owned(),
             key_packages: enrolled.key_packages as u32,
             key_packages_failed: enrolled.key_packages_failed,
         })

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use crosslock_client::keystore::{KeyStore, KeyStoreError};
+use crosslock_client::keystore::{AttestedKey, KeyStore, KeyStoreError, check_attested_key};
 use crosslock_credential::{
     AwsLcVerifier, KeyAlgorithm as CoreAlgorithm, PublicKey, SignatureVerifier,
 };
@@ -55,6 +55,16 @@ pub struct PlatformPublicKey {
     /// last 65 bytes of Java's `PublicKey.getEncoded()`, iOS's
     /// `SecKeyCopyExternalRepresentation`); for Ed25519 the 32 raw bytes.
     pub bytes: Vec<u8>,
+}
+
+/// A key the platform store generated with an attestation challenge.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PlatformAttestedKey {
+    /// Its public half (P-256, the 65-byte SEC1 point).
+    pub key: PlatformPublicKey,
+    /// Its attestation certificate chain, leaf first, each DER: Android's
+    /// `KeyStore.getCertificateChain(alias)`, each `getEncoded()`.
+    pub chain: Vec<Vec<u8>>,
 }
 
 /// Why the platform key store failed.
@@ -103,6 +113,19 @@ pub trait PlatformKeyStore: Send + Sync {
     fn sign(&self, alias: String, message: Vec<u8>) -> Result<Vec<u8>, PlatformKeyError>;
     /// Destroys the key under `alias` (no error if there is none).
     fn delete(&self, alias: String) -> Result<(), PlatformKeyError>;
+    /// Creates a P-256 signing key under `alias` (failing if one exists)
+    /// whose attestation carries `challenge`, and returns it with its
+    /// attestation chain; `None` where the platform cannot attest (iOS:
+    /// App Attest attests its own keys, through the `Attester`). Android:
+    /// `KeyGenParameterSpec.Builder(alias, PURPOSE_SIGN)` as in `generate`,
+    /// plus `.setAttestationChallenge(challenge)`, then
+    /// `getCertificateChain(alias)`. Called once per enrolment, after the
+    /// KDS's nonce, to make the participant key the enrolment attests.
+    fn generate_attested(
+        &self,
+        alias: String,
+        challenge: Vec<u8>,
+    ) -> Result<Option<PlatformAttestedKey>, PlatformKeyError>;
 }
 
 /// A [`PlatformKeyStore`] as the client core's [`KeyStore`], checking
@@ -313,6 +336,51 @@ impl KeyStore for ForeignKeyStore {
         self.reported().remove(alias);
         Ok(())
     }
+
+    /// FFI-KEY-3: the key is a P-256 key in the expected encoding, and the
+    /// chain an Android Key Attestation of that very key with the
+    /// challenge asked for (ENR-KEY-2); otherwise the key is deleted and
+    /// the refusal kept for the app (`CrosslockError.KeyStore`).
+    fn generate_attested(
+        &self,
+        alias: &str,
+        challenge: &[u8],
+    ) -> Result<Option<AttestedKey>, KeyStoreError> {
+        let Some(answer) = self
+            .platform
+            .generate_attested(alias.to_owned(), challenge.to_vec())
+            .map_err(|e| self.platform_failure(e))?
+        else {
+            return Ok(None);
+        };
+        let checked = self
+            .checked_key(answer.key, Some(KeyAlgorithm::EcdsaP256))
+            .and_then(|public| {
+                let attested = AttestedKey {
+                    public,
+                    chain: answer.chain,
+                };
+                match check_attested_key(&attested, challenge) {
+                    Ok(()) => Ok(attested),
+                    Err(e) => {
+                        self.faults.record(&e.to_string());
+                        Err(e)
+                    }
+                }
+            });
+        match checked {
+            Ok(attested) => {
+                self.reported()
+                    .insert(alias.to_owned(), attested.public.clone());
+                Ok(Some(attested))
+            }
+            Err(e) => {
+                // A key nobody can use: leave none behind under the alias.
+                let _ = self.platform.delete(alias.to_owned());
+                Err(e)
+            }
+        }
+    }
 }
 
 /// Checks a platform key store against what the client core expects, the
@@ -361,6 +429,9 @@ fn platform_error(e: KeyStoreError) -> PlatformKeyError {
             },
         },
         KeyStoreError::Backend(reason) => PlatformKeyError::Backend { reason },
+        KeyStoreError::Attestation(reason) => PlatformKeyError::Backend {
+            reason: format!("attestation refused: {reason}"),
+        },
     }
 }
 
@@ -461,6 +532,13 @@ mod tests {
                 return Ok(());
             }
             self.keys().delete(&alias).map_err(platform_error)
+        }
+        fn generate_attested(
+            &self,
+            _: String,
+            _: Vec<u8>,
+        ) -> Result<Option<PlatformAttestedKey>, PlatformKeyError> {
+            Ok(None)
         }
     }
 
@@ -636,6 +714,86 @@ mod tests {
         assert!(keys.faults().take().is_none());
     }
 
+    /// A store that attests under a test root: honestly, or for another
+    /// key than the one it reports.
+    struct Attesting {
+        inner: Software,
+        root: crosslock_attest::testing::TestAttestationRoot,
+        other_key: bool,
+    }
+
+    impl PlatformKeyStore for Attesting {
+        fn generate(
+            &self,
+            alias: String,
+            algorithm: KeyAlgorithm,
+        ) -> Result<PlatformPublicKey, PlatformKeyError> {
+            self.inner.generate(alias, algorithm)
+        }
+        fn public_key(&self, alias: String) -> Result<PlatformPublicKey, PlatformKeyError> {
+            self.inner.public_key(alias)
+        }
+        fn sign(&self, alias: String, message: Vec<u8>) -> Result<Vec<u8>, PlatformKeyError> {
+            self.inner.sign(alias, message)
+        }
+        fn delete(&self, alias: String) -> Result<(), PlatformKeyError> {
+            self.inner.delete(alias)
+        }
+        fn generate_attested(
+            &self,
+            alias: String,
+            challenge: Vec<u8>,
+        ) -> Result<Option<PlatformAttestedKey>, PlatformKeyError> {
+            let key = self.generate(alias.clone(), KeyAlgorithm::EcdsaP256)?;
+            let attested = if self.other_key {
+                self.public_key(format!("other:{alias}"))?
+            } else {
+                key.clone()
+            };
+            let chain = self.root.attest(&attested.bytes, &challenge).map_err(|e| {
+                PlatformKeyError::Backend {
+                    reason: e.to_string(),
+                }
+            })?;
+            Ok(Some(PlatformAttestedKey { key, chain }))
+        }
+    }
+
+    /// FFI-KEY-3: an attested key is used only when its chain attests that
+    /// key with the challenge; otherwise it is deleted and the refusal kept.
+    #[test]
+    fn an_attestation_of_another_key_is_refused_and_the_key_deleted() {
+        let root = || crosslock_attest::testing::TestAttestationRoot::new([3; 32], 1_800_000_000);
+        let honest = ForeignKeyStore::new(Arc::new(Attesting {
+            inner: Software::new(),
+            root: root().unwrap(),
+            other_key: false,
+        }));
+        let attested = honest
+            .generate_attested("a", b"challenge")
+            .unwrap()
+            .unwrap();
+        assert_eq!(honest.public_key("a").unwrap(), attested.public);
+        assert!(honest.faults().take().is_none());
+
+        let liar = ForeignKeyStore::new(Arc::new(Attesting {
+            inner: Software::new(),
+            root: root().unwrap(),
+            other_key: true,
+        }));
+        match liar.generate_attested("a", b"challenge") {
+            Err(KeyStoreError::Attestation(reason)) => {
+                assert!(reason.contains("another key"), "{reason}");
+                assert!(liar.faults().take().unwrap().contains("another key"));
+            }
+            other => panic!("expected a refused attestation, got {other:?}"),
+        }
+        assert!(matches!(
+            liar.public_key("a"),
+            Err(KeyStoreError::NotFound(_))
+        ));
+    }
+
     #[test]
     fn a_key_that_survives_delete_is_refused() {
         let store = Software {
@@ -664,6 +822,13 @@ mod tests {
             }
             fn delete(&self, alias: String) -> Result<(), PlatformKeyError> {
                 self.0.delete(alias)
+            }
+            fn generate_attested(
+                &self,
+                alias: String,
+                challenge: Vec<u8>,
+            ) -> Result<Option<PlatformAttestedKey>, PlatformKeyError> {
+                self.0.generate_attested(alias, challenge)
             }
         }
         let result =

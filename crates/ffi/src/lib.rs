@@ -34,7 +34,8 @@ pub use events::{Event, EventListener, Sender, TransparencyAlert};
 pub use files::{FileProgress, FileStage, SavedFile, SentFile, UploadedFile};
 pub use ids::{conversation_id_bytes, conversation_id_from_bytes};
 pub use keystore::{
-    KeyAlgorithm, PlatformKeyError, PlatformKeyStore, PlatformPublicKey, check_platform_key_store,
+    KeyAlgorithm, PlatformAttestedKey, PlatformKeyError, PlatformKeyStore, PlatformPublicKey,
+    check_platform_key_store,
 };
 pub use metadata::{GroupIcon, GroupMetadata, GroupMetadataKind, GroupMetadataSet};
 pub use renewal::SubscriberTokenSource;

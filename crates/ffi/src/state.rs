@@ -197,6 +197,11 @@ impl From<crosslock_sdk::Started> for Started {
 pub struct Enrolled {
     /// Credential chains installed (one per signature algorithm).
     pub credentials: u32,
+    /// The assurance the KDS recorded from the device's attestation (and
+    /// put in its credentials): `hardware-verified` (an attested hardware
+    /// key, locked bootloader and verified boot, or App Attest
+    /// production), `hardware`, or `none`.
+    pub assurance: String,
     /// KeyPackages published per suite.
     pub key_packages: u32,
     /// Why no KeyPackages were published, when their upload failed. The

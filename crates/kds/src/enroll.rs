@@ -9,9 +9,12 @@
 //!    homed here (KDS-ENR-6; a peer's carrier is refused), is unexpired,
 //!    names this KDS as home, the numbering plan homes the number here
 //!    (KDS-ENR-7), and it covers every CSR key;
-//! 5. the attestation (required or optional by policy) verifies, its
-//!    challenge is `enrollment_challenge(nonce, P-256 key)`, and for Android
-//!    the attested key *is* the P-256 participant key;
+//! 5. the attestation (required or optional by policy) verifies and is
+//!    fresh: Android's challenge is `android_enrollment_challenge(nonce)`
+//!    and the attested key *is* the P-256 participant key (the chain binds
+//!    the key); Apple's `clientDataHash` is `enrollment_challenge(nonce,
+//!    P-256 key)` (App Attest attests a key of its own, so the hash binds
+//!    the participant key);
 //! 6. credentials are issued (carrier proof and participant information
 //!    embedded) and stored with the device in one transaction, which also
 //!    checks that the device id is not another number's and that an
@@ -21,7 +24,10 @@
 
 use std::time::{Duration, SystemTime};
 
-use crosslock_attest::{AttestationPolicy, UnverifiedAndroidAttestation, enrollment_challenge};
+use crosslock_attest::{
+    AttestationPolicy, UnverifiedAndroidAttestation, android_enrollment_challenge,
+    enrollment_challenge,
+};
 use crosslock_credential::{
     KeyAlgorithm, ParticipantInfo, ParticipantProfile, PublicKey, verify_csr,
 };
@@ -144,7 +150,8 @@ impl Kds {
                 key.algorithm()
             )));
         }
-        // KDS-ENR-5: attestation as policy requires, challenge bound to the P-256 key.
+        // KDS-ENR-5: attestation as policy requires, fresh for this nonce and
+        // bound to the P-256 key.
         // 5. Attestation.
         let assurance =
             self.check_attestation(request.attestation.as_ref(), &request.nonce.0, p256, now)?;
@@ -221,13 +228,17 @@ impl Kds {
             AttestationRequirement::Required(p) => (true, p),
             AttestationRequirement::Optional(p) => (false, p),
         };
-        let challenge = enrollment_challenge(nonce, p256.as_bytes());
         let at = SystemTime::UNIX_EPOCH + Duration::from_secs(now);
         let refused = |e: crosslock_attest::AttestError| KdsError::Attestation(e.to_string());
         match attestation {
             None if required => Err(KdsError::AttestationRequired),
             None => Ok(Assurance::None),
             Some(AttestationBody::Android { chain }) => {
+                // KDS-ENR-5: Key Attestation fixes the challenge when the key
+                // is generated, before its public key exists: the challenge
+                // is the nonce's alone (freshness), and the binding to the
+                // participant key is the chain's, checked below.
+                let challenge = android_enrollment_challenge(nonce);
                 let chain =
                     UnverifiedAndroidAttestation::from_der_chain(chain.iter().map(|c| &c.0))
                         .map_err(refused)?;
@@ -253,6 +264,8 @@ impl Kds {
                     .ok_or_else(|| {
                         KdsError::Attestation("attested key is not a supported key".into())
                     })?;
+                // KDS-ENR-5: the attested key is the participant key the
+                // CSR carries (and the carrier proof covers).
                 if &attested != p256 {
                     return Err(KdsError::Attestation(
                         "the attestation is for another key than the participant key".into(),
@@ -261,6 +274,9 @@ impl Kds {
                 Ok(assurance)
             }
             Some(AttestationBody::Apple { object }) => {
+                // KDS-ENR-5: App Attest attests a key of its own; the
+                // clientDataHash binds the nonce to the participant key.
+                let challenge = enrollment_challenge(nonce, p256.as_bytes());
                 let mut last = KdsError::Attestation("no Apple app id is configured".into());
                 for app_id in &self.config.apple_app_ids {
                     match crosslock_attest::verify_app_attest(

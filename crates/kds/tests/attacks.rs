@@ -1036,7 +1036,7 @@ async fn withdrawn_attestation_key_or_foreign_app_does_not_enrol() {
         .await;
         let alice = phone("+15550100001", DeviceProfile::Android, a.trust());
         let mut request = a.enroll_request(&alice, false).await;
-        let challenge = alice.attestation_challenge(&request.nonce.0).unwrap();
+        let challenge = crosslock_attest::android_enrollment_challenge(&request.nonce.0);
         let p256 = alice.participant_keys().unwrap()[0].clone();
         request.attestation = Some(AttestationBody::Android {
             chain: root
@@ -1068,7 +1068,7 @@ async fn withdrawn_attestation_key_or_foreign_app_does_not_enrol() {
     .await;
     let alice = phone("+15550100001", DeviceProfile::Android, a.trust());
     let mut request = a.enroll_request(&alice, false).await;
-    let challenge = alice.attestation_challenge(&request.nonce.0).unwrap();
+    let challenge = crosslock_attest::android_enrollment_challenge(&request.nonce.0);
     let p256 = alice.participant_keys().unwrap()[0].clone();
     request.attestation = Some(AttestationBody::Android {
         chain: root

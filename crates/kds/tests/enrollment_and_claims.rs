@@ -469,6 +469,34 @@ async fn a_reinstall_is_a_visible_key_change() {
     assert_eq!(state.verification[bob.number()], Verification::KeyChanged);
 }
 
+/// An Android attestation chain by `root` of `key` with `challenge`.
+fn android(
+    root: &common::android::AttestationRoot,
+    key: &crosslock_client::credential::PublicKey,
+    challenge: &[u8],
+) -> AttestationBody {
+    AttestationBody::Android {
+        chain: root.attest(key, challenge).into_iter().map(B64).collect(),
+    }
+}
+
+/// Posts an enrolment the KDS must refuse for its attestation, storing nothing.
+async fn refused_attestation(a: &Provider, request: &EnrollRequest, token: Option<&str>) {
+    let before = snapshot(a);
+    let (status, body) = a.post("/v1/enrollment", token, request).await;
+    assert_eq!(
+        (status, reason(&body).as_str()),
+        (403, "attestation-refused"),
+        "{body}"
+    );
+    assert_eq!(snapshot(a), before, "a refused enrolment stores nothing");
+}
+
+/// KDS-ENR-5 for Android: the challenge is `android_enrollment_challenge`
+/// of this enrolment's nonce (fresh), and the chain attests the P-256
+/// participant key itself. An attestation made for another enrolment
+/// (another nonce), with the key-bound challenge App Attest uses, for
+/// another key, or replayed, is refused; nothing is stored.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_attested_hardware_key_enrolls_with_verified_assurance() {
     let root = std::sync::Arc::new(common::android::AttestationRoot::new());
@@ -480,59 +508,75 @@ async fn an_attested_hardware_key_enrolls_with_verified_assurance() {
     })
     .await;
     let mut alice = phone("+15550100001", DeviceProfile::Android, a.trust());
-    let mut request = a.enroll_request(&alice, false).await;
-    let challenge = alice.attestation_challenge(&request.nonce.0).unwrap();
     let p256 = alice.participant_keys().unwrap()[0].clone();
 
-    // An attestation of the right key with another challenge is refused.
-    let wrong = root.attest(&p256, &[0u8; 32]);
-    request.attestation = Some(AttestationBody::Android {
-        chain: wrong.into_iter().map(B64).collect(),
-    });
-    let (status, body) = a.post("/v1/enrollment", None, &request).await;
-    assert_eq!(
-        (status, reason(&body).as_str()),
-        (403, "attestation-refused"),
-        "{body}"
-    );
-
-    // An attestation of another key with the right challenge is refused.
+    // The right key with a challenge of nothing in particular.
     let mut request = a.enroll_request(&alice, false).await;
-    let challenge2 = alice.attestation_challenge(&request.nonce.0).unwrap();
+    request.attestation = Some(android(&root, &p256, &[0u8; 32]));
+    refused_attestation(&a, &request, None).await;
+
+    // Made for another enrolment: the challenge of another nonce the KDS
+    // issued (still unused), under this request's fresh nonce.
+    let other_nonce = a.nonce().await;
+    let mut request = a.enroll_request(&alice, false).await;
+    request.attestation = Some(android(
+        &root,
+        &p256,
+        &crosslock_attest::android_enrollment_challenge(&other_nonce),
+    ));
+    refused_attestation(&a, &request, None).await;
+
+    // The key-bound challenge of App Attest is not Android's: the labels
+    // keep the two apart.
+    let mut request = a.enroll_request(&alice, false).await;
+    request.attestation = Some(android(
+        &root,
+        &p256,
+        &crosslock_attest::enrollment_challenge(&request.nonce.0, p256.as_bytes()),
+    ));
+    refused_attestation(&a, &request, None).await;
+
+    // Another key with this nonce's challenge.
+    let mut request = a.enroll_request(&alice, false).await;
     let other = phone("+15550100001", DeviceProfile::Android, a.trust())
         .participant_keys()
         .unwrap()[0]
         .clone();
-    request.attestation = Some(AttestationBody::Android {
-        chain: root
-            .attest(&other, &challenge2)
-            .into_iter()
-            .map(B64)
-            .collect(),
-    });
-    let (status, body) = a.post("/v1/enrollment", None, &request).await;
-    assert_eq!(
-        (status, reason(&body).as_str()),
-        (403, "attestation-refused"),
-        "{body}"
-    );
-    let _ = challenge;
+    request.attestation = Some(android(
+        &root,
+        &other,
+        &crosslock_attest::android_enrollment_challenge(&request.nonce.0),
+    ));
+    refused_attestation(&a, &request, None).await;
+    let (status, _) = a.get("/v1/devices", None).await;
+    let _ = status;
 
     // The right key and challenge: enrolled with verified hardware assurance,
     // which the credential records for contacts to see.
     let mut request = a.enroll_request(&alice, false).await;
-    let challenge = alice.attestation_challenge(&request.nonce.0).unwrap();
-    request.attestation = Some(AttestationBody::Android {
-        chain: root
-            .attest(&p256, &challenge)
-            .into_iter()
-            .map(B64)
-            .collect(),
-    });
+    let attestation = android(
+        &root,
+        &p256,
+        &crosslock_attest::android_enrollment_challenge(&request.nonce.0),
+    );
+    request.attestation = Some(attestation.clone());
     let (status, body) = a.post("/v1/enrollment", None, &request).await;
     assert_eq!(status, 200, "{body}");
     let response: EnrollResponse = serde_json::from_value(body).unwrap();
     assert_eq!(response.assurance, Assurance::HardwareVerified);
+
+    // Replayed: the whole request (its nonce is used up), and its
+    // attestation under a fresh nonce (the challenge is the old nonce's).
+    let (status, body) = a.post("/v1/enrollment", None, &request).await;
+    assert_eq!(
+        (status, reason(&body).as_str()),
+        (409, "bad-nonce"),
+        "{body}"
+    );
+    let mut replay = a.enroll_request(&alice, false).await;
+    replay.attestation = Some(attestation);
+    refused_attestation(&a, &replay, Some(&response.device_token)).await;
+
     alice
         .install_credentials(
             response

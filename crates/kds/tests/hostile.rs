@@ -258,7 +258,7 @@ async fn enrol_attestation_for_another_key() {
     let mut request = w.p.enroll_request(&victim, false).await;
     // The right challenge, but the attested key is a software key of the
     // attacker's, not the participant key the CSR names.
-    let challenge = victim.attestation_challenge(&request.nonce.0).unwrap();
+    let challenge = crosslock_attest::android_enrollment_challenge(&request.nonce.0);
     let other = phone("+15550100009", DeviceProfile::Android, w.p.trust())
         .participant_keys()
         .unwrap()[0]

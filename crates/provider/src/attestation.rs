@@ -1,9 +1,10 @@
-//! `[attestation]` applied to the KDS: Google's status list of withdrawn
+//! `[attestation]` applied to the KDS: whether an attestation is required
+//! (KDS-ENR-5), the Android roots, Google's status list of withdrawn
 //! attestation keys (ATT-R-1) and the Android apps whose attestations
 //! count (ATT-P-1..2).
 
-use crosslock_attest::{AppPolicy, RevocationList};
-use crosslock_kds::KdsConfig;
+use crosslock_attest::{AndroidRoots, AppPolicy, AttestationPolicy, RevocationList};
+use crosslock_kds::{AttestationRequirement, KdsConfig};
 
 use crate::config::AttestationSection;
 use crate::error::ProviderError;
@@ -14,6 +15,27 @@ pub(crate) fn apply(
     development: bool,
     kds: &mut KdsConfig,
 ) -> Result<(), ProviderError> {
+    kds.attestation = if section.required {
+        AttestationRequirement::Required(AttestationPolicy::Strict)
+    } else {
+        AttestationRequirement::Optional(AttestationPolicy::Strict)
+    };
+    if let Some(path) = &section.android_roots {
+        let fail = |why: String| ProviderError::Config {
+            path: path.display().to_string(),
+            why,
+        };
+        let json = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+        kds.android_roots = AndroidRoots::from_roots_json(&json).map_err(|e| {
+            fail(format!(
+                "not a roots.json (a JSON array of PEM certificates): {e}"
+            ))
+        })?;
+        tracing::warn!(
+            roots = kds.android_roots.hardware_root_count(),
+            "Android attestation roots loaded from the configuration, instead of Google's embedded roots"
+        );
+    }
     if let Some(path) = &section.android_status_list {
         let fail = |why: String| ProviderError::Config {
             path: path.display().to_string(),

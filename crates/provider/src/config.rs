@@ -165,6 +165,16 @@ impl Default for CarrierSection {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AttestationSection {
+    /// Every enrolment must carry a device attestation that passes the
+    /// strict policy (KDS-ENR-5). Off: one is checked when given, and a
+    /// device without one is enrolled with assurance `none`.
+    pub required: bool,
+    /// The Android attestation roots to trust instead of Google's embedded
+    /// ones: a `roots.json` in the format Google publishes (a JSON array of
+    /// PEM certificates). For a newer Google root before the next release,
+    /// or a test root; every attestation under a listed root counts as
+    /// hardware-backed.
+    pub android_roots: Option<PathBuf>,
     /// Google's Android attestation status list (the JSON file Google
     /// publishes, refreshed by the operator): a chain through a withdrawn
     /// attestation key is refused (ATT-R-1). Required outside development.

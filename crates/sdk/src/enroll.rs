@@ -1,9 +1,9 @@
 //! Enrolment: carrier proof → KDS credentials → the first KeyPackages.
 
-use crosslock_client::{ClientError, Device, KeyPackageBatch};
+use crosslock_client::{ClientError, Device, DeviceProfile, KeyPackageBatch};
 use crosslock_wire::api::B64;
 use crosslock_wire::api::acs::ProofRequest;
-use crosslock_wire::api::kds::{AttestationBody, EnrollRequest, UploadKeyPackages};
+use crosslock_wire::api::kds::{Assurance, AttestationBody, EnrollRequest, UploadKeyPackages};
 
 use crate::error::SdkError;
 use crate::keypackages;
@@ -14,6 +14,9 @@ use crate::messenger::Messenger;
 pub struct Enrolled {
     /// Credential chains installed (one per signature algorithm).
     pub credentials: usize,
+    /// The assurance the KDS recorded for the device, from its attestation
+    /// (and put in its credentials for contacts to see).
+    pub assurance: Assurance,
     /// KeyPackages published (per suite).
     pub key_packages: usize,
     /// Why no KeyPackages were published, when their upload failed. The
@@ -60,8 +63,13 @@ pub fn install_credentials(
     Ok(n)
 }
 
-/// The platform's device attestation (Android Key Attestation, Apple App
-/// Attest), bound to the KDS's enrolment nonce.
+/// The platform's device attestation made at enrolment (Apple App Attest,
+/// or any platform that attests a key of its own), bound to the KDS's
+/// enrolment nonce. Android Key Attestation is not made here: it fixes its
+/// challenge when the key is generated, so the SDK generates the P-256
+/// participant key after the nonce through the platform key store
+/// ([`crosslock_client::keystore::KeyStore::generate_attested`]); the
+/// attester is asked only when the key store has no attestation.
 pub trait Attester: Send + Sync {
     /// An attestation whose challenge is `nonce`, or `None` where the
     /// device has none to offer. An error stops the enrolment.
@@ -81,6 +89,12 @@ pub(crate) async fn enroll(
             "this device is already enrolled (a new device needs a new directory)",
         ));
     }
+    let nonce = m.api.nonce().await?;
+    // Android Key Attestation: the P-256 participant key is generated now,
+    // with the nonce's challenge (KDS-ENR-5), when the platform key store
+    // can attest; before the carrier proof and the CSRs, which name it.
+    // A failure leaves the old key and the device unenrolled (ENR-KEY-3).
+    let mut attestation = android_attestation(&mut m.device, &nonce.nonce.0)?;
     let keys: Vec<B64> = m
         .device
         .participant_keys()?
@@ -96,13 +110,13 @@ pub(crate) async fn enroll(
             home_kds: m.settings.provider.name.clone(),
         })
         .await?;
-    let nonce = m.api.nonce().await?;
-    let attestation = match attester {
-        Some(a) => a
+    if attestation.is_none()
+        && let Some(a) = attester
+    {
+        attestation = a
             .attest(&nonce.nonce.0)
-            .map_err(|e| SdkError::input(format!("device attestation: {e}")))?,
-        None => None,
-    };
+            .map_err(|e| SdkError::input(format!("device attestation: {e}")))?;
+    }
     let enrolled = m
         .api
         .enroll(&EnrollRequest {
@@ -119,6 +133,7 @@ pub(crate) async fn enroll(
             replace_existing: replace,
         })
         .await?;
+    let assurance = enrolled.assurance;
     let credentials = install_credentials(&mut m.device, enrolled.credentials)?;
     m.settings.token = Some(enrolled.device_token);
     m.save()?;
@@ -128,6 +143,7 @@ pub(crate) async fn enroll(
     match publish_key_packages(m, key_packages).await {
         Ok(published) => Ok(Enrolled {
             credentials,
+            assurance,
             key_packages: published,
             key_packages_failed: None,
         }),
@@ -137,10 +153,38 @@ pub(crate) async fn enroll(
             m.save()?;
             Ok(Enrolled {
                 credentials,
+                assurance,
                 key_packages: 0,
                 key_packages_failed: Some(e.to_string()),
             })
         }
+    }
+}
+
+/// An Android device whose platform key store attests: its P-256
+/// participant key replaced by one generated with the challenge of
+/// `nonce`, and that key's attestation chain. `None` for an iPhone, or a
+/// key store that cannot attest (nothing changed).
+fn android_attestation(
+    device: &mut Device,
+    nonce: &[u8],
+) -> Result<Option<AttestationBody>, SdkError> {
+    if device.profile() != DeviceProfile::Android {
+        return Ok(None);
+    }
+    let challenge = Device::android_attestation_challenge(nonce);
+    match device.replace_participant_key_attested(&challenge) {
+        Ok(chain) => Ok(chain.map(|chain| AttestationBody::Android {
+            chain: chain.into_iter().map(B64).collect(),
+        })),
+        // A device already in use (a conversation under development
+        // trust) keeps its key and enrols without an Android attestation:
+        // the KDS's policy decides whether that is enough.
+        Err(ClientError::EnrolmentStarted { why }) => {
+            tracing::warn!(why, "the participant key stays: no Android attestation");
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -17,7 +17,7 @@
 use std::sync::Arc;
 
 use crosslock_client::credential::{KeyAlgorithm, PublicKey};
-use crosslock_client::keystore::{KeyStore, KeyStoreError, SoftwareKeyStore};
+use crosslock_client::keystore::{AttestedKey, KeyStore, KeyStoreError, SoftwareKeyStore};
 
 /// The platform's key store for the algorithms it holds in hardware, and
 /// software keys in the encrypted database for the rest: a key the
@@ -75,6 +75,15 @@ impl KeyStore for PlatformKeys {
             (Ok(()), _) | (_, Ok(())) => Ok(()),
             (Err(KeyStoreError::NotFound(_)), Err(e)) | (Err(e), _) => Err(e),
         }
+    }
+
+    /// The platform's alone: a software key has no attestation to offer.
+    fn generate_attested(
+        &self,
+        alias: &str,
+        challenge: &[u8],
+    ) -> Result<Option<AttestedKey>, KeyStoreError> {
+        self.platform.generate_attested(alias, challenge)
     }
 }
 

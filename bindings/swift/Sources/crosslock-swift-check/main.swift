@@ -46,6 +46,12 @@ final class CryptoKitKeyStore: PlatformKeyStore, @unchecked Sendable {
         keys.removeValue(forKey: alias)
     }
 
+    // The Secure Enclave has no Key Attestation: App Attest attests its own
+    // keys, through the enrolment's Attester.
+    func generateAttested(alias: String, challenge: Data) throws -> PlatformAttestedKey? {
+        nil
+    }
+
     private func find(_ alias: String) throws -> P256.Signing.PrivateKey {
         lock.lock()
         defer { lock.unlock() }

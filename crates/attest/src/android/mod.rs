@@ -142,6 +142,17 @@ impl UnverifiedAndroidAttestation {
         self.certs.len()
     }
 
+    /// The key the (unverified) leaf claims to attest: its
+    /// SubjectPublicKeyInfo, DER. A claim only, for a device checking what
+    /// its own key store handed back before sending it; the KDS reads
+    /// [`VerifiedAndroidAttestation::attested_public_key`].
+    ///
+    /// # Errors
+    /// [`AttestError::Malformed`] if the key does not re-encode.
+    pub fn claimed_public_key(&self) -> Result<Vec<u8>, AttestError> {
+        self.certs[0].spki_der()
+    }
+
     /// Verifies the chain at `at` and applies `policy` (an
     /// [`AndroidPolicy`], or an [`AttestationPolicy`] alone); see
     /// [`verify_android_attestation`].

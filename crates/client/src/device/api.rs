@@ -125,11 +125,47 @@ impl Device {
         enrollment::certificate_requests(self)
     }
 
-    /// The challenge to put in the device attestation (Android: the key's
-    /// attestation challenge; Apple: App Attest's client data hash): it
-    /// binds the KDS's one-time nonce to the P-256 participant key.
+    /// The challenge of an Apple App Attest attestation (its
+    /// `clientDataHash`): it binds the KDS's one-time nonce to the P-256
+    /// participant key (KDS-ENR-5). Android uses
+    /// [`Device::android_attestation_challenge`].
     pub fn attestation_challenge(&self, nonce: &[u8]) -> Result<[u8; 32], ClientError> {
         enrollment::attestation_challenge(self, nonce)
+    }
+
+    /// The challenge an Android P-256 participant key is generated with
+    /// for the KDS's one-time enrolment `nonce` (KDS-ENR-5): the nonce's
+    /// alone, since the attestation chain itself certifies the key. See
+    /// [`Device::replace_participant_key_attested`].
+    pub fn android_attestation_challenge(nonce: &[u8]) -> [u8; 32] {
+        crosslock_attest::android_enrollment_challenge(nonce)
+    }
+
+    /// Replaces the P-256 participant key with a new one the key store
+    /// generates with the attestation `challenge`
+    /// ([`crate::keystore::KeyStore::generate_attested`]) and returns the
+    /// platform's attestation chain (leaf first, DER) for the enrolment.
+    /// Android Key Attestation fixes a key's challenge when the key is
+    /// made, so a key attested for an enrolment is made after the KDS's
+    /// nonce: get the nonce, call this with
+    /// [`Device::android_attestation_challenge`], then ask the carrier's
+    /// proof for the new keys ([`Device::participant_keys`]) and build the
+    /// CSRs.
+    ///
+    /// Allowed only before enrolment (ENR-KEY-1: no provider credential
+    /// installed, no conversation, no KeyPackage), else
+    /// [`ClientError::EnrolmentStarted`]. `Ok(None)`: the key store cannot
+    /// attest; nothing changed. The answer is checked (ENR-KEY-2,
+    /// [`crate::keystore::check_attested_key`]); when it does not check,
+    /// or anything else fails before the device record names the new key,
+    /// the new key is deleted and the old one stays (ENR-KEY-3). Once it
+    /// does, the old key is deleted and a development credential for the
+    /// new key replaces the old one.
+    pub fn replace_participant_key_attested(
+        &mut self,
+        challenge: &[u8],
+    ) -> Result<Option<Vec<Vec<u8>>>, ClientError> {
+        enrollment::replace_participant_key_attested(self, challenge)
     }
 
     /// Installs the credentials the KDS issued (one chain per participant

@@ -108,25 +108,14 @@ pub(crate) fn create(
         |algorithm: KeyAlgorithm, tag: &str| -> Result<CredentialRecord, ClientError> {
             let alias = format!("crosslock/{device_id}/{tag}");
             let public = keystore.generate(&alias, algorithm)?;
-            let signer = KeyStoreSigner {
-                keystore: keystore.as_ref(),
-                alias: &alias,
-                public,
-            };
-            let profile = ParticipantProfile {
-                number: new.number.clone(),
-                device: Some(device_id.clone()),
-                not_before: now.saturating_sub(3_600),
-                not_after: now + config.credential_lifetime_secs,
-                serial: env.random(),
-                carrier_proof: None,
-                participant_info: None,
-            };
-            let der = issue_development_credential(&profile, &signer)?;
-            Ok(CredentialRecord {
+            development_credential(
+                keystore.as_ref(),
                 alias,
-                chain: vec![der.into()],
-            })
+                public,
+                (&new.number, &device_id),
+                &config,
+                &env,
+            )
         };
     let record = DeviceRecord {
         number: new.number.as_str().to_owned(),
@@ -146,6 +135,39 @@ pub(crate) fn create(
     staged.flush()?;
     tracing::info!(device = %device_id, number = %new.number.redacted(), "device created");
     Device::assemble(staged, keystore, record, config, env)
+}
+
+/// A self-issued development credential for the key-store key under
+/// `alias` (its public half `public`) of the device `(number, device_id)`:
+/// what a device presents until its provider's credential is installed.
+pub(crate) fn development_credential(
+    keystore: &dyn KeyStore,
+    alias: String,
+    public: PublicKey,
+    (number, device_id): (&PhoneNumber, &str),
+    config: &DeviceConfig,
+    env: &Environment,
+) -> Result<CredentialRecord, ClientError> {
+    let now = env.clock.now();
+    let signer = KeyStoreSigner {
+        keystore,
+        alias: &alias,
+        public,
+    };
+    let profile = ParticipantProfile {
+        number: number.clone(),
+        device: Some(device_id.to_owned()),
+        not_before: now.saturating_sub(3_600),
+        not_after: now + config.credential_lifetime_secs,
+        serial: env.random(),
+        carrier_proof: None,
+        participant_info: None,
+    };
+    let der = issue_development_credential(&profile, &signer)?;
+    Ok(CredentialRecord {
+        alias,
+        chain: vec![der.into()],
+    })
 }
 
 /// Implements [`Device::open`].
@@ -307,6 +329,22 @@ pub(crate) fn install_credential(
 }
 
 impl Device {
+    /// Stores `record` as the device record in one write, then rebuilds
+    /// the MLS clients from it. When the write fails nothing changed;
+    /// once it succeeded `self.record` is `record`, whatever follows.
+    pub(crate) fn replace_record(&mut self, record: DeviceRecord) -> Result<(), ClientError> {
+        let encoded = records::encode(&record)?;
+        self.atomically(|device| {
+            device
+                .staged
+                .put(Table::Device, DEVICE_KEY.to_vec(), encoded);
+            Ok(())
+        })?;
+        self.record = record;
+        self.groups.clear();
+        self.build_clients()
+    }
+
     // ---- plumbing shared by the operations --------------------------------
 
     /// Runs `op` as one atomic state change: everything it staged is

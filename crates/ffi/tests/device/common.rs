@@ -5,13 +5,14 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crosslock_attest::testing::TestAttestationRoot;
 use crosslock_client::env::Environment;
 use crosslock_client::keystore::{KeyStore, SoftwareKeyStore};
 use crosslock_client::store::MemoryStore;
 use crosslock_credential::{KeyAlgorithm as CoreAlgorithm, PublicKey};
 use crosslock_ffi::{
     CallbackError, CrosslockDevice, CrosslockError, DeviceKeys, DeviceSetup, Event, EventListener,
-    KeyAlgorithm, PlatformKeyError, PlatformKeyStore, PlatformPublicKey,
+    KeyAlgorithm, PlatformAttestedKey, PlatformKeyError, PlatformKeyStore, PlatformPublicKey,
 };
 use crosslock_provider::{Provider, ProviderConfig};
 
@@ -29,6 +30,12 @@ pub(crate) struct Net {
 
 impl Net {
     pub(crate) fn start() -> Net {
+        Net::start_with(|_, _| {})
+    }
+
+    /// A provider whose configuration `configure` adjusts (given the
+    /// directory it runs in).
+    pub(crate) fn start_with(configure: impl FnOnce(&mut ProviderConfig, &Path)) -> Net {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -42,6 +49,7 @@ impl Net {
         config.provider.admin_listen = ([127, 0, 0, 1], 0).into();
         config.provider.federation_listen = ([127, 0, 0, 1], 0).into();
         config.transparency.epoch_interval_secs = 1;
+        configure(&mut config, dir.path());
         let provider = runtime
             .block_on(Provider::start(
                 config,
@@ -201,6 +209,8 @@ pub(crate) enum Fault {
     OtherKey,
     /// Returns bytes that are no signature.
     Garbage,
+    /// Attests its keys with another challenge than asked for.
+    OtherChallenge,
 }
 
 /// A platform key store in Rust holding P-256 keys (what StrongBox and
@@ -210,6 +220,8 @@ pub(crate) struct TestKeyStore {
     keys: SoftwareKeyStore,
     pub(crate) fault: Mutex<Fault>,
     pub(crate) made: Mutex<Vec<Vec<u8>>>,
+    /// Android Key Attestation under this root, when the store attests.
+    attestation: Option<Arc<TestAttestationRoot>>,
 }
 
 impl TestKeyStore {
@@ -218,6 +230,18 @@ impl TestKeyStore {
             keys: SoftwareKeyStore::new(Arc::new(MemoryStore::new())),
             fault: Mutex::new(fault),
             made: Mutex::default(),
+            attestation: None,
+        })
+    }
+
+    /// A store that attests the keys it generates with a challenge, under
+    /// `root` (as Android Keystore does under Google's roots).
+    pub(crate) fn attesting(root: &Arc<TestAttestationRoot>, fault: Fault) -> Arc<TestKeyStore> {
+        Arc::new(TestKeyStore {
+            keys: SoftwareKeyStore::new(Arc::new(MemoryStore::new())),
+            fault: Mutex::new(fault),
+            made: Mutex::default(),
+            attestation: Some(root.clone()),
         })
     }
 
@@ -274,13 +298,32 @@ impl PlatformKeyStore for TestKeyStore {
             .public_key(&alias)
             .map_err(|_| not_found(&alias))?;
         match *self.fault.lock().unwrap() {
-            Fault::Honest => self.keys.sign(&alias, &message).map_err(backend),
+            Fault::Honest | Fault::OtherChallenge => {
+                self.keys.sign(&alias, &message).map_err(backend)
+            }
             Fault::OtherKey => self
                 .keys
                 .sign(&format!("other:{alias}"), &message)
                 .map_err(backend),
             Fault::Garbage => Ok(vec![0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01]),
         }
+    }
+
+    fn generate_attested(
+        &self,
+        alias: String,
+        challenge: Vec<u8>,
+    ) -> Result<Option<PlatformAttestedKey>, PlatformKeyError> {
+        let Some(root) = &self.attestation else {
+            return Ok(None);
+        };
+        let key = self.generate(alias, KeyAlgorithm::EcdsaP256)?;
+        let challenge = match *self.fault.lock().unwrap() {
+            Fault::OtherChallenge => vec![0; 32],
+            _ => challenge,
+        };
+        let chain = root.attest(&key.bytes, &challenge).map_err(backend)?;
+        Ok(Some(PlatformAttestedKey { key, chain }))
     }
 
     fn delete(&self, alias: String) -> Result<(), PlatformKeyError> {

@@ -2,6 +2,7 @@
 //! in-process.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod attestation;
 mod bindings;
 mod common;
 mod keystore;

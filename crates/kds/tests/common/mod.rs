@@ -370,7 +370,7 @@ impl Provider {
         root: &android::AttestationRoot,
     ) -> EnrollRequest {
         let mut request = self.enroll_request(phone, false).await;
-        let challenge = phone.attestation_challenge(&request.nonce.0).unwrap();
+        let challenge = crosslock_attest::android_enrollment_challenge(&request.nonce.0);
         let key = phone.participant_keys().unwrap()[0].clone();
         request.attestation = Some(AttestationBody::Android {
             chain: root.attest(&key, &challenge).into_iter().map(B64).collect(),

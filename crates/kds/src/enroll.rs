@@ -151,10 +151,21 @@ impl Kds {
             )));
         }
         // KDS-ENR-5: attestation as policy requires, fresh for this nonce and
-        // bound to the P-256 key.
+        // bound to the P-256 key. KDS-ENR-11: a renewal without one keeps
+        // the assurance the same key was attested with.
         // 5. Attestation.
-        let assurance =
-            self.check_attestation(request.attestation.as_ref(), &request.nonce.0, p256, now)?;
+        let carried = match (&request.attestation, device_token) {
+            (None, Some(token)) => {
+                self.renewed_assurance(token, &device_id, &claims.number, p256)?
+            }
+            _ => None,
+        };
+        let assurance = match carried {
+            Some(assurance) => assurance,
+            None => {
+                self.check_attestation(request.attestation.as_ref(), &request.nonce.0, p256, now)?
+            }
+        };
         // 6. Credentials.
         let token = self.random::<32>();
         let token_text = hex::encode(token);
@@ -215,6 +226,41 @@ impl Kds {
             assurance,
             kds_id: self.config.kds_id.clone(),
         })
+    }
+
+    /// KDS-ENR-11: the assurance a renewal keeps. A re-enrolment of a
+    /// device id with that device's current token (KDS-ENR-8, checked
+    /// again in the store's transaction), for the number it is enrolled
+    /// under, not revoked, whose P-256 participant key is the one its
+    /// credentials already certify, keeps the assurance recorded when that
+    /// key was attested: an Android key is attested only when it is
+    /// generated, so a renewal of the same key cannot bring a fresh
+    /// attestation. `None` (check the request's attestation as policy
+    /// says) for anything else, and for a device that was never attested.
+    fn renewed_assurance(
+        &self,
+        token: &str,
+        device_id: &str,
+        number: &crosslock_credential::PhoneNumber,
+        p256: &PublicKey,
+    ) -> Result<Option<Assurance>, KdsError> {
+        let token_hash: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let Some(device) = self.store.device_by_token(&token_hash)? else {
+            return Ok(None);
+        };
+        if device.device_id != device_id
+            || device.number != number.as_str()
+            || device.revoked_at.is_some()
+            || device.assurance == Assurance::None
+        {
+            return Ok(None);
+        }
+        let same_key = self
+            .store
+            .credentials_of(device_id)?
+            .iter()
+            .any(|c| c.public_key == p256.as_bytes());
+        Ok(same_key.then_some(device.assurance))
     }
 
     fn check_attestation(

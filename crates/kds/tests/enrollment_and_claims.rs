@@ -586,6 +586,50 @@ async fn an_attested_hardware_key_enrolls_with_verified_assurance() {
                 .collect(),
         )
         .unwrap();
+
+    // KDS-ENR-11: renewing the same attested key, with the device's token
+    // and no attestation (Android attests a key only when it is made),
+    // keeps its verified assurance. (A second later, so that the carrier's
+    // proof is a new one: each proof enrols once.)
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let renewal = a.enroll_request(&alice, false).await;
+    assert!(renewal.attestation.is_none());
+    let (status, body) = a
+        .post("/v1/enrollment", Some(&response.device_token), &renewal)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let renewed: EnrollResponse = serde_json::from_value(body).unwrap();
+    assert_eq!(renewed.assurance, Assurance::HardwareVerified);
+
+    // Without the token, or with the old one (the renewal replaced it),
+    // nothing is carried over: attestation is required again.
+    for token in [None, Some(response.device_token.as_str())] {
+        let request = a.enroll_request(&alice, false).await;
+        let before = snapshot(&a);
+        let (status, body) = a.post("/v1/enrollment", token, &request).await;
+        assert_eq!(
+            (status, reason(&body).as_str()),
+            (403, "attestation-required"),
+            "{body}"
+        );
+        assert_eq!(snapshot(&a), before, "a refused enrolment stores nothing");
+    }
+
+    // Another key under Alice's device id, with her current token: a key
+    // never attested carries nothing.
+    let stranger = phone("+15550100001", DeviceProfile::Android, a.trust());
+    let mut swapped = a.enroll_request(&stranger, false).await;
+    swapped.device_id = alice.device_id().to_owned();
+    let before = snapshot(&a);
+    let (status, body) = a
+        .post("/v1/enrollment", Some(&renewed.device_token), &swapped)
+        .await;
+    assert_eq!(
+        (status, reason(&body).as_str()),
+        (403, "attestation-required"),
+        "{body}"
+    );
+    assert_eq!(snapshot(&a), before, "a refused enrolment stores nothing");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -426,7 +426,14 @@ pub(crate) fn leave(
         let auth = epoch_authenticator(group)?;
         let proposal = group.propose_self_remove(aad).map_err(internal)?;
         group.write_to_storage().map_err(internal)?;
-        envelope(message_id, HANDSHAKE, record.era, auth, &proposal)
+        envelope(
+            message_id,
+            HANDSHAKE,
+            record.kind,
+            record.era,
+            auth,
+            &proposal,
+        )
     })
 }
 
@@ -459,6 +466,8 @@ pub(crate) fn commit_accepted(
         }
         drop(description);
         record.pending = None;
+        // GID-3: a 1:1 that gained a third number (or a subject) is a group.
+        device.settle_kind(id, &mut record)?;
         device.put_conversation(id, &record)?;
         // GROUP-META-1: a subject/icon change staged with this commit
         // becomes current.
@@ -574,6 +583,7 @@ impl Device {
         let commit = envelope(
             commit_id,
             HANDSHAKE,
+            record.kind,
             record.era,
             auth,
             output.commit_message(),
@@ -581,7 +591,7 @@ impl Device {
         let welcome = output
             .welcome_messages()
             .first()
-            .map(|w| envelope(welcome_id, HANDSHAKE, record.era, auth, w))
+            .map(|w| envelope(welcome_id, HANDSHAKE, record.kind, record.era, auth, w))
             .transpose()?;
         let group_info = output
             .external_commit_group_info()

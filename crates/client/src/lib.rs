@@ -12,6 +12,7 @@ pub mod group_metadata;
 mod ids;
 mod keypackages;
 pub mod keystore;
+mod kind;
 mod ledger;
 mod maintenance;
 mod member_transparency;

@@ -216,6 +216,7 @@ impl Device {
             let outbound = resend_envelope(
                 message_id,
                 APPLICATION,
+                record.kind,
                 record.era,
                 auth,
                 original_header,

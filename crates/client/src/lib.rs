@@ -7,6 +7,7 @@ mod conversation;
 mod device;
 mod enrollment;
 pub mod error;
+mod expiry;
 pub mod file;
 pub mod group_metadata;
 mod ids;

@@ -348,13 +348,7 @@ pub(crate) fn remove_participant(
     if leaves.is_empty() {
         return Err(ClientError::UnknownParticipant(number.clone()));
     }
-    device.atomically(|device| {
-        device.stage_commit(id, |builder| {
-            leaves
-                .into_iter()
-                .try_fold(builder, |b, i| b.remove_member(i))
-        })
-    })
+    device.atomically(|device| device.stage_removal(id, leaves))
 }
 
 /// Implements [`Device::remove_device`].
@@ -370,7 +364,7 @@ pub(crate) fn remove_device(
         .into_iter()
         .find(|m| &m.identity.number == number && m.identity.device == device_id && m.index != own)
         .ok_or_else(|| ClientError::UnknownParticipant(number.clone()))?;
-    device.atomically(|device| device.stage_commit(id, |builder| builder.remove_member(leaf.index)))
+    device.atomically(|device| device.stage_removal(id, vec![leaf.index]))
 }
 
 /// Implements [`Device::refresh_credential`].
@@ -386,8 +380,10 @@ pub(crate) fn refresh_credential(
         .credential_record(record.suite.signature_algorithm())
         .alias
         .clone();
+    // CRED-EXP-2 does not hold this commit back: it is the one that
+    // replaces an expired credential with the renewed one.
     device.atomically(|device| {
-        device.stage_commit(id, |builder| {
+        device.stage_commit_with(id, false, Vec::new(), |builder| {
             Ok(builder
                 .set_new_signing_identity(crate::mls::crypto::signer_handle(&alias), identity))
         })
@@ -426,7 +422,14 @@ pub(crate) fn leave(
         let auth = epoch_authenticator(group)?;
         let proposal = group.propose_self_remove(aad).map_err(internal)?;
         group.write_to_storage().map_err(internal)?;
-        envelope(message_id, HANDSHAKE, record.era, auth, &proposal)
+        envelope(
+            message_id,
+            HANDSHAKE,
+            record.kind,
+            record.era,
+            auth,
+            &proposal,
+        )
     })
 }
 
@@ -459,6 +462,8 @@ pub(crate) fn commit_accepted(
         }
         drop(description);
         record.pending = None;
+        // GID-3: a 1:1 that gained a third number (or a subject) is a group.
+        device.settle_kind(id, &mut record)?;
         device.put_conversation(id, &record)?;
         // GROUP-META-1: a subject/icon change staged with this commit
         // becomes current.
@@ -542,7 +547,9 @@ impl Device {
     }
 
     /// Builds a commit (inside an `atomically`), stages the group state and
-    /// the pending record.
+    /// the pending record. The commit also removes the member devices whose
+    /// credential has expired (CRED-EXP-1); this device's own must not have
+    /// (CRED-EXP-2).
     pub(crate) fn stage_commit(
         &mut self,
         id: &ConversationId,
@@ -550,9 +557,46 @@ impl Device {
             CommitBuilder<'_, MlsConfig>,
         ) -> Result<CommitBuilder<'_, MlsConfig>, mls_rs::error::MlsError>,
     ) -> Result<PendingCommit, ClientError> {
+        self.stage_commit_with(id, true, Vec::new(), build)
+    }
+
+    /// A commit removing the leaves `leaves` (and, CRED-EXP-1, every member
+    /// device whose credential has expired), inside an `atomically`.
+    pub(crate) fn stage_removal(
+        &mut self,
+        id: &ConversationId,
+        leaves: Vec<u32>,
+    ) -> Result<PendingCommit, ClientError> {
+        self.stage_commit_with(id, true, leaves, |b| Ok(b))
+    }
+
+    /// [`Device::stage_commit`], removing `removing` too; `check_own`: hold
+    /// this device's own leaf to CRED-EXP-2.
+    pub(crate) fn stage_commit_with(
+        &mut self,
+        id: &ConversationId,
+        check_own: bool,
+        removing: Vec<u32>,
+        build: impl FnOnce(
+            CommitBuilder<'_, MlsConfig>,
+        ) -> Result<CommitBuilder<'_, MlsConfig>, mls_rs::error::MlsError>,
+    ) -> Result<PendingCommit, ClientError> {
         let mut record = self.active_record(id)?;
         if record.pending.is_some() {
             return Err(ClientError::CommitPending);
+        }
+        if check_own {
+            self.check_own_credential(id)?;
+        }
+        // CRED-EXP-1: the expired members go in the same commit, each once.
+        let mut removals = removing;
+        for leaf in self.expired_members(id)? {
+            if !removals.contains(&leaf) {
+                removals.push(leaf);
+            }
+        }
+        if !removals.is_empty() {
+            tracing::info!(conversation = %id, removals = removals.len(), "commit removes devices");
         }
         let now = now_mls(self);
         let commit_id = self.new_message_id();
@@ -567,13 +611,17 @@ impl Device {
             .commit_builder()
             .authenticated_data(aad)
             .commit_time(now);
-        let output = build(builder)
+        let output = removals
+            .into_iter()
+            .try_fold(builder, |b, leaf| b.remove_member(leaf))
+            .and_then(build)
             .and_then(|b| b.build())
             .map_err(commit_error)?;
         group.write_to_storage().map_err(internal)?;
         let commit = envelope(
             commit_id,
             HANDSHAKE,
+            record.kind,
             record.era,
             auth,
             output.commit_message(),
@@ -581,7 +629,7 @@ impl Device {
         let welcome = output
             .welcome_messages()
             .first()
-            .map(|w| envelope(welcome_id, HANDSHAKE, record.era, auth, w))
+            .map(|w| envelope(welcome_id, HANDSHAKE, record.kind, record.era, auth, w))
             .transpose()?;
         let group_info = output
             .external_commit_group_info()

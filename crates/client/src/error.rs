@@ -273,6 +273,14 @@ pub enum ClientError {
     /// Another commit is pending: report the delivery service's verdict first.
     #[error("a commit is already pending; report whether the server accepted it first")]
     CommitPending,
+    /// CRED-EXP-2: this device's credential in the conversation has
+    /// expired: nothing is sent or committed with it (every member refuses
+    /// it, CRED-EXP-3, and the delivery service refuses the commit,
+    /// `expired-credential`).
+    #[error(
+        "this device's credential has expired: renew it (renew_credentials), then present it in the conversation (refresh_credential)"
+    )]
+    OwnCredentialExpired,
     /// Proposals are pending: commit them before sending messages.
     #[error("proposals are pending; call commit_pending_proposals first")]
     CommitRequired,

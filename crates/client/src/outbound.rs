@@ -10,6 +10,7 @@ use crate::device::Device;
 use crate::error::{ClientError, internal};
 use crate::ids::ConversationId;
 use crate::mls::MlsGroup;
+use crate::records::ConversationKind;
 
 /// A message ready for the transport (MSRP/CPIM or the delivery service).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,10 +87,11 @@ pub(crate) fn epoch_authenticator(group: &MlsGroup) -> Result<[u8; 32], ClientEr
         .map_err(|_| internal("epoch authenticator is not 32 bytes"))
 }
 
-/// Wraps an MLS message in its CPIM envelope.
+/// Wraps an MLS message of a conversation of `kind` in its CPIM envelope.
 pub(crate) fn envelope(
     message_id: String,
     content_type: &'static str,
+    kind: ConversationKind,
     era: u32,
     epoch_authenticator: [u8; 32],
     message: &MlsMessage,
@@ -97,6 +99,7 @@ pub(crate) fn envelope(
     resend_envelope(
         message_id,
         content_type,
+        kind,
         era,
         epoch_authenticator,
         None,
@@ -104,11 +107,15 @@ pub(crate) fn envelope(
     )
 }
 
-/// Wraps an MLS message in its CPIM envelope; a resend names its original
-/// in `mls.Original-Message-ID` (fact sheet §3c).
+/// Wraps an MLS message of a conversation of `kind` in its CPIM envelope;
+/// a resend names its original in `mls.Original-Message-ID` (fact sheet
+/// §3c). GID-3: a group's envelope is addressed `To` the anonymous URI of
+/// a group chat, a 1:1's has no `To` (and no envelope has a `From`: the
+/// sender is authenticated inside MLS, and no number goes on the wire).
 pub(crate) fn resend_envelope(
     message_id: String,
     content_type: &'static str,
+    kind: ConversationKind,
     era: u32,
     epoch_authenticator: [u8; 32],
     original_message_id: Option<String>,
@@ -116,7 +123,7 @@ pub(crate) fn resend_envelope(
 ) -> Result<Outbound, ClientError> {
     let envelope = MlsEnvelope {
         from: None,
-        to: None,
+        to: crate::kind::envelope_to(kind),
         date_time: None,
         message_id: message_id.clone(),
         era,

@@ -97,12 +97,19 @@ pub enum ConversationStatus {
     Removed,
 }
 
-/// 1:1 or group.
+/// 1:1 or group (GID-3). Decided when the conversation is created or
+/// joined, and changed only one way: a 1:1 that gains a third number (or
+/// a group subject or icon) becomes a group, and a group never becomes a
+/// 1:1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ConversationKind {
-    /// A 1:1 chat; the group id is a UUIDv4 string.
+    /// A 1:1 chat with one other participant (a UUIDv4 string as group
+    /// id, at most two numbers, no group subject or icon). Its envelopes
+    /// carry no CPIM `To`.
     OneToOne,
-    /// A group chat; the group id is the RCS group id.
+    /// A group chat, whatever its size (Crosslock's groups have a UUIDv4
+    /// id too, GID-1; a deployed client's, the RCS group id). Its
+    /// envelopes are addressed `To: <sip:anonymous@anonymous.invalid>`.
     Group,
 }
 

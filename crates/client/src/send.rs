@@ -154,6 +154,8 @@ impl Device {
         also: impl FnOnce(&Device) -> Result<(), ClientError>,
     ) -> Result<Sent, ClientError> {
         let record = self.active_record(id)?;
+        // CRED-EXP-2: not with an expired credential.
+        self.check_own_credential(id)?;
         // KT-MEMBER-3: nothing is said to keys transparency has not
         // proven. Gossiped roots and relayed proofs are exempt: they carry
         // nothing secret, and are how a block is caught or lifted.
@@ -216,6 +218,7 @@ impl Device {
             let outbound = resend_envelope(
                 message_id,
                 APPLICATION,
+                record.kind,
                 record.era,
                 auth,
                 original_header,

@@ -213,16 +213,28 @@ pub(crate) async fn claim(
     Ok(ParticipantKeyPackages::from_claim(&answer)?)
 }
 
-/// The 1:1 conversation with `peer`, if there is one.
+/// The 1:1 conversation with `peer`, if there is one: a conversation
+/// the client core holds to be a 1:1 (GID-3: never one it joined as a
+/// group, or one that has had a third number), still encrypted, whose
+/// members are now exactly this device's number and `peer` (both there).
+/// A group shared with `peer` is never returned, whatever its shape: a
+/// message meant for `peer` alone must not reach anyone else.
 pub(crate) fn one_to_one(
     m: &mut Messenger,
     peer: &PhoneNumber,
 ) -> Result<Option<ConversationId>, SdkError> {
+    let own = m.device.number().clone();
+    if *peer == own {
+        return Ok(None);
+    }
     for id in m.device.conversations()? {
         let state = m.device.security_state(&id)?;
+        let numbers: Vec<&PhoneNumber> = state.members.keys().collect();
         if state.kind == ConversationKind::OneToOne
             && state.encrypted
-            && state.members.contains_key(peer)
+            && numbers.len() == 2
+            && numbers.contains(&peer)
+            && numbers.contains(&&own)
         {
             return Ok(Some(id));
         }

@@ -11,6 +11,7 @@
 //! | root gossip | per conversation, when due | docs/kt.md, gossip |
 //! | credential refresh | every conversation at least every 25 days | RCC.16: every group at least every 30 days (a commit with a path) |
 //! | credential renewal ([`crate::renew`]) | under 40 days left: asks the app's subscriber tokens hourly, else tells the app daily | CRED-LIFE-1, KDS-KP-2: KeyPackages need 30 days left |
+//! | removing members whose credential expired | every run, in every conversation that has one (an hour after a failure) | CRED-EXP-1: the delivery service refuses every commit that keeps an expired credential (`expired-credential`) |
 
 use crosslock_client::ConversationId;
 
@@ -64,6 +65,9 @@ pub struct Maintained {
     pub gossip_sent: usize,
     /// Conversations where the credential was presented again.
     pub credentials_refreshed: Vec<ConversationId>,
+    /// Conversations whose member devices with an expired credential were
+    /// removed (CRED-EXP-1).
+    pub expired_removed: Vec<ConversationId>,
     /// The credentials were renewed (through the app's
     /// [`crate::renew::SubscriberTokens`]).
     pub renewed: Option<Renewed>,
@@ -192,7 +196,59 @@ pub(crate) async fn maintain(m: &mut Messenger) -> Result<Maintained, SdkError> 
             }
         }
     }
+
+    remove_expired(m, now, &mut done).await?;
     Ok(done)
+}
+
+/// CRED-EXP-1: in every conversation holding a member device whose
+/// credential has expired, a commit removing it (any commit this device
+/// makes would; this one is made at once, so the group neither keeps
+/// sending to the expired device nor has its other commits refused). A
+/// failure is tried again an hour later.
+async fn remove_expired(
+    m: &mut Messenger,
+    now: u64,
+    done: &mut Maintained,
+) -> Result<(), SdkError> {
+    for id in m.device.conversations()? {
+        let key = hex::encode(id.as_bytes());
+        if let Some(&failed) = m.settings.lifecycle.expired_removal_failed.get(&key)
+            && !due(failed, now, RETRY_SECS)
+        {
+            continue;
+        }
+        let result = async {
+            match m.device.remove_expired_members(&id)? {
+                Some(pending) => conversations::submit(m, &pending).await.map(Some),
+                None => Ok(None),
+            }
+        }
+        .await;
+        match result {
+            Ok(None) => {}
+            Ok(Some(_)) => {
+                if m.settings
+                    .lifecycle
+                    .expired_removal_failed
+                    .remove(&key)
+                    .is_some()
+                {
+                    m.save()?;
+                }
+                done.events.push(Event::SecurityState {
+                    conversation: id.clone(),
+                });
+                done.expired_removed.push(id);
+            }
+            Err(e) => {
+                m.settings.lifecycle.expired_removal_failed.insert(key, now);
+                m.save()?;
+                done.failed.push(("expired members", e.to_string()));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Whether a job last done `at` is due again `every` seconds later. A

@@ -65,6 +65,11 @@ pub struct Lifecycle {
     /// When the app was last told that renewal is due.
     #[serde(default)]
     pub renewal_notified_at: u64,
+    /// Per conversation (hex id): when removing its members whose
+    /// credential expired last failed (CRED-EXP-1; tried again an hour
+    /// later).
+    #[serde(default)]
+    pub expired_removal_failed: BTreeMap<String, u64>,
     /// The push token registered with the delivery service.
     #[serde(default)]
     pub push_token: Option<String>,

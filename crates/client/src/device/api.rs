@@ -311,6 +311,23 @@ impl Device {
         conversation::refresh_credential(self, id)
     }
 
+    /// CRED-EXP-1: a commit removing the member devices whose credential
+    /// has expired (their credential would make the delivery service refuse
+    /// every commit that keeps them, `expired-credential`, and every joiner
+    /// refuse the group). `None` when no member's has, or when this device
+    /// cannot commit here now (its own credential expired, a commit
+    /// pending, the conversation no longer active). Every other commit this
+    /// device makes removes them too.
+    pub fn remove_expired_members(
+        &mut self,
+        id: &ConversationId,
+    ) -> Result<Option<PendingCommit>, ClientError> {
+        match self.remove_expired_members_inner(id) {
+            Err(ClientError::OwnCredentialExpired) => Ok(None),
+            other => other,
+        }
+    }
+
     /// Commits proposals received from others (e.g. a member's request to
     /// leave). Sending is refused with [`ClientError::CommitRequired`] while
     /// proposals wait.

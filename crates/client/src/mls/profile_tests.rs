@@ -19,7 +19,7 @@ use crate::env::ManualClock;
 use crate::error::ClientError;
 use crate::ids::ConversationId;
 use crate::outbound::{HANDSHAKE, PendingCommit, authenticated_data, envelope};
-use crate::records::DeviceProfile;
+use crate::records::{ConversationKind, DeviceProfile};
 use crate::store::{MemoryStore, StateStore};
 use crate::test_devices::{claim, dev_config, phone_in};
 
@@ -234,7 +234,14 @@ fn propose_custom(
             let message = group
                 .propose_custom(proposal, authenticated_data(&message_id, 1, None))
                 .unwrap();
-            let out = envelope(message_id.clone(), HANDSHAKE, 1, auth, &message)?;
+            let out = envelope(
+                message_id.clone(),
+                HANDSHAKE,
+                ConversationKind::Group,
+                1,
+                auth,
+                &message,
+            )?;
             Ok((message_id, out.envelope))
         })
         .unwrap()
@@ -529,7 +536,14 @@ fn a_proposal_no_commit_may_apply_is_not_cached() {
                         authenticated_data(&message_id, 1, None),
                     )
                     .unwrap();
-                let out = envelope(message_id.clone(), HANDSHAKE, 1, auth, &message)?;
+                let out = envelope(
+                    message_id.clone(),
+                    HANDSHAKE,
+                    ConversationKind::Group,
+                    1,
+                    auth,
+                    &message,
+                )?;
                 Ok((message_id, out.envelope))
             })
             .unwrap(),
@@ -548,7 +562,14 @@ fn a_proposal_no_commit_may_apply_is_not_cached() {
                         authenticated_data(&message_id, 1, None),
                     )
                     .unwrap();
-                let out = envelope(message_id.clone(), HANDSHAKE, 1, auth, &message)?;
+                let out = envelope(
+                    message_id.clone(),
+                    HANDSHAKE,
+                    ConversationKind::Group,
+                    1,
+                    auth,
+                    &message,
+                )?;
                 Ok((message_id, out.envelope))
             })
             .unwrap(),

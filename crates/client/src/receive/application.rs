@@ -26,6 +26,8 @@ impl Device {
         epoch: u64,
         now: u64,
     ) -> Result<(Received, Sender), ClientError> {
+        // CRED-EXP-3: not from a credential that has expired.
+        self.check_sender_credential(id, app.sender_index)?;
         let group = self.group(id)?;
         let sender = member_identity(group, app.sender_index)?;
         let resend_of = envelope.resend_of()?;

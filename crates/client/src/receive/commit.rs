@@ -130,6 +130,10 @@ impl Device {
         }
         // A staged rejoin or new era of ours waits for its own verdict.
         record.pending = record.pending.filter(|p| p.kind.replaces_group());
+        // GID-3: a 1:1 that gained a third number (or a subject) is a group.
+        if !removed_self {
+            self.settle_kind(id, &mut record)?;
+        }
         self.put_conversation(id, &record)?;
         // GROUP-META-1: our staged subject/icon change becomes current only
         // if this is our own commit echoed back.

@@ -48,6 +48,9 @@ pub(crate) struct CheckedEnvelope {
     /// The MLS message bytes (a Welcome is known by them, RCV-WEL-6; our
     /// own replacement commit echoed back is recognised by them).
     pub(crate) body: Vec<u8>,
+    /// The CPIM `To`, outside MLS: for a Welcome, a hint that the
+    /// conversation is a group (GID-3), never that it is a 1:1.
+    pub(crate) to: Option<String>,
     /// The authenticated data as framed: what MLS must authenticate.
     authenticated_data: Vec<u8>,
     /// The era the authenticated data binds, if there is any.
@@ -144,6 +147,7 @@ impl Inbound {
                 era: envelope.era,
                 epoch_authenticator: envelope.epoch_authenticator,
                 body: envelope.body,
+                to: envelope.to,
                 authenticated_data,
                 authenticated_era: aad.as_ref().map(|a| a.era),
                 resend: aad.and_then(|a| a.resend),

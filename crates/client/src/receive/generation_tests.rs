@@ -12,7 +12,7 @@ use crosslock_wire::inner::ApplicationPayload;
 use crate::conversation::NewConversation;
 use crate::env::ManualClock;
 use crate::outbound::{APPLICATION, authenticated_data, envelope, epoch_authenticator};
-use crate::records::DeviceProfile;
+use crate::records::{ConversationKind, DeviceProfile};
 use crate::store::{MemoryStore, StateStore, Table};
 use crate::test_devices::{claim, dev_config, phone_in};
 use crate::{ClientError, ConversationId, Device, Received};
@@ -98,7 +98,15 @@ fn a_frame_naming_another_generation_is_refused() {
         let message = group
             .encrypt_application_message(&plaintext, authenticated_data(&message_id, era, None))
             .unwrap();
-        let forged = envelope(message_id, APPLICATION, era, auth, &message).unwrap();
+        let forged = envelope(
+            message_id,
+            APPLICATION,
+            ConversationKind::OneToOne,
+            era,
+            auth,
+            &message,
+        )
+        .unwrap();
         let before = (rows(&bob_store), bob.security_state(&id).unwrap());
         match bob.receive(&forged.message_id, &forged.envelope) {
             Err(ClientError::GenerationMismatch { framed, decrypted }) => {

@@ -12,7 +12,7 @@ use crate::ids::ConversationId;
 use crate::ledger::seen::{welcome_content_key, welcome_id_key};
 use crate::mls::extensions::{EndMlsExtension, EraExtension};
 use crate::mls::identity::LeafIdentity;
-use crate::records::{ConversationRecord, ConversationStatus};
+use crate::records::{ConversationKind, ConversationRecord, ConversationStatus};
 
 impl Device {
     /// Joins a conversation from a Welcome.
@@ -143,7 +143,19 @@ impl Device {
             // recorded proofs; one they refute refuses the Welcome.
             let roster = crate::security::members_of_group(&group, &device.identity, now)?;
             device.refuse_refuted(&roster)?;
-            let kind = crate::recovery::kind_of(&id);
+            // GID-3: the envelope may say group; the authenticated state
+            // may too; a new era of a group stays a group.
+            let kind = match &previous {
+                Some(existing) if existing.kind == ConversationKind::Group => {
+                    ConversationKind::Group
+                }
+                _ => crate::kind::classify(
+                    &id,
+                    envelope.to.as_deref(),
+                    crate::kind::numbers_in(group.roster().members_iter()),
+                    &group.context().extensions,
+                ),
+            };
             let status = if group
                 .context()
                 .extensions

@@ -96,11 +96,18 @@ pub(crate) fn new_era(
             .and_then(|b| b.build())
             .map_err(commit_error)?;
         group.write_to_storage().map_err(internal)?;
-        let commit = envelope(commit_id, HANDSHAKE, era, auth, output.commit_message())?;
+        let commit = envelope(
+            commit_id,
+            HANDSHAKE,
+            record.kind,
+            era,
+            auth,
+            output.commit_message(),
+        )?;
         let welcome = output
             .welcome_messages()
             .first()
-            .map(|w| envelope(welcome_id, HANDSHAKE, era, auth, w))
+            .map(|w| envelope(welcome_id, HANDSHAKE, record.kind, era, auth, w))
             .transpose()?;
         let group_info = output
             .external_commit_group_info()

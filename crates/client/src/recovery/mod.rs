@@ -27,7 +27,6 @@ mod report;
 mod resend;
 
 pub(crate) use era::new_era;
-pub(crate) use rejoin::kind_of;
 pub(crate) use rejoin::rejoin;
 pub use report::MAX_REPORT_SKEW_MS;
 pub(crate) use report::negative_report;
@@ -124,6 +123,8 @@ impl Device {
             }
             device.promote_staged_group(id)?;
             record.status = ConversationStatus::Active;
+            // GID-3: the new group may no longer have the 1:1 shape.
+            device.settle_kind(id, &mut record)?;
             device.put_conversation(id, &record)?;
             // The server may echo our commit back: it is a duplicate.
             device.mark_seen(message_key(id, &pending.message_id), now, None);

@@ -36,6 +36,9 @@ struct Target {
     era: u32,
     epoch: u64,
     own_leaf: u32,
+    /// GID-3: what the group state says the conversation is, for a
+    /// conversation this device has no record of.
+    kind: ConversationKind,
 }
 
 /// Implements [`Device::rejoin`].
@@ -59,7 +62,7 @@ pub(crate) fn rejoin(
     let target = device.check_group_info(id, &message, tree.as_ref(), existing.as_ref())?;
     let fresh_record = existing.is_none();
     let mut record = existing.unwrap_or_else(|| ConversationRecord {
-        kind: kind_of(id),
+        kind: target.kind,
         era: target.era,
         suite: target.suite,
         status: ConversationStatus::Active,
@@ -94,7 +97,7 @@ pub(crate) fn rejoin(
             .and_then(|m| m.to_bytes())
             .map_err(internal)?;
         let ratchet_tree = group.export_tree().to_bytes().map_err(internal)?;
-        let commit = envelope(commit_id, HANDSHAKE, target.era, auth, &commit)?;
+        let commit = envelope(commit_id, HANDSHAKE, record.kind, target.era, auth, &commit)?;
         record.pending = Some(PendingRecord {
             message_id: commit.message_id.clone(),
             commit: commit.envelope.clone().into(),
@@ -199,11 +202,19 @@ impl Device {
         })?;
         let own_leaf =
             own_leaf(tree, &self.number, &self.record.device_id).ok_or(ClientError::NotAMember)?;
+        // GID-3: no Welcome envelope here; the authenticated state decides.
+        let kind = crate::kind::classify(
+            id,
+            None,
+            crate::kind::numbers_in(tree.roster().members_iter()),
+            &context.extensions,
+        );
         Ok(Target {
             suite,
             era,
             epoch: context.epoch,
             own_leaf,
+            kind,
         })
     }
 }
@@ -217,19 +228,6 @@ fn own_leaf(tree: &ExportedTree<'_>, number: &PhoneNumber, device: &str) -> Opti
                 .is_ok_and(|leaf| &leaf.number == number && leaf.device == device)
         })
         .map(|m| m.index)
-}
-
-/// 1:1 conversations have UUID group ids; anything else is a group.
-pub(crate) fn kind_of(id: &ConversationId) -> ConversationKind {
-    if std::str::from_utf8(id.as_bytes())
-        .ok()
-        .and_then(|s| uuid::Uuid::parse_str(s).ok())
-        .is_some()
-    {
-        ConversationKind::OneToOne
-    } else {
-        ConversationKind::Group
-    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 //! header names per the RFC 3862 §3.1 `Header-name` rule, header values
 //! without control characters, bounded header section and body sizes.
 
+pub mod addressing;
 mod envelope;
 mod error;
 mod grammar;

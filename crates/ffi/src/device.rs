@@ -486,6 +486,12 @@ impl CrosslockDevice {
                 .iter()
                 .map(conversation_string)
                 .collect(),
+            expired_removed: done
+                .expired_removed
+                .iter()
+                .map(conversation_string)
+                .collect(),
+            renewed: done.renewed.is_some(),
             failed: done
                 .failed
                 .iter()

@@ -258,6 +258,12 @@ pub struct Maintained {
     pub monitored: bool,
     /// Conversations where the credential was presented again.
     pub credentials_refreshed: Vec<String>,
+    /// Conversations from which member devices whose credential expired
+    /// were removed (CRED-EXP-1).
+    pub expired_removed: Vec<String>,
+    /// The credentials were renewed through the app's
+    /// `SubscriberTokenSource`.
+    pub renewed: bool,
     /// Jobs that failed, with why (tried again next time).
     pub failed: Vec<String>,
     /// What the app should hear about (transparency alerts, security

@@ -177,9 +177,19 @@ impl DsError {
 
     /// The JSON body.
     pub fn body(&self) -> ErrorBody {
+        // A storage or internal failure's text is the database's: it
+        // stays in the operator's log and never reaches the caller (nor a
+        // peer provider).
+        let message = match self {
+            DsError::Storage(_) | DsError::Internal(_) => {
+                "the delivery service failed; try again later (the operator's log has the details)"
+                    .to_owned()
+            }
+            other => other.to_string(),
+        };
         ErrorBody {
             error: self.reason().to_owned(),
-            message: self.to_string(),
+            message,
         }
     }
 
@@ -291,6 +301,26 @@ impl From<&std::io::Error> for DsError {
             | std::io::ErrorKind::FileTooLarge
             | std::io::ErrorKind::QuotaExceeded => DsError::StorageFull,
             _ => DsError::Storage(e.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod body_tests {
+    use super::*;
+
+    /// A database's own words (a table, a server's message) never reach
+    /// the caller; the stable reason token does.
+    #[test]
+    fn a_storage_failure_keeps_its_text_in_the_log() {
+        for e in [
+            DsError::Storage("relation \"secret_table\" does not exist".into()),
+            DsError::Internal("pool at 10.0.0.7 refused".into()),
+        ] {
+            let body = e.body();
+            assert!(!body.message.contains("secret_table"), "{}", body.message);
+            assert!(!body.message.contains("10.0.0.7"), "{}", body.message);
+            assert_eq!(body.error, e.reason());
         }
     }
 }

@@ -196,9 +196,19 @@ impl KdsError {
 
     /// The JSON body.
     pub fn body(&self) -> ErrorBody {
+        // A storage or internal failure's text is the database's (table
+        // names, a server's message): it stays in the operator's log
+        // (`into_response`) and never reaches the caller.
+        let message = match self {
+            KdsError::Storage(_) | KdsError::Internal(_) => {
+                "the key directory failed; try again later (the operator's log has the details)"
+                    .to_owned()
+            }
+            other => other.to_string(),
+        };
         ErrorBody {
             error: self.reason().to_owned(),
-            message: self.to_string(),
+            message,
         }
     }
 }
@@ -275,6 +285,26 @@ impl From<crosslock_pg::Error> for KdsError {
         match e {
             crosslock_pg::Error::Query(e) => e.into(),
             other => KdsError::Storage(other.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod body_tests {
+    use super::*;
+
+    /// A database's own words (a table, a server's message) never reach
+    /// the caller; the stable reason token does.
+    #[test]
+    fn a_storage_failure_keeps_its_text_in_the_log() {
+        for e in [
+            KdsError::Storage("relation \"secret_table\" does not exist".into()),
+            KdsError::Internal("pool at 10.0.0.7 refused".into()),
+        ] {
+            let body = e.body();
+            assert!(!body.message.contains("secret_table"), "{}", body.message);
+            assert!(!body.message.contains("10.0.0.7"), "{}", body.message);
+            assert_eq!(body.error, e.reason());
         }
     }
 }

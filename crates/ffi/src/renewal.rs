@@ -160,11 +160,11 @@ mod tests {
             ..source(Ok(Some("late".into())))
         });
         let tokens = ForeignTokens::with_timeout(slow.clone(), Duration::from_millis(200));
-        let started = std::time::Instant::now();
+        // Waiting for it would have given the token: the error is the
+        // proof it was not waited for.
         let Err(why) = tokens.subscriber_token(&number()) else {
             panic!("a timed-out source gave a token")
         };
-        assert!(started.elapsed() < Duration::from_millis(1000), "{why}");
         assert!(why.contains("did not answer"), "{why}");
         // Still running: refused at once, the source not asked again.
         let Err(why) = tokens.subscriber_token(&number()) else {

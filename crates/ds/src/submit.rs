@@ -268,6 +268,11 @@ impl Ds {
         {
             return Err(DsError::NotAMember);
         }
+        if let Some(previous) = &previous
+            && previous.era == parsed.envelope.era
+        {
+            return self.creation_again(who, previous, &parsed, request);
+        }
         // MLS-GI-1 / DS-TREE-1: the tree travels beside the GroupInfo;
         // mls-rs checks it against the GroupContext's tree hash.
         let group = self.observer.observe(
@@ -302,22 +307,6 @@ impl Ds {
         let members = self.members_with_homes(&snapshot, now)?;
         if !members.contains(&who.as_member()) {
             return Err(DsError::NotAMember);
-        }
-        // DS-RETRY-2: the current era's creation again, from its creator
-        // (the GroupInfo is signed by the submitter, checked above). The
-        // DS keeps no creation commit to compare, so the creation's signed
-        // GroupInfo of epoch 1 (which binds the commit through its
-        // confirmed transcript hash) must be byte-identical, and the store
-        // answers `Duplicate` only for the message id it accepted; any
-        // other creation under a taken id is `ConversationExists`.
-        if let Some(previous) = &previous
-            && previous.era == snapshot.era
-            && self
-                .store
-                .creation(&parsed.group_id)?
-                .is_none_or(|c| c.group_info != request.group_info.0)
-        {
-            return Err(DsError::ConversationExists);
         }
         // The tree as the observer holds it: the submitted one once
         // checked, or the one a GroupInfo of an older client carried
@@ -379,6 +368,73 @@ impl Ds {
         ))
     }
 
+    /// DS-RETRY-2: the current era's creation submitted again (its answer
+    /// was lost), judged before any check of lifetimes or credentials at
+    /// `now`: a creator back after weeks offline must hear "duplicate",
+    /// never a refusal it would take for a verdict on a group that exists
+    /// for everyone else. The DS keeps no creation commit to compare, so
+    /// the creation's signed GroupInfo of epoch 1 (which binds the commit
+    /// through its confirmed transcript hash) must be byte-identical; it
+    /// is verified again as of its acceptance (so its signer is known),
+    /// must be signed by the submitter, and the store answers `Duplicate`
+    /// only for the message id it accepted. Anything else under a taken
+    /// id is `ConversationExists`; the caller checked membership.
+    fn creation_again(
+        &self,
+        who: &Submitter,
+        previous: &HostedConversation,
+        parsed: &Parsed,
+        request: &SubmitCommit,
+    ) -> Result<(CommitAccepted, Vec<Fanout>), DsError> {
+        let creation = self
+            .store
+            .creation(&parsed.group_id)?
+            .filter(|c| c.group_info == request.group_info.0)
+            .ok_or(DsError::ConversationExists)?;
+        let tree = creation
+            .ratchet_tree
+            .as_deref()
+            .or(request.ratchet_tree.as_ref().map(|t| t.0.as_slice()));
+        let group = self
+            .observer
+            .observe(&creation.group_info, tree, Some(creation.created_at))?;
+        let info = MlsMessage::from_bytes(&creation.group_info)
+            .map_err(unparsable)?
+            .into_group_info()
+            .ok_or_else(|| unparsable("group_info is not a GroupInfo"))?;
+        if Observer::member_at(&group, info.sender())? != who.device {
+            return Err(DsError::refused(
+                ServerReason::InvalidCommit,
+                "the GroupInfo is not signed by the submitting device",
+            ));
+        }
+        // The store's contract: a message id it accepted answers
+        // `Duplicate` and changes nothing; any other under this era's
+        // taken group id is `ConversationExists`, nothing stored.
+        let accepted = Accepted {
+            group_id: parsed.group_id.clone(),
+            message_id: parsed.envelope.message_id.clone(),
+            epoch: 0,
+            new_state: None,
+            opens: None,
+            pin: None,
+            fanout: Vec::new(),
+            at: creation.created_at,
+        };
+        match self.store.create(previous, &accepted)? {
+            Outcome::Duplicate => Ok((
+                CommitAccepted {
+                    epoch: 1,
+                    duplicate: true,
+                },
+                Vec::new(),
+            )),
+            _ => Err(DsError::Internal(
+                "the store stored a creation over a taken group id".into(),
+            )),
+        }
+    }
+
     fn commit_existing(
         &self,
         who: &Submitter,
@@ -399,6 +455,11 @@ impl Ds {
                 ServerReason::EncryptionNotAvailable,
                 "the conversation has left end-to-end encryption",
             ));
+        }
+        // Membership first: a non-member learns nothing, not even whether
+        // some bytes are a commit the conversation accepted (DS-RETRY-1).
+        if !is_member(&conversation, who) {
+            return Err(DsError::NotAMember);
         }
         if parsed.epoch != conversation.epoch {
             // DS-RETRY-1: the commit that won this epoch, submitted again
@@ -428,9 +489,6 @@ impl Ds {
                 ServerReason::IncorrectEpoch,
                 format!("the conversation is at epoch {}", conversation.epoch),
             ));
-        }
-        if !is_member(&conversation, who) {
-            return Err(DsError::NotAMember);
         }
         // DS-AUTH-3: a commit is judged on its MLS validity, never on its
         // `mls.Epoch-Authenticator`: the DS cannot compute the value, so

@@ -5,6 +5,8 @@
 
 mod common;
 
+use std::sync::Arc;
+
 use common::*;
 use crosslock_client::*;
 use crosslock_ds::{DsError, Federation};
@@ -441,4 +443,72 @@ async fn a_flood_is_rate_limited_per_device() {
     // Bob is not affected by Alice's flood.
     let sent = s.bob.device.send_text(&s.id, "calm").unwrap();
     s.bob.ds.message(&sent.outbound.envelope).await.unwrap();
+}
+
+/// DS-RETRY-2 before the lifetime checks: a creator whose answer was lost
+/// and who comes back 15 days later (the KeyPackages it added have
+/// expired by then) hears "duplicate", not a refusal it would take for a
+/// verdict and drop a group that exists for everyone else. Another member
+/// still cannot pass the creation off as theirs.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_creation_submitted_again_fifteen_days_later_is_a_duplicate() {
+    use crosslock_profile::env::{Clock, Environment, ManualClock, OsEntropy, SystemClock};
+    let p = Provider::start(ProviderSetup::default()).await;
+    let clock = Arc::new(ManualClock::new(SystemClock.now()));
+    let environment = Environment {
+        clock: clock.clone(),
+        entropy: Arc::new(OsEntropy),
+    };
+    let ds = start_ds_with_env(&p, p.trust(), Federation::none(), |_| {}, environment).await;
+    let mut alice = Phone::enroll(&p, &ds, "+15550100001", DeviceProfile::Android, p.trust()).await;
+    let bob = Phone::enroll(&p, &ds, "+15550100002", DeviceProfile::Ios, p.trust()).await;
+    let group = alice
+        .device
+        .create_conversation(
+            NewConversation::Group {
+                group_id: b"offline".to_vec(),
+            },
+            &[alice.claim(&p, "+15550100002").await],
+        )
+        .unwrap();
+    // Accepted; the answer is "lost" (Alice never learns it).
+    assert!(
+        !alice
+            .ds
+            .commit(&commit_request(&group))
+            .await
+            .unwrap()
+            .duplicate
+    );
+    let queued = bob.ds.inbox(0, 500, 0).await.unwrap().items.len();
+    clock.advance(15 * 86_400);
+    let again = alice.ds.commit(&commit_request(&group)).await.unwrap();
+    assert_eq!((again.epoch, again.duplicate), (1, true), "{again:?}");
+    assert_eq!(bob.ds.inbox(0, 500, 0).await.unwrap().items.len(), queued);
+    refused(
+        bob.ds.commit(&commit_request(&group)).await,
+        ServerReason::InvalidCommit,
+    );
+}
+
+/// DS-RETRY-1 after the membership check: a non-member who holds the
+/// bytes of a commit the conversation accepted (seen on the wire, or
+/// forwarded) learns nothing from submitting them: the same `NotAMember`
+/// as for bytes the conversation never accepted.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_non_member_resubmitting_a_members_commit_learns_nothing() {
+    let mut s = setup(|_| {}).await;
+    let update = s.alice.device.update_keys(&s.id).unwrap();
+    s.alice.submit(&update).await.unwrap();
+    let before = s.snapshot().await;
+    let accepted = s.eve.ds.commit(&commit_request(&update)).await;
+    assert!(matches!(accepted, Err(DsError::NotAMember)), "{accepted:?}");
+    let mut other = commit_request(&update);
+    other.commit = rewrap(&update.commit.envelope, |e| e.epoch_authenticator[0] ^= 1).into();
+    let never = s.eve.ds.commit(&other).await;
+    assert!(matches!(never, Err(DsError::NotAMember)), "{never:?}");
+    assert_eq!(s.snapshot().await, before);
+    // The member who sent it still hears "duplicate".
+    let again = s.alice.ds.commit(&commit_request(&update)).await.unwrap();
+    assert!(again.duplicate);
 }

@@ -251,7 +251,9 @@ impl CrosslockDevice {
     /// `CredentialRenewalDue`.
     pub fn set_subscriber_tokens(&self, source: Option<Arc<dyn SubscriberTokenSource>>) {
         self.core.lock().set_subscriber_tokens(
-            source.map(|s| Arc::new(ForeignTokens(s)) as Arc<dyn crosslock_sdk::SubscriberTokens>),
+            source.map(|s| {
+                Arc::new(ForeignTokens::new(s)) as Arc<dyn crosslock_sdk::SubscriberTokens>
+            }),
         );
     }
 

@@ -148,6 +148,27 @@ impl fmt::Debug for ForeignKeyStore {
     }
 }
 
+/// What kind of fault is logged (the fixed text a log may hold).
+#[derive(Debug, Clone, Copy)]
+enum FaultCategory {
+    /// The app's store threw (its text is the app's).
+    Platform,
+    /// The adapter refused the store's answer (FFI-KEY-1..2).
+    Refused,
+    /// The attestation of a generated key was refused (FFI-KEY-3).
+    Attestation,
+}
+
+impl FaultCategory {
+    fn as_str(self) -> &'static str {
+        match self {
+            FaultCategory::Platform => "platform-error",
+            FaultCategory::Refused => "answer-refused",
+            FaultCategory::Attestation => "attestation-refused",
+        }
+    }
+}
+
 /// What the adapter refused of the app's key store since it was last
 /// asked: the client core sees only a `KeyStoreError` (often wrapped by
 /// MLS), so the device reads the refusal here to throw
@@ -156,8 +177,15 @@ impl fmt::Debug for ForeignKeyStore {
 pub(crate) struct KeyStoreFaults(Mutex<Option<String>>);
 
 impl KeyStoreFaults {
-    fn record(&self, reason: &str) {
-        tracing::warn!(reason, "the app's platform key store was refused");
+    /// Keeps `reason` for the app and logs `category` only: the reason
+    /// may be the app's own exception text (which can name a contact or
+    /// a number, GUIDE: no raw phone number in any log), so it goes back
+    /// to the app typed and never into a log.
+    fn record(&self, category: FaultCategory, reason: &str) {
+        tracing::warn!(
+            category = category.as_str(),
+            "the app's platform key store failed or was refused"
+        );
         *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason.to_owned());
     }
 
@@ -188,7 +216,7 @@ impl ForeignKeyStore {
 
     /// A refusal of the store's answer: recorded, and the client core's error.
     fn refuse(&self, reason: String) -> KeyStoreError {
-        self.faults.record(&reason);
+        self.faults.record(FaultCategory::Refused, &reason);
         KeyStoreError::Backend(reason)
     }
 
@@ -230,7 +258,7 @@ impl ForeignKeyStore {
     /// (not a `NotFound` or `Unsupported` the SDK answers itself).
     fn platform_failure(&self, e: PlatformKeyError) -> KeyStoreError {
         if let PlatformKeyError::Backend { reason } = &e {
-            self.faults.record(reason);
+            self.faults.record(FaultCategory::Platform, reason);
         }
         core_error(e)
     }
@@ -363,7 +391,8 @@ impl KeyStore for ForeignKeyStore {
                 match check_attested_key(&attested, challenge) {
                     Ok(()) => Ok(attested),
                     Err(e) => {
-                        self.faults.record(&e.to_string());
+                        self.faults
+                            .record(FaultCategory::Attestation, &e.to_string());
                         Err(e)
                     }
                 }
@@ -463,6 +492,8 @@ mod tests {
         garbage_signature: Option<Vec<u8>>,
         /// Reports the `other:<alias>` key from `public_key`.
         report_other_key: bool,
+        /// Throws this from `sign`, as the app's store does on a fault.
+        throws: Option<String>,
     }
 
     impl Software {
@@ -512,6 +543,9 @@ mod tests {
             Ok(self.answer(key))
         }
         fn sign(&self, alias: String, message: Vec<u8>) -> Result<Vec<u8>, PlatformKeyError> {
+            if let Some(reason) = &self.throws {
+                return Err(uniffi::UnexpectedUniFFICallbackError::new(reason).into());
+            }
             if let Some(garbage) = &self.garbage_signature {
                 self.keys().public_key(&alias).map_err(platform_error)?;
                 return Ok(garbage.clone());
@@ -551,6 +585,28 @@ mod tests {
             Err(PlatformKeyError::Backend { reason }) => reason,
             other => panic!("expected a Backend error, got {other:?}"),
         }
+    }
+
+    /// The app's exception text (here naming a number) goes back to the
+    /// app typed, and never into a log: only a fixed category does.
+    #[test]
+    fn the_apps_fault_text_never_reaches_a_log() {
+        let store = Software {
+            throws: Some(
+                "android.security.KeyStoreException: locked by +447700900123\n\tat Foo".into(),
+            ),
+            ..Software::new()
+        };
+        let keys = ForeignKeyStore::new(Arc::new(store));
+        keys.generate("k", CoreAlgorithm::EcdsaP256).unwrap();
+        let logs = crate::testlog::captured(|| {
+            assert!(keys.sign("k", b"m").is_err());
+        });
+        assert!(logs.contains("platform-error"), "{logs}");
+        assert!(!logs.contains("7700900123"), "{logs}");
+        assert!(!logs.contains("locked by"), "{logs}");
+        // The app still gets its own reason back.
+        assert!(keys.faults().take().unwrap().contains("locked by"));
     }
 
     #[test]

@@ -50,3 +50,7 @@ pub use state::{
 pub fn crosslock_version() -> String {
     env!("CARGO_PKG_VERSION").to_owned()
 }
+
+/// Captured log output for the tests that check what a log may hold.
+#[cfg(test)]
+mod testlog;

@@ -206,15 +206,19 @@ fn listen(core: &Core, stop: &StopSignal, listener: &dyn EventListener) {
     let mut backoff = 1u64;
     let mut stopped_by = None;
     while !stop.is_stopped() {
+        // The lifecycle's events (a new device on the number, renewal due)
+        // are handed over before the sync, as `Messenger::run` does: a sync
+        // that fails must not take them along (they are raised once, or
+        // muted for a day after).
         let step = catch_unwind(AssertUnwindSafe(|| {
-            core.call(|m| {
-                Box::pin(async move {
-                    let maintained = m.maintain().await?;
-                    let mut events = maintained.events;
-                    events.extend(m.sync(LISTEN_POLL_SECS).await?);
-                    Ok(events)
-                })
-            })
+            let maintained = core.call(|m| Box::pin(async move { m.maintain().await }))?;
+            for event in &maintained.events {
+                log_failure(
+                    "EventListener.onEvent",
+                    listener.on_event(Event::from(event)),
+                );
+            }
+            core.call(|m| Box::pin(async move { m.sync(LISTEN_POLL_SECS).await }))
         }));
         match step {
             Ok(Ok(events)) => {

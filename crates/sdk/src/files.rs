@@ -455,9 +455,10 @@ pub(crate) async fn save(
         }
     }
     std::fs::create_dir_all(out).map_err(io(out))?;
+    clean_saving(m);
     let mut saved = Saved::default();
     for record in records {
-        let (id, name, result) = save_one(m, &record, out, progress).await;
+        let (id, name, result) = save_one(m, &record, message_id, out, progress).await;
         let error = match result {
             Ok(file) => {
                 saved.files.push(file);
@@ -494,6 +495,7 @@ pub(crate) async fn save(
 async fn save_one(
     m: &Messenger,
     record: &Path,
+    asked: Option<&str>,
     out: &Path,
     progress: &dyn Progress,
 ) -> (Option<String>, Option<String>, Result<SavedFile, SdkError>) {
@@ -504,6 +506,23 @@ async fn save_one(
         Ok(read) => read,
         Err(e) => return (None, None, Err(e)),
     };
+    // FILE-SAVE-4: asked for one message, a record is that message's only
+    // if the id stored in it is the id asked for. A record found under an
+    // older version's name (`legacy_record_name`) may be another
+    // message's: a sender can pick a message id that is the hex SHA-256
+    // of a victim's, which is the victim's record name. Only an older
+    // version's record keeps no id; it is found by its own name only.
+    if let (Some(asked), Some(stored)) = (asked, id.as_deref())
+        && asked != stored
+    {
+        return (
+            None,
+            None,
+            Err(SdkError::input(format!(
+                "no received file waits under message {asked}"
+            ))),
+        );
+    }
     let name = file.metadata.safe_file_name();
     let result = async {
         let (path, size) = fetch(m, &file, out, &name, progress).await?;
@@ -573,7 +592,13 @@ async fn fetch(
         progress.progress(Stage::Downloading, received, total);
     }
     std::io::Seek::rewind(&mut blob).map_err(io(out))?;
-    let plain = tempfile::NamedTempFile::new_in(out).map_err(io(out))?;
+    // FILE-SAVE-5: the plaintext is written in the device's own directory
+    // and reaches `out` only once authenticated, so a crash mid-file
+    // leaves no unauthenticated plaintext in the app's folder (and what
+    // it leaves in ours goes at the next save, `clean_saving`).
+    let saving = m.dir.join(SAVING);
+    std::fs::create_dir_all(&saving).map_err(io(&saving))?;
+    let plain = tempfile::NamedTempFile::new_in(&saving).map_err(io(&saving))?;
     let size = {
         let mut writer = std::io::BufWriter::new(plain.as_file());
         let size = decrypt_file(&mut blob, &mut writer, &file.metadata)
@@ -583,6 +608,25 @@ async fn fetch(
     };
     let path = persist_unique(plain, out, name)?;
     Ok((path, size))
+}
+
+/// Where plaintext is decrypted before it is authenticated (under the
+/// device's directory, FILE-SAVE-5).
+const SAVING: &str = "saving";
+
+/// Removes what a save cut short (a crash, a kill) left in [`SAVING`].
+/// Saves run one at a time (they hold the messenger mutably), so nothing
+/// there is in use.
+fn clean_saving(m: &Messenger) {
+    let saving = m.dir.join(SAVING);
+    let Ok(entries) = std::fs::read_dir(&saving) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        if let Err(e) = std::fs::remove_file(entry.path()) {
+            tracing::warn!(error = %e, "a partly saved file not removed");
+        }
+    }
 }
 
 /// FILE-SAVE-1: `name` as one plain component of `out`. The name was
@@ -626,17 +670,38 @@ fn numbered(name: &str, n: u32) -> String {
 /// FILE-SAVE-2: moves `plain` into `out` under `name`, or the first of
 /// `name (1)`, `name (2)`, … that is free. The file system decides, in
 /// one step (no-clobber rename), so a file of that name is never
-/// replaced, not even one made a moment before.
+/// replaced, not even one made a moment before. When `out` is on another
+/// file system than `plain` (an SD card, a shared folder), the
+/// authenticated plaintext is copied into a temporary file in `out`
+/// first, then moved the same way.
 fn persist_unique(
+    plain: tempfile::NamedTempFile,
+    out: &Path,
+    name: &str,
+) -> Result<PathBuf, SdkError> {
+    persist_in(plain, out, name, true)
+}
+
+fn persist_in(
     mut plain: tempfile::NamedTempFile,
     out: &Path,
     name: &str,
+    may_copy: bool,
 ) -> Result<PathBuf, SdkError> {
     for n in 0..MAX_NAME_TRIES {
         let target = file_name_in(out, &numbered(name, n));
         match plain.persist_noclobber(&target) {
             Ok(_) => return Ok(target),
             Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => plain = e.file,
+            Err(e) if may_copy && e.error.kind() == std::io::ErrorKind::CrossesDevices => {
+                let mut from = e.file;
+                let copy = tempfile::NamedTempFile::new_in(out).map_err(io(out))?;
+                std::io::Seek::rewind(from.as_file_mut()).map_err(io(out))?;
+                std::io::copy(from.as_file_mut(), &mut copy.as_file()).map_err(io(out))?;
+                copy.as_file().sync_all().map_err(io(out))?;
+                drop(from);
+                return persist_in(copy, out, name, false);
+            }
             Err(e) => {
                 return Err(SdkError::input(format!(
                     "{}: {}",

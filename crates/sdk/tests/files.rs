@@ -138,3 +138,66 @@ async fn one_bad_file_stops_nothing_and_no_file_is_replaced() {
     );
     provider.shutdown().await;
 }
+
+/// FILE-SAVE-4: a member who sends a file under a message id that is the
+/// hex SHA-256 of another message's id (the other record's file name,
+/// which an older version's lookup still tries) cannot make "save the
+/// file of my message" save the other one: the record's own id must be
+/// the one asked for. FILE-SAVE-5: what a save cut short left in the
+/// device's directory is removed, and nothing but the saved file ever
+/// appears in the app's folder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn saving_one_file_saves_that_file_only_and_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let provider = provider(dir.path()).await;
+    let (alice_clock, bob_clock) = (clock(), clock());
+    let mut alice = phone(
+        dir.path(),
+        "alice",
+        ALICE,
+        Route::direct(&provider),
+        &alice_clock,
+    )
+    .await;
+    let mut bob = phone(dir.path(), "bob", BOB, Route::direct(&provider), &bob_clock).await;
+    let chat = alice.open_chat(BOB).await.unwrap().conversation;
+    let path = dir.path().join("secret.txt");
+    std::fs::write(&path, b"the victim's file").unwrap();
+    alice
+        .send_file(&chat, &path, None, &NoProgress)
+        .await
+        .unwrap();
+    let events = until(&mut bob, |e| matches!(e, Event::File { .. })).await;
+    let victim = events
+        .iter()
+        .find_map(|e| match e {
+            Event::File { message_id, .. } => Some(message_id.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let out = dir.path().join("bob-files");
+    let disguised = hex::encode(crosslock_tls::sha256(victim.as_bytes()));
+    let asked = bob.save_files(&out, Some(&disguised), &NoProgress).await;
+    let Err(e) = asked else {
+        panic!("saved another message's file: {asked:?}")
+    };
+    assert_eq!(e.kind(), ErrorKind::Input, "{e}");
+    assert_eq!(std::fs::read_dir(&out).map_or(0, |d| d.count()), 0);
+
+    // A save cut short left plaintext in the device's directory.
+    let saving = dir.path().join("bob").join("saving");
+    std::fs::create_dir_all(&saving).unwrap();
+    std::fs::write(saving.join(".tmpCRASH"), b"half a file").unwrap();
+    let saved = bob
+        .save_files(&out, Some(&victim), &NoProgress)
+        .await
+        .unwrap();
+    assert_eq!(saved.files.len(), 1, "{saved:?}");
+    assert_eq!(
+        std::fs::read(&saved.files[0].path).unwrap(),
+        b"the victim's file"
+    );
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 1);
+    assert_eq!(std::fs::read_dir(&saving).unwrap().count(), 0);
+    provider.shutdown().await;
+}

@@ -34,6 +34,24 @@ pub(crate) async fn start_ds(
     federation: Federation,
     configure: impl FnOnce(&mut DsConfig),
 ) -> DsServer {
+    start_ds_with_env(
+        provider,
+        credentials,
+        federation,
+        configure,
+        env::Environment::system(),
+    )
+    .await
+}
+
+/// [`start_ds`] with the DS's clock and randomness given.
+pub(crate) async fn start_ds_with_env(
+    provider: &Provider,
+    credentials: crosslock_client::credential::TrustPolicy,
+    federation: Federation,
+    configure: impl FnOnce(&mut DsConfig),
+    environment: env::Environment,
+) -> DsServer {
     let dir = tempfile::tempdir().unwrap();
     let mut config = DsConfig::new(provider.kds.config().kds_id.clone(), credentials);
     config.push.batch_window_ms = 10;
@@ -47,7 +65,7 @@ pub(crate) async fn start_ds(
         auth.clone(),
         federation,
         Some(Arc::new(push)),
-        env::Environment::system(),
+        environment,
     ));
     // Runs until the runtime stops.
     let _background = crosslock_ds::start_background(&ds);

@@ -64,6 +64,18 @@ impl Net {
         }
     }
 
+    /// Stops the provider (nothing answers on its ports any more); the
+    /// directory, where the devices live, is kept.
+    pub(crate) fn shut_down(self) -> tempfile::TempDir {
+        let Net {
+            dir,
+            provider,
+            _runtime,
+        } = self;
+        _runtime.block_on(provider.shutdown());
+        dir
+    }
+
     pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }

@@ -187,3 +187,27 @@ impl EventListener for Holder {
         self.recorder.on_stopped(error)
     }
 }
+
+/// The lifecycle's events reach the app even when the sync after them
+/// fails: credentials with 30 days left make `maintain` raise
+/// `CredentialRenewalDue` (once, then muted for a day), and with the
+/// provider gone every sync fails. The listener hands the event over
+/// before it syncs.
+#[test]
+fn a_lifecycle_event_is_delivered_when_the_sync_after_it_fails() {
+    let net = Net::start_with(|c, _| c.credential_ca.credential_lifetime_days = 30);
+    let bob = net.phone("bob", BOB);
+    let _dir = net.shut_down();
+    let recorder = Arc::new(Recorder::default());
+    bob.start(recorder.clone()).unwrap();
+    eventually("the renewal event", || {
+        recorder
+            .events
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|e| matches!(e, Event::CredentialRenewalDue { .. }))
+    });
+    bob.stop();
+    assert_eq!(recorder.stops(), vec![None]);
+}

@@ -82,6 +82,7 @@ pub(crate) async fn resolve(
     m: &mut Messenger,
     pending: &PendingCommit,
     mut after_unknown: bool,
+    resubmissions: u64,
 ) -> Result<Outcome, SdkError> {
     let ds = m.ds()?;
     let request = SubmitCommit {
@@ -107,7 +108,7 @@ pub(crate) async fn resolve(
                 m.device.commit_rejected(pending)?;
                 return Ok(Outcome::Refused(error));
             }
-            Outcome::Unknown { error, .. } if tries < RESUBMISSIONS => {
+            Outcome::Unknown { error, .. } if tries < resubmissions => {
                 tries += 1;
                 after_unknown = true;
                 tracing::info!(error = %error, tries, "commit outcome unknown; submitting it again");
@@ -124,7 +125,7 @@ pub(crate) async fn resolve(
 /// and if the outcome is still unknown the commit stays pending (the
 /// error is of kind `network`) until the next sync settles it.
 pub(crate) async fn submit(m: &mut Messenger, pending: &PendingCommit) -> Result<u64, SdkError> {
-    match resolve(m, pending, false).await? {
+    match resolve(m, pending, false, RESUBMISSIONS).await? {
         Outcome::Accepted(epoch) => Ok(epoch),
         Outcome::Refused(e) => Err(match e {
             SdkError::Server { .. } => SdkError::refused(format!(
@@ -143,6 +144,41 @@ fn unknown(error: &SdkError) -> SdkError {
     ))
 }
 
+/// How long one sync may spend settling pending commits in all (seconds):
+/// a hub that holds its answer must not hold this device's inbox up.
+const SETTLE_BUDGET_SECS: u64 = 10;
+
+/// The first wait before a silent hub is asked again, doubled after each
+/// silence up to [`SETTLE_MAX_WAIT_SECS`] (seconds).
+const SETTLE_FIRST_WAIT_SECS: u64 = 30;
+const SETTLE_MAX_WAIT_SECS: u64 = 3_600;
+
+/// Per conversation (hex id): when its pending commit is tried again, and
+/// how many times its hub stayed silent.
+#[derive(Debug, Default)]
+pub(crate) struct SettleSchedule(std::collections::HashMap<String, (u64, u32)>);
+
+impl SettleSchedule {
+    fn due(&self, key: &str, now: u64) -> bool {
+        self.0.get(key).is_none_or(|&(at, _)| at <= now)
+    }
+
+    /// SDK-SETTLE-1: one more silence: the next try waits 30 s, then
+    /// doubles, up to an hour.
+    fn silent(&mut self, key: String, now: u64) {
+        let entry = self.0.entry(key).or_insert((now, 0));
+        entry.1 = entry.1.saturating_add(1);
+        let wait = SETTLE_FIRST_WAIT_SECS
+            .saturating_mul(1u64 << (entry.1 - 1).min(20))
+            .min(SETTLE_MAX_WAIT_SECS);
+        entry.0 = now.saturating_add(wait);
+    }
+
+    fn settled(&mut self, key: &str) {
+        self.0.remove(key);
+    }
+}
+
 /// Settles every commit the client core still holds pending (its answer
 /// was lost, or the app died waiting for it): submits it again, byte for
 /// byte, and applies the verdict (DS-RETRY-1..2). Runs before the inbox
@@ -151,7 +187,14 @@ fn unknown(error: &SdkError) -> SdkError {
 /// this device's provider does not answer; a commit whose hub answers
 /// neither way stays pending and the sync goes on (another provider must
 /// not hold this device's inbox up).
+///
+/// SDK-SETTLE-1: one attempt per pending commit per sync; a hub that
+/// stayed silent is asked again after a backoff (30 s doubling to an
+/// hour), and all attempts of one sync share a budget of
+/// [`SETTLE_BUDGET_SECS`]: an attempt cut off by it counts as silence.
 pub(crate) async fn settle_pending(m: &mut Messenger) -> Result<(), SdkError> {
+    let budget = std::time::Duration::from_secs(SETTLE_BUDGET_SECS);
+    let deadline = tokio::time::Instant::now() + budget;
     for id in m.device.conversations()? {
         // A local failure is logged, never allowed to hold the inbox up.
         let pending = match m.device.pending_commit(&id) {
@@ -162,26 +205,62 @@ pub(crate) async fn settle_pending(m: &mut Messenger) -> Result<(), SdkError> {
                 continue;
             }
         };
-        match resolve(m, &pending, true).await {
-            Ok(Outcome::Accepted(epoch)) => {
+        let key = hex::encode(id.as_bytes());
+        let now = m.env.clock.now();
+        if !m.settle_schedule.due(&key, now) {
+            continue;
+        }
+        let attempt = tokio::time::timeout_at(deadline, resolve(m, &pending, true, 0)).await;
+        match attempt {
+            Ok(Ok(Outcome::Accepted(epoch))) => {
+                m.settle_schedule.settled(&key);
                 tracing::info!(conversation = %id, epoch, "pending commit was accepted");
             }
-            Ok(Outcome::Refused(e)) => {
+            Ok(Ok(Outcome::Refused(e))) => {
+                m.settle_schedule.settled(&key);
                 tracing::info!(conversation = %id, error = %e, "pending commit was refused");
             }
-            Ok(Outcome::Unknown {
+            Ok(Ok(Outcome::Unknown {
                 error,
                 answered: false,
-            }) => return Err(unknown(&error)),
-            Ok(Outcome::Unknown { error, .. }) => {
+            })) => return Err(unknown(&error)),
+            Ok(Ok(Outcome::Unknown { error, .. })) => {
+                m.settle_schedule.silent(key, now);
                 tracing::warn!(conversation = %id, error = %error, "pending commit still unsettled");
             }
-            Err(e) => {
+            Ok(Err(e)) => {
+                m.settle_schedule.silent(key, now);
                 tracing::warn!(conversation = %id, error = %e, "pending commit not settled");
+            }
+            Err(_) => {
+                m.settle_schedule.silent(key, now);
+                tracing::warn!(conversation = %id, "pending commit unsettled within this sync's budget");
             }
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod settle_tests {
+    use super::*;
+
+    #[test]
+    fn a_silent_hub_is_asked_again_later_and_later() {
+        let mut s = SettleSchedule::default();
+        assert!(s.due("g", 100));
+        s.silent("g".into(), 100);
+        assert!(!s.due("g", 129) && s.due("g", 130));
+        s.silent("g".into(), 130);
+        assert!(!s.due("g", 189) && s.due("g", 190));
+        for _ in 0..30 {
+            s.silent("g".into(), 1_000);
+        }
+        assert!(!s.due("g", 1_000 + 3_599) && s.due("g", 1_000 + 3_600));
+        assert!(s.due("other", 0));
+        s.settled("g");
+        assert!(s.due("g", 0));
+    }
 }
 
 /// Claims `number`'s KeyPackages; the client core checks the credentials

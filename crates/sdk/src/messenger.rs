@@ -110,6 +110,11 @@ pub struct Messenger {
     pub(crate) schedule: Schedule,
     pub(crate) read_receipts: bool,
     pub(crate) subscriber_tokens: Option<Arc<dyn SubscriberTokens>>,
+    /// When each conversation's pending commit whose hub did not answer is
+    /// tried again (conversations::settle_pending). In memory only: the
+    /// pending commit itself is stored by the client core, and the
+    /// schedule only spares a silent hub; a restart tries once at once.
+    pub(crate) settle_schedule: crate::conversations::SettleSchedule,
 }
 
 impl std::fmt::Debug for Messenger {
@@ -221,6 +226,7 @@ impl Messenger {
             schedule: options.schedule,
             read_receipts: options.read_receipts,
             subscriber_tokens: options.subscriber_tokens,
+            settle_schedule: Default::default(),
         };
         m.save()?;
         Ok(m)
@@ -268,6 +274,7 @@ impl Messenger {
             schedule: options.schedule,
             read_receipts: options.read_receipts,
             subscriber_tokens: options.subscriber_tokens,
+            settle_schedule: Default::default(),
         })
     }
 

@@ -110,6 +110,8 @@ impl PgDatabase {
                 source: MigrateError::VersionMissing(found),
                 ..
             }) => Err(StoreError::NewerSchema {
+                // KT-STORE-1: sqlx checks the applied migrations before
+                // applying any, so nothing was changed.
                 found,
                 supported: POSTGRES_SCHEMA_VERSION,
             }),

@@ -164,7 +164,7 @@ impl Rows {
     }
 }
 
-/// Writes every row in one transaction: all or nothing. Run again (the
+/// Writes every row in one transaction: all or nothing (KT-STORE-1). Run again (the
 /// whole transaction) if PostgreSQL aborted it for a serialization
 /// failure or a deadlock.
 pub(crate) async fn write_rows(pool: &PgPool, rows: &Rows) -> Result<(), StorageError> {
@@ -373,7 +373,8 @@ pub(crate) fn pick(flag: ValueStateRetrievalFlag) -> Option<(&'static str, Optio
     })
 }
 
-/// The connection a batched read runs on: a plain pooled one when the
+/// The connection a batched read runs on (KT-STORE-1: one epoch per
+/// answer): a plain pooled one when the
 /// batch fits one statement (a statement sees one snapshot), else a
 /// repeatable-read, read-only transaction, so the statements see one
 /// snapshot together and never straddle an epoch commit.

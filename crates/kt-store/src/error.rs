@@ -20,8 +20,9 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
-    /// The file was written by a newer Crosslock whose schema this build
-    /// does not know; it is left untouched.
+    /// The file (or PostgreSQL database) was written by a newer Crosslock
+    /// whose schema this build does not know; it is left untouched. On
+    /// PostgreSQL `found` is the first migration this build does not know.
     #[error(
         "key-transparency store has schema version {found}, this build supports up to {supported}"
     )]
@@ -38,6 +39,13 @@ pub enum StoreError {
     /// The file does not support what the store needs (write-ahead logging).
     #[error("key-transparency store: {0}")]
     Unsupported(String),
+    /// PostgreSQL could not be reached, refused the login, or the schema
+    /// `kt` could not be migrated (a shipped migration edited since it was
+    /// applied, a failed migration); nothing is served. The text never
+    /// holds the URL.
+    #[cfg(feature = "postgres")]
+    #[error("key-transparency store: {0}")]
+    Postgres(#[source] crosslock_pg::Error),
 }
 
 impl StoreError {

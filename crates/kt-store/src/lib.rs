@@ -1,5 +1,8 @@
 //! Persistent storage for Crosslock's key-transparency directory: akd's
-//! [`akd::storage::Database`] trait on SQLite ([`SqliteDatabase`]).
+//! [`akd::storage::Database`] trait on SQLite ([`SqliteDatabase`]), and, with
+//! the cargo feature `postgres`, on PostgreSQL (`PgDatabase`, module
+//! `postgres`: the same tables, codec and guarantees, for a directory
+//! shared by several provider instances).
 //!
 //! akd 0.13 ships only an in-memory store. This one keeps the directory in
 //! one SQLite file (WAL journal, `synchronous=FULL`), so it survives
@@ -65,10 +68,14 @@
 mod akd_database;
 mod codec;
 mod error;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 mod queries;
 mod schema;
 mod store;
 
 pub use error::StoreError;
+#[cfg(feature = "postgres")]
+pub use postgres::PgDatabase;
 pub use schema::SCHEMA_VERSION;
 pub use store::SqliteDatabase;

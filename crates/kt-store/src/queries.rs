@@ -327,14 +327,14 @@ fn placeholders(first: usize, tuples: usize, width: usize) -> String {
 
 // -------------------------------------------------------- row decoding --
 
-/// A `value_states` row as SQLite returns it, checked by `into_state`.
-struct RawState {
-    label: Vec<u8>,
-    epoch: i64,
-    version: i64,
-    node_label_val: Vec<u8>,
-    node_label_len: u32,
-    value: Vec<u8>,
+/// A `value_states` row as the database returns it, checked by `into_state`.
+pub(crate) struct RawState {
+    pub(crate) label: Vec<u8>,
+    pub(crate) epoch: i64,
+    pub(crate) version: i64,
+    pub(crate) node_label_val: Vec<u8>,
+    pub(crate) node_label_len: u32,
+    pub(crate) value: Vec<u8>,
 }
 
 fn raw_state(row: &Row<'_>) -> rusqlite::Result<RawState> {
@@ -349,7 +349,7 @@ fn raw_state(row: &Row<'_>) -> rusqlite::Result<RawState> {
 }
 
 impl RawState {
-    fn into_state(self) -> Result<ValueState, StorageError> {
+    pub(crate) fn into_state(self) -> Result<ValueState, StorageError> {
         let decode = || -> Result<ValueState, Malformed> {
             Ok(ValueState {
                 value: AkdValue(self.value),
@@ -370,20 +370,20 @@ impl RawState {
     }
 }
 
-fn azks(latest_epoch: i64, num_nodes: i64) -> Result<DbRecord, StorageError> {
+pub(crate) fn azks(latest_epoch: i64, num_nodes: i64) -> Result<DbRecord, StorageError> {
     Ok(DbRecord::Azks(Azks {
         latest_epoch: codec::from_sql_int(latest_epoch).map_err(malformed("azks"))?,
         num_nodes: codec::from_sql_int(num_nodes).map_err(malformed("azks"))?,
     }))
 }
 
-fn tree_node(label: NodeLabel, blob: &[u8]) -> Result<DbRecord, StorageError> {
+pub(crate) fn tree_node(label: NodeLabel, blob: &[u8]) -> Result<DbRecord, StorageError> {
     codec::decode_tree_node(label, blob)
         .map(DbRecord::TreeNode)
         .map_err(malformed("tree_nodes"))
 }
 
-fn int(value: u64, what: &'static str) -> Result<i64, StorageError> {
+pub(crate) fn int(value: u64, what: &'static str) -> Result<i64, StorageError> {
     codec::to_sql_int(value).ok_or_else(|| out_of_range(what))
 }
 
@@ -391,7 +391,7 @@ fn int(value: u64, what: &'static str) -> Result<i64, StorageError> {
 
 /// The node label inside a tree node's full binary id
 /// (`0x02 | label_len u32 BE | label_val [32]`).
-fn node_label_from_id(id: &[u8]) -> Result<NodeLabel, StorageError> {
+pub(crate) fn node_label_from_id(id: &[u8]) -> Result<NodeLabel, StorageError> {
     use akd::storage::Storable as _;
     TreeNodeWithPreviousValue::key_from_full_binary(id)
         .map(|key| key.0)
@@ -401,7 +401,7 @@ fn node_label_from_id(id: &[u8]) -> Result<NodeLabel, StorageError> {
 /// `(label, epoch)` inside a value state's full binary id
 /// (`0x04 | epoch u64 BE | label`). Parsed here rather than with
 /// `ValueState::key_from_full_binary`, which refuses an empty label.
-fn state_key_from_id(id: &[u8]) -> Result<(&[u8], u64), StorageError> {
+pub(crate) fn state_key_from_id(id: &[u8]) -> Result<(&[u8], u64), StorageError> {
     match id.split_first() {
         Some((&kind, rest)) if kind == StorageType::ValueState as u8 => rest
             .split_first_chunk::<8>()

@@ -8,6 +8,10 @@
 //! cargo test --release -p crosslock-kt-store --test publish_timing -- --ignored --nocapture --exact sqlite_with_akd_cache
 //! cargo test --release -p crosslock-kt-store --test publish_timing -- --ignored --nocapture --exact akd_in_memory
 //! ```
+//!
+//! `postgres` and `postgres_with_akd_cache` measure `PgDatabase` the same
+//! way on the server of `CROSSLOCK_TEST_POSTGRES` (`scripts/postgres
+//! start`), in a fresh database.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 mod common;
@@ -18,7 +22,7 @@ use std::time::{Duration, Instant};
 use akd::storage::memory::AsyncInMemoryDatabase;
 use akd::storage::{Database, StorageManager};
 use common::*;
-use crosslock_kt_store::SqliteDatabase;
+use crosslock_kt_store::{PgDatabase, SqliteDatabase};
 
 const UPDATES: usize = 10_000;
 /// Epochs of 10,000 new labels published before the last measurement.
@@ -42,6 +46,28 @@ async fn sqlite_with_akd_cache() {
     let storage = StorageManager::new(SqliteDatabase::open(&path).unwrap(), None, None, None);
     measure("sqlite, akd cache (defaults)", storage).await;
     print_size(&path);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "timing measurement; run in release by hand"]
+async fn postgres() {
+    let Some(server) = crosslock_pg::testing::server("postgres") else {
+        return;
+    };
+    let test_db = server.database().unwrap();
+    let storage = StorageManager::new_no_cache(PgDatabase::open(test_db.url()).unwrap());
+    measure("postgres, no cache", storage).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "timing measurement; run in release by hand"]
+async fn postgres_with_akd_cache() {
+    let Some(server) = crosslock_pg::testing::server("postgres_with_akd_cache") else {
+        return;
+    };
+    let test_db = server.database().unwrap();
+    let storage = StorageManager::new(PgDatabase::open(test_db.url()).unwrap(), None, None, None);
+    measure("postgres, akd cache (defaults)", storage).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -100,7 +100,7 @@ impl Database {
         let pool_options = PgPoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(options.acquire_timeout);
-        let pool = wait(runtime.handle(), async move {
+        let opened = wait(runtime.handle(), async move {
             if let Some(schema) = schema_copy {
                 // A connection of its own: closed whatever happens, and
                 // the migrator's advisory lock with it.
@@ -115,7 +115,16 @@ impl Database {
                 .connect_with(connect)
                 .await
                 .map_err(Error::Connect)
-        })??;
+        });
+        let pool = match opened {
+            Ok(Ok(pool)) => pool,
+            Ok(Err(e)) | Err(e) => {
+                // Without waiting, as `Drop` does: a failed open may run
+                // on an async thread, where a blocking shutdown panics.
+                runtime.shutdown_background();
+                return Err(e);
+            }
+        };
         Ok(Database {
             runtime: Some(runtime),
             pool,

@@ -138,6 +138,22 @@ fn a_bad_url_or_server_says_so_without_the_password() {
     assert!(!e.to_string().contains("hunter2"), "{e}");
 }
 
+/// A failed open on an async thread (a service opening its store at
+/// start-up, from a task) returns its error: the runtime it had started is
+/// shut down without waiting, since a blocking shutdown there panics.
+#[tokio::test]
+async fn a_failed_open_on_an_async_thread_returns_its_error() {
+    let unreachable = Database::connect(
+        "postgres://u:hunter2@127.0.0.1:1/x",
+        &Options {
+            acquire_timeout: std::time::Duration::from_secs(2),
+            ..Options::default()
+        },
+    );
+    let e = unreachable.unwrap_err();
+    assert!(matches!(e, Error::Connect(_)), "{e:?}");
+}
+
 #[test]
 fn the_bridge_answers_any_thread_and_refuses_to_wait_for_itself() {
     let Some(test_db) = database("the_bridge_answers_any_thread_and_refuses_to_wait_for_itself")

@@ -3,6 +3,8 @@
 //! read back from storage is the one that was published.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod checks;
+
 use akd::client::{key_history_verify, lookup_verify};
 use akd::ecvrf::HardCodedAkdVRF;
 use akd::storage::{Database, StorageManager};

@@ -644,11 +644,14 @@ impl EpochLog for PgDsStore {
     }
 }
 
+/// An inbox row: position, message id, envelope, ratchet tree.
+type InboxRow = (i64, String, Vec<u8>, Option<Vec<u8>>);
+
 impl InboxStore for PgDsStore {
     fn inbox(&self, device: &DeviceRef, after: u64, limit: usize) -> Result<Vec<Queued>, DsError> {
         let key = device_key(device);
         self.run(move |pool| async move {
-            let rows: Vec<(i64, String, Vec<u8>, Option<Vec<u8>>)> = sqlx::query_as(
+            let rows: Vec<InboxRow> = sqlx::query_as(
                 "SELECT seq, message_id, envelope, ratchet_tree FROM inbox
                  WHERE device = $1 AND seq > $2 ORDER BY seq LIMIT $3",
             )

@@ -344,10 +344,15 @@ fn in_writer_order(what: &str, got: &[String], expected: &[String]) -> Result<()
         got.len() - distinct.len(),
         0,
     )?;
+    let missing: Vec<&String> = expected
+        .iter()
+        .filter(|id| !distinct.contains(id))
+        .collect();
+    same(&format!("{what}: messages missed"), missing, Vec::new())?;
     same(
         &format!("{what}: messages seen"),
-        distinct,
-        expected.iter().collect(),
+        distinct.len(),
+        expected.len(),
     )?;
     let mut by_writer: BTreeMap<&str, Vec<&String>> = BTreeMap::new();
     for id in got {

@@ -294,6 +294,26 @@ impl From<rusqlite::Error> for DsError {
     }
 }
 
+#[cfg(feature = "postgres")]
+impl From<crosslock_pg::sqlx::Error> for DsError {
+    fn from(e: crosslock_pg::sqlx::Error) -> Self {
+        if crosslock_pg::is_disk_full(&e) {
+            return DsError::StorageFull;
+        }
+        DsError::Storage(e.to_string())
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl From<crosslock_pg::Error> for DsError {
+    fn from(e: crosslock_pg::Error) -> Self {
+        match e {
+            crosslock_pg::Error::Query(e) => e.into(),
+            other => DsError::Storage(other.to_string()),
+        }
+    }
+}
+
 impl From<&std::io::Error> for DsError {
     fn from(e: &std::io::Error) -> Self {
         match e.kind() {

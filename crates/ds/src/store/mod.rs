@@ -9,14 +9,20 @@
 //! together or not at all, so an acknowledged submission survives a crash
 //! and a refused one leaves no trace. [`SqliteDsStore`] is the embedded
 //! default; the traits are shaped so a PostgreSQL backend maps each method
-//! to one transaction too. [`MemoryDsStore`] keeps the same in memory, for
+//! to one transaction too; `PgDsStore` (cargo feature `postgres`) keeps the
+//! same in PostgreSQL, for several provider instances on one database
+//! (docs/scale-out.md). [`MemoryDsStore`] keeps the same in memory, for
 //! tests. Every implementation passes the checks in [`testing`].
 
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod sqlite;
 pub mod testing;
 
 pub use memory::MemoryDsStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PgDsStore;
 pub use sqlite::{DsStoreMetrics, SqliteDsStore};
 
 use crosslock_wire::api::ds::DeviceRef;

@@ -8,8 +8,11 @@
 //! They include what a hostile device or peer would want a store to get
 //! wrong: acknowledging another device's message, a peer delivering into a
 //! conversation hosted here or followed at another hub, replaying a
-//! delivery, pinning an epoch it did not open.
+//! delivery, pinning an epoch it did not open. [`check_concurrency`] runs
+//! concurrent callers over several instances of one store, as provider
+//! instances sharing one database are (DS-STORE-1).
 
+mod concurrency;
 mod conversations;
 mod epoch_log;
 mod fixtures;
@@ -18,6 +21,7 @@ mod maintenance;
 mod outbox;
 mod push_tokens;
 
+pub use concurrency::check_concurrency;
 pub use conversations::check_conversation_store;
 pub use epoch_log::check_epoch_log;
 pub use inbox::check_inbox_store;

@@ -545,6 +545,7 @@ async fn reenrol_as(
         carrier_proof: proof.proof,
         attestation: None,
         replace_existing: false,
+        next_token: None,
     };
     api.post("/v1/enrollment", bearer, &request).await
 }

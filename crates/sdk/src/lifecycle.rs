@@ -178,6 +178,13 @@ pub(crate) async fn maintain(m: &mut Messenger) -> Result<Maintained, SdkError> 
     // is presented in every conversation in this same run.
     renew::when_due(m, now, &mut done).await?;
 
+    // SDK-TOKEN-1: while a renewal's fate is unknown, or the KDS revoked
+    // the installed credentials, presenting them would only show the
+    // groups a revoked credential (peers refuse such a commit).
+    if m.settings.pending_token.is_some() || m.settings.lifecycle.renewal_required {
+        return Ok(done);
+    }
+
     for id in m.device.conversations()? {
         if !refresh_due(m, &id, now)? {
             continue;

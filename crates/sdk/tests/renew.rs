@@ -4,6 +4,8 @@
 //! must live through the same days as the phones (GUIDE §3.2).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -130,11 +132,28 @@ async fn phone(
     provider: &Provider,
     options: Options,
 ) -> Messenger {
+    phone_via(
+        dir,
+        number,
+        profile,
+        common::Route::direct(provider),
+        options,
+    )
+    .await
+}
+
+async fn phone_via(
+    dir: &Path,
+    number: &str,
+    profile: DeviceProfile,
+    route: common::Route,
+    options: Options,
+) -> Messenger {
     let setup = Setup {
         number: number.into(),
         profile,
-        server: provider.public_url(),
-        tls_ca_pem: std::fs::read_to_string(provider.tls_ca_path()).unwrap(),
+        server: route.server,
+        tls_ca_pem: route.tls_ca_pem,
     };
     let mut m = Messenger::create(&dir.join(number), setup, options)
         .await
@@ -219,7 +238,25 @@ struct Three {
 }
 
 async fn three(dir: &Path, provider: &Provider, world: &Arc<World>, alice: Options) -> Three {
-    let mut alice = phone(dir, ALICE, DeviceProfile::Android, provider, alice).await;
+    three_via(
+        dir,
+        provider,
+        world,
+        alice,
+        common::Route::direct(provider),
+    )
+    .await
+}
+
+/// [`three`] with Alice reaching the provider by `route`.
+async fn three_via(
+    dir: &Path,
+    provider: &Provider,
+    world: &Arc<World>,
+    alice: Options,
+    route: common::Route,
+) -> Three {
+    let mut alice = phone_via(dir, ALICE, DeviceProfile::Android, route, alice).await;
     let mut bob = phone(dir, BOB, DeviceProfile::Ios, provider, options(world, None)).await;
     let mut carol = phone(
         dir,
@@ -619,6 +656,72 @@ async fn renewal_by_anyone_but_the_device_is_refused_and_changes_nothing() {
         .unwrap();
     assert_ne!(t.alice.token().unwrap(), before.token);
     maintain(&mut t).await;
+    peers_accept_the_renewed_device(&mut t).await;
+    provider.shutdown().await;
+}
+
+/// Item 1 of the review (SDK-TOKEN-1, KDS-ENR-12): the answer to a
+/// renewal is lost after the KDS applied it (the KDS swapped the token,
+/// revoked the old credentials and dropped the KeyPackages). The device
+/// had saved the token it chose before sending: the next maintenance
+/// finds that the KDS holds it, renews again at once with it, under the
+/// same device id, and everything works: the KDS holds a full stock under
+/// the new credentials, the peers follow and read her, someone new can
+/// start a conversation with her.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_renewal_answer_is_settled_and_the_device_renews_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = Arc::new(World::default());
+    let provider = provider(dir.path(), &world).await;
+    let proxy = common::proxy::Proxy::start(&provider).await;
+    let tokens = Arc::new(Tokens::default());
+    let mut t = three_via(
+        dir.path(),
+        &provider,
+        &world,
+        options(&world, Some(tokens.clone())),
+        proxy.route(),
+    )
+    .await;
+    let device_id = t.alice.device_id().to_owned();
+    let issued = t.alice.credentials_expire_at().unwrap();
+    world.advance(36 * DAY).await;
+
+    let old_token = t.alice.token().unwrap().to_owned();
+    tokens.answer(Some(subscriber(ALICE)));
+    proxy.lose_enrolment_answers(1);
+    let lost = maintain(&mut t).await;
+    assert_eq!(proxy.lost_enrolment_answers(), vec![200], "the KDS applied it");
+    assert!(lost.renewed.is_none(), "{lost:?}");
+    assert_eq!(failed(&lost, "credential renewal").len(), 1, "{lost:?}");
+    // The device still holds its old token and, pending, the one it chose;
+    // the KDS took the chosen one.
+    assert_eq!(t.alice.token().unwrap(), old_token);
+    let pending = t.alice.settings().pending_token.clone().expect("pending");
+    assert_eq!(kds_stock(&t.alice, &old_token).await.unwrap_err(), 401);
+    assert!(kds_stock(&t.alice, &pending).await.is_ok());
+    assert_eq!(t.alice.credentials_expire_at().unwrap(), issued);
+
+    // The next maintenance settles it and renews at once (no hour's
+    // wait), with the same device id.
+    tokens.answer(Some(subscriber(ALICE)));
+    let settled = maintain(&mut t).await;
+    assert_eq!(tokens.asked(), 2);
+    let renewed = settled.renewed.clone().expect("renewed");
+    assert!(settled.failed.is_empty(), "{settled:?}");
+    assert!(renewed.expires_at > issued + 35 * DAY, "{renewed:?}");
+    assert_eq!(t.alice.device_id(), device_id);
+    assert!(t.alice.settings().pending_token.is_none());
+    assert!(!t.alice.settings().lifecycle.renewal_required);
+    let token = t.alice.token().unwrap().to_owned();
+    assert_ne!(token, pending, "the renewal chose the next one");
+    assert_eq!(kds_stock(&t.alice, &pending).await.unwrap_err(), 401);
+    let stock = kds_stock(&t.alice, &token).await.unwrap();
+    let suites = t.alice.device().suites().len();
+    assert!(stock.available.values().all(|&n| n == 100), "{stock:?}");
+    assert_eq!(stock.last_resort.len(), suites, "{stock:?}");
+    assert!(settled.credentials_refreshed.contains(&t.chat));
+    assert!(settled.credentials_refreshed.contains(&t.group));
     peers_accept_the_renewed_device(&mut t).await;
     provider.shutdown().await;
 }

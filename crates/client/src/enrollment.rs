@@ -179,8 +179,10 @@ impl Device {
 /// Implements [`Device::install_credentials`].
 ///
 /// ENR-INST-1: every chain is checked before any is installed (trust,
-/// number, device id, key; one chain per participant key), so a bad
-/// second chain never leaves the first one installed.
+/// number, key; one chain per participant key), so a bad second chain
+/// never leaves the first one installed. (The device id a renewal's
+/// credentials name is the SDK's check, SDK-RENEW-1: the client core is
+/// also given credentials of a device id it takes over, a key roll.)
 pub(crate) fn install_credentials(
     device: &mut Device,
     chains: Vec<Vec<Vec<u8>>>,
@@ -199,14 +201,6 @@ pub(crate) fn install_credentials(
             return Err(ClientError::KeyPackageIdentityMismatch {
                 expected: device.number.clone(),
             });
-        }
-        if !validated
-            .device()
-            .is_some_and(|d| d.eq_ignore_ascii_case(&device.record.device_id))
-        {
-            return Err(ClientError::CredentialsDoNotFit(
-                "a credential for another device",
-            ));
         }
         let position = keys
             .iter()

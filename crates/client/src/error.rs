@@ -181,8 +181,7 @@ pub enum ClientError {
     #[error("credential refused: {0}")]
     Credential(#[from] CredentialError),
     /// ENR-INST-1: the credentials to install are not one chain per
-    /// participant key of this device, for its number and device id; none
-    /// was installed.
+    /// participant key of this device; none was installed.
     #[error(
         "the issued credentials do not fit this device ({0}); none was installed, enrol or renew again"
     )]

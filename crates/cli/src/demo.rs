@@ -765,6 +765,7 @@ fn rogue_bob(
             carrier_proof: proof.proof,
             attestation: None,
             replace_existing: false,
+            next_token: None,
         },
         now,
     )?;

@@ -213,6 +213,7 @@ impl LocalProvider {
             carrier_proof: proof.proof,
             attestation: None,
             replace_existing: false,
+            next_token: None,
         };
         let enrolled: EnrollResponse = self.post("/v1/enrollment", None, &request).await?;
         crosslock_sdk::enroll::install_credentials(&mut device, enrolled.credentials)

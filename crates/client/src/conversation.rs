@@ -390,6 +390,22 @@ pub(crate) fn refresh_credential(
     })
 }
 
+/// Implements [`Device::presents_installed_credential`].
+pub(crate) fn presents_installed_credential(
+    device: &mut Device,
+    id: &ConversationId,
+) -> Result<bool, ClientError> {
+    let record = device.conversation_record(id)?;
+    let installed = {
+        let client = device.client(record.suite)?;
+        let (identity, _) = client.signing_identity().map_err(internal)?;
+        identity.credential.clone()
+    };
+    let group = device.group(id)?;
+    let own = group.current_member_signing_identity().map_err(internal)?;
+    Ok(own.credential == installed)
+}
+
 /// Implements [`Device::end_encryption`].
 pub(crate) fn end_encryption(
     device: &mut Device,

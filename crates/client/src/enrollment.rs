@@ -177,27 +177,45 @@ impl Device {
 }
 
 /// Implements [`Device::install_credentials`].
+///
+/// ENR-INST-1: every chain is checked before any is installed (trust,
+/// number, key; one chain per participant key), so a bad second chain
+/// never leaves the first one installed. (The device id a renewal's
+/// credentials name is the SDK's check, SDK-RENEW-1: the client core is
+/// also given credentials of a device id it takes over, a key roll.)
 pub(crate) fn install_credentials(
     device: &mut Device,
     chains: Vec<Vec<Vec<u8>>>,
 ) -> Result<(), ClientError> {
     let keys = device.participant_keys()?;
     let now = device.env.clock.now();
-    let mut matched = Vec::new();
+    if chains.len() != keys.len() {
+        return Err(ClientError::CredentialsDoNotFit(
+            "not one chain per participant key",
+        ));
+    }
+    let mut matched: Vec<Option<Vec<Vec<u8>>>> = vec![None; keys.len()];
     for chain in chains {
-        let leaf = chain
-            .first()
-            .ok_or(crosslock_credential::CredentialError::ChainLength)?;
-        device.config.trust.validate(&chain, now)?;
-        let key = UnverifiedCredential::parse(leaf)?.key().clone();
+        let validated = device.config.trust.validate(&chain, now)?;
+        if validated.number() != &device.number {
+            return Err(ClientError::KeyPackageIdentityMismatch {
+                expected: device.number.clone(),
+            });
+        }
         let position = keys
             .iter()
-            .position(|k| *k == key)
+            .position(|k| k == validated.key())
             .ok_or(crosslock_credential::CredentialError::KeyMismatch)?;
-        matched.push((ENROLLED_ALGORITHMS[position], chain));
+        if matched[position].replace(chain).is_some() {
+            return Err(ClientError::CredentialsDoNotFit(
+                "two credentials for one key",
+            ));
+        }
     }
-    for (algorithm, chain) in matched {
-        device.install_credential(algorithm, chain)?;
+    for (position, chain) in matched.into_iter().enumerate() {
+        if let Some(chain) = chain {
+            device.install_credential(ENROLLED_ALGORITHMS[position], chain)?;
+        }
     }
     Ok(())
 }

@@ -180,6 +180,12 @@ pub enum ClientError {
     /// A credential was refused by the trust policy.
     #[error("credential refused: {0}")]
     Credential(#[from] CredentialError),
+    /// ENR-INST-1: the credentials to install are not one chain per
+    /// participant key of this device; none was installed.
+    #[error(
+        "the issued credentials do not fit this device ({0}); none was installed, enrol or renew again"
+    )]
+    CredentialsDoNotFit(&'static str),
 
     // ---- Policy -------------------------------------------------------------
     /// No suite is supported by every device and allowed by policy.

@@ -233,6 +233,24 @@ pub(crate) fn refill_key_packages(device: &mut Device) -> Result<KeyPackageBatch
     device.generate_key_packages(needed)
 }
 
+/// Implements [`Device::key_package_secrets`].
+pub(crate) fn secrets(device: &Device) -> Result<BTreeMap<Suite, usize>, ClientError> {
+    let now = device.env.clock.now();
+    let mut held: BTreeMap<Suite, usize> = BTreeMap::new();
+    for (_, data) in device.kp_store.all()? {
+        if data.expiration <= now {
+            continue;
+        }
+        let Ok(kp) = KeyPackage::mls_decode(&mut data.key_package_bytes.as_slice()) else {
+            continue;
+        };
+        if let Some(suite) = Suite::from_cipher_suite(kp.cipher_suite()) {
+            *held.entry(suite).or_default() += 1;
+        }
+    }
+    Ok(held)
+}
+
 /// Implements [`Device::key_package_stock`].
 pub(crate) fn key_package_stock(device: &Device) -> Result<KeyPackageStock, ClientError> {
     let now = device.env.clock.now();

@@ -2,7 +2,9 @@
 //!
 //! Checks, in order (KDS-ENR-* in docs/validation-rules.md):
 //! 1. the nonce is one we issued, unused and unexpired (consumed now);
-//! 2. the device id is a UUID;
+//! 2. the device id is a UUID, and a token the device chose for itself
+//!    (`next_token`) is 32 bytes of lowercase hex, no other device's
+//!    (KDS-ENR-12);
 //! 3. one or two CSRs, each self-signed: exactly one P-256 key (the RCC.16
 //!    participant key), optionally one Ed25519 key (suites 0x0001, X-Wing);
 //! 4. the carrier proof verifies under a carrier authoritative for numbers
@@ -82,6 +84,12 @@ impl Kds {
             .map_err(|_| KdsError::Malformed("device_id must be a UUID".into()))?
             .hyphenated()
             .to_string();
+        // KDS-ENR-12: a token the device chose is 32 bytes in lowercase hex
+        // and no other device's; it replaces drawing one.
+        let chosen = match &request.next_token {
+            Some(token) => Some(self.chosen_token(token, &device_id)?),
+            None => None,
+        };
         // KDS-ENR-3: one or two CSRs (CSR-1), one P-256 key, at most one Ed25519 key.
         // 3. CSRs.
         if request.csrs.is_empty() || request.csrs.len() > 2 {
@@ -167,8 +175,7 @@ impl Kds {
             }
         };
         // 6. Credentials.
-        let token = self.random::<32>();
-        let token_text = hex::encode(token);
+        let token_text = chosen.unwrap_or_else(|| hex::encode(self.random::<32>()));
         let participant_info = ParticipantInfo {
             device_id: device_id.clone(),
             assurance: assurance_code(assurance),
@@ -226,6 +233,32 @@ impl Kds {
             assurance,
             kds_id: self.config.kds_id.clone(),
         })
+    }
+
+    /// KDS-ENR-12: the token a device chose for itself (`next_token`), as
+    /// it will be stored: exactly 32 bytes written as 64 lowercase hex
+    /// digits (the form the KDS's own tokens have, and what the device's
+    /// randomness gives), and not the token of another device (tokens are
+    /// looked up by their hash; the device must choose again).
+    fn chosen_token(&self, token: &str, device_id: &str) -> Result<String, KdsError> {
+        let well_formed = token.len() == 64
+            && token
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if !well_formed {
+            return Err(KdsError::Malformed(
+                "next_token must be 32 random bytes as 64 lowercase hex digits".into(),
+            ));
+        }
+        let hash: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        if let Some(holder) = self.store.device_by_token(&hash)?
+            && holder.device_id != device_id
+        {
+            return Err(KdsError::Malformed(
+                "next_token is taken; choose another random token".into(),
+            ));
+        }
+        Ok(token.to_owned())
     }
 
     /// KDS-ENR-11: the assurance a renewal keeps. A re-enrolment of a

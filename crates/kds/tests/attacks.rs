@@ -234,6 +234,49 @@ async fn reusing_another_numbers_device_id_is_refused() {
     assert_eq!(status, 200, "{body}");
 }
 
+/// KDS-ENR-12: a token a device chooses for itself is 32 bytes of
+/// lowercase hex and no other device's. A short, long, upper-case or
+/// non-hex one, or Bob's token, is refused as `malformed-request` and
+/// stores nothing; a well-formed one is the token the device then holds
+/// (the answer carries it, it opens the device's stock). (A renewal
+/// choosing it: crates/sdk/tests/renew.rs.)
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_the_device_chooses_is_well_formed_and_its_own() {
+    let p = Provider::start(ProviderSetup::default()).await;
+    let mut bob = phone(BOB, DeviceProfile::Ios, p.trust());
+    let bob_token = p.enroll(&mut bob, false).await;
+    let mut alice = phone(ALICE, DeviceProfile::Android, p.trust());
+    let good = "0123456789abcdef".repeat(4);
+    for bad in [
+        String::new(),
+        "ab".repeat(31),
+        "ab".repeat(33),
+        "AB".repeat(32),
+        format!("{}zz", "ab".repeat(31)),
+        format!("{}\u{e9}", "a".repeat(63)),
+        bob_token.clone(),
+    ] {
+        let request = EnrollRequest {
+            next_token: Some(bad.clone()),
+            ..p.enroll_request(&alice, false).await
+        };
+        enrol_refused(&p, &request, None, 400, "malformed-request").await;
+    }
+    let request = EnrollRequest {
+        next_token: Some(good.clone()),
+        ..p.enroll_request(&alice, false).await
+    };
+    let token = p.complete_enrollment_with(&mut alice, request, None).await;
+    assert_eq!(token, good);
+    let (status, body) = p.get("/v1/keypackages/stock", Some(&good)).await;
+    assert_eq!(status, 200, "{body}");
+    // Bob's token still opens Bob's stock.
+    assert_eq!(
+        p.get("/v1/keypackages/stock", Some(&bob_token)).await.0,
+        200
+    );
+}
+
 /// Someone with a proof for Alice's own number (a second SIM on her line,
 /// a family plan) re-enrols Alice's device id without that device's token,
 /// or with another device's token: refused as `device-proof-required`.
@@ -364,6 +407,7 @@ async fn enrolling_past_the_binding_limit_is_refused_at_the_cap() {
         carrier_proof: proof_at(&p, &attacker, base - i as u64),
         attestation: None,
         replace_existing: false,
+        next_token: None,
     };
     for i in 0..cap {
         let (status, body) = p

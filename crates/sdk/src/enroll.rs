@@ -3,11 +3,14 @@
 use crosslock_client::{ClientError, Device, DeviceProfile, KeyPackageBatch};
 use crosslock_wire::api::B64;
 use crosslock_wire::api::acs::ProofRequest;
-use crosslock_wire::api::kds::{Assurance, AttestationBody, EnrollRequest, UploadKeyPackages};
+use crosslock_wire::api::kds::{
+    Assurance, AttestationBody, EnrollRequest, EnrollResponse, UploadKeyPackages,
+};
 
 use crate::error::SdkError;
 use crate::keypackages;
 use crate::messenger::Messenger;
+use crate::token;
 
 /// What enrolment did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,26 +120,29 @@ pub(crate) async fn enroll(
             .attest(&nonce.nonce.0)
             .map_err(|e| SdkError::input(format!("device attestation: {e}")))?;
     }
-    let enrolled = m
-        .api
-        .enroll(&EnrollRequest {
-            nonce: nonce.nonce,
-            device_id: m.device.device_id().to_owned(),
-            csrs: m
-                .device
-                .certificate_requests()?
-                .into_iter()
-                .map(B64)
-                .collect(),
-            carrier_proof: proof.proof,
-            attestation,
-            replace_existing: replace,
-        })
-        .await?;
+    // SDK-TOKEN-1: the token is chosen here and saved first; a try whose
+    // answer was lost is repeated with the same token, as bearer too, so
+    // the KDS takes it again for a device id it enrolled without telling
+    // (KDS-ENR-8) and ignores it for one it never saw.
+    let next = token::next(m)?;
+    let request = EnrollRequest {
+        nonce: nonce.nonce,
+        device_id: m.device.device_id().to_owned(),
+        csrs: m
+            .device
+            .certificate_requests()?
+            .into_iter()
+            .map(B64)
+            .collect(),
+        carrier_proof: proof.proof,
+        attestation,
+        replace_existing: replace,
+        next_token: Some(next.clone()),
+    };
+    let enrolled: EnrollResponse = m.api.post("/v1/enrollment", Some(&next), &request).await?;
     let assurance = enrolled.assurance;
     let credentials = install_credentials(&mut m.device, enrolled.credentials)?;
-    m.settings.token = Some(enrolled.device_token);
-    m.save()?;
+    token::answered(m, enrolled.device_token)?;
     // Enrolled from here on, whatever happens to the upload: a failure is
     // reported in the answer, and the lifecycle's KeyPackage check is due
     // at once (`maintain` or `run` uploads them).

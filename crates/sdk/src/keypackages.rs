@@ -11,8 +11,13 @@
 //!   [`LAST_RESORT_ROTATION_SECS`]; the old secrets stay until they expire.
 //! - **KP-UP-1**: a batch the KDS refused as a whole loses its secrets at
 //!   once; one whose fate is unknown keeps them until they expire.
+//! - **KP-CAP-1**: at most [`SECRETS_CAP_FACTOR`] × the target stock of
+//!   unexpired KeyPackage secrets per suite are held: a KDS that keeps
+//!   saying it holds none (hostile, or drained by claims) gets no more
+//!   once the phone holds that many.
 //! - **KP-DEL-1**: a KeyPackage's secret is deleted by the provider's
-//!   clock, not the phone's alone ([`key_deletion_time`]).
+//!   clock, not the phone's alone, and that clock is believed only within
+//!   bounds ([`key_deletion_time`]).
 
 use crosslock_client::suite::Suite;
 use crosslock_client::{KeyPackageBatch, PublishedStock};
@@ -42,6 +47,16 @@ pub const LAST_RESORT_ROTATION_SECS: u64 = 7 * 86_400;
 /// ahead than that finds its own credential expired and cannot make
 /// KeyPackages or join anything anyway.
 pub const PHONE_CLOCK_HOLD_SECS: u64 = 90 * 86_400;
+
+/// KP-DEL-1: how far ahead of the phone's clock the provider's time is
+/// believed for deletion (a day): a provider time further ahead (a lying
+/// or broken `as_of`) would delete secrets of KeyPackages the KDS still
+/// serves.
+pub const PROVIDER_CLOCK_SLACK_SECS: u64 = 86_400;
+
+/// KP-CAP-1: the unexpired KeyPackage secrets held per suite are at most
+/// this many times the target stock.
+pub const SECRETS_CAP_FACTOR: usize = 3;
 
 /// What a KeyPackage check did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -82,7 +97,8 @@ pub(crate) async fn refill(m: &mut Messenger) -> Result<Refilled, SdkError> {
         now,
         LAST_RESORT_ROTATION_SECS,
     );
-    let order = m.device.key_packages_missing(&published(&stock), rotate);
+    let mut order = m.device.key_packages_missing(&published(&stock), rotate);
+    cap(m, &mut order)?;
     if order.is_empty() {
         return Ok(Refilled {
             stock,
@@ -98,6 +114,35 @@ pub(crate) async fn refill(m: &mut Messenger) -> Result<Refilled, SdkError> {
         last_resort,
         stock,
     })
+}
+
+/// KP-CAP-1: trims `order` so that no suite holds more than
+/// [`SECRETS_CAP_FACTOR`] × the target of unexpired secrets (single-use
+/// first, a last-resort KeyPackage only where one more fits).
+fn cap(m: &Messenger, order: &mut crosslock_client::KeyPackageOrder) -> Result<(), SdkError> {
+    let limit = SECRETS_CAP_FACTOR * m.device.key_package_policy().target_stock;
+    let held = m.device.key_package_secrets()?;
+    let mut capped = false;
+    for (suite, n) in order.single_use.iter_mut() {
+        let room = limit.saturating_sub(held.get(suite).copied().unwrap_or(0));
+        if *n > room {
+            *n = room;
+            capped = true;
+        }
+    }
+    order.single_use.retain(|_, n| *n > 0);
+    let before = order.last_resort.len();
+    order.last_resort.retain(|suite| {
+        held.get(suite).copied().unwrap_or(0) + order.single_use.get(suite).copied().unwrap_or(0)
+            < limit
+    });
+    if capped || order.last_resort.len() != before {
+        tracing::warn!(
+            limit,
+            "the KDS keeps asking for KeyPackages: no more are made above the cap (KP-CAP-1)"
+        );
+    }
+    Ok(())
 }
 
 /// Uploads `batch`. On success, a batch with last-resort KeyPackages
@@ -149,7 +194,7 @@ pub fn provider_time(settings: &Settings) -> Option<u64> {
 }
 
 /// KP-DEL-1: the time by which the device judges its KeyPackages expired
-/// when it deletes their secrets.
+/// when it deletes their secrets; `last` is the one used last time.
 ///
 /// The KDS hands a KeyPackage out until its notAfter by the KDS's clock,
 /// so that clock decides: a secret goes once its KeyPackage has expired
@@ -159,17 +204,29 @@ pub fn provider_time(settings: &Settings) -> Option<u64> {
 /// Welcomes to them would fail. It counts only
 /// [`PHONE_CLOCK_HOLD_SECS`] past expiry, so that neither a provider whose
 /// time stands still (or lies) nor a phone long offline keeps secrets for
-/// ever. A phone clock behind does not hold deletion back: the provider's
-/// time is used as it is.
-pub fn key_deletion_time(phone_now: u64, provider_time: Option<u64>) -> u64 {
-    provider_time
+/// ever. The provider's time is believed up to
+/// [`PROVIDER_CLOCK_SLACK_SECS`] ahead of the phone's clock, no further:
+/// an `as_of` from far in the future (a lying or broken provider, or
+/// whoever holds its TLS) would otherwise delete every secret, fresh
+/// ones the KDS still serves included; both clocks must agree for that.
+/// Deletion never goes back behind `last` (a phone clock set back does
+/// not bring the judgement back either).
+pub fn key_deletion_time(phone_now: u64, provider_time: Option<u64>, last: u64) -> u64 {
+    let provider = provider_time
         .unwrap_or(0)
+        .min(phone_now.saturating_add(PROVIDER_CLOCK_SLACK_SECS));
+    provider
         .max(phone_now.saturating_sub(PHONE_CLOCK_HOLD_SECS))
+        .max(last)
 }
 
 /// [`key_deletion_time`] for this device now.
 pub(crate) fn deletion_time(m: &Messenger) -> u64 {
-    key_deletion_time(m.env.clock.now(), provider_time(&m.settings))
+    key_deletion_time(
+        m.env.clock.now(),
+        provider_time(&m.settings),
+        m.settings.lifecycle.key_package_time,
+    )
 }
 
 #[cfg(test)]
@@ -182,27 +239,56 @@ mod tests {
     #[test]
     fn a_phone_clock_ahead_deletes_nothing_the_provider_still_serves() {
         // 60 days ahead: the provider's time decides.
-        assert_eq!(key_deletion_time(NOW + 60 * DAY, Some(NOW)), NOW);
+        assert_eq!(key_deletion_time(NOW + 60 * DAY, Some(NOW), 0), NOW);
         // Further ahead than the hold: only what expired 90 days before
         // the phone's time.
         assert_eq!(
-            key_deletion_time(NOW + 100 * DAY, Some(NOW)),
+            key_deletion_time(NOW + 100 * DAY, Some(NOW), 0),
             NOW + 10 * DAY
         );
     }
 
     #[test]
-    fn a_phone_clock_behind_does_not_keep_secrets() {
-        assert_eq!(key_deletion_time(NOW - 30 * DAY, Some(NOW)), NOW);
+    fn a_provider_clock_ahead_is_believed_only_a_day_past_the_phones() {
+        // A year ahead, or the end of time: a day past the phone's clock.
+        for lie in [NOW + 365 * DAY, u64::MAX] {
+            assert_eq!(key_deletion_time(NOW, Some(lie), 0), NOW + DAY);
+        }
+        // Within the slack it is used as it is.
+        assert_eq!(key_deletion_time(NOW, Some(NOW + 3_600), 0), NOW + 3_600);
+        // Both a year ahead: they agree, and deletion follows.
+        assert_eq!(
+            key_deletion_time(NOW + 365 * DAY, Some(NOW + 365 * DAY), 0),
+            NOW + 365 * DAY
+        );
+    }
+
+    #[test]
+    fn deletion_never_goes_back_behind_the_last_time_used() {
+        assert_eq!(
+            key_deletion_time(NOW - 30 * DAY, Some(NOW - 30 * DAY), NOW),
+            NOW
+        );
+        assert_eq!(key_deletion_time(NOW, None, NOW), NOW);
+    }
+
+    #[test]
+    fn a_phone_clock_behind_holds_deletion_to_a_day_past_it() {
+        // The phone's own KeyPackages expire by its own clock; the
+        // provider's time is believed a day past it.
+        assert_eq!(
+            key_deletion_time(NOW - 30 * DAY, Some(NOW), 0),
+            NOW - 29 * DAY
+        );
     }
 
     #[test]
     fn without_the_providers_time_the_phone_counts_only_past_the_hold() {
-        assert_eq!(key_deletion_time(NOW, None), NOW - 90 * DAY);
+        assert_eq!(key_deletion_time(NOW, None, 0), NOW - 90 * DAY);
         // A provider whose time stands still (or lies) holds deletion
         // back by the hold at most.
         assert_eq!(
-            key_deletion_time(NOW, Some(NOW - 400 * DAY)),
+            key_deletion_time(NOW, Some(NOW - 400 * DAY), 0),
             NOW - 90 * DAY
         );
     }

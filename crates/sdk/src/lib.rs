@@ -38,6 +38,7 @@ pub mod renew;
 pub mod revocations;
 pub mod storage;
 mod sync;
+mod token;
 pub mod transparency;
 pub mod transport;
 

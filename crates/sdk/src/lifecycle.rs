@@ -21,10 +21,15 @@ use crate::messenger::Messenger;
 use crate::renew::{self, Renewed};
 use crate::revocations::Refreshed;
 use crate::transparency::Monitored;
-use crate::{conversations, keypackages, revocations, transparency};
+use crate::{conversations, keypackages, revocations, token, transparency};
 
 /// How soon a job that failed is tried again (seconds).
 const RETRY_SECS: u64 = 3_600;
+
+/// SDK-RENEW-3: how often, at most, this device presents its credential in
+/// one conversation (a commit with a path and a signature by the
+/// participant key), whatever renewed it in between.
+pub const PRESENT_AT_MOST_SECS: u64 = 86_400;
 
 /// How often each job runs (seconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +93,12 @@ pub(crate) async fn maintain(m: &mut Messenger) -> Result<Maintained, SdkError> 
     let schedule = m.schedule;
     let enrolled = m.settings.token.is_some();
 
+    // SDK-TOKEN-1: a renewal whose answer was lost left a token pending:
+    // find out which one the KDS holds before anything uses one.
+    if enrolled && let Err(e) = token::settle(m).await {
+        done.failed.push(("device token", e.to_string()));
+    }
+
     match revocations::refresh(m).await {
         Ok(r) => done.revocations = r,
         Err(e) => done.failed.push(("revocations", e.to_string())),
@@ -95,7 +106,10 @@ pub(crate) async fn maintain(m: &mut Messenger) -> Result<Maintained, SdkError> 
 
     // KeyPackages before maintenance: the provider's time (KP-DEL-1) is
     // then as fresh as it gets.
+    // KeyPackages under credentials the KDS revoked are of no use to
+    // anyone: none are made until the renewal is through.
     if enrolled
+        && !m.settings.lifecycle.renewal_required
         && due(
             m.settings.lifecycle.key_packages_at,
             now,
@@ -126,6 +140,7 @@ pub(crate) async fn maintain(m: &mut Messenger) -> Result<Maintained, SdkError> 
         // KP-DEL-1: KeyPackage secrets go by the provider's time, not the
         // phone's clock alone.
         let key_package_time = keypackages::deletion_time(m);
+        m.settings.lifecycle.key_package_time = key_package_time;
         m.device
             .maintenance_with_key_package_time(key_package_time)?;
         // Deleted key material must leave the write-ahead log too.
@@ -167,6 +182,13 @@ pub(crate) async fn maintain(m: &mut Messenger) -> Result<Maintained, SdkError> 
     // is presented in every conversation in this same run.
     renew::when_due(m, now, &mut done).await?;
 
+    // SDK-TOKEN-1: while a renewal's fate is unknown, or the KDS revoked
+    // the installed credentials, presenting them would only show the
+    // groups a revoked credential (peers refuse such a commit).
+    if m.settings.pending_token.is_some() || m.settings.lifecycle.renewal_required {
+        return Ok(done);
+    }
+
     for id in m.device.conversations()? {
         if !refresh_due(m, &id, now)? {
             continue;
@@ -185,13 +207,8 @@ pub(crate) async fn maintain(m: &mut Messenger) -> Result<Maintained, SdkError> 
             }
             Err(e) => {
                 // Tried again in an hour, not on every call: a DS that
-                // keeps refusing must not get a signed commit each time.
-                let retry = now.saturating_sub(schedule.credential_refresh_secs) + RETRY_SECS;
-                m.settings
-                    .lifecycle
-                    .credential_presented
-                    .insert(hex::encode(id.as_bytes()), retry);
-                m.save()?;
+                // keeps refusing must not get a signed commit each time
+                // (the attempt was recorded by `refresh_due`).
                 done.failed.push(("credential refresh", e.to_string()));
             }
         }
@@ -258,9 +275,16 @@ pub(crate) fn due(at: u64, now: u64, every: u64) -> bool {
     at > now || now - at >= every
 }
 
-/// Whether this device must present its credential in `id` again: the
-/// last time it did (its commit there, joining, or the first time the
-/// lifecycle saw the conversation) is `credential_refresh_secs` ago.
+/// Whether this device must present its credential in `id` again, and if
+/// so notes the attempt (SDK-RENEW-3):
+///
+/// - the last time it did (its commit there, joining, or the first time
+///   the lifecycle saw the conversation) is `credential_refresh_secs` ago
+///   (RCC.16), or its leaf there does not carry the credential installed
+///   now (a renewal, also one interrupted before it could say so) and
+///   the last presentation is [`PRESENT_AT_MOST_SECS`] ago;
+/// - and the lifecycle did not try within [`RETRY_SECS`].
+///
 /// Conversations that no longer encrypt, or that this device left, are
 /// skipped.
 fn refresh_due(m: &mut Messenger, id: &ConversationId, now: u64) -> Result<bool, SdkError> {
@@ -272,9 +296,28 @@ fn refresh_due(m: &mut Messenger, id: &ConversationId, now: u64) -> Result<bool,
         m.save()?;
         return Ok(false);
     };
-    if !due(at, now, m.schedule.credential_refresh_secs) {
+    let tried = m
+        .settings
+        .lifecycle
+        .credential_tried
+        .get(&key)
+        .copied()
+        .unwrap_or(0);
+    if !due(tried, now, RETRY_SECS) || !due(at, now, PRESENT_AT_MOST_SECS) {
         return Ok(false);
     }
     let state = m.device.security_state(id)?;
-    Ok(state.encrypted && state.status == crosslock_client::ConversationStatus::Active)
+    if !state.encrypted
+        || state.status != crosslock_client::ConversationStatus::Active
+        || state.commit_pending
+    {
+        return Ok(false);
+    }
+    let presenting = due(at, now, m.schedule.credential_refresh_secs)
+        || !m.device.presents_installed_credential(id)?;
+    if presenting {
+        m.settings.lifecycle.credential_tried.insert(key, now);
+        m.save()?;
+    }
+    Ok(presenting)
 }

@@ -213,6 +213,7 @@ impl Messenger {
             tls_ca_pem: setup.tls_ca_pem,
             provider: info,
             token: None,
+            pending_token: None,
             revocations: Default::default(),
             lifecycle: Lifecycle::default(),
         };

@@ -44,6 +44,7 @@ use crate::events::Event;
 use crate::keypackages;
 use crate::lifecycle::{self, Maintained};
 use crate::messenger::Messenger;
+use crate::token;
 
 /// Renewal is due when the installed credentials have less than this left
 /// (40 days): ten days before the 30-day floor under which the KDS stops
@@ -57,6 +58,12 @@ const RETRY_SECS: u64 = 3_600;
 
 /// How often, at most, [`Event::CredentialRenewalDue`] is raised.
 const NOTIFY_SECS: u64 = 86_400;
+
+/// SDK-RENEW-1: how much longer than [`RENEW_BELOW_SECS`] renewed
+/// credentials must live (a day): anything shorter would make renewal due
+/// again at once, and every renewal costs a carrier proof, a full
+/// KeyPackage stock and a commit in every conversation.
+pub const RENEWED_MARGIN_SECS: u64 = 86_400;
 
 /// Where the lifecycle gets a subscriber token when the credentials are
 /// due for renewal ([`crate::Options::subscriber_tokens`]).
@@ -119,11 +126,19 @@ pub(crate) async fn renew(
     subscriber_token: &str,
     attester: Option<&dyn Attester>,
 ) -> Result<Renewed, SdkError> {
-    let token = m
-        .settings
-        .token
-        .clone()
-        .ok_or_else(|| SdkError::input("this device is not enrolled; enroll it first"))?;
+    if m.settings.token.is_none() {
+        return Err(SdkError::input(
+            "this device is not enrolled; enroll it first",
+        ));
+    }
+    // SDK-TOKEN-1: which token the KDS holds must be known before the
+    // next renewal chooses another.
+    token::settle(m).await.map_err(|e| {
+        SdkError::network(format!(
+            "the device token of an earlier renewal is not settled yet ({e}); try again later"
+        ))
+    })?;
+    let token = m.token()?.to_owned();
     let before = expires_at(&m.device)?;
     let keys: Vec<B64> = m
         .device
@@ -159,28 +174,40 @@ pub(crate) async fn renew(
         carrier_proof: proof.proof,
         attestation,
         replace_existing: false,
+        // SDK-TOKEN-1, KDS-ENR-12: the next token, saved as pending first.
+        next_token: Some(token::next(m)?),
     };
     // KDS-ENR-8: the bearer is this device's current token.
-    let answer: EnrollResponse = m.api.post("/v1/enrollment", Some(&token), &request).await?;
+    let answer: EnrollResponse = match m.api.post("/v1/enrollment", Some(&token), &request).await {
+        Ok(answer) => answer,
+        Err(e) => {
+            token::refused(m, &e)?;
+            return Err(e);
+        }
+    };
     // The KDS replaced the token in the same transaction that issued the
     // credentials: the old one no longer works, so the new one is kept
     // before anything else can fail.
-    m.settings.token = Some(answer.device_token);
+    token::answered(m, answer.device_token)?;
+    // Whatever is installed below, the credentials the device holds now
+    // are revoked only if the check refuses the new ones: renewal stays
+    // required until new ones are installed.
+    m.settings.lifecycle.renewal_required = true;
     m.save()?;
-    check_answer(&m.device, &answer.credentials, before)?;
+    let now = m.env.clock.now();
+    check_answer(&m.device, &answer.credentials, before, now)?;
     let credentials = enroll::install_credentials(&mut m.device, answer.credentials)?;
     let expires_at = expires_at(&m.device)?;
 
     // RCC.16: the new credential is presented in every group; the next
-    // `maintain` commits it in each active conversation.
+    // `maintain` commits it in each active conversation, since its leaf
+    // there does not carry the installed credential (SDK-RENEW-3), at
+    // most once a day per conversation.
     let conversations = m.device.conversations()?;
-    for id in &conversations {
-        m.settings
-            .lifecycle
-            .credential_presented
-            .insert(hex::encode(id.as_bytes()), 0);
-    }
-    m.settings.lifecycle.renewal_tried_at = 0;
+    // SDK-RENEW-2: renewed now; not tried again within the hour even if
+    // something asks for it.
+    m.settings.lifecycle.renewal_required = false;
+    m.settings.lifecycle.renewal_tried_at = now;
     m.settings.lifecycle.renewal_notified_at = 0;
     m.save()?;
 
@@ -213,9 +240,17 @@ pub(crate) async fn renew(
 
 /// SDK-RENEW-1: the KDS's answer renews this device: one chain per
 /// participant key, each naming this device's id, expiring later than the
-/// credentials it replaces. (The client core then checks trust, number and
-/// key, CRED-*, when installing.) Nothing is installed otherwise.
-fn check_answer(device: &Device, chains: &[Vec<B64>], before: u64) -> Result<(), SdkError> {
+/// credentials it replaces and at least [`RENEW_BELOW_SECS`] +
+/// [`RENEWED_MARGIN_SECS`] from `now` (else renewal would be due again at
+/// once). (The client core then checks trust, number and key for every
+/// chain before it installs any, ENR-INST-1.) Nothing is installed
+/// otherwise, and renewal is tried again an hour later.
+fn check_answer(
+    device: &Device,
+    chains: &[Vec<B64>],
+    before: u64,
+    now: u64,
+) -> Result<(), SdkError> {
     let refuse = |why: String| {
         SdkError::refused(format!(
             "the KDS's renewal answer does not renew this device ({why}); nothing was installed, renewal is tried again later"
@@ -252,6 +287,11 @@ fn check_answer(device: &Device, chains: &[Vec<B64>], before: u64) -> Result<(),
                 "a credential that expires no later than the installed one".into(),
             ));
         }
+        if credential.not_after() < now.saturating_add(RENEW_BELOW_SECS + RENEWED_MARGIN_SECS) {
+            return Err(refuse(
+                "a credential that would be due for renewal again within a day".into(),
+            ));
+        }
     }
     Ok(())
 }
@@ -266,10 +306,12 @@ pub(crate) async fn when_due(
     done: &mut Maintained,
 ) -> Result<(), SdkError> {
     let expires_at = expires_at(&m.device)?;
-    // SDK-RENEW-2: due under 40 days left; asked at most hourly.
-    if expires_at.saturating_sub(now) >= RENEW_BELOW_SECS
-        || !lifecycle::due(m.settings.lifecycle.renewal_tried_at, now, RETRY_SECS)
-    {
+    // SDK-RENEW-2: due under 40 days left, or at once when the KDS
+    // revoked the installed credentials (SDK-TOKEN-1); asked at most
+    // hourly.
+    let due =
+        expires_at.saturating_sub(now) < RENEW_BELOW_SECS || m.settings.lifecycle.renewal_required;
+    if !due || !lifecycle::due(m.settings.lifecycle.renewal_tried_at, now, RETRY_SECS) {
         return Ok(());
     }
     m.settings.lifecycle.renewal_tried_at = now;

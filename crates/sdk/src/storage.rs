@@ -32,6 +32,12 @@ pub struct Settings {
     pub provider: ProviderInfo,
     /// The KDS bearer token, once enrolled.
     pub token: Option<String>,
+    /// The token this device chose for its next (re-)enrolment and sent
+    /// with it, saved before the request left (SDK-TOKEN-1): while set,
+    /// the KDS holds either it or [`Settings::token`], and
+    /// [`crate::Messenger::maintain`] finds out which.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_token: Option<String>,
     /// Per home: the `as_of` of its last revocation list and when it was
     /// fetched (Unix seconds).
     #[serde(default)]
@@ -58,6 +64,10 @@ pub struct Lifecycle {
     /// credential there (a commit with a path).
     #[serde(default)]
     pub credential_presented: BTreeMap<String, u64>,
+    /// Per conversation (hex id): when the lifecycle last tried to present
+    /// the credential there (SDK-RENEW-3: retried at most hourly).
+    #[serde(default)]
+    pub credential_tried: BTreeMap<String, u64>,
     /// When the lifecycle last tried to renew the credentials and did not
     /// (asked the app for a subscriber token, or the renewal failed).
     #[serde(default)]
@@ -70,6 +80,15 @@ pub struct Lifecycle {
     /// later).
     #[serde(default)]
     pub expired_removal_failed: BTreeMap<String, u64>,
+    /// The KDS applied a renewal whose answer never arrived (SDK-TOKEN-1):
+    /// the installed credentials are revoked, so renewal is due whatever
+    /// their expiry.
+    #[serde(default)]
+    pub renewal_required: bool,
+    /// KP-DEL-1: the provider time last used to delete expired KeyPackage
+    /// secrets; deletion never goes back behind it.
+    #[serde(default)]
+    pub key_package_time: u64,
     /// The push token registered with the delivery service.
     #[serde(default)]
     pub push_token: Option<String>,

@@ -403,14 +403,16 @@ async fn a_phone_clock_far_ahead_keeps_the_secrets_the_kds_still_serves() {
     provider.shutdown().await;
 }
 
-/// KP-DEL-1, the other way round: a phone clock behind the provider's
-/// must not keep secrets the KDS no longer serves. The provider is 20
-/// days on, Bob's phone one: every KeyPackage has expired at the KDS, so
-/// their secrets go although the phone's clock says they have days left.
-/// The KeyPackages the phone makes now expire before the provider's
-/// time: the KDS refuses them, and their secrets go at once (KP-UP-1).
+/// KP-DEL-1, the other way round: the provider's time far ahead of the
+/// phone's. The provider is 20 days on, Bob's phone one: that is what a
+/// provider lying about its time (an `as_of` from the future) looks like
+/// too, so the provider's time is believed only a day past the phone's
+/// clock and the secrets of KeyPackages unexpired by the phone's clock
+/// stay (they go once the phone's own clock passes their expiry). The
+/// KeyPackages the phone makes now expire before the provider's time:
+/// the KDS refuses them, and their secrets go at once (KP-UP-1).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_phone_clock_behind_the_provider_keeps_no_expired_secrets() {
+async fn a_provider_clock_far_ahead_of_the_phone_deletes_nothing_fresh() {
     let dir = tempfile::tempdir().unwrap();
     let provider_clock = clock();
     let provider = provider(dir.path(), &provider_clock, 6).await;
@@ -421,16 +423,18 @@ async fn a_phone_clock_behind_the_provider_keeps_no_expired_secrets() {
 
     provider_clock.shift(20 * DAY);
     bob_clock.shift(DAY);
-    let behind = bob.maintain().await.unwrap();
-    assert!(behind.maintenance);
+    let ahead = bob.maintain().await.unwrap();
+    assert!(ahead.maintenance);
     assert!(
-        behind.failed.iter().any(|(job, _)| *job == "key packages"),
-        "{behind:?}"
+        ahead.failed.iter().any(|(job, _)| *job == "key packages"),
+        "{ahead:?}"
     );
     let held = local(&bob);
     assert!(
-        held.available.values().all(|&n| n == 0) && held.last_resort.is_empty(),
-        "expired secrets kept: {held:?}"
+        held.available.values().all(|&n| n == 100),
+        "fresh secrets deleted by a provider time far ahead: {held:?}"
     );
+    let used = bob.settings().lifecycle.key_package_time;
+    assert!(used <= bob_clock.now() + DAY as u64, "{used}");
     provider.shutdown().await;
 }

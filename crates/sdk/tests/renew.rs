@@ -4,6 +4,8 @@
 //! must live through the same days as the phones (GUIDE §3.2).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -63,6 +65,11 @@ fn env(world: &Arc<World>) -> Environment {
 /// A provider whose carrier knows its subscribers (no open enrolment:
 /// a subscriber token proves one number only).
 async fn provider(dir: &Path, world: &Arc<World>) -> Provider {
+    provider_issuing(dir, world, 75).await
+}
+
+/// [`provider`] issuing credentials that live `days`.
+async fn provider_issuing(dir: &Path, world: &Arc<World>, days: u64) -> Provider {
     let subscribers = dir.join("subscribers");
     std::fs::write(
         &subscribers,
@@ -81,6 +88,7 @@ async fn provider(dir: &Path, world: &Arc<World>) -> Provider {
     config.transparency.epoch_interval_secs = 1;
     config.carrier.open_enrolment = false;
     config.carrier.subscribers = Some(subscribers);
+    config.credential_ca.credential_lifetime_days = days;
     Provider::start(config, &dir.join("provider"), env(world))
         .await
         .unwrap()
@@ -130,11 +138,28 @@ async fn phone(
     provider: &Provider,
     options: Options,
 ) -> Messenger {
+    phone_via(
+        dir,
+        number,
+        profile,
+        common::Route::direct(provider),
+        options,
+    )
+    .await
+}
+
+async fn phone_via(
+    dir: &Path,
+    number: &str,
+    profile: DeviceProfile,
+    route: common::Route,
+    options: Options,
+) -> Messenger {
     let setup = Setup {
         number: number.into(),
         profile,
-        server: provider.public_url(),
-        tls_ca_pem: std::fs::read_to_string(provider.tls_ca_path()).unwrap(),
+        server: route.server,
+        tls_ca_pem: route.tls_ca_pem,
     };
     let mut m = Messenger::create(&dir.join(number), setup, options)
         .await
@@ -219,7 +244,18 @@ struct Three {
 }
 
 async fn three(dir: &Path, provider: &Provider, world: &Arc<World>, alice: Options) -> Three {
-    let mut alice = phone(dir, ALICE, DeviceProfile::Android, provider, alice).await;
+    three_via(dir, provider, world, alice, common::Route::direct(provider)).await
+}
+
+/// [`three`] with Alice reaching the provider by `route`.
+async fn three_via(
+    dir: &Path,
+    provider: &Provider,
+    world: &Arc<World>,
+    alice: Options,
+    route: common::Route,
+) -> Three {
+    let mut alice = phone_via(dir, ALICE, DeviceProfile::Android, route, alice).await;
     let mut bob = phone(dir, BOB, DeviceProfile::Ios, provider, options(world, None)).await;
     let mut carol = phone(
         dir,
@@ -545,6 +581,7 @@ async fn reenrol_as(
         carrier_proof: proof.proof,
         attestation: None,
         replace_existing: false,
+        next_token: None,
     };
     api.post("/v1/enrollment", bearer, &request).await
 }
@@ -619,5 +656,178 @@ async fn renewal_by_anyone_but_the_device_is_refused_and_changes_nothing() {
     assert_ne!(t.alice.token().unwrap(), before.token);
     maintain(&mut t).await;
     peers_accept_the_renewed_device(&mut t).await;
+    provider.shutdown().await;
+}
+
+/// Item 1 of the review (SDK-TOKEN-1, KDS-ENR-12): the answer to a
+/// renewal is lost after the KDS applied it (the KDS swapped the token,
+/// revoked the old credentials and dropped the KeyPackages). The device
+/// had saved the token it chose before sending: the next maintenance
+/// finds that the KDS holds it, renews again at once with it, under the
+/// same device id, and everything works: the KDS holds a full stock under
+/// the new credentials, the peers follow and read her, someone new can
+/// start a conversation with her.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_renewal_answer_is_settled_and_the_device_renews_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = Arc::new(World::default());
+    let provider = provider(dir.path(), &world).await;
+    let proxy = common::proxy::Proxy::start(&provider).await;
+    let tokens = Arc::new(Tokens::default());
+    let mut t = three_via(
+        dir.path(),
+        &provider,
+        &world,
+        options(&world, Some(tokens.clone())),
+        proxy.route(),
+    )
+    .await;
+    let device_id = t.alice.device_id().to_owned();
+    let issued = t.alice.credentials_expire_at().unwrap();
+    world.advance(36 * DAY).await;
+
+    let old_token = t.alice.token().unwrap().to_owned();
+    tokens.answer(Some(subscriber(ALICE)));
+    proxy.lose_enrolment_answers(1);
+    let lost = maintain(&mut t).await;
+    assert_eq!(
+        proxy.lost_enrolment_answers(),
+        vec![200],
+        "the KDS applied it"
+    );
+    assert!(lost.renewed.is_none(), "{lost:?}");
+    assert_eq!(failed(&lost, "credential renewal").len(), 1, "{lost:?}");
+    // The device still holds its old token and, pending, the one it chose;
+    // the KDS took the chosen one.
+    assert_eq!(t.alice.token().unwrap(), old_token);
+    let pending = t.alice.settings().pending_token.clone().expect("pending");
+    assert_eq!(kds_stock(&t.alice, &old_token).await.unwrap_err(), 401);
+    assert!(kds_stock(&t.alice, &pending).await.is_ok());
+    assert_eq!(t.alice.credentials_expire_at().unwrap(), issued);
+
+    // The next maintenance settles it and renews at once (no hour's
+    // wait), with the same device id.
+    tokens.answer(Some(subscriber(ALICE)));
+    let settled = maintain(&mut t).await;
+    assert_eq!(tokens.asked(), 2);
+    let renewed = settled.renewed.clone().expect("renewed");
+    assert!(settled.failed.is_empty(), "{settled:?}");
+    assert!(renewed.expires_at > issued + 35 * DAY, "{renewed:?}");
+    assert_eq!(t.alice.device_id(), device_id);
+    assert!(t.alice.settings().pending_token.is_none());
+    assert!(!t.alice.settings().lifecycle.renewal_required);
+    let token = t.alice.token().unwrap().to_owned();
+    assert_ne!(token, pending, "the renewal chose the next one");
+    assert_eq!(kds_stock(&t.alice, &pending).await.unwrap_err(), 401);
+    let stock = kds_stock(&t.alice, &token).await.unwrap();
+    let suites = t.alice.device().suites().len();
+    assert!(stock.available.values().all(|&n| n == 100), "{stock:?}");
+    assert_eq!(stock.last_resort.len(), suites, "{stock:?}");
+    assert!(settled.credentials_refreshed.contains(&t.chat));
+    assert!(settled.credentials_refreshed.contains(&t.group));
+    peers_accept_the_renewed_device(&mut t).await;
+    provider.shutdown().await;
+}
+
+/// Item 2 of the review (SDK-RENEW-1..3): a provider that issues
+/// credentials living 35 days, under the 40-day renewal threshold. Renewal
+/// is due from the start; the credentials it brings would be due again at
+/// once, so they are refused (the token the device chose is kept: the
+/// KDS applied the renewal), and the device neither renews again within
+/// the hour nor commits in any conversation: three maintenances, one
+/// renewal, no commit. An hour later it tries once more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn short_lived_renewed_credentials_are_refused_without_a_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = Arc::new(World::default());
+    let provider = provider_issuing(dir.path(), &world, 35).await;
+    let tokens = Arc::new(Tokens::default());
+    let mut t = three(
+        dir.path(),
+        &provider,
+        &world,
+        options(&world, Some(tokens.clone())),
+    )
+    .await;
+    let issued = t.alice.credentials_expire_at().unwrap();
+    let epochs = (
+        t.alice.security_state(&t.chat).unwrap().epoch,
+        t.alice.security_state(&t.group).unwrap().epoch,
+    );
+    let old_token = t.alice.token().unwrap().to_owned();
+    for _ in 0..3 {
+        tokens.answer(Some(subscriber(ALICE)));
+    }
+    let mut refused = Vec::new();
+    for _ in 0..3 {
+        let done = maintain(&mut t).await;
+        assert!(done.renewed.is_none(), "{done:?}");
+        assert!(done.credentials_refreshed.is_empty(), "{done:?}");
+        refused.extend(failed(&done, "credential renewal"));
+    }
+    assert_eq!(tokens.asked(), 1);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(refused[0].contains("due for renewal again"), "{refused:?}");
+    assert_eq!(t.alice.credentials_expire_at().unwrap(), issued);
+    assert_eq!(t.alice.security_state(&t.chat).unwrap().epoch, epochs.0);
+    assert_eq!(t.alice.security_state(&t.group).unwrap().epoch, epochs.1);
+    // The KDS swapped the token; the device kept the new one.
+    let token = t.alice.token().unwrap().to_owned();
+    assert_ne!(token, old_token);
+    assert!(t.alice.settings().pending_token.is_none());
+    assert!(kds_stock(&t.alice, &token).await.is_ok());
+    assert!(t.alice.settings().lifecycle.renewal_required);
+
+    // An hour later, once more (and again refused).
+    world.advance(3_601).await;
+    let later = maintain(&mut t).await;
+    assert_eq!(tokens.asked(), 2);
+    assert_eq!(failed(&later, "credential renewal").len(), 1, "{later:?}");
+    assert!(later.credentials_refreshed.is_empty());
+    provider.shutdown().await;
+}
+
+/// Item 4 of the review (KP-CAP-1): a KDS whose stock keeps being emptied
+/// (here honestly: every renewal drops the device's KeyPackages at the
+/// KDS, while their secrets stay on the phone until they expire). The
+/// phone refills each time only while it holds fewer than 3 × 100
+/// unexpired secrets per suite; past that it makes none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_package_secrets_stay_under_the_cap_when_the_kds_is_emptied() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = Arc::new(World::default());
+    let provider = provider(dir.path(), &world).await;
+    let mut alice = phone(
+        dir.path(),
+        ALICE,
+        DeviceProfile::Android,
+        &provider,
+        options(&world, None),
+    )
+    .await;
+    alice.maintain().await.unwrap();
+    let suites = alice.device().suites().len();
+    let mut uploaded = Vec::new();
+    for _ in 0..4 {
+        world.advance(3_600).await;
+        let renewed = alice
+            .renew_credentials(subscriber(ALICE), None)
+            .await
+            .unwrap();
+        uploaded.push(renewed.key_packages);
+        let held = alice.device().key_package_secrets().unwrap();
+        assert_eq!(held.len(), suites, "{held:?}");
+        assert!(held.values().all(|&n| n <= 300), "{held:?}");
+    }
+    // Enrolment and the first check held about 100 per suite; the first
+    // renewal gets a full stock, the second only up to the cap, then none.
+    assert_eq!(uploaded[0], 101 * suites, "{uploaded:?}");
+    assert!(
+        uploaded[1] > 0 && uploaded[1] < 101 * suites,
+        "{uploaded:?}"
+    );
+    assert_eq!(&uploaded[2..], &[0, 0], "{uploaded:?}");
+    let held = alice.device().key_package_secrets().unwrap();
+    assert!(held.values().all(|&n| n == 300), "{held:?}");
     provider.shutdown().await;
 }

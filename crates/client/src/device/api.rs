@@ -3,6 +3,7 @@
 //! work (`crate::conversation`, `crate::receive`, …). Helpers the topic
 //! modules share stay in their own `impl Device` blocks, crate-private.
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::sync::Arc;
 
@@ -232,6 +233,18 @@ impl Device {
         keypackages::missing(self, published, rotate_last_resort)
     }
 
+    /// The KeyPackage lifetimes and stock this device works to.
+    pub fn key_package_policy(&self) -> crate::config::KeyPackagePolicy {
+        self.config.key_packages
+    }
+
+    /// How many KeyPackage secrets this device holds per suite whose
+    /// KeyPackage has not expired (by the device's clock): single-use and
+    /// last-resort, under any credential, claimed or not.
+    pub fn key_package_secrets(&self) -> Result<BTreeMap<Suite, usize>, ClientError> {
+        keypackages::secrets(self)
+    }
+
     /// Generates exactly the KeyPackages `order` asks for; their secrets
     /// are stored in one transaction. Upload the returned batch.
     pub fn generate_key_package_order(
@@ -326,6 +339,17 @@ impl Device {
             Err(ClientError::OwnCredentialExpired) => Ok(None),
             other => other,
         }
+    }
+
+    /// Whether this device's leaf in the conversation carries the
+    /// credential installed now. `false` after [`Device::install_credential`]
+    /// until [`Device::refresh_credential`] is merged there: the group
+    /// still sees the credential it replaced (which a renewal revoked).
+    pub fn presents_installed_credential(
+        &mut self,
+        id: &ConversationId,
+    ) -> Result<bool, ClientError> {
+        conversation::presents_installed_credential(self, id)
     }
 
     /// Commits proposals received from others (e.g. a member's request to

@@ -360,6 +360,7 @@ impl Provider {
             carrier_proof: B64(self.carrier_proof(phone, self.kds.config().kds_id.as_str())),
             attestation: None,
             replace_existing: replace,
+            next_token: None,
         }
     }
 

@@ -31,6 +31,10 @@ struct Shared {
     lose_commits: AtomicUsize,
     /// The statuses the provider gave to the commits whose answer was lost.
     lost: Mutex<Vec<u16>>,
+    /// How many more answers to `POST /v1/enrollment` to lose.
+    lose_enrolments: AtomicUsize,
+    /// The statuses the provider gave to the enrolments whose answer was lost.
+    lost_enrolments: Mutex<Vec<u16>>,
     /// Fired once the next `POST /v1/ds/inbox/ack` was answered by the
     /// provider, before the phone gets the answer.
     on_ack: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
@@ -61,6 +65,8 @@ impl Proxy {
             provider: provider.public_url(),
             lose_commits: AtomicUsize::new(0),
             lost: Mutex::new(Vec::new()),
+            lose_enrolments: AtomicUsize::new(0),
+            lost_enrolments: Mutex::new(Vec::new()),
             on_ack: Mutex::new(None),
         });
         let router = axum::Router::new()
@@ -95,6 +101,18 @@ impl Proxy {
     /// What the provider had answered to each commit whose answer was lost.
     pub(crate) fn lost_answers(&self) -> Vec<u16> {
         self.state.lost.lock().unwrap().clone()
+    }
+
+    /// Loses the provider's answers to the next `n` enrolments (a
+    /// renewal is one).
+    pub(crate) fn lose_enrolment_answers(&self, n: usize) {
+        self.state.lose_enrolments.store(n, Ordering::SeqCst);
+    }
+
+    /// What the provider had answered to each enrolment whose answer was
+    /// lost.
+    pub(crate) fn lost_enrolment_answers(&self) -> Vec<u16> {
+        self.state.lost_enrolments.lock().unwrap().clone()
     }
 
     /// Resolves once the next inbox acknowledgement reached the provider
@@ -147,6 +165,22 @@ async fn forward(State(state): State<Arc<Shared>>, request: Request) -> Response
     let headers = answer.headers().clone();
     let bytes = answer.bytes().await.unwrap();
 
+    let lose_enrolment = path == "/v1/enrollment"
+        && parts.method == axum::http::Method::POST
+        && state
+            .lose_enrolments
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+    if lose_enrolment {
+        state.lost_enrolments.lock().unwrap().push(status.as_u16());
+        let broken = futures_util::stream::once(async {
+            Err::<Vec<u8>, _>(std::io::Error::other("the connection was lost"))
+        });
+        return Response::builder()
+            .status(StatusCode::OK)
+            .body(Body::from_stream(broken))
+            .unwrap();
+    }
     if path == "/v1/ds/commit"
         && state
             .lose_commits

@@ -51,6 +51,12 @@ pub struct EnrollRequest {
     /// (contacts see a key change). False adds a device (e.g. a tablet).
     #[serde(default)]
     pub replace_existing: bool,
+    /// The token the device will hold after this enrolment, chosen by the
+    /// device (32 random bytes, lowercase hex), saved by it before it sends
+    /// the request: an answer lost on the way leaves the device knowing
+    /// which token the KDS may hold (KDS-ENR-12). Absent: the KDS draws one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
 }
 
 /// `GET /v1/info`: who this KDS is.

@@ -98,21 +98,7 @@ pub(crate) async fn enroll(
     // can attest; before the carrier proof and the CSRs, which name it.
     // A failure leaves the old key and the device unenrolled (ENR-KEY-3).
     let mut attestation = android_attestation(&mut m.device, &nonce.nonce.0)?;
-    let keys: Vec<B64> = m
-        .device
-        .participant_keys()?
-        .iter()
-        .map(|k| B64(k.as_bytes().to_vec()))
-        .collect();
-    let proof = m
-        .api
-        .carrier_proof(&ProofRequest {
-            number: m.settings.number.clone(),
-            subscriber_token: subscriber_token.to_owned(),
-            participant_keys: keys,
-            home_kds: m.settings.provider.name.clone(),
-        })
-        .await?;
+    let proof = carrier_proof(m, subscriber_token).await?;
     if attestation.is_none()
         && let Some(a) = attester
     {
@@ -205,4 +191,27 @@ pub(crate) async fn publish_key_packages(
     let token = m.token()?.to_owned();
     keypackages::upload(m, &token, &batch).await?;
     Ok(n)
+}
+
+/// The carrier's proof that `subscriber_token`'s subscriber holds this
+/// device's number, over its participant keys as they are now, for its
+/// home KDS (what enrolment and renewal present).
+pub(crate) async fn carrier_proof(
+    m: &Messenger,
+    subscriber_token: &str,
+) -> Result<crosslock_wire::api::acs::ProofResponse, SdkError> {
+    let keys: Vec<B64> = m
+        .device
+        .participant_keys()?
+        .iter()
+        .map(|k| B64(k.as_bytes().to_vec()))
+        .collect();
+    m.api
+        .carrier_proof(&ProofRequest {
+            number: m.settings.number.clone(),
+            subscriber_token: subscriber_token.to_owned(),
+            participant_keys: keys,
+            home_kds: m.settings.provider.name.clone(),
+        })
+        .await
 }

@@ -35,7 +35,6 @@ use std::sync::Arc;
 use crosslock_client::Device;
 use crosslock_client::credential::{PhoneNumber, UnverifiedCredential};
 use crosslock_wire::api::B64;
-use crosslock_wire::api::acs::ProofRequest;
 use crosslock_wire::api::kds::{EnrollRequest, EnrollResponse};
 
 use crate::enroll::{self, Attester};
@@ -140,21 +139,7 @@ pub(crate) async fn renew(
     })?;
     let token = m.token()?.to_owned();
     let before = expires_at(&m.device)?;
-    let keys: Vec<B64> = m
-        .device
-        .participant_keys()?
-        .iter()
-        .map(|k| B64(k.as_bytes().to_vec()))
-        .collect();
-    let proof = m
-        .api
-        .carrier_proof(&ProofRequest {
-            number: m.settings.number.clone(),
-            subscriber_token: subscriber_token.to_owned(),
-            participant_keys: keys,
-            home_kds: m.settings.provider.name.clone(),
-        })
-        .await?;
+    let proof = enroll::carrier_proof(m, subscriber_token).await?;
     let nonce = m.api.nonce().await?;
     let attestation = match attester {
         Some(a) => a

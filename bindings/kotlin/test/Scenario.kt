@@ -287,9 +287,9 @@ class Scenario(private val options: Options, private val work: File) {
             "file event: $fileEvent"
         }
         val receiving = RecordedProgress()
-        val saved = phone.saveFiles(File(work, "android-files").path, fileEvent.messageId, receiving)
-        ensure(saved.failed.isEmpty()) { "Android could not save: ${saved.failed}" }
-        val androidFiles = saved.files
+        val androidSaved = phone.saveFiles(File(work, "android-files").path, fileEvent.messageId, receiving)
+        ensure(androidSaved.failed.isEmpty()) { "Android could not save: ${androidSaved.failed}" }
+        val androidFiles = androidSaved.files
         ensure(androidFiles.size == 1 && androidFiles[0].size == noteContent.size.toULong()) { "Android saved $androidFiles" }
         ensure(File(androidFiles[0].path).readBytes().contentEquals(noteContent)) { "Android's copy differs" }
         ensure(receiving.calls.isNotEmpty() && receiving.calls.last().let { it.first == FileStage.DOWNLOADING && it.second == it.third }) {

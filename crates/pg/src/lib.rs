@@ -26,6 +26,6 @@ pub mod testing;
 pub use database::{Database, Options};
 pub use error::{Error, is_disk_full, is_retryable};
 pub use migrate::{Migration, Schema};
-pub use retry::{Retryable, retry};
+pub use retry::{Retryable, TxFail, refuse, retry};
 /// The sqlx the stores write their queries with (Postgres only, no macros).
 pub use sqlx;

@@ -22,6 +22,34 @@ impl Retryable for crate::Error {
     }
 }
 
+/// A store transaction's failure: the database's (run again when it
+/// aborted the transaction) or the store's own refusal `E`, which rolls the
+/// transaction back and is never retried.
+#[derive(Debug)]
+pub enum TxFail<E> {
+    /// The database failed (or aborted the transaction).
+    Db(sqlx::Error),
+    /// The store refused (a rule of its own).
+    Refused(E),
+}
+
+impl<E> From<sqlx::Error> for TxFail<E> {
+    fn from(e: sqlx::Error) -> Self {
+        TxFail::Db(e)
+    }
+}
+
+impl<E> Retryable for TxFail<E> {
+    fn is_retryable(&self) -> bool {
+        matches!(self, TxFail::Db(e) if e.is_retryable())
+    }
+}
+
+/// Ends a transaction with the store's refusal `e`.
+pub fn refuse<T, E>(e: E) -> Result<T, TxFail<E>> {
+    Err(TxFail::Refused(e))
+}
+
 /// How often a transaction is tried in all.
 const ATTEMPTS: u32 = 5;
 

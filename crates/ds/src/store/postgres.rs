@@ -35,7 +35,7 @@ use std::future::Future;
 
 use crosslock_pg::sqlx::postgres::{PgConnection, PgPool};
 use crosslock_pg::sqlx::{self, Acquire};
-use crosslock_pg::{Database, Migration, Options, Retryable, Schema, retry};
+use crosslock_pg::{Database, Migration, Options, Schema, TxFail, refuse, retry};
 
 use super::*;
 
@@ -57,23 +57,7 @@ pub struct PgDsStore {
 
 /// A transaction's failure: the database's (run again when it aborted the
 /// transaction) or a refusal, which rolls the transaction back.
-#[derive(Debug)]
-enum Fail {
-    Db(sqlx::Error),
-    Refused(DsError),
-}
-
-impl From<sqlx::Error> for Fail {
-    fn from(e: sqlx::Error) -> Self {
-        Fail::Db(e)
-    }
-}
-
-impl Retryable for Fail {
-    fn is_retryable(&self) -> bool {
-        matches!(self, Fail::Db(e) if e.is_retryable())
-    }
-}
+type Fail = TxFail<DsError>;
 
 impl From<Fail> for DsError {
     fn from(f: Fail) -> Self {
@@ -82,10 +66,6 @@ impl From<Fail> for DsError {
             Fail::Refused(e) => e,
         }
     }
-}
-
-fn refuse<T>(e: DsError) -> Result<T, Fail> {
-    Err(Fail::Refused(e))
 }
 
 /// A position, epoch or time from a caller, as PostgreSQL's `bigint`:

@@ -32,7 +32,7 @@ use std::future::Future;
 
 use crosslock_pg::sqlx::postgres::{PgConnection, PgPool};
 use crosslock_pg::sqlx::{self, Acquire};
-use crosslock_pg::{Database, Migration, Options, Retryable, Schema, retry};
+use crosslock_pg::{Database, Migration, Options, Schema, TxFail, refuse, retry};
 use crosslock_wire::api::kds::Stock;
 use sha2::Digest;
 
@@ -56,23 +56,7 @@ pub struct PgKdsStore {
 
 /// A transaction's failure: the database's (run again when it aborted the
 /// transaction) or a refusal, which rolls the transaction back.
-#[derive(Debug)]
-enum Fail {
-    Db(sqlx::Error),
-    Refused(KdsError),
-}
-
-impl From<sqlx::Error> for Fail {
-    fn from(e: sqlx::Error) -> Self {
-        Fail::Db(e)
-    }
-}
-
-impl Retryable for Fail {
-    fn is_retryable(&self) -> bool {
-        matches!(self, Fail::Db(e) if e.is_retryable())
-    }
-}
+type Fail = TxFail<KdsError>;
 
 impl From<Fail> for KdsError {
     fn from(f: Fail) -> Self {
@@ -81,10 +65,6 @@ impl From<Fail> for KdsError {
             Fail::Refused(e) => e,
         }
     }
-}
-
-fn refuse<T>(e: KdsError) -> Result<T, Fail> {
-    Err(Fail::Refused(e))
 }
 
 /// Seconds as PostgreSQL's `bigint` (as SQLite stores them).

@@ -4,11 +4,12 @@
 //! days (as in `renew.rs`): the delivery service judges credentials by it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use crosslock_client::env::{Clock, Environment, OsEntropy};
+use common::{World, shared_env as env};
 use crosslock_client::{ClientError, ConversationId, DeviceProfile};
 use crosslock_provider::{Provider, ProviderConfig};
 use crosslock_sdk::{Event, Messenger, Options, Schedule, SdkError, Setup};
@@ -18,32 +19,6 @@ const BOB: &str = "+15550100002";
 const CAROL: &str = "+15550100003";
 const DAVE: &str = "+15550100004";
 const DAY: u64 = 86_400;
-
-/// The real time plus what the test adds, for the provider and every phone.
-#[derive(Debug, Default)]
-struct World(AtomicU64);
-
-impl World {
-    /// Moves everyone's time on, then lets the provider's transparency
-    /// log sign a root for the new time (it does every second).
-    async fn advance(&self, seconds: u64) {
-        self.0.fetch_add(seconds * 1000, Ordering::SeqCst);
-        tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
-    }
-}
-
-impl Clock for World {
-    fn now_millis(&self) -> u64 {
-        crosslock_client::env::SystemClock.now_millis() + self.0.load(Ordering::SeqCst)
-    }
-}
-
-fn env(world: &Arc<World>) -> Environment {
-    Environment {
-        clock: world.clone(),
-        entropy: Arc::new(OsEntropy),
-    }
-}
 
 async fn provider(dir: &Path, world: &Arc<World>) -> Provider {
     let mut config = ProviderConfig::default();

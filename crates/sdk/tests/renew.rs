@@ -7,11 +7,12 @@
 mod common;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use common::{World, shared_env as env};
 use crosslock_client::credential::PhoneNumber;
-use crosslock_client::env::{Clock, Environment, OsEntropy};
+use crosslock_client::env::Clock;
 use crosslock_client::wire::api::B64;
 use crosslock_client::wire::api::acs::ProofRequest;
 use crosslock_client::wire::api::kds::{EnrollRequest, EnrollResponse, Stock};
@@ -34,32 +35,6 @@ const DAY: u64 = 86_400;
 
 fn subscriber(number: &str) -> &'static str {
     SUBSCRIBERS.iter().find(|(n, _)| *n == number).unwrap().1
-}
-
-/// The real time plus what the test adds, for the provider and every phone.
-#[derive(Debug, Default)]
-struct World(AtomicU64);
-
-impl World {
-    /// Moves everyone's time on, then lets the provider's transparency
-    /// log sign a root for the new time (it does every second).
-    async fn advance(&self, seconds: u64) {
-        self.0.fetch_add(seconds * 1000, Ordering::SeqCst);
-        tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
-    }
-}
-
-impl Clock for World {
-    fn now_millis(&self) -> u64 {
-        crosslock_client::env::SystemClock.now_millis() + self.0.load(Ordering::SeqCst)
-    }
-}
-
-fn env(world: &Arc<World>) -> Environment {
-    Environment {
-        clock: world.clone(),
-        entropy: Arc::new(OsEntropy),
-    }
 }
 
 /// A provider whose carrier knows its subscribers (no open enrolment:

@@ -32,6 +32,35 @@ impl Clock for PhoneClock {
     }
 }
 
+/// One clock for the provider and every phone: the real time plus what
+/// the test adds (for what the provider judges by its own time, such as
+/// credentials growing old).
+#[derive(Debug, Default)]
+pub(crate) struct World(AtomicU64);
+
+impl World {
+    /// Moves everyone's time on, then lets the provider's transparency
+    /// log sign a root for the new time (it does every second).
+    pub(crate) async fn advance(&self, seconds: u64) {
+        self.0.fetch_add(seconds * 1000, Ordering::SeqCst);
+        tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    }
+}
+
+impl Clock for World {
+    fn now_millis(&self) -> u64 {
+        crosslock_client::env::SystemClock.now_millis() + self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// The environment of a provider or phone living on `world`'s clock.
+pub(crate) fn shared_env(world: &Arc<World>) -> Environment {
+    Environment {
+        clock: world.clone(),
+        entropy: Arc::new(OsEntropy),
+    }
+}
+
 pub(crate) fn clock() -> Arc<PhoneClock> {
     Arc::new(PhoneClock::default())
 }
